@@ -1,0 +1,80 @@
+"""ProviderSpec: what the hub knows about a provider, as data (one JSON file per provider in catalog/).
+
+Adapters read auth, base URLs, pagination, limits and webhook scheme from here; the outbound client does
+the rest. Facts come from ../shared/providers.md; what nobody could verify is listed under `unknowns`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from integrations.documents.common import CREDENTIAL_SLOTS
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthSpec(_Spec):
+    kind: Literal["oauth2_code", "oauth2_client_credentials", "api_key", "basic", "mtls", "signed_request", "none"]
+    authorize_url: str | None = None
+    token_url: str | None = None
+    token_auth: Literal["basic", "body"] = Field("basic", description="How the client authenticates at the token URL.")
+    pkce: bool = False
+    scopes: list[str] = Field(default_factory=list, description="Scopes requested by default.")
+    access_token_ttl_s: int | None = None
+    refresh_rotates: bool = Field(False, description="A refresh returns a new refresh token that must be stored.")
+    refresh_single_use: bool = Field(False, description="The old refresh token dies on use: refresh under a lock.")
+    refresh_grace_s: int = Field(0, description="How long the previous refresh token keeps working (Xero: 1800).")
+    header: str = Field("Authorization", description="Header carrying the credential for api_key auth.")
+    scheme: str = Field("Bearer", description="Prefix before the credential in that header ('' for none).")
+
+
+class RateLimitSpec(_Spec):
+    requests: int = Field(ge=1)
+    per_seconds: float = Field(gt=0)
+    per: str = Field(description="What the limit counts against: access_token, tenant, app, realm, user…")
+    concurrent: int | None = None
+    retry_after_header: str | None = Field("Retry-After", description="None when the provider sends no Retry-After.")
+
+
+class PaginationSpec(_Spec):
+    kind: Literal["page", "cursor", "offset", "next_link", "none"]
+    page_param: str | None = None
+    size_param: str | None = None
+    max_size: int | None = None
+    next_field: str | None = Field(None, description="Response field holding the next cursor or link.")
+
+
+class WebhookSpec(_Spec):
+    scheme: Literal["stripe", "hmac_sha256_base64", "hmac_sha256_hex", "paypal", "unsigned_refetch",
+                    "standard_webhooks", "twilio", "espocrm", "shared_secret", "none"]
+    header: str | None = None
+    tolerance_s: int | None = None
+
+
+class ProviderSpec(_Spec):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    display_name: str
+    families: list[str] = Field(min_length=1)
+    auth: AuthSpec
+    required_credentials: list[str] = Field(default_factory=list, description="Credential slots that must be set.")
+    config_required: list[str] = Field(default_factory=list, description="Config fields the adapter needs.")
+    base_urls: dict[Literal["sandbox", "production"], str]
+    verification: str | None = Field(None, description="`METHOD /path` of the cheapest authenticated call.")
+    rate_limit: RateLimitSpec | None = None
+    daily_quota: int | None = Field(None, description="Requests per day used for quota burn; None = not published.")
+    pagination: PaginationSpec = PaginationSpec(kind="none")
+    idempotency: str | None = Field(None, description="`header:<name>` or `query:<name>` carrying our idempotency key.")
+    webhook: WebhookSpec = WebhookSpec(scheme="none")
+    capabilities: list[str] = Field(default_factory=list, description="Operations an adapter implements.")
+    adapter: str | None = Field(None, description="Dotted path of the adapter class, e.g. adapters.fortnox:FortnoxAdapter.")
+    docs: str | None = None
+    unknowns: list[str] = Field(default_factory=list, description="Facts we could not verify (keep configurable).")
+
+    def model_post_init(self, _: object) -> None:
+        bad = [s for s in self.required_credentials if s not in CREDENTIAL_SLOTS]
+        if bad:
+            raise ValueError(f"{self.id}: unknown credential slots {bad}")

@@ -1,0 +1,40 @@
+"""The FastAPI application: routers, problem handlers and the HTTP edge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from integrations.api import problems
+from integrations.api.edge import Edge
+from integrations.api.ratelimit import RateLimiter
+from integrations.api.routes import health, integrations
+from integrations.wiring import get_hub
+
+API_VERSION = "1.0.0"
+
+
+def create_api(*, limiter: Callable[[], RateLimiter | None] | None = None, max_body: int | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Integration Hub API", version=API_VERSION, openapi_url="/api/openapi.json", docs_url="/api/docs",
+        redoc_url=None,
+        description="Typed integration documents for sports federations: payment, calendar, social, streaming, "
+                    "mapping, WADA/ADAMS, insurance, government registries, accounting, CRM, LMS, messaging.",
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(integrations.router)
+    shared_limiter = RateLimiter()
+    app.add_middleware(  # type: ignore[arg-type]
+        Edge,
+        max_body=max_body if max_body is not None else get_hub_settings_max_body(),
+        limiter=limiter or (lambda: shared_limiter),
+    )
+    return app
+
+
+def get_hub_settings_max_body() -> int:
+    from shared.settings import get_settings
+
+    return get_settings().max_body_bytes

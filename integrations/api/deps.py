@@ -1,0 +1,62 @@
+"""Dependencies routes declare: the hub, the authenticated principal (with a scope), the tenant."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+
+from integrations.auth.principal import Principal, Scope
+from integrations.wiring import Hub, get_hub
+from shared.errors import Forbidden, NotFound, Unauthorized
+
+TENANT_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
+INTEGRATION_ID_PATTERN = r"^int_[0-9a-f]{24}$"
+
+
+def hub_dep() -> Hub:
+    return get_hub()
+
+
+HubDep = Annotated[Hub, Depends(hub_dep)]
+TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant (federation, club or partner) id.",
+                               examples=["petanque-se"])]
+IntegrationId = Annotated[str, Path(pattern=INTEGRATION_ID_PATTERN, description="Integration id.")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from a previous read; 412 if it changed.")]
+
+
+def _presented(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer " and auth[7:].strip():
+        return auth[7:].strip()
+    key = request.headers.get("x-api-key", "").strip()
+    if key:
+        return key
+    raise Unauthorized("Credentials are required (Authorization: Bearer <key or token>).", reason="missing")
+
+
+def authenticate(request: Request, hub: HubDep) -> Principal:
+    principal = hub.api_keys.authenticate(_presented(request))
+    request.state.principal = principal
+    return principal
+
+
+def require(scope: Scope):  # type: ignore[no-untyped-def]
+    """A route's declared scope; the principal must also belong to the path's tenant."""
+
+    def check(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        tenant = request.path_params.get("tenant_id")
+        if tenant is not None and tenant != principal.tenant_id:
+            # Another tenant's resources do not exist as far as this caller can tell.
+            raise NotFound("Not found.")
+        if not principal.can(scope):
+            raise Forbidden(f"This credential lacks the `{scope.value}` scope.", required_scope=scope.value)
+        return principal
+
+    check.__name__ = f"require_{scope.name}"
+    return check
+
+
+Reader = Annotated[Principal, Depends(require(Scope.integrations_read))]
+Writer = Annotated[Principal, Depends(require(Scope.integrations_write))]
+Admin = Annotated[Principal, Depends(require(Scope.integrations_admin))]

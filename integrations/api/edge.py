@@ -1,0 +1,117 @@
+"""The HTTP edge, as one pure ASGI middleware: correlation id, request size and media type, rate-limit
+headers on every response (errors included), and a last-resort 500 problem that never leaks internals.
+
+Pure ASGI rather than BaseHTTPMiddleware so request bodies stream through untouched and an exception
+anywhere inside still produces a response that carries the rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from integrations.api.problems import PROBLEM_JSON, TYPE_BASE
+from integrations.api.ratelimit import Decision, RateLimiter
+
+log = logging.getLogger("hub.api")
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+_BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _problem(status: int, title: str, detail: str, slug: str, path: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    body = json.dumps({"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail,
+                       "instance": path}).encode()
+    return body, [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, *, max_body: int, limiter: Callable[[], RateLimiter | None]) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        path: str = scope["path"]
+        correlation = headers.get(b"x-correlation-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        scope.setdefault("state", {})["correlation_id"] = correlation
+        limiter = self.limiter()
+        decision: Decision | None = limiter.check(_client_key(scope, headers), path, scope["method"]) if limiter else None
+        extra = [(b"x-correlation-id", correlation.encode())] + (decision.headers() if decision else [])
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        async def respond(status: int, title: str, detail: str, slug: str, more: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+            body, hdrs = _problem(status, title, detail, slug, path)
+            await send_with_headers({"type": "http.response.start", "status": status, "headers": [*hdrs, *more]})
+            await send({"type": "http.response.body", "body": body})
+
+        if decision is not None and not decision.allowed:
+            await respond(429, "Too many requests", f"Rate limit exceeded; retry in {decision.retry_after} s.",
+                          "rate-limited", [(b"retry-after", str(decision.retry_after).encode())])
+            return
+        if scope["method"].encode() in _BODY_METHODS:
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body:
+                await respond(413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.",
+                              "payload-too-large")
+                return
+            ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+            has_body = (length not in (None, b"0")) or headers.get(b"transfer-encoding") == b"chunked"
+            if has_body and path.startswith("/api/") and ctype not in JSON_TYPES:
+                await respond(415, "Unsupported media type",
+                              f"Send JSON ({' or '.join(JSON_TYPES)}), not {ctype or 'no content type'}.",
+                              "unsupported-media-type")
+                return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except _TooLarge:
+            if not started:
+                await respond(413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.",
+                              "payload-too-large")
+        except Exception:  # noqa: BLE001 - the last line of defence: log, answer 500, leak nothing
+            log.exception("unhandled error on %s %s", scope["method"], path)
+            if not started:
+                await respond(500, "Internal error", "An unexpected error occurred; it has been logged.", "internal")
+
+
+def _client_key(scope: Scope, headers: dict[bytes, bytes]) -> str:
+    """Who to count a request against before authentication: the key id of a presented API key (not yet
+    verified: a forged id only spends that id's budget… so unverified ids share the IP's bucket), else the IP."""
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    client: Any = scope.get("client") or ("unknown", 0)
+    if auth.startswith("Bearer hubk_"):
+        parts = auth[7:].split("_")
+        if len(parts) >= 3 and len(parts[1]) == 16:
+            return f"key:{parts[1]}"
+    return f"ip:{client[0]}"

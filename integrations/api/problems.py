@@ -1,0 +1,107 @@
+"""RFC 9457 problem details: the single translation of our errors (and the framework's) into HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import FieldError, HubError, RateLimited, Unauthorized, ValidationFailed
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://integration-hub.dev/problems/"
+log = logging.getLogger("hub.api")
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           409: "Conflict", 412: "Precondition failed", 413: "Payload too large", 415: "Unsupported media type",
+           422: "Validation failed", 429: "Too many requests", 500: "Internal error"}
+_SLUGS = {405: "method-not-allowed"}
+
+
+class ProblemFieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer (RFC 6901) into the request body, or a parameter name.")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemFieldError] | None = Field(None, description="Field-level errors (422).")
+    model_config = {"extra": "allow"}
+
+
+def problem(status: int, detail: str, *, instance: str | None = None, slug: str | None = None,
+            title: str | None = None, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None,
+            **extensions: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + (slug or _SLUGS.get(status) or _TITLES.get(status, "error").lower().replace(" ", "-")),
+        "title": title or _TITLES.get(status, "Error"), "status": status, "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = [{"pointer": e.pointer, "message": e.message} for e in errors]
+    body.update({k: v for k, v in extensions.items() if k not in body})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    from integrations.service import json_pointer
+
+    where, rest = (loc[0], loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else ("body", loc)
+    if where == "body":
+        return json_pointer(rest)
+    return f"{where}:{'.'.join(str(p) for p in rest)}"
+
+
+async def _on_hub_error(request: Request, exc: HubError) -> JSONResponse:
+    headers: dict[str, str] = {}
+    extensions = {k: v for k, v in exc.extensions.items() if k not in ("reason",)}  # reasons are for the audit log
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="integration-hub"'
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if exc.status >= 500:
+        log.error("request failed: %s", exc.detail)
+    errors = exc.errors if isinstance(exc, ValidationFailed) else None
+    reason = exc.extensions.get("reason")
+    if reason and exc.status in (409,):
+        extensions["reason"] = reason  # conflict reasons help the caller fix the request
+    return problem(exc.status, exc.detail, instance=request.url.path, slug=exc.type_slug, title=exc.title,
+                   errors=errors, headers=headers, **extensions)
+
+
+async def _on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errs = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errs):
+        return problem(400, "The request body is not valid JSON.", instance=request.url.path, slug="malformed-json")
+    fields = [FieldError(_pointer(tuple(e["loc"])), str(e["msg"]).removeprefix("Value error, ")) for e in errs]
+    return problem(422, "The request is invalid.", instance=request.url.path, slug="validation-failed", errors=fields)
+
+
+async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+    return problem(exc.status_code, detail, instance=request.url.path, headers=getattr(exc, "headers", None))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Never echo the exception text: it may carry a provider response or a secret.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "An unexpected error occurred; it has been logged.", instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(HubError, _on_hub_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _on_request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,84 @@
+"""Token-bucket rate limiting for the hub's own API, with the headers clients read.
+
+Headers (on every response): IETF httpapi `RateLimit-Policy` / `RateLimit` (draft) and the widely used
+`X-RateLimit-Limit/-Remaining/-Reset`. Buckets live in process memory here; see the README for how the
+limit behaves across instances.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    rate_per_s: float  # steady-state refill
+    burst: int  # bucket size
+
+    @property
+    def window_s(self) -> int:
+        return max(1, math.ceil(self.burst / self.rate_per_s))
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    policy: Policy
+    remaining: int
+    reset_s: int
+    retry_after: int
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        p = self.policy
+        return [
+            (b"ratelimit-policy", f'"{p.name}";q={p.burst};w={p.window_s}'.encode()),
+            (b"ratelimit", f'"{p.name}";r={self.remaining};t={self.reset_s}'.encode()),
+            (b"x-ratelimit-limit", str(p.burst).encode()),
+            (b"x-ratelimit-remaining", str(self.remaining).encode()),
+            (b"x-ratelimit-reset", str(self.reset_s).encode()),
+        ]
+
+
+# Endpoint classes: reads are cheap, writes and validations cost the hub (and providers) more.
+def endpoint_class(path: str, method: str) -> str:
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return "read"
+    if path.endswith((":validate", ":sync")) or "/syncs" in path:
+        return "heavy"
+    return "write"
+
+
+DEFAULT_POLICIES = {
+    "read": Policy("read", rate_per_s=20.0, burst=100),
+    "write": Policy("write", rate_per_s=5.0, burst=30),
+    "heavy": Policy("heavy", rate_per_s=0.5, burst=10),
+}
+
+
+class RateLimiter:
+    def __init__(self, policies: dict[str, Policy] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policies = policies or DEFAULT_POLICIES
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str, path: str, method: str) -> Decision:
+        policy = self.policies[endpoint_class(path, method)]
+        key = (client, policy.name)
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(policy.burst), now))
+            tokens = min(float(policy.burst), tokens + (now - last) * policy.rate_per_s)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            self._buckets[key] = (tokens, now)
+        missing = policy.burst - tokens
+        reset = math.ceil(missing / policy.rate_per_s) if missing > 0 else 0
+        retry = 0 if allowed else max(1, math.ceil((1.0 - tokens) / policy.rate_per_s))
+        return Decision(allowed, policy, int(tokens), reset, retry)

@@ -1,0 +1,86 @@
+"""Tenant-scoped API keys: `hubk_<key id>_<secret>`. Only an HMAC of the secret is stored.
+
+Verification caches a key for a short time so the hot path does not read storage on every request; the
+TTL bounds how long a revoked key may still work on an instance (REVOCATION_LAG_S, < 60 s as promised).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from integrations.auth.principal import Principal, Scope, expand
+from shared.errors import NotFound, Unauthorized
+from shared.tables import Table
+
+PREFIX = "hubk"
+REVOCATION_LAG_S = 30.0
+_ROW = "key"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    secret: str  # shown once, never stored
+    tenant_id: str
+    scopes: list[str]
+
+
+class ApiKeys:
+    def __init__(self, table: Table, *, pepper: str, now: Callable[[], datetime]) -> None:
+        self._table = table
+        self._pepper = pepper.encode()
+        self._now = now
+        self._cache: dict[str, tuple[float, dict | None]] = {}
+
+    def _hash(self, secret: str) -> str:
+        return hmac.new(self._pepper, secret.encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, *, tenant_id: str, scopes: list[Scope], name: str, expires_at: datetime | None = None) -> IssuedKey:
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        self._table.insert({
+            "PartitionKey": key_id, "RowKey": _ROW, "TenantId": tenant_id, "Name": name,
+            "Scopes": " ".join(s.value for s in scopes), "Hash": self._hash(secret),
+            "CreatedAt": self._now(), "ExpiresAt": expires_at, "RevokedAt": None,
+        })
+        return IssuedKey(key_id, f"{PREFIX}_{key_id}_{secret}", tenant_id, [s.value for s in scopes])
+
+    def revoke(self, key_id: str) -> None:
+        entity, etag = self._table.get(key_id, _ROW)
+        entity["RevokedAt"] = self._now()
+        self._table.replace(entity, etag=etag)
+        self._cache.pop(key_id, None)
+
+    def _load(self, key_id: str) -> dict | None:
+        hit = self._cache.get(key_id)
+        if hit and time.monotonic() - hit[0] < REVOCATION_LAG_S:
+            return hit[1]
+        try:
+            entity, _ = self._table.get(key_id, _ROW)
+        except NotFound:
+            entity = None
+        self._cache[key_id] = (time.monotonic(), entity)
+        return entity
+
+    def authenticate(self, presented: str) -> Principal:
+        """Unknown, malformed, revoked and expired keys fail the same way to the caller."""
+        parts = presented.split("_", 2)
+        if len(parts) != 3 or parts[0] != PREFIX:
+            raise Unauthorized("Invalid credentials.", reason="malformed")
+        _, key_id, secret = parts
+        entity = self._load(key_id)
+        if entity is None or not hmac.compare_digest(entity["Hash"], self._hash(secret)):
+            raise Unauthorized("Invalid credentials.", reason="unknown")
+        if entity.get("RevokedAt"):
+            raise Unauthorized("Invalid credentials.", reason="revoked")
+        expires = entity.get("ExpiresAt")
+        if expires and expires <= self._now():
+            raise Unauthorized("Invalid credentials.", reason="expired")
+        scopes = frozenset(Scope(s) for s in entity["Scopes"].split() if s in Scope._value2member_map_)
+        return Principal(tenant_id=entity["TenantId"], client_id=key_id, kind="api_key", scopes=expand(scopes))

@@ -1,0 +1,45 @@
+"""Who is calling, and what they may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    integrations_read = "integrations:read"
+    integrations_write = "integrations:write"
+    integrations_admin = "integrations:admin"  # lifecycle transitions, credentials
+    syncs_run = "syncs:run"
+    usage_read = "usage:read"
+    audit_read = "audit:read"
+
+
+# `admin` implies `write` implies `read`, so a key need not list every scope.
+IMPLIED: dict[Scope, frozenset[Scope]] = {
+    Scope.integrations_admin: frozenset({Scope.integrations_write, Scope.integrations_read, Scope.syncs_run,
+                                         Scope.usage_read}),
+    Scope.integrations_write: frozenset({Scope.integrations_read}),
+}
+
+
+def expand(scopes: frozenset[Scope]) -> frozenset[Scope]:
+    out = set(scopes)
+    for s in scopes:
+        out |= IMPLIED.get(s, frozenset())
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    client_id: str  # api key id, OAuth client id, or user object id
+    kind: str  # "api_key" | "oauth_client" | "user" | "operator"
+    scopes: frozenset[Scope]
+
+    def can(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.client_id}"

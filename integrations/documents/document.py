@@ -1,0 +1,77 @@
+"""The stored integration document: a family's create shape plus the envelope the hub manages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from integrations.documents.common import LifecycleStatus
+from integrations.documents.families import FAMILY_CREATES, IntegrationCreate, IntegrationCreateBase
+
+
+class ValidationCheck(BaseModel):
+    name: str = Field(description="What was checked, e.g. `credentials.resolve`, `provider.authenticate`.")
+    passed: bool
+    detail: str = ""
+    duration_ms: float | None = None
+
+
+class ValidationResult(BaseModel):
+    passed: bool
+    config_hash: str = Field(description="Hash of the configuration this result applies to.")
+    checked_at: datetime
+    checked_by: str
+    kind: Literal["structural", "provider"] = Field(
+        description="structural = local checks only; provider = credentials exercised against the provider sandbox.")
+    checks: list[ValidationCheck] = Field(default_factory=list)
+
+
+class Condition(BaseModel):
+    """A state worth telling the tenant about, beside the lifecycle (e.g. needs_reauth)."""
+
+    type: Literal["needs_reauth", "degraded"]
+    reason: str
+    since: datetime
+
+
+class Envelope(BaseModel):
+    id: str = Field(description="Integration id.", examples=["int_01jf3x2w7k9q5b8c4d6e0a1s2t"])
+    tenant_id: str
+    status: LifecycleStatus = Field(description="draft → active ⇄ paused → decommissioned.")
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    version: int = Field(description="Increases with every write; the ETag header carries the storage ETag.")
+    last_validation: ValidationResult | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+def _document(create: type[IntegrationCreateBase]) -> type[BaseModel]:
+    name = create.__name__.removesuffix("Create")
+    return type(name, (create, Envelope), {"__doc__": f"A stored {name}.", "__module__": __name__})
+
+
+FAMILY_DOCUMENTS: tuple[type[BaseModel], ...] = tuple(_document(c) for c in FAMILY_CREATES)
+globals().update({d.__name__: d for d in FAMILY_DOCUMENTS})  # AccountingIntegration, CalendarIntegration, …
+Integration = Annotated[Union[FAMILY_DOCUMENTS], Field(discriminator="family")]  # type: ignore[valid-type]
+
+CREATE_ADAPTER: TypeAdapter[Any] = TypeAdapter(IntegrationCreate)
+DOCUMENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Integration)
+
+# What the tenant wrote, minus cosmetics: changing any of it invalidates an earlier validation.
+_HASHED = ("family", "provider", "sandbox", "oauth_client_id", "capabilities", "config", "credentials")
+
+
+def spec_of(document: BaseModel) -> dict[str, Any]:
+    """The tenant-writable part of a document (what PATCH merges into)."""
+    return document.model_dump(mode="json", include=set(IntegrationCreateBase.model_fields) | {"family", "provider", "capabilities", "config"})
+
+
+def config_hash(spec: dict[str, Any]) -> str:
+    material = json.dumps({k: spec.get(k) for k in _HASHED}, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(material.encode()).hexdigest()

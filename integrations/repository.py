@@ -1,0 +1,84 @@
+"""Integration documents in Table Storage: PartitionKey = tenant, RowKey = integration id.
+
+The document is stored as JSON in `Body` (split across `Body1…BodyN` when longer than one string property
+may hold), beside a few top-level columns used for filtering. Limits (Azure Table Storage): a string
+property holds 64 KiB (32 K UTF-16 chars) and an entity 1 MiB, so we cap a document at 512 KiB of JSON
+(MAX_DOCUMENT_CHARS); the API's request body limit (256 KiB) keeps well inside that.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from integrations.documents.document import DOCUMENT_ADAPTER
+from shared.errors import PayloadTooLarge
+from shared.tables import Page, Table
+
+CHUNK = 30_000  # characters per string property (UTF-16 worst case stays under 64 KiB)
+MAX_DOCUMENT_CHARS = 512 * 1024
+
+
+@dataclass(frozen=True)
+class Stored:
+    document: Any  # one of the family documents
+    etag: str
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    family: str | None = None
+    provider: str | None = None
+    status: str | None = None
+
+
+def to_entity(document: BaseModel) -> dict[str, Any]:
+    body = document.model_dump_json()
+    if len(body) > MAX_DOCUMENT_CHARS:
+        raise PayloadTooLarge(f"The document is {len(body)} characters; the limit is {MAX_DOCUMENT_CHARS}.")
+    d = document  # typed access below
+    entity: dict[str, Any] = {
+        "PartitionKey": d.tenant_id, "RowKey": d.id,  # type: ignore[attr-defined]
+        "Family": d.family, "Provider": d.provider, "Status": str(d.status),  # type: ignore[attr-defined]
+        "Version": d.version, "Chunks": 0,  # type: ignore[attr-defined]
+    }
+    chunks = [body[i:i + CHUNK] for i in range(0, len(body), CHUNK)] or [""]
+    entity["Chunks"] = len(chunks)
+    for i, part in enumerate(chunks):
+        entity["Body" if i == 0 else f"Body{i}"] = part
+    return entity
+
+
+def from_entity(entity: dict[str, Any]) -> Any:
+    parts = [entity["Body"]] + [entity[f"Body{i}"] for i in range(1, int(entity.get("Chunks", 1)))]
+    return DOCUMENT_ADAPTER.validate_python(json.loads("".join(parts)))
+
+
+class IntegrationRepository:
+    """Reads and conditionally writes integration documents. Every query is constrained to one tenant."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def insert(self, document: BaseModel) -> str:
+        return self._table.insert(to_entity(document))
+
+    def get(self, tenant_id: str, integration_id: str) -> Stored:
+        entity, etag = self._table.get(tenant_id, integration_id)
+        return Stored(from_entity(entity), etag)
+
+    def replace(self, document: BaseModel, *, etag: str) -> str:
+        # REPLACE, not MERGE: a shorter document must not leave stale Body chunks behind.
+        return self._table.replace(to_entity(document), etag=etag)
+
+    def list(self, tenant_id: str, flt: ListFilter, *, size: int, continuation: str | None) -> tuple[list[Any], str | None]:
+        clauses, params = ["PartitionKey eq @tenant"], {"tenant": tenant_id}
+        for column, value in (("Family", flt.family), ("Provider", flt.provider), ("Status", flt.status)):
+            if value is not None:
+                clauses.append(f"{column} eq @{column.lower()}")
+                params[column.lower()] = value
+        page: Page = self._table.page(" and ".join(clauses), parameters=params, size=size, continuation=continuation)
+        return [from_entity(e) for e in page.items], page.continuation

@@ -1,0 +1,60 @@
+"""All configuration in one place: app settings (Functions `Values`/environment), read once, overridable in tests."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER = "change-me"
+
+
+class Settings(BaseSettings):
+    """Every field maps to an app setting of the same name in upper case (e.g. `HUB_ENVIRONMENT`)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="Where the hub runs; production refuses placeholder secrets."
+    )
+    # Storage: a connection string locally (Azurite); identity-based service URIs in Azure.
+    storage_connection: str | None = Field(
+        None, validation_alias="AzureWebJobsStorage", description="Storage connection string (Azurite locally)."
+    )
+    storage_account_name: str | None = Field(
+        None, validation_alias="AzureWebJobsStorage__accountName",
+        description="Storage account for identity-based connections in Azure (no keys).",
+    )
+    table_prefix: str = Field("hub", pattern=r"^[a-z][a-z0-9]{0,19}$",
+                              description="Prefix of every table and queue name (isolates tests and environments).")
+    # Secrets
+    secret_store: Literal["local", "keyvault"] = Field("local", description="Where credential values live.")
+    key_vault_url: str | None = Field(None, description="https://<vault>.vault.azure.net for the keyvault store.")
+    local_secret_key: str = Field(
+        PLACEHOLDER, description="Fernet key (urlsafe base64, 32 bytes) encrypting the local secret store at rest."
+    )
+    api_key_pepper: str = Field(PLACEHOLDER, description="HMAC pepper for API key hashes.")
+    state_signing_key: str = Field(PLACEHOLDER, description="HMAC key signing OAuth `state` values.")
+    # HTTP edge
+    max_body_bytes: int = Field(256 * 1024, description="Largest accepted request body (413 above).")
+    public_base_url: str = Field("http://127.0.0.1:7071", description="Base URL the hub is reachable at (OAuth redirects).")
+    # Provider base URLs can be overridden per provider (fakes locally): HUB_PROVIDER_URLS='{"fortnox": {...}}'
+    provider_urls: dict[str, dict[str, str]] = Field(default_factory=dict,
+                                                     description="Per-provider URL overrides (e.g. fakes).")
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> Settings:
+        if self.environment == "production":
+            for name in ("local_secret_key", "api_key_pepper", "state_signing_key"):
+                if getattr(self, name) == PLACEHOLDER and not (name == "local_secret_key" and self.secret_store == "keyvault"):
+                    raise ValueError(f"HUB_{name.upper()} must be set in production")
+            if self.secret_store == "keyvault" and not self.key_vault_url:
+                raise ValueError("HUB_KEY_VAULT_URL is required with the keyvault secret store")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]

@@ -1,0 +1,147 @@
+"""Azure Table Storage access: the only module that imports azure.data.tables.
+
+Translates the SDK's errors into ours (NotFound / Conflict / PreconditionFailed) and makes every
+update conditional on an ETag unless the caller explicitly asks for an unconditional write.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError, HttpResponseError
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+
+Entity = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Entity]
+    continuation: str | None
+
+
+def _etag(entity: Mapping[str, Any]) -> str:
+    return entity.metadata["etag"]  # type: ignore[attr-defined]
+
+
+def encode_token(token: Mapping[str, str] | None) -> str | None:
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(token, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ValueError
+        return value
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise BadRequest("The continuation token is malformed; use the `next` link of the previous page.") from exc
+
+
+class Table:
+    """One table. Entities are plain dicts; ETags travel beside them."""
+
+    def __init__(self, client: TableClient) -> None:
+        self._client = client
+
+    @property
+    def name(self) -> str:
+        return self._client.table_name
+
+    def insert(self, entity: Entity) -> str:
+        try:
+            meta = self._client.create_entity(entity)
+        except ResourceExistsError as exc:
+            raise Conflict(f"{entity['RowKey']} exists already") from exc
+        return meta["etag"]
+
+    def get(self, partition: str, row: str) -> tuple[Entity, str]:
+        try:
+            entity = self._client.get_entity(partition, row)
+        except ResourceNotFoundError as exc:
+            raise NotFound(f"{row} was not found") from exc
+        return dict(entity), _etag(entity)
+
+    def find(self, partition: str, row: str) -> tuple[Entity, str] | None:
+        try:
+            return self.get(partition, row)
+        except NotFound:
+            return None
+
+    def replace(self, entity: Entity, *, etag: str) -> str:
+        return self._update(entity, etag=etag, mode=UpdateMode.REPLACE)
+
+    def merge(self, entity: Entity, *, etag: str) -> str:
+        return self._update(entity, etag=etag, mode=UpdateMode.MERGE)
+
+    def _update(self, entity: Entity, *, etag: str, mode: UpdateMode) -> str:
+        try:
+            meta = self._client.update_entity(entity, mode=mode, etag=etag, match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError as exc:
+            raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
+        except ResourceNotFoundError as exc:
+            raise NotFound(f"{entity['RowKey']} was not found") from exc
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
+            raise
+        return meta["etag"]
+
+    def upsert(self, entity: Entity) -> str:
+        """Unconditional write: only for rows with a single writer (e.g. append-only audit rows)."""
+        return self._client.upsert_entity(entity, mode=UpdateMode.REPLACE)["etag"]
+
+    def delete(self, partition: str, row: str, *, etag: str | None = None) -> None:
+        try:
+            if etag:
+                self._client.delete_entity(partition, row, etag=etag, match_condition=MatchConditions.IfNotModified)
+            else:
+                self._client.delete_entity(partition, row)
+        except ResourceModifiedError as exc:
+            raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
+
+    def query(self, flt: str, *, parameters: Mapping[str, Any] | None = None) -> Iterator[Entity]:
+        for entity in self._client.query_entities(flt, parameters=dict(parameters or {})):
+            yield dict(entity)
+
+    def page(self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int,
+             continuation: str | None = None) -> Page:
+        pages = self._client.query_entities(
+            flt, parameters=dict(parameters or {}), results_per_page=size
+        ).by_page(continuation_token=decode_token(continuation))
+        try:
+            items = [dict(e) for e in next(pages)]
+        except StopIteration:
+            items = []
+        return Page(items, encode_token(pages.continuation_token))  # type: ignore[attr-defined]
+
+
+class TableStore:
+    """Creates (once) and hands out the hub's tables, all named `<prefix><name>`."""
+
+    def __init__(self, service: TableServiceClient, *, prefix: str) -> None:
+        self._service = service
+        self._prefix = prefix
+        self._tables: dict[str, Table] = {}
+
+    @classmethod
+    def from_connection_string(cls, conn: str, *, prefix: str) -> TableStore:
+        return cls(TableServiceClient.from_connection_string(conn), prefix=prefix)
+
+    def table(self, name: str) -> Table:
+        if name not in self._tables:
+            client = self._service.create_table_if_not_exists(f"{self._prefix}{name}")
+            self._tables[name] = Table(client)
+        return self._tables[name]

@@ -1,0 +1,70 @@
+"""Shared fixtures: real Azurite (one per run, or one per worker when run without ./hub test), a storage
+prefix per test, and the real API served over loopback HTTP by uvicorn."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from integrations.wiring import Hub, build_hub, set_hub
+from shared.settings import Settings
+from tests.helpers import ApiClient, serve
+
+
+@pytest.fixture(scope="session")
+def storage_connection() -> Iterator[str]:
+    conn = os.environ.get("HUB_TEST_STORAGE")
+    if conn:
+        yield conn
+        return
+    from tools import azurite
+
+    with azurite.start(in_memory=True) as store:
+        yield store.connection_string
+
+
+def make_settings(conn: str, **overrides: object) -> Settings:
+    prefix = "t" + secrets.token_hex(5)
+    values: dict[str, object] = dict(
+        environment="test", storage_connection=conn, table_prefix=prefix,
+        local_secret_key="test-local-secret-key", api_key_pepper="test-pepper", state_signing_key="test-state-key",
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(storage_connection: str) -> Settings:
+    return make_settings(storage_connection)
+
+
+@pytest.fixture
+def hub(settings: Settings) -> Iterator[Hub]:
+    hub = build_hub(settings)
+    set_hub(hub)
+    yield hub
+    set_hub(None)
+
+
+@pytest.fixture
+def api(hub: Hub) -> Iterator[str]:
+    from integrations.api.app import create_api
+
+    with serve(create_api(max_body=hub.settings.max_body_bytes)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def tenant() -> str:
+    return "fed-" + secrets.token_hex(4)
+
+
+@pytest.fixture
+def admin(api: str, hub: Hub, tenant: str) -> ApiClient:
+    from integrations.auth.principal import Scope
+
+    key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_admin], name="test-admin")
+    return ApiClient(api, key.secret, tenant)

@@ -1,0 +1,46 @@
+"""The app the Azure worker indexes: function names, triggers, routes, schedules, queues, connections."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import function_app
+
+
+def test_indexed_function_metadata() -> None:
+    # The binding JSON exactly as the worker reads it.
+    functions = {f.get_function_name(): json.loads(f.get_function_json())["bindings"]
+                 for f in function_app.app.get_functions()}
+    assert set(functions) == {"http_api", "timer_due_syncs", "queue_sync_jobs", "queue_webhook_events"}
+
+    http_trigger = functions["http_api"][0]
+    assert http_trigger["type"] == "httpTrigger" and http_trigger["route"] == "/{*route}"
+    assert http_trigger["authLevel"] == "ANONYMOUS"  # the hub authenticates every route itself
+    assert set(http_trigger["methods"]) >= {"GET", "POST", "PATCH", "DELETE", "PUT"}
+
+    timer = functions["timer_due_syncs"][0]
+    assert timer["type"] == "timerTrigger" and timer["schedule"] == "0 * * * * *"
+
+    for name, setting in (("queue_sync_jobs", "HUB_QUEUE_SYNC_JOBS"), ("queue_webhook_events", "HUB_QUEUE_WEBHOOK_EVENTS")):
+        trigger = functions[name][0]
+        assert trigger["type"] == "queueTrigger"
+        assert trigger["queueName"] == f"%{setting}%"  # an app setting, resolved by the host
+        assert trigger["connection"] == "AzureWebJobsStorage"  # names a setting, never a literal
+
+
+def test_http_function_wraps_our_api() -> None:
+    asgi = function_app.app.middleware._app
+    paths = set(asgi.openapi()["paths"]) | {asgi.openapi_url}
+    assert "/api/v1/tenants/{tenant_id}/integrations" in paths
+    assert "/api/openapi.json" in paths
+
+
+def test_sample_settings_name_every_binding_setting() -> None:
+    import json
+    from pathlib import Path
+
+    values = json.loads(Path("local.settings.sample.json").read_text())["Values"]
+    for key in ("AzureWebJobsStorage", "HUB_QUEUE_SYNC_JOBS", "HUB_QUEUE_WEBHOOK_EVENTS", "FUNCTIONS_WORKER_RUNTIME"):
+        assert key in values
+    assert os.path.exists("host.json")

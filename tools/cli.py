@@ -1,0 +1,53 @@
+"""Operator commands: `python -m tools.cli create-key --tenant T --scopes integrations:admin`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tools.runner import ROOT, load_settings_values
+
+
+def _hub():  # type: ignore[no-untyped-def]
+    runtime = ROOT / ".hub" / "runtime.json"
+    if "AzureWebJobsStorage" not in os.environ and runtime.exists():
+        os.environ["AzureWebJobsStorage"] = json.loads(runtime.read_text())["AzureWebJobsStorage"]
+    load_settings_values()
+    from integrations.wiring import get_hub
+
+    return get_hub()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tools.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create-key", help="Issue a tenant-scoped API key (printed once).")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--scopes", default="integrations:read",
+                        help="Space- or comma-separated, e.g. 'integrations:admin audit:read'.")
+    create.add_argument("--name", default="operator-issued")
+    revoke = sub.add_parser("revoke-key", help="Revoke an API key by id.")
+    revoke.add_argument("key_id")
+    args = parser.parse_args(argv)
+
+    from integrations.auth.principal import Scope
+
+    hub = _hub()
+    if args.command == "create-key":
+        try:
+            scopes = [Scope(s) for s in args.scopes.replace(",", " ").split()]
+        except ValueError as exc:
+            parser.error(f"{exc}; known scopes: {', '.join(s.value for s in Scope)}")
+        issued = hub.api_keys.issue(tenant_id=args.tenant, scopes=scopes, name=args.name)
+        print(json.dumps({"key_id": issued.key_id, "api_key": issued.secret, "tenant_id": issued.tenant_id,
+                          "scopes": issued.scopes}, indent=2))
+    elif args.command == "revoke-key":
+        hub.api_keys.revoke(args.key_id)
+        print(json.dumps({"revoked": args.key_id}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

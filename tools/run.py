@@ -1,0 +1,59 @@
+"""`./hub run`: Azurite + the local Functions runner + the fake providers, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from tools import azurite
+from tools.runner import ROOT, LocalRunner, load_settings_values
+
+RUNTIME_FILE = ROOT / ".hub" / "runtime.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the Integration Hub locally.")
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--no-fakes", action="store_true", help="Do not start the loopback fake providers.")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    load_settings_values()
+    store = azurite.start(data_dir=ROOT / ".azurite" / "data")
+    if os.environ.get("AzureWebJobsStorage", "UseDevelopmentStorage=true") == "UseDevelopmentStorage=true":
+        os.environ["AzureWebJobsStorage"] = store.connection_string
+    fakes = None
+    if not args.no_fakes:
+        from tests.fakes.launcher import start_fakes
+
+        fakes = start_fakes()
+        os.environ.setdefault("HUB_PROVIDER_URLS", json.dumps(fakes.provider_urls))
+    RUNTIME_FILE.parent.mkdir(exist_ok=True)
+    RUNTIME_FILE.write_text(json.dumps({
+        "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"], "api": f"http://127.0.0.1:{args.port}",
+        "fakes": fakes.provider_urls if fakes else {},
+    }, indent=2))
+
+    import uvicorn
+
+    import function_app
+
+    runner = LocalRunner(function_app.app)
+    runner.start_background()
+    print(f"Integration Hub on http://127.0.0.1:{args.port}/api/docs  (Ctrl-C stops)", file=sys.stderr)
+    try:
+        uvicorn.run(runner.asgi_app, host="127.0.0.1", port=args.port, log_level="info")
+    finally:
+        runner.stop()
+        if fakes:
+            fakes.stop()
+        store.stop()
+        RUNTIME_FILE.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

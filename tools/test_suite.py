@@ -1,0 +1,22 @@
+"""`./hub test`: one Azurite for the whole run, then pytest in parallel (each test isolates its storage by prefix)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tools import azurite
+from tools.runner import ROOT
+
+
+def main(argv: list[str]) -> int:
+    with azurite.start(in_memory=True) as store:
+        env = {**os.environ, "HUB_TEST_STORAGE": store.connection_string}
+        workers = os.environ.get("HUB_TEST_WORKERS", "auto")
+        cmd = [sys.executable, "-m", "pytest", "-n", workers, "--dist", "loadfile", *argv]
+        return subprocess.call(cmd, cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
