@@ -148,7 +148,7 @@ def transition_integration(tenant_id: str, integration_id: str, transition: Tran
         to = target(transition, status)
         if to is None:
             raise Conflict(f"Cannot {transition.value} an integration that is {status.value}.",
-                           status=status.value, allowed_transitions=allowed_from(status))
+                           current_status=status.value, allowed_transitions=allowed_from(status))
         if transition in NEEDS_VALIDATION:
             _require_validation(document)
         return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"), "status": to})

@@ -42,7 +42,7 @@ class Problem(BaseModel):
 
 def problem(status: int, detail: str, *, instance: str | None = None, slug: str | None = None,
             title: str | None = None, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None,
-            **extensions: Any) -> JSONResponse:
+            extensions: dict[str, Any] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_BASE + (slug or _SLUGS.get(status) or _TITLES.get(status, "error").lower().replace(" ", "-")),
         "title": title or _TITLES.get(status, "Error"), "status": status, "detail": detail,
@@ -51,7 +51,7 @@ def problem(status: int, detail: str, *, instance: str | None = None, slug: str 
         body["instance"] = instance
     if errors is not None:
         body["errors"] = [{"pointer": e.pointer, "message": e.message} for e in errors]
-    body.update({k: v for k, v in extensions.items() if k not in body})
+    body.update({k: v for k, v in (extensions or {}).items() if k not in body})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -78,7 +78,7 @@ async def _on_hub_error(request: Request, exc: HubError) -> JSONResponse:
     if reason and exc.status in (409,):
         extensions["reason"] = reason  # conflict reasons help the caller fix the request
     return problem(exc.status, exc.detail, instance=request.url.path, slug=exc.type_slug, title=exc.title,
-                   errors=errors, headers=headers, **extensions)
+                   errors=errors, headers=headers, extensions=extensions)
 
 
 async def _on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

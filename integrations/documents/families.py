@@ -59,8 +59,8 @@ _PROVIDER_CURRENCIES = {"swish": {"SEK"}, "ideal": {"EUR"}}
 class PaymentGatewayIntegrationCreate(IntegrationCreateBase):
     family: Literal["payment_gateway"] = Field(description="Integration family.")
     provider: Literal["stripe", "paypal", "swish", "ideal"] = Field(description="Payment provider.")
-    capabilities: PaymentGatewayCapabilities = Field(default_factory=PaymentGatewayCapabilities)
-    config: PaymentGatewayConfig
+    capabilities: PaymentGatewayCapabilities = Field(default_factory=PaymentGatewayCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: PaymentGatewayConfig = Field(description="Typed configuration of this family.")
 
     @model_validator(mode="after")
     def _provider_rules(self) -> PaymentGatewayIntegrationCreate:
@@ -88,10 +88,10 @@ class CalendarConfig(Strict):
 
 
 class CalendarIntegrationCreate(IntegrationCreateBase):
-    family: Literal["calendar"]
-    provider: Literal["google_calendar", "outlook", "ical"]
-    capabilities: CalendarCapabilities = Field(default_factory=CalendarCapabilities)
-    config: CalendarConfig = Field(default_factory=CalendarConfig)
+    family: Literal["calendar"] = Field(description="Integration family (discriminator).")
+    provider: Literal["google_calendar", "outlook", "ical"] = Field(description="Provider this integration connects to.")
+    capabilities: CalendarCapabilities = Field(default_factory=CalendarCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: CalendarConfig = Field(default_factory=CalendarConfig, description="Typed configuration of this family.")
 
     @model_validator(mode="after")
     def _ical_needs_url(self) -> CalendarIntegrationCreate:
@@ -108,8 +108,8 @@ class CalendarIntegrationCreate(IntegrationCreateBase):
 class SocialAccount(Strict):
     account_id: ExternalId = Field(description="Page/account id at the provider.")
     name: DisplayName = Field(description="Page or account name.")
-    kind: Literal["page", "account"] = Field("page")
-    access_token_ref: Annotated[str, Field(description="Key Vault reference of this page's token.")] | None = None
+    kind: Literal["page", "account"] = Field("page", description="A page (Facebook) or an account (Instagram, X).")
+    access_token_ref: str | None = Field(None, description="Key Vault reference of this page's token.")
 
     @field_validator("access_token_ref")
     @classmethod
@@ -132,10 +132,10 @@ class SocialMediaConfig(Strict):
 
 
 class SocialMediaIntegrationCreate(IntegrationCreateBase):
-    family: Literal["social_media"]
-    provider: Literal["facebook", "instagram", "x"]
-    capabilities: SocialMediaCapabilities = Field(default_factory=SocialMediaCapabilities)
-    config: SocialMediaConfig = Field(default_factory=SocialMediaConfig)
+    family: Literal["social_media"] = Field(description="Integration family (discriminator).")
+    provider: Literal["facebook", "instagram", "x"] = Field(description="Provider this integration connects to.")
+    capabilities: SocialMediaCapabilities = Field(default_factory=SocialMediaCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: SocialMediaConfig = Field(default_factory=SocialMediaConfig, description="Typed configuration of this family.")
 
 
 # --- Streaming ---------------------------------------------------------------------------------------------------
@@ -161,19 +161,19 @@ class StreamingConfig(Strict):
 
 
 class StreamingIntegrationCreate(IntegrationCreateBase):
-    family: Literal["streaming"]
-    provider: Literal["youtube", "twitch"]
-    capabilities: StreamingCapabilities = Field(default_factory=StreamingCapabilities)
-    config: StreamingConfig = Field(default_factory=StreamingConfig)
+    family: Literal["streaming"] = Field(description="Integration family (discriminator).")
+    provider: Literal["youtube", "twitch"] = Field(description="Provider this integration connects to.")
+    capabilities: StreamingCapabilities = Field(default_factory=StreamingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: StreamingConfig = Field(default_factory=StreamingConfig, description="Typed configuration of this family.")
 
 
 # --- Mapping -----------------------------------------------------------------------------------------------------
 
 class MappingCapabilities(Strict):
-    geocoding: bool = True
-    directions: bool = False
-    static_maps: bool = False
-    places_search: bool = False
+    geocoding: bool = Field(True, description="Geocode venue addresses.")
+    directions: bool = Field(False, description="Directions/routes to venues.")
+    static_maps: bool = Field(False, description="Static map images.")
+    places_search: bool = Field(False, description="Places search.")
 
 
 class MappingConfig(Strict):
@@ -183,10 +183,10 @@ class MappingConfig(Strict):
 
 
 class MappingIntegrationCreate(IntegrationCreateBase):
-    family: Literal["mapping"]
-    provider: Literal["google_maps", "mapbox"]
-    capabilities: MappingCapabilities = Field(default_factory=MappingCapabilities)
-    config: MappingConfig = Field(default_factory=MappingConfig)
+    family: Literal["mapping"] = Field(description="Integration family (discriminator).")
+    provider: Literal["google_maps", "mapbox"] = Field(description="Provider this integration connects to.")
+    capabilities: MappingCapabilities = Field(default_factory=MappingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: MappingConfig = Field(default_factory=MappingConfig, description="Typed configuration of this family.")
 
 
 # --- WADA / ADAMS ------------------------------------------------------------------------------------------------
@@ -196,10 +196,10 @@ Code = Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(
 
 
 class WadaAdamsCapabilities(Strict):
-    whereabouts_sync: bool = False
-    tue_management: bool = False
-    test_result_tracking: bool = False
-    notification_relay: bool = False
+    whereabouts_sync: bool = Field(False, description="Synchronise athlete whereabouts.")
+    tue_management: bool = Field(False, description="Manage therapeutic use exemptions (TUE).")
+    test_result_tracking: bool = Field(False, description="Track test results.")
+    notification_relay: bool = Field(False, description="Relay ADAMS notifications to athletes/officials.")
 
 
 class WadaAdamsConfig(Strict):
@@ -210,33 +210,33 @@ class WadaAdamsConfig(Strict):
 
 
 class WadaAdamsIntegrationCreate(IntegrationCreateBase):
-    family: Literal["wada_adams"]
-    provider: Literal["adams"]
-    capabilities: WadaAdamsCapabilities = Field(default_factory=WadaAdamsCapabilities)
-    config: WadaAdamsConfig
+    family: Literal["wada_adams"] = Field(description="Integration family (discriminator).")
+    provider: Literal["adams"] = Field(description="Provider this integration connects to.")
+    capabilities: WadaAdamsCapabilities = Field(default_factory=WadaAdamsCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: WadaAdamsConfig = Field(description="Typed configuration of this family.")
 
 
 # --- Insurance ---------------------------------------------------------------------------------------------------
 
 class InsuranceCapabilities(Strict):
-    auto_enrollment: bool = False
-    claims_submission: bool = False
-    premium_calculation: bool = False
-    certificate_generation: bool = False
+    auto_enrollment: bool = Field(False, description="Enrol new license holders in the group policy automatically.")
+    claims_submission: bool = Field(False, description="Submit injury/damage claims.")
+    premium_calculation: bool = Field(False, description="Ask the insurer for premiums.")
+    certificate_generation: bool = Field(False, description="Generate insurance certificates for members.")
 
 
 class InsuranceConfig(Strict):
     broker_id: ExternalId = Field(description="Broker id at the insurer.")
-    policy_group_ids: list[ExternalId] = Field(default_factory=list, max_length=100)
+    policy_group_ids: list[ExternalId] = Field(default_factory=list, max_length=100, description="Policy groups members enrol into.")
     coverage_types: list[Literal["accident", "liability", "health", "travel", "equipment", "event_cancellation"]] = Field(
         default_factory=list, description="Coverages offered to members.")
 
 
 class InsuranceIntegrationCreate(IntegrationCreateBase):
-    family: Literal["insurance"]
+    family: Literal["insurance"] = Field(description="Integration family (discriminator).")
     provider: Literal["signed_rest"] = Field(description="Insurers publish no common API: a configurable signed-REST adapter.")
-    capabilities: InsuranceCapabilities = Field(default_factory=InsuranceCapabilities)
-    config: InsuranceConfig
+    capabilities: InsuranceCapabilities = Field(default_factory=InsuranceCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: InsuranceConfig = Field(description="Typed configuration of this family.")
 
 
 # --- Government sports registry ----------------------------------------------------------------------------------
@@ -252,11 +252,11 @@ Schedule = Annotated[str, Field(description="Cron or NCRONTAB expression.", exam
 
 
 class GovRegistryCapabilities(Strict):
-    membership_reporting: bool = False
-    grant_applications: bool = False
-    facility_registration: bool = False
-    event_reporting: bool = False
-    compliance_tracking: bool = False
+    membership_reporting: bool = Field(False, description="Report memberships to the registry on the reporting schedule.")
+    grant_applications: bool = Field(False, description="Submit grant applications.")
+    facility_registration: bool = Field(False, description="Register facilities (boulodromes, clubhouses).")
+    event_reporting: bool = Field(False, description="Report events and competitions.")
+    compliance_tracking: bool = Field(False, description="Track compliance obligations and deadlines.")
 
 
 class GovRegistryConfig(Strict):
@@ -271,10 +271,10 @@ class GovRegistryConfig(Strict):
 
 
 class GovSportsRegistryIntegrationCreate(IntegrationCreateBase):
-    family: Literal["gov_sports_registry"]
-    provider: Literal["signed_rest"]
-    capabilities: GovRegistryCapabilities = Field(default_factory=GovRegistryCapabilities)
-    config: GovRegistryConfig
+    family: Literal["gov_sports_registry"] = Field(description="Integration family (discriminator).")
+    provider: Literal["signed_rest"] = Field(description="Provider this integration connects to.")
+    capabilities: GovRegistryCapabilities = Field(default_factory=GovRegistryCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: GovRegistryConfig = Field(description="Typed configuration of this family.")
 
 
 # --- Accounting --------------------------------------------------------------------------------------------------
@@ -288,17 +288,17 @@ class FiscalYear(Strict):
 
 
 class AccountingCapabilities(Strict):
-    invoice_sync: bool = True
-    payment_sync: bool = False
-    expense_sync: bool = False
-    vat_reporting: bool = False
+    invoice_sync: bool = Field(True, description="Push invoices (license and tournament fees) to the ledger.")
+    payment_sync: bool = Field(False, description="Push received payments and match them to invoices.")
+    expense_sync: bool = Field(False, description="Push expenses.")
+    vat_reporting: bool = Field(False, description="Report VAT per the provider's VAT codes.")
     reimbursement_export: bool = Field(False, description="Export approved reimbursements (Xledger, seed 002).")
 
 
 class AccountingConfig(Strict):
     company_id: ExternalId | None = Field(None, description="Company/tenant/realm id at the provider.")
-    fiscal_year: FiscalYear
-    sync_direction: SyncDirection = SyncDirection.push
+    fiscal_year: FiscalYear = Field(description="The fiscal year invoices are booked in.")
+    sync_direction: SyncDirection = Field(SyncDirection.push, description="push, pull or bidirectional.")
     chart_of_accounts: dict[Slug, AccountNumber] = Field(
         default_factory=dict, max_length=500,
         description="Revenue category → account number.", examples=[{"license_fees": "3010", "tournament_fees": "3020"}])
@@ -307,10 +307,10 @@ class AccountingConfig(Strict):
 
 
 class AccountingIntegrationCreate(IntegrationCreateBase):
-    family: Literal["accounting"]
-    provider: Literal["fortnox", "xero", "quickbooks", "visma", "xledger"]
-    capabilities: AccountingCapabilities = Field(default_factory=AccountingCapabilities)
-    config: AccountingConfig
+    family: Literal["accounting"] = Field(description="Integration family (discriminator).")
+    provider: Literal["fortnox", "xero", "quickbooks", "visma", "xledger"] = Field(description="Provider this integration connects to.")
+    capabilities: AccountingCapabilities = Field(default_factory=AccountingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: AccountingConfig = Field(description="Typed configuration of this family.")
 
 
 # --- CRM (seed 003's CRM settings; Dynamics 365 and EspoCRM from seeds 002/004) ----------------------------------
@@ -319,10 +319,10 @@ FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class CrmCapabilities(Strict):
-    member_sync: bool = True
-    event_attendance: bool = True
-    course_completion: bool = False
-    order_sync: bool = False
+    member_sync: bool = Field(True, description="Synchronise member records with the CRM member object.")
+    event_attendance: bool = Field(True, description="Write event registrations/attendance to the event tag field.")
+    course_completion: bool = Field(False, description="Write completed courses to the course tag field.")
+    order_sync: bool = Field(False, description="Write orders/transactions to the order object.")
 
 
 class CrmConfig(Strict):
@@ -333,8 +333,9 @@ class CrmConfig(Strict):
     event_tag_field: FieldName = Field(description="CRM field receiving event attendance/registration.")
     course_tag_field: FieldName | None = Field(None, description="CRM field receiving completed courses.")
     order_object: FieldName | None = Field(None, description="CRM object receiving orders/transactions.")
-    order_field_map: dict[FieldName, FieldName] = Field(default_factory=dict, max_length=500)
-    sync_direction: SyncDirection = SyncDirection.bidirectional
+    order_field_map: dict[FieldName, FieldName] = Field(default_factory=dict, max_length=500,
+                                                        description="Hub order field → CRM field (required with order_object).")
+    sync_direction: SyncDirection = Field(SyncDirection.bidirectional, description="push, pull or bidirectional.")
 
     @model_validator(mode="after")
     def _orders(self) -> CrmConfig:
@@ -344,16 +345,16 @@ class CrmConfig(Strict):
 
 
 class CrmIntegrationCreate(IntegrationCreateBase):
-    family: Literal["crm"]
-    provider: Literal["dynamics365", "espocrm", "consio"]
-    capabilities: CrmCapabilities = Field(default_factory=CrmCapabilities)
-    config: CrmConfig
+    family: Literal["crm"] = Field(description="Integration family (discriminator).")
+    provider: Literal["dynamics365", "espocrm", "consio"] = Field(description="Provider this integration connects to.")
+    capabilities: CrmCapabilities = Field(default_factory=CrmCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: CrmConfig = Field(description="Typed configuration of this family.")
 
 
 # --- LMS, messaging, data collection (seeds 002 and 004) ---------------------------------------------------------
 
 class LmsCapabilities(Strict):
-    enrollment_sync: bool = True
+    enrollment_sync: bool = Field(True, description="Synchronise course enrollments.")
     csv_fallback: bool = Field(True, description="Export CSV when the API is unavailable.")
 
 
@@ -362,34 +363,35 @@ class LmsConfig(Strict):
 
 
 class LmsIntegrationCreate(IntegrationCreateBase):
-    family: Literal["lms"]
-    provider: Literal["cornerstone"]
-    capabilities: LmsCapabilities = Field(default_factory=LmsCapabilities)
-    config: LmsConfig = Field(default_factory=LmsConfig)
+    family: Literal["lms"] = Field(description="Integration family (discriminator).")
+    provider: Literal["cornerstone"] = Field(description="Provider this integration connects to.")
+    capabilities: LmsCapabilities = Field(default_factory=LmsCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: LmsConfig = Field(default_factory=LmsConfig, description="Typed configuration of this family.")
 
 
 class MessagingCapabilities(Strict):
-    sms: bool = True
-    whatsapp: bool = False
-    status_callbacks: bool = True
+    sms: bool = Field(True, description="Send SMS.")
+    whatsapp: bool = Field(False, description="Send WhatsApp messages.")
+    status_callbacks: bool = Field(True, description="Receive delivery status callbacks.")
 
 
 class MessagingConfig(Strict):
     account_sid: Annotated[str, StringConstraints(pattern=r"^AC[0-9a-f]{32}$")] = Field(description="Twilio Account SID.")
-    messaging_service_sid: Annotated[str, StringConstraints(pattern=r"^MG[0-9a-f]{32}$")] | None = None
+    messaging_service_sid: Annotated[str, StringConstraints(pattern=r"^MG[0-9a-f]{32}$")] | None = Field(
+        None, description="Messaging Service SID (sender pool; needed for scheduling).")
     default_sender: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = Field(
         None, description="E.164 sender number.")
 
 
 class MessagingIntegrationCreate(IntegrationCreateBase):
-    family: Literal["messaging"]
-    provider: Literal["twilio"]
-    capabilities: MessagingCapabilities = Field(default_factory=MessagingCapabilities)
-    config: MessagingConfig
+    family: Literal["messaging"] = Field(description="Integration family (discriminator).")
+    provider: Literal["twilio"] = Field(description="Provider this integration connects to.")
+    capabilities: MessagingCapabilities = Field(default_factory=MessagingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: MessagingConfig = Field(description="Typed configuration of this family.")
 
 
 class DataCollectionCapabilities(Strict):
-    import_registrations: bool = True
+    import_registrations: bool = Field(True, description="Import form submissions as registrations.")
 
 
 class DataCollectionConfig(Strict):
@@ -399,10 +401,10 @@ class DataCollectionConfig(Strict):
 
 
 class DataCollectionIntegrationCreate(IntegrationCreateBase):
-    family: Literal["data_collection"]
-    provider: Literal["kobo"]
-    capabilities: DataCollectionCapabilities = Field(default_factory=DataCollectionCapabilities)
-    config: DataCollectionConfig
+    family: Literal["data_collection"] = Field(description="Integration family (discriminator).")
+    provider: Literal["kobo"] = Field(description="Provider this integration connects to.")
+    capabilities: DataCollectionCapabilities = Field(default_factory=DataCollectionCapabilities, description="Capability flags: what the hub may do with this provider.")
+    config: DataCollectionConfig = Field(description="Typed configuration of this family.")
 
 
 FAMILY_CREATES: tuple[type[IntegrationCreateBase], ...] = (

@@ -1,0 +1,98 @@
+"""The HTTP edge: auth errors, rate-limit headers on every response, OpenAPI completeness."""
+
+from __future__ import annotations
+
+import requests
+
+from integrations.auth.principal import Scope
+from integrations.wiring import Hub
+from tests.helpers import ApiClient, fortnox
+
+RATE_HEADERS = ("RateLimit-Policy", "RateLimit", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def _has_rate_headers(r: requests.Response) -> bool:
+    return all(h in r.headers for h in RATE_HEADERS)
+
+
+def test_401_403_and_www_authenticate(api: str, hub: Hub, tenant: str) -> None:
+    anon = ApiClient(api, None, tenant)
+    r = anon.get(anon.integrations)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+    bogus = ApiClient(api, "hubk_0123456789abcdef_nottherightsecret", tenant)
+    r2 = bogus.get(bogus.integrations)
+    assert r2.status_code == 401 and r2.json()["detail"] == r.json()["detail"] or r2.json()["detail"] == "Invalid credentials."
+    reader = ApiClient(api, hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="r").secret, tenant)
+    assert reader.get(reader.integrations).status_code == 200
+    r = reader.post(reader.integrations, json=fortnox(tenant))
+    assert r.status_code == 403 and r.json()["required_scope"] == "integrations:write"
+    writer = ApiClient(api, hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_write], name="w").secret, tenant)
+    doc = writer.create(fortnox(tenant))
+    assert writer.post(f"{writer.integrations}/{doc['id']}:activate").status_code == 403
+    assert writer.delete(f"{writer.integrations}/{doc['id']}").status_code == 403
+
+
+def test_revoked_and_expired_keys(api: str, hub: Hub, tenant: str) -> None:
+    from datetime import timedelta
+
+    issued = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="r")
+    client = ApiClient(api, issued.secret, tenant)
+    assert client.get(client.integrations).status_code == 200
+    hub.api_keys.revoke(issued.key_id)
+    assert client.get(client.integrations).status_code == 401
+    expired = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="e",
+                                 expires_at=hub.now() - timedelta(seconds=1))
+    assert ApiClient(api, expired.secret, tenant).get(client.integrations).status_code == 401
+
+
+def test_rate_limit_headers_on_every_kind_of_response(admin: ApiClient, api: str) -> None:
+    doc = admin.create(fortnox(admin.tenant))
+    path = f"{admin.integrations}/{doc['id']}"
+    responses = [
+        admin.get(admin.integrations), admin.get(path), admin.get(f"{admin.integrations}/int_{'0' * 24}"),
+        admin.post(admin.integrations, json={"family": "accounting"}),
+        admin.post(admin.integrations, data="{", headers={"Content-Type": "application/json"}),
+        admin.post(admin.integrations, data="x", headers={"Content-Type": "text/plain"}),
+        admin.post(admin.integrations, json=fortnox(admin.tenant, display_name="x" * 300_000)),
+        admin.post(f"{path}:activate"),
+        ApiClient(api, None, admin.tenant).get(admin.integrations),
+        requests.get(f"{api}/api/health"), requests.get(f"{api}/api/openapi.json"), requests.get(f"{api}/nope"),
+        requests.put(f"{api}/api/health", json={}),
+    ]
+    assert sorted({r.status_code for r in responses}) == [200, 400, 401, 404, 405, 409, 413, 415, 422]
+    for r in responses:
+        assert _has_rate_headers(r), (r.request.method, r.url, r.status_code)
+        assert r.headers.get("X-Correlation-Id")
+
+
+def test_429_with_retry_after_and_problem(api: str, hub: Hub, tenant: str) -> None:
+    issued = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="burst")
+    client = ApiClient(api, issued.secret, tenant)
+    statuses = [client.get("/api/health").status_code for _ in range(130)]
+    assert 429 in statuses and statuses[:100] == [200] * 100
+    r = client.get("/api/health")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.headers["Content-Type"].startswith("application/problem+json") and _has_rate_headers(r)
+    assert r.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_openapi_is_complete(api: str) -> None:
+    spec = requests.get(f"{api}/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    operation_ids = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            operation_ids.append(op["operationId"])
+            assert op.get("summary"), (method, path)
+            if path.startswith("/api/v1/"):
+                for status in ("401", "403", "404", "429"):
+                    assert status in op["responses"], (method, path, status)
+    assert len(operation_ids) == len(set(operation_ids))
+    schemas = spec["components"]["schemas"]
+    for name in ("AccountingIntegration", "PaymentGatewayIntegration", "CrmIntegration", "Problem"):
+        assert name in schemas
+    # every field of the typed documents is described (these are the API docs)
+    typed = ("Config", "Capabilities", "Create", "Refs", "Year", "Account")
+    undocumented = [f"{n}.{f}" for n, s in schemas.items() if n.endswith(typed)
+                    for f, p in s.get("properties", {}).items() if not p.get("description")]
+    assert undocumented == []
