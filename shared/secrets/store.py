@@ -1,0 +1,43 @@
+"""The SecretStore contract: versioned secrets by name, as Key Vault models them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SecretVersion:
+    name: str
+    version: str
+    created_at: datetime | None
+    enabled: bool
+
+
+class SecretNotFound(Exception):
+    """No such secret, version, or the version is disabled/deleted. The message never carries a value."""
+
+
+class SecretStore(Protocol):
+    def set(self, name: str, value: str, *, tags: dict[str, str] | None = None) -> SecretVersion:
+        """Store a new version; it becomes the current one."""
+        ...
+
+    def get(self, name: str, version: str | None = None) -> str:
+        """The current (or given) enabled version's value."""
+        ...
+
+    def versions(self, name: str) -> list[SecretVersion]:
+        """All versions, newest first."""
+        ...
+
+    def disable(self, name: str, version: str) -> None:
+        ...
+
+    def delete(self, name: str) -> None:
+        """Soft delete: recoverable until purged."""
+        ...
+
+    def recover(self, name: str) -> None:
+        ...
