@@ -199,6 +199,27 @@ def set_condition(tenant_id: str, integration_id: str, condition: Condition | No
     return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
+def set_credential_ref(tenant_id: str, integration_id: str, slot: str, ref: str, *, repo: IntegrationRepository,
+                       actor: str, now: Clock, grant: dict[str, Any] | None = None) -> Stored:
+    """Record where a credential lives (after intake or an OAuth grant); a grant also clears needs_reauth."""
+    if slot not in CREDENTIAL_SLOTS:
+        raise ValidationFailed("Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")])
+
+    def change(document: Any) -> Any:
+        if document.status == LifecycleStatus.decommissioned:
+            raise Conflict("A decommissioned integration is read-only.", allowed_transitions=[])
+        data = document.model_dump(mode="json")
+        if data["credentials"].get(slot) == ref and grant is None:
+            return document
+        data["credentials"][slot] = ref
+        if grant is not None:
+            data["grant"] = grant
+            data["conditions"] = [c for c in data["conditions"] if c["type"] != "needs_reauth"]
+        return DOCUMENT_ADAPTER.validate_python(data)
+
+    return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
+
+
 _FAMILY_TAGS = frozenset(FAMILIES)
 _ENVELOPE = frozenset({"id", "tenant_id", "status", "created_at", "created_by", "updated_at", "updated_by",
-                       "version", "last_validation", "conditions"})
+                       "version", "last_validation", "conditions", "grant"})

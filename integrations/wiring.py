@@ -10,14 +10,30 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from adapters.base import Adapter, AdapterContext
 from adapters.catalog import Catalog, default_catalog
+from adapters.registry import build_adapter
+from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
-from integrations.structural import StructuralValidator
-from integrations.validation import Validator
+from integrations.credentials import Credentials
+from integrations.documents.document import Condition
+from integrations.oauth import OAuthFlows
 from integrations.repository import IntegrationRepository
+from integrations.structural import ProviderValidator
+from integrations.tokens import ProviderApp, TokenBroker
+from integrations.usage.counters import UsageCounters
+from integrations.validation import Validator
+from shared.errors import BadRequest
+from shared.http import OutboundClient
+from shared.leases import Leases
+from shared.redaction import install as install_redaction
+from shared.secrets.store import SecretStore
 from shared.settings import Settings, get_settings
 from shared.tables import TableStore
+
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -29,7 +45,16 @@ class Hub:
     settings: Settings
     tables: TableStore
     now: Callable[[], datetime] = utc_now
+    outbound: OutboundClient = field(default_factory=OutboundClient)
+    secret_store_override: SecretStore | None = None
     _lazy: dict[str, object] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self._lazy:
+                self._lazy[name] = build()
+            return self._lazy[name]  # type: ignore[return-value]
 
     @property
     def integrations(self) -> IntegrationRepository:
@@ -45,16 +70,90 @@ class Hub:
         return self._once("catalog", default_catalog)
 
     @property
+    def audit(self) -> AuditLog:
+        return self._once("audit", lambda: AuditLog(self.tables.table("audit"), now=self.now))
+
+    @property
+    def secret_store(self) -> SecretStore:
+        def build() -> SecretStore:
+            if self.secret_store_override is not None:
+                return self.secret_store_override
+            if self.settings.secret_store == "keyvault":
+                from shared.secrets.keyvault import KeyVaultSecretStore
+
+                return KeyVaultSecretStore.connect(self.settings.key_vault_url or "")
+            from shared.secrets.local import LocalSecretStore
+
+            return LocalSecretStore(self.tables.table("secrets"), key=self.settings.local_secret_key, now=self.now)
+
+        return self._once("secret_store", build)
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._once("credentials", lambda: Credentials(self.secret_store, audit=self.audit,
+                                                             rotations=self.tables.table("rotations"), now=self.now))
+
+    @property
+    def leases(self) -> Leases:
+        return self._once("leases", lambda: Leases(self.tables.table("leases"), now=self.now))
+
+    @property
+    def usage(self) -> UsageCounters:
+        return self._once("usage", lambda: UsageCounters(self.tables.table("usage"), now=self.now))
+
+    @property
+    def tokens(self) -> TokenBroker:
+        def mark(document: Any, condition: Condition) -> None:
+            from integrations.service import set_condition
+
+            set_condition(document.tenant_id, document.id, condition, kind=condition.type, repo=self.integrations,
+                          actor="hub:tokens", now=self.now)
+
+        return self._once("tokens", lambda: TokenBroker(
+            credentials=self.credentials, leases=self.leases, outbound=self.outbound, audit=self.audit,
+            app_for=self.provider_app, spec_for=self.catalog.get, mark_needs_reauth=mark, now=self.now))
+
+    @property
+    def oauth(self) -> OAuthFlows:
+        return self._once("oauth", lambda: OAuthFlows(
+            states=self.tables.table("oauthstates"), signing_key=self.settings.state_signing_key, broker=self.tokens,
+            audit=self.audit, redirect_uri=f"{self.settings.public_base_url.rstrip('/')}/api/v1/oauth/callback",
+            now=self.now))
+
+    @property
     def validator(self) -> Validator:
-        return self._once("validator", lambda: StructuralValidator(self.catalog))
+        return self._once("validator", lambda: ProviderValidator(self.catalog, self.adapter_for))
 
-    def _once(self, name: str, build: Callable[[], object]):  # type: ignore[no-untyped-def]
-        if name not in self._lazy:
-            self._lazy[name] = build()
-        return self._lazy[name]
+    def urls_for(self, provider: str) -> dict[str, str]:
+        return self.settings.provider_urls.get(provider, {})
+
+    def provider_app(self, document: Any) -> ProviderApp:
+        spec = self.catalog.get(document.provider)
+        urls = self.urls_for(document.provider)
+        token_url = urls.get("token_url") or spec.auth.token_url
+        if not token_url or not document.oauth_client_id:
+            raise BadRequest(f"{spec.display_name} needs oauth_client_id and a token URL for OAuth.")
+        return ProviderApp(token_url=token_url, authorize_url=urls.get("authorize_url") or spec.auth.authorize_url,
+                           client_id=document.oauth_client_id, token_auth=spec.auth.token_auth)
+
+    def adapter_for(self, document: Any) -> Adapter:
+        spec = self.catalog.get(document.provider)
+        oauth = spec.auth.kind in ("oauth2_code",)
+
+        def record(status: int | None, latency_ms: float) -> None:
+            self.usage.record(tenant_id=document.tenant_id, integration_id=document.id, provider=document.provider,
+                              status=status, latency_ms=latency_ms)
+
+        return build_adapter(AdapterContext(
+            document=document, spec=spec, outbound=self.outbound,
+            resolve_secret=lambda slot, op: self.credentials.resolve(document, slot, operation=op),
+            access_token=(lambda op: self.tokens.access_token(document, operation=op)) if oauth else None,
+            invalidate_token=(lambda: self.tokens.invalidate(document)) if oauth else None,
+            record_usage=record, url_overrides=self.urls_for(document.provider)))
 
 
-def build_hub(settings: Settings) -> Hub:
+def build_hub(settings: Settings, **overrides: Any) -> Hub:
+    install_redaction()
     if settings.storage_connection:
         tables = TableStore.from_connection_string(settings.storage_connection, prefix=settings.table_prefix)
     elif settings.storage_account_name:
@@ -65,7 +164,7 @@ def build_hub(settings: Settings) -> Hub:
         tables = TableStore(TableServiceClient(url, credential=DefaultAzureCredential()), prefix=settings.table_prefix)
     else:
         raise RuntimeError("Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName")
-    return Hub(settings=settings, tables=tables)
+    return Hub(settings=settings, tables=tables, **overrides)
 
 
 _lock = threading.Lock()

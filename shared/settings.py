@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     provider_urls: dict[str, dict[str, str]] = Field(default_factory=dict,
                                                      description="Per-provider URL overrides (e.g. fakes).")
 
+    provider_daily_quotas: dict[str, int] = Field(
+        default_factory=dict, description="Daily request quota per provider from the tenant's plan with it "
+                                          "(overrides the catalog; quota burn is measured against it).")
+
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> Settings:
         if self.environment == "production":

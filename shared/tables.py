@@ -111,6 +111,8 @@ class Table:
                 self._client.delete_entity(partition, row)
         except ResourceModifiedError as exc:
             raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
+        except ResourceNotFoundError as exc:
+            raise NotFound(f"{row} was not found") from exc
 
     def query(self, flt: str, *, parameters: Mapping[str, Any] | None = None) -> Iterator[Entity]:
         for entity in self._client.query_entities(flt, parameters=dict(parameters or {})):

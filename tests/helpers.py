@@ -82,6 +82,7 @@ def ref(tenant: str, name: str) -> str:
 def fortnox(tenant: str, **over: Any) -> dict[str, Any]:
     body = {
         "family": "accounting", "provider": "fortnox", "display_name": "Fortnox (finance)", "sandbox": True,
+        "oauth_client_id": "hub-client-id",
         "credentials": {"oauth_client_secret_ref": ref(tenant, "fortnox-client-secret"),
                         "oauth_refresh_token_ref": ref(tenant, "fortnox-refresh-token")},
         "config": {"fiscal_year": {"year": 2026, "start_month": 1}, "sync_direction": "push",

@@ -38,6 +38,13 @@ class Condition(BaseModel):
     since: datetime
 
 
+class OAuthGrant(BaseModel):
+    """The provider grant obtained through the OAuth flow (the refresh token itself is in the SecretStore)."""
+
+    scopes: list[str] = Field(description="Scopes the provider granted.")
+    granted_at: datetime
+
+
 class Envelope(BaseModel):
     id: str = Field(description="Integration id.", examples=["int_01jf3x2w7k9q5b8c4d6e0a1s2t"])
     tenant_id: str
@@ -49,6 +56,7 @@ class Envelope(BaseModel):
     version: int = Field(description="Increases with every write; the ETag header carries the storage ETag.")
     last_validation: ValidationResult | None = None
     conditions: list[Condition] = Field(default_factory=list)
+    grant: OAuthGrant | None = Field(None, description="Latest OAuth grant (scopes, when).")
 
 
 def _document(create: type[IntegrationCreateBase]) -> type[BaseModel]:

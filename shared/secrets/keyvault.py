@@ -42,8 +42,11 @@ class KeyVaultSecretStore:
         return secret.value
 
     def versions(self, name: str) -> list[SecretVersion]:
-        items = [SecretVersion(name, p.version or "", p.created_on, bool(p.enabled))
-                 for p in self._client.list_properties_of_secret_versions(name)]
+        try:
+            items = [SecretVersion(name, p.version or "", p.created_on, bool(p.enabled))
+                     for p in self._client.list_properties_of_secret_versions(name)]
+        except ResourceNotFoundError:
+            return []
         return sorted(items, key=lambda v: v.created_at.timestamp() if v.created_at else 0.0, reverse=True)
 
     def disable(self, name: str, version: str) -> None:

@@ -29,7 +29,7 @@ class SecretStore(Protocol):
         ...
 
     def versions(self, name: str) -> list[SecretVersion]:
-        """All versions, newest first."""
+        """All versions, newest first; [] for an unknown name."""
         ...
 
     def disable(self, name: str, version: str) -> None:

@@ -9,6 +9,15 @@ import pytest
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, fortnox
 
+@pytest.fixture(autouse=True)
+def structural_validation(hub: Hub) -> None:
+    """The lifecycle gate is independent of how validation checks: these tests use the structural checks
+    (the provider checks against the Fortnox fake are tested in tests/adapters and tests/sync)."""
+    from integrations.structural import StructuralValidator
+
+    hub._lazy["validator"] = StructuralValidator(hub.catalog)
+
+
 ACTIONS = ["activate", "pause", "resume", "decommission"]
 # (from status, action) → resulting status; anything absent is a 409 (decommission of decommissioned is idempotent)
 LEGAL = {("draft", "activate"): "active", ("active", "pause"): "paused", ("paused", "resume"): "active",

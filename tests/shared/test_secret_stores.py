@@ -50,6 +50,7 @@ def test_disable_a_version(store) -> None:  # type: ignore[no-untyped-def]
 def test_missing_delete_and_recover(store) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SecretNotFound):
         store.get("fed--nothing-here")
+    assert store.versions("fed--nothing-here") == []
     store.set("fed--int-1--api-key", "value")
     store.delete("fed--int-1--api-key")
     with pytest.raises(SecretNotFound):

@@ -1,0 +1,110 @@
+"""The adapter framework: one small class per provider on top of a shared base.
+
+The base knows the catalog entry (auth kind, base URLs, limits) and the hub's collaborators (credentials,
+tokens, the outbound client, usage counters), so a provider class only declares what differs: paths,
+payload shapes and its validation calls. Adapters never know routes, schedules or storage.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from adapters.spec import ProviderSpec
+from integrations.documents.document import ValidationCheck
+from shared.errors import ProviderError
+from shared.http import Call, OutboundClient, Policy, Window
+
+
+@dataclass
+class AdapterContext:
+    document: Any
+    spec: ProviderSpec
+    outbound: OutboundClient
+    resolve_secret: Callable[[str, str], str]  # (slot, operation) → value, audited
+    access_token: Callable[[str], Any] | None  # operation → AccessToken (OAuth providers)
+    invalidate_token: Callable[[], None] | None
+    record_usage: Callable[[int | None, float], None]
+    url_overrides: dict[str, str]
+
+
+class Adapter:
+    """Base adapter: authenticated, rate-limited, counted requests against the provider."""
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        self.ctx = ctx
+        self.spec = ctx.spec
+        self.document = ctx.document
+
+    # --- plumbing ------------------------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        if "base_url" in self.ctx.url_overrides:
+            return self.ctx.url_overrides["base_url"].rstrip("/")
+        url = self.spec.base_urls["sandbox" if self.document.sandbox else "production"]
+        config = self.document.config.model_dump(mode="json")
+        return url.format(**{k: v for k, v in config.items() if isinstance(v, str)}).rstrip("/")
+
+    def policy(self) -> Policy:
+        limit = self.spec.rate_limit
+        return Policy(provider=self.spec.id, limit_key=f"{self.spec.id}:{self.document.id}" if limit else None,
+                      window=Window(limit.requests, limit.per_seconds, limit.concurrent) if limit else None,
+                      on_attempt=self.ctx.record_usage)
+
+    def auth_headers(self, operation: str) -> dict[str, str]:
+        kind = self.spec.auth.kind
+        if kind in ("oauth2_code", "oauth2_client_credentials") and self.ctx.access_token:
+            return {"Authorization": f"Bearer {self.ctx.access_token(operation).token}"}
+        if kind == "api_key":
+            key = self.ctx.resolve_secret("api_key_ref", operation)
+            scheme = self.spec.auth.scheme
+            return {self.spec.auth.header: f"{scheme} {key}".strip()}
+        if kind == "basic":
+            key = self.ctx.resolve_secret("api_key_ref", operation)
+            user = getattr(self.document.config, "account_sid", "") or ""
+            return {"Authorization": "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()}
+        return {}
+
+    def request(self, method: str, path: str, *, operation: str, json: Any = None, params: dict[str, Any] | None = None,
+                idempotency_key: str | None = None, expect: frozenset[int] = frozenset()) -> requests.Response:
+        header = None
+        if self.spec.idempotency and self.spec.idempotency.startswith("header:"):
+            header = self.spec.idempotency.split(":", 1)[1]
+        for attempt in (1, 2):
+            call = Call(method, f"{self.base_url}{path}", headers={"Accept": "application/json",
+                                                                    **self.auth_headers(operation)},
+                        json=json, params=params, idempotency_key=idempotency_key, idempotency_header=header,
+                        expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()))
+            response = self.ctx.outbound.send(call, self.policy())
+            if response.status_code == 401 and attempt == 1 and self.ctx.invalidate_token:
+                self.ctx.invalidate_token()  # a revoked or rotated token: refresh once, then give up
+                continue
+            return response
+        raise AssertionError("unreachable")
+
+    # --- capabilities --------------------------------------------------------------------------------------------
+    def validate(self) -> list[ValidationCheck]:
+        """Default: one authenticated call to the catalog's verification endpoint."""
+        if not self.spec.verification:
+            return [ValidationCheck(name="provider.authenticate", passed=False,
+                                    detail=f"{self.spec.display_name} has no verification call in the catalog")]
+        method, path = self.spec.verification.split(" ", 1)
+        return [self.check_call("provider.authenticate", method, path.split(" ", 1)[0])]
+
+    def check_call(self, name: str, method: str, path: str) -> ValidationCheck:
+        from integrations.validation import timed
+
+        def run() -> str:
+            response = self.request(method, path, operation="validate")
+            return f"{method} {path} → {response.status_code}"
+
+        return timed(name, run)
+
+
+def provider_message(exc: ProviderError) -> str:
+    """A precise, secret-free sentence for validation results and sync errors."""
+    return exc.detail

@@ -1,0 +1,128 @@
+"""Credentials of integrations: write-only intake, audited resolution at call time, rotation with overlap.
+
+Secret names are derived, never chosen by the tenant: `<tenant>--<integration>--<slot>`. Documents hold
+the unpinned reference `kv:<name>`, so a rotation (a new version) does not change the configuration hash
+and an active integration keeps running; the previous version stays enabled for the overlap window and is
+then disabled by `sweep_overlaps` (run by the minute timer).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from integrations.audit import AuditLog
+from integrations.documents.common import parse_secret_ref
+from shared.errors import NotFound, ValidationFailed, FieldError
+from shared.redaction import REDACTOR
+from shared.secrets.store import SecretNotFound, SecretStore
+from shared.tables import Table
+
+DEFAULT_OVERLAP_S = 24 * 3600
+
+
+def secret_name(tenant_id: str, integration_id: str, slot: str) -> str:
+    return f"{tenant_id}--{integration_id.replace('_', '-')}--{slot.removesuffix('_ref').replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    ref: str
+    version: str
+    previous_version: str | None
+    previous_disabled_after: datetime | None
+
+
+class Credentials:
+    def __init__(self, store: SecretStore, *, audit: AuditLog, rotations: Table, now: Callable[[], datetime],
+                 cache_ttl_s: float = 60.0) -> None:
+        self._store = store
+        self._audit = audit
+        self._rotations = rotations
+        self._now = now
+        self._ttl = cache_ttl_s
+        self._cache: dict[tuple[str, str | None], tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> SecretStore:
+        return self._store
+
+    def put(self, tenant_id: str, integration_id: str, slot: str, value: str, *, actor: str,
+            overlap_s: int = DEFAULT_OVERLAP_S, reason: str = "intake") -> StoredCredential:
+        if not value or not value.strip():
+            raise ValidationFailed("The secret value is empty.", [FieldError("/value", "must not be empty")])
+        REDACTOR.register(value)
+        name = secret_name(tenant_id, integration_id, slot)
+        previous = next((v for v in self._store.versions(name) if v.enabled), None)
+        created = self._store.set(name, value, tags={"tenant": tenant_id, "integration": integration_id, "slot": slot})
+        disable_after = None
+        if previous:
+            disable_after = self._now() + timedelta(seconds=overlap_s)
+            self._rotations.upsert({"PartitionKey": "rotation", "RowKey": f"{name}|{previous.version}",
+                                    "Tenant": tenant_id, "IntegrationId": integration_id, "Name": name,
+                                    "Version": previous.version, "DisableAfter": disable_after})
+        with self._lock:
+            self._cache.pop((name, None), None)
+        self._audit.record(tenant_id, actor=actor, action="secret.rotate" if previous else "secret.write",
+                           integration_id=integration_id, reason=reason,
+                           target={"slot": slot, "name": name, "version": created.version,
+                                   "previous_version": previous.version if previous else None,
+                                   "overlap_s": overlap_s if previous else None})
+        return StoredCredential(f"kv:{name}", created.version, previous.version if previous else None, disable_after)
+
+    def resolve(self, document: Any, slot: str, *, operation: str, actor: str = "hub") -> str:
+        ref = getattr(document.credentials, slot, None)
+        if not ref:
+            raise NotFound(f"The integration has no {slot}.")
+        return self.resolve_ref(document.tenant_id, document.id, ref, slot=slot, operation=operation, actor=actor)
+
+    def resolve_ref(self, tenant_id: str, integration_id: str, ref: str, *, slot: str, operation: str,
+                    actor: str = "hub") -> str:
+        parts = parse_secret_ref(ref)
+        if not parts.name.startswith(f"{tenant_id}--"):
+            raise NotFound("The credential reference is outside this tenant's namespace.")
+        key = (parts.name, parts.version)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        try:
+            value = self._store.get(parts.name, parts.version)
+            outcome = "ok"
+        except SecretNotFound:
+            outcome = "not_found"
+            raise
+        finally:
+            self._audit.record(tenant_id, actor=actor, action="secret.read", integration_id=integration_id,
+                               target={"slot": slot, "name": parts.name, "version": parts.version,
+                                       "operation": operation}, outcome=outcome)
+        REDACTOR.register(value)
+        with self._lock:
+            self._cache[key] = (time.monotonic(), value)
+        return value
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            for key in [k for k in self._cache if k[0] == name]:
+                self._cache.pop(key, None)
+
+    def sweep_overlaps(self) -> int:
+        """Disable previous versions whose overlap window has passed."""
+        done = 0
+        for row in list(self._rotations.query("PartitionKey eq 'rotation' and DisableAfter le @now",
+                                              parameters={"now": self._now()})):
+            try:
+                self._store.disable(row["Name"], row["Version"])
+            except SecretNotFound:
+                pass
+            self._audit.record(row["Tenant"], actor="hub:rotation", action="secret.disable",
+                               integration_id=row["IntegrationId"],
+                               target={"name": row["Name"], "version": row["Version"]}, reason="overlap window ended")
+            self._rotations.delete("rotation", row["RowKey"])
+            done += 1
+        return done

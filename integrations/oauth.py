@@ -1,0 +1,124 @@
+"""The provider OAuth2 authorization-code flow (with PKCE where the provider supports it).
+
+`start` returns the provider's authorize URL with a `state` that is signed (HMAC), expiring and
+single-use: its nonce is a row in `oauthstates`, deleted (ETag-conditional) when the callback consumes it,
+so a replayed state finds nothing. The PKCE verifier never leaves the hub.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from integrations.audit import AuditLog
+from integrations.tokens import ProviderApp, TokenBroker
+from shared.errors import BadRequest, NotFound, PreconditionFailed, ProviderError
+from shared.tables import Table
+
+STATE_TTL_S = 600
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class StartedFlow:
+    authorize_url: str
+    state: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class CompletedFlow:
+    tenant_id: str
+    integration_id: str
+    scopes: list[str]
+    refresh_token_ref: str
+
+
+class OAuthFlows:
+    def __init__(self, *, states: Table, signing_key: str, broker: TokenBroker, audit: AuditLog,
+                 redirect_uri: str, now: Callable[[], datetime]) -> None:
+        self._states = states
+        self._key = signing_key.encode()
+        self._broker = broker
+        self._audit = audit
+        self._redirect_uri = redirect_uri
+        self._now = now
+
+    def _sign(self, payload: bytes) -> str:
+        return _b64(hmac.new(self._key, payload, hashlib.sha256).digest())
+
+    def start(self, document: Any, app: ProviderApp, *, scopes: list[str], pkce: bool, actor: str) -> StartedFlow:
+        if not app.authorize_url:
+            raise BadRequest(f"{document.provider} has no authorization-code flow.")
+        nonce = secrets.token_urlsafe(16)
+        verifier = secrets.token_urlsafe(48) if pkce else ""
+        expires = int(time.time()) + STATE_TTL_S
+        self._states.insert({"PartitionKey": "state", "RowKey": nonce, "Tenant": document.tenant_id,
+                             "IntegrationId": document.id, "Verifier": verifier, "Actor": actor, "ExpiresAt": expires})
+        payload = json.dumps({"n": nonce, "t": document.tenant_id, "i": document.id, "exp": expires},
+                             separators=(",", ":")).encode()
+        state = f"{_b64(payload)}.{self._sign(payload)}"
+        params = {"client_id": app.client_id, "redirect_uri": self._redirect_uri, "response_type": "code",
+                  "scope": " ".join(scopes), "state": state, "access_type": "offline"}
+        if pkce:
+            params.update(code_challenge=_b64(hashlib.sha256(verifier.encode()).digest()), code_challenge_method="S256")
+        self._audit.record(document.tenant_id, actor=actor, action="oauth.start", integration_id=document.id,
+                           target={"provider": document.provider, "scopes": scopes})
+        return StartedFlow(f"{app.authorize_url}?{urlencode(params)}", state, expires)
+
+    def verify_state(self, state: str) -> dict[str, Any]:
+        """Signature, expiry and single use; consumes the state. Every failure looks the same outside."""
+        try:
+            encoded, signature = state.split(".", 1)
+            payload = _unb64(encoded)
+        except (ValueError, TypeError):
+            raise BadRequest("The OAuth state is invalid.", reason="malformed") from None
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise BadRequest("The OAuth state is invalid.", reason="tampered")
+        claims = json.loads(payload)
+        if claims["exp"] < time.time():
+            raise BadRequest("The OAuth state is invalid or expired; start again.", reason="expired")
+        try:
+            row, etag = self._states.get("state", claims["n"])
+            self._states.delete("state", claims["n"], etag=etag)
+        except (NotFound, PreconditionFailed):
+            raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
+        return {**claims, "verifier": row["Verifier"], "actor": row["Actor"]}
+
+    def complete(self, document: Any, app: ProviderApp, claims: dict[str, Any], code: str, *,
+                 client_secret: str) -> CompletedFlow:
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self._redirect_uri}
+        if claims.get("verifier"):
+            form["code_verifier"] = claims["verifier"]
+        data = self._broker.exchange(app, client_secret, form, provider=document.provider)
+        if "error" in data or not data.get("access_token"):
+            self._audit.record(document.tenant_id, actor=claims["actor"], action="oauth.grant", integration_id=document.id,
+                               outcome="failed", reason=str(data.get("error", "no access token")))
+            raise ProviderError(detail=f"{document.provider} refused the authorization code ({data.get('error')}).",
+                                provider=document.provider, status_code=400)
+        if not data.get("refresh_token"):
+            raise ProviderError(detail=f"{document.provider} granted no refresh token (offline access missing).",
+                                provider=document.provider, status_code=400)
+        token = self._broker.publish(document, data, rotates=True, reason="grant")
+        self._audit.record(document.tenant_id, actor=claims["actor"], action="oauth.grant", integration_id=document.id,
+                           target={"provider": document.provider, "scopes": list(token.scopes)})
+        from integrations.credentials import secret_name
+
+        return CompletedFlow(document.tenant_id, document.id, list(token.scopes),
+                             f"kv:{secret_name(document.tenant_id, document.id, 'oauth_refresh_token_ref')}")

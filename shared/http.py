@@ -1,0 +1,189 @@
+"""The one outbound HTTP client every adapter uses.
+
+- A client-side limiter keeps each limit key (e.g. one Fortnox access token) inside the provider's
+  documented window, shared by all threads of this instance. Across instances each keeps its own window,
+  so N instances may together reach N× the rate: the 429 handling below is the backstop there.
+- Retries with jittered exponential backoff on 429, 502/503/504 and connection errors, honouring
+  Retry-After (seconds or HTTP date) or else waiting out the provider's window. A write without an
+  idempotency key is retried only where the provider says it did not process it (429, 503).
+- Every attempt reports (status, latency) to the caller's `on_attempt` hook (usage counters).
+- Errors carry their retry meaning and never echo credentials.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from shared.errors import ProviderError
+from shared.redaction import REDACTOR
+
+log = logging.getLogger("hub.outbound")
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+NOT_PROCESSED = frozenset({429, 503})  # safe to retry even a non-idempotent write
+
+
+@dataclass(frozen=True)
+class Window:
+    """`requests` per `per_seconds` (sliding), and optionally at most `concurrent` in flight."""
+
+    requests: int
+    per_seconds: float
+    concurrent: int | None = None
+
+
+class SlidingWindowLimiter:
+    """Admits a call when fewer than `requests` calls started within the last `per_seconds`."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._starts: dict[str, deque[float]] = {}
+        self._inflight: dict[str, threading.Semaphore] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str, window: Window) -> Callable[[], None]:
+        """Block until a call may start; returns the release for the concurrency slot."""
+        sem = None
+        if window.concurrent:
+            with self._lock:
+                sem = self._inflight.setdefault(key, threading.Semaphore(window.concurrent))
+            sem.acquire()
+        while True:
+            with self._lock:
+                starts = self._starts.setdefault(key, deque())
+                now = self._clock()
+                while starts and now - starts[0] >= window.per_seconds:
+                    starts.popleft()
+                if len(starts) < window.requests:
+                    starts.append(now)
+                    break
+                wait = window.per_seconds - (now - starts[0])
+            self._sleep(max(wait, 0.001))
+        return sem.release if sem else (lambda: None)
+
+    def penalise(self, key: str, window: Window, seconds: float) -> None:
+        """After a 429, treat the window as full for `seconds`, so other threads wait too."""
+        with self._lock:
+            starts = self._starts.setdefault(key, deque())
+            fill_at = self._clock() + seconds - window.per_seconds
+            starts.clear()
+            starts.extend([fill_at] * window.requests)
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    data: Any = None
+    params: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    idempotency_header: str | None = None
+    timeout_s: float = 30.0
+    expect: frozenset[int] = frozenset()  # error statuses the caller handles itself (returned, not raised)
+
+
+@dataclass
+class Policy:
+    provider: str
+    limit_key: str | None = None
+    window: Window | None = None
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    on_attempt: Callable[[int | None, float], None] | None = None
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+class OutboundClient:
+    def __init__(self, *, session: requests.Session | None = None, limiter: SlidingWindowLimiter | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.session = session or requests.Session()
+        self.limiter = limiter or SlidingWindowLimiter(sleep=sleep)
+        self._sleep = sleep
+
+    def send(self, call: Call, policy: Policy) -> requests.Response:
+        headers = {"X-Correlation-Id": uuid.uuid4().hex, **call.headers}
+        if call.idempotency_key and call.idempotency_header:
+            headers[call.idempotency_header] = call.idempotency_key
+        idempotent = call.method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or bool(call.idempotency_key)
+        attempt = 0
+        while True:
+            attempt += 1
+            release = (self.limiter.acquire(policy.limit_key, policy.window)
+                       if policy.limit_key and policy.window else (lambda: None))
+            started = time.perf_counter()
+            status: int | None = None
+            try:
+                response = self.session.request(call.method, call.url, headers=headers, json=call.json, data=call.data,
+                                                params=call.params, timeout=call.timeout_s)
+                status = response.status_code
+            except requests.RequestException as exc:
+                response = None
+                network_error = exc
+            finally:
+                release()
+                if policy.on_attempt:
+                    policy.on_attempt(status, (time.perf_counter() - started) * 1000)
+
+            if response is not None and status is not None and (status < 400 or status in call.expect):
+                return response
+            retriable = (status in RETRY_STATUSES) if response is not None else True
+            safe = idempotent or (status in NOT_PROCESSED)
+            if not retriable or not safe or attempt >= policy.max_attempts:
+                raise self._error(policy.provider, response, None if response is not None else network_error,
+                                  retriable=retriable)
+            delay = self._delay(response, policy, attempt)
+            if status == 429 and policy.limit_key and policy.window:
+                self.limiter.penalise(policy.limit_key, policy.window, delay)
+            log.warning("%s %s → %s; retry %d in %.2fs", call.method, _safe_url(call.url), status or "network error",
+                        attempt, delay)
+            self._sleep(delay)
+
+    def _delay(self, response: requests.Response | None, policy: Policy, attempt: int) -> float:
+        if response is not None:
+            after = retry_after_seconds(response.headers.get("Retry-After"))
+            if after is not None:
+                return min(after, 300.0)
+            if response.status_code == 429 and policy.window:
+                return policy.window.per_seconds  # no Retry-After (Fortnox): wait out the window
+        backoff = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** (attempt - 1))
+        return random.uniform(backoff / 2, backoff)  # jitter
+
+    @staticmethod
+    def _error(provider: str, response: requests.Response | None, exc: Exception | None, *, retriable: bool) -> ProviderError:
+        if response is None:
+            return ProviderError(detail=f"{provider}: network error ({type(exc).__name__})", provider=provider,
+                                 retriable=True)
+        text = REDACTOR.scrub(response.text[:500]) if response.text else ""
+        return ProviderError(detail=f"{provider} answered {response.status_code}: {text}".strip(), provider=provider,
+                             status_code=response.status_code, retriable=retriable,
+                             retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+
+
+def _safe_url(url: str) -> str:
+    return url.split("?", 1)[0]

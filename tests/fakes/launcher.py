@@ -1,0 +1,31 @@
+"""Starts the fake providers on loopback (tests and `./hub run`) and says where they are."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.fortnox import FortnoxFake
+from tests.helpers import serve
+
+
+@dataclass
+class Fakes:
+    fortnox: FortnoxFake
+    provider_urls: dict[str, dict[str, str]]
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def stop(self) -> None:
+        self._stack.close()
+
+
+def fortnox_urls(base: str) -> dict[str, str]:
+    return {"base_url": f"{base}/3", "authorize_url": f"{base}/oauth-v1/auth", "token_url": f"{base}/oauth-v1/token"}
+
+
+def start_fakes(**fortnox_options: Any) -> Fakes:
+    stack = contextlib.ExitStack()
+    fortnox = FortnoxFake(**fortnox_options)
+    base = stack.enter_context(serve(fortnox.app()))
+    return Fakes(fortnox, {"fortnox": fortnox_urls(base)}, stack)
