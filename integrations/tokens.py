@@ -92,10 +92,12 @@ class TokenBroker:
         """The provider rejected the token (401): drop both caches so the next call refreshes."""
         with self._lock:
             self._memory.pop(document.id, None)
+        name = self._shared_name(document)
         try:
-            self._credentials.store.set(self._shared_name(document), json.dumps({"expires_at": 0}))
+            self._credentials.store.set(name, json.dumps({"expires_at": 0}))
         except Exception:  # noqa: BLE001 - best effort; expiry handles it otherwise
             pass
+        self._credentials.forget(name)
 
     def _shared_name(self, document: Any) -> str:
         return secret_name(document.tenant_id, document.id, "oauth_access_token")

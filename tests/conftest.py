@@ -11,7 +11,8 @@ import pytest
 
 from integrations.wiring import Hub, build_hub, set_hub
 from shared.settings import Settings
-from tests.helpers import ApiClient, serve
+from tests.fakes.launcher import Fakes, start_fakes
+from tests.helpers import PUBLIC_BASE, ApiClient, serve
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +38,19 @@ def make_settings(conn: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-def settings(storage_connection: str) -> Settings:
+def fakes() -> Iterator[Fakes]:
+    """The loopback fake providers; Fortnox's 5-second window scaled to 1 s to keep tests quick."""
+    f = start_fakes(window_s=1.0)
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def settings(storage_connection: str, request: pytest.FixtureRequest) -> Settings:
+    if "fakes" in request.fixturenames:
+        f: Fakes = request.getfixturevalue("fakes")
+        return make_settings(storage_connection, provider_urls=f.provider_urls, public_base_url=PUBLIC_BASE,
+                             provider_daily_quotas={"fortnox": f.fortnox.daily_quota})
     return make_settings(storage_connection)
 
 

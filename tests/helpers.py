@@ -13,6 +13,9 @@ import requests
 import uvicorn
 
 
+PUBLIC_BASE = "http://hub.test"  # the hub's public URL in tests; redirects to it are followed by hand
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -156,3 +159,19 @@ def every_family(tenant: str) -> list[dict[str, Any]]:
          "credentials": {"api_key_ref": r("kobo-token")},
          "config": {"server_url": "https://eu.kobotoolbox.org", "asset_uids": ["aBcDeFgHiJkLmN"]}},
     ]
+
+
+def connect_fortnox(admin: ApiClient, fake: Any, *, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Fortnox story's set-up: draft → client secret → OAuth (the fake consents) → document with refs."""
+    doc = admin.create(body or fortnox(admin.tenant, oauth_client_id=fake.client_id, credentials={}))
+    path = f"{admin.integrations}/{doc['id']}"
+    r = admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fake.client_secret})
+    assert r.status_code == 200, r.text
+    start = admin.post(f"{path}/oauth:start")
+    assert start.status_code == 200, start.text
+    consent = requests.get(start.json()["authorize_url"], allow_redirects=False, timeout=10)
+    assert consent.status_code == 302
+    callback = consent.headers["Location"].replace(PUBLIC_BASE, admin.base_url)
+    done = requests.get(callback, timeout=30)
+    assert done.status_code == 200, done.text
+    return admin.get(path).json()

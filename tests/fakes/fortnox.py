@@ -19,7 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -89,7 +89,7 @@ class FortnoxFake:
         return secrets.compare_digest(cid, self.client_id) and secrets.compare_digest(secret, self.client_secret)
 
     async def token(self, request: Request) -> Response:
-        form = await request.form()
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         grant_type = str(form.get("grant_type", ""))
         with self.lock:
             self.token_calls.append(grant_type)
