@@ -28,7 +28,7 @@ class AdapterContext:
     resolve_secret: Callable[[str, str], str]  # (slot, operation) → value, audited
     access_token: Callable[[str], Any] | None  # operation → AccessToken (OAuth providers)
     invalidate_token: Callable[[], None] | None
-    record_usage: Callable[[int | None, float], None]
+    record_usage: Callable[[str, int | None, float], None]  # (operation, status, latency ms)
     url_overrides: dict[str, str]
 
 
@@ -49,11 +49,11 @@ class Adapter:
         config = self.document.config.model_dump(mode="json")
         return url.format(**{k: v for k, v in config.items() if isinstance(v, str)}).rstrip("/")
 
-    def policy(self) -> Policy:
+    def policy(self, operation: str) -> Policy:
         limit = self.spec.rate_limit
         return Policy(provider=self.spec.id, limit_key=f"{self.spec.id}:{self.document.id}" if limit else None,
                       window=Window(limit.requests, limit.per_seconds, limit.concurrent) if limit else None,
-                      on_attempt=self.ctx.record_usage)
+                      on_attempt=lambda status, ms: self.ctx.record_usage(operation, status, ms))
 
     def auth_headers(self, operation: str) -> dict[str, str]:
         kind = self.spec.auth.kind
@@ -79,7 +79,7 @@ class Adapter:
                                                                     **self.auth_headers(operation)},
                         json=json, params=params, idempotency_key=idempotency_key, idempotency_header=header,
                         expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()))
-            response = self.ctx.outbound.send(call, self.policy())
+            response = self.ctx.outbound.send(call, self.policy(operation))
             if response.status_code == 401 and attempt == 1 and self.ctx.invalidate_token:
                 self.ctx.invalidate_token()  # a revoked or rotated token: refresh once, then give up
                 continue

@@ -22,12 +22,16 @@ from integrations.documents.document import Condition
 from integrations.oauth import OAuthFlows
 from integrations.repository import IntegrationRepository
 from integrations.structural import ProviderValidator
+from integrations.sync.outbox import Outbox
+from integrations.sync.runs import SyncRuns
+from integrations.sync.schedules import Schedules
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.counters import UsageCounters
 from integrations.validation import Validator
 from shared.errors import BadRequest
 from shared.http import OutboundClient
 from shared.leases import Leases
+from shared.queues import Queues
 from shared.redaction import install as install_redaction
 from shared.secrets.store import SecretStore
 from shared.settings import Settings, get_settings
@@ -50,6 +54,10 @@ class Hub:
     _lazy: dict[str, object] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
+    def clock(self) -> datetime:
+        """`now` for collaborators: reads the field at call time, so a test may move the hub's time."""
+        return self.now()
+
     def _once(self, name: str, build: Callable[[], T]) -> T:
         with self._lock:
             if name not in self._lazy:
@@ -63,7 +71,33 @@ class Hub:
     @property
     def api_keys(self) -> ApiKeys:
         return self._once("api_keys", lambda: ApiKeys(self.tables.table("apikeys"),
-                                                       pepper=self.settings.api_key_pepper, now=self.now))
+                                                       pepper=self.settings.api_key_pepper, now=self.clock))
+
+    @property
+    def queues(self) -> Queues:
+        def build() -> Queues:
+            if self.settings.storage_connection:
+                return Queues.from_connection_string(self.settings.storage_connection)
+            from azure.identity import DefaultAzureCredential
+            from azure.storage.queue import QueueServiceClient
+
+            url = f"https://{self.settings.storage_account_name}.queue.core.windows.net"
+            return Queues(QueueServiceClient(url, credential=DefaultAzureCredential()))
+
+        return self._once("queues", build)
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._once("outbox", lambda: Outbox(self.tables.table("outbox"), now=self.clock))
+
+    @property
+    def runs(self) -> SyncRuns:
+        return self._once("runs", lambda: SyncRuns(self.tables.table("syncruns"), now=self.clock))
+
+    @property
+    def schedules(self) -> Schedules:
+        return self._once("schedules", lambda: Schedules(self.tables.table("schedules"), self.tables.table("due"),
+                                                         now=self.clock))
 
     @property
     def catalog(self) -> Catalog:
@@ -71,7 +105,7 @@ class Hub:
 
     @property
     def audit(self) -> AuditLog:
-        return self._once("audit", lambda: AuditLog(self.tables.table("audit"), now=self.now))
+        return self._once("audit", lambda: AuditLog(self.tables.table("audit"), now=self.clock))
 
     @property
     def secret_store(self) -> SecretStore:
@@ -84,22 +118,22 @@ class Hub:
                 return KeyVaultSecretStore.connect(self.settings.key_vault_url or "")
             from shared.secrets.local import LocalSecretStore
 
-            return LocalSecretStore(self.tables.table("secrets"), key=self.settings.local_secret_key, now=self.now)
+            return LocalSecretStore(self.tables.table("secrets"), key=self.settings.local_secret_key, now=self.clock)
 
         return self._once("secret_store", build)
 
     @property
     def credentials(self) -> Credentials:
         return self._once("credentials", lambda: Credentials(self.secret_store, audit=self.audit,
-                                                             rotations=self.tables.table("rotations"), now=self.now))
+                                                             rotations=self.tables.table("rotations"), now=self.clock))
 
     @property
     def leases(self) -> Leases:
-        return self._once("leases", lambda: Leases(self.tables.table("leases"), now=self.now))
+        return self._once("leases", lambda: Leases(self.tables.table("leases"), now=self.clock))
 
     @property
     def usage(self) -> UsageCounters:
-        return self._once("usage", lambda: UsageCounters(self.tables.table("usage"), now=self.now))
+        return self._once("usage", lambda: UsageCounters(self.tables.table("usage"), now=self.clock))
 
     @property
     def tokens(self) -> TokenBroker:
@@ -107,18 +141,18 @@ class Hub:
             from integrations.service import set_condition
 
             set_condition(document.tenant_id, document.id, condition, kind=condition.type, repo=self.integrations,
-                          actor="hub:tokens", now=self.now)
+                          actor="hub:tokens", now=self.clock)
 
         return self._once("tokens", lambda: TokenBroker(
             credentials=self.credentials, leases=self.leases, outbound=self.outbound, audit=self.audit,
-            app_for=self.provider_app, spec_for=self.catalog.get, mark_needs_reauth=mark, now=self.now))
+            app_for=self.provider_app, spec_for=self.catalog.get, mark_needs_reauth=mark, now=self.clock))
 
     @property
     def oauth(self) -> OAuthFlows:
         return self._once("oauth", lambda: OAuthFlows(
             states=self.tables.table("oauthstates"), signing_key=self.settings.state_signing_key, broker=self.tokens,
             audit=self.audit, redirect_uri=f"{self.settings.public_base_url.rstrip('/')}/api/v1/oauth/callback",
-            now=self.now))
+            now=self.clock))
 
     @property
     def validator(self) -> Validator:
@@ -140,9 +174,9 @@ class Hub:
         spec = self.catalog.get(document.provider)
         oauth = spec.auth.kind in ("oauth2_code",)
 
-        def record(status: int | None, latency_ms: float) -> None:
+        def record(operation: str, status: int | None, latency_ms: float) -> None:
             self.usage.record(tenant_id=document.tenant_id, integration_id=document.id, provider=document.provider,
-                              status=status, latency_ms=latency_ms)
+                              operation=operation, status=status, latency_ms=latency_ms)
 
         return build_adapter(AdapterContext(
             document=document, spec=spec, outbound=self.outbound,

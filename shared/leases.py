@@ -65,6 +65,15 @@ class Leases:
                 raise LeaseBusy(key)
             time.sleep(poll_s)
 
+    def renew(self, lease: Lease, *, ttl_s: float) -> Lease:
+        """Extend a held lease; LeaseBusy if it expired and somebody else took it."""
+        expires = self._now() + timedelta(seconds=ttl_s)
+        entity = {"PartitionKey": _PARTITION, "RowKey": lease.key, "Owner": lease.owner, "ExpiresAt": expires}
+        try:
+            return Lease(lease.key, lease.owner, self._table.replace(entity, etag=lease.etag), expires)
+        except (PreconditionFailed, NotFound):
+            raise LeaseBusy(lease.key) from None
+
     def release(self, lease: Lease) -> None:
         try:
             self._table.delete(_PARTITION, lease.key, etag=lease.etag)

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     )
     table_prefix: str = Field("hub", pattern=r"^[a-z][a-z0-9]{0,19}$",
                               description="Prefix of every table and queue name (isolates tests and environments).")
+    # Queues (the trigger bindings read the same settings as %HUB_QUEUE_…%)
+    queue_sync_jobs: str = Field("hub-sync-jobs", validation_alias="HUB_QUEUE_SYNC_JOBS")
+    queue_webhook_events: str = Field("hub-webhook-events", validation_alias="HUB_QUEUE_WEBHOOK_EVENTS")
+    queue_integration_events: str = Field("hub-integration-events", validation_alias="HUB_QUEUE_INTEGRATION_EVENTS")
+    sync_lease_s: float = Field(120.0, description="Lease preventing overlapping runs; renewed while a run works.")
     # Secrets
     secret_store: Literal["local", "keyvault"] = Field("local", description="Where credential values live.")
     key_vault_url: str | None = Field(None, description="https://<vault>.vault.azure.net for the keyvault store.")

@@ -30,7 +30,9 @@ def storage_connection() -> Iterator[str]:
 def make_settings(conn: str, **overrides: object) -> Settings:
     prefix = "t" + secrets.token_hex(5)
     values: dict[str, object] = dict(
-        environment="test", storage_connection=conn, table_prefix=prefix,
+        environment="test", storage_connection=conn, table_prefix=prefix, sync_lease_s=3.0,
+        queue_sync_jobs=f"{prefix}-sync-jobs", queue_webhook_events=f"{prefix}-webhook-events",
+        queue_integration_events=f"{prefix}-integration-events",
         local_secret_key="test-local-secret-key", api_key_pepper="test-pepper", state_signing_key="test-state-key",
     )
     values.update(overrides)
@@ -55,7 +57,12 @@ def settings(storage_connection: str, request: pytest.FixtureRequest) -> Setting
 
 
 @pytest.fixture
-def hub(settings: Settings) -> Iterator[Hub]:
+def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    # The trigger bindings name app settings (%HUB_QUEUE_SYNC_JOBS%, AzureWebJobsStorage): point them here.
+    monkeypatch.setenv("AzureWebJobsStorage", settings.storage_connection or "")
+    monkeypatch.setenv("HUB_QUEUE_SYNC_JOBS", settings.queue_sync_jobs)
+    monkeypatch.setenv("HUB_QUEUE_WEBHOOK_EVENTS", settings.queue_webhook_events)
+    monkeypatch.setenv("HUB_QUEUE_INTEGRATION_EVENTS", settings.queue_integration_events)
     hub = build_hub(settings)
     set_hub(hub)
     yield hub

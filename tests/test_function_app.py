@@ -6,12 +6,13 @@ import json
 import os
 
 import function_app
+from tools.runner import indexed_functions
 
 
 def test_indexed_function_metadata() -> None:
     # The binding JSON exactly as the worker reads it.
     functions = {f.get_function_name(): json.loads(f.get_function_json())["bindings"]
-                 for f in function_app.app.get_functions()}
+                 for f in indexed_functions(function_app.app)}
     assert set(functions) == {"http_api", "timer_due_syncs", "queue_sync_jobs", "queue_webhook_events"}
 
     http_trigger = functions["http_api"][0]

@@ -24,6 +24,8 @@ from typing import Any
 import azure.functions as func
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
+from azure.functions.queue import QueueMessage
+from azure.functions.timer import TimerRequest
 from croniter import croniter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +97,7 @@ class QueueWorker:
         for msg in self.queue.receive_messages(messages_per_page=self.settings.batch_size, visibility_timeout=visibility,
                                                max_messages=self.settings.batch_size):
             handled += 1
-            message = func.QueueMessage(id=msg.id, body=msg.content, dequeue_count=msg.dequeue_count,
+            message = QueueMessage(id=msg.id, body=msg.content, dequeue_count=msg.dequeue_count,
                                         pop_receipt=msg.pop_receipt, insertion_time=msg.inserted_on,
                                         expiration_time=msg.expires_on, time_next_visible=msg.next_visible_on)
             try:
@@ -138,16 +140,26 @@ class TimerWorker:
         return croniter(self.schedule, moment, second_at_beginning=six).get_next(datetime)
 
     def fire(self, *, past_due: bool = False) -> None:
-        self.user_function(func.TimerRequest(past_due=past_due))
+        self.user_function(TimerRequest(past_due=past_due))
+
+
+_INDEXED: dict[int, list[Any]] = {}
+
+
+def indexed_functions(app: Any) -> list[Any]:
+    """`app.get_functions()` once per app: indexing twice raises (the library remembers the names)."""
+    if id(app) not in _INDEXED:
+        _INDEXED[id(app)] = app.get_functions()
+    return _INDEXED[id(app)]
 
 
 class LocalRunner:
     """Indexes `function_app.app` and runs its non-HTTP functions in background threads."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, queue_settings: QueueSettings | None = None) -> None:
         self.app = app
-        self.functions = app.get_functions()
-        settings = QueueSettings.from_host_json()
+        self.functions = indexed_functions(app)
+        settings = queue_settings or QueueSettings.from_host_json()
         self.queues = {f.get_function_name(): QueueWorker(f, settings) for f in self.functions
                        if f.get_trigger().get_binding_name() == "queueTrigger"}
         self.timers = {f.get_function_name(): TimerWorker(f) for f in self.functions

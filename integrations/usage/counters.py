@@ -1,7 +1,8 @@
 """Usage counters per integration per day: requests, errors by class, throttles, latency.
 
 Exact under concurrency and cheap on the hot path: calls add to in-process tallies (a dict under a lock,
-no I/O); a flush writes each tally into this instance's own shard row (RowKey `<integration>|<day>|<shard>`)
+no I/O); a flush writes each tally into this instance's own shard row
+(RowKey `<integration>|<day>|<operation>|<shard>`)
 with an ETag-conditional merge. Shards never contend across instances, and reads sum them. A flush runs
 at most every FLUSH_INTERVAL_S from the calling thread, and explicitly at the end of jobs and requests,
 which keeps the data fresher than the 60 s the quota dashboard promises.
@@ -51,6 +52,7 @@ class DailyUsage:
     day: date
     provider: str
     tally: Tally = field(default_factory=Tally)
+    by_operation: dict[str, Tally] = field(default_factory=dict)
 
 
 def classify(status: int | None) -> Tally:
@@ -72,16 +74,16 @@ class UsageCounters:
         self._table = table
         self._now = now
         self._shard = shard or secrets.token_hex(4)
-        self._pending: dict[tuple[str, str, str, str], Tally] = defaultdict(Tally)
+        self._pending: dict[tuple[str, str, str], Tally] = defaultdict(Tally)
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
 
-    def record(self, *, tenant_id: str, integration_id: str, provider: str, status: int | None,
+    def record(self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None,
                latency_ms: float) -> None:
         t = classify(status)
         t.latency_ms = latency_ms
-        key = (tenant_id, integration_id, provider, self._now().date().isoformat())
+        key = (tenant_id, f"{integration_id}|{self._now().date().isoformat()}|{operation}", provider)
         with self._lock:
             self._pending[key].add(t)
         if time.monotonic() - self._last_flush > FLUSH_INTERVAL_S:
@@ -92,8 +94,8 @@ class UsageCounters:
             with self._lock:
                 pending, self._pending = self._pending, defaultdict(Tally)
                 self._last_flush = time.monotonic()
-            for (tenant, integration, provider, day), tally in pending.items():
-                self._add(tenant, f"{integration}|{day}|{self._shard}", provider, tally)
+            for (tenant, row, provider), tally in pending.items():
+                self._add(tenant, f"{row}|{self._shard}", provider, tally)
 
     def _add(self, tenant: str, row: str, provider: str, t: Tally) -> None:
         values = dict(zip(FIELDS, (t.requests, t.errors_4xx, t.errors_5xx, t.errors_network, t.throttled, t.latency_ms),
@@ -124,8 +126,10 @@ class UsageCounters:
         days: dict[str, DailyUsage] = {}
         for e in self._table.query("PartitionKey eq @t and RowKey ge @lo and RowKey le @hi",
                                    parameters={"t": tenant_id, "lo": lo, "hi": hi}):
-            day = e["RowKey"].split("|")[1]
+            _, day, operation, _shard = e["RowKey"].split("|")
             usage = days.setdefault(day, DailyUsage(date.fromisoformat(day), e.get("Provider", "")))
-            usage.tally.add(Tally(int(e.get("Requests", 0)), int(e.get("Errors4xx", 0)), int(e.get("Errors5xx", 0)),
-                                  int(e.get("ErrorsNetwork", 0)), int(e.get("Throttled", 0)), float(e.get("LatencyMs", 0))))
+            t = Tally(int(e.get("Requests", 0)), int(e.get("Errors4xx", 0)), int(e.get("Errors5xx", 0)),
+                      int(e.get("ErrorsNetwork", 0)), int(e.get("Throttled", 0)), float(e.get("LatencyMs", 0)))
+            usage.tally.add(t)
+            usage.by_operation.setdefault(operation, Tally()).add(t)
         return [days[d] for d in sorted(days)]

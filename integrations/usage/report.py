@@ -31,6 +31,7 @@ class UsageReport(BaseModel):
     daily_quota: int | None = Field(description="Requests per day the quota burn is measured against.")
     daily_quota_source: str
     totals: UsageDay
+    by_operation: dict[str, UsageDay] = Field(description="Totals per operation (validate, sync.push_invoice, …).")
     days: list[UsageDay]
 
 
@@ -60,5 +61,10 @@ def usage_report(document: Any, days: list[DailyUsage], *, spec: ProviderSpec, s
     rows = [row(d.day, d.tally) for d in days]
     totals = row(end, total)
     totals.quota_burn_pct = None if not limit else round(100 * total.requests / (limit * max(1, (end - start).days + 1)), 3)
+    ops: dict[str, Tally] = {}
+    for d in days:
+        for op, t in d.by_operation.items():
+            ops.setdefault(op, Tally()).add(t)
     return UsageReport(integration_id=document.id, provider=document.provider, start=start, end=end, daily_quota=limit,
-                       daily_quota_source=source, totals=totals, days=rows)
+                       daily_quota_source=source, totals=totals, by_operation={op: row(end, t) for op, t in ops.items()},
+                       days=rows)

@@ -158,7 +158,7 @@ class FortnoxFake:
         return JSONResponse({"CompanyInformation": {"CompanyName": "Svenska Bouleförbundet (sandbox)",
                                                     "OrganizationNumber": "802000-0000"}})
 
-    async def invoices(self, request: Request) -> Response:
+    async def invoices_endpoint(self, request: Request) -> Response:
         if denied := self._gate(request, "invoice"):
             return denied
         if request.method == "POST":
@@ -185,7 +185,7 @@ class FortnoxFake:
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/oauth-v1/auth", self.authorize), Route("/oauth-v1/token", self.token, methods=["POST"]),
-            Route("/3/companyinformation", self.company), Route("/3/invoices", self.invoices, methods=["GET", "POST"]),
+            Route("/3/companyinformation", self.company), Route("/3/invoices", self.invoices_endpoint, methods=["GET", "POST"]),
         ])
 
     def duplicates(self) -> int:

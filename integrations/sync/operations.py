@@ -1,0 +1,65 @@
+"""What a sync does per operation, through the adapter. Pure domain: the job supplies adapter, outbox, lease."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.fortnox import Invoice, InvoiceLine
+from integrations.sync.outbox import Outbox, RecordState
+from shared.errors import ProviderError
+
+MAX_RECORD_ATTEMPTS = 5
+
+
+@dataclass
+class Progress:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def invoice_from(payload: dict[str, Any]) -> Invoice:
+    return Invoice(key=payload["key"], customer_number=payload["customer_number"], invoice_date=payload["invoice_date"],
+                   currency=payload["currency"],
+                   lines=tuple(InvoiceLine(**line) for line in payload["lines"]))
+
+
+def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None]) -> Progress:
+    """Deliver every undelivered invoice. Per-record failures are recorded and retried next run; provider
+    outages (retriable errors, after the client's own retries) abort the run, and the job comes back."""
+    progress = Progress()
+    tenant, integration = document.tenant_id, document.id
+    for n, record in enumerate(outbox.due(tenant, integration, "invoice", max_attempts=MAX_RECORD_ATTEMPTS)):
+        if n % 20 == 0:
+            heartbeat()
+        if record.state == RecordState.inflight:
+            # The outcome of an earlier attempt is unknown (a crash or a timeout): look before creating again.
+            existing = adapter.find_invoice(record.key)
+            if existing:
+                outbox.mark(tenant, integration, record, RecordState.synced, external_id=existing)
+                progress.skipped += 1
+                continue
+        outbox.mark(tenant, integration, record, RecordState.inflight, attempt=True)
+        try:
+            external = adapter.push_invoice(invoice_from(record.payload))
+        except ProviderError as exc:
+            if exc.retriable:
+                raise
+            outbox.mark(tenant, integration, record, RecordState.failed, error=exc.detail)
+            progress.failed += 1
+            if len(progress.errors) < 20:
+                progress.errors.append({"key": record.key, "message": exc.detail})
+            continue
+        outbox.mark(tenant, integration, record, RecordState.synced, external_id=external)
+        progress.created += 1
+    return progress
+
+
+# operation name → (record kind it delivers, the function); the API only accepts operations the adapter has.
+OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
+    "push_invoices": ("invoice", push_invoices, "push_invoices"),
+}

@@ -1,0 +1,109 @@
+"""The outbox: records the platform hands the hub to deliver to a provider (invoices for Fortnox…).
+
+One row per record and integration: PartitionKey `<tenant>|<integration>`, RowKey `<kind>|<key>`.
+The row's state is the sync checkpoint: pending → inflight (outcome unknown) → synced (with the
+provider's id) or failed (retried next run). A replayed or resumed job therefore never re-creates a
+synced record, and looks up an inflight one at the provider before creating it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import Conflict, NotFound
+from shared.tables import Table
+
+
+class RecordState(StrEnum):
+    pending = "pending"
+    inflight = "inflight"
+    synced = "synced"
+    failed = "failed"
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    state: RecordState
+    external_id: str | None
+    attempts: int
+    last_error: str
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Outbox:
+    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
+        self._table = table
+        self._now = now
+
+    @staticmethod
+    def partition(tenant_id: str, integration_id: str) -> str:
+        return f"{tenant_id}|{integration_id}"
+
+    def put(self, tenant_id: str, integration_id: str, kind: str, key: str, payload: dict[str, Any]) -> str:
+        """Add a record; the same key again is accepted (idempotent) unless its content changed after sync."""
+        pk, rk = self.partition(tenant_id, integration_id), f"{kind}|{key}"
+        digest = _digest(payload)
+        entity = {"PartitionKey": pk, "RowKey": rk, "Payload": json.dumps(payload), "Digest": digest,
+                  "State": RecordState.pending.value, "ExternalId": "", "Attempts": 0, "LastError": "",
+                  "UpdatedAt": self._now()}
+        try:
+            self._table.insert(entity)
+            return "created"
+        except Conflict:
+            current, etag = self._table.get(pk, rk)
+            if current["Digest"] == digest:
+                return "unchanged"
+            if current["State"] in (RecordState.synced.value, RecordState.inflight.value):
+                raise Conflict(f"{kind} {key} was already delivered; changes to delivered records need an update "
+                               f"operation, not a new push.") from None
+            self._table.replace({**entity}, etag=etag)
+            return "replaced"
+
+    def due(self, tenant_id: str, integration_id: str, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
+        for e in self._table.query("PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State ne 'synced'",
+                                   parameters={"pk": self.partition(tenant_id, integration_id),
+                                               "lo": f"{kind}|", "hi": f"{kind}|~"}):
+            record = self._record(e)
+            if record.attempts < max_attempts:
+                yield record
+
+    def _record(self, e: dict[str, Any]) -> OutboxRecord:
+        kind, key = e["RowKey"].split("|", 1)
+        return OutboxRecord(kind, key, json.loads(e["Payload"]), RecordState(e["State"]), e["ExternalId"] or None,
+                            int(e["Attempts"]), e["LastError"])
+
+    def mark(self, tenant_id: str, integration_id: str, record: OutboxRecord, state: RecordState, *,
+             external_id: str | None = None, error: str = "", attempt: bool = False) -> None:
+        pk, rk = self.partition(tenant_id, integration_id), f"{record.kind}|{record.key}"
+        current, etag = self._table.get(pk, rk)
+        current.update(State=state.value, UpdatedAt=self._now(), LastError=error[:1000])
+        if external_id:
+            current["ExternalId"] = external_id
+        if attempt:
+            current["Attempts"] = int(current["Attempts"]) + 1
+        self._table.replace(current, etag=etag)
+
+    def counts(self, tenant_id: str, integration_id: str) -> dict[str, int]:
+        out = {s.value: 0 for s in RecordState}
+        for e in self._table.query("PartitionKey eq @pk", parameters={"pk": self.partition(tenant_id, integration_id)}):
+            out[e["State"]] += 1
+        return out
+
+    def get(self, tenant_id: str, integration_id: str, kind: str, key: str) -> OutboxRecord:
+        try:
+            e, _ = self._table.get(self.partition(tenant_id, integration_id), f"{kind}|{key}")
+        except NotFound:
+            raise NotFound(f"No {kind} {key} in the outbox.") from None
+        return self._record(e)
