@@ -172,6 +172,9 @@ class Hub:
 
     def adapter_for(self, document: Any) -> Adapter:
         spec = self.catalog.get(document.provider)
+        if (limit := self.settings.provider_rate_limits.get(document.provider)) and spec.rate_limit:
+            rate = type(spec.rate_limit).model_validate({**spec.rate_limit.model_dump(), **limit})
+            spec = spec.model_copy(update={"rate_limit": rate})
         oauth = spec.auth.kind in ("oauth2_code",)
 
         def record(operation: str, status: int | None, latency_ms: float) -> None:

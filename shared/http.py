@@ -42,6 +42,11 @@ class Window:
     concurrent: int | None = None
 
 
+def _span(window: Window) -> float:
+    # A guard beyond the window: the provider clocks arrivals, we clock departures.
+    return window.per_seconds * 1.02 + 0.02
+
+
 class SlidingWindowLimiter:
     """Admits a call when fewer than `requests` calls started within the last `per_seconds`."""
 
@@ -63,12 +68,13 @@ class SlidingWindowLimiter:
             with self._lock:
                 starts = self._starts.setdefault(key, deque())
                 now = self._clock()
-                while starts and now - starts[0] >= window.per_seconds:
+                span = _span(window)
+                while starts and now - starts[0] >= span:
                     starts.popleft()
                 if len(starts) < window.requests:
                     starts.append(now)
                     break
-                wait = window.per_seconds - (now - starts[0])
+                wait = span - (now - starts[0])
             self._sleep(max(wait, 0.001))
         return sem.release if sem else (lambda: None)
 
@@ -76,7 +82,7 @@ class SlidingWindowLimiter:
         """After a 429, treat the window as full for `seconds`, so other threads wait too."""
         with self._lock:
             starts = self._starts.setdefault(key, deque())
-            fill_at = self._clock() + seconds - window.per_seconds
+            fill_at = self._clock() + seconds - _span(window)
             starts.clear()
             starts.extend([fill_at] * window.requests)
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     provider_urls: dict[str, dict[str, str]] = Field(default_factory=dict,
                                                      description="Per-provider URL overrides (e.g. fakes).")
 
+    provider_rate_limits: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Per-provider rate-limit override, e.g. {\"fortnox\": {\"requests\": 25, "
+                                          "\"per_seconds\": 1}} for a scaled-down fake.")
     provider_daily_quotas: dict[str, int] = Field(
         default_factory=dict, description="Daily request quota per provider from the tenant's plan with it "
                                           "(overrides the catalog; quota burn is measured against it).")

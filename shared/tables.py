@@ -103,6 +103,11 @@ class Table:
         """Unconditional write: only for rows with a single writer (e.g. append-only audit rows)."""
         return self._client.upsert_entity(entity, mode=UpdateMode.REPLACE)["etag"]
 
+    def merge_many(self, entities: list[Entity]) -> None:
+        """Unconditional MERGE of up to 100 entities of one partition in one transaction (single-writer rows)."""
+        for i in range(0, len(entities), 100):
+            self._client.submit_transaction([("upsert", e, {"mode": UpdateMode.MERGE}) for e in entities[i:i + 100]])
+
     def delete(self, partition: str, row: str, *, etag: str | None = None) -> None:
         try:
             if etag:

@@ -52,7 +52,8 @@ def settings(storage_connection: str, request: pytest.FixtureRequest) -> Setting
     if "fakes" in request.fixturenames:
         f: Fakes = request.getfixturevalue("fakes")
         return make_settings(storage_connection, provider_urls=f.provider_urls, public_base_url=PUBLIC_BASE,
-                             provider_daily_quotas={"fortnox": f.fortnox.daily_quota})
+                             provider_daily_quotas={"fortnox": f.fortnox.daily_quota},
+                             provider_rate_limits={"fortnox": {"requests": 25, "per_seconds": f.fortnox.window_s}})
     return make_settings(storage_connection)
 
 

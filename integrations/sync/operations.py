@@ -28,34 +28,44 @@ def invoice_from(payload: dict[str, Any]) -> Invoice:
                    lines=tuple(InvoiceLine(**line) for line in payload["lines"]))
 
 
-def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None]) -> Progress:
-    """Deliver every undelivered invoice. Per-record failures are recorded and retried next run; provider
-    outages (retriable errors, after the client's own retries) abort the run, and the job comes back."""
+def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None],
+                  batch: int = 25) -> Progress:
+    """Deliver every undelivered invoice, a batch at a time: mark the batch inflight (one transaction),
+    push each, record the outcomes (one transaction). Per-record failures are recorded and retried next run;
+    provider outages (retriable errors, after the client's own retries) abort the run and the job comes back."""
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
-    for n, record in enumerate(outbox.due(tenant, integration, "invoice", max_attempts=MAX_RECORD_ATTEMPTS)):
-        if n % 20 == 0:
-            heartbeat()
-        if record.state == RecordState.inflight:
-            # The outcome of an earlier attempt is unknown (a crash or a timeout): look before creating again.
-            existing = adapter.find_invoice(record.key)
-            if existing:
-                outbox.mark(tenant, integration, record, RecordState.synced, external_id=existing)
-                progress.skipped += 1
-                continue
-        outbox.mark(tenant, integration, record, RecordState.inflight, attempt=True)
+    records = list(outbox.due(tenant, integration, "invoice", max_attempts=MAX_RECORD_ATTEMPTS))
+    for start in range(0, len(records), batch):
+        heartbeat()
+        chunk, todo, done = records[start:start + batch], [], []
+        for record in chunk:
+            if record.state == RecordState.inflight:
+                # The outcome of an earlier attempt is unknown (a crash or a timeout): look before creating again.
+                existing = adapter.find_invoice(record.key)
+                if existing:
+                    done.append((record, RecordState.synced, existing, ""))
+                    progress.skipped += 1
+                    continue
+            todo.append(record)
+        outbox.mark_many(tenant, integration, [(r, RecordState.inflight, None, "") for r in todo], attempt=True)
         try:
-            external = adapter.push_invoice(invoice_from(record.payload))
-        except ProviderError as exc:
-            if exc.retriable:
-                raise
-            outbox.mark(tenant, integration, record, RecordState.failed, error=exc.detail)
-            progress.failed += 1
-            if len(progress.errors) < 20:
-                progress.errors.append({"key": record.key, "message": exc.detail})
-            continue
-        outbox.mark(tenant, integration, record, RecordState.synced, external_id=external)
-        progress.created += 1
+            for record in todo:
+                try:
+                    external = adapter.push_invoice(invoice_from(record.payload))
+                except ProviderError as exc:
+                    if exc.retriable:
+                        raise
+                    done.append((record, RecordState.failed, None, exc.detail))
+                    progress.failed += 1
+                    if len(progress.errors) < 20:
+                        progress.errors.append({"key": record.key, "message": exc.detail})
+                    continue
+                done.append((record, RecordState.synced, external, ""))
+                progress.created += 1
+        finally:
+            if done:  # what we know, we keep, even when the run aborts
+                outbox.mark_many(tenant, integration, done)
     return progress
 
 

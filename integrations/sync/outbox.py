@@ -95,6 +95,22 @@ class Outbox:
             current["Attempts"] = int(current["Attempts"]) + 1
         self._table.replace(current, etag=etag)
 
+    def mark_many(self, tenant_id: str, integration_id: str, changes: list[tuple[OutboxRecord, RecordState, str | None, str]],
+                  *, attempt: bool = False) -> None:
+        """Record many outcomes in one transaction. Safe without ETags: the sync lease makes the job the only
+        writer of its records while it runs."""
+        pk = self.partition(tenant_id, integration_id)
+        entities = []
+        for record, state, external_id, error in changes:
+            entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": f"{record.kind}|{record.key}", "State": state.value,
+                                      "UpdatedAt": self._now(), "LastError": error[:1000]}
+            if external_id:
+                entity["ExternalId"] = external_id
+            if attempt:
+                entity["Attempts"] = record.attempts + 1
+            entities.append(entity)
+        self._table.merge_many(entities)
+
     def counts(self, tenant_id: str, integration_id: str) -> dict[str, int]:
         out = {s.value: 0 for s in RecordState}
         for e in self._table.query("PartitionKey eq @pk", parameters={"pk": self.partition(tenant_id, integration_id)}):
