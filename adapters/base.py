@@ -51,9 +51,12 @@ class Adapter:
 
     def policy(self, operation: str) -> Policy:
         limit = self.spec.rate_limit
-        return Policy(provider=self.spec.id, limit_key=f"{self.spec.id}:{self.document.id}" if limit else None,
-                      window=Window(limit.requests, limit.per_seconds, limit.concurrent) if limit else None,
-                      on_attempt=lambda status, ms: self.ctx.record_usage(operation, status, ms))
+        return Policy(
+            provider=self.spec.id,
+            limit_key=f"{self.spec.id}:{self.document.id}" if limit else None,
+            window=Window(limit.requests, limit.per_seconds, limit.concurrent) if limit else None,
+            on_attempt=lambda status, ms: self.ctx.record_usage(operation, status, ms),
+        )
 
     def auth_headers(self, operation: str) -> dict[str, str]:
         kind = self.spec.auth.kind
@@ -69,16 +72,31 @@ class Adapter:
             return {"Authorization": "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()}
         return {}
 
-    def request(self, method: str, path: str, *, operation: str, json: Any = None, params: dict[str, Any] | None = None,
-                idempotency_key: str | None = None, expect: frozenset[int] = frozenset()) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        expect: frozenset[int] = frozenset(),
+    ) -> requests.Response:
         header = None
         if self.spec.idempotency and self.spec.idempotency.startswith("header:"):
             header = self.spec.idempotency.split(":", 1)[1]
         for attempt in (1, 2):
-            call = Call(method, f"{self.base_url}{path}", headers={"Accept": "application/json",
-                                                                    **self.auth_headers(operation)},
-                        json=json, params=params, idempotency_key=idempotency_key, idempotency_header=header,
-                        expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()))
+            call = Call(
+                method,
+                f"{self.base_url}{path}",
+                headers={"Accept": "application/json", **self.auth_headers(operation)},
+                json=json,
+                params=params,
+                idempotency_key=idempotency_key,
+                idempotency_header=header,
+                expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()),
+            )
             response = self.ctx.outbound.send(call, self.policy(operation))
             if response.status_code == 401 and attempt == 1 and self.ctx.invalidate_token:
                 self.ctx.invalidate_token()  # a revoked or rotated token: refresh once, then give up
@@ -90,8 +108,13 @@ class Adapter:
     def validate(self) -> list[ValidationCheck]:
         """Default: one authenticated call to the catalog's verification endpoint."""
         if not self.spec.verification:
-            return [ValidationCheck(name="provider.authenticate", passed=False,
-                                    detail=f"{self.spec.display_name} has no verification call in the catalog")]
+            return [
+                ValidationCheck(
+                    name="provider.authenticate",
+                    passed=False,
+                    detail=f"{self.spec.display_name} has no verification call in the catalog",
+                )
+            ]
         method, path = self.spec.verification.split(" ", 1)
         return [self.check_call("provider.authenticate", method, path.split(" ", 1)[0])]
 

@@ -41,9 +41,13 @@ class FortnoxAdapter(Adapter):
         granted = set(self.ctx.access_token("validate").scopes) if self.ctx.access_token else set()
         wanted = {scope for flag, scope in REQUIRED_SCOPES.items() if getattr(self.document.capabilities, flag)}
         missing = sorted(wanted - granted)
-        checks.append(ValidationCheck(name="provider.scopes", passed=not missing,
-                                      detail="granted: " + " ".join(sorted(granted)) if not missing
-                                      else f"missing scope: {', '.join(missing)}"))
+        checks.append(
+            ValidationCheck(
+                name="provider.scopes",
+                passed=not missing,
+                detail="granted: " + " ".join(sorted(granted)) if not missing else f"missing scope: {', '.join(missing)}",
+            )
+        )
         return checks
 
     def _company(self) -> str:
@@ -53,28 +57,41 @@ class FortnoxAdapter(Adapter):
     def account_for(self, category: str) -> str:
         chart = self.document.config.chart_of_accounts
         if category not in chart:
-            raise ProviderError(detail=f"no account mapped for revenue category {category!r}", provider="fortnox",
-                                retriable=False)
+            raise ProviderError(
+                detail=f"no account mapped for revenue category {category!r}", provider="fortnox", retriable=False
+            )
         return chart[category]
 
     def invoice_body(self, invoice: Invoice) -> dict[str, Any]:
         default_vat = self.document.config.default_vat_code
         rows = []
         for line in invoice.lines:
-            row = {"AccountNumber": int(self.account_for(line.category)) if self.account_for(line.category).isdigit()
-                   else self.account_for(line.category), "Description": line.description,
-                   "DeliveredQuantity": line.quantity, "Price": line.amount}
+            row = {
+                "AccountNumber": int(self.account_for(line.category))
+                if self.account_for(line.category).isdigit()
+                else self.account_for(line.category),
+                "Description": line.description,
+                "DeliveredQuantity": line.quantity,
+                "Price": line.amount,
+            }
             if line.vat_code or default_vat:
                 row["VAT"] = line.vat_code or default_vat
             rows.append(row)
-        return {"Invoice": {"CustomerNumber": invoice.customer_number, "InvoiceDate": invoice.invoice_date,
-                            "Currency": invoice.currency, "ExternalInvoiceReference1": invoice.key,
-                            "InvoiceRows": rows}}
+        return {
+            "Invoice": {
+                "CustomerNumber": invoice.customer_number,
+                "InvoiceDate": invoice.invoice_date,
+                "Currency": invoice.currency,
+                "ExternalInvoiceReference1": invoice.key,
+                "InvoiceRows": rows,
+            }
+        }
 
     def find_invoice(self, key: str) -> str | None:
         """DocumentNumber of an invoice we created earlier with this key, if any."""
-        data = self.request("GET", "/invoices", operation="sync.lookup",
-                            params={"externalinvoicereference1": key, "limit": 1}).json()
+        data = self.request(
+            "GET", "/invoices", operation="sync.lookup", params={"externalinvoicereference1": key, "limit": 1}
+        ).json()
         items = data.get("Invoices") or []
         return str(items[0]["DocumentNumber"]) if items else None
 

@@ -49,8 +49,18 @@ class PaginationSpec(_Spec):
 
 
 class WebhookSpec(_Spec):
-    scheme: Literal["stripe", "hmac_sha256_base64", "hmac_sha256_hex", "paypal", "unsigned_refetch",
-                    "standard_webhooks", "twilio", "espocrm", "shared_secret", "none"]
+    scheme: Literal[
+        "stripe",
+        "hmac_sha256_base64",
+        "hmac_sha256_hex",
+        "paypal",
+        "unsigned_refetch",
+        "standard_webhooks",
+        "twilio",
+        "espocrm",
+        "shared_secret",
+        "none",
+    ]
     header: str | None = None
     tolerance_s: int | None = None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from integrations.audit import AuditLog
 from integrations.documents.common import parse_secret_ref
-from shared.errors import NotFound, ValidationFailed, FieldError
+from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.redaction import REDACTOR
 from shared.secrets.store import SecretNotFound, SecretStore
 from shared.tables import Table
@@ -38,8 +38,15 @@ class StoredCredential:
 
 
 class Credentials:
-    def __init__(self, store: SecretStore, *, audit: AuditLog, rotations: Table, now: Callable[[], datetime],
-                 cache_ttl_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        store: SecretStore,
+        *,
+        audit: AuditLog,
+        rotations: Table,
+        now: Callable[[], datetime],
+        cache_ttl_s: float = 60.0,
+    ) -> None:
         self._store = store
         self._audit = audit
         self._rotations = rotations
@@ -52,8 +59,17 @@ class Credentials:
     def store(self) -> SecretStore:
         return self._store
 
-    def put(self, tenant_id: str, integration_id: str, slot: str, value: str, *, actor: str,
-            overlap_s: int = DEFAULT_OVERLAP_S, reason: str = "intake") -> StoredCredential:
+    def put(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        slot: str,
+        value: str,
+        *,
+        actor: str,
+        overlap_s: int = DEFAULT_OVERLAP_S,
+        reason: str = "intake",
+    ) -> StoredCredential:
         if not value or not value.strip():
             raise ValidationFailed("The secret value is empty.", [FieldError("/value", "must not be empty")])
         REDACTOR.register(value)
@@ -63,16 +79,33 @@ class Credentials:
         disable_after = None
         if previous:
             disable_after = self._now() + timedelta(seconds=overlap_s)
-            self._rotations.upsert({"PartitionKey": "rotation", "RowKey": f"{name}|{previous.version}",
-                                    "Tenant": tenant_id, "IntegrationId": integration_id, "Name": name,
-                                    "Version": previous.version, "DisableAfter": disable_after})
+            self._rotations.upsert(
+                {
+                    "PartitionKey": "rotation",
+                    "RowKey": f"{name}|{previous.version}",
+                    "Tenant": tenant_id,
+                    "IntegrationId": integration_id,
+                    "Name": name,
+                    "Version": previous.version,
+                    "DisableAfter": disable_after,
+                }
+            )
         with self._lock:
             self._cache.pop((name, None), None)
-        self._audit.record(tenant_id, actor=actor, action="secret.rotate" if previous else "secret.write",
-                           integration_id=integration_id, reason=reason,
-                           target={"slot": slot, "name": name, "version": created.version,
-                                   "previous_version": previous.version if previous else None,
-                                   "overlap_s": overlap_s if previous else None})
+        self._audit.record(
+            tenant_id,
+            actor=actor,
+            action="secret.rotate" if previous else "secret.write",
+            integration_id=integration_id,
+            reason=reason,
+            target={
+                "slot": slot,
+                "name": name,
+                "version": created.version,
+                "previous_version": previous.version if previous else None,
+                "overlap_s": overlap_s if previous else None,
+            },
+        )
         return StoredCredential(f"kv:{name}", created.version, previous.version if previous else None, disable_after)
 
     def resolve(self, document: Any, slot: str, *, operation: str, actor: str = "hub") -> str:
@@ -81,8 +114,9 @@ class Credentials:
             raise NotFound(f"The integration has no {slot}.")
         return self.resolve_ref(document.tenant_id, document.id, ref, slot=slot, operation=operation, actor=actor)
 
-    def resolve_ref(self, tenant_id: str, integration_id: str, ref: str, *, slot: str, operation: str,
-                    actor: str = "hub") -> str:
+    def resolve_ref(
+        self, tenant_id: str, integration_id: str, ref: str, *, slot: str, operation: str, actor: str = "hub"
+    ) -> str:
         parts = parse_secret_ref(ref)
         if not parts.name.startswith(f"{tenant_id}--"):
             raise NotFound("The credential reference is outside this tenant's namespace.")
@@ -98,9 +132,14 @@ class Credentials:
             outcome = "not_found"
             raise
         finally:
-            self._audit.record(tenant_id, actor=actor, action="secret.read", integration_id=integration_id,
-                               target={"slot": slot, "name": parts.name, "version": parts.version,
-                                       "operation": operation}, outcome=outcome)
+            self._audit.record(
+                tenant_id,
+                actor=actor,
+                action="secret.read",
+                integration_id=integration_id,
+                target={"slot": slot, "name": parts.name, "version": parts.version, "operation": operation},
+                outcome=outcome,
+            )
         REDACTOR.register(value)
         with self._lock:
             self._cache[key] = (time.monotonic(), value)
@@ -114,15 +153,21 @@ class Credentials:
     def sweep_overlaps(self) -> int:
         """Disable previous versions whose overlap window has passed."""
         done = 0
-        for row in list(self._rotations.query("PartitionKey eq 'rotation' and DisableAfter le @now",
-                                              parameters={"now": self._now()})):
+        for row in list(
+            self._rotations.query("PartitionKey eq 'rotation' and DisableAfter le @now", parameters={"now": self._now()})
+        ):
             try:
                 self._store.disable(row["Name"], row["Version"])
             except SecretNotFound:
                 pass
-            self._audit.record(row["Tenant"], actor="hub:rotation", action="secret.disable",
-                               integration_id=row["IntegrationId"],
-                               target={"name": row["Name"], "version": row["Version"]}, reason="overlap window ended")
+            self._audit.record(
+                row["Tenant"],
+                actor="hub:rotation",
+                action="secret.disable",
+                integration_id=row["IntegrationId"],
+                target={"name": row["Name"], "version": row["Version"]},
+                reason="overlap window ended",
+            )
             self._rotations.delete("rotation", row["RowKey"])
             done += 1
         return done

@@ -51,8 +51,16 @@ class CompletedFlow:
 
 
 class OAuthFlows:
-    def __init__(self, *, states: Table, signing_key: str, broker: TokenBroker, audit: AuditLog,
-                 redirect_uri: str, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        states: Table,
+        signing_key: str,
+        broker: TokenBroker,
+        audit: AuditLog,
+        redirect_uri: str,
+        now: Callable[[], datetime],
+    ) -> None:
         self._states = states
         self._key = signing_key.encode()
         self._broker = broker
@@ -69,17 +77,38 @@ class OAuthFlows:
         nonce = secrets.token_urlsafe(16)
         verifier = secrets.token_urlsafe(48) if pkce else ""
         expires = int(time.time()) + STATE_TTL_S
-        self._states.insert({"PartitionKey": "state", "RowKey": nonce, "Tenant": document.tenant_id,
-                             "IntegrationId": document.id, "Verifier": verifier, "Actor": actor, "ExpiresAt": expires})
-        payload = json.dumps({"n": nonce, "t": document.tenant_id, "i": document.id, "exp": expires},
-                             separators=(",", ":")).encode()
+        self._states.insert(
+            {
+                "PartitionKey": "state",
+                "RowKey": nonce,
+                "Tenant": document.tenant_id,
+                "IntegrationId": document.id,
+                "Verifier": verifier,
+                "Actor": actor,
+                "ExpiresAt": expires,
+            }
+        )
+        payload = json.dumps(
+            {"n": nonce, "t": document.tenant_id, "i": document.id, "exp": expires}, separators=(",", ":")
+        ).encode()
         state = f"{_b64(payload)}.{self._sign(payload)}"
-        params = {"client_id": app.client_id, "redirect_uri": self._redirect_uri, "response_type": "code",
-                  "scope": " ".join(scopes), "state": state, "access_type": "offline"}
+        params = {
+            "client_id": app.client_id,
+            "redirect_uri": self._redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(scopes),
+            "state": state,
+            "access_type": "offline",
+        }
         if pkce:
             params.update(code_challenge=_b64(hashlib.sha256(verifier.encode()).digest()), code_challenge_method="S256")
-        self._audit.record(document.tenant_id, actor=actor, action="oauth.start", integration_id=document.id,
-                           target={"provider": document.provider, "scopes": scopes})
+        self._audit.record(
+            document.tenant_id,
+            actor=actor,
+            action="oauth.start",
+            integration_id=document.id,
+            target={"provider": document.provider, "scopes": scopes},
+        )
         return StartedFlow(f"{app.authorize_url}?{urlencode(params)}", state, expires)
 
     def verify_state(self, state: str) -> dict[str, Any]:
@@ -101,24 +130,46 @@ class OAuthFlows:
             raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
         return {**claims, "verifier": row["Verifier"], "actor": row["Actor"]}
 
-    def complete(self, document: Any, app: ProviderApp, claims: dict[str, Any], code: str, *,
-                 client_secret: str) -> CompletedFlow:
+    def complete(
+        self, document: Any, app: ProviderApp, claims: dict[str, Any], code: str, *, client_secret: str
+    ) -> CompletedFlow:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self._redirect_uri}
         if claims.get("verifier"):
             form["code_verifier"] = claims["verifier"]
         data = self._broker.exchange(app, client_secret, form, provider=document.provider)
         if "error" in data or not data.get("access_token"):
-            self._audit.record(document.tenant_id, actor=claims["actor"], action="oauth.grant", integration_id=document.id,
-                               outcome="failed", reason=str(data.get("error", "no access token")))
-            raise ProviderError(detail=f"{document.provider} refused the authorization code ({data.get('error')}).",
-                                provider=document.provider, status_code=400)
+            self._audit.record(
+                document.tenant_id,
+                actor=claims["actor"],
+                action="oauth.grant",
+                integration_id=document.id,
+                outcome="failed",
+                reason=str(data.get("error", "no access token")),
+            )
+            raise ProviderError(
+                detail=f"{document.provider} refused the authorization code ({data.get('error')}).",
+                provider=document.provider,
+                status_code=400,
+            )
         if not data.get("refresh_token"):
-            raise ProviderError(detail=f"{document.provider} granted no refresh token (offline access missing).",
-                                provider=document.provider, status_code=400)
+            raise ProviderError(
+                detail=f"{document.provider} granted no refresh token (offline access missing).",
+                provider=document.provider,
+                status_code=400,
+            )
         token = self._broker.publish(document, data, rotates=True, reason="grant")
-        self._audit.record(document.tenant_id, actor=claims["actor"], action="oauth.grant", integration_id=document.id,
-                           target={"provider": document.provider, "scopes": list(token.scopes)})
+        self._audit.record(
+            document.tenant_id,
+            actor=claims["actor"],
+            action="oauth.grant",
+            integration_id=document.id,
+            target={"provider": document.provider, "scopes": list(token.scopes)},
+        )
         from integrations.credentials import secret_name
 
-        return CompletedFlow(document.tenant_id, document.id, list(token.scopes),
-                             f"kv:{secret_name(document.tenant_id, document.id, 'oauth_refresh_token_ref')}")
+        return CompletedFlow(
+            document.tenant_id,
+            document.id,
+            list(token.scopes),
+            f"kv:{secret_name(document.tenant_id, document.id, 'oauth_refresh_token_ref')}",
+        )

@@ -41,11 +41,15 @@ def to_entity(document: BaseModel) -> dict[str, Any]:
         raise PayloadTooLarge(f"The document is {len(body)} characters; the limit is {MAX_DOCUMENT_CHARS}.")
     d = document  # typed access below
     entity: dict[str, Any] = {
-        "PartitionKey": d.tenant_id, "RowKey": d.id,  # type: ignore[attr-defined]
-        "Family": d.family, "Provider": d.provider, "Status": str(d.status),  # type: ignore[attr-defined]
-        "Version": d.version, "Chunks": 0,  # type: ignore[attr-defined]
+        "PartitionKey": d.tenant_id,
+        "RowKey": d.id,  # type: ignore[attr-defined]
+        "Family": d.family,
+        "Provider": d.provider,
+        "Status": str(d.status),  # type: ignore[attr-defined]
+        "Version": d.version,
+        "Chunks": 0,  # type: ignore[attr-defined]
     }
-    chunks = [body[i:i + CHUNK] for i in range(0, len(body), CHUNK)] or [""]
+    chunks = [body[i : i + CHUNK] for i in range(0, len(body), CHUNK)] or [""]
     entity["Chunks"] = len(chunks)
     for i, part in enumerate(chunks):
         entity["Body" if i == 0 else f"Body{i}"] = part

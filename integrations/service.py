@@ -14,7 +14,12 @@ from pydantic import ValidationError
 
 from integrations.documents.common import CREDENTIAL_SLOTS, LifecycleStatus, parse_secret_ref
 from integrations.documents.document import (
-    CREATE_ADAPTER, DOCUMENT_ADAPTER, Condition, ValidationResult, config_hash, spec_of,
+    CREATE_ADAPTER,
+    DOCUMENT_ADAPTER,
+    Condition,
+    ValidationResult,
+    config_hash,
+    spec_of,
 )
 from integrations.documents.families import FAMILIES
 from integrations.documents.lifecycle import NEEDS_VALIDATION, Transition, allowed_from, editable, target
@@ -47,8 +52,10 @@ def json_pointer(loc: tuple[str | int, ...] | list[str | int]) -> str:
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
     """Pydantic errors → field errors. Never copies the rejected input (it may be a secret)."""
-    return [FieldError(json_pointer(err["loc"]), err["msg"].removeprefix("Value error, "))
-            for err in exc.errors(include_input=False, include_url=False)]
+    return [
+        FieldError(json_pointer(err["loc"]), err["msg"].removeprefix("Value error, "))
+        for err in exc.errors(include_input=False, include_url=False)
+    ]
 
 
 def _validate_spec(tenant_id: str, spec: dict[str, Any]) -> Any:
@@ -61,7 +68,9 @@ def _validate_spec(tenant_id: str, spec: dict[str, Any]) -> Any:
     for slot in CREDENTIAL_SLOTS:
         ref = getattr(create.credentials, slot)
         if ref and not parse_secret_ref(ref).name.startswith(namespace):
-            errors.append(FieldError(f"/credentials/{slot}", f"secret name must start with `{namespace}` (this tenant's namespace)"))
+            errors.append(
+                FieldError(f"/credentials/{slot}", f"secret name must start with `{namespace}` (this tenant's namespace)")
+            )
     for i, account in enumerate(getattr(create.config, "accounts", []) or []):
         if account.access_token_ref and not parse_secret_ref(account.access_token_ref).name.startswith(namespace):
             errors.append(FieldError(f"/config/accounts/{i}/access_token_ref", f"secret name must start with `{namespace}`"))
@@ -75,22 +84,39 @@ def create_integration(tenant_id: str, body: Any, *, repo: IntegrationRepository
         raise ValidationFailed("The body must be a JSON object.", [FieldError("", "expected an object")])
     create = _validate_spec(tenant_id, body)
     at = now()
-    document = DOCUMENT_ADAPTER.validate_python({
-        **create.model_dump(mode="json"), "id": new_integration_id(), "tenant_id": tenant_id,
-        "status": LifecycleStatus.draft, "created_at": at, "created_by": actor, "updated_at": at,
-        "updated_by": actor, "version": 1,
-    })
+    document = DOCUMENT_ADAPTER.validate_python(
+        {
+            **create.model_dump(mode="json"),
+            "id": new_integration_id(),
+            "tenant_id": tenant_id,
+            "status": LifecycleStatus.draft,
+            "created_at": at,
+            "created_by": actor,
+            "updated_at": at,
+            "updated_by": actor,
+            "version": 1,
+        }
+    )
     etag = repo.insert(document)
     return Stored(document, etag)
 
 
-def list_integrations(tenant_id: str, flt: ListFilter, *, repo: IntegrationRepository, size: int,
-                      continuation: str | None) -> tuple[list[Any], str | None]:
+def list_integrations(
+    tenant_id: str, flt: ListFilter, *, repo: IntegrationRepository, size: int, continuation: str | None
+) -> tuple[list[Any], str | None]:
     return repo.list(tenant_id, flt, size=size, continuation=continuation)
 
 
-def _write(tenant_id: str, integration_id: str, change: Callable[[Any], Any], *, repo: IntegrationRepository,
-           if_match: str | None, actor: str, now: Clock) -> Stored:
+def _write(
+    tenant_id: str,
+    integration_id: str,
+    change: Callable[[Any], Any],
+    *,
+    repo: IntegrationRepository,
+    if_match: str | None,
+    actor: str,
+    now: Clock,
+) -> Stored:
     """Read-modify-write under the ETag. With If-Match: one attempt (412 on mismatch). Without: retry on
     conflicts, re-applying `change` to the fresh document, so concurrent writers never lose an update."""
     for _ in range(_RETRIES):
@@ -111,8 +137,16 @@ def _write(tenant_id: str, integration_id: str, change: Callable[[Any], Any], *,
     raise Conflict("The integration is being changed by others; try again.")
 
 
-def patch_integration(tenant_id: str, integration_id: str, patch: Any, *, repo: IntegrationRepository,
-                      if_match: str | None, actor: str, now: Clock) -> Stored:
+def patch_integration(
+    tenant_id: str,
+    integration_id: str,
+    patch: Any,
+    *,
+    repo: IntegrationRepository,
+    if_match: str | None,
+    actor: str,
+    now: Clock,
+) -> Stored:
     if not isinstance(patch, dict):
         raise ValidationFailed("A merge patch must be a JSON object.", [FieldError("", "expected an object")])
     bad = [FieldError(f"/{k}", "is not writable" if k in _ENVELOPE else "unknown field") for k in patch if k not in WRITABLE]
@@ -131,24 +165,37 @@ def patch_integration(tenant_id: str, integration_id: str, patch: Any, *, repo: 
             raise Conflict("A decommissioned integration is read-only.", allowed_transitions=[])
         cosmetic = {k for k in merged if merged.get(k) != spec.get(k)} <= {"display_name"}
         if not editable(status) and not cosmetic:
-            raise Conflict("An active integration accepts only display_name changes: pause it first.",
-                           allowed_transitions=allowed_from(status))
+            raise Conflict(
+                "An active integration accepts only display_name changes: pause it first.",
+                allowed_transitions=allowed_from(status),
+            )
         create = _validate_spec(tenant_id, merged)
         return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"), **create.model_dump(mode="json")})
 
     return _write(tenant_id, integration_id, change, repo=repo, if_match=if_match, actor=actor, now=now)
 
 
-def transition_integration(tenant_id: str, integration_id: str, transition: Transition, *,
-                           repo: IntegrationRepository, if_match: str | None, actor: str, now: Clock) -> Stored:
+def transition_integration(
+    tenant_id: str,
+    integration_id: str,
+    transition: Transition,
+    *,
+    repo: IntegrationRepository,
+    if_match: str | None,
+    actor: str,
+    now: Clock,
+) -> Stored:
     def change(document: Any) -> Any:
         status = LifecycleStatus(document.status)
         if transition == Transition.decommission and status == LifecycleStatus.decommissioned:
             return document  # idempotent
         to = target(transition, status)
         if to is None:
-            raise Conflict(f"Cannot {transition.value} an integration that is {status.value}.",
-                           current_status=status.value, allowed_transitions=allowed_from(status))
+            raise Conflict(
+                f"Cannot {transition.value} an integration that is {status.value}.",
+                current_status=status.value,
+                allowed_transitions=allowed_from(status),
+            )
         if transition in NEEDS_VALIDATION:
             _require_validation(document)
         return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"), "status": to})
@@ -160,32 +207,56 @@ def _require_validation(document: Any) -> None:
     result: ValidationResult | None = document.last_validation
     current = config_hash(spec_of(document))
     if result is None:
-        raise Conflict("Validate the integration before activating it.", reason="not_validated",
-                       allowed_transitions=allowed_from(LifecycleStatus(document.status)))
+        raise Conflict(
+            "Validate the integration before activating it.",
+            reason="not_validated",
+            allowed_transitions=allowed_from(LifecycleStatus(document.status)),
+        )
     if result.config_hash != current:
-        raise Conflict("The configuration changed since the last validation: validate again.",
-                       reason="validation_stale", validated_hash=result.config_hash, current_hash=current)
+        raise Conflict(
+            "The configuration changed since the last validation: validate again.",
+            reason="validation_stale",
+            validated_hash=result.config_hash,
+            current_hash=current,
+        )
     if not result.passed:
         raise Conflict("The last validation failed: fix the configuration and validate again.", reason="validation_failed")
     if any(c.type == "needs_reauth" for c in document.conditions):
         raise Conflict("The provider grant was revoked: reconnect (OAuth) before activating.", reason="needs_reauth")
 
 
-def record_validation(tenant_id: str, integration_id: str, result: ValidationResult, *, expected_hash: str,
-                      repo: IntegrationRepository, actor: str, now: Clock) -> Stored:
+def record_validation(
+    tenant_id: str,
+    integration_id: str,
+    result: ValidationResult,
+    *,
+    expected_hash: str,
+    repo: IntegrationRepository,
+    actor: str,
+    now: Clock,
+) -> Stored:
     """Store a validation result, unless the configuration changed while validating (then it proves nothing)."""
 
     def change(document: Any) -> Any:
         if config_hash(spec_of(document)) != expected_hash:
             raise Conflict("The configuration changed during validation: validate again.", reason="validation_stale")
-        return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"),
-                                                 "last_validation": result.model_dump(mode="json")})
+        return DOCUMENT_ADAPTER.validate_python(
+            {**document.model_dump(mode="json"), "last_validation": result.model_dump(mode="json")}
+        )
 
     return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
-def set_condition(tenant_id: str, integration_id: str, condition: Condition | None, *, kind: str,
-                  repo: IntegrationRepository, actor: str, now: Clock) -> Stored:
+def set_condition(
+    tenant_id: str,
+    integration_id: str,
+    condition: Condition | None,
+    *,
+    kind: str,
+    repo: IntegrationRepository,
+    actor: str,
+    now: Clock,
+) -> Stored:
     """Add (or with None, clear) a condition such as needs_reauth."""
 
     def change(document: Any) -> Any:
@@ -193,17 +264,29 @@ def set_condition(tenant_id: str, integration_id: str, condition: Condition | No
         conditions = others + ([condition] if condition else [])
         if [c.model_dump() for c in conditions] == [c.model_dump() for c in document.conditions]:
             return document
-        return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"),
-                                                 "conditions": [c.model_dump(mode="json") for c in conditions]})
+        return DOCUMENT_ADAPTER.validate_python(
+            {**document.model_dump(mode="json"), "conditions": [c.model_dump(mode="json") for c in conditions]}
+        )
 
     return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
-def set_credential_ref(tenant_id: str, integration_id: str, slot: str, ref: str, *, repo: IntegrationRepository,
-                       actor: str, now: Clock, grant: dict[str, Any] | None = None) -> Stored:
+def set_credential_ref(
+    tenant_id: str,
+    integration_id: str,
+    slot: str,
+    ref: str,
+    *,
+    repo: IntegrationRepository,
+    actor: str,
+    now: Clock,
+    grant: dict[str, Any] | None = None,
+) -> Stored:
     """Record where a credential lives (after intake or an OAuth grant); a grant also clears needs_reauth."""
     if slot not in CREDENTIAL_SLOTS:
-        raise ValidationFailed("Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")])
+        raise ValidationFailed(
+            "Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")]
+        )
 
     def change(document: Any) -> Any:
         if document.status == LifecycleStatus.decommissioned:
@@ -221,5 +304,18 @@ def set_credential_ref(tenant_id: str, integration_id: str, slot: str, ref: str,
 
 
 _FAMILY_TAGS = frozenset(FAMILIES)
-_ENVELOPE = frozenset({"id", "tenant_id", "status", "created_at", "created_by", "updated_at", "updated_by",
-                       "version", "last_validation", "conditions", "grant"})
+_ENVELOPE = frozenset(
+    {
+        "id",
+        "tenant_id",
+        "status",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+        "version",
+        "last_validation",
+        "conditions",
+        "grant",
+    }
+)

@@ -13,23 +13,40 @@ from integrations.documents.document import ValidationCheck
 
 def structural_checks(document: Any, catalog: Catalog) -> list[ValidationCheck]:
     spec = catalog.get(document.provider)
-    checks = [ValidationCheck(name="catalog.family", passed=document.family in spec.families,
-                              detail=f"{spec.display_name} serves {', '.join(spec.families)}")]
+    checks = [
+        ValidationCheck(
+            name="catalog.family",
+            passed=document.family in spec.families,
+            detail=f"{spec.display_name} serves {', '.join(spec.families)}",
+        )
+    ]
     refs = document.credentials.present()
     missing = [slot for slot in spec.required_credentials if slot not in refs]
-    checks.append(ValidationCheck(
-        name="credentials.present", passed=not missing,
-        detail="all required credential refs are set" if not missing else f"missing: {', '.join(missing)}"))
+    checks.append(
+        ValidationCheck(
+            name="credentials.present",
+            passed=not missing,
+            detail="all required credential refs are set" if not missing else f"missing: {', '.join(missing)}",
+        )
+    )
     if spec.auth.kind in ("oauth2_code", "oauth2_client_credentials"):
-        checks.append(ValidationCheck(name="oauth.client_id", passed=bool(document.oauth_client_id),
-                                      detail="oauth_client_id set" if document.oauth_client_id
-                                      else "missing oauth_client_id"))
+        checks.append(
+            ValidationCheck(
+                name="oauth.client_id",
+                passed=bool(document.oauth_client_id),
+                detail="oauth_client_id set" if document.oauth_client_id else "missing oauth_client_id",
+            )
+        )
     config = document.config.model_dump()
     absent = [f for f in spec.config_required if not config.get(f)]
     if spec.config_required:
-        checks.append(ValidationCheck(
-            name="config.required", passed=not absent,
-            detail="required configuration present" if not absent else f"missing config: {', '.join(absent)}"))
+        checks.append(
+            ValidationCheck(
+                name="config.required",
+                passed=not absent,
+                detail="required configuration present" if not absent else f"missing config: {', '.join(absent)}",
+            )
+        )
     return checks
 
 

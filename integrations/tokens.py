@@ -57,9 +57,18 @@ class NeedsReauth(ProviderError):
 
 
 class TokenBroker:
-    def __init__(self, *, credentials: Credentials, leases: Leases, outbound: OutboundClient, audit: AuditLog,
-                 app_for: Callable[[Any], ProviderApp], spec_for: Callable[[str], ProviderSpec],
-                 mark_needs_reauth: Callable[[Any, Condition], None], now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        credentials: Credentials,
+        leases: Leases,
+        outbound: OutboundClient,
+        audit: AuditLog,
+        app_for: Callable[[Any], ProviderApp],
+        spec_for: Callable[[str], ProviderSpec],
+        mark_needs_reauth: Callable[[Any, Condition], None],
+        now: Callable[[], datetime],
+    ) -> None:
         self._credentials = credentials
         self._leases = leases
         self._outbound = outbound
@@ -104,8 +113,13 @@ class TokenBroker:
 
     def _read_shared(self, document: Any, operation: str) -> AccessToken | None:
         try:
-            raw = self._credentials.resolve_ref(document.tenant_id, document.id, f"kv:{self._shared_name(document)}",
-                                                slot="oauth_access_token", operation=operation)
+            raw = self._credentials.resolve_ref(
+                document.tenant_id,
+                document.id,
+                f"kv:{self._shared_name(document)}",
+                slot="oauth_access_token",
+                operation=operation,
+            )
         except SecretNotFound:
             return None
         data = json.loads(raw)
@@ -121,30 +135,63 @@ class TokenBroker:
         data = self.exchange(app, client_secret, form, provider=document.provider)
         self.refreshes += 1
         if data.get("error") == "invalid_grant":
-            self._audit.record(document.tenant_id, actor="hub:tokens", action="oauth.refresh",
-                               integration_id=document.id, outcome="invalid_grant",
-                               reason=str(data.get("error_description", ""))[:200])
-            self._mark(document, Condition(type="needs_reauth", reason="The provider revoked the grant (invalid_grant): "
-                                           "reconnect through the OAuth flow.", since=self._now()))
-            raise NeedsReauth(detail=f"{document.provider}: grant revoked; reconnect required", provider=document.provider,
-                              status_code=400, retriable=False)
+            self._audit.record(
+                document.tenant_id,
+                actor="hub:tokens",
+                action="oauth.refresh",
+                integration_id=document.id,
+                outcome="invalid_grant",
+                reason=str(data.get("error_description", ""))[:200],
+            )
+            self._mark(
+                document,
+                Condition(
+                    type="needs_reauth",
+                    reason="The provider revoked the grant (invalid_grant): reconnect through the OAuth flow.",
+                    since=self._now(),
+                ),
+            )
+            raise NeedsReauth(
+                detail=f"{document.provider}: grant revoked; reconnect required",
+                provider=document.provider,
+                status_code=400,
+                retriable=False,
+            )
         spec = self._spec_for(document.provider)
         token = self.publish(document, data, rotates=spec.auth.refresh_rotates, reason="refresh")
-        self._audit.record(document.tenant_id, actor="hub:tokens", action="oauth.refresh", integration_id=document.id,
-                           target={"operation": operation, "expires_at": int(token.expires_at)})
+        self._audit.record(
+            document.tenant_id,
+            actor="hub:tokens",
+            action="oauth.refresh",
+            integration_id=document.id,
+            target={"operation": operation, "expires_at": int(token.expires_at)},
+        )
         return token
 
     def publish(self, document: Any, data: dict[str, Any], *, rotates: bool, reason: str) -> AccessToken:
         """Steps 2 and 3 of the refresh order (also used by the OAuth callback)."""
         new_refresh = data.get("refresh_token")
         if new_refresh and (rotates or reason == "grant"):
-            self._credentials.put(document.tenant_id, document.id, "oauth_refresh_token_ref", new_refresh,
-                                  actor="hub:tokens", overlap_s=0, reason=f"oauth {reason}")
+            self._credentials.put(
+                document.tenant_id,
+                document.id,
+                "oauth_refresh_token_ref",
+                new_refresh,
+                actor="hub:tokens",
+                overlap_s=0,
+                reason=f"oauth {reason}",
+            )
         scopes = tuple(str(data.get("scope", "")).split())
         token = AccessToken(data["access_token"], time.time() + float(data.get("expires_in", 3600)), scopes)
-        self._credentials.put(document.tenant_id, document.id, "oauth_access_token",
-                              json.dumps({"access_token": token.token, "expires_at": token.expires_at,
-                                          "scopes": list(scopes)}), actor="hub:tokens", overlap_s=0, reason=reason)
+        self._credentials.put(
+            document.tenant_id,
+            document.id,
+            "oauth_access_token",
+            json.dumps({"access_token": token.token, "expires_at": token.expires_at, "scopes": list(scopes)}),
+            actor="hub:tokens",
+            overlap_s=0,
+            reason=reason,
+        )
         self._credentials.forget(self._shared_name(document))
         return token
 
@@ -157,13 +204,18 @@ class TokenBroker:
             headers["Authorization"] = f"Basic {basic}"
         else:
             form.update(client_id=app.client_id, client_secret=client_secret)
-        response = self._outbound.send(Call("POST", app.token_url, headers=headers, data=form, expect=frozenset({400})),
-                                       Policy(provider=provider, max_attempts=3))
+        response = self._outbound.send(
+            Call("POST", app.token_url, headers=headers, data=form, expect=frozenset({400})),
+            Policy(provider=provider, max_attempts=3),
+        )
         try:
             data = response.json()
         except ValueError:
-            raise ProviderError(detail=f"{provider}: token endpoint answered {response.status_code} without JSON",
-                                provider=provider, status_code=response.status_code) from None
+            raise ProviderError(
+                detail=f"{provider}: token endpoint answered {response.status_code} without JSON",
+                provider=provider,
+                status_code=response.status_code,
+            ) from None
         if response.status_code == 400 and "error" not in data:
             data["error"] = "invalid_request"
         for key in ("access_token", "refresh_token"):

@@ -29,16 +29,24 @@ def timed(name: str, check: Callable[[], str]) -> ValidationCheck:
         passed = True
     except Exception as exc:  # noqa: BLE001 - a failed check is a result, not an error
         detail, passed = str(exc) or type(exc).__name__, False
-    return ValidationCheck(name=name, passed=passed, detail=detail,
-                           duration_ms=round((time.perf_counter() - started) * 1000, 2))
+    return ValidationCheck(
+        name=name, passed=passed, detail=detail, duration_ms=round((time.perf_counter() - started) * 1000, 2)
+    )
 
 
-def validate_integration(tenant_id: str, integration_id: str, *, repo: IntegrationRepository, validator: Validator,
-                         actor: str, now: Clock) -> tuple[Stored, ValidationResult]:
+def validate_integration(
+    tenant_id: str, integration_id: str, *, repo: IntegrationRepository, validator: Validator, actor: str, now: Clock
+) -> tuple[Stored, ValidationResult]:
     current = repo.get(tenant_id, integration_id)
     expected = config_hash(spec_of(current.document))
     checks = validator.checks(current.document)
-    result = ValidationResult(passed=bool(checks) and all(c.passed for c in checks), config_hash=expected,
-                              checked_at=now(), checked_by=actor, kind=validator.kind, checks=checks)  # type: ignore[arg-type]
+    result = ValidationResult(
+        passed=bool(checks) and all(c.passed for c in checks),
+        config_hash=expected,
+        checked_at=now(),
+        checked_by=actor,
+        kind=validator.kind,
+        checks=checks,
+    )  # type: ignore[arg-type]
     stored = record_validation(tenant_id, integration_id, result, expected_hash=expected, repo=repo, actor=actor, now=now)
     return stored, result

@@ -70,8 +70,9 @@ class Hub:
 
     @property
     def api_keys(self) -> ApiKeys:
-        return self._once("api_keys", lambda: ApiKeys(self.tables.table("apikeys"),
-                                                       pepper=self.settings.api_key_pepper, now=self.clock))
+        return self._once(
+            "api_keys", lambda: ApiKeys(self.tables.table("apikeys"), pepper=self.settings.api_key_pepper, now=self.clock)
+        )
 
     @property
     def queues(self) -> Queues:
@@ -96,8 +97,9 @@ class Hub:
 
     @property
     def schedules(self) -> Schedules:
-        return self._once("schedules", lambda: Schedules(self.tables.table("schedules"), self.tables.table("due"),
-                                                         now=self.clock))
+        return self._once(
+            "schedules", lambda: Schedules(self.tables.table("schedules"), self.tables.table("due"), now=self.clock)
+        )
 
     @property
     def catalog(self) -> Catalog:
@@ -124,8 +126,12 @@ class Hub:
 
     @property
     def credentials(self) -> Credentials:
-        return self._once("credentials", lambda: Credentials(self.secret_store, audit=self.audit,
-                                                             rotations=self.tables.table("rotations"), now=self.clock))
+        return self._once(
+            "credentials",
+            lambda: Credentials(
+                self.secret_store, audit=self.audit, rotations=self.tables.table("rotations"), now=self.clock
+            ),
+        )
 
     @property
     def leases(self) -> Leases:
@@ -140,19 +146,43 @@ class Hub:
         def mark(document: Any, condition: Condition) -> None:
             from integrations.service import set_condition
 
-            set_condition(document.tenant_id, document.id, condition, kind=condition.type, repo=self.integrations,
-                          actor="hub:tokens", now=self.clock)
+            set_condition(
+                document.tenant_id,
+                document.id,
+                condition,
+                kind=condition.type,
+                repo=self.integrations,
+                actor="hub:tokens",
+                now=self.clock,
+            )
 
-        return self._once("tokens", lambda: TokenBroker(
-            credentials=self.credentials, leases=self.leases, outbound=self.outbound, audit=self.audit,
-            app_for=self.provider_app, spec_for=self.catalog.get, mark_needs_reauth=mark, now=self.clock))
+        return self._once(
+            "tokens",
+            lambda: TokenBroker(
+                credentials=self.credentials,
+                leases=self.leases,
+                outbound=self.outbound,
+                audit=self.audit,
+                app_for=self.provider_app,
+                spec_for=self.catalog.get,
+                mark_needs_reauth=mark,
+                now=self.clock,
+            ),
+        )
 
     @property
     def oauth(self) -> OAuthFlows:
-        return self._once("oauth", lambda: OAuthFlows(
-            states=self.tables.table("oauthstates"), signing_key=self.settings.state_signing_key, broker=self.tokens,
-            audit=self.audit, redirect_uri=f"{self.settings.public_base_url.rstrip('/')}/api/v1/oauth/callback",
-            now=self.clock))
+        return self._once(
+            "oauth",
+            lambda: OAuthFlows(
+                states=self.tables.table("oauthstates"),
+                signing_key=self.settings.state_signing_key,
+                broker=self.tokens,
+                audit=self.audit,
+                redirect_uri=f"{self.settings.public_base_url.rstrip('/')}/api/v1/oauth/callback",
+                now=self.clock,
+            ),
+        )
 
     @property
     def validator(self) -> Validator:
@@ -167,8 +197,12 @@ class Hub:
         token_url = urls.get("token_url") or spec.auth.token_url
         if not token_url or not document.oauth_client_id:
             raise BadRequest(f"{spec.display_name} needs oauth_client_id and a token URL for OAuth.")
-        return ProviderApp(token_url=token_url, authorize_url=urls.get("authorize_url") or spec.auth.authorize_url,
-                           client_id=document.oauth_client_id, token_auth=spec.auth.token_auth)
+        return ProviderApp(
+            token_url=token_url,
+            authorize_url=urls.get("authorize_url") or spec.auth.authorize_url,
+            client_id=document.oauth_client_id,
+            token_auth=spec.auth.token_auth,
+        )
 
     def adapter_for(self, document: Any) -> Adapter:
         spec = self.catalog.get(document.provider)
@@ -178,15 +212,27 @@ class Hub:
         oauth = spec.auth.kind in ("oauth2_code",)
 
         def record(operation: str, status: int | None, latency_ms: float) -> None:
-            self.usage.record(tenant_id=document.tenant_id, integration_id=document.id, provider=document.provider,
-                              operation=operation, status=status, latency_ms=latency_ms)
+            self.usage.record(
+                tenant_id=document.tenant_id,
+                integration_id=document.id,
+                provider=document.provider,
+                operation=operation,
+                status=status,
+                latency_ms=latency_ms,
+            )
 
-        return build_adapter(AdapterContext(
-            document=document, spec=spec, outbound=self.outbound,
-            resolve_secret=lambda slot, op: self.credentials.resolve(document, slot, operation=op),
-            access_token=(lambda op: self.tokens.access_token(document, operation=op)) if oauth else None,
-            invalidate_token=(lambda: self.tokens.invalidate(document)) if oauth else None,
-            record_usage=record, url_overrides=self.urls_for(document.provider)))
+        return build_adapter(
+            AdapterContext(
+                document=document,
+                spec=spec,
+                outbound=self.outbound,
+                resolve_secret=lambda slot, op: self.credentials.resolve(document, slot, operation=op),
+                access_token=(lambda op: self.tokens.access_token(document, operation=op)) if oauth else None,
+                invalidate_token=(lambda: self.tokens.invalidate(document)) if oauth else None,
+                record_usage=record,
+                url_overrides=self.urls_for(document.provider),
+            )
+        )
 
 
 def build_hub(settings: Settings, **overrides: Any) -> Hub:

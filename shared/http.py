@@ -126,8 +126,13 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
 
 
 class OutboundClient:
-    def __init__(self, *, session: requests.Session | None = None, limiter: SlidingWindowLimiter | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        limiter: SlidingWindowLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.session = session or requests.Session()
         self.limiter = limiter or SlidingWindowLimiter(sleep=sleep)
         self._sleep = sleep
@@ -140,13 +145,23 @@ class OutboundClient:
         attempt = 0
         while True:
             attempt += 1
-            release = (self.limiter.acquire(policy.limit_key, policy.window)
-                       if policy.limit_key and policy.window else (lambda: None))
+            release = (
+                self.limiter.acquire(policy.limit_key, policy.window)
+                if policy.limit_key and policy.window
+                else (lambda: None)
+            )
             started = time.perf_counter()
             status: int | None = None
             try:
-                response = self.session.request(call.method, call.url, headers=headers, json=call.json, data=call.data,
-                                                params=call.params, timeout=call.timeout_s)
+                response = self.session.request(
+                    call.method,
+                    call.url,
+                    headers=headers,
+                    json=call.json,
+                    data=call.data,
+                    params=call.params,
+                    timeout=call.timeout_s,
+                )
                 status = response.status_code
             except requests.RequestException as exc:
                 response = None
@@ -161,13 +176,15 @@ class OutboundClient:
             retriable = (status in RETRY_STATUSES) if response is not None else True
             safe = idempotent or (status in NOT_PROCESSED)
             if not retriable or not safe or attempt >= policy.max_attempts:
-                raise self._error(policy.provider, response, None if response is not None else network_error,
-                                  retriable=retriable)
+                raise self._error(
+                    policy.provider, response, None if response is not None else network_error, retriable=retriable
+                )
             delay = self._delay(response, policy, attempt)
             if status == 429 and policy.limit_key and policy.window:
                 self.limiter.penalise(policy.limit_key, policy.window, delay)
-            log.warning("%s %s → %s; retry %d in %.2fs", call.method, _safe_url(call.url), status or "network error",
-                        attempt, delay)
+            log.warning(
+                "%s %s → %s; retry %d in %.2fs", call.method, _safe_url(call.url), status or "network error", attempt, delay
+            )
             self._sleep(delay)
 
     def _delay(self, response: requests.Response | None, policy: Policy, attempt: int) -> float:
@@ -181,14 +198,21 @@ class OutboundClient:
         return random.uniform(backoff / 2, backoff)  # jitter
 
     @staticmethod
-    def _error(provider: str, response: requests.Response | None, exc: Exception | None, *, retriable: bool) -> ProviderError:
+    def _error(
+        provider: str, response: requests.Response | None, exc: Exception | None, *, retriable: bool
+    ) -> ProviderError:
         if response is None:
-            return ProviderError(detail=f"{provider}: network error ({type(exc).__name__})", provider=provider,
-                                 retriable=True)
+            return ProviderError(
+                detail=f"{provider}: network error ({type(exc).__name__})", provider=provider, retriable=True
+            )
         text = REDACTOR.scrub(response.text[:500]) if response.text else ""
-        return ProviderError(detail=f"{provider} answered {response.status_code}: {text}".strip(), provider=provider,
-                             status_code=response.status_code, retriable=retriable,
-                             retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        return ProviderError(
+            detail=f"{provider} answered {response.status_code}: {text}".strip(),
+            provider=provider,
+            status_code=response.status_code,
+            retriable=retriable,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
 
 
 def _safe_url(url: str) -> str:

@@ -20,8 +20,9 @@ class Queues:
 
     def client(self, name: str) -> QueueClient:
         if name not in self._clients:
-            client = self._service.get_queue_client(name, message_encode_policy=BinaryBase64EncodePolicy(),
-                                                    message_decode_policy=BinaryBase64DecodePolicy())
+            client = self._service.get_queue_client(
+                name, message_encode_policy=BinaryBase64EncodePolicy(), message_decode_policy=BinaryBase64DecodePolicy()
+            )
             try:
                 client.create_queue()
             except ResourceExistsError:

@@ -15,8 +15,10 @@ _PATTERNS = [
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|basic|token)\s+[^\s\"',}]+"),
     re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"hubk_[0-9a-f]{16}_[A-Za-z0-9_-]+"),
-    re.compile(r"(?i)([\"']?(?:access_token|refresh_token|client_secret|code_verifier|password|api[_-]?key|value)"
-               r"[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
+    re.compile(
+        r"(?i)([\"']?(?:access_token|refresh_token|client_secret|code_verifier|password|api[_-]?key|value)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
+    ),
 ]
 
 
@@ -36,8 +38,17 @@ class Redactor:
             if value in text:
                 text = text.replace(value, MASK)
         for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: (m.group(1) + " " if m.lastindex and m.group(1).lower() in ("bearer",) else
-                                          (m.group(1) if m.lastindex else "")) + MASK, text)
+            text = pattern.sub(
+                lambda m: (
+                    (
+                        m.group(1) + " "
+                        if m.lastindex and m.group(1).lower() in ("bearer",)
+                        else (m.group(1) if m.lastindex else "")
+                    )
+                    + MASK
+                ),
+                text,
+            )
         return text
 
 

@@ -24,11 +24,15 @@ class Settings(BaseSettings):
         None, validation_alias="AzureWebJobsStorage", description="Storage connection string (Azurite locally)."
     )
     storage_account_name: str | None = Field(
-        None, validation_alias="AzureWebJobsStorage__accountName",
+        None,
+        validation_alias="AzureWebJobsStorage__accountName",
         description="Storage account for identity-based connections in Azure (no keys).",
     )
-    table_prefix: str = Field("hub", pattern=r"^[a-z][a-z0-9]{0,19}$",
-                              description="Prefix of every table and queue name (isolates tests and environments).")
+    table_prefix: str = Field(
+        "hub",
+        pattern=r"^[a-z][a-z0-9]{0,19}$",
+        description="Prefix of every table and queue name (isolates tests and environments).",
+    )
     # Queues (the trigger bindings read the same settings as %HUB_QUEUE_…%)
     queue_sync_jobs: str = Field("hub-sync-jobs", validation_alias="HUB_QUEUE_SYNC_JOBS")
     queue_webhook_events: str = Field("hub-webhook-events", validation_alias="HUB_QUEUE_WEBHOOK_EVENTS")
@@ -46,21 +50,28 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, description="Largest accepted request body (413 above).")
     public_base_url: str = Field("http://127.0.0.1:7071", description="Base URL the hub is reachable at (OAuth redirects).")
     # Provider base URLs can be overridden per provider (fakes locally): HUB_PROVIDER_URLS='{"fortnox": {...}}'
-    provider_urls: dict[str, dict[str, str]] = Field(default_factory=dict,
-                                                     description="Per-provider URL overrides (e.g. fakes).")
+    provider_urls: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Per-provider URL overrides (e.g. fakes)."
+    )
 
     provider_rate_limits: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="Per-provider rate-limit override, e.g. {\"fortnox\": {\"requests\": 25, "
-                                          "\"per_seconds\": 1}} for a scaled-down fake.")
+        default_factory=dict,
+        description='Per-provider rate-limit override, e.g. {"fortnox": {"requests": 25, '
+        '"per_seconds": 1}} for a scaled-down fake.',
+    )
     provider_daily_quotas: dict[str, int] = Field(
-        default_factory=dict, description="Daily request quota per provider from the tenant's plan with it "
-                                          "(overrides the catalog; quota burn is measured against it).")
+        default_factory=dict,
+        description="Daily request quota per provider from the tenant's plan with it "
+        "(overrides the catalog; quota burn is measured against it).",
+    )
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> Settings:
         if self.environment == "production":
             for name in ("local_secret_key", "api_key_pepper", "state_signing_key"):
-                if getattr(self, name) == PLACEHOLDER and not (name == "local_secret_key" and self.secret_store == "keyvault"):
+                if getattr(self, name) == PLACEHOLDER and not (
+                    name == "local_secret_key" and self.secret_store == "keyvault"
+                ):
                     raise ValueError(f"HUB_{name.upper()} must be set in production")
             if self.secret_store == "keyvault" and not self.key_vault_url:
                 raise ValueError("HUB_KEY_VAULT_URL is required with the keyvault secret store")

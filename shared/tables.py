@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError, HttpResponseError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed
@@ -106,7 +106,7 @@ class Table:
     def merge_many(self, entities: list[Entity]) -> None:
         """Unconditional MERGE of up to 100 entities of one partition in one transaction (single-writer rows)."""
         for i in range(0, len(entities), 100):
-            self._client.submit_transaction([("upsert", e, {"mode": UpdateMode.MERGE}) for e in entities[i:i + 100]])
+            self._client.submit_transaction([("upsert", e, {"mode": UpdateMode.MERGE}) for e in entities[i : i + 100]])
 
     def delete(self, partition: str, row: str, *, etag: str | None = None) -> None:
         try:
@@ -123,11 +123,12 @@ class Table:
         for entity in self._client.query_entities(flt, parameters=dict(parameters or {})):
             yield dict(entity)
 
-    def page(self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int,
-             continuation: str | None = None) -> Page:
-        pages = self._client.query_entities(
-            flt, parameters=dict(parameters or {}), results_per_page=size
-        ).by_page(continuation_token=decode_token(continuation))
+    def page(
+        self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int, continuation: str | None = None
+    ) -> Page:
+        pages = self._client.query_entities(flt, parameters=dict(parameters or {}), results_per_page=size).by_page(
+            continuation_token=decode_token(continuation)
+        )
         try:
             items = [dict(e) for e in next(pages)]
         except StopIteration:

@@ -30,10 +30,16 @@ def storage_connection() -> Iterator[str]:
 def make_settings(conn: str, **overrides: object) -> Settings:
     prefix = "t" + secrets.token_hex(5)
     values: dict[str, object] = dict(
-        environment="test", storage_connection=conn, table_prefix=prefix, sync_lease_s=3.0,
-        queue_sync_jobs=f"{prefix}-sync-jobs", queue_webhook_events=f"{prefix}-webhook-events",
+        environment="test",
+        storage_connection=conn,
+        table_prefix=prefix,
+        sync_lease_s=3.0,
+        queue_sync_jobs=f"{prefix}-sync-jobs",
+        queue_webhook_events=f"{prefix}-webhook-events",
         queue_integration_events=f"{prefix}-integration-events",
-        local_secret_key="test-local-secret-key", api_key_pepper="test-pepper", state_signing_key="test-state-key",
+        local_secret_key="test-local-secret-key",
+        api_key_pepper="test-pepper",
+        state_signing_key="test-state-key",
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -51,9 +57,13 @@ def fakes() -> Iterator[Fakes]:
 def settings(storage_connection: str, request: pytest.FixtureRequest) -> Settings:
     if "fakes" in request.fixturenames:
         f: Fakes = request.getfixturevalue("fakes")
-        return make_settings(storage_connection, provider_urls=f.provider_urls, public_base_url=PUBLIC_BASE,
-                             provider_daily_quotas={"fortnox": f.fortnox.daily_quota},
-                             provider_rate_limits={"fortnox": {"requests": 25, "per_seconds": f.fortnox.window_s}})
+        return make_settings(
+            storage_connection,
+            provider_urls=f.provider_urls,
+            public_base_url=PUBLIC_BASE,
+            provider_daily_quotas={"fortnox": f.fortnox.daily_quota},
+            provider_rate_limits={"fortnox": {"requests": 25, "per_seconds": f.fortnox.window_s}},
+        )
     return make_settings(storage_connection)
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import requests
 import uvicorn
 
-
 PUBLIC_BASE = "http://hub.test"  # the hub's public URL in tests; redirects to it are followed by hand
 
 
@@ -84,12 +83,20 @@ def ref(tenant: str, name: str) -> str:
 
 def fortnox(tenant: str, **over: Any) -> dict[str, Any]:
     body = {
-        "family": "accounting", "provider": "fortnox", "display_name": "Fortnox (finance)", "sandbox": True,
+        "family": "accounting",
+        "provider": "fortnox",
+        "display_name": "Fortnox (finance)",
+        "sandbox": True,
         "oauth_client_id": "hub-client-id",
-        "credentials": {"oauth_client_secret_ref": ref(tenant, "fortnox-client-secret"),
-                        "oauth_refresh_token_ref": ref(tenant, "fortnox-refresh-token")},
-        "config": {"fiscal_year": {"year": 2026, "start_month": 1}, "sync_direction": "push",
-                   "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"}},
+        "credentials": {
+            "oauth_client_secret_ref": ref(tenant, "fortnox-client-secret"),
+            "oauth_refresh_token_ref": ref(tenant, "fortnox-refresh-token"),
+        },
+        "config": {
+            "fiscal_year": {"year": 2026, "start_month": 1},
+            "sync_direction": "push",
+            "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"},
+        },
     }
     body.update(over)
     return body
@@ -99,65 +106,142 @@ def every_family(tenant: str) -> list[dict[str, Any]]:
     """One valid document per family, using every typed field at least once."""
     r = lambda n: ref(tenant, n)  # noqa: E731
     return [
-        {"family": "payment_gateway", "provider": "stripe", "display_name": "Stripe",
-         "credentials": {"api_key_ref": r("stripe-key"), "webhook_secret_ref": r("stripe-whsec")},
-         "capabilities": {"payments": True, "refunds": True},
-         "config": {"supported_currencies": ["sek", "EUR"], "default_currency": "SEK"}},
-        {"family": "payment_gateway", "provider": "swish", "display_name": "Swish",
-         "credentials": {"signing_certificate_ref": r("swish-cert")},
-         "config": {"supported_currencies": ["SEK"], "default_currency": "SEK", "merchant_id": "1231181189"}},
-        {"family": "calendar", "provider": "google_calendar", "display_name": "Google",
-         "credentials": {"oauth_refresh_token_ref": r("gcal-refresh"), "oauth_client_secret_ref": r("gcal-secret")},
-         "config": {"sync_direction": "bidirectional", "calendar_id": "primary", "event_type_filter": ["tournament"]}},
-        {"family": "calendar", "provider": "ical", "display_name": "Club feed",
-         "config": {"sync_direction": "pull", "ics_url": "https://club.example.org/feed.ics"}},
-        {"family": "social_media", "provider": "facebook", "display_name": "FB",
-         "capabilities": {"publish": True, "analytics": True, "moderation": True, "auto_publish_events": True},
-         "config": {"accounts": [{"account_id": "1234", "name": "Petanque SE", "kind": "page",
-                                  "access_token_ref": r("fb-page-1234")}]}},
-        {"family": "streaming", "provider": "youtube", "display_name": "YT",
-         "credentials": {"api_key_ref": r("yt-key"), "stream_key_ref": r("yt-stream")},
-         "capabilities": {"dvr": True, "chat": True, "auto_record": True},
-         "config": {"channel_id": "UC123", "rtmp_url": "rtmps://a.rtmp.youtube.com/live2"}},
-        {"family": "mapping", "provider": "mapbox", "display_name": "Maps",
-         "credentials": {"api_key_ref": r("mapbox-token")},
-         "capabilities": {"geocoding": True, "directions": True, "static_maps": True, "places_search": True},
-         "config": {"domain_allowlist": ["www.petanque.se", "*.petanque.se"], "monthly_usage_budget": 100000}},
-        {"family": "wada_adams", "provider": "adams", "display_name": "ADAMS",
-         "credentials": {"api_key_ref": r("adams-key"), "signing_key_ref": r("adams-signing")},
-         "capabilities": {"whereabouts_sync": True, "tue_management": True, "test_result_tracking": True,
-                          "notification_relay": True},
-         "config": {"organization_code": "sweada", "sport_codes": ["BOULES"], "athlete_pool_ids": ["RTP-1"]}},
-        {"family": "insurance", "provider": "signed_rest", "display_name": "Insurer",
-         "credentials": {"signing_key_ref": r("ins-signing")},
-         "capabilities": {"auto_enrollment": True, "claims_submission": True, "premium_calculation": True,
-                          "certificate_generation": True},
-         "config": {"broker_id": "BRK-7", "policy_group_ids": ["PG-1"], "coverage_types": ["accident", "liability"]}},
-        {"family": "gov_sports_registry", "provider": "signed_rest", "display_name": "Registry",
-         "credentials": {"signing_certificate_ref": r("reg-cert"), "signing_key_ref": r("reg-key")},
-         "capabilities": {"membership_reporting": True, "grant_applications": True, "facility_registration": True,
-                          "event_reporting": True, "compliance_tracking": True},
-         "config": {"country_code": "se", "federation_code": "SBF", "reporting_schedule": "0 0 3 1 * *"}},
+        {
+            "family": "payment_gateway",
+            "provider": "stripe",
+            "display_name": "Stripe",
+            "credentials": {"api_key_ref": r("stripe-key"), "webhook_secret_ref": r("stripe-whsec")},
+            "capabilities": {"payments": True, "refunds": True},
+            "config": {"supported_currencies": ["sek", "EUR"], "default_currency": "SEK"},
+        },
+        {
+            "family": "payment_gateway",
+            "provider": "swish",
+            "display_name": "Swish",
+            "credentials": {"signing_certificate_ref": r("swish-cert")},
+            "config": {"supported_currencies": ["SEK"], "default_currency": "SEK", "merchant_id": "1231181189"},
+        },
+        {
+            "family": "calendar",
+            "provider": "google_calendar",
+            "display_name": "Google",
+            "credentials": {"oauth_refresh_token_ref": r("gcal-refresh"), "oauth_client_secret_ref": r("gcal-secret")},
+            "config": {"sync_direction": "bidirectional", "calendar_id": "primary", "event_type_filter": ["tournament"]},
+        },
+        {
+            "family": "calendar",
+            "provider": "ical",
+            "display_name": "Club feed",
+            "config": {"sync_direction": "pull", "ics_url": "https://club.example.org/feed.ics"},
+        },
+        {
+            "family": "social_media",
+            "provider": "facebook",
+            "display_name": "FB",
+            "capabilities": {"publish": True, "analytics": True, "moderation": True, "auto_publish_events": True},
+            "config": {
+                "accounts": [
+                    {"account_id": "1234", "name": "Petanque SE", "kind": "page", "access_token_ref": r("fb-page-1234")}
+                ]
+            },
+        },
+        {
+            "family": "streaming",
+            "provider": "youtube",
+            "display_name": "YT",
+            "credentials": {"api_key_ref": r("yt-key"), "stream_key_ref": r("yt-stream")},
+            "capabilities": {"dvr": True, "chat": True, "auto_record": True},
+            "config": {"channel_id": "UC123", "rtmp_url": "rtmps://a.rtmp.youtube.com/live2"},
+        },
+        {
+            "family": "mapping",
+            "provider": "mapbox",
+            "display_name": "Maps",
+            "credentials": {"api_key_ref": r("mapbox-token")},
+            "capabilities": {"geocoding": True, "directions": True, "static_maps": True, "places_search": True},
+            "config": {"domain_allowlist": ["www.petanque.se", "*.petanque.se"], "monthly_usage_budget": 100000},
+        },
+        {
+            "family": "wada_adams",
+            "provider": "adams",
+            "display_name": "ADAMS",
+            "credentials": {"api_key_ref": r("adams-key"), "signing_key_ref": r("adams-signing")},
+            "capabilities": {
+                "whereabouts_sync": True,
+                "tue_management": True,
+                "test_result_tracking": True,
+                "notification_relay": True,
+            },
+            "config": {"organization_code": "sweada", "sport_codes": ["BOULES"], "athlete_pool_ids": ["RTP-1"]},
+        },
+        {
+            "family": "insurance",
+            "provider": "signed_rest",
+            "display_name": "Insurer",
+            "credentials": {"signing_key_ref": r("ins-signing")},
+            "capabilities": {
+                "auto_enrollment": True,
+                "claims_submission": True,
+                "premium_calculation": True,
+                "certificate_generation": True,
+            },
+            "config": {"broker_id": "BRK-7", "policy_group_ids": ["PG-1"], "coverage_types": ["accident", "liability"]},
+        },
+        {
+            "family": "gov_sports_registry",
+            "provider": "signed_rest",
+            "display_name": "Registry",
+            "credentials": {"signing_certificate_ref": r("reg-cert"), "signing_key_ref": r("reg-key")},
+            "capabilities": {
+                "membership_reporting": True,
+                "grant_applications": True,
+                "facility_registration": True,
+                "event_reporting": True,
+                "compliance_tracking": True,
+            },
+            "config": {"country_code": "se", "federation_code": "SBF", "reporting_schedule": "0 0 3 1 * *"},
+        },
         fortnox(tenant),
-        {"family": "accounting", "provider": "xledger", "display_name": "Xledger",
-         "credentials": {"api_key_ref": r("xledger-token")},
-         "capabilities": {"invoice_sync": False, "reimbursement_export": True, "vat_reporting": True},
-         "config": {"fiscal_year": {"year": 2026, "start_month": 7}, "company_id": "ENT-1", "default_vat_code": "MP1"}},
-        {"family": "crm", "provider": "dynamics365", "display_name": "HLF portal",
-         "oauth_client_id": "11111111-2222-3333-4444-555555555555",
-         "credentials": {"oauth_client_secret_ref": r("d365-secret")},
-         "capabilities": {"order_sync": True, "course_completion": True},
-         "config": {"instance_url": "https://hlf.crm4.dynamics.com", "member_object": "contact",
-                    "member_field_map": {"first_name": "firstname", "last_name": "lastname"},
-                    "event_tag_field": "hlf_events", "course_tag_field": "hlf_courses",
-                    "order_object": "salesorder", "order_field_map": {"total": "totalamount"}}},
+        {
+            "family": "accounting",
+            "provider": "xledger",
+            "display_name": "Xledger",
+            "credentials": {"api_key_ref": r("xledger-token")},
+            "capabilities": {"invoice_sync": False, "reimbursement_export": True, "vat_reporting": True},
+            "config": {"fiscal_year": {"year": 2026, "start_month": 7}, "company_id": "ENT-1", "default_vat_code": "MP1"},
+        },
+        {
+            "family": "crm",
+            "provider": "dynamics365",
+            "display_name": "HLF portal",
+            "oauth_client_id": "11111111-2222-3333-4444-555555555555",
+            "credentials": {"oauth_client_secret_ref": r("d365-secret")},
+            "capabilities": {"order_sync": True, "course_completion": True},
+            "config": {
+                "instance_url": "https://hlf.crm4.dynamics.com",
+                "member_object": "contact",
+                "member_field_map": {"first_name": "firstname", "last_name": "lastname"},
+                "event_tag_field": "hlf_events",
+                "course_tag_field": "hlf_courses",
+                "order_object": "salesorder",
+                "order_field_map": {"total": "totalamount"},
+            },
+        },
         {"family": "lms", "provider": "cornerstone", "display_name": "Cornerstone", "config": {}},
-        {"family": "messaging", "provider": "twilio", "display_name": "SMS",
-         "credentials": {"api_key_ref": r("twilio-token")},
-         "config": {"account_sid": "AC" + "0" * 32, "default_sender": "+46701234567"}},
-        {"family": "data_collection", "provider": "kobo", "display_name": "Kobo",
-         "credentials": {"api_key_ref": r("kobo-token")},
-         "config": {"server_url": "https://eu.kobotoolbox.org", "asset_uids": ["aBcDeFgHiJkLmN"]}},
+        {
+            "family": "messaging",
+            "provider": "twilio",
+            "display_name": "SMS",
+            "credentials": {"api_key_ref": r("twilio-token")},
+            "config": {"account_sid": "AC" + "0" * 32, "default_sender": "+46701234567"},
+        },
+        {
+            "family": "data_collection",
+            "provider": "kobo",
+            "display_name": "Kobo",
+            "credentials": {"api_key_ref": r("kobo-token")},
+            "config": {"server_url": "https://eu.kobotoolbox.org", "asset_uids": ["aBcDeFgHiJkLmN"]},
+        },
     ]
 
 

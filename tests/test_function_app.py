@@ -11,8 +11,9 @@ from tools.runner import indexed_functions
 
 def test_indexed_function_metadata() -> None:
     # The binding JSON exactly as the worker reads it.
-    functions = {f.get_function_name(): json.loads(f.get_function_json())["bindings"]
-                 for f in indexed_functions(function_app.app)}
+    functions = {
+        f.get_function_name(): json.loads(f.get_function_json())["bindings"] for f in indexed_functions(function_app.app)
+    }
     assert set(functions) == {"http_api", "timer_due_syncs", "queue_sync_jobs", "queue_webhook_events"}
 
     http_trigger = functions["http_api"][0]

@@ -86,11 +86,23 @@ def start(*, data_dir: Path | None = None, in_memory: bool = False, timeout: flo
     data_dir.mkdir(parents=True, exist_ok=True)
     ports = {"blob": free_port(), "queue": free_port(), "table": free_port()}
     args = [
-        shutil.which("node") or "node", str(AZURITE_JS),
-        "--silent", "--skipApiVersionCheck", "--disableProductStyleUrl",
-        "--blobHost", "127.0.0.1", "--blobPort", str(ports["blob"]),
-        "--queueHost", "127.0.0.1", "--queuePort", str(ports["queue"]),
-        "--tableHost", "127.0.0.1", "--tablePort", str(ports["table"]),
+        shutil.which("node") or "node",
+        str(AZURITE_JS),
+        "--silent",
+        "--skipApiVersionCheck",
+        "--disableProductStyleUrl",
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(ports["blob"]),
+        "--queueHost",
+        "127.0.0.1",
+        "--queuePort",
+        str(ports["queue"]),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(ports["table"]),
     ]
     # In-memory mode (tests) may not be combined with --location.
     args += ["--inMemoryPersistence"] if in_memory else ["--location", str(data_dir)]

@@ -25,8 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create-key", help="Issue a tenant-scoped API key (printed once).")
     create.add_argument("--tenant", required=True)
-    create.add_argument("--scopes", default="integrations:read",
-                        help="Space- or comma-separated, e.g. 'integrations:admin audit:read'.")
+    create.add_argument(
+        "--scopes", default="integrations:read", help="Space- or comma-separated, e.g. 'integrations:admin audit:read'."
+    )
     create.add_argument("--name", default="operator-issued")
     revoke = sub.add_parser("revoke-key", help="Revoke an API key by id.")
     revoke.add_argument("key_id")
@@ -41,8 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(f"{exc}; known scopes: {', '.join(s.value for s in Scope)}")
         issued = hub.api_keys.issue(tenant_id=args.tenant, scopes=scopes, name=args.name)
-        print(json.dumps({"key_id": issued.key_id, "api_key": issued.secret, "tenant_id": issued.tenant_id,
-                          "scopes": issued.scopes}, indent=2))
+        print(
+            json.dumps(
+                {"key_id": issued.key_id, "api_key": issued.secret, "tenant_id": issued.tenant_id, "scopes": issued.scopes},
+                indent=2,
+            )
+        )
     elif args.command == "revoke-key":
         hub.api_keys.revoke(args.key_id)
         print(json.dumps({"revoked": args.key_id}))

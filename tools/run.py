@@ -31,11 +31,20 @@ def main(argv: list[str] | None = None) -> int:
 
         fakes = start_fakes()
         os.environ.setdefault("HUB_PROVIDER_URLS", json.dumps(fakes.provider_urls))
+        # The seed's "142 invoices = 1.3 % of the daily quota" is measured against the fake's daily quota.
+        os.environ.setdefault("HUB_PROVIDER_DAILY_QUOTAS", json.dumps({"fortnox": fakes.fortnox.daily_quota}))
+    os.environ.setdefault("HUB_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")
     RUNTIME_FILE.parent.mkdir(exist_ok=True)
-    RUNTIME_FILE.write_text(json.dumps({
-        "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"], "api": f"http://127.0.0.1:{args.port}",
-        "fakes": fakes.provider_urls if fakes else {},
-    }, indent=2))
+    RUNTIME_FILE.write_text(
+        json.dumps(
+            {
+                "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"],
+                "api": f"http://127.0.0.1:{args.port}",
+                "fakes": fakes.provider_urls if fakes else {},
+            },
+            indent=2,
+        )
+    )
 
     import uvicorn
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import azure.functions as func
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
 from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
+from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
 from croniter import croniter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ log = logging.getLogger("hub.runner")
 
 def load_settings_values(path: Path | None = None) -> dict[str, str]:
     """Values of local.settings.json (or the sample) into os.environ; existing variables win."""
-    for candidate in ([path] if path else [ROOT / "local.settings.json", ROOT / "local.settings.sample.json"]):
+    for candidate in [path] if path else [ROOT / "local.settings.json", ROOT / "local.settings.sample.json"]:
         if candidate and candidate.exists():
             values = json.loads(candidate.read_text()).get("Values", {})
             for key, value in values.items():
@@ -63,15 +63,18 @@ class QueueSettings:
     @classmethod
     def from_host_json(cls, path: Path = ROOT / "host.json") -> QueueSettings:
         q = json.loads(path.read_text()).get("extensions", {}).get("queues", {})
-        return cls(batch_size=int(q.get("batchSize", 16)),
-                   visibility_timeout_s=_timespan(q.get("visibilityTimeout", "00:00:00")),
-                   max_dequeue_count=int(q.get("maxDequeueCount", 5)),
-                   max_polling_interval_s=min(_timespan(q.get("maxPollingInterval", "00:00:02")), 2.0))
+        return cls(
+            batch_size=int(q.get("batchSize", 16)),
+            visibility_timeout_s=_timespan(q.get("visibilityTimeout", "00:00:00")),
+            max_dequeue_count=int(q.get("maxDequeueCount", 5)),
+            max_polling_interval_s=min(_timespan(q.get("maxPollingInterval", "00:00:02")), 2.0),
+        )
 
 
 def queue_client(conn: str, name: str) -> QueueClient:
-    client = QueueClient.from_connection_string(conn, name, message_encode_policy=BinaryBase64EncodePolicy(),
-                                                message_decode_policy=BinaryBase64DecodePolicy())
+    client = QueueClient.from_connection_string(
+        conn, name, message_encode_policy=BinaryBase64EncodePolicy(), message_decode_policy=BinaryBase64DecodePolicy()
+    )
     try:
         client.create_queue()
     except ResourceExistsError:
@@ -94,12 +97,19 @@ class QueueWorker:
         """Receive one batch and run the function on each message; return how many were handled."""
         handled = 0
         visibility = max(1, int(self.settings.visibility_timeout_s)) if self.settings.visibility_timeout_s else 30
-        for msg in self.queue.receive_messages(messages_per_page=self.settings.batch_size, visibility_timeout=visibility,
-                                               max_messages=self.settings.batch_size):
+        for msg in self.queue.receive_messages(
+            messages_per_page=self.settings.batch_size, visibility_timeout=visibility, max_messages=self.settings.batch_size
+        ):
             handled += 1
-            message = QueueMessage(id=msg.id, body=msg.content, dequeue_count=msg.dequeue_count,
-                                        pop_receipt=msg.pop_receipt, insertion_time=msg.inserted_on,
-                                        expiration_time=msg.expires_on, time_next_visible=msg.next_visible_on)
+            message = QueueMessage(
+                id=msg.id,
+                body=msg.content,
+                dequeue_count=msg.dequeue_count,
+                pop_receipt=msg.pop_receipt,
+                insertion_time=msg.inserted_on,
+                expiration_time=msg.expires_on,
+                time_next_visible=msg.next_visible_on,
+            )
             try:
                 self.user_function(message)
             except Exception:  # noqa: BLE001 - the host's contract: failure → retry, then poison
@@ -160,10 +170,16 @@ class LocalRunner:
         self.app = app
         self.functions = indexed_functions(app)
         settings = queue_settings or QueueSettings.from_host_json()
-        self.queues = {f.get_function_name(): QueueWorker(f, settings) for f in self.functions
-                       if f.get_trigger().get_binding_name() == "queueTrigger"}
-        self.timers = {f.get_function_name(): TimerWorker(f) for f in self.functions
-                       if f.get_trigger().get_binding_name() == "timerTrigger"}
+        self.queues = {
+            f.get_function_name(): QueueWorker(f, settings)
+            for f in self.functions
+            if f.get_trigger().get_binding_name() == "queueTrigger"
+        }
+        self.timers = {
+            f.get_function_name(): TimerWorker(f)
+            for f in self.functions
+            if f.get_trigger().get_binding_name() == "timerTrigger"
+        }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 

@@ -11,6 +11,9 @@ from tools.runner import ROOT
 
 
 def main(argv: list[str]) -> int:
+    lint = subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT)
+    if lint:
+        return lint
     with azurite.start(in_memory=True) as store:
         env = {**os.environ, "HUB_TEST_STORAGE": store.connection_string}
         workers = os.environ.get("HUB_TEST_WORKERS", "auto")

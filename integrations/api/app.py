@@ -10,17 +10,19 @@ from integrations.api import problems
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import RateLimiter
 from integrations.api.routes import credentials, health, integrations, observe, syncs
-from integrations.wiring import get_hub
 
 API_VERSION = "1.0.0"
 
 
 def create_api(*, limiter: Callable[[], RateLimiter | None] | None = None, max_body: int | None = None) -> FastAPI:
     app = FastAPI(
-        title="Integration Hub API", version=API_VERSION, openapi_url="/api/openapi.json", docs_url="/api/docs",
+        title="Integration Hub API",
+        version=API_VERSION,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
         redoc_url=None,
         description="Typed integration documents for sports federations: payment, calendar, social, streaming, "
-                    "mapping, WADA/ADAMS, insurance, government registries, accounting, CRM, LMS, messaging.",
+        "mapping, WADA/ADAMS, insurance, government registries, accounting, CRM, LMS, messaging.",
     )
     problems.install(app)
     app.include_router(health.router)

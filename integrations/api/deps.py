@@ -19,8 +19,9 @@ def hub_dep() -> Hub:
 
 
 HubDep = Annotated[Hub, Depends(hub_dep)]
-TenantId = Annotated[str, Path(pattern=TENANT_PATTERN, description="Tenant (federation, club or partner) id.",
-                               examples=["petanque-se"])]
+TenantId = Annotated[
+    str, Path(pattern=TENANT_PATTERN, description="Tenant (federation, club or partner) id.", examples=["petanque-se"])
+]
 IntegrationId = Annotated[str, Path(pattern=INTEGRATION_ID_PATTERN, description="Integration id.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from a previous read; 412 if it changed.")]
 

@@ -28,8 +28,9 @@ class _TooLarge(Exception):
 
 
 def _problem(status: int, title: str, detail: str, slug: str, path: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps({"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail,
-                       "instance": path}).encode()
+    body = json.dumps(
+        {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, "instance": path}
+    ).encode()
     return body, [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
 
 
@@ -65,21 +66,30 @@ class Edge:
             await send({"type": "http.response.body", "body": body})
 
         if decision is not None and not decision.allowed:
-            await respond(429, "Too many requests", f"Rate limit exceeded; retry in {decision.retry_after} s.",
-                          "rate-limited", [(b"retry-after", str(decision.retry_after).encode())])
+            await respond(
+                429,
+                "Too many requests",
+                f"Rate limit exceeded; retry in {decision.retry_after} s.",
+                "rate-limited",
+                [(b"retry-after", str(decision.retry_after).encode())],
+            )
             return
         if scope["method"].encode() in _BODY_METHODS:
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body:
-                await respond(413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.",
-                              "payload-too-large")
+                await respond(
+                    413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.", "payload-too-large"
+                )
                 return
             ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             has_body = (length not in (None, b"0")) or headers.get(b"transfer-encoding") == b"chunked"
             if has_body and path.startswith("/api/") and ctype not in JSON_TYPES:
-                await respond(415, "Unsupported media type",
-                              f"Send JSON ({' or '.join(JSON_TYPES)}), not {ctype or 'no content type'}.",
-                              "unsupported-media-type")
+                await respond(
+                    415,
+                    "Unsupported media type",
+                    f"Send JSON ({' or '.join(JSON_TYPES)}), not {ctype or 'no content type'}.",
+                    "unsupported-media-type",
+                )
                 return
 
         received = 0
@@ -97,8 +107,9 @@ class Edge:
             await self.app(scope, limited_receive, send_with_headers)
         except _TooLarge:
             if not started:
-                await respond(413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.",
-                              "payload-too-large")
+                await respond(
+                    413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.", "payload-too-large"
+                )
         except Exception:  # noqa: BLE001 - the last line of defence: log, answer 500, leak nothing
             log.exception("unhandled error on %s %s", scope["method"], path)
             if not started:

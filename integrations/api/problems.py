@@ -17,9 +17,20 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://integration-hub.dev/problems/"
 log = logging.getLogger("hub.api")
 
-_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 412: "Precondition failed", 413: "Payload too large", 415: "Unsupported media type",
-           422: "Validation failed", 429: "Too many requests", 500: "Internal error"}
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal error",
+}
 _SLUGS = {405: "method-not-allowed"}
 
 
@@ -40,12 +51,22 @@ class Problem(BaseModel):
     model_config = {"extra": "allow"}
 
 
-def problem(status: int, detail: str, *, instance: str | None = None, slug: str | None = None,
-            title: str | None = None, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None,
-            extensions: dict[str, Any] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_BASE + (slug or _SLUGS.get(status) or _TITLES.get(status, "error").lower().replace(" ", "-")),
-        "title": title or _TITLES.get(status, "Error"), "status": status, "detail": detail,
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
     }
     if instance:
         body["instance"] = instance
@@ -77,8 +98,16 @@ async def _on_hub_error(request: Request, exc: HubError) -> JSONResponse:
     reason = exc.extensions.get("reason")
     if reason and exc.status in (409,):
         extensions["reason"] = reason  # conflict reasons help the caller fix the request
-    return problem(exc.status, exc.detail, instance=request.url.path, slug=exc.type_slug, title=exc.title,
-                   errors=errors, headers=headers, extensions=extensions)
+    return problem(
+        exc.status,
+        exc.detail,
+        instance=request.url.path,
+        slug=exc.type_slug,
+        title=exc.title,
+        errors=errors,
+        headers=headers,
+        extensions=extensions,
+    )
 
 
 async def _on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -44,11 +44,19 @@ class ApiKeys:
     def issue(self, *, tenant_id: str, scopes: list[Scope], name: str, expires_at: datetime | None = None) -> IssuedKey:
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        self._table.insert({
-            "PartitionKey": key_id, "RowKey": _ROW, "TenantId": tenant_id, "Name": name,
-            "Scopes": " ".join(s.value for s in scopes), "Hash": self._hash(secret),
-            "CreatedAt": self._now(), "ExpiresAt": expires_at, "RevokedAt": None,
-        })
+        self._table.insert(
+            {
+                "PartitionKey": key_id,
+                "RowKey": _ROW,
+                "TenantId": tenant_id,
+                "Name": name,
+                "Scopes": " ".join(s.value for s in scopes),
+                "Hash": self._hash(secret),
+                "CreatedAt": self._now(),
+                "ExpiresAt": expires_at,
+                "RevokedAt": None,
+            }
+        )
         return IssuedKey(key_id, f"{PREFIX}_{key_id}_{secret}", tenant_id, [s.value for s in scopes])
 
     def revoke(self, key_id: str) -> None:

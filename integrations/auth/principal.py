@@ -17,8 +17,9 @@ class Scope(StrEnum):
 
 # `admin` implies `write` implies `read`, so a key need not list every scope.
 IMPLIED: dict[Scope, frozenset[Scope]] = {
-    Scope.integrations_admin: frozenset({Scope.integrations_write, Scope.integrations_read, Scope.syncs_run,
-                                         Scope.usage_read, Scope.audit_read}),
+    Scope.integrations_admin: frozenset(
+        {Scope.integrations_write, Scope.integrations_read, Scope.syncs_run, Scope.usage_read, Scope.audit_read}
+    ),
     Scope.integrations_write: frozenset({Scope.integrations_read}),
 }
 

@@ -55,8 +55,10 @@ def _check_ref(value: str) -> str:
 SecretRef = Annotated[
     str,
     AfterValidator(_check_ref),
-    Field(description="Key Vault secret reference; the value itself never enters a document.",
-          examples=["kv:acme--int-01--oauth-refresh-token"]),
+    Field(
+        description="Key Vault secret reference; the value itself never enters a document.",
+        examples=["kv:acme--int-01--oauth-refresh-token"],
+    ),
 ]
 
 
@@ -66,7 +68,9 @@ class CredentialRefs(Strict):
     api_key_ref: SecretRef | None = Field(None, description="API key or token (Stripe secret key, Xledger token…).")
     oauth_client_secret_ref: SecretRef | None = Field(None, description="OAuth2 client secret.")
     oauth_refresh_token_ref: SecretRef | None = Field(None, description="OAuth2 refresh token (written by the OAuth flow).")
-    signing_certificate_ref: SecretRef | None = Field(None, description="Client/signing certificate (Swish mTLS, registries).")
+    signing_certificate_ref: SecretRef | None = Field(
+        None, description="Client/signing certificate (Swish mTLS, registries)."
+    )
     signing_key_ref: SecretRef | None = Field(None, description="Request-signing key (ADAMS, signed REST).")
     stream_key_ref: SecretRef | None = Field(None, description="Streaming ingest key (YouTube/Twitch).")
     webhook_secret_ref: SecretRef | None = Field(None, description="Secret verifying the provider's webhooks.")
@@ -79,6 +83,7 @@ CREDENTIAL_SLOTS: tuple[str, ...] = tuple(CredentialRefs.model_fields)
 
 
 # --- Codes ---------------------------------------------------------------------------------------------------------
+
 
 def _currency(value: str) -> str:
     code = value.upper()
@@ -94,10 +99,17 @@ def _country(value: str) -> str:
     return code
 
 
-Currency = Annotated[str, BeforeValidator(lambda v: v if not isinstance(v, str) else v.strip()),
-                     AfterValidator(_currency), Field(description="ISO 4217 currency code.", examples=["SEK"])]
-CountryCode = Annotated[str, AfterValidator(_country),
-                        Field(description="ISO 3166-1 alpha-2 country code; upper-cased automatically.", examples=["SE"])]
+Currency = Annotated[
+    str,
+    BeforeValidator(lambda v: v if not isinstance(v, str) else v.strip()),
+    AfterValidator(_currency),
+    Field(description="ISO 4217 currency code.", examples=["SEK"]),
+]
+CountryCode = Annotated[
+    str,
+    AfterValidator(_country),
+    Field(description="ISO 3166-1 alpha-2 country code; upper-cased automatically.", examples=["SE"]),
+]
 
 _HOSTNAME = re.compile(r"^(\*\.)?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 

@@ -26,7 +26,8 @@ class ValidationResult(BaseModel):
     checked_at: datetime
     checked_by: str
     kind: Literal["structural", "provider"] = Field(
-        description="structural = local checks only; provider = credentials exercised against the provider sandbox.")
+        description="structural = local checks only; provider = credentials exercised against the provider sandbox."
+    )
     checks: list[ValidationCheck] = Field(default_factory=list)
 
 
@@ -66,7 +67,8 @@ def _document(create: type[IntegrationCreateBase]) -> type[BaseModel]:
 
 FAMILY_DOCUMENTS: tuple[type[BaseModel], ...] = tuple(_document(c) for c in FAMILY_CREATES)
 globals().update({d.__name__: d for d in FAMILY_DOCUMENTS})  # AccountingIntegration, CalendarIntegration, …
-Integration = Annotated[Union[FAMILY_DOCUMENTS], Field(discriminator="family")]  # type: ignore[valid-type]
+# Union[...] over a runtime tuple: the `X | Y` spelling cannot be built from a tuple.
+Integration = Annotated[Union[FAMILY_DOCUMENTS], Field(discriminator="family")]  # type: ignore[valid-type]  # noqa: UP007
 
 CREATE_ADAPTER: TypeAdapter[Any] = TypeAdapter(IntegrationCreate)
 DOCUMENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Integration)
@@ -77,7 +79,9 @@ _HASHED = ("family", "provider", "sandbox", "oauth_client_id", "capabilities", "
 
 def spec_of(document: BaseModel) -> dict[str, Any]:
     """The tenant-writable part of a document (what PATCH merges into)."""
-    return document.model_dump(mode="json", include=set(IntegrationCreateBase.model_fields) | {"family", "provider", "capabilities", "config"})
+    return document.model_dump(
+        mode="json", include=set(IntegrationCreateBase.model_fields) | {"family", "provider", "capabilities", "config"}
+    )
 
 
 def config_hash(spec: dict[str, Any]) -> str:

@@ -12,7 +12,14 @@ from croniter import croniter
 from pydantic import AnyUrl, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from integrations.documents.common import (
-    CountryCode, CredentialRefs, Currency, ExternalId, Hostname, Slug, Strict, SyncDirection,
+    CountryCode,
+    CredentialRefs,
+    Currency,
+    ExternalId,
+    Hostname,
+    Slug,
+    Strict,
+    SyncDirection,
 )
 
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
@@ -22,12 +29,15 @@ class IntegrationCreateBase(Strict):
     display_name: DisplayName = Field(description="Name shown to tenant admins.", examples=["Fortnox (finance)"])
     sandbox: bool = Field(True, description="Talk to the provider's sandbox/test environment.")
     oauth_client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        None, description="OAuth2 client id (not a secret); defaults to the hub's own app registration.")
-    credentials: CredentialRefs = Field(default_factory=CredentialRefs,
-                                        description="Key Vault references for this integration's secrets.")
+        None, description="OAuth2 client id (not a secret); defaults to the hub's own app registration."
+    )
+    credentials: CredentialRefs = Field(
+        default_factory=CredentialRefs, description="Key Vault references for this integration's secrets."
+    )
 
 
 # --- Payment gateway ---------------------------------------------------------------------------------------------
+
 
 class PaymentGatewayCapabilities(Strict):
     payments: bool = Field(True, description="Take payments (checkout, payment requests).")
@@ -37,11 +47,16 @@ class PaymentGatewayCapabilities(Strict):
 
 
 class PaymentGatewayConfig(Strict):
-    supported_currencies: list[Currency] = Field(min_length=1, max_length=50,
-                                                 description="ISO 4217 currencies accepted through this gateway.")
+    supported_currencies: list[Currency] = Field(
+        min_length=1, max_length=50, description="ISO 4217 currencies accepted through this gateway."
+    )
     default_currency: Currency = Field(description="Currency used when a payment names none; one of supported_currencies.")
-    merchant_id: ExternalId | None = Field(None, description="Merchant/account id at the provider (Swish payee alias, PayPal merchant id).")
-    psp: Literal["mollie", "adyen"] | None = Field(None, description="iDEAL only: the payment service provider carrying iDEAL.")
+    merchant_id: ExternalId | None = Field(
+        None, description="Merchant/account id at the provider (Swish payee alias, PayPal merchant id)."
+    )
+    psp: Literal["mollie", "adyen"] | None = Field(
+        None, description="iDEAL only: the payment service provider carrying iDEAL."
+    )
 
     @model_validator(mode="after")
     def _default_in_supported(self) -> PaymentGatewayConfig:
@@ -59,7 +74,9 @@ _PROVIDER_CURRENCIES = {"swish": {"SEK"}, "ideal": {"EUR"}}
 class PaymentGatewayIntegrationCreate(IntegrationCreateBase):
     family: Literal["payment_gateway"] = Field(description="Integration family.")
     provider: Literal["stripe", "paypal", "swish", "ideal"] = Field(description="Payment provider.")
-    capabilities: PaymentGatewayCapabilities = Field(default_factory=PaymentGatewayCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: PaymentGatewayCapabilities = Field(
+        default_factory=PaymentGatewayCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: PaymentGatewayConfig = Field(description="Typed configuration of this family.")
 
     @model_validator(mode="after")
@@ -74,6 +91,7 @@ class PaymentGatewayIntegrationCreate(IntegrationCreateBase):
 
 # --- Calendar ----------------------------------------------------------------------------------------------------
 
+
 class CalendarCapabilities(Strict):
     push_events: bool = Field(True, description="Publish competitions/events to the calendar.")
     pull_events: bool = Field(False, description="Import events from the calendar.")
@@ -83,14 +101,15 @@ class CalendarConfig(Strict):
     sync_direction: SyncDirection = Field(SyncDirection.push, description="push, pull or bidirectional.")
     calendar_id: ExternalId | None = Field(None, description="Calendar id at the provider (Google/Outlook).")
     ics_url: AnyUrl | None = Field(None, description="iCal only: the feed URL (https).")
-    event_type_filter: list[Slug] = Field(default_factory=list,
-                                          description="Only these event types sync (empty = all).")
+    event_type_filter: list[Slug] = Field(default_factory=list, description="Only these event types sync (empty = all).")
 
 
 class CalendarIntegrationCreate(IntegrationCreateBase):
     family: Literal["calendar"] = Field(description="Integration family (discriminator).")
     provider: Literal["google_calendar", "outlook", "ical"] = Field(description="Provider this integration connects to.")
-    capabilities: CalendarCapabilities = Field(default_factory=CalendarCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: CalendarCapabilities = Field(
+        default_factory=CalendarCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: CalendarConfig = Field(default_factory=CalendarConfig, description="Typed configuration of this family.")
 
     @model_validator(mode="after")
@@ -105,6 +124,7 @@ class CalendarIntegrationCreate(IntegrationCreateBase):
 
 # --- Social media ------------------------------------------------------------------------------------------------
 
+
 class SocialAccount(Strict):
     account_id: ExternalId = Field(description="Page/account id at the provider.")
     name: DisplayName = Field(description="Page or account name.")
@@ -115,6 +135,7 @@ class SocialAccount(Strict):
     @classmethod
     def _ref(cls, v: str | None) -> str | None:
         from integrations.documents.common import parse_secret_ref
+
         if v is not None:
             parse_secret_ref(v)
         return v
@@ -134,11 +155,14 @@ class SocialMediaConfig(Strict):
 class SocialMediaIntegrationCreate(IntegrationCreateBase):
     family: Literal["social_media"] = Field(description="Integration family (discriminator).")
     provider: Literal["facebook", "instagram", "x"] = Field(description="Provider this integration connects to.")
-    capabilities: SocialMediaCapabilities = Field(default_factory=SocialMediaCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: SocialMediaCapabilities = Field(
+        default_factory=SocialMediaCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: SocialMediaConfig = Field(default_factory=SocialMediaConfig, description="Typed configuration of this family.")
 
 
 # --- Streaming ---------------------------------------------------------------------------------------------------
+
 
 class StreamingCapabilities(Strict):
     channel_management: bool = Field(True, description="Create/update broadcasts on the channel.")
@@ -149,8 +173,9 @@ class StreamingCapabilities(Strict):
 
 class StreamingConfig(Strict):
     channel_id: ExternalId | None = Field(None, description="Channel id at the provider.")
-    rtmp_url: AnyUrl | None = Field(None, description="Ingest URL; rtmp:// or rtmps:// only.",
-                                    examples=["rtmps://a.rtmp.youtube.com/live2"])
+    rtmp_url: AnyUrl | None = Field(
+        None, description="Ingest URL; rtmp:// or rtmps:// only.", examples=["rtmps://a.rtmp.youtube.com/live2"]
+    )
 
     @field_validator("rtmp_url")
     @classmethod
@@ -163,11 +188,14 @@ class StreamingConfig(Strict):
 class StreamingIntegrationCreate(IntegrationCreateBase):
     family: Literal["streaming"] = Field(description="Integration family (discriminator).")
     provider: Literal["youtube", "twitch"] = Field(description="Provider this integration connects to.")
-    capabilities: StreamingCapabilities = Field(default_factory=StreamingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: StreamingCapabilities = Field(
+        default_factory=StreamingCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: StreamingConfig = Field(default_factory=StreamingConfig, description="Typed configuration of this family.")
 
 
 # --- Mapping -----------------------------------------------------------------------------------------------------
+
 
 class MappingCapabilities(Strict):
     geocoding: bool = Field(True, description="Geocode venue addresses.")
@@ -177,22 +205,28 @@ class MappingCapabilities(Strict):
 
 
 class MappingConfig(Strict):
-    domain_allowlist: list[Hostname] = Field(default_factory=list, max_length=100,
-                                             description="Hostnames allowed to receive the browser key.")
+    domain_allowlist: list[Hostname] = Field(
+        default_factory=list, max_length=100, description="Hostnames allowed to receive the browser key."
+    )
     monthly_usage_budget: int | None = Field(None, ge=1, description="Requests per month before the hub stops calling.")
 
 
 class MappingIntegrationCreate(IntegrationCreateBase):
     family: Literal["mapping"] = Field(description="Integration family (discriminator).")
     provider: Literal["google_maps", "mapbox"] = Field(description="Provider this integration connects to.")
-    capabilities: MappingCapabilities = Field(default_factory=MappingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: MappingCapabilities = Field(
+        default_factory=MappingCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: MappingConfig = Field(default_factory=MappingConfig, description="Typed configuration of this family.")
 
 
 # --- WADA / ADAMS ------------------------------------------------------------------------------------------------
 
-Code = Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
-                 StringConstraints(pattern=r"^[A-Z0-9_-]{2,32}$")]
+Code = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[A-Z0-9_-]{2,32}$"),
+]
 
 
 class WadaAdamsCapabilities(Strict):
@@ -205,18 +239,22 @@ class WadaAdamsCapabilities(Strict):
 class WadaAdamsConfig(Strict):
     organization_code: Code = Field(description="Anti-doping organisation code in ADAMS.")
     sport_codes: list[Code] = Field(min_length=1, max_length=20, description="Sport/discipline codes.")
-    athlete_pool_ids: list[ExternalId] = Field(default_factory=list, max_length=200,
-                                                description="Registered testing pools managed here.")
+    athlete_pool_ids: list[ExternalId] = Field(
+        default_factory=list, max_length=200, description="Registered testing pools managed here."
+    )
 
 
 class WadaAdamsIntegrationCreate(IntegrationCreateBase):
     family: Literal["wada_adams"] = Field(description="Integration family (discriminator).")
     provider: Literal["adams"] = Field(description="Provider this integration connects to.")
-    capabilities: WadaAdamsCapabilities = Field(default_factory=WadaAdamsCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: WadaAdamsCapabilities = Field(
+        default_factory=WadaAdamsCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: WadaAdamsConfig = Field(description="Typed configuration of this family.")
 
 
 # --- Insurance ---------------------------------------------------------------------------------------------------
+
 
 class InsuranceCapabilities(Strict):
     auto_enrollment: bool = Field(False, description="Enrol new license holders in the group policy automatically.")
@@ -227,19 +265,27 @@ class InsuranceCapabilities(Strict):
 
 class InsuranceConfig(Strict):
     broker_id: ExternalId = Field(description="Broker id at the insurer.")
-    policy_group_ids: list[ExternalId] = Field(default_factory=list, max_length=100, description="Policy groups members enrol into.")
+    policy_group_ids: list[ExternalId] = Field(
+        default_factory=list, max_length=100, description="Policy groups members enrol into."
+    )
     coverage_types: list[Literal["accident", "liability", "health", "travel", "equipment", "event_cancellation"]] = Field(
-        default_factory=list, description="Coverages offered to members.")
+        default_factory=list, description="Coverages offered to members."
+    )
 
 
 class InsuranceIntegrationCreate(IntegrationCreateBase):
     family: Literal["insurance"] = Field(description="Integration family (discriminator).")
-    provider: Literal["signed_rest"] = Field(description="Insurers publish no common API: a configurable signed-REST adapter.")
-    capabilities: InsuranceCapabilities = Field(default_factory=InsuranceCapabilities, description="Capability flags: what the hub may do with this provider.")
+    provider: Literal["signed_rest"] = Field(
+        description="Insurers publish no common API: a configurable signed-REST adapter."
+    )
+    capabilities: InsuranceCapabilities = Field(
+        default_factory=InsuranceCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: InsuranceConfig = Field(description="Typed configuration of this family.")
 
 
 # --- Government sports registry ----------------------------------------------------------------------------------
+
 
 def _ncrontab(value: str) -> str:
     fields = value.split()
@@ -273,7 +319,9 @@ class GovRegistryConfig(Strict):
 class GovSportsRegistryIntegrationCreate(IntegrationCreateBase):
     family: Literal["gov_sports_registry"] = Field(description="Integration family (discriminator).")
     provider: Literal["signed_rest"] = Field(description="Provider this integration connects to.")
-    capabilities: GovRegistryCapabilities = Field(default_factory=GovRegistryCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: GovRegistryCapabilities = Field(
+        default_factory=GovRegistryCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: GovRegistryConfig = Field(description="Typed configuration of this family.")
 
 
@@ -300,16 +348,24 @@ class AccountingConfig(Strict):
     fiscal_year: FiscalYear = Field(description="The fiscal year invoices are booked in.")
     sync_direction: SyncDirection = Field(SyncDirection.push, description="push, pull or bidirectional.")
     chart_of_accounts: dict[Slug, AccountNumber] = Field(
-        default_factory=dict, max_length=500,
-        description="Revenue category → account number.", examples=[{"license_fees": "3010", "tournament_fees": "3020"}])
+        default_factory=dict,
+        max_length=500,
+        description="Revenue category → account number.",
+        examples=[{"license_fees": "3010", "tournament_fees": "3020"}],
+    )
     default_vat_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")] | None = Field(
-        None, description="VAT code applied where a line names none (e.g. MP1 = 25% in Fortnox).")
+        None, description="VAT code applied where a line names none (e.g. MP1 = 25% in Fortnox)."
+    )
 
 
 class AccountingIntegrationCreate(IntegrationCreateBase):
     family: Literal["accounting"] = Field(description="Integration family (discriminator).")
-    provider: Literal["fortnox", "xero", "quickbooks", "visma", "xledger"] = Field(description="Provider this integration connects to.")
-    capabilities: AccountingCapabilities = Field(default_factory=AccountingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    provider: Literal["fortnox", "xero", "quickbooks", "visma", "xledger"] = Field(
+        description="Provider this integration connects to."
+    )
+    capabilities: AccountingCapabilities = Field(
+        default_factory=AccountingCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: AccountingConfig = Field(description="Typed configuration of this family.")
 
 
@@ -328,13 +384,15 @@ class CrmCapabilities(Strict):
 class CrmConfig(Strict):
     instance_url: AnyUrl | None = Field(None, description="Dataverse org URL or EspoCRM site URL.")
     member_object: FieldName = Field(description="CRM object holding members (e.g. contact).")
-    member_field_map: dict[FieldName, FieldName] = Field(min_length=1, max_length=500,
-                                                         description="Hub member field → CRM field.")
+    member_field_map: dict[FieldName, FieldName] = Field(
+        min_length=1, max_length=500, description="Hub member field → CRM field."
+    )
     event_tag_field: FieldName = Field(description="CRM field receiving event attendance/registration.")
     course_tag_field: FieldName | None = Field(None, description="CRM field receiving completed courses.")
     order_object: FieldName | None = Field(None, description="CRM object receiving orders/transactions.")
-    order_field_map: dict[FieldName, FieldName] = Field(default_factory=dict, max_length=500,
-                                                        description="Hub order field → CRM field (required with order_object).")
+    order_field_map: dict[FieldName, FieldName] = Field(
+        default_factory=dict, max_length=500, description="Hub order field → CRM field (required with order_object)."
+    )
     sync_direction: SyncDirection = Field(SyncDirection.bidirectional, description="push, pull or bidirectional.")
 
     @model_validator(mode="after")
@@ -347,11 +405,14 @@ class CrmConfig(Strict):
 class CrmIntegrationCreate(IntegrationCreateBase):
     family: Literal["crm"] = Field(description="Integration family (discriminator).")
     provider: Literal["dynamics365", "espocrm", "consio"] = Field(description="Provider this integration connects to.")
-    capabilities: CrmCapabilities = Field(default_factory=CrmCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: CrmCapabilities = Field(
+        default_factory=CrmCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: CrmConfig = Field(description="Typed configuration of this family.")
 
 
 # --- LMS, messaging, data collection (seeds 002 and 004) ---------------------------------------------------------
+
 
 class LmsCapabilities(Strict):
     enrollment_sync: bool = Field(True, description="Synchronise course enrollments.")
@@ -365,7 +426,9 @@ class LmsConfig(Strict):
 class LmsIntegrationCreate(IntegrationCreateBase):
     family: Literal["lms"] = Field(description="Integration family (discriminator).")
     provider: Literal["cornerstone"] = Field(description="Provider this integration connects to.")
-    capabilities: LmsCapabilities = Field(default_factory=LmsCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: LmsCapabilities = Field(
+        default_factory=LmsCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: LmsConfig = Field(default_factory=LmsConfig, description="Typed configuration of this family.")
 
 
@@ -378,15 +441,19 @@ class MessagingCapabilities(Strict):
 class MessagingConfig(Strict):
     account_sid: Annotated[str, StringConstraints(pattern=r"^AC[0-9a-f]{32}$")] = Field(description="Twilio Account SID.")
     messaging_service_sid: Annotated[str, StringConstraints(pattern=r"^MG[0-9a-f]{32}$")] | None = Field(
-        None, description="Messaging Service SID (sender pool; needed for scheduling).")
+        None, description="Messaging Service SID (sender pool; needed for scheduling)."
+    )
     default_sender: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = Field(
-        None, description="E.164 sender number.")
+        None, description="E.164 sender number."
+    )
 
 
 class MessagingIntegrationCreate(IntegrationCreateBase):
     family: Literal["messaging"] = Field(description="Integration family (discriminator).")
     provider: Literal["twilio"] = Field(description="Provider this integration connects to.")
-    capabilities: MessagingCapabilities = Field(default_factory=MessagingCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: MessagingCapabilities = Field(
+        default_factory=MessagingCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: MessagingConfig = Field(description="Typed configuration of this family.")
 
 
@@ -397,23 +464,36 @@ class DataCollectionCapabilities(Strict):
 class DataCollectionConfig(Strict):
     server_url: AnyUrl = Field(description="Kobo server (kf.kobotoolbox.org, eu.kobotoolbox.org or self-hosted).")
     asset_uids: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{10,40}$")]] = Field(
-        min_length=1, max_length=50, description="Form (asset) uids to import submissions from.")
+        min_length=1, max_length=50, description="Form (asset) uids to import submissions from."
+    )
 
 
 class DataCollectionIntegrationCreate(IntegrationCreateBase):
     family: Literal["data_collection"] = Field(description="Integration family (discriminator).")
     provider: Literal["kobo"] = Field(description="Provider this integration connects to.")
-    capabilities: DataCollectionCapabilities = Field(default_factory=DataCollectionCapabilities, description="Capability flags: what the hub may do with this provider.")
+    capabilities: DataCollectionCapabilities = Field(
+        default_factory=DataCollectionCapabilities, description="Capability flags: what the hub may do with this provider."
+    )
     config: DataCollectionConfig = Field(description="Typed configuration of this family.")
 
 
 FAMILY_CREATES: tuple[type[IntegrationCreateBase], ...] = (
-    PaymentGatewayIntegrationCreate, CalendarIntegrationCreate, SocialMediaIntegrationCreate,
-    StreamingIntegrationCreate, MappingIntegrationCreate, WadaAdamsIntegrationCreate, InsuranceIntegrationCreate,
-    GovSportsRegistryIntegrationCreate, AccountingIntegrationCreate, CrmIntegrationCreate, LmsIntegrationCreate,
-    MessagingIntegrationCreate, DataCollectionIntegrationCreate,
+    PaymentGatewayIntegrationCreate,
+    CalendarIntegrationCreate,
+    SocialMediaIntegrationCreate,
+    StreamingIntegrationCreate,
+    MappingIntegrationCreate,
+    WadaAdamsIntegrationCreate,
+    InsuranceIntegrationCreate,
+    GovSportsRegistryIntegrationCreate,
+    AccountingIntegrationCreate,
+    CrmIntegrationCreate,
+    LmsIntegrationCreate,
+    MessagingIntegrationCreate,
+    DataCollectionIntegrationCreate,
 )
 FAMILIES: tuple[str, ...] = tuple(c.model_fields["family"].annotation.__args__[0] for c in FAMILY_CREATES)  # type: ignore[union-attr]
 
-IntegrationCreate = Annotated[Union[tuple(FAMILY_CREATES)], Field(discriminator="family")]  # type: ignore[valid-type]
+# Union[...] over a runtime tuple: the `X | Y` spelling cannot be built from a tuple.
+IntegrationCreate = Annotated[Union[tuple(FAMILY_CREATES)], Field(discriminator="family")]  # type: ignore[valid-type]  # noqa: UP007
 FamilyName = Literal[FAMILIES]  # type: ignore[valid-type]

@@ -36,13 +36,17 @@ def supported_operations(hub: Any, document: Any) -> list[str]:
 def trigger_sync(hub: Any, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
     document = hub.integrations.get(tenant_id, integration_id).document
     if operation not in supported_operations(hub, document):
-        raise ValidationFailed("This integration cannot run that operation.",
-                               [FieldError("/operation", f"must be one of {supported_operations(hub, document) or ['(none)']}")])
+        raise ValidationFailed(
+            "This integration cannot run that operation.",
+            [FieldError("/operation", f"must be one of {supported_operations(hub, document) or ['(none)']}")],
+        )
     if document.status != LifecycleStatus.active:
         raise Conflict(f"Only active integrations sync; this one is {document.status}.", reason="not_active")
     run = hub.runs.create(tenant_id, integration_id, operation, trigger=trigger)
-    hub.queues.send(hub.settings.queue_sync_jobs, {"tenant_id": tenant_id, "integration_id": integration_id,
-                                                    "run_id": run.id, "operation": operation})
+    hub.queues.send(
+        hub.settings.queue_sync_jobs,
+        {"tenant_id": tenant_id, "integration_id": integration_id, "run_id": run.id, "operation": operation},
+    )
     return run
 
 
@@ -112,8 +116,15 @@ def _calls(hub: Any, run: SyncRun) -> int:
     return sum(t.requests for d in days for op, t in d.by_operation.items() if op.startswith("sync."))
 
 
-def _finish(hub: Any, run: SyncRun, status: RunStatus, *, reason: str = "", started: float | None = None,
-            calls_before: int | None = None) -> SyncRun:
+def _finish(
+    hub: Any,
+    run: SyncRun,
+    status: RunStatus,
+    *,
+    reason: str = "",
+    started: float | None = None,
+    calls_before: int | None = None,
+) -> SyncRun:
     run.status, run.reason, run.finished_at = status, reason, hub.now()
     if started is not None:
         run.duration_ms = round((time.perf_counter() - started) * 1000, 1)

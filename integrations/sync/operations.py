@@ -23,13 +23,18 @@ class Progress:
 
 
 def invoice_from(payload: dict[str, Any]) -> Invoice:
-    return Invoice(key=payload["key"], customer_number=payload["customer_number"], invoice_date=payload["invoice_date"],
-                   currency=payload["currency"],
-                   lines=tuple(InvoiceLine(**line) for line in payload["lines"]))
+    return Invoice(
+        key=payload["key"],
+        customer_number=payload["customer_number"],
+        invoice_date=payload["invoice_date"],
+        currency=payload["currency"],
+        lines=tuple(InvoiceLine(**line) for line in payload["lines"]),
+    )
 
 
-def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None],
-                  batch: int = 25) -> Progress:
+def push_invoices(
+    adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None], batch: int = 25
+) -> Progress:
     """Deliver every undelivered invoice, a batch at a time: mark the batch inflight (one transaction),
     push each, record the outcomes (one transaction). Per-record failures are recorded and retried next run;
     provider outages (retriable errors, after the client's own retries) abort the run and the job comes back."""
@@ -38,7 +43,7 @@ def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Cal
     records = list(outbox.due(tenant, integration, "invoice", max_attempts=MAX_RECORD_ATTEMPTS))
     for start in range(0, len(records), batch):
         heartbeat()
-        chunk, todo, done = records[start:start + batch], [], []
+        chunk, todo, done = records[start : start + batch], [], []
         for record in chunk:
             if record.state == RecordState.inflight:
                 # The outcome of an earlier attempt is unknown (a crash or a timeout): look before creating again.

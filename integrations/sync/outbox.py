@@ -55,9 +55,17 @@ class Outbox:
         """Add a record; the same key again is accepted (idempotent) unless its content changed after sync."""
         pk, rk = self.partition(tenant_id, integration_id), f"{kind}|{key}"
         digest = _digest(payload)
-        entity = {"PartitionKey": pk, "RowKey": rk, "Payload": json.dumps(payload), "Digest": digest,
-                  "State": RecordState.pending.value, "ExternalId": "", "Attempts": 0, "LastError": "",
-                  "UpdatedAt": self._now()}
+        entity = {
+            "PartitionKey": pk,
+            "RowKey": rk,
+            "Payload": json.dumps(payload),
+            "Digest": digest,
+            "State": RecordState.pending.value,
+            "ExternalId": "",
+            "Attempts": 0,
+            "LastError": "",
+            "UpdatedAt": self._now(),
+        }
         try:
             self._table.insert(entity)
             return "created"
@@ -66,26 +74,45 @@ class Outbox:
             if current["Digest"] == digest:
                 return "unchanged"
             if current["State"] in (RecordState.synced.value, RecordState.inflight.value):
-                raise Conflict(f"{kind} {key} was already delivered; changes to delivered records need an update "
-                               f"operation, not a new push.") from None
+                raise Conflict(
+                    f"{kind} {key} was already delivered; changes to delivered records need an update "
+                    f"operation, not a new push."
+                ) from None
             self._table.replace({**entity}, etag=etag)
             return "replaced"
 
     def due(self, tenant_id: str, integration_id: str, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
-        for e in self._table.query("PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State ne 'synced'",
-                                   parameters={"pk": self.partition(tenant_id, integration_id),
-                                               "lo": f"{kind}|", "hi": f"{kind}|~"}):
+        for e in self._table.query(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State ne 'synced'",
+            parameters={"pk": self.partition(tenant_id, integration_id), "lo": f"{kind}|", "hi": f"{kind}|~"},
+        ):
             record = self._record(e)
             if record.attempts < max_attempts:
                 yield record
 
     def _record(self, e: dict[str, Any]) -> OutboxRecord:
         kind, key = e["RowKey"].split("|", 1)
-        return OutboxRecord(kind, key, json.loads(e["Payload"]), RecordState(e["State"]), e["ExternalId"] or None,
-                            int(e["Attempts"]), e["LastError"])
+        return OutboxRecord(
+            kind,
+            key,
+            json.loads(e["Payload"]),
+            RecordState(e["State"]),
+            e["ExternalId"] or None,
+            int(e["Attempts"]),
+            e["LastError"],
+        )
 
-    def mark(self, tenant_id: str, integration_id: str, record: OutboxRecord, state: RecordState, *,
-             external_id: str | None = None, error: str = "", attempt: bool = False) -> None:
+    def mark(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        record: OutboxRecord,
+        state: RecordState,
+        *,
+        external_id: str | None = None,
+        error: str = "",
+        attempt: bool = False,
+    ) -> None:
         pk, rk = self.partition(tenant_id, integration_id), f"{record.kind}|{record.key}"
         current, etag = self._table.get(pk, rk)
         current.update(State=state.value, UpdatedAt=self._now(), LastError=error[:1000])
@@ -95,15 +122,26 @@ class Outbox:
             current["Attempts"] = int(current["Attempts"]) + 1
         self._table.replace(current, etag=etag)
 
-    def mark_many(self, tenant_id: str, integration_id: str, changes: list[tuple[OutboxRecord, RecordState, str | None, str]],
-                  *, attempt: bool = False) -> None:
+    def mark_many(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        changes: list[tuple[OutboxRecord, RecordState, str | None, str]],
+        *,
+        attempt: bool = False,
+    ) -> None:
         """Record many outcomes in one transaction. Safe without ETags: the sync lease makes the job the only
         writer of its records while it runs."""
         pk = self.partition(tenant_id, integration_id)
         entities = []
         for record, state, external_id, error in changes:
-            entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": f"{record.kind}|{record.key}", "State": state.value,
-                                      "UpdatedAt": self._now(), "LastError": error[:1000]}
+            entity: dict[str, Any] = {
+                "PartitionKey": pk,
+                "RowKey": f"{record.kind}|{record.key}",
+                "State": state.value,
+                "UpdatedAt": self._now(),
+                "LastError": error[:1000],
+            }
             if external_id:
                 entity["ExternalId"] = external_id
             if attempt:

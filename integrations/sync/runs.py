@@ -57,8 +57,15 @@ class SyncRuns:
     def create(self, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
         at = self._now()
         run_id = f"{_MAX_MS - int(at.timestamp() * 1000):013d}-{secrets.token_hex(4)}"
-        run = SyncRun(id=run_id, tenant_id=tenant_id, integration_id=integration_id, operation=operation,
-                      trigger=trigger, status=RunStatus.queued, queued_at=at)
+        run = SyncRun(
+            id=run_id,
+            tenant_id=tenant_id,
+            integration_id=integration_id,
+            operation=operation,
+            trigger=trigger,
+            status=RunStatus.queued,
+            queued_at=at,
+        )
         self._table.insert(self._entity(run))
         return run
 
@@ -81,8 +88,12 @@ class SyncRuns:
 def cloud_event(run: SyncRun) -> dict[str, Any]:
     """The run's result as a CloudEvents 1.0 JSON event for downstream consumers."""
     return {
-        "specversion": "1.0", "type": f"dev.integration-hub.sync.{run.status.value}", "id": run.id,
-        "source": f"/tenants/{run.tenant_id}/integrations/{run.integration_id}", "subject": run.operation,
-        "time": (run.finished_at or run.queued_at).isoformat(), "datacontenttype": "application/json",
+        "specversion": "1.0",
+        "type": f"dev.integration-hub.sync.{run.status.value}",
+        "id": run.id,
+        "source": f"/tenants/{run.tenant_id}/integrations/{run.integration_id}",
+        "subject": run.operation,
+        "time": (run.finished_at or run.queued_at).isoformat(),
+        "datacontenttype": "application/json",
         "data": json.loads(run.model_dump_json()),
     }

@@ -78,10 +78,14 @@ class Schedules:
         return Schedule(tenant_id, integration_id, operation, e["Cron"], e["TimeZone"], e["NextRunAt"])
 
     def for_integration(self, tenant_id: str, integration_id: str) -> list[Schedule]:
-        rows = self._defs.query("PartitionKey eq @t and RowKey ge @lo and RowKey lt @hi",
-                                parameters={"t": tenant_id, "lo": f"{integration_id}|", "hi": f"{integration_id}|~"})
-        return [Schedule(tenant_id, integration_id, e["RowKey"].split("|", 1)[1], e["Cron"], e["TimeZone"],
-                         e["NextRunAt"]) for e in rows]
+        rows = self._defs.query(
+            "PartitionKey eq @t and RowKey ge @lo and RowKey lt @hi",
+            parameters={"t": tenant_id, "lo": f"{integration_id}|", "hi": f"{integration_id}|~"},
+        )
+        return [
+            Schedule(tenant_id, integration_id, e["RowKey"].split("|", 1)[1], e["Cron"], e["TimeZone"], e["NextRunAt"])
+            for e in rows
+        ]
 
     def cancel(self, tenant_id: str, integration_id: str, operation: str, *, missing_ok: bool = False) -> None:
         current = self.get(tenant_id, integration_id, operation)
@@ -100,7 +104,9 @@ class Schedules:
         """Claim every due schedule (ETag-conditional delete) and re-arm it from now."""
         now = self._now()
         claimed = []
-        for e in list(self._due.query("PartitionKey eq 'due' and RowKey le @now", parameters={"now": now.strftime(_FMT) + "|~"})):
+        for e in list(
+            self._due.query("PartitionKey eq 'due' and RowKey le @now", parameters={"now": now.strftime(_FMT) + "|~"})
+        ):
             _, tenant, integration, operation = e["RowKey"].split("|")
             try:
                 found = self._due.get("due", e["RowKey"])
@@ -112,8 +118,9 @@ class Schedules:
                 continue  # cancelled meanwhile
             at = next_run(schedule.cron, schedule.time_zone, now)
             pk, rk = self._row(tenant, integration, operation)
-            self._defs.upsert({"PartitionKey": pk, "RowKey": rk, "Cron": schedule.cron, "TimeZone": schedule.time_zone,
-                               "NextRunAt": at})
+            self._defs.upsert(
+                {"PartitionKey": pk, "RowKey": rk, "Cron": schedule.cron, "TimeZone": schedule.time_zone, "NextRunAt": at}
+            )
             self._due.upsert({"PartitionKey": "due", "RowKey": f"{at.strftime(_FMT)}|{tenant}|{integration}|{operation}"})
             claimed.append(schedule)
         return claimed

@@ -79,8 +79,9 @@ class UsageCounters:
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
 
-    def record(self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None,
-               latency_ms: float) -> None:
+    def record(
+        self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None, latency_ms: float
+    ) -> None:
         t = classify(status)
         t.latency_ms = latency_ms
         key = (tenant_id, f"{integration_id}|{self._now().date().isoformat()}|{operation}", provider)
@@ -98,15 +99,22 @@ class UsageCounters:
                 self._add(tenant, f"{row}|{self._shard}", provider, tally)
 
     def _add(self, tenant: str, row: str, provider: str, t: Tally) -> None:
-        values = dict(zip(FIELDS, (t.requests, t.errors_4xx, t.errors_5xx, t.errors_network, t.throttled, t.latency_ms),
-                          strict=True))
+        values = dict(
+            zip(FIELDS, (t.requests, t.errors_4xx, t.errors_5xx, t.errors_network, t.throttled, t.latency_ms), strict=True)
+        )
         for _ in range(50):
             try:
                 current, etag = self._table.get(tenant, row)
             except NotFound:
                 try:
-                    self._table.insert({"PartitionKey": tenant, "RowKey": row, "Provider": provider,
-                                        **{k: float(v) if k == "LatencyMs" else int(v) for k, v in values.items()}})
+                    self._table.insert(
+                        {
+                            "PartitionKey": tenant,
+                            "RowKey": row,
+                            "Provider": provider,
+                            **{k: float(v) if k == "LatencyMs" else int(v) for k, v in values.items()},
+                        }
+                    )
                     return
                 except Conflict:
                     continue
@@ -124,12 +132,19 @@ class UsageCounters:
         self.flush()
         lo, hi = f"{integration_id}|{start.isoformat()}", f"{integration_id}|{end.isoformat()}|~"
         days: dict[str, DailyUsage] = {}
-        for e in self._table.query("PartitionKey eq @t and RowKey ge @lo and RowKey le @hi",
-                                   parameters={"t": tenant_id, "lo": lo, "hi": hi}):
+        for e in self._table.query(
+            "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": tenant_id, "lo": lo, "hi": hi}
+        ):
             _, day, operation, _shard = e["RowKey"].split("|")
             usage = days.setdefault(day, DailyUsage(date.fromisoformat(day), e.get("Provider", "")))
-            t = Tally(int(e.get("Requests", 0)), int(e.get("Errors4xx", 0)), int(e.get("Errors5xx", 0)),
-                      int(e.get("ErrorsNetwork", 0)), int(e.get("Throttled", 0)), float(e.get("LatencyMs", 0)))
+            t = Tally(
+                int(e.get("Requests", 0)),
+                int(e.get("Errors4xx", 0)),
+                int(e.get("Errors5xx", 0)),
+                int(e.get("ErrorsNetwork", 0)),
+                int(e.get("Throttled", 0)),
+                float(e.get("LatencyMs", 0)),
+            )
             usage.tally.add(t)
             usage.by_operation.setdefault(operation, Tally()).add(t)
         return [days[d] for d in sorted(days)]

@@ -43,15 +43,23 @@ def daily_quota(spec: ProviderSpec) -> tuple[int | None, str]:
     return None, "unknown"
 
 
-def usage_report(document: Any, days: list[DailyUsage], *, spec: ProviderSpec, start: date, end: date,
-                 quota: int | None = None) -> UsageReport:
+def usage_report(
+    document: Any, days: list[DailyUsage], *, spec: ProviderSpec, start: date, end: date, quota: int | None = None
+) -> UsageReport:
     limit, source = (quota, "tenant plan") if quota else daily_quota(spec)
 
     def row(day: date, t: Any) -> UsageDay:
-        return UsageDay(day=day, requests=t.requests, errors=t.errors, errors_4xx=t.errors_4xx,
-                        errors_5xx=t.errors_5xx, errors_network=t.errors_network, throttled=t.throttled,
-                        avg_latency_ms=round(t.latency_ms / t.requests, 2) if t.requests else None,
-                        quota_burn_pct=round(100 * t.requests / limit, 3) if limit else None)
+        return UsageDay(
+            day=day,
+            requests=t.requests,
+            errors=t.errors,
+            errors_4xx=t.errors_4xx,
+            errors_5xx=t.errors_5xx,
+            errors_network=t.errors_network,
+            throttled=t.throttled,
+            avg_latency_ms=round(t.latency_ms / t.requests, 2) if t.requests else None,
+            quota_burn_pct=round(100 * t.requests / limit, 3) if limit else None,
+        )
 
     from integrations.usage.counters import Tally
 
@@ -65,6 +73,14 @@ def usage_report(document: Any, days: list[DailyUsage], *, spec: ProviderSpec, s
     for d in days:
         for op, t in d.by_operation.items():
             ops.setdefault(op, Tally()).add(t)
-    return UsageReport(integration_id=document.id, provider=document.provider, start=start, end=end, daily_quota=limit,
-                       daily_quota_source=source, totals=totals, by_operation={op: row(end, t) for op, t in ops.items()},
-                       days=rows)
+    return UsageReport(
+        integration_id=document.id,
+        provider=document.provider,
+        start=start,
+        end=end,
+        daily_quota=limit,
+        daily_quota_source=source,
+        totals=totals,
+        by_operation={op: row(end, t) for op, t in ops.items()},
+        days=rows,
+    )

@@ -43,8 +43,10 @@ class KeyVaultSecretStore:
 
     def versions(self, name: str) -> list[SecretVersion]:
         try:
-            items = [SecretVersion(name, p.version or "", p.created_on, bool(p.enabled))
-                     for p in self._client.list_properties_of_secret_versions(name)]
+            items = [
+                SecretVersion(name, p.version or "", p.created_on, bool(p.enabled))
+                for p in self._client.list_properties_of_secret_versions(name)
+            ]
         except ResourceNotFoundError:
             return []
         return sorted(items, key=lambda v: v.created_at.timestamp() if v.created_at else 0.0, reverse=True)

@@ -48,8 +48,16 @@ class LocalSecretStore:
             raise SecretNotFound(f"secret {name} is deleted; recover it first")
         version = secrets.token_hex(16)
         at = self._now()
-        self._table.insert({"PartitionKey": name, "RowKey": version, "Value": self._fernet.encrypt(value.encode()).decode(),
-                            "Enabled": True, "CreatedAt": at, "Seq": len(self._rows(name))})
+        self._table.insert(
+            {
+                "PartitionKey": name,
+                "RowKey": version,
+                "Value": self._fernet.encrypt(value.encode()).decode(),
+                "Enabled": True,
+                "CreatedAt": at,
+                "Seq": len(self._rows(name)),
+            }
+        )
         return SecretVersion(name, version, at, True)
 
     def versions(self, name: str) -> list[SecretVersion]:

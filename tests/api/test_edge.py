@@ -21,7 +21,9 @@ def test_401_403_and_www_authenticate(api: str, hub: Hub, tenant: str) -> None:
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
     bogus = ApiClient(api, "hubk_0123456789abcdef_nottherightsecret", tenant)
     r2 = bogus.get(bogus.integrations)
-    assert r2.status_code == 401 and r2.json()["detail"] == r.json()["detail"] or r2.json()["detail"] == "Invalid credentials."
+    assert (
+        r2.status_code == 401 and r2.json()["detail"] == r.json()["detail"] or r2.json()["detail"] == "Invalid credentials."
+    )
     reader = ApiClient(api, hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="r").secret, tenant)
     assert reader.get(reader.integrations).status_code == 200
     r = reader.post(reader.integrations, json=fortnox(tenant))
@@ -40,8 +42,9 @@ def test_revoked_and_expired_keys(api: str, hub: Hub, tenant: str) -> None:
     assert client.get(client.integrations).status_code == 200
     hub.api_keys.revoke(issued.key_id)
     assert client.get(client.integrations).status_code == 401
-    expired = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="e",
-                                 expires_at=hub.now() - timedelta(seconds=1))
+    expired = hub.api_keys.issue(
+        tenant_id=tenant, scopes=[Scope.integrations_read], name="e", expires_at=hub.now() - timedelta(seconds=1)
+    )
     assert ApiClient(api, expired.secret, tenant).get(client.integrations).status_code == 401
 
 
@@ -49,14 +52,18 @@ def test_rate_limit_headers_on_every_kind_of_response(admin: ApiClient, api: str
     doc = admin.create(fortnox(admin.tenant))
     path = f"{admin.integrations}/{doc['id']}"
     responses = [
-        admin.get(admin.integrations), admin.get(path), admin.get(f"{admin.integrations}/int_{'0' * 24}"),
+        admin.get(admin.integrations),
+        admin.get(path),
+        admin.get(f"{admin.integrations}/int_{'0' * 24}"),
         admin.post(admin.integrations, json={"family": "accounting"}),
         admin.post(admin.integrations, data="{", headers={"Content-Type": "application/json"}),
         admin.post(admin.integrations, data="x", headers={"Content-Type": "text/plain"}),
         admin.post(admin.integrations, json=fortnox(admin.tenant, display_name="x" * 300_000)),
         admin.post(f"{path}:activate"),
         ApiClient(api, None, admin.tenant).get(admin.integrations),
-        requests.get(f"{api}/api/health"), requests.get(f"{api}/api/openapi.json"), requests.get(f"{api}/nope"),
+        requests.get(f"{api}/api/health"),
+        requests.get(f"{api}/api/openapi.json"),
+        requests.get(f"{api}/nope"),
         requests.put(f"{api}/api/health", json={}),
     ]
     assert sorted({r.status_code for r in responses}) == [200, 400, 401, 404, 405, 409, 413, 415, 422]
@@ -93,6 +100,11 @@ def test_openapi_is_complete(api: str) -> None:
         assert name in schemas
     # every field of the typed documents is described (these are the API docs)
     typed = ("Config", "Capabilities", "Create", "Refs", "Year", "Account")
-    undocumented = [f"{n}.{f}" for n, s in schemas.items() if n.endswith(typed)
-                    for f, p in s.get("properties", {}).items() if not p.get("description")]
+    undocumented = [
+        f"{n}.{f}"
+        for n, s in schemas.items()
+        if n.endswith(typed)
+        for f, p in s.get("properties", {}).items()
+        if not p.get("description")
+    ]
     assert undocumented == []

@@ -103,8 +103,9 @@ def test_two_processes_share_one_refresh(admin: ApiClient, fakes: Fakes, hub: Hu
     before = fakes.fortnox.token_calls.count("refresh_token")
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_refresh_in_child, args=(settings.model_dump_json(), admin.tenant, doc.id, out))
-             for _ in range(2)]
+    procs = [
+        ctx.Process(target=_refresh_in_child, args=(settings.model_dump_json(), admin.tenant, doc.id, out)) for _ in range(2)
+    ]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]
@@ -149,8 +150,12 @@ def test_crash_between_exchange_and_store_ends_in_needs_reauth(admin: ApiClient,
 
 @pytest.mark.parametrize("attack", ["tampered", "expired", "replayed", "garbage"])
 def test_oauth_state_attacks(admin: ApiClient, fakes: Fakes, hub: Hub, attack: str) -> None:
-    doc = admin.create({**__import__("tests.helpers", fromlist=["fortnox"]).fortnox(admin.tenant),
-                        "oauth_client_id": fakes.fortnox.client_id})
+    doc = admin.create(
+        {
+            **__import__("tests.helpers", fromlist=["fortnox"]).fortnox(admin.tenant),
+            "oauth_client_id": fakes.fortnox.client_id,
+        }
+    )
     path = f"{admin.integrations}/{doc['id']}"
     admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fakes.fortnox.client_secret})
     url = admin.post(f"{path}/oauth:start").json()["authorize_url"]
@@ -194,8 +199,13 @@ def test_planted_secret_never_leaks(admin: ApiClient, fakes: Fakes, hub: Hub, ca
     fake = fakes.fortnox
     fake.client_secret = PLANTED
     seen: list[str] = []
-    doc = admin.create({**__import__("tests.helpers", fromlist=["fortnox"]).fortnox(admin.tenant),
-                        "oauth_client_id": fake.client_id, "credentials": {}})
+    doc = admin.create(
+        {
+            **__import__("tests.helpers", fromlist=["fortnox"]).fortnox(admin.tenant),
+            "oauth_client_id": fake.client_id,
+            "credentials": {},
+        }
+    )
     path = f"{admin.integrations}/{doc['id']}"
     for r in [admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": PLANTED})]:
         seen.append(r.text + json.dumps(dict(r.headers)))
@@ -204,10 +214,14 @@ def test_planted_secret_never_leaks(admin: ApiClient, fakes: Fakes, hub: Hub, ca
     done = requests.get(consent.headers["Location"].replace("http://hub.test", admin.base_url), timeout=30)
     seen += [start.text, done.text]
     refresh_token = hub.credentials.store.get(done.json()["oauth_refresh_token_ref"][3:])
-    for r in [admin.post(f"{path}:validate"), admin.get(path), admin.get(admin.integrations),
-              admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": PLANTED + "x"}),
-              admin.post(admin.integrations, json={"family": "accounting", "client_secret": PLANTED}),
-              admin.get(f"/api/v1/tenants/{admin.tenant}/audit", params={"limit": 200})]:
+    for r in [
+        admin.post(f"{path}:validate"),
+        admin.get(path),
+        admin.get(admin.integrations),
+        admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": PLANTED + "x"}),
+        admin.post(admin.integrations, json={"family": "accounting", "client_secret": PLANTED}),
+        admin.get(f"/api/v1/tenants/{admin.tenant}/audit", params={"limit": 200}),
+    ]:
         seen.append(r.text + json.dumps(dict(r.headers)))
     fake.expire_access_tokens()
     hub.tokens.invalidate(hub.integrations.get(admin.tenant, doc["id"]).document)
@@ -215,8 +229,11 @@ def test_planted_secret_never_leaks(admin: ApiClient, fakes: Fakes, hub: Hub, ca
     logging.getLogger("probe").info("client secret is %s, Authorization: Bearer %s", PLANTED, refresh_token)
     audit_rows = list(hub.tables.table("audit").query(f"PartitionKey eq '{admin.tenant}'"))
     assert audit_rows
-    haystacks = {"responses": "\n".join(seen), "logs": "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records),
-                 "audit": json.dumps(audit_rows, default=str)}
+    haystacks = {
+        "responses": "\n".join(seen),
+        "logs": "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records),
+        "audit": json.dumps(audit_rows, default=str),
+    }
     for where, text in haystacks.items():
         for secret in (PLANTED, refresh_token):
             assert secret not in text, f"secret leaked into {where}"

@@ -107,10 +107,14 @@ class FortnoxFake:
                 grant_id = self.refresh_index.get(presented)
                 grant = self.grants.get(grant_id or "")
                 if grant is None or grant.revoked:
-                    return JSONResponse({"error": "invalid_grant", "error_description": "Invalid refresh token"}, status_code=400)
+                    return JSONResponse(
+                        {"error": "invalid_grant", "error_description": "Invalid refresh token"}, status_code=400
+                    )
                 if presented in grant.used_refresh_tokens or presented != grant.refresh_token:
                     grant.revoked = True  # reuse of a single-use refresh token revokes the grant
-                    return JSONResponse({"error": "invalid_grant", "error_description": "Refresh token reused"}, status_code=400)
+                    return JSONResponse(
+                        {"error": "invalid_grant", "error_description": "Refresh token reused"}, status_code=400
+                    )
                 grant.used_refresh_tokens.add(presented)
                 return JSONResponse(self._tokens(grant_id))  # type: ignore[arg-type]
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
@@ -121,8 +125,13 @@ class FortnoxFake:
         grant.refresh_token = refresh
         self.refresh_index[refresh] = grant_id
         self.access[access] = (grant_id, time.time() + self.token_ttl_s)
-        return {"access_token": access, "refresh_token": refresh, "token_type": "bearer",
-                "expires_in": int(self.token_ttl_s), "scope": " ".join(grant.scopes)}
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": int(self.token_ttl_s),
+            "scope": " ".join(grant.scopes),
+        }
 
     # --- API -----------------------------------------------------------------------------------------------
     def _gate(self, request: Request, scope: str) -> Response | None:
@@ -132,8 +141,9 @@ class FortnoxFake:
             self.api_calls += 1
             entry = self.access.get(token)
             if entry is None or entry[1] < time.time() or self.grants[entry[0]].revoked:
-                return JSONResponse({"ErrorInformation": {"error": 1, "message": "Invalid access token", "code": 2000311}},
-                                    status_code=401)
+                return JSONResponse(
+                    {"ErrorInformation": {"error": 1, "message": "Invalid access token", "code": 2000311}}, status_code=401
+                )
             window = self.windows.setdefault(token, deque())
             now = time.monotonic()
             while window and now - window[0] >= self.window_s:
@@ -148,15 +158,17 @@ class FortnoxFake:
             if self.random_503_rate and random.random() < self.random_503_rate:
                 return JSONResponse({"message": "Service Unavailable"}, status_code=503)
             if scope not in self.grants[entry[0]].scopes:
-                return JSONResponse({"ErrorInformation": {"error": 1, "message": f"Missing scope {scope}", "code": 2000663}},
-                                    status_code=403)
+                return JSONResponse(
+                    {"ErrorInformation": {"error": 1, "message": f"Missing scope {scope}", "code": 2000663}}, status_code=403
+                )
         return None
 
     async def company(self, request: Request) -> Response:
         if denied := self._gate(request, "companyinformation"):
             return denied
-        return JSONResponse({"CompanyInformation": {"CompanyName": "Svenska Bouleförbundet (sandbox)",
-                                                    "OrganizationNumber": "802000-0000"}})
+        return JSONResponse(
+            {"CompanyInformation": {"CompanyName": "Svenska Bouleförbundet (sandbox)", "OrganizationNumber": "802000-0000"}}
+        )
 
     async def invoices_endpoint(self, request: Request) -> Response:
         if denied := self._gate(request, "invoice"):
@@ -165,8 +177,9 @@ class FortnoxFake:
             body = await request.json()
             invoice = body.get("Invoice") if isinstance(body, dict) else None
             if not isinstance(invoice, dict) or not invoice.get("CustomerNumber") or not invoice.get("InvoiceRows"):
-                return JSONResponse({"ErrorInformation": {"error": 1, "message": "Invalid invoice", "code": 2000588}},
-                                    status_code=400)
+                return JSONResponse(
+                    {"ErrorInformation": {"error": 1, "message": "Invalid invoice", "code": 2000588}}, status_code=400
+                )
             with self.lock:
                 number = str(1000 + len(self.invoices) + 1)
                 stored = {**invoice, "DocumentNumber": number}
@@ -178,15 +191,23 @@ class FortnoxFake:
         if ref := q.get("externalinvoicereference1"):
             items = [i for i in items if i.get("ExternalInvoiceReference1") == ref]
         total_pages = max(1, -(-len(items) // limit))
-        chunk = items[(page - 1) * limit: page * limit]
-        return JSONResponse({"MetaInformation": {"@TotalResources": len(items), "@TotalPages": total_pages,
-                                                 "@CurrentPage": page}, "Invoices": chunk})
+        chunk = items[(page - 1) * limit : page * limit]
+        return JSONResponse(
+            {
+                "MetaInformation": {"@TotalResources": len(items), "@TotalPages": total_pages, "@CurrentPage": page},
+                "Invoices": chunk,
+            }
+        )
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/oauth-v1/auth", self.authorize), Route("/oauth-v1/token", self.token, methods=["POST"]),
-            Route("/3/companyinformation", self.company), Route("/3/invoices", self.invoices_endpoint, methods=["GET", "POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/oauth-v1/auth", self.authorize),
+                Route("/oauth-v1/token", self.token, methods=["POST"]),
+                Route("/3/companyinformation", self.company),
+                Route("/3/invoices", self.invoices_endpoint, methods=["GET", "POST"]),
+            ]
+        )
 
     def duplicates(self) -> int:
         refs = [i.get("ExternalInvoiceReference1") for i in self.invoices]

@@ -41,9 +41,15 @@ class _Closable:
 class _Response(HttpResponseImpl):
     def __init__(self, request: Any, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         content = b"" if body is None else json.dumps(body).encode()
-        super().__init__(request=request, internal_response=_Closable(), status_code=status, reason="",
-                         content_type="application/json", headers={"Content-Type": "application/json", **(headers or {})},
-                         stream_download_generator=None)
+        super().__init__(
+            request=request,
+            internal_response=_Closable(),
+            status_code=status,
+            reason="",
+            content_type="application/json",
+            headers={"Content-Type": "application/json", **(headers or {})},
+            stream_download_generator=None,
+        )
         self._content = content
 
 
@@ -73,9 +79,17 @@ class FakeKeyVaultTransport(HttpTransport):
 
     # Key Vault semantics
     def _bundle(self, name: str, v: dict[str, Any], *, value: bool = True) -> dict[str, Any]:
-        out = {"id": f"{VAULT}/secrets/{name}/{v['version']}", "attributes": {
-            "enabled": v["enabled"], "created": v["created"], "updated": v["created"],
-            "recoveryLevel": "Recoverable+Purgeable"}, "tags": v.get("tags") or {}, "contentType": "text/plain"}
+        out = {
+            "id": f"{VAULT}/secrets/{name}/{v['version']}",
+            "attributes": {
+                "enabled": v["enabled"],
+                "created": v["created"],
+                "updated": v["created"],
+                "recoveryLevel": "Recoverable+Purgeable",
+            },
+            "tags": v.get("tags") or {},
+            "contentType": "text/plain",
+        }
         if value:
             out["value"] = v["value"]
         return out
@@ -87,44 +101,67 @@ class FakeKeyVaultTransport(HttpTransport):
         url = urlparse(request.url)
         self.requests.append((request.method, url.path))
         if not request.headers.get("Authorization"):
-            challenge = ('Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", '
-                         'resource="https://vault.azure.net"')
+            challenge = (
+                'Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", '
+                'resource="https://vault.azure.net"'
+            )
             return _Response(request, 401, None, {"WWW-Authenticate": challenge})
         path = url.path.rstrip("/")
         body = json.loads(request.content or b"{}") if request.method in ("PUT", "PATCH", "POST") and request.content else {}
         if m := re.fullmatch(r"/secrets/([\w-]+)/versions", path):
             name = m.group(1)
             if name not in self.secrets:
-                return self._error(request, 404, "SecretNotFound", f"A secret with (name/id) {name} was not found in this key vault.")
-            return _Response(request, 200, {"value": [self._bundle(name, v, value=False) for v in self.secrets[name]],
-                                            "nextLink": None})
+                return self._error(
+                    request, 404, "SecretNotFound", f"A secret with (name/id) {name} was not found in this key vault."
+                )
+            return _Response(
+                request, 200, {"value": [self._bundle(name, v, value=False) for v in self.secrets[name]], "nextLink": None}
+            )
         if m := re.fullmatch(r"/secrets/([\w-]+)(?:/([0-9a-f]*))?", path):
             name, version = m.group(1), m.group(2) or None
             if request.method == "PUT":
-                v = {"version": secrets.token_hex(16), "value": body["value"], "enabled": True,
-                     "created": int(time.time()) + len(self.secrets.get(name, [])), "tags": body.get("tags")}
+                v = {
+                    "version": secrets.token_hex(16),
+                    "value": body["value"],
+                    "enabled": True,
+                    "created": int(time.time()) + len(self.secrets.get(name, [])),
+                    "tags": body.get("tags"),
+                }
                 if name in self.deleted:
-                    return self._error(request, 409, "Conflict", f"Secret {name} is currently in a deleted but recoverable state.")
+                    return self._error(
+                        request, 409, "Conflict", f"Secret {name} is currently in a deleted but recoverable state."
+                    )
                 self.secrets.setdefault(name, []).append(v)
                 return _Response(request, 200, self._bundle(name, v))
             versions = self.secrets.get(name)
             if not versions:
-                return self._error(request, 404, "SecretNotFound", f"A secret with (name/id) {name} was not found in this key vault.")
+                return self._error(
+                    request, 404, "SecretNotFound", f"A secret with (name/id) {name} was not found in this key vault."
+                )
             if version:
                 found = next((v for v in versions if v["version"] == version), None)
             else:
                 found = next((v for v in reversed(versions) if v["enabled"]), None) or versions[-1]
             if found is None:
-                return self._error(request, 404, "SecretNotFound", f"A secret with (name/id) {name}/{version} was not found.")
+                return self._error(
+                    request, 404, "SecretNotFound", f"A secret with (name/id) {name}/{version} was not found."
+                )
             if request.method == "PATCH":
                 if "enabled" in body.get("attributes", {}):
                     found["enabled"] = body["attributes"]["enabled"]
                 return _Response(request, 200, self._bundle(name, found, value=False))
             if request.method == "DELETE":
                 self.deleted[name] = self.secrets.pop(name)
-                return _Response(request, 200, {**self._bundle(name, versions[-1], value=False),
-                                                "recoveryId": f"{VAULT}/deletedsecrets/{name}",
-                                                "deletedDate": int(time.time()), "scheduledPurgeDate": int(time.time()) + 86400})
+                return _Response(
+                    request,
+                    200,
+                    {
+                        **self._bundle(name, versions[-1], value=False),
+                        "recoveryId": f"{VAULT}/deletedsecrets/{name}",
+                        "deletedDate": int(time.time()),
+                        "scheduledPurgeDate": int(time.time()) + 86400,
+                    },
+                )
             if not found["enabled"]:
                 return self._error(request, 403, "Forbidden", "Operation get is not allowed on a disabled secret.")
             return _Response(request, 200, self._bundle(name, found))
@@ -137,6 +174,9 @@ class FakeKeyVaultTransport(HttpTransport):
                 return _Response(request, 200, self._bundle(name, self.secrets[name][-1], value=False))
             if name not in self.deleted:
                 return self._error(request, 404, "DeletedSecretNotFound", f"Deleted Secret not found: {name}")
-            return _Response(request, 200, {**self._bundle(name, self.deleted[name][-1], value=False),
-                                            "recoveryId": f"{VAULT}/deletedsecrets/{name}"})
+            return _Response(
+                request,
+                200,
+                {**self._bundle(name, self.deleted[name][-1], value=False), "recoveryId": f"{VAULT}/deletedsecrets/{name}"},
+            )
         return self._error(request, 400, "BadParameter", f"Unsupported path {path}")

@@ -40,10 +40,14 @@ BAD = [
     ({"config": {"fiscal_year": {"year": 1999}}}, "/config/fiscal_year/year"),
     ({"config": {"fiscal_year": {"year": 2026, "start_month": 13}}}, "/config/fiscal_year/start_month"),
     ({"config": {"fiscal_year": {"year": 2026}, "sync_direction": "sideways"}}, "/config/sync_direction"),
-    ({"config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"license_fees": "30 10"}}},
-     "/config/chart_of_accounts/license_fees"),
-    ({"config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"License Fees": "3010"}}},
-     "/config/chart_of_accounts/License Fees/[key]"),
+    (
+        {"config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"license_fees": "30 10"}}},
+        "/config/chart_of_accounts/license_fees",
+    ),
+    (
+        {"config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"License Fees": "3010"}}},
+        "/config/chart_of_accounts/License Fees/[key]",
+    ),
     ({"provider": "sage"}, "/provider"),
     ({"display_name": ""}, "/display_name"),
     ({"surprise": 1}, "/surprise"),
@@ -63,18 +67,27 @@ def test_fortnox_rules(admin: ApiClient, change: dict, pointer: str) -> None:
 
 
 FAMILY_BAD = [
-    ("Stripe", {"config": {"supported_currencies": ["SEK", "XYZ"], "default_currency": "SEK"}},
-     "/config/supported_currencies/1"),
+    (
+        "Stripe",
+        {"config": {"supported_currencies": ["SEK", "XYZ"], "default_currency": "SEK"}},
+        "/config/supported_currencies/1",
+    ),
     ("Stripe", {"config": {"supported_currencies": ["SEK"], "default_currency": "EUR"}}, "/config"),
     ("Swish", {"config": {"supported_currencies": ["EUR"], "default_currency": "EUR"}}, ""),
     ("Registry", {"config": {"country_code": "XX", "federation_code": "SBF"}}, "/config/country_code"),
-    ("Registry", {"config": {"country_code": "SE", "federation_code": "SBF", "reporting_schedule": "every day"}},
-     "/config/reporting_schedule"),
+    (
+        "Registry",
+        {"config": {"country_code": "SE", "federation_code": "SBF", "reporting_schedule": "every day"}},
+        "/config/reporting_schedule",
+    ),
     ("YT", {"config": {"rtmp_url": "https://a.rtmp.youtube.com/live2"}}, "/config/rtmp_url"),
     ("Maps", {"config": {"domain_allowlist": ["https://www.petanque.se/x"]}}, "/config/domain_allowlist/0"),
     ("Club feed", {"config": {"sync_direction": "push", "ics_url": "https://club.example.org/feed.ics"}}, ""),
-    ("HLF portal", {"config": {"member_object": "contact", "member_field_map": {}, "event_tag_field": "x"}},
-     "/config/member_field_map"),
+    (
+        "HLF portal",
+        {"config": {"member_object": "contact", "member_field_map": {}, "event_tag_field": "x"}},
+        "/config/member_field_map",
+    ),
     ("SMS", {"config": {"account_sid": "nope"}}, "/config/account_sid"),
 ]
 
@@ -122,7 +135,9 @@ def test_refs_outside_the_tenant_namespace_are_rejected(admin: ApiClient) -> Non
 def test_malformed_json_wrong_type_and_too_large(admin: ApiClient) -> None:
     r = admin.post(admin.integrations, data="{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.headers["Content-Type"].startswith("application/problem+json")
-    r = admin.post(admin.integrations, data="family=accounting", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = admin.post(
+        admin.integrations, data="family=accounting", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 415
     big = fortnox(admin.tenant, display_name="x" * 300_000)
     r = admin.post(admin.integrations, json=big)

@@ -9,6 +9,7 @@ import pytest
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, fortnox
 
+
 @pytest.fixture(autouse=True)
 def structural_validation(hub: Hub) -> None:
     """The lifecycle gate is independent of how validation checks: these tests use the structural checks
@@ -20,9 +21,15 @@ def structural_validation(hub: Hub) -> None:
 
 ACTIONS = ["activate", "pause", "resume", "decommission"]
 # (from status, action) → resulting status; anything absent is a 409 (decommission of decommissioned is idempotent)
-LEGAL = {("draft", "activate"): "active", ("active", "pause"): "paused", ("paused", "resume"): "active",
-         ("draft", "decommission"): "decommissioned", ("active", "decommission"): "decommissioned",
-         ("paused", "decommission"): "decommissioned", ("decommissioned", "decommission"): "decommissioned"}
+LEGAL = {
+    ("draft", "activate"): "active",
+    ("active", "pause"): "paused",
+    ("paused", "resume"): "active",
+    ("draft", "decommission"): "decommissioned",
+    ("active", "decommission"): "decommissioned",
+    ("paused", "decommission"): "decommissioned",
+    ("decommissioned", "decommission"): "decommissioned",
+}
 
 
 def _act(client: ApiClient, doc_id: str, action: str):  # type: ignore[no-untyped-def]
@@ -34,8 +41,9 @@ def _in_status(client: ApiClient, status: str) -> str:
     doc = client.create(fortnox(client.tenant))
     path = f"{client.integrations}/{doc['id']}"
     assert client.post(f"{path}:validate").status_code == 200
-    steps = {"draft": [], "active": ["activate"], "paused": ["activate", "pause"],
-             "decommissioned": ["decommission"]}[status]
+    steps = {"draft": [], "active": ["activate"], "paused": ["activate", "pause"], "decommissioned": ["decommission"]}[
+        status
+    ]
     for step in steps:
         assert _act(client, doc["id"], step).status_code == 200
     return doc["id"]
@@ -53,10 +61,15 @@ def test_lifecycle_matrix(admin: ApiClient, status: str, action: str) -> None:
     else:
         assert r.status_code == 409, r.text
         problem = r.json()
-        assert problem["allowed_transitions"] == {"draft": ["activate", "decommission"],
-                                                  "active": ["pause", "decommission"],
-                                                  "paused": ["resume", "decommission"],
-                                                  "decommissioned": []}[status]
+        assert (
+            problem["allowed_transitions"]
+            == {
+                "draft": ["activate", "decommission"],
+                "active": ["pause", "decommission"],
+                "paused": ["resume", "decommission"],
+                "decommissioned": [],
+            }[status]
+        )
 
 
 def test_activation_needs_a_passing_validation_of_the_current_config(admin: ApiClient) -> None:
@@ -183,10 +196,17 @@ def test_tenant_isolation_on_every_endpoint(api: str, hub: Hub, admin: ApiClient
     other_key = hub.api_keys.issue(tenant_id="other-fed", scopes=[Scope.integrations_admin], name="other")
     intruder = ApiClient(api, other_key.secret, admin.tenant)  # other tenant's key, our tenant's paths
     path = f"{admin.integrations}/{doc['id']}"
-    calls = [("GET", admin.integrations, None), ("POST", admin.integrations, fortnox(admin.tenant)),
-             ("GET", path, None), ("PATCH", path, {"display_name": "pwned"}), ("DELETE", path, None),
-             ("POST", f"{path}:validate", None), ("POST", f"{path}:activate", None),
-             ("POST", f"{path}:pause", None), ("POST", f"{path}:resume", None)]
+    calls = [
+        ("GET", admin.integrations, None),
+        ("POST", admin.integrations, fortnox(admin.tenant)),
+        ("GET", path, None),
+        ("PATCH", path, {"display_name": "pwned"}),
+        ("DELETE", path, None),
+        ("POST", f"{path}:validate", None),
+        ("POST", f"{path}:activate", None),
+        ("POST", f"{path}:pause", None),
+        ("POST", f"{path}:resume", None),
+    ]
     for method, url, body in calls:
         r = intruder.patch(url, body) if method == "PATCH" else intruder.request(method, url, json=body)
         assert r.status_code == 404, (method, url, r.status_code)

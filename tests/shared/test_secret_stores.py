@@ -20,8 +20,9 @@ def store(request: pytest.FixtureRequest, hub: Hub) -> Iterator[object]:
     else:
         transport = FakeKeyVaultTransport()
         credential = FakeCredential()
-        yield KeyVaultSecretStore.connect(VAULT, credential=credential, transport=transport,
-                                          retry_total=0, polling_interval=0)
+        yield KeyVaultSecretStore.connect(
+            VAULT, credential=credential, transport=transport, retry_total=0, polling_interval=0
+        )
         assert credential.scopes and credential.scopes[0] == "https://vault.azure.net/.default"
         assert ("PUT", "/secrets/fed--int-1--api-key") in transport.requests
 

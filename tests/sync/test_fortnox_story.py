@@ -23,17 +23,32 @@ FAST_QUEUES = QueueSettings(batch_size=4, visibility_timeout_s=3, max_dequeue_co
 
 
 def invoices(n: int) -> list[dict[str, Any]]:
-    return [{"key": f"INV-2026-{i:05d}", "customer_number": str(100 + i % 17), "invoice_date": "2026-11-25",
-             "currency": "SEK",
-             "lines": [{"category": "license_fees" if i % 3 else "tournament_fees", "description": "Licens 2026",
-                        "amount": 450.0}]} for i in range(n)]
+    return [
+        {
+            "key": f"INV-2026-{i:05d}",
+            "customer_number": str(100 + i % 17),
+            "invoice_date": "2026-11-25",
+            "currency": "SEK",
+            "lines": [
+                {"category": "license_fees" if i % 3 else "tournament_fees", "description": "Licens 2026", "amount": 450.0}
+            ],
+        }
+        for i in range(n)
+    ]
 
 
 def active_fortnox(admin: ApiClient, fakes: Fakes) -> str:
     doc = connect_fortnox(admin, fakes.fortnox)
     path = f"{admin.integrations}/{doc['id']}"
-    r = admin.patch(path, {"config": {"fiscal_year": {"year": 2026},
-                                      "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"}}})
+    r = admin.patch(
+        path,
+        {
+            "config": {
+                "fiscal_year": {"year": 2026},
+                "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"},
+            }
+        },
+    )
     assert r.status_code == 200, r.text
     assert admin.post(f"{path}:validate").json()["result"]["passed"]
     assert admin.post(f"{path}:activate").json()["status"] == "active"
@@ -45,8 +60,9 @@ def active_fortnox(admin: ApiClient, fakes: Fakes) -> str:
 def test_the_fortnox_story(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     doc_id = active_fortnox(admin, fakes)
     path = f"{admin.integrations}/{doc_id}"
-    r = admin.request("PUT", f"{path}/syncs/schedules/push_invoices", json={"cron": "0 0 2 * * *",
-                                                                          "time_zone": "Europe/Stockholm"})
+    r = admin.request(
+        "PUT", f"{path}/syncs/schedules/push_invoices", json={"cron": "0 0 2 * * *", "time_zone": "Europe/Stockholm"}
+    )
     assert r.status_code == 200, r.text
     # Night falls: make the schedule due, then let the registered timer and queue functions do their work.
     hub.now = lambda: __import__("datetime").datetime.now(__import__("datetime").UTC) + timedelta(days=1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId
-from integrations.api.routes.integrations import COMMON, CONDITIONAL, P, WRITE
+from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import CREDENTIAL_SLOTS
 from integrations.service import set_credential_ref
 from shared.errors import FieldError, ValidationFailed
@@ -21,8 +21,9 @@ Slot = Annotated[str, Path(description="Credential slot.", examples=["api_key_re
 class SecretIntake(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: str = Field(min_length=1, max_length=16_384, description="The secret. Stored in the SecretStore; never returned.")
-    overlap_seconds: int = Field(86_400, ge=0, le=30 * 86_400,
-                                 description="How long the previous version keeps working after this rotation.")
+    overlap_seconds: int = Field(
+        86_400, ge=0, le=30 * 86_400, description="How long the previous version keeps working after this rotation."
+    )
 
 
 class StoredCredentialOut(BaseModel):
@@ -33,21 +34,34 @@ class StoredCredentialOut(BaseModel):
     previous_disabled_after: datetime | None = None
 
 
-@router.put("/api/v1/tenants/{tenant_id}/integrations/{integration_id}/credentials/{slot}",
-            operation_id="putCredential", summary="Store a credential (write-only; a new version rotates it)",
-            response_model=StoredCredentialOut, responses={**WRITE, **CONDITIONAL})
-def put_credential(tenant_id: TenantId, integration_id: IntegrationId, slot: Slot, principal: Admin, hub: HubDep,
-                   body: SecretIntake) -> Any:
+@router.put(
+    "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/credentials/{slot}",
+    operation_id="putCredential",
+    summary="Store a credential (write-only; a new version rotates it)",
+    response_model=StoredCredentialOut,
+    responses={**WRITE, **CONDITIONAL},
+)
+def put_credential(
+    tenant_id: TenantId, integration_id: IntegrationId, slot: Slot, principal: Admin, hub: HubDep, body: SecretIntake
+) -> Any:
     if slot not in CREDENTIAL_SLOTS:
-        raise ValidationFailed("Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")])
+        raise ValidationFailed(
+            "Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")]
+        )
     hub.integrations.get(tenant_id, integration_id)  # 404 before anything is stored
-    stored = hub.credentials.put(tenant_id, integration_id, slot, body.value, actor=principal.actor,
-                                 overlap_s=body.overlap_seconds)
-    set_credential_ref(tenant_id, integration_id, slot, stored.ref, repo=hub.integrations, actor=principal.actor,
-                       now=hub.now)
-    return StoredCredentialOut(slot=slot, ref=stored.ref, version=stored.version,
-                               previous_version=stored.previous_version,
-                               previous_disabled_after=stored.previous_disabled_after)
+    stored = hub.credentials.put(
+        tenant_id, integration_id, slot, body.value, actor=principal.actor, overlap_s=body.overlap_seconds
+    )
+    set_credential_ref(
+        tenant_id, integration_id, slot, stored.ref, repo=hub.integrations, actor=principal.actor, now=hub.now
+    )
+    return StoredCredentialOut(
+        slot=slot,
+        ref=stored.ref,
+        version=stored.version,
+        previous_version=stored.previous_version,
+        previous_disabled_after=stored.previous_disabled_after,
+    )
 
 
 class OAuthStart(BaseModel):
@@ -55,14 +69,19 @@ class OAuthStart(BaseModel):
     expires_at: datetime
 
 
-@router.post("/api/v1/tenants/{tenant_id}/integrations/{integration_id}/oauth:start", operation_id="startOAuth",
-             summary="Start the provider's OAuth2 authorization-code flow", response_model=OAuthStart,
-             responses={**COMMON, 400: {**P, "description": "Provider has no authorization-code flow."}})
+@router.post(
+    "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/oauth:start",
+    operation_id="startOAuth",
+    summary="Start the provider's OAuth2 authorization-code flow",
+    response_model=OAuthStart,
+    responses={**COMMON, 400: {**P, "description": "Provider has no authorization-code flow."}},
+)
 def start_oauth(tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
     spec = hub.catalog.get(document.provider)
-    flow = hub.oauth.start(document, hub.provider_app(document), scopes=spec.auth.scopes, pkce=spec.auth.pkce,
-                           actor=principal.actor)
+    flow = hub.oauth.start(
+        document, hub.provider_app(document), scopes=spec.auth.scopes, pkce=spec.auth.pkce, actor=principal.actor
+    )
     return OAuthStart(authorize_url=flow.authorize_url, expires_at=datetime.fromtimestamp(flow.expires_at, UTC))
 
 
@@ -73,23 +92,44 @@ class OAuthDone(BaseModel):
     oauth_refresh_token_ref: str
 
 
-@router.get("/api/v1/oauth/callback", operation_id="oauthCallback",
-            summary="OAuth2 redirect target: verifies state, exchanges the code, stores the refresh token",
-            response_model=OAuthDone,
-            responses={400: {**P, "description": "Invalid, expired or replayed state; or the provider refused."},
-                       422: {**P, "description": "Missing parameters."}, 429: COMMON[429],
-                       502: {**P, "description": "The provider's token endpoint failed."}})
-def oauth_callback(hub: HubDep, code: Annotated[str, Query(min_length=1, max_length=2048)],
-                   state: Annotated[str, Query(min_length=1, max_length=4096)]) -> Any:
+@router.get(
+    "/api/v1/oauth/callback",
+    operation_id="oauthCallback",
+    summary="OAuth2 redirect target: verifies state, exchanges the code, stores the refresh token",
+    response_model=OAuthDone,
+    responses={
+        400: {**P, "description": "Invalid, expired or replayed state; or the provider refused."},
+        422: {**P, "description": "Missing parameters."},
+        429: COMMON[429],
+        502: {**P, "description": "The provider's token endpoint failed."},
+    },
+)
+def oauth_callback(
+    hub: HubDep,
+    code: Annotated[str, Query(min_length=1, max_length=2048)],
+    state: Annotated[str, Query(min_length=1, max_length=4096)],
+) -> Any:
     # No hub credential here: the signed single-use state is what authenticates this redirect.
     claims = hub.oauth.verify_state(state)
     document = hub.integrations.get(claims["t"], claims["i"]).document
     app = hub.provider_app(document)
-    client_secret = hub.credentials.resolve(document, "oauth_client_secret_ref", operation="oauth.callback",
-                                            actor=claims["actor"])
+    client_secret = hub.credentials.resolve(
+        document, "oauth_client_secret_ref", operation="oauth.callback", actor=claims["actor"]
+    )
     done = hub.oauth.complete(document, app, claims, code, client_secret=client_secret)
-    set_credential_ref(done.tenant_id, done.integration_id, "oauth_refresh_token_ref", done.refresh_token_ref,
-                       repo=hub.integrations, actor=claims["actor"], now=hub.now,
-                       grant={"scopes": done.scopes, "granted_at": hub.now().isoformat()})
-    return OAuthDone(tenant_id=done.tenant_id, integration_id=done.integration_id, scopes=done.scopes,
-                     oauth_refresh_token_ref=done.refresh_token_ref)
+    set_credential_ref(
+        done.tenant_id,
+        done.integration_id,
+        "oauth_refresh_token_ref",
+        done.refresh_token_ref,
+        repo=hub.integrations,
+        actor=claims["actor"],
+        now=hub.now,
+        grant={"scopes": done.scopes, "granted_at": hub.now().isoformat()},
+    )
+    return OAuthDone(
+        tenant_id=done.tenant_id,
+        integration_id=done.integration_id,
+        scopes=done.scopes,
+        oauth_refresh_token_ref=done.refresh_token_ref,
+    )

@@ -17,13 +17,21 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", operation_id="ready", summary="Readiness: storage reachable",
-            responses={503: {"description": "A dependency is unreachable."}})
+@router.get(
+    "/ready",
+    operation_id="ready",
+    summary="Readiness: storage reachable",
+    responses={503: {"description": "A dependency is unreachable."}},
+)
 def ready(hub: HubDep) -> Any:
     checks: dict[str, str] = {}
     try:
-        hub.integrations.list("health-probe", __import__("integrations.repository", fromlist=["ListFilter"]).ListFilter(),
-                              size=1, continuation=None)
+        hub.integrations.list(
+            "health-probe",
+            __import__("integrations.repository", fromlist=["ListFilter"]).ListFilter(),
+            size=1,
+            continuation=None,
+        )
         checks["tables"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["tables"] = f"unreachable: {type(exc).__name__}"

@@ -15,21 +15,33 @@ from integrations.documents.families import FamilyName, IntegrationCreate
 from integrations.documents.lifecycle import Transition
 from integrations.repository import ListFilter, Stored
 from integrations.service import (
-    create_integration, list_integrations, patch_integration, transition_integration,
+    create_integration,
+    list_integrations,
+    patch_integration,
+    transition_integration,
 )
 from integrations.validation import validate_integration
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
 
 P = {"model": Problem, "content": {"application/problem+json": {}}}
-COMMON = {401: {**P, "description": "No or invalid credentials."},
-          403: {**P, "description": "The credential lacks the required scope."},
-          404: {**P, "description": "No such integration for this tenant."},
-          429: {**P, "description": "Rate limited; see Retry-After."}}
-WRITE = {**COMMON, 400: {**P, "description": "Malformed JSON."}, 413: {**P, "description": "Body too large."},
-         415: {**P, "description": "Not JSON."}, 422: {**P, "description": "Field-level validation errors."}}
-CONDITIONAL = {409: {**P, "description": "Not allowed in the current lifecycle state."},
-               412: {**P, "description": "If-Match does not match the current ETag."}}
+COMMON = {
+    401: {**P, "description": "No or invalid credentials."},
+    403: {**P, "description": "The credential lacks the required scope."},
+    404: {**P, "description": "No such integration for this tenant."},
+    429: {**P, "description": "Rate limited; see Retry-After."},
+}
+WRITE = {
+    **COMMON,
+    400: {**P, "description": "Malformed JSON."},
+    413: {**P, "description": "Body too large."},
+    415: {**P, "description": "Not JSON."},
+    422: {**P, "description": "Field-level validation errors."},
+}
+CONDITIONAL = {
+    409: {**P, "description": "Not allowed in the current lifecycle state."},
+    412: {**P, "description": "If-Match does not match the current ETag."},
+}
 
 
 class IntegrationPage(BaseModel):
@@ -48,90 +60,191 @@ def _respond(response: Response, stored: Stored) -> Any:
 
 
 EXAMPLE = {
-    "family": "accounting", "provider": "fortnox", "display_name": "Fortnox (finance)", "sandbox": True,
-    "config": {"fiscal_year": {"year": 2026, "start_month": 1}, "sync_direction": "push",
-               "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"}},
+    "family": "accounting",
+    "provider": "fortnox",
+    "display_name": "Fortnox (finance)",
+    "sandbox": True,
+    "config": {
+        "fiscal_year": {"year": 2026, "start_month": 1},
+        "sync_direction": "push",
+        "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"},
+    },
 }
 
 
-@router.post("", status_code=201, operation_id="createIntegration", summary="Create an integration (in draft)",
-             response_model=Integration, responses=WRITE)
-def create(tenant_id: TenantId, principal: Writer, hub: HubDep, request: Request, response: Response,
-           body: Annotated[IntegrationCreate, Body(examples=[EXAMPLE])]) -> Any:  # type: ignore[valid-type]
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createIntegration",
+    summary="Create an integration (in draft)",
+    response_model=Integration,
+    responses=WRITE,
+)
+def create(
+    tenant_id: TenantId,
+    principal: Writer,
+    hub: HubDep,
+    request: Request,
+    response: Response,
+    body: Annotated[IntegrationCreate, Body(examples=[EXAMPLE])],
+) -> Any:  # type: ignore[valid-type]
     # FastAPI validated the shape for the docs; the service validates again with tenant rules (secret namespace).
-    stored = create_integration(tenant_id, body.model_dump(mode="json"), repo=hub.integrations,
-                                actor=principal.actor, now=hub.now)
+    stored = create_integration(
+        tenant_id, body.model_dump(mode="json"), repo=hub.integrations, actor=principal.actor, now=hub.now
+    )
     response.headers["Location"] = f"{request.url.path}/{stored.document.id}"
     return _respond(response, stored)
 
 
-@router.get("", operation_id="listIntegrations", summary="List integrations", response_model=IntegrationPage,
-            responses={**COMMON, 400: {**P, "description": "Malformed continuation token."},
-                       422: {**P, "description": "Invalid query parameter."}})
-def list_(tenant_id: TenantId, principal: Reader, hub: HubDep,
-          family: Annotated[FamilyName | None, Query(description="Only this family.")] = None,
-          provider: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,40}$")] = None,
-          status: Annotated[LifecycleStatus | None, Query()] = None,
-          limit: Annotated[int, Query(ge=1, le=200)] = 50,
-          continuation: Annotated[str | None, Query(max_length=2000)] = None) -> Any:
-    items, nxt = list_integrations(tenant_id, ListFilter(family, provider, status.value if status else None),
-                                   repo=hub.integrations, size=limit, continuation=continuation)
+@router.get(
+    "",
+    operation_id="listIntegrations",
+    summary="List integrations",
+    response_model=IntegrationPage,
+    responses={
+        **COMMON,
+        400: {**P, "description": "Malformed continuation token."},
+        422: {**P, "description": "Invalid query parameter."},
+    },
+)
+def list_(
+    tenant_id: TenantId,
+    principal: Reader,
+    hub: HubDep,
+    family: Annotated[FamilyName | None, Query(description="Only this family.")] = None,
+    provider: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,40}$")] = None,
+    status: Annotated[LifecycleStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    continuation: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Any:
+    items, nxt = list_integrations(
+        tenant_id,
+        ListFilter(family, provider, status.value if status else None),
+        repo=hub.integrations,
+        size=limit,
+        continuation=continuation,
+    )
     return IntegrationPage(items=items, next=nxt)
 
 
-@router.get("/{integration_id}", operation_id="getIntegration", summary="Read one integration",
-            response_model=Integration, responses=COMMON)
+@router.get(
+    "/{integration_id}",
+    operation_id="getIntegration",
+    summary="Read one integration",
+    response_model=Integration,
+    responses=COMMON,
+)
 def get(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep, response: Response) -> Any:
     return _respond(response, hub.integrations.get(tenant_id, integration_id))
 
 
-@router.patch("/{integration_id}", operation_id="patchIntegration",
-              summary="Change an integration (JSON Merge Patch, RFC 7396)", response_model=Integration,
-              responses={**WRITE, **CONDITIONAL},
-              openapi_extra={"requestBody": {"required": True, "content": {"application/merge-patch+json": {
-                  "schema": {"type": "object", "additionalProperties": True},
-                  "example": {"config": {"chart_of_accounts": {"tournament_fees": "3021"}}}}}}})
-async def patch(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, request: Request,
-                response: Response, if_match: IfMatch = None) -> Any:
+@router.patch(
+    "/{integration_id}",
+    operation_id="patchIntegration",
+    summary="Change an integration (JSON Merge Patch, RFC 7396)",
+    response_model=Integration,
+    responses={**WRITE, **CONDITIONAL},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/merge-patch+json": {
+                    "schema": {"type": "object", "additionalProperties": True},
+                    "example": {"config": {"chart_of_accounts": {"tournament_fees": "3021"}}},
+                }
+            },
+        }
+    },
+)
+async def patch(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Writer,
+    hub: HubDep,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
     from integrations.api.body import read_json
 
     body = await read_json(request)
-    stored = patch_integration(tenant_id, integration_id, body, repo=hub.integrations, if_match=if_match,
-                               actor=principal.actor, now=hub.now)
+    stored = patch_integration(
+        tenant_id, integration_id, body, repo=hub.integrations, if_match=if_match, actor=principal.actor, now=hub.now
+    )
     return _respond(response, stored)
 
 
-@router.delete("/{integration_id}", operation_id="decommissionIntegration",
-               summary="Decommission an integration (idempotent; the document stays, read-only)",
-               response_model=Integration, responses={**COMMON, **CONDITIONAL})
-def decommission(tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep,
-                 response: Response, if_match: IfMatch = None) -> Any:
-    stored = transition_integration(tenant_id, integration_id, Transition.decommission, repo=hub.integrations,
-                                    if_match=if_match, actor=principal.actor, now=hub.now)
+@router.delete(
+    "/{integration_id}",
+    operation_id="decommissionIntegration",
+    summary="Decommission an integration (idempotent; the document stays, read-only)",
+    response_model=Integration,
+    responses={**COMMON, **CONDITIONAL},
+)
+def decommission(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Admin,
+    hub: HubDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    stored = transition_integration(
+        tenant_id,
+        integration_id,
+        Transition.decommission,
+        repo=hub.integrations,
+        if_match=if_match,
+        actor=principal.actor,
+        now=hub.now,
+    )
     return _respond(response, stored)
 
 
-@router.post("/{integration_id}:validate", operation_id="validateIntegration",
-             summary="Validate the current configuration (exercises credentials against the sandbox)",
-             response_model=ValidationResponse, responses={**COMMON, 409: CONDITIONAL[409]})
-def validate(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep,
-             response: Response) -> Any:
-    stored, result = validate_integration(tenant_id, integration_id, repo=hub.integrations, validator=hub.validator,
-                                          actor=principal.actor, now=hub.now)
+@router.post(
+    "/{integration_id}:validate",
+    operation_id="validateIntegration",
+    summary="Validate the current configuration (exercises credentials against the sandbox)",
+    response_model=ValidationResponse,
+    responses={**COMMON, 409: CONDITIONAL[409]},
+)
+def validate(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, response: Response) -> Any:
+    stored, result = validate_integration(
+        tenant_id, integration_id, repo=hub.integrations, validator=hub.validator, actor=principal.actor, now=hub.now
+    )
     response.headers["ETag"] = stored.etag
     return ValidationResponse(result=result, integration=stored.document)
 
 
 def _transition_route(transition: Transition, summary: str) -> None:
-    def handler(tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep,
-                response: Response, if_match: IfMatch = None) -> Any:
-        stored = transition_integration(tenant_id, integration_id, transition, repo=hub.integrations,
-                                        if_match=if_match, actor=principal.actor, now=hub.now)
+    def handler(
+        tenant_id: TenantId,
+        integration_id: IntegrationId,
+        principal: Admin,
+        hub: HubDep,
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> Any:
+        stored = transition_integration(
+            tenant_id,
+            integration_id,
+            transition,
+            repo=hub.integrations,
+            if_match=if_match,
+            actor=principal.actor,
+            now=hub.now,
+        )
         return _respond(response, stored)
 
-    router.add_api_route(f"/{{integration_id}}:{transition.value}", handler, methods=["POST"],
-                         operation_id=f"{transition.value}Integration", summary=summary,
-                         response_model=Integration, responses={**COMMON, **CONDITIONAL})
+    router.add_api_route(
+        f"/{{integration_id}}:{transition.value}",
+        handler,
+        methods=["POST"],
+        operation_id=f"{transition.value}Integration",
+        summary=summary,
+        response_model=Integration,
+        responses={**COMMON, **CONDITIONAL},
+    )
 
 
 _transition_route(Transition.activate, "Activate (needs a passing validation of the current configuration)")

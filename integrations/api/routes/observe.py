@@ -13,7 +13,7 @@ from integrations.api.deps import HubDep, IntegrationId, TenantId, authenticate,
 from integrations.api.routes.integrations import COMMON, P
 from integrations.auth.principal import Principal, Scope
 from integrations.usage.report import UsageReport, usage_report
-from shared.errors import NotFound, ValidationFailed, FieldError
+from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter()
 Auditor = Annotated[Principal, Depends(require(Scope.audit_read))]
@@ -25,8 +25,9 @@ class AuditEventOut(BaseModel):
     id: str
     at: datetime
     actor: str
-    action: str = Field(description="secret.write, secret.read, secret.rotate, secret.disable, oauth.start, "
-                                    "oauth.grant, oauth.refresh, …")
+    action: str = Field(
+        description="secret.write, secret.read, secret.rotate, secret.disable, oauth.start, oauth.grant, oauth.refresh, …"
+    )
     integration_id: str | None
     target: dict[str, Any]
     outcome: str
@@ -38,47 +39,88 @@ class AuditPage(BaseModel):
     next: str | None = None
 
 
-@router.get("/api/v1/tenants/{tenant_id}/audit", tags=["audit"], operation_id="listAuditEvents",
-            summary="The tenant's audit trail, newest first", response_model=AuditPage,
-            responses={**COMMON, 400: {**P, "description": "Malformed continuation token."},
-                       422: {**P, "description": "Invalid query parameter."}})
-def audit(tenant_id: TenantId, principal: Auditor, hub: HubDep,
-          action: Annotated[str | None, Query(pattern=r"^[a-z_.]{3,40}$")] = None,
-          integration_id: Annotated[str | None, Query(pattern=r"^int_[0-9a-f]{24}$")] = None,
-          limit: Annotated[int, Query(ge=1, le=200)] = 50,
-          continuation: Annotated[str | None, Query(max_length=2000)] = None) -> Any:
-    events, nxt = hub.audit.query(tenant_id, action=action, integration_id=integration_id, size=limit,
-                                  continuation=continuation)
-    return AuditPage(items=[AuditEventOut(**{k: getattr(e, k) for k in AuditEventOut.model_fields}) for e in events],
-                     next=nxt)
+@router.get(
+    "/api/v1/tenants/{tenant_id}/audit",
+    tags=["audit"],
+    operation_id="listAuditEvents",
+    summary="The tenant's audit trail, newest first",
+    response_model=AuditPage,
+    responses={
+        **COMMON,
+        400: {**P, "description": "Malformed continuation token."},
+        422: {**P, "description": "Invalid query parameter."},
+    },
+)
+def audit(
+    tenant_id: TenantId,
+    principal: Auditor,
+    hub: HubDep,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_.]{3,40}$")] = None,
+    integration_id: Annotated[str | None, Query(pattern=r"^int_[0-9a-f]{24}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    continuation: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Any:
+    events, nxt = hub.audit.query(
+        tenant_id, action=action, integration_id=integration_id, size=limit, continuation=continuation
+    )
+    return AuditPage(
+        items=[AuditEventOut(**{k: getattr(e, k) for k in AuditEventOut.model_fields}) for e in events], next=nxt
+    )
 
 
-@router.get("/api/v1/tenants/{tenant_id}/integrations/{integration_id}/usage", tags=["usage"],
-            operation_id="getIntegrationUsage", summary="Daily outbound usage and quota burn of one integration",
-            response_model=UsageReport, responses={**COMMON, 422: {**P, "description": "Invalid date range."}})
-def integration_usage(tenant_id: TenantId, integration_id: IntegrationId, principal: UsageReader, hub: HubDep,
-                      from_: Annotated[date | None, Query(alias="from")] = None,
-                      to: Annotated[date | None, Query()] = None) -> Any:
+@router.get(
+    "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/usage",
+    tags=["usage"],
+    operation_id="getIntegrationUsage",
+    summary="Daily outbound usage and quota burn of one integration",
+    response_model=UsageReport,
+    responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
+)
+def integration_usage(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: UsageReader,
+    hub: HubDep,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: Annotated[date | None, Query()] = None,
+) -> Any:
     end = to or hub.now().date()
     start = from_ or end - timedelta(days=29)
     if start > end or (end - start).days > 366:
-        raise ValidationFailed("Invalid date range.", [FieldError("query:from", "must be on or before `to`, within 366 days")])
+        raise ValidationFailed(
+            "Invalid date range.", [FieldError("query:from", "must be on or before `to`, within 366 days")]
+        )
     document = hub.integrations.get(tenant_id, integration_id).document
-    return usage_report(document, hub.usage.daily(tenant_id, integration_id, start=start, end=end),
-                        spec=hub.catalog.get(document.provider), start=start, end=end,
-                        quota=hub.settings.provider_daily_quotas.get(document.provider))
+    return usage_report(
+        document,
+        hub.usage.daily(tenant_id, integration_id, start=start, end=end),
+        spec=hub.catalog.get(document.provider),
+        start=start,
+        end=end,
+        quota=hub.settings.provider_daily_quotas.get(document.provider),
+    )
 
 
-@router.get("/api/v1/providers", tags=["providers"], operation_id="listProviders",
-            summary="The provider catalog (what the portal's wizard offers)", response_model=list[ProviderSpec],
-            responses={401: COMMON[401], 429: COMMON[429]})
+@router.get(
+    "/api/v1/providers",
+    tags=["providers"],
+    operation_id="listProviders",
+    summary="The provider catalog (what the portal's wizard offers)",
+    response_model=list[ProviderSpec],
+    responses={401: COMMON[401], 429: COMMON[429]},
+)
 def providers(principal: Any_, hub: HubDep, family: Annotated[str | None, Query(max_length=40)] = None) -> Any:
     return [s for s in hub.catalog.all() if family is None or family in s.families]
 
 
-@router.get("/api/v1/providers/{provider_id}", tags=["providers"], operation_id="getProvider",
-            summary="One provider's catalog entry", response_model=ProviderSpec,
-            responses={401: COMMON[401], 404: COMMON[404], 429: COMMON[429]})
+@router.get(
+    "/api/v1/providers/{provider_id}",
+    tags=["providers"],
+    operation_id="getProvider",
+    summary="One provider's catalog entry",
+    response_model=ProviderSpec,
+    responses={401: COMMON[401], 404: COMMON[404], 429: COMMON[429]},
+)
 def provider(provider_id: str, principal: Any_, hub: HubDep) -> Any:
     try:
         return hub.catalog.get(provider_id)

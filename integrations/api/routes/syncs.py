@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, TenantId, Writer, require
-from integrations.api.routes.integrations import COMMON, CONDITIONAL, P, WRITE
+from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
 from integrations.documents.document import Condition, ValidationResult
@@ -39,10 +39,17 @@ class TriggerSync(BaseModel):
     operation: str = Field(pattern=r"^[a-z_]{3,40}$", examples=["push_invoices"])
 
 
-@router.post("/syncs", status_code=202, operation_id="triggerSync", summary="Run a sync now (queued)",
-             response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]})
-def trigger(tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: TriggerSync,
-            response: Response) -> Any:
+@router.post(
+    "/syncs",
+    status_code=202,
+    operation_id="triggerSync",
+    summary="Run a sync now (queued)",
+    response_model=SyncRun,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def trigger(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: TriggerSync, response: Response
+) -> Any:
     run = trigger_sync(hub, tenant_id, integration_id, body.operation, trigger="manual")
     response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/syncs/{run.id}"
     return run
@@ -52,17 +59,26 @@ class RunPage(BaseModel):
     items: list[SyncRun]
 
 
-@router.get("/syncs", operation_id="listSyncRuns", summary="Sync runs, newest first (limit=1: the last result)",
-            response_model=RunPage, responses=COMMON)
+@router.get(
+    "/syncs",
+    operation_id="listSyncRuns",
+    summary="Sync runs, newest first (limit=1: the last result)",
+    response_model=RunPage,
+    responses=COMMON,
+)
 def runs(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep, limit: int = 20) -> Any:
     hub.integrations.get(tenant_id, integration_id)
     return RunPage(items=hub.runs.latest(tenant_id, integration_id, limit=max(1, min(limit, 100))))
 
 
-@router.get("/syncs/{run_id}", operation_id="getSyncRun", summary="One sync run", response_model=SyncRun,
-            responses=COMMON)
-def run(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep,
-        run_id: Annotated[str, Path(pattern=r"^[0-9]{13}-[0-9a-f]{8}$")]) -> Any:
+@router.get("/syncs/{run_id}", operation_id="getSyncRun", summary="One sync run", response_model=SyncRun, responses=COMMON)
+def run(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    run_id: Annotated[str, Path(pattern=r"^[0-9]{13}-[0-9a-f]{8}$")],
+) -> Any:
     return hub.runs.get(tenant_id, integration_id, run_id)
 
 
@@ -83,21 +99,35 @@ def _out(s: Schedule) -> ScheduleOut:
     return ScheduleOut(operation=s.operation, cron=s.cron, time_zone=s.time_zone, next_run_at=s.next_run_at)
 
 
-@router.put("/syncs/schedules/{operation}", operation_id="scheduleSync", summary="Schedule a sync (e.g. nightly)",
-            response_model=ScheduleOut, responses=WRITE)
-def schedule(tenant_id: TenantId, integration_id: IntegrationId, operation: Operation, principal: Admin,
-             hub: HubDep, body: ScheduleIn) -> Any:
+@router.put(
+    "/syncs/schedules/{operation}",
+    operation_id="scheduleSync",
+    summary="Schedule a sync (e.g. nightly)",
+    response_model=ScheduleOut,
+    responses=WRITE,
+)
+def schedule(
+    tenant_id: TenantId, integration_id: IntegrationId, operation: Operation, principal: Admin, hub: HubDep, body: ScheduleIn
+) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
     if operation not in supported_operations(hub, document):
-        raise ValidationFailed("This integration cannot run that operation.",
-                               [FieldError("path:operation", f"must be one of {supported_operations(hub, document)}")])
+        raise ValidationFailed(
+            "This integration cannot run that operation.",
+            [FieldError("path:operation", f"must be one of {supported_operations(hub, document)}")],
+        )
     return _out(hub.schedules.put(tenant_id, integration_id, operation, cron=body.cron, time_zone=body.time_zone))
 
 
-@router.delete("/syncs/schedules/{operation}", status_code=204, operation_id="cancelScheduledSync",
-               summary="Cancel a scheduled sync", responses=COMMON)
-def cancel(tenant_id: TenantId, integration_id: IntegrationId, operation: Operation, principal: Admin,
-           hub: HubDep) -> Response:
+@router.delete(
+    "/syncs/schedules/{operation}",
+    status_code=204,
+    operation_id="cancelScheduledSync",
+    summary="Cancel a scheduled sync",
+    responses=COMMON,
+)
+def cancel(
+    tenant_id: TenantId, integration_id: IntegrationId, operation: Operation, principal: Admin, hub: HubDep
+) -> Response:
     hub.integrations.get(tenant_id, integration_id)
     hub.schedules.cancel(tenant_id, integration_id, operation)
     return Response(status_code=204)
@@ -106,7 +136,8 @@ def cancel(tenant_id: TenantId, integration_id: IntegrationId, operation: Operat
 class InvoiceLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
-        description="Revenue category; mapped to an account by the chart of accounts.", examples=["license_fees"])
+        description="Revenue category; mapped to an account by the chart of accounts.", examples=["license_fees"]
+    )
     description: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     amount: float = Field(ge=0, description="Unit price excluding VAT.")
     quantity: float = Field(1.0, gt=0)
@@ -116,7 +147,8 @@ class InvoiceLineIn(BaseModel):
 class InvoiceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
-        description="The platform's invoice id: the idempotency key at the provider.")
+        description="The platform's invoice id: the idempotency key at the provider."
+    )
     customer_number: Annotated[str, StringConstraints(min_length=1, max_length=50)]
     invoice_date: date
     currency: Currency
@@ -135,17 +167,27 @@ class OutboxResult(BaseModel):
     counts: dict[str, int] = Field(description="Records by state for this integration.")
 
 
-@router.post("/outbox/invoices", status_code=202, operation_id="enqueueInvoices",
-             summary="Hand invoices to the hub for delivery by the next push_invoices run",
-             response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
-def enqueue_invoices(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep,
-                     body: InvoiceBatch) -> Any:
+@router.post(
+    "/outbox/invoices",
+    status_code=202,
+    operation_id="enqueueInvoices",
+    summary="Hand invoices to the hub for delivery by the next push_invoices run",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_invoices(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: InvoiceBatch
+) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
     if document.family != "accounting":
         raise ValidationFailed("Invoices go to accounting integrations.", [FieldError("/invoices", "wrong family")])
     chart = document.config.chart_of_accounts
-    errors = [FieldError(f"/invoices/{i}/lines/{j}/category", f"no account mapped for {line.category!r}")
-              for i, inv in enumerate(body.invoices) for j, line in enumerate(inv.lines) if line.category not in chart]
+    errors = [
+        FieldError(f"/invoices/{i}/lines/{j}/category", f"no account mapped for {line.category!r}")
+        for i, inv in enumerate(body.invoices)
+        for j, line in enumerate(inv.lines)
+        if line.category not in chart
+    ]
     if errors:
         raise ValidationFailed("Some revenue categories have no account in the chart of accounts.", errors[:50])
     tally = {"created": 0, "unchanged": 0, "replaced": 0}
@@ -168,8 +210,13 @@ class IntegrationStatus(BaseModel):
     outbox: dict[str, int]
 
 
-@router.get("/status", operation_id="getIntegrationStatus", summary="Lifecycle, connection health, last sync, "
-            "next runs, error rate", response_model=IntegrationStatus, responses=COMMON)
+@router.get(
+    "/status",
+    operation_id="getIntegrationStatus",
+    summary="Lifecycle, connection health, last sync, next runs, error rate",
+    response_model=IntegrationStatus,
+    responses=COMMON,
+)
 def status(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
     today = hub.now().date()
@@ -180,14 +227,23 @@ def status(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader
     reauth = any(c.type == "needs_reauth" for c in document.conditions)
     last = hub.runs.latest(tenant_id, integration_id, limit=1)
     return IntegrationStatus(
-        integration_id=document.id, lifecycle=document.status, last_validation=document.last_validation,
+        integration_id=document.id,
+        lifecycle=document.status,
+        last_validation=document.last_validation,
         conditions=document.conditions,
-        token_state="n/a" if not oauth else "needs_reauth" if reauth else
-        "connected" if document.credentials.oauth_refresh_token_ref else "not_connected",
+        token_state="n/a"
+        if not oauth
+        else "needs_reauth"
+        if reauth
+        else "connected"
+        if document.credentials.oauth_refresh_token_ref
+        else "not_connected",
         last_sync=last[0] if last else None,
         schedules=[_out(s) for s in hub.schedules.for_integration(tenant_id, integration_id)],
-        requests_24h=requests, error_rate_24h=round(errors / requests, 4) if requests else None,
-        outbox=hub.outbox.counts(tenant_id, integration_id))
+        requests_24h=requests,
+        error_rate_24h=round(errors / requests, 4) if requests else None,
+        outbox=hub.outbox.counts(tenant_id, integration_id),
+    )
 
 
 class Refreshed(BaseModel):
@@ -195,9 +251,17 @@ class Refreshed(BaseModel):
     scopes: list[str]
 
 
-@router.post("/oauth:refresh", operation_id="refreshOAuthToken", summary="Refresh the provider access token now",
-             response_model=Refreshed, responses={**COMMON, 400: {**P, "description": "Not an OAuth integration."},
-                                                   502: {**P, "description": "The provider refused (see needs_reauth)."}})
+@router.post(
+    "/oauth:refresh",
+    operation_id="refreshOAuthToken",
+    summary="Refresh the provider access token now",
+    response_model=Refreshed,
+    responses={
+        **COMMON,
+        400: {**P, "description": "Not an OAuth integration."},
+        502: {**P, "description": "The provider refused (see needs_reauth)."},
+    },
+)
 def refresh(tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
     if hub.catalog.get(document.provider).auth.kind != "oauth2_code":
