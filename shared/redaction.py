@@ -69,7 +69,9 @@ def install(redactor: Redactor = REDACTOR) -> None:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string is not ours to fix here
             message = str(record.msg)
-        record.msg, record.args = redactor.scrub(message), ()
+        scrubbed = redactor.scrub(message)
+        if scrubbed != message:  # keep args otherwise: some formatters (uvicorn's access log) read them
+            record.msg, record.args = scrubbed, ()
         if record.exc_info and not record.exc_text:
             record.exc_text = redactor.scrub(logging.Formatter().formatException(record.exc_info))
         return record

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import signal
 import json
 import logging
 import os
@@ -20,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fakes", action="store_true", help="Do not start the loopback fake providers.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
 
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` dumps every thread's stack
     load_settings_values()
     store = azurite.start(data_dir=ROOT / ".azurite" / "data")
     if os.environ.get("AzureWebJobsStorage", "UseDevelopmentStorage=true") == "UseDevelopmentStorage=true":

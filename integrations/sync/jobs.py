@@ -59,10 +59,11 @@ def run_job_message(body: bytes, *, dequeue_count: int, hub: Any) -> SyncRun:
         lease = hub.leases.try_acquire(f"sync-{run.tenant_id}-{run.integration_id}", ttl_s=hub.settings.sync_lease_s)
         if lease is None:
             raise SyncBusy(run.integration_id)
+        held = [lease]  # heartbeats renew the lease (new ETag): release the latest one
         try:
-            return _execute(hub, run, lease, dequeue_count)
+            return _execute(hub, run, held, dequeue_count)
         finally:
-            hub.leases.release(lease)
+            hub.leases.release(held[0])
             hub.usage.flush()
     except SyncBusy:
         if dequeue_count >= MAX_DEQUEUE:
@@ -70,7 +71,7 @@ def run_job_message(body: bytes, *, dequeue_count: int, hub: Any) -> SyncRun:
         raise
 
 
-def _execute(hub: Any, run: SyncRun, lease: Any, dequeue_count: int) -> SyncRun:
+def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> SyncRun:
     document = hub.integrations.get(run.tenant_id, run.integration_id).document
     if document.status != LifecycleStatus.active:
         return _finish(hub, run, RunStatus.skipped, reason=f"integration is {document.status}")
@@ -79,7 +80,6 @@ def _execute(hub: Any, run: SyncRun, lease: Any, dequeue_count: int) -> SyncRun:
     hub.runs.save(run)
     started = time.perf_counter()
     kind, operation, _ = OPERATIONS[run.operation]
-    held = [lease]
 
     def heartbeat() -> None:
         try:

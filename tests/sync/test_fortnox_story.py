@@ -83,6 +83,8 @@ def test_the_fortnox_story(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     push = usage["by_operation"]["sync.push_invoice"]
     assert push["requests"] == 142 and push["errors"] == 0
     assert push["quota_burn_pct"] == round(100 * 142 / fake.daily_quota, 3) == 1.3
+    # the run let go of its (renewed) lease: the next run may start at once
+    assert hub.leases.try_acquire(f"sync-{admin.tenant}-{doc_id}", ttl_s=1) is not None
     events = hub.queues.peek_all(hub.settings.queue_integration_events)
     assert events[-1]["type"] == "dev.integration-hub.sync.succeeded" and events[-1]["data"]["created"] == 142
     status = admin.get(f"{path}/status").json()
