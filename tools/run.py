@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
-import signal
 import json
 import logging
 import os
+import signal
 import sys
 
 from tools import azurite

@@ -1,0 +1,43 @@
+"""Overhead of the outbound client (limiter + usage counting + retry wrapper) vs a bare requests.Session
+call to the same loopback endpoint, same run. Target ≤ 1.2× p50."""
+
+from __future__ import annotations
+
+import requests
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bench.common import fresh_hub, interleaved_p50
+from shared.http import Call, OutboundClient, Policy, Window
+from tests.helpers import serve
+
+
+async def ok(_: object) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+def run(conn: str) -> dict[str, object]:
+    hub = fresh_hub(conn)
+    with serve(Starlette(routes=[Route("/ping", ok)])) as base:
+        url = f"{base}/ping"
+        bare = requests.Session()
+        client = OutboundClient()
+        policy = Policy(
+            provider="bench",
+            limit_key="bench:1",
+            window=Window(1_000_000, 1.0),
+            on_attempt=lambda s, ms: hub.usage.record(
+                tenant_id="bench", integration_id="int_bench", provider="bench", operation="ping", status=s, latency_ms=ms
+            ),
+        )
+        raw, wrapped = interleaved_p50(lambda: bare.get(url), lambda: client.send(Call("GET", url), policy), n=1000)
+        hub.usage.flush()
+    return {
+        "bench": "outbound client vs bare requests (p50)",
+        "baseline": f"{raw:.3f} ms",
+        "measured": f"{wrapped:.3f} ms",
+        "ratio": round(wrapped / raw, 3),
+        "target": "≤ 1.20",
+        "notes": "",
+    }

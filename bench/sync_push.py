@@ -1,0 +1,98 @@
+"""The 142-invoice push against the Fortnox fake enforcing 25 requests per window (window scaled from 5 s
+to 1 s, same ratio): wall time ÷ the minimum the limit allows. Target ≤ 1.10 with zero 429s."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from bench.common import fresh_hub
+from integrations.sync.jobs import run_job_message, trigger_sync
+from tests.fakes.launcher import start_fakes
+from tests.helpers import fortnox
+
+N = 142
+
+
+def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
+    fakes = start_fakes(window_s=window_s)
+    try:
+        hub = fresh_hub(
+            conn,
+            provider_urls=fakes.provider_urls,
+            provider_rate_limits={"fortnox": {"requests": 25, "per_seconds": window_s}},
+        )
+        fake = fakes.fortnox
+        tenant = "bench-fed"
+        from integrations.documents.lifecycle import Transition
+        from integrations.service import create_integration, set_credential_ref, transition_integration
+        from integrations.validation import validate_integration
+
+        doc = create_integration(
+            tenant,
+            fortnox(tenant, oauth_client_id=fake.client_id, credentials={}),
+            repo=hub.integrations,
+            actor="bench",
+            now=hub.now,
+        ).document
+        stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")
+        set_credential_ref(
+            tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now
+        )
+        doc = hub.integrations.get(tenant, doc.id).document
+        code = fake.issue_code(["companyinformation", "invoice"], hub.oauth._redirect_uri)
+        data = hub.tokens.exchange(
+            hub.provider_app(doc),
+            fake.client_secret,
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": hub.oauth._redirect_uri},
+            provider="fortnox",
+        )
+        ref = hub.tokens.publish(doc, data, rotates=True, reason="grant")
+        del ref
+        from integrations.credentials import secret_name
+
+        set_credential_ref(
+            tenant,
+            doc.id,
+            "oauth_refresh_token_ref",
+            f"kv:{secret_name(tenant, doc.id, 'oauth_refresh_token_ref')}",
+            repo=hub.integrations,
+            actor="bench",
+            now=hub.now,
+        )
+        validate_integration(tenant, doc.id, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
+        transition_integration(
+            tenant, doc.id, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
+        )
+        for i in range(N):
+            hub.outbox.put(
+                tenant,
+                doc.id,
+                "invoice",
+                f"INV-{i:05d}",
+                {
+                    "key": f"INV-{i:05d}",
+                    "customer_number": "100",
+                    "invoice_date": "2026-11-25",
+                    "currency": "SEK",
+                    "lines": [{"category": "license_fees", "description": "Licens", "amount": 450.0}],
+                },
+            )
+        time.sleep(window_s * 1.1)  # start with an empty window (validation used one request)
+        run_ = trigger_sync(hub, tenant, doc.id, "push_invoices", trigger="manual")
+        message = hub.queues.client(hub.settings.queue_sync_jobs).receive_message()
+        started = time.perf_counter()
+        result = run_job_message(message.content, dequeue_count=1, hub=hub)
+        wall = time.perf_counter() - started
+        minimum = (math.ceil(N / 25) - 1) * window_s  # the last window's slack is free
+        assert result.created == N and len(fake.invoices) == N, (result, run_)
+        return {
+            "bench": "sync push 142 invoices (25 req / 1 s window)",
+            "baseline": f"{minimum:.2f} s (limit minimum)",
+            "measured": f"{wall:.2f} s",
+            "ratio": round(wall / minimum, 3),
+            "target": "≤ 1.10",
+            "notes": f"429s: {fake.throttled}",
+        }
+    finally:
+        fakes.stop()
