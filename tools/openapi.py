@@ -1,0 +1,190 @@
+"""The API contract: `snapshot` writes openapi/v1.json from the code, `check` fails when they differ, and
+`diff OLD NEW` classifies every change as breaking or not (exit 1 on breaking changes without a major
+version bump).
+
+    python -m tools.openapi snapshot | check | diff old.json new.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT = ROOT / "openapi" / "v1.json"
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def current_spec() -> dict[str, Any]:
+    from integrations.api.app import create_api
+
+    return create_api(max_body=1).openapi()
+
+
+def dump(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class Change:
+    breaking: bool
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{'BREAKING' if self.breaking else 'ok      '} {self.where}: {self.what}"
+
+
+class Differ:
+    def __init__(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self.old, self.new = old, new
+        self.changes: list[Change] = []
+
+    def _resolve(self, spec: dict[str, Any], schema: Any, seen: frozenset[str] = frozenset()) -> Any:
+        if isinstance(schema, dict) and "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name in seen:
+                return {"x-recursive": name}
+            return self._resolve(spec, spec["components"]["schemas"][name], seen | {name})
+        return schema
+
+    def add(self, breaking: bool, where: str, what: str) -> None:
+        self.changes.append(Change(breaking, where, what))
+
+    def run(self) -> list[Change]:
+        for path, item in self.old.get("paths", {}).items():
+            if path not in self.new.get("paths", {}):
+                self.add(True, path, "path removed")
+                continue
+            for method in METHODS:
+                if method not in item:
+                    continue
+                where = f"{method.upper()} {path}"
+                new_op = self.new["paths"][path].get(method)
+                if new_op is None:
+                    self.add(True, where, "operation removed")
+                    continue
+                self.operation(where, item[method], new_op)
+        for path, item in self.new.get("paths", {}).items():
+            for method in METHODS:
+                if method in item and method not in self.old.get("paths", {}).get(path, {}):
+                    self.add(False, f"{method.upper()} {path}", "operation added")
+        return self.changes
+
+    def operation(self, where: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if old.get("operationId") != new.get("operationId"):
+            self.add(True, where, f"operationId {old.get('operationId')} → {new.get('operationId')}")
+        if old.get("security") != new.get("security"):
+            self.add(True, where, "security requirements changed")
+        old_params = {(p["name"], p["in"]): p for p in old.get("parameters", [])}
+        new_params = {(p["name"], p["in"]): p for p in new.get("parameters", [])}
+        for key, p in new_params.items():
+            if key not in old_params and p.get("required"):
+                self.add(True, where, f"new required parameter {key[1]}:{key[0]}")
+            elif key not in old_params:
+                self.add(False, where, f"new optional parameter {key[1]}:{key[0]}")
+        for key, p in old_params.items():
+            if key not in new_params:
+                self.add(True, where, f"parameter {key[1]}:{key[0]} removed")
+            else:
+                self.schema(f"{where} parameter {key[0]}", p.get("schema", {}), new_params[key].get("schema", {}), "request")
+        old_body = old.get("requestBody", {}).get("content", {})
+        new_body = new.get("requestBody", {}).get("content", {})
+        for ctype, media in old_body.items():
+            if ctype not in new_body:
+                self.add(True, where, f"request media type {ctype} removed")
+            else:
+                self.schema(f"{where} body", media.get("schema", {}), new_body[ctype].get("schema", {}), "request")
+        for status, response in old.get("responses", {}).items():
+            new_response = new.get("responses", {}).get(status)
+            if new_response is None:
+                self.add(True, where, f"response {status} removed")
+                continue
+            for ctype, media in response.get("content", {}).items():
+                new_media = new_response.get("content", {}).get(ctype)
+                if new_media is None:
+                    self.add(True, where, f"response {status} {ctype} removed")
+                else:
+                    self.schema(f"{where} → {status}", media.get("schema", {}), new_media.get("schema", {}), "response")
+
+    def schema(self, where: str, old: Any, new: Any, direction: str, depth: int = 0) -> None:
+        if depth > 12:
+            return
+        old, new = self._resolve(self.old, old), self._resolve(self.new, new)
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return
+        if old.get("type") != new.get("type") and "type" in old:
+            self.add(True, where, f"type {old.get('type')} → {new.get('type')}")
+        old_enum, new_enum = set(map(str, old.get("enum", []))), set(map(str, new.get("enum", [])))
+        if old_enum and new_enum:
+            if direction == "request" and old_enum - new_enum:
+                self.add(True, where, f"enum narrowed: {sorted(old_enum - new_enum)} removed")
+            if direction == "response" and new_enum - old_enum:
+                self.add(False, where, f"enum widened: {sorted(new_enum - old_enum)} (clients must tolerate)")
+        for union in ("oneOf", "anyOf", "allOf"):
+            olds = {json.dumps(x, sort_keys=True): x for x in old.get(union, [])}
+            news = {json.dumps(x, sort_keys=True): x for x in new.get(union, [])}
+            if union != "allOf" and set(olds) - set(news):
+                self.add(True, where, f"{union} alternatives removed")
+            for key in set(olds) & set(news):  # the same alternative on both sides: compare inside it
+                self.schema(f"{where}<{union}>", olds[key], news[key], direction, depth + 1)
+        old_props, new_props = old.get("properties", {}), new.get("properties", {})
+        old_req, new_req = set(old.get("required", [])), set(new.get("required", []))
+        for name, schema in old_props.items():
+            if name not in new_props:
+                self.add(True, f"{where}.{name}", "field removed")
+            else:
+                self.schema(f"{where}.{name}", schema, new_props[name], direction, depth + 1)
+        for name in new_props:
+            if name not in old_props:
+                required = direction == "request" and name in new_req
+                self.add(required, f"{where}.{name}", "required field added" if required else "field added")
+        if direction == "request":
+            for name in (new_req - old_req) & set(old_props):
+                self.add(True, f"{where}.{name}", "field became required")
+        if "items" in old and "items" in new:
+            self.schema(f"{where}[]", old["items"], new["items"], direction, depth + 1)
+
+
+def major(spec: dict[str, Any]) -> int:
+    return int(str(spec.get("info", {}).get("version", "0")).split(".")[0])
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[Change], int]:
+    changes = Differ(old, new).run()
+    breaking = [c for c in changes if c.breaking]
+    code = 1 if breaking and major(new) <= major(old) else 0
+    return changes, code
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "check"
+    if command == "snapshot":
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(dump(current_spec()))
+        print(f"wrote {SNAPSHOT.relative_to(ROOT)}")
+        return 0
+    if command == "check":
+        if not SNAPSHOT.exists() or SNAPSHOT.read_text() != dump(current_spec()):
+            changes, code = diff(json.loads(SNAPSHOT.read_text()) if SNAPSHOT.exists() else {}, current_spec())
+            for c in changes:
+                print(c)
+            print("The code's OpenAPI differs from openapi/v1.json: review, then `python -m tools.openapi snapshot`.")
+            return 1
+        return 0
+    if command == "diff" and len(argv) == 3:
+        changes, code = diff(json.loads(Path(argv[1]).read_text()), json.loads(Path(argv[2]).read_text()))
+        for c in changes:
+            print(c)
+        if code:
+            print("Breaking changes without a major version bump.")
+        return code
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
