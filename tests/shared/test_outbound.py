@@ -1,0 +1,126 @@
+"""The outbound client against the Fortnox fake: the limiter keeps a burst inside the window, 429s are
+waited out as told, and usage counters stay exact under concurrency."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+from integrations.usage.counters import UsageCounters
+from integrations.wiring import Hub, utc_now
+from shared.http import Call, OutboundClient, Policy, SlidingWindowLimiter, Window
+from tests.fakes.fortnox import FortnoxFake
+from tests.helpers import serve
+
+
+def _token(fake: FortnoxFake) -> str:
+    code = fake.issue_code(["companyinformation"], "http://x")
+    grant_id = "g"
+    fake.codes.pop(code)
+    from tests.fakes.fortnox import Grant
+
+    fake.grants[grant_id] = Grant(["companyinformation"], "")
+    return fake._tokens(grant_id)["access_token"]
+
+
+def test_burst_of_200_stays_inside_the_window() -> None:
+    fake = FortnoxFake(window_s=0.5)
+    with serve(fake.app()) as base:
+        token = _token(fake)
+        client = OutboundClient()
+        policy = Policy(provider="fortnox", limit_key="fortnox:burst", window=Window(25, 0.5))
+        statuses: list[int] = []
+
+        def worker() -> None:
+            for _ in range(25):
+                r = client.send(
+                    Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"}), policy
+                )
+                statuses.append(r.status_code)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+    assert statuses == [200] * 200
+    assert fake.throttled == 0
+    assert elapsed >= 7 * 0.5  # 200 requests need at least 7 full windows after the first
+
+
+def test_retry_after_is_honoured_and_everything_succeeds() -> None:
+    fake = FortnoxFake(window_s=0.5)
+    with serve(fake.app()) as base:
+        token = _token(fake)
+        slept: list[float] = []
+        client = OutboundClient(sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
+        fake.fail_next(3, 429, {"Retry-After": "2"})
+        fake.fail_next(2, 503)
+        r = client.send(
+            Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"}),
+            Policy(provider="fortnox"),
+        )
+    assert r.status_code == 200
+    assert slept[:3] == [2.0, 2.0, 2.0] and len(slept) == 5
+
+
+def test_post_without_idempotency_key_is_not_retried_after_a_timeout() -> None:
+    client = OutboundClient(sleep=lambda s: None)
+    import pytest
+
+    from shared.errors import ProviderError
+
+    with pytest.raises(ProviderError) as err:  # nothing listens on port 9 (discard): a network error
+        client.send(Call("POST", "http://127.0.0.1:9/x", json={}, timeout_s=0.5), Policy(provider="x", max_attempts=3))
+    assert err.value.retriable
+
+
+def test_limiter_window_math() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        now[0] += s
+
+    limiter = SlidingWindowLimiter(clock=lambda: now[0], sleep=sleep)
+    for _ in range(10):
+        limiter.acquire("k", Window(5, 1.0))()
+    assert len(waits) == 1 and 1.0 <= now[0] <= 1.05
+
+
+def test_usage_counters_exact_with_8_workers_and_two_instances(hub: Hub) -> None:
+    table = hub.tables.table("usage")
+    instances = [UsageCounters(table, now=utc_now, shard="a"), UsageCounters(table, now=utc_now, shard="b")]
+
+    def worker(i: int) -> None:
+        counters = instances[i % 2]
+        for n in range(500):
+            status = 200 if n % 10 else (429 if n % 20 else 503)
+            counters.record(
+                tenant_id="fed",
+                integration_id="int_x",
+                provider="fortnox",
+                operation="sync.push_invoice",
+                status=status,
+                latency_ms=1.0,
+            )
+            if n % 50 == 0:
+                counters.flush()  # flushes race with records and with the other instance
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in instances:
+        c.flush()
+    today = date.today()
+    days = instances[0].daily("fed", "int_x", start=today, end=today)
+    total = days[0].tally
+    assert total.requests == 4000
+    assert total.throttled == 8 * 25 and total.errors_5xx == 8 * 25
+    assert abs(total.latency_ms - 4000.0) < 1e-6
