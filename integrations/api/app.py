@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from integrations.api import problems
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import RateLimiter
-from integrations.api.routes import credentials, health, integrations, observe, syncs
+from integrations.api.routes import clients, credentials, health, integrations, observe, syncs
 
 API_VERSION = "1.0.0"
 
@@ -30,6 +30,7 @@ def create_api(*, limiter: Callable[[], RateLimiter | None] | None = None, max_b
     app.include_router(credentials.router)
     app.include_router(observe.router)
     app.include_router(syncs.router)
+    app.include_router(clients.router)
     shared_limiter = RateLimiter()
     app.add_middleware(  # type: ignore[arg-type]
         Edge,

@@ -36,8 +36,31 @@ def _presented(request: Request) -> str:
     raise Unauthorized("Credentials are required (Authorization: Bearer <key or token>).", reason="missing")
 
 
+def _audit_denial(hub: Hub, request: Request, tenant_id: str | None, reason: str, **target: str) -> None:
+    tenant = tenant_id or request.path_params.get("tenant_id")
+    if tenant:
+        hub.audit.record(
+            tenant,
+            actor=target.pop("actor", "anonymous"),
+            action="request.denied",
+            outcome=reason,
+            target={"method": request.method, "path": request.url.path, **target},
+        )
+
+
 def authenticate(request: Request, hub: HubDep) -> Principal:
-    principal = hub.api_keys.authenticate(_presented(request))
+    try:
+        principal = hub.api_keys.authenticate(_presented(request))
+    except Unauthorized as exc:
+        ext = exc.extensions
+        _audit_denial(
+            hub,
+            request,
+            ext.get("tenant_id"),
+            str(ext.get("reason", "invalid")),  # type: ignore[arg-type]
+            **({"actor": f"api_key:{ext['key_id']}"} if "key_id" in ext else {}),
+        )
+        raise
     request.state.principal = principal
     return principal
 
@@ -45,12 +68,14 @@ def authenticate(request: Request, hub: HubDep) -> Principal:
 def require(scope: Scope):  # type: ignore[no-untyped-def]
     """A route's declared scope; the principal must also belong to the path's tenant."""
 
-    def check(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    def check(request: Request, hub: HubDep, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         tenant = request.path_params.get("tenant_id")
         if tenant is not None and tenant != principal.tenant_id:
-            # Another tenant's resources do not exist as far as this caller can tell.
+            # Another tenant's resources do not exist as far as this caller can tell; the caller's tenant hears of it.
+            _audit_denial(hub, request, principal.tenant_id, "wrong_tenant", actor=principal.actor)
             raise NotFound("Not found.")
         if not principal.can(scope):
+            _audit_denial(hub, request, principal.tenant_id, "missing_scope", actor=principal.actor, scope=scope.value)
             raise Forbidden(f"This credential lacks the `{scope.value}` scope.", required_scope=scope.value)
         return principal
 

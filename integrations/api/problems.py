@@ -90,6 +90,7 @@ async def _on_hub_error(request: Request, exc: HubError) -> JSONResponse:
     extensions = {k: v for k, v in exc.extensions.items() if k not in ("reason",)}  # reasons are for the audit log
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="integration-hub"'
+        extensions = {}  # unknown, revoked and expired look the same to the caller (the audit log tells them apart)
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if exc.status >= 500:

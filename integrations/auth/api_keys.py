@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from integrations.auth.principal import Principal, Scope, expand
 from shared.errors import NotFound, Unauthorized
@@ -41,7 +41,15 @@ class ApiKeys:
     def _hash(self, secret: str) -> str:
         return hmac.new(self._pepper, secret.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, *, tenant_id: str, scopes: list[Scope], name: str, expires_at: datetime | None = None) -> IssuedKey:
+    def issue(
+        self,
+        *,
+        tenant_id: str,
+        scopes: list[Scope],
+        name: str,
+        expires_at: datetime | None = None,
+        rotated_from: str | None = None,
+    ) -> IssuedKey:
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         self._table.insert(
@@ -57,13 +65,54 @@ class ApiKeys:
                 "RevokedAt": None,
             }
         )
+        # An index row per tenant, so listing a tenant's keys is one partition read.
+        self._table.upsert({"PartitionKey": f"tenant|{tenant_id}", "RowKey": key_id})
         return IssuedKey(key_id, f"{PREFIX}_{key_id}_{secret}", tenant_id, [s.value for s in scopes])
 
-    def revoke(self, key_id: str) -> None:
-        entity, etag = self._table.get(key_id, _ROW)
+    def revoke(self, key_id: str, *, tenant_id: str | None = None) -> None:
+        entity, etag = self._owned(key_id, tenant_id)
         entity["RevokedAt"] = self._now()
         self._table.replace(entity, etag=etag)
         self._cache.pop(key_id, None)
+
+    def _owned(self, key_id: str, tenant_id: str | None) -> tuple[dict, str]:
+        entity, etag = self._table.get(key_id, _ROW)
+        if tenant_id is not None and entity["TenantId"] != tenant_id:
+            raise NotFound("No such API key.")  # another tenant's key does not exist for this caller
+        return entity, etag
+
+    def rotate(self, key_id: str, *, tenant_id: str, overlap_s: int) -> IssuedKey:
+        """A new key with the same scopes; the old one keeps working for `overlap_s`, then expires."""
+        entity, etag = self._owned(key_id, tenant_id)
+        if entity.get("RevokedAt"):
+            raise NotFound("No such API key.")
+        scopes = [Scope(s) for s in entity["Scopes"].split() if s in Scope._value2member_map_]
+        issued = self.issue(
+            tenant_id=tenant_id, scopes=scopes, name=entity["Name"], expires_at=entity.get("ExpiresAt"), rotated_from=key_id
+        )
+        sunset = self._now() + timedelta(seconds=overlap_s)
+        current_expiry = entity.get("ExpiresAt")
+        entity["ExpiresAt"] = min(sunset, current_expiry) if current_expiry else sunset
+        entity["RotatedTo"] = issued.key_id
+        self._table.replace(entity, etag=etag)
+        self._cache.pop(key_id, None)
+        return issued
+
+    def list(self, tenant_id: str) -> list[dict]:
+        ids = [e["RowKey"] for e in self._table.query("PartitionKey eq @p", parameters={"p": f"tenant|{tenant_id}"})]
+        rows = [found[0] for key_id in ids if (found := self._table.find(key_id, _ROW))]
+        return [
+            {
+                "key_id": e["PartitionKey"],
+                "name": e["Name"],
+                "scopes": e["Scopes"].split(),
+                "created_at": e["CreatedAt"],
+                "expires_at": e.get("ExpiresAt"),
+                "revoked_at": e.get("RevokedAt"),
+                "rotated_to": e.get("RotatedTo") or None,
+            }
+            for e in rows
+        ]
 
     def _load(self, key_id: str) -> dict | None:
         hit = self._cache.get(key_id)
@@ -86,9 +135,9 @@ class ApiKeys:
         if entity is None or not hmac.compare_digest(entity["Hash"], self._hash(secret)):
             raise Unauthorized("Invalid credentials.", reason="unknown")
         if entity.get("RevokedAt"):
-            raise Unauthorized("Invalid credentials.", reason="revoked")
+            raise Unauthorized("Invalid credentials.", reason="revoked", tenant_id=entity["TenantId"], key_id=key_id)
         expires = entity.get("ExpiresAt")
         if expires and expires <= self._now():
-            raise Unauthorized("Invalid credentials.", reason="expired")
+            raise Unauthorized("Invalid credentials.", reason="expired", tenant_id=entity["TenantId"], key_id=key_id)
         scopes = frozenset(Scope(s) for s in entity["Scopes"].split() if s in Scope._value2member_map_)
         return Principal(tenant_id=entity["TenantId"], client_id=key_id, kind="api_key", scopes=expand(scopes))

@@ -13,12 +13,20 @@ class Scope(StrEnum):
     syncs_run = "syncs:run"
     usage_read = "usage:read"
     audit_read = "audit:read"
+    clients_admin = "clients:admin"  # issue, rotate and revoke API keys (never beyond one's own scopes)
 
 
 # `admin` implies `write` implies `read`, so a key need not list every scope.
 IMPLIED: dict[Scope, frozenset[Scope]] = {
     Scope.integrations_admin: frozenset(
-        {Scope.integrations_write, Scope.integrations_read, Scope.syncs_run, Scope.usage_read, Scope.audit_read}
+        {
+            Scope.integrations_write,
+            Scope.integrations_read,
+            Scope.syncs_run,
+            Scope.usage_read,
+            Scope.audit_read,
+            Scope.clients_admin,
+        }
     ),
     Scope.integrations_write: frozenset({Scope.integrations_read}),
 }

@@ -1,0 +1,117 @@
+"""API keys of a tenant: issue, list, rotate with an overlap window, revoke. Every change is audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from integrations.api.deps import HubDep, TenantId, require
+from integrations.api.routes.integrations import COMMON, WRITE
+from integrations.auth.principal import Principal, Scope, expand
+from shared.errors import FieldError, Forbidden, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/api-keys", tags=["api keys"])
+ClientsAdmin = Annotated[Principal, Depends(require(Scope.clients_admin))]
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="API key id (the part after `hubk_`).")]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100, description="What the key is for.", examples=["nightly member sync"])
+    scopes: list[Scope] = Field(min_length=1, description="At most the caller's own scopes.")
+    expires_at: datetime | None = Field(None, description="Optional hard expiry.")
+
+
+class KeyRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    overlap_seconds: int = Field(86_400, ge=0, le=30 * 86_400, description="How long the old key keeps working.")
+
+
+class IssuedKeyOut(BaseModel):
+    key_id: str
+    api_key: str = Field(description="Shown once; only a hash is stored.")
+    scopes: list[str]
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    rotated_to: str | None
+
+
+def _within(principal: Principal, scopes: list[Scope]) -> None:
+    beyond = sorted(s.value for s in expand(frozenset(scopes)) - principal.scopes)
+    if beyond:
+        raise Forbidden("A key cannot grant scopes its issuer lacks.", beyond_scopes=beyond)
+
+
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createApiKey",
+    summary="Issue an API key (shown once)",
+    response_model=IssuedKeyOut,
+    responses=WRITE,
+)
+def create(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep, body: KeyCreate) -> Any:
+    _within(principal, body.scopes)
+    if body.expires_at and body.expires_at <= hub.now():
+        raise ValidationFailed("The expiry is in the past.", [FieldError("/expires_at", "must be in the future")])
+    issued = hub.api_keys.issue(tenant_id=tenant_id, scopes=body.scopes, name=body.name, expires_at=body.expires_at)
+    hub.audit.record(
+        tenant_id,
+        actor=principal.actor,
+        action="api_key.create",
+        target={"key_id": issued.key_id, "scopes": issued.scopes, "name": body.name},
+    )
+    return IssuedKeyOut(key_id=issued.key_id, api_key=issued.secret, scopes=issued.scopes)
+
+
+@router.get(
+    "",
+    operation_id="listApiKeys",
+    summary="The tenant's API keys (never their secrets)",
+    response_model=list[KeyOut],
+    responses=COMMON,
+)
+def list_(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep) -> Any:
+    return hub.api_keys.list(tenant_id)
+
+
+@router.post(
+    "/{key_id}:rotate",
+    status_code=201,
+    operation_id="rotateApiKey",
+    summary="Issue a successor; the old key works until the overlap ends",
+    response_model=IssuedKeyOut,
+    responses=WRITE,
+)
+def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep, body: KeyRotate) -> Any:
+    issued = hub.api_keys.rotate(key_id, tenant_id=tenant_id, overlap_s=body.overlap_seconds)
+    hub.audit.record(
+        tenant_id,
+        actor=principal.actor,
+        action="api_key.rotate",
+        target={"key_id": key_id, "successor": issued.key_id, "overlap_s": body.overlap_seconds},
+    )
+    return IssuedKeyOut(key_id=issued.key_id, api_key=issued.secret, scopes=issued.scopes)
+
+
+@router.delete(
+    "/{key_id}",
+    status_code=204,
+    operation_id="revokeApiKey",
+    summary="Revoke an API key (effective on every instance within 30 s)",
+    responses=COMMON,
+)
+def revoke(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep) -> Response:
+    hub.api_keys.revoke(key_id, tenant_id=tenant_id)
+    hub.audit.record(tenant_id, actor=principal.actor, action="api_key.revoke", target={"key_id": key_id})
+    return Response(status_code=204)
