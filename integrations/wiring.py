@@ -142,6 +142,23 @@ class Hub:
         return self._once("usage", lambda: UsageCounters(self.tables.table("usage"), now=self.clock))
 
     @property
+    def api_usage(self) -> UsageCounters:
+        return self._once("api_usage", lambda: UsageCounters(self.tables.table("apiusage"), now=self.clock))
+
+    def record_request(self, principal: Any, path: str, method: str, status: int) -> None:
+        """Called by the HTTP edge for every authenticated request (in-memory tally, flushed in batches)."""
+        from integrations.api.ratelimit import endpoint_class
+
+        self.api_usage.record(
+            tenant_id=principal.tenant_id,
+            integration_id=f"client:{principal.client_id}",
+            provider="hub-api",
+            operation=endpoint_class(path, method),
+            status=status,
+            latency_ms=0.0,
+        )
+
+    @property
     def tokens(self) -> TokenBroker:
         def mark(document: Any, condition: Condition) -> None:
             from integrations.service import set_condition

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         "(overrides the catalog; quota burn is measured against it).",
     )
 
+    queue_alerts: str = Field("hub-alerts", validation_alias="HUB_QUEUE_ALERTS")
+    tenant_plans: dict[str, str] = Field(default_factory=dict, description="Tenant → API plan (free/standard/dedicated).")
+    quota_alert_pct: dict[str, float] = Field(default_factory=dict, description="Tenant → alert threshold % (default 80).")
+
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> Settings:
         if self.environment == "production":

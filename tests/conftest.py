@@ -37,6 +37,7 @@ def make_settings(conn: str, **overrides: object) -> Settings:
         queue_sync_jobs=f"{prefix}-sync-jobs",
         queue_webhook_events=f"{prefix}-webhook-events",
         queue_integration_events=f"{prefix}-integration-events",
+        queue_alerts=f"{prefix}-alerts",
         local_secret_key="test-local-secret-key",
         api_key_pepper="test-pepper",
         state_signing_key="test-state-key",

@@ -10,6 +10,7 @@ from integrations.api import problems
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import RateLimiter
 from integrations.api.routes import clients, credentials, health, integrations, observe, syncs
+from integrations.wiring import get_hub
 
 API_VERSION = "1.0.0"
 
@@ -36,6 +37,7 @@ def create_api(*, limiter: Callable[[], RateLimiter | None] | None = None, max_b
         Edge,
         max_body=max_body if max_body is not None else get_hub_settings_max_body(),
         limiter=limiter or (lambda: shared_limiter),
+        on_request=lambda principal, path, method, status: get_hub().record_request(principal, path, method, status),
     )
     return app
 

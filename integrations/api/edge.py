@@ -35,10 +35,18 @@ def _problem(status: int, title: str, detail: str, slug: str, path: str) -> tupl
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, *, max_body: int, limiter: Callable[[], RateLimiter | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        limiter: Callable[[], RateLimiter | None],
+        on_request: Callable[[Any, str, str, int], None] | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.limiter = limiter
+        self.on_request = on_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,6 +66,12 @@ class Edge:
             if message["type"] == "http.response.start":
                 started = True
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
+                principal = scope["state"].get("principal")
+                if principal is not None and self.on_request is not None:
+                    try:
+                        self.on_request(principal, path, scope["method"], message["status"])
+                    except Exception:  # noqa: BLE001 - counting must never break a response
+                        log.exception("counting a request failed")
             await send(message)
 
         async def respond(status: int, title: str, detail: str, slug: str, more: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]

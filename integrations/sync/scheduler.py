@@ -20,4 +20,22 @@ def enqueue_due_syncs(*, hub: Any) -> int:
         except HubError as exc:  # paused, decommissioned or deleted: the schedule waits for its next slot
             log.info("scheduled %s of %s not run: %s", schedule.operation, schedule.integration_id, exc.detail)
     hub.credentials.sweep_overlaps()
+    check_quota_alerts(hub=hub)
     return count
+
+
+def check_quota_alerts(*, hub: Any) -> int:
+    """Every minute: tenants whose API usage crossed their threshold get one alert per period."""
+    from integrations.api.routes.observe import tenant_quota
+    from integrations.usage.quota import alerts_due
+
+    hub.api_usage.flush()
+    sent = 0
+    tenants = {
+        e["PartitionKey"] for e in hub.tables.table("apiusage").query("RowKey ge @lo", parameters={"lo": "client:"})
+    }  # one scan a minute over counter rows; fine at our scale
+    for tenant in sorted(tenants):
+        for event in alerts_due(tenant_quota(hub, tenant), alerts=hub.tables.table("quotaalerts"), today=hub.now().date()):
+            hub.queues.send(hub.settings.queue_alerts, event)
+            sent += 1
+    return sent

@@ -148,3 +148,28 @@ class UsageCounters:
             usage.tally.add(t)
             usage.by_operation.setdefault(operation, Tally()).add(t)
         return [days[d] for d in sorted(days)]
+
+
+def tenant_rows(table: Table, tenant_id: str, *, start: date, end: date) -> list[tuple[str, date, str, Tally]]:
+    """Every counter row of a tenant in [start, end]: (subject, day, operation, tally), shards not summed."""
+    out = []
+    for e in table.query("PartitionKey eq @t", parameters={"t": tenant_id}):
+        subject, day, operation, _shard = e["RowKey"].split("|")
+        d = date.fromisoformat(day)
+        if start <= d <= end:
+            out.append(
+                (
+                    subject,
+                    d,
+                    operation,
+                    Tally(
+                        int(e.get("Requests", 0)),
+                        int(e.get("Errors4xx", 0)),
+                        int(e.get("Errors5xx", 0)),
+                        int(e.get("ErrorsNetwork", 0)),
+                        int(e.get("Throttled", 0)),
+                        float(e.get("LatencyMs", 0)),
+                    ),
+                )
+            )
+    return out

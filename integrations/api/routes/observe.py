@@ -12,6 +12,7 @@ from adapters.spec import ProviderSpec
 from integrations.api.deps import HubDep, IntegrationId, TenantId, authenticate, require
 from integrations.api.routes.integrations import COMMON, P
 from integrations.auth.principal import Principal, Scope
+from integrations.usage.quota import PLANS, QuotaReport, alerts_due, quota_report
 from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -126,3 +127,30 @@ def provider(provider_id: str, principal: Any_, hub: HubDep) -> Any:
         return hub.catalog.get(provider_id)
     except NotFound:
         raise NotFound(f"Unknown provider {provider_id!r}.") from None
+
+
+@router.get(
+    "/api/v1/tenants/{tenant_id}/quota",
+    tags=["usage"],
+    operation_id="getQuota",
+    summary="API quota: today's and this month's requests against the plan, per client and endpoint class",
+    response_model=QuotaReport,
+    responses=COMMON,
+)
+def quota(tenant_id: TenantId, principal: UsageReader, hub: HubDep) -> Any:
+    report = tenant_quota(hub, tenant_id)
+    for event in alerts_due(report, alerts=hub.tables.table("quotaalerts"), today=hub.now().date()):
+        hub.queues.send(hub.settings.queue_alerts, event)
+    return report
+
+
+def tenant_quota(hub: Any, tenant_id: str) -> QuotaReport:
+    plan = PLANS.get(hub.settings.tenant_plans.get(tenant_id, "standard"), PLANS["standard"])
+    return quota_report(
+        tenant_id,
+        counters=hub.api_usage,
+        table=hub.tables.table("apiusage"),
+        plan=plan,
+        threshold_pct=hub.settings.quota_alert_pct.get(tenant_id, 80.0),
+        now=hub.now(),
+    )

@@ -1,0 +1,119 @@
+"""Quotas of the hub's own API per tenant: daily and monthly request counts against the tenant's plan,
+per client and per endpoint class, and threshold alerts (default 80 %) sent once per period.
+
+Inbound requests are counted by the HTTP edge into the `apiusage` counters (same sharded counters as the
+outbound usage: subject `client:<id>`, operation = endpoint class). Alerts are exactly once per tenant,
+period and threshold: the alert row is inserted if absent, and only the inserter sends.
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from integrations.usage.counters import UsageCounters, tenant_rows
+from shared.errors import Conflict
+from shared.tables import Table
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    daily: int
+    monthly: int
+
+
+PLANS = {
+    "free": Plan("free", daily=5_000, monthly=100_000),
+    "standard": Plan("standard", daily=100_000, monthly=2_000_000),
+    "dedicated": Plan("dedicated", daily=2_000_000, monthly=50_000_000),
+}
+
+
+class PeriodUsage(BaseModel):
+    used: int
+    limit: int
+    pct: float
+    resets_at: datetime
+
+
+class QuotaReport(BaseModel):
+    tenant_id: str
+    plan: str
+    alert_threshold_pct: float
+    day: PeriodUsage
+    month: PeriodUsage
+    by_client: dict[str, int] = Field(description="Requests this month per client (API key id).")
+    by_endpoint_class: dict[str, int] = Field(description="Requests this month per endpoint class (read/write/heavy).")
+    as_of: datetime = Field(description="Counters are flushed at least every 2 s; this is when they were read.")
+
+
+def _period(used: int, limit: int, resets: datetime) -> PeriodUsage:
+    return PeriodUsage(used=used, limit=limit, pct=round(100 * used / limit, 3), resets_at=resets)
+
+
+def quota_report(
+    tenant_id: str, *, counters: UsageCounters, table: Table, plan: Plan, threshold_pct: float, now: datetime
+) -> QuotaReport:
+    counters.flush()
+    today = now.date()
+    first = today.replace(day=1)
+    rows = tenant_rows(table, tenant_id, start=first, end=today)
+    by_client: dict[str, int] = defaultdict(int)
+    by_class: dict[str, int] = defaultdict(int)
+    day_total = month_total = 0
+    for subject, d, operation, t in rows:
+        month_total += t.requests
+        by_client[subject.removeprefix("client:")] += t.requests
+        by_class[operation] += t.requests
+        if d == today:
+            day_total += t.requests
+    tomorrow = datetime.combine(today + timedelta(days=1), time(), UTC)
+    next_month = datetime.combine(first + timedelta(days=monthrange(first.year, first.month)[1]), time(), UTC)
+    return QuotaReport(
+        tenant_id=tenant_id,
+        plan=plan.name,
+        alert_threshold_pct=threshold_pct,
+        day=_period(day_total, plan.daily, tomorrow),
+        month=_period(month_total, plan.monthly, next_month),
+        by_client=dict(by_client),
+        by_endpoint_class=dict(by_class),
+        as_of=now,
+    )
+
+
+def alerts_due(report: QuotaReport, *, alerts: Table, today: date) -> list[dict[str, Any]]:
+    """Alert events for periods past the threshold that have not alerted yet (claimed by insert)."""
+    out = []
+    for period, usage, key in (("day", report.day, today.isoformat()), ("month", report.month, today.strftime("%Y-%m"))):
+        if usage.pct < report.alert_threshold_pct:
+            continue
+        try:
+            alerts.insert(
+                {
+                    "PartitionKey": report.tenant_id,
+                    "RowKey": f"{period}|{key}|{report.alert_threshold_pct:g}",
+                    "Pct": usage.pct,
+                }
+            )
+        except Conflict:
+            continue  # already alerted this period
+        out.append(
+            {
+                "type": "dev.integration-hub.quota.threshold",
+                "tenant_id": report.tenant_id,
+                "period": period,
+                "period_key": key,
+                "used": usage.used,
+                "limit": usage.limit,
+                "pct": usage.pct,
+                "threshold_pct": report.alert_threshold_pct,
+                "plan": report.plan,
+            }
+        )
+    return out
