@@ -26,6 +26,7 @@ from adapters.spec import ProviderSpec
 from integrations.audit import AuditLog
 from integrations.credentials import Credentials, secret_name
 from integrations.documents.document import Condition
+from shared import telemetry
 from shared.errors import ProviderError
 from shared.http import Call, OutboundClient, Policy
 from shared.leases import Leases
@@ -134,6 +135,7 @@ class TokenBroker:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         data = self.exchange(app, client_secret, form, provider=document.provider)
         self.refreshes += 1
+        telemetry.token_refreshes.add(1, {"provider": document.provider, "outcome": data.get("error", "ok")})
         if data.get("error") == "invalid_grant":
             self._audit.record(
                 document.tenant_id,

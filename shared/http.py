@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from opentelemetry.trace import SpanKind
 
+from shared import telemetry
 from shared.errors import ProviderError
 from shared.redaction import REDACTOR
 
@@ -138,7 +140,21 @@ class OutboundClient:
         self._sleep = sleep
 
     def send(self, call: Call, policy: Policy) -> requests.Response:
-        headers = {"X-Correlation-Id": uuid.uuid4().hex, **call.headers}
+        with telemetry.span(
+            f"{policy.provider} {call.method}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": call.method,
+                "server.address": _host(call.url),
+                "hub.provider": policy.provider,
+            },
+        ) as s:
+            response = self._send(call, policy)
+            s.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    def _send(self, call: Call, policy: Policy) -> requests.Response:
+        headers = telemetry.inject({"X-Correlation-Id": uuid.uuid4().hex, **call.headers})
         if call.idempotency_key and call.idempotency_header:
             headers[call.idempotency_header] = call.idempotency_key
         idempotent = call.method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or bool(call.idempotency_key)
@@ -170,6 +186,9 @@ class OutboundClient:
                 release()
                 if policy.on_attempt:
                     policy.on_attempt(status, (time.perf_counter() - started) * 1000)
+                telemetry.provider_calls.add(1, {"provider": policy.provider, "status": str(status or "network")})
+                if status == 429:
+                    telemetry.provider_throttles.add(1, {"provider": policy.provider})
 
             if response is not None and status is not None and (status < 400 or status in call.expect):
                 return response
@@ -213,6 +232,10 @@ class OutboundClient:
             retriable=retriable,
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
 
 
 def _safe_url(url: str) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient, QueueServiceClient
 
+from shared import telemetry
+
 
 class Queues:
     def __init__(self, service: QueueServiceClient) -> None:
@@ -31,6 +33,9 @@ class Queues:
         return self._clients[name]
 
     def send(self, name: str, message: dict[str, Any], *, delay_s: int = 0) -> None:
+        """Send JSON; the current trace context travels along as `traceparent` (W3C) unless already present."""
+        if "traceparent" not in message:
+            message = {**message, **telemetry.inject({})}
         self.client(name).send_message(json.dumps(message, default=str).encode(), visibility_timeout=delay_s or None)
 
     def peek_all(self, name: str, *, limit: int = 32) -> list[dict[str, Any]]:

@@ -13,10 +13,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integrations.api.problems import PROBLEM_JSON, TYPE_BASE
 from integrations.api.ratelimit import Decision, RateLimiter
+from shared import telemetry
 
 log = logging.getLogger("hub.api")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -117,16 +119,28 @@ class Edge:
                     raise _TooLarge
             return message
 
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items() if k in (b"traceparent", b"tracestate")
+        }
+        with telemetry.span(
+            f"HTTP {scope['method']}",
+            kind=SpanKind.SERVER,
+            parent=telemetry.context_from(carrier),
+            attributes={"http.request.method": scope["method"], "url.path": path, "hub.correlation_id": correlation},
+        ):
+            await self._call(scope, limited_receive, send_with_headers, respond, lambda: started)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send, respond: Any, started: Callable[[], bool]) -> None:
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            await self.app(scope, receive, send)
         except _TooLarge:
-            if not started:
+            if not started():
                 await respond(
                     413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.", "payload-too-large"
                 )
         except Exception:  # noqa: BLE001 - the last line of defence: log, answer 500, leak nothing
-            log.exception("unhandled error on %s %s", scope["method"], path)
-            if not started:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not started():
                 await respond(500, "Internal error", "An unexpected error occurred; it has been logged.", "internal")
 
 

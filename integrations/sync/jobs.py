@@ -13,10 +13,13 @@ import logging
 import time
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from integrations.documents.common import LifecycleStatus
 from integrations.sync.operations import OPERATIONS
 from integrations.sync.runs import TERMINAL, RunStatus, SyncRun, cloud_event
 from integrations.tokens import NeedsReauth
+from shared import telemetry
 from shared.errors import Conflict, FieldError, HubError, ProviderError, ValidationFailed
 from shared.leases import LeaseBusy
 
@@ -52,6 +55,21 @@ def trigger_sync(hub: Any, tenant_id: str, integration_id: str, operation: str, 
 
 def run_job_message(body: bytes, *, dequeue_count: int, hub: Any) -> SyncRun:
     msg = json.loads(body)
+    with telemetry.span(
+        "sync job",
+        kind=SpanKind.CONSUMER,
+        parent=telemetry.context_from(msg),
+        attributes={
+            "hub.tenant_id": msg.get("tenant_id"),
+            "hub.integration_id": msg.get("integration_id"),
+            "hub.operation": msg.get("operation"),
+            "messaging.message.delivery_count": dequeue_count,
+        },
+    ):
+        return _run(msg, dequeue_count=dequeue_count, hub=hub)
+
+
+def _run(msg: dict[str, Any], *, dequeue_count: int, hub: Any) -> SyncRun:
     run = hub.runs.get(msg["tenant_id"], msg["integration_id"], msg["run_id"])
     if run.status in TERMINAL:
         return run  # a replayed message: the run already ended
@@ -132,6 +150,7 @@ def _finish(
         hub.usage.flush()
         run.provider_calls += _calls(hub, run) - calls_before
     hub.runs.save(run)
+    telemetry.sync_runs.add(1, {"operation": run.operation, "status": run.status.value})
     hub.queues.send(hub.settings.queue_integration_events, cloud_event(run))
     log.info("sync %s %s: %s (created %d, failed %d)", run.operation, run.id, status, run.created, run.failed)
     return run

@@ -1,0 +1,65 @@
+"""One trace id from the HTTP request through the queue message to the provider call; a 500 still carries
+the rate-limit headers and leaks nothing."""
+
+from __future__ import annotations
+
+import requests
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import function_app
+from integrations.api.app import create_api
+from integrations.wiring import Hub
+from tests.fakes.launcher import Fakes
+from tests.helpers import ApiClient, serve
+from tests.sync.test_fortnox_story import FAST_QUEUES, active_fortnox
+from tools.runner import LocalRunner
+
+EXPORTER = InMemorySpanExporter()
+
+
+def _install() -> None:
+    current = trace.get_tracer_provider()
+    if not isinstance(current, TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+        trace.set_tracer_provider(provider)
+
+
+def test_one_trace_from_http_through_queue_to_provider(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    _install()
+    doc_id = active_fortnox(admin, fakes)
+    EXPORTER.clear()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    r = admin.post(
+        f"{admin.integrations}/{doc_id}/syncs",
+        json={"operation": "push_invoices"},
+        headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+    )
+    assert r.status_code == 202
+    LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"].drain(timeout=120)
+    spans = EXPORTER.get_finished_spans()
+    by_name: dict[str, list] = {}
+    for s in spans:
+        by_name.setdefault(s.name, []).append(s)
+    assert "HTTP POST" in by_name and "sync job" in by_name and "fortnox POST" in by_name, sorted(by_name)
+    for name in ("HTTP POST", "sync job", "fortnox POST"):
+        assert {format(s.context.trace_id, "032x") for s in by_name[name]} == {trace_id}, name
+    job = by_name["sync job"][0]
+    assert job.parent is not None and format(job.parent.trace_id, "032x") == trace_id
+    assert all(s.attributes.get("hub.provider") == "fortnox" for s in by_name["fortnox POST"])
+
+
+def test_unexpected_error_is_a_clean_500_with_headers(hub: Hub) -> None:
+    app = create_api(max_body=1024)
+
+    def boom() -> None:
+        raise RuntimeError("database password is hunter2-secret")
+
+    app.add_api_route("/api/boom", boom, methods=["GET"])
+    with serve(app) as base:
+        r = requests.get(f"{base}/api/boom", timeout=10)
+    assert r.status_code == 500 and r.headers["Content-Type"].startswith("application/problem+json")
+    assert "hunter2" not in r.text and "X-RateLimit-Remaining" in r.headers and "RateLimit" in r.headers
