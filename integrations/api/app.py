@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from integrations.api import problems
+from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import RateLimiter
 from integrations.api.routes import clients, credentials, health, integrations, observe, syncs
@@ -15,7 +16,12 @@ from integrations.wiring import get_hub
 API_VERSION = "1.0.0"
 
 
-def create_api(*, limiter: Callable[[], RateLimiter | None] | None = None, max_body: int | None = None) -> FastAPI:
+def create_api(
+    *,
+    limiter: Callable[[], RateLimiter | None] | None = None,
+    max_body: int | None = None,
+    deprecations: dict[str, Deprecation] | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="Integration Hub API",
         version=API_VERSION,
@@ -32,11 +38,14 @@ def create_api(*, limiter: Callable[[], RateLimiter | None] | None = None, max_b
     app.include_router(observe.router)
     app.include_router(syncs.router)
     app.include_router(clients.router)
+    deprecations = DEPRECATIONS if deprecations is None else deprecations
+    mark(app, deprecations)
     shared_limiter = RateLimiter()
     app.add_middleware(  # type: ignore[arg-type]
         Edge,
         max_body=max_body if max_body is not None else get_hub_settings_max_body(),
         limiter=limiter or (lambda: shared_limiter),
+        deprecations=deprecations,
         on_request=lambda principal, path, method, status: get_hub().record_request(principal, path, method, status),
     )
     return app

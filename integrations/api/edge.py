@@ -16,6 +16,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, TYPE_BASE
 from integrations.api.ratelimit import Decision, RateLimiter
 from shared import telemetry
@@ -44,8 +45,10 @@ class Edge:
         max_body: int,
         limiter: Callable[[], RateLimiter | None],
         on_request: Callable[[Any, str, str, int], None] | None = None,
+        deprecations: dict[str, Deprecation] | None = None,
     ) -> None:
         self.app = app
+        self.deprecations = deprecations or {}
         self.max_body = max_body
         self.limiter = limiter
         self.on_request = on_request
@@ -67,7 +70,8 @@ class Edge:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                deprecated = headers_for(scope, self.deprecations) if self.deprecations else []
+                message = {**message, "headers": [*message.get("headers", []), *extra, *deprecated]}
                 principal = scope["state"].get("principal")
                 if principal is not None and self.on_request is not None:
                     try:

@@ -108,3 +108,27 @@ def test_openapi_is_complete(api: str) -> None:
         if not p.get("description")
     ]
     assert undocumented == []
+
+
+def test_deprecated_operations_announce_their_sunset(hub: Hub, tenant: str) -> None:
+    from datetime import date
+
+    from integrations.api.app import create_api
+    from integrations.api.deprecations import Deprecation
+    from tests.helpers import serve
+
+    dep = Deprecation(since=date(2026, 11, 1), sunset=date(2027, 3, 1), link="https://docs.example/migrate-v2")
+    app = create_api(max_body=4096, deprecations={"listIntegrations": dep})
+    assert app.openapi()["paths"]["/api/v1/tenants/{tenant_id}/integrations"]["get"]["deprecated"] is True
+    key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="d")
+    with serve(app) as base:
+        client = ApiClient(base, key.secret, tenant)
+        r = client.get(client.integrations)
+        other = client.get("/api/health")
+    assert r.headers["Deprecation"] == "@1793491200" and r.headers["Sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"
+    assert 'rel="deprecation"' in r.headers["Link"] and "Deprecation" not in other.headers
+
+
+def test_readiness_checks_dependencies(api: str) -> None:
+    r = requests.get(f"{api}/api/health/ready")
+    assert r.status_code == 200 and r.json()["checks"] == {"tables": "ok", "queues": "ok", "secrets": "ok"}
