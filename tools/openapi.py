@@ -2,7 +2,7 @@
 `diff OLD NEW` classifies every change as breaking or not (exit 1 on breaking changes without a major
 version bump).
 
-    python -m tools.openapi snapshot | check | diff old.json new.json
+    python -m tools.openapi snapshot | check | diff old.json new.json | changelog
 """
 
 from __future__ import annotations
@@ -182,8 +182,41 @@ def main(argv: list[str]) -> int:
         if code:
             print("Breaking changes without a major version bump.")
         return code
+    if command == "changelog":
+        print(changelog())
+        return 0
     print(__doc__)
     return 2
+
+
+def changelog(limit: int = 50) -> str:
+    """A Markdown changelog from the committed spec's git history: each commit's changes, classified."""
+    import subprocess
+
+    commits = subprocess.run(
+        ["git", "log", f"-{limit}", "--format=%H %ad %s", "--date=short", "--", "openapi/v1.json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    lines = ["# API changelog (generated from openapi/v1.json history)", ""]
+    for newer, older in zip(commits, commits[1:], strict=False):
+        sha_new, date_, *subject = newer.split(" ")
+        sha_old = older.split(" ")[0]
+
+        def spec_at(sha: str) -> dict[str, Any]:
+            return json.loads(
+                subprocess.run(
+                    ["git", "show", f"{sha}:openapi/v1.json"], cwd=ROOT, capture_output=True, text=True, check=True
+                ).stdout
+            )
+
+        changes = Differ(spec_at(sha_old), spec_at(sha_new)).run()
+        lines.append(f"## {date_} {sha_new[:8]} {' '.join(subject)}")
+        lines += [f"- {c}" for c in changes] or ["- (no contract change)"]
+        lines.append("")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
