@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shared.errors import Conflict
+
 
 @dataclass(frozen=True)
 class SecretVersion:
@@ -15,8 +17,11 @@ class SecretVersion:
     enabled: bool
 
 
-class SecretNotFound(Exception):
-    """No such secret, version, or the version is disabled/deleted. The message never carries a value."""
+class SecretNotFound(Conflict):
+    """No such secret, version, or the version is disabled/deleted. The message never carries a value.
+    At the HTTP edge a 409: the integration's state (a reference without a value) is what needs fixing."""
+
+    title, type_slug = "Secret missing", "secret-missing"
 
 
 class SecretStore(Protocol):

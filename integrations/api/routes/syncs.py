@@ -257,6 +257,7 @@ class Refreshed(BaseModel):
     summary="Refresh the provider access token now",
     response_model=Refreshed,
     responses={
+        409: {**P, "description": "A credential has no value in the secret store."},
         **COMMON,
         400: {**P, "description": "Not an OAuth integration."},
         502: {**P, "description": "The provider refused (see needs_reauth)."},
