@@ -63,3 +63,31 @@ def test_unexpected_error_is_a_clean_500_with_headers(hub: Hub) -> None:
         r = requests.get(f"{base}/api/boom", timeout=10)
     assert r.status_code == 500 and r.headers["Content-Type"].startswith("application/problem+json")
     assert "hunter2" not in r.text and "X-RateLimit-Remaining" in r.headers and "RateLimit" in r.headers
+
+
+def test_json_logs_carry_job_context_and_no_secrets(admin: ApiClient, fakes: Fakes, hub: Hub, caplog) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import logging
+
+    from shared.logs import JsonFormatter
+
+    doc_id = active_fortnox(admin, fakes)
+    run = admin.post(f"{admin.integrations}/{doc_id}/syncs", json={"operation": "push_invoices"}).json()
+    formatter = JsonFormatter()
+    lines: list[dict] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(formatter.format(record)))
+
+    handler = Capture(level=logging.INFO)
+    logging.getLogger("hub").addHandler(handler)
+    logging.getLogger("hub").setLevel(logging.INFO)
+    try:
+        LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"].drain(timeout=120)
+    finally:
+        logging.getLogger("hub").removeHandler(handler)
+    done = [entry for entry in lines if entry["logger"] == "hub.sync" and "succeeded" in entry["msg"]]
+    assert done, lines
+    assert done[0]["tenant_id"] == admin.tenant and done[0]["integration_id"] == doc_id and done[0]["run_id"] == run["id"]
+    assert fakes.fortnox.client_secret not in json.dumps(lines)

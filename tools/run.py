@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
-import logging
 import os
 import signal
 import sys
@@ -19,10 +18,12 @@ RUNTIME_FILE = ROOT / ".hub" / "runtime.json"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the Integration Hub locally.")
     parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--json-logs", action="store_true", help="Structured JSON logs (as shipped to App Insights).")
     parser.add_argument("--no-fakes", action="store_true", help="Do not start the loopback fake providers.")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
+    from shared import logs
+
+    logs.configure(json_format=args.json_logs)
 
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` dumps every thread's stack
     load_settings_values()

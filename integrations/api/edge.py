@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,11 +20,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, TYPE_BASE
 from integrations.api.ratelimit import Decision, RateLimiter
-from shared import telemetry
+from shared import logs, telemetry
 
 log = logging.getLogger("hub.api")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+
+
+_TENANT_PATH = re.compile(r"^/api/v1/tenants/([^/]+)(?:/integrations/(int_[0-9a-f]{24}))?")
 
 
 class _TooLarge(Exception):
@@ -126,11 +130,15 @@ class Edge:
         carrier = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items() if k in (b"traceparent", b"tracestate")
         }
-        with telemetry.span(
-            f"HTTP {scope['method']}",
-            kind=SpanKind.SERVER,
-            parent=telemetry.context_from(carrier),
-            attributes={"http.request.method": scope["method"], "url.path": path, "hub.correlation_id": correlation},
+        ids = _TENANT_PATH.match(path)
+        with (
+            logs.bound(correlation_id=correlation, tenant_id=ids and ids.group(1), integration_id=ids and ids.group(2)),
+            telemetry.span(
+                f"HTTP {scope['method']}",
+                kind=SpanKind.SERVER,
+                parent=telemetry.context_from(carrier),
+                attributes={"http.request.method": scope["method"], "url.path": path, "hub.correlation_id": correlation},
+            ),
         ):
             await self._call(scope, limited_receive, send_with_headers, respond, lambda: started)
 

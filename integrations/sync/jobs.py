@@ -19,7 +19,7 @@ from integrations.documents.common import LifecycleStatus
 from integrations.sync.operations import OPERATIONS
 from integrations.sync.runs import TERMINAL, RunStatus, SyncRun, cloud_event
 from integrations.tokens import NeedsReauth
-from shared import telemetry
+from shared import logs, telemetry
 from shared.errors import Conflict, FieldError, HubError, ProviderError, ValidationFailed
 from shared.leases import LeaseBusy
 
@@ -55,16 +55,19 @@ def trigger_sync(hub: Any, tenant_id: str, integration_id: str, operation: str, 
 
 def run_job_message(body: bytes, *, dequeue_count: int, hub: Any) -> SyncRun:
     msg = json.loads(body)
-    with telemetry.span(
-        "sync job",
-        kind=SpanKind.CONSUMER,
-        parent=telemetry.context_from(msg),
-        attributes={
-            "hub.tenant_id": msg.get("tenant_id"),
-            "hub.integration_id": msg.get("integration_id"),
-            "hub.operation": msg.get("operation"),
-            "messaging.message.delivery_count": dequeue_count,
-        },
+    with (
+        logs.bound(tenant_id=msg.get("tenant_id"), integration_id=msg.get("integration_id"), run_id=msg.get("run_id")),
+        telemetry.span(
+            "sync job",
+            kind=SpanKind.CONSUMER,
+            parent=telemetry.context_from(msg),
+            attributes={
+                "hub.tenant_id": msg.get("tenant_id"),
+                "hub.integration_id": msg.get("integration_id"),
+                "hub.operation": msg.get("operation"),
+                "messaging.message.delivery_count": dequeue_count,
+            },
+        ),
     ):
         return _run(msg, dequeue_count=dequeue_count, hub=hub)
 
