@@ -28,6 +28,7 @@ class AuthSpec(_Spec):
     refresh_rotates: bool = Field(False, description="A refresh returns a new refresh token that must be stored.")
     refresh_single_use: bool = Field(False, description="The old refresh token dies on use: refresh under a lock.")
     refresh_grace_s: int = Field(0, description="How long the previous refresh token keeps working (Xero: 1800).")
+    authority: str | None = Field(None, description="Entra ID authority for msal (client credentials).")
     header: str = Field("Authorization", description="Header carrying the credential for api_key auth.")
     scheme: str = Field("Bearer", description="Prefix before the credential in that header ('' for none).")
 

@@ -19,6 +19,7 @@ from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
 from integrations.credentials import Credentials
 from integrations.documents.document import Condition
+from integrations.machine_tokens import MachineTokens
 from integrations.oauth import OAuthFlows
 from integrations.repository import IntegrationRepository
 from integrations.structural import ProviderValidator
@@ -221,12 +222,32 @@ class Hub:
             token_auth=spec.auth.token_auth,
         )
 
+    @property
+    def machine_tokens(self) -> MachineTokens:
+        return self._once(
+            "machine_tokens",
+            lambda: MachineTokens(
+                resolve_secret=lambda doc, op: self.credentials.resolve(doc, "oauth_client_secret_ref", operation=op),
+                spec_for=self.catalog.get,
+                overrides_for=self.urls_for,
+            ),
+        )
+
     def adapter_for(self, document: Any) -> Adapter:
         spec = self.catalog.get(document.provider)
         if (limit := self.settings.provider_rate_limits.get(document.provider)) and spec.rate_limit:
             rate = type(spec.rate_limit).model_validate({**spec.rate_limit.model_dump(), **limit})
             spec = spec.model_copy(update={"rate_limit": rate})
-        oauth = spec.auth.kind in ("oauth2_code",)
+        oauth = spec.auth.kind == "oauth2_code"
+        machine = spec.auth.kind == "oauth2_client_credentials" and spec.auth.authority is not None
+        if machine:
+            access_token = lambda op: self.machine_tokens.access_token(document, operation=op)  # noqa: E731
+            invalidate = lambda: self.machine_tokens.invalidate(document)  # noqa: E731
+        elif oauth:
+            access_token = lambda op: self.tokens.access_token(document, operation=op)  # noqa: E731
+            invalidate = lambda: self.tokens.invalidate(document)  # noqa: E731
+        else:
+            access_token = invalidate = None  # type: ignore[assignment]
 
         def record(operation: str, status: int | None, latency_ms: float) -> None:
             self.usage.record(
@@ -244,8 +265,8 @@ class Hub:
                 spec=spec,
                 outbound=self.outbound,
                 resolve_secret=lambda slot, op: self.credentials.resolve(document, slot, operation=op),
-                access_token=(lambda op: self.tokens.access_token(document, operation=op)) if oauth else None,
-                invalidate_token=(lambda: self.tokens.invalidate(document)) if oauth else None,
+                access_token=access_token,
+                invalidate_token=invalidate,
                 record_usage=record,
                 url_overrides=self.urls_for(document.provider),
             )

@@ -383,6 +383,9 @@ class CrmCapabilities(Strict):
 
 class CrmConfig(Strict):
     instance_url: AnyUrl | None = Field(None, description="Dataverse org URL or EspoCRM site URL.")
+    directory_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")] | None = Field(
+        None, description="Dynamics 365: the Entra ID tenant (directory) id the app registration lives in."
+    )
     member_object: FieldName = Field(description="CRM object holding members (e.g. contact).")
     member_field_map: dict[FieldName, FieldName] = Field(
         min_length=1, max_length=500, description="Hub member field → CRM field."

@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.entra_dataverse import EntraDataverseFake
 from tests.fakes.fortnox import FortnoxFake
 from tests.helpers import serve
 
@@ -13,6 +14,7 @@ from tests.helpers import serve
 @dataclass
 class Fakes:
     fortnox: FortnoxFake
+    dynamics: EntraDataverseFake
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -28,4 +30,7 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     stack = contextlib.ExitStack()
     fortnox = FortnoxFake(**fortnox_options)
     base = stack.enter_context(serve(fortnox.app()))
-    return Fakes(fortnox, {"fortnox": fortnox_urls(base)}, stack)
+    dynamics = EntraDataverseFake()
+    d365 = stack.enter_context(serve(dynamics.app()))
+    urls = {"fortnox": fortnox_urls(base), "dynamics365": {"authority_base": d365, "base_url": f"{d365}/api/data/v9.2"}}
+    return Fakes(fortnox, dynamics, urls, stack)
