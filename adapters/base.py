@@ -46,8 +46,12 @@ class Adapter:
         if "base_url" in self.ctx.url_overrides:
             return self.ctx.url_overrides["base_url"].rstrip("/")
         url = self.spec.base_urls["sandbox" if self.document.sandbox else "production"]
+        return url.format(**self.config_values()).rstrip("/")
+
+    def config_values(self) -> dict[str, str]:
+        """String config values for URL templates (`{company_id}`, `{instance_url}`…), without trailing slashes."""
         config = self.document.config.model_dump(mode="json")
-        return url.format(**{k: v for k, v in config.items() if isinstance(v, str)}).rstrip("/")
+        return {k: v.rstrip("/") for k, v in config.items() if isinstance(v, str)}
 
     def policy(self, operation: str) -> Policy:
         limit = self.spec.rate_limit
@@ -116,7 +120,7 @@ class Adapter:
                 )
             ]
         method, path = self.spec.verification.split(" ", 1)
-        return [self.check_call("provider.authenticate", method, path.split(" ", 1)[0])]
+        return [self.check_call("provider.authenticate", method, path.split(" ", 1)[0].format(**self.config_values()))]
 
     def check_call(self, name: str, method: str, path: str) -> ValidationCheck:
         from integrations.validation import timed

@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.fakes.entra_dataverse import EntraDataverseFake
 from tests.fakes.fortnox import FortnoxFake
+from tests.fakes.keyed import KeyedFakes, keyed_urls
 from tests.helpers import serve
 
 
@@ -15,6 +16,7 @@ from tests.helpers import serve
 class Fakes:
     fortnox: FortnoxFake
     dynamics: EntraDataverseFake
+    keyed: KeyedFakes
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -33,4 +35,6 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     dynamics = EntraDataverseFake()
     d365 = stack.enter_context(serve(dynamics.app()))
     urls = {"fortnox": fortnox_urls(base), "dynamics365": {"authority_base": d365, "base_url": f"{d365}/api/data/v9.2"}}
-    return Fakes(fortnox, dynamics, urls, stack)
+    keyed = KeyedFakes()
+    urls.update(keyed_urls(stack.enter_context(serve(keyed.app()))))
+    return Fakes(fortnox, dynamics, keyed, urls, stack)

@@ -1,0 +1,149 @@
+"""Loopback fakes for API-key providers, each enforcing its own scheme and error shape (providers.md):
+Stripe (Bearer secret/restricted keys, permission errors, 25 req/s test mode), Mollie for iDEAL (Bearer
+test_ keys), KoboToolbox (`Token`), Twilio (Basic SID:token, error 20003), EspoCRM (`X-Api-Key`),
+Xledger (GraphQL, errors in the body)."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+GOOD = {
+    "stripe": "sk_test_51GoodKeyForTheFake",
+    "stripe_restricted": "rk_test_51RestrictedKeyNoRefunds",
+    "mollie": "test_GoodMollieKeyForTheFake12345",
+    "kobo": "good-kobo-token-0123456789",
+    "twilio_sid": "AC" + "1" * 32,
+    "twilio": "good-twilio-auth-token-0123",
+    "espocrm": "good-espo-api-key-0123456789",
+    "xledger": "good-xledger-token-0123456789",
+}
+RESTRICTED_PERMISSIONS = {"balance", "payment_intents"}  # no refunds, subscriptions, payouts
+
+
+@dataclass
+class KeyedFakes:
+    stripe_window: deque[float] = field(default_factory=deque)
+    stripe_throttled: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _count(self, provider: str) -> None:
+        with self.lock:
+            self.calls[provider] = self.calls.get(provider, 0) + 1
+
+    async def stripe(self, request: Request) -> Response:
+        self._count("stripe")
+        key = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if key not in (GOOD["stripe"], GOOD["stripe_restricted"]):
+            masked = f"{key[:8]}****{key[-4:]}" if len(key) > 12 else "****"
+            return JSONResponse(
+                {"error": {"type": "invalid_request_error", "message": f"Invalid API Key provided: {masked}"}},
+                status_code=401,
+            )
+        with self.lock:
+            now = time.monotonic()
+            while self.stripe_window and now - self.stripe_window[0] >= 1.0:
+                self.stripe_window.popleft()
+            if len(self.stripe_window) >= 25:
+                self.stripe_throttled += 1
+                return JSONResponse({"error": {"type": "rate_limit_error", "message": "Too many requests"}}, status_code=429)
+            self.stripe_window.append(now)
+        resource = request.path_params["resource"]
+        if key == GOOD["stripe_restricted"] and resource not in RESTRICTED_PERMISSIONS:
+            return JSONResponse(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": (
+                            "The provided key 'rk_test_***' does not have the required permissions for this endpoint. "
+                            "Having "
+                            f"the 'rak_{resource.rstrip('s')}_read' permission would allow this request to continue."
+                        ),
+                    }
+                },
+                status_code=403,
+            )
+        if resource == "balance":
+            return JSONResponse({"object": "balance", "livemode": False, "available": [{"amount": 0, "currency": "sek"}]})
+        return JSONResponse({"object": "list", "data": [], "has_more": False})
+
+    async def mollie(self, request: Request) -> Response:
+        self._count("ideal")
+        if request.headers.get("authorization") != f"Bearer {GOOD['mollie']}":
+            return JSONResponse(
+                {
+                    "status": 401,
+                    "title": "Unauthorized Request",
+                    "detail": "Missing authentication, or failed to authenticate",
+                },
+                status_code=401,
+            )
+        return JSONResponse({"count": 1, "_embedded": {"methods": [{"id": "ideal", "description": "iDEAL"}]}})
+
+    async def kobo(self, request: Request) -> Response:
+        self._count("kobo")
+        if request.headers.get("authorization") != f"Token {GOOD['kobo']}":
+            return JSONResponse({"detail": "Invalid token."}, status_code=401)
+        return JSONResponse({"count": 1, "next": None, "previous": None, "results": [{"uid": "aBcDeFgHiJkLmN"}]})
+
+    async def twilio(self, request: Request) -> Response:
+        self._count("twilio")
+        expected = base64.b64encode(f"{GOOD['twilio_sid']}:{GOOD['twilio']}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}" or request.path_params["sid"] != GOOD["twilio_sid"]:
+            return JSONResponse(
+                {
+                    "code": 20003,
+                    "message": "Authenticate",
+                    "more_info": "https://www.twilio.com/docs/errors/20003",
+                    "status": 401,
+                },
+                status_code=401,
+            )
+        return JSONResponse({"sid": GOOD["twilio_sid"], "status": "active", "type": "Trial"})
+
+    async def espocrm(self, request: Request) -> Response:
+        self._count("espocrm")
+        if request.headers.get("x-api-key") != GOOD["espocrm"]:
+            return Response(status_code=401)  # EspoCRM answers 401 with an empty body
+        return JSONResponse({"user": {"id": "api-user", "userName": "hub"}, "acl": {}})
+
+    async def xledger(self, request: Request) -> Response:
+        self._count("xledger")
+        if request.headers.get("authorization") != f"token {GOOD['xledger']}":
+            return JSONResponse({"errors": [{"message": "Unauthorized: the API token is invalid or expired"}], "data": None})
+        body = await request.json()
+        if "viewer" not in body.get("query", ""):
+            return JSONResponse({"errors": [{"message": "Cannot query field on type Query"}], "data": None})
+        return JSONResponse({"data": {"viewer": {"entityName": "Blindeforbundet (demo)"}}})
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/stripe/v1/{resource}", self.stripe),
+                Route("/mollie/v2/methods", self.mollie),
+                Route("/kobo/api/v2/assets/", self.kobo),
+                Route("/twilio/2010-04-01/Accounts/{sid}.json", self.twilio),
+                Route("/espo/api/v1/App/user", self.espocrm),
+                Route("/xledger/graphql", self.xledger, methods=["POST"]),
+            ]
+        )
+
+
+def keyed_urls(base: str) -> dict[str, dict[str, str]]:
+    return {
+        "stripe": {"base_url": f"{base}/stripe/v1"},
+        "ideal": {"base_url": f"{base}/mollie/v2"},
+        "kobo": {"base_url": f"{base}/kobo"},
+        "twilio": {"base_url": f"{base}/twilio/2010-04-01"},
+        "espocrm": {"base_url": f"{base}/espo/api/v1"},
+        "xledger": {"base_url": f"{base}/xledger/graphql"},
+    }
