@@ -5,6 +5,7 @@ its own token cache per app, which we keep per integration.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import requests
 from adapters.spec import ProviderSpec
 from integrations.tokens import EARLY_S, AccessToken
 from shared.errors import ProviderError
+from shared.http import Call, OutboundClient, Policy
 from shared.redaction import REDACTOR
 
 
@@ -42,7 +44,9 @@ class MachineTokens:
         resolve_secret: Callable[[Any, str], str],
         spec_for: Callable[[str], ProviderSpec],
         overrides_for: Callable[[str], dict[str, str]],
+        outbound: OutboundClient,
     ) -> None:
+        self._outbound = outbound
         self._resolve = resolve_secret
         self._spec_for = spec_for
         self._overrides_for = overrides_for
@@ -70,7 +74,7 @@ class MachineTokens:
         spec = self._spec_for(document.provider)
         config = {k: str(v).rstrip("/") for k, v in document.config.model_dump(mode="json").items() if v}
         if not spec.auth.authority:
-            raise ProviderError(detail=f"{document.provider}: no authority configured", provider=document.provider)
+            return self._plain(document, spec, secret)
         authority = spec.auth.authority.format(**config)
         scopes = [s.format(**config) for s in spec.auth.scopes]
         app = self._app(document, authority, secret)
@@ -86,6 +90,38 @@ class MachineTokens:
             )
         REDACTOR.register(result["access_token"])
         return AccessToken(result["access_token"], time.time() + float(result.get("expires_in", 3600)), tuple(scopes))
+
+    def _plain(self, document: Any, spec: ProviderSpec, secret: str) -> AccessToken:
+        """A client-credentials grant without Entra ID (PayPal): POST the token URL with HTTP Basic."""
+        overrides = self._overrides_for(document.provider)
+        base = overrides.get("base_url") or spec.base_urls["sandbox" if document.sandbox else "production"]
+        token_url = overrides.get("token_url") or (spec.auth.token_url or "").format(base_url=base.rstrip("/"))
+        basic = base64.b64encode(f"{document.oauth_client_id}:{secret}".encode()).decode()
+        response = self._outbound.send(
+            Call(
+                "POST",
+                token_url,
+                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+                data={"grant_type": "client_credentials"},
+                expect=frozenset({400, 401}),
+            ),
+            Policy(provider=document.provider, max_attempts=3),
+        )
+        data = response.json()
+        if response.status_code >= 400 or "access_token" not in data:
+            raise ProviderError(
+                detail=f"{document.provider}: token endpoint answered {response.status_code} "
+                f"({data.get('error')}: {str(data.get('error_description', ''))[:200]})",
+                provider=document.provider,
+                status_code=response.status_code,
+                retriable=False,
+            )
+        REDACTOR.register(data["access_token"])
+        return AccessToken(
+            data["access_token"],
+            time.time() + float(data.get("expires_in", 3600)),
+            tuple(str(data.get("scope", "")).split()),
+        )
 
     def _app(self, document: Any, authority: str, secret: str) -> msal.ConfidentialClientApplication:
         key = f"{authority}|{document.oauth_client_id}|{hash(secret)}"

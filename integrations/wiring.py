@@ -230,6 +230,7 @@ class Hub:
                 resolve_secret=lambda doc, op: self.credentials.resolve(doc, "oauth_client_secret_ref", operation=op),
                 spec_for=self.catalog.get,
                 overrides_for=self.urls_for,
+                outbound=self.outbound,
             ),
         )
 
@@ -239,7 +240,7 @@ class Hub:
             rate = type(spec.rate_limit).model_validate({**spec.rate_limit.model_dump(), **limit})
             spec = spec.model_copy(update={"rate_limit": rate})
         oauth = spec.auth.kind == "oauth2_code"
-        machine = spec.auth.kind == "oauth2_client_credentials" and spec.auth.authority is not None
+        machine = spec.auth.kind == "oauth2_client_credentials"
         if machine:
             access_token = lambda op: self.machine_tokens.access_token(document, operation=op)  # noqa: E731
             invalidate = lambda: self.machine_tokens.invalidate(document)  # noqa: E731

@@ -55,7 +55,15 @@ DOCS: dict[str, dict[str, Any]] = {
         "config": {"fiscal_year": {"year": 2026}},
     },
 }
+DOCS["paypal"] = {
+    "family": "payment_gateway",
+    "provider": "paypal",
+    "display_name": "PayPal",
+    "oauth_client_id": GOOD["paypal_client"],
+    "config": {"supported_currencies": ["SEK", "EUR"], "default_currency": "EUR"},
+}
 KEYS = {
+    "paypal": GOOD["paypal"],
     "stripe": GOOD["stripe"],
     "ideal": GOOD["mollie"],
     "kobo": GOOD["kobo"],
@@ -64,6 +72,7 @@ KEYS = {
     "xledger": GOOD["xledger"],
 }
 RED = {
+    "paypal": "Client Authentication failed",
     "stripe": "Invalid API Key provided",
     "ideal": "failed to authenticate",
     "kobo": "Invalid token",
@@ -76,7 +85,8 @@ RED = {
 def _validate(admin: ApiClient, provider: str, key: str) -> dict[str, Any]:
     doc = admin.create(DOCS[provider])
     path = f"{admin.integrations}/{doc['id']}"
-    assert admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": key}).status_code == 200
+    slot = "oauth_client_secret_ref" if provider == "paypal" else "api_key_ref"
+    assert admin.request("PUT", f"{path}/credentials/{slot}", json={"value": key}).status_code == 200
     return admin.post(f"{path}:validate").json()["result"]
 
 
@@ -109,3 +119,13 @@ def test_stripe_missing_permission_is_named(admin: ApiClient, fakes: Fakes) -> N
         by_name["provider.scope.refunds"]["passed"] is False
         and "rak_refund_read" in by_name["provider.scope.refunds"]["detail"]
     )
+
+
+@pytest.mark.parametrize(("provider", "enabled"), [("cornerstone", True), ("cornerstone", False)])
+def test_csv_fallback_partners(admin: ApiClient, fakes: Fakes, provider: str, enabled: bool) -> None:
+    doc = admin.create(
+        {"family": "lms", "provider": provider, "display_name": "LMS", "capabilities": {"csv_fallback": enabled}}
+    )
+    result = admin.post(f"{admin.integrations}/{doc['id']}:validate").json()["result"]
+    assert result["passed"] is enabled
+    assert "CSV" in [c for c in result["checks"] if c["name"] == "delivery.csv_fallback"][0]["detail"]

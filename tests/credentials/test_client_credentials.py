@@ -37,6 +37,8 @@ def test_dynamics_validates_green_via_msal(admin: ApiClient, fakes: Fakes, hub: 
     assert fake.token_calls == 1  # cached until shortly before expiry
     usage = admin.get(f"{path}/usage").json()
     assert usage["by_operation"]["validate"]["requests"] == 2
+    summary = admin.get(f"/api/v1/tenants/{admin.tenant}/usage").json()
+    assert summary["requests"] == 2 and summary["integrations"][0]["provider"] == "dynamics365"
 
 
 def test_dynamics_wrong_secret_is_a_precise_red(admin: ApiClient, fakes: Fakes) -> None:

@@ -25,6 +25,8 @@ GOOD = {
     "twilio": "good-twilio-auth-token-0123",
     "espocrm": "good-espo-api-key-0123456789",
     "xledger": "good-xledger-token-0123456789",
+    "paypal_client": "paypal-client-id-sandbox",
+    "paypal": "paypal-client-secret-value",
 }
 RESTRICTED_PERMISSIONS = {"balance", "payment_intents"}  # no refunds, subscriptions, payouts
 
@@ -34,6 +36,7 @@ class KeyedFakes:
     stripe_window: deque[float] = field(default_factory=deque)
     stripe_throttled: int = 0
     calls: dict[str, int] = field(default_factory=dict)
+    paypal_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _count(self, provider: str) -> None:
@@ -125,6 +128,39 @@ class KeyedFakes:
             return JSONResponse({"errors": [{"message": "Cannot query field on type Query"}], "data": None})
         return JSONResponse({"data": {"viewer": {"entityName": "Blindeforbundet (demo)"}}})
 
+    async def paypal_token(self, request: Request) -> Response:
+        self._count("paypal")
+        expected = base64.b64encode(f"{GOOD['paypal_client']}:{GOOD['paypal']}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": "Client Authentication failed"}, status_code=401
+            )
+        token = "A21AA" + base64.urlsafe_b64encode(time.time_ns().to_bytes(8, "big")).decode()
+        with self.lock:
+            self.paypal_tokens.add(token)
+        return JSONResponse(
+            {
+                "scope": "https://uri.paypal.com/services/payments/payment",
+                "access_token": token,
+                "token_type": "Bearer",
+                "app_id": "APP-80W284485P519543T",
+                "expires_in": 32400,
+            }
+        )
+
+    async def paypal_webhooks(self, request: Request) -> Response:
+        self._count("paypal")
+        if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.paypal_tokens:
+            return JSONResponse(
+                {
+                    "name": "AUTHENTICATION_FAILURE",
+                    "message": "Authentication failed due to invalid "
+                    "authentication credentials or a missing Authorization header.",
+                },
+                status_code=401,
+            )
+        return JSONResponse({"webhooks": []})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -133,6 +169,8 @@ class KeyedFakes:
                 Route("/kobo/api/v2/assets/", self.kobo),
                 Route("/twilio/2010-04-01/Accounts/{sid}.json", self.twilio),
                 Route("/espo/api/v1/App/user", self.espocrm),
+                Route("/paypal/v1/oauth2/token", self.paypal_token, methods=["POST"]),
+                Route("/paypal/v1/notifications/webhooks", self.paypal_webhooks),
                 Route("/xledger/graphql", self.xledger, methods=["POST"]),
             ]
         )
@@ -145,5 +183,6 @@ def keyed_urls(base: str) -> dict[str, dict[str, str]]:
         "kobo": {"base_url": f"{base}/kobo"},
         "twilio": {"base_url": f"{base}/twilio/2010-04-01"},
         "espocrm": {"base_url": f"{base}/espo/api/v1"},
+        "paypal": {"base_url": f"{base}/paypal"},
         "xledger": {"base_url": f"{base}/xledger/graphql"},
     }
