@@ -202,8 +202,10 @@ def tenant_usage(
         per.setdefault(subject, Tally()).add(tally)
     providers = {}
     for integration_id in per:
-        found = hub.integrations._table.find(tenant_id, integration_id)  # noqa: SLF001 - provider column only
-        providers[integration_id] = found[0]["Provider"] if found else ""
+        try:
+            providers[integration_id] = hub.integrations.get(tenant_id, integration_id).document.provider
+        except NotFound:
+            providers[integration_id] = ""
     rows = [
         TenantUsageRow(integration_id=i, provider=providers[i], requests=t.requests, errors=t.errors, throttled=t.throttled)
         for i, t in sorted(per.items())
