@@ -43,9 +43,10 @@ class Adapter:
     # --- plumbing ------------------------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        if "base_url" in self.ctx.url_overrides:
-            return self.ctx.url_overrides["base_url"].rstrip("/")
-        url = self.spec.base_urls["sandbox" if self.document.sandbox else "production"]
+        url = (
+            self.ctx.url_overrides.get("base_url")
+            or self.spec.base_urls["sandbox" if self.document.sandbox else "production"]
+        )
         return url.format(**self.config_values()).rstrip("/")
 
     def config_values(self) -> dict[str, str]:

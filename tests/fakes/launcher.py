@@ -9,6 +9,8 @@ from typing import Any
 from tests.fakes.entra_dataverse import EntraDataverseFake
 from tests.fakes.fortnox import FortnoxFake
 from tests.fakes.keyed import KeyedFakes, keyed_urls
+from tests.fakes.oauth_accounting import OAuthAccountingFake
+from tests.fakes.oauth_accounting import urls as accounting_urls
 from tests.helpers import serve
 
 
@@ -17,6 +19,7 @@ class Fakes:
     fortnox: FortnoxFake
     dynamics: EntraDataverseFake
     keyed: KeyedFakes
+    accounting: dict[str, OAuthAccountingFake]
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -35,6 +38,10 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     dynamics = EntraDataverseFake()
     d365 = stack.enter_context(serve(dynamics.app()))
     urls = {"fortnox": fortnox_urls(base), "dynamics365": {"authority_base": d365, "base_url": f"{d365}/api/data/v9.2"}}
+    accounting = {}
+    for name, policy in (("xero", "grace"), ("quickbooks", "rotating"), ("visma", "single_use")):
+        accounting[name] = OAuthAccountingFake(name, policy)  # type: ignore[arg-type]
+        urls[name] = accounting_urls(name, stack.enter_context(serve(accounting[name].app())))
     keyed = KeyedFakes()
     urls.update(keyed_urls(stack.enter_context(serve(keyed.app()))))
-    return Fakes(fortnox, dynamics, keyed, urls, stack)
+    return Fakes(fortnox, dynamics, keyed, accounting, urls, stack)

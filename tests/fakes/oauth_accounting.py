@@ -1,0 +1,166 @@
+"""Loopback Xero, QuickBooks Online and Visma eAccounting: OAuth2 authorization code with each provider's
+refresh policy (Xero rotates with a 30-minute grace for the previous token, QuickBooks rotates, Visma's
+refresh tokens are single-use), and the cheap authenticated reads their adapters validate with."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qs, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+Policy = Literal["grace", "rotating", "single_use"]
+
+
+@dataclass
+class OAuthAccountingFake:
+    name: str
+    refresh_policy: Policy
+    client_id: str = "acct-client-id"
+    client_secret: str = "acct-client-secret-value"
+    company_id: str = "8a6f3c1e-0000-4000-8000-00000000c0de"
+    grace_s: float = 1800.0
+    codes: dict[str, list[str]] = field(default_factory=dict)
+    refresh: dict[str, tuple[list[str], float | None]] = field(default_factory=dict)  # token → (scopes, dies_at)
+    access: dict[str, float] = field(default_factory=dict)
+    token_calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != self.client_id:
+            return JSONResponse({"error": "unauthorized_client"}, status_code=400)
+        code = secrets.token_urlsafe(12)
+        self.codes[code] = q.get("scope", "").split()
+        return RedirectResponse(f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q.get('state', '')})}", 302)
+
+    async def token(self, request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        with self.lock:
+            self.token_calls += 1
+            if request.headers.get("authorization") != f"Basic {expected}":
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+            if form.get("grant_type") == "authorization_code":
+                scopes = self.codes.pop(form.get("code", ""), None)
+                if scopes is None:
+                    return JSONResponse({"error": "invalid_grant"}, status_code=400)
+                return JSONResponse(self._issue(scopes))
+            presented = form.get("refresh_token", "")
+            entry = self.refresh.get(presented)
+            if entry is None or (entry[1] is not None and entry[1] < time.time()):
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            scopes = entry[0]
+            if self.refresh_policy == "single_use":
+                del self.refresh[presented]
+            elif self.refresh_policy == "grace":
+                self.refresh[presented] = (scopes, time.time() + self.grace_s)
+            else:
+                del self.refresh[presented]
+            return JSONResponse(self._issue(scopes))
+
+    def _issue(self, scopes: list[str]) -> dict:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        self.access[access] = time.time() + 1800
+        self.refresh[refresh] = (scopes, None)
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": 1800,
+            "token_type": "Bearer",
+            "scope": " ".join(scopes),
+        }
+
+    def _bearer_ok(self, request: Request) -> bool:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return self.access.get(token, 0) > time.time()
+
+    # Xero
+    async def xero_connections(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
+        return JSONResponse(
+            [
+                {
+                    "id": "conn-1",
+                    "tenantId": self.company_id,
+                    "tenantType": "ORGANISATION",
+                    "tenantName": "Svenska Bouleförbundet",
+                }
+            ]
+        )
+
+    async def xero_organisation(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
+        if request.headers.get("xero-tenant-id") != self.company_id:
+            return JSONResponse(
+                {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}, status_code=403
+            )
+        return JSONResponse(
+            {"Organisations": [{"Name": "Svenska Bouleförbundet"}]},
+            headers={"X-MinLimit-Remaining": "59", "X-DayLimit-Remaining": "4999"},
+        )
+
+    # QuickBooks
+    async def qbo_companyinfo(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse(
+                {
+                    "fault": {
+                        "error": [{"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401"}],
+                        "type": "AUTHENTICATION",
+                    }
+                },
+                status_code=401,
+            )
+        realm = request.path_params["realm"]
+        if realm != self.company_id or request.path_params["realm2"] != realm:
+            return JSONResponse(
+                {
+                    "fault": {
+                        "error": [{"message": "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403"}],
+                        "type": "AUTHORIZATION",
+                    }
+                },
+                status_code=403,
+            )
+        return JSONResponse({"CompanyInfo": {"CompanyName": "Svenska Bouleförbundet"}})
+
+    # Visma
+    async def visma_settings(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
+        return JSONResponse({"Name": "Svenska Bouleförbundet", "CorporateIdentityNumber": "802000-0000"})
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/oauth/authorize", self.authorize),
+                Route("/oauth/token", self.token, methods=["POST"]),
+                Route("/xero/connections", self.xero_connections),
+                Route("/xero/api.xro/2.0/Organisation", self.xero_organisation),
+                Route("/qbo/v3/company/{realm}/companyinfo/{realm2}", self.qbo_companyinfo),
+                Route("/visma/v2/companysettings", self.visma_settings),
+            ]
+        )
+
+
+def urls(name: str, base: str) -> dict[str, str]:
+    api = {
+        "xero": f"{base}/xero/api.xro/2.0",
+        "quickbooks": f"{base}/qbo/v3/company/{{company_id}}",
+        "visma": f"{base}/visma/v2",
+    }[name]
+    out = {"authorize_url": f"{base}/oauth/authorize", "token_url": f"{base}/oauth/token", "base_url": api}
+    if name == "xero":
+        out["connections_url"] = f"{base}/xero/connections"
+    return out
