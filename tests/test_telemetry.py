@@ -40,16 +40,13 @@ def test_one_trace_from_http_through_queue_to_provider(admin: ApiClient, fakes: 
     )
     assert r.status_code == 202
     LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"].drain(timeout=120)
-    spans = EXPORTER.get_finished_spans()
-    by_name: dict[str, list] = {}
-    for s in spans:
-        by_name.setdefault(s.name, []).append(s)
-    assert "HTTP POST" in by_name and "sync job" in by_name and "fortnox POST" in by_name, sorted(by_name)
-    for name in ("HTTP POST", "sync job", "fortnox POST"):
-        assert {format(s.context.trace_id, "032x") for s in by_name[name]} == {trace_id}, name
-    job = by_name["sync job"][0]
-    assert job.parent is not None and format(job.parent.trace_id, "032x") == trace_id
-    assert all(s.attributes.get("hub.provider") == "fortnox" for s in by_name["fortnox POST"])
+    ours = [s for s in EXPORTER.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
+    names = {s.name for s in ours}
+    assert {"HTTP POST", "sync job", "fortnox POST"} <= names, names
+    job = next(s for s in ours if s.name == "sync job")
+    assert job.parent is not None  # continued from the message's traceparent, not a new root
+    pushes = [s for s in ours if s.name == "fortnox POST"]
+    assert len(pushes) >= 142 and all(s.attributes.get("hub.provider") == "fortnox" for s in pushes)
 
 
 def test_unexpected_error_is_a_clean_500_with_headers(hub: Hub) -> None:
