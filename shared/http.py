@@ -101,6 +101,8 @@ class Call:
     idempotency_header: str | None = None
     timeout_s: float = 30.0
     expect: frozenset[int] = frozenset()  # error statuses the caller handles itself (returned, not raised)
+    cert: tuple[str, str] | None = None  # client certificate and key files (mutual TLS)
+    verify: str | bool = True  # CA bundle path, or True for the system store
 
 
 @dataclass
@@ -177,6 +179,8 @@ class OutboundClient:
                     data=call.data,
                     params=call.params,
                     timeout=call.timeout_s,
+                    cert=call.cert,
+                    verify=call.verify,
                 )
                 status = response.status_code
             except requests.RequestException as exc:

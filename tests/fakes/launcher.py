@@ -11,6 +11,7 @@ from tests.fakes.fortnox import FortnoxFake
 from tests.fakes.keyed import KeyedFakes, keyed_urls
 from tests.fakes.oauth_accounting import OAuthAccountingFake
 from tests.fakes.oauth_accounting import urls as accounting_urls
+from tests.fakes.swish import SwishFake
 from tests.helpers import serve
 
 
@@ -20,6 +21,7 @@ class Fakes:
     dynamics: EntraDataverseFake
     keyed: KeyedFakes
     accounting: dict[str, OAuthAccountingFake]
+    swish: SwishFake
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -42,6 +44,9 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     for name, policy in (("xero", "grace"), ("quickbooks", "rotating"), ("visma", "single_use")):
         accounting[name] = OAuthAccountingFake(name, policy)  # type: ignore[arg-type]
         urls[name] = accounting_urls(name, stack.enter_context(serve(accounting[name].app())))
+    swish = SwishFake.create()
+    swish_base = stack.enter_context(serve(swish.app(), **swish.ssl_options()))
+    urls["swish"] = {"base_url": f"{swish_base}/swish-cpcapi/api", "ca_bundle": str(swish.ca_pem)}
     keyed = KeyedFakes()
     urls.update(keyed_urls(stack.enter_context(serve(keyed.app()))))
-    return Fakes(fortnox, dynamics, keyed, accounting, urls, stack)
+    return Fakes(fortnox, dynamics, keyed, accounting, swish, urls, stack)
