@@ -61,6 +61,8 @@ class Adapter:
             limit_key=f"{self.spec.id}:{self.document.id}" if limit else None,
             window=Window(limit.requests, limit.per_seconds, limit.concurrent) if limit else None,
             on_attempt=lambda status, ms: self.ctx.record_usage(operation, status, ms),
+            # A tenant admin is waiting for a validation: one retry, then a precise red, not a minute of backoff.
+            max_attempts=2 if operation == "validate" else 6,
         )
 
     def auth_headers(self, operation: str) -> dict[str, str]:

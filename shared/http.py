@@ -196,7 +196,12 @@ class OutboundClient:
 
             if response is not None and status is not None and (status < 400 or status in call.expect):
                 return response
-            retriable = (status in RETRY_STATUSES) if response is not None else True
+            # A refused TLS handshake (wrong client certificate, untrusted server) will not heal by retrying.
+            retriable = (
+                (status in RETRY_STATUSES)
+                if response is not None
+                else not isinstance(network_error, requests.exceptions.SSLError)
+            )
             safe = idempotent or (status in NOT_PROCESSED)
             if not retriable or not safe or attempt >= policy.max_attempts:
                 raise self._error(
@@ -226,7 +231,7 @@ class OutboundClient:
     ) -> ProviderError:
         if response is None:
             return ProviderError(
-                detail=f"{provider}: network error ({type(exc).__name__})", provider=provider, retriable=True
+                detail=f"{provider}: network error ({type(exc).__name__})", provider=provider, retriable=retriable
             )
         text = REDACTOR.scrub(response.text[:500]) if response.text else ""
         return ProviderError(
