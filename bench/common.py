@@ -40,3 +40,42 @@ def interleaved_p50(a: Callable[[], object], b: Callable[[], object], *, n: int,
                 fn()
                 out.append((time.perf_counter() - t) * 1000)
     return statistics.median(sa), statistics.median(sb)
+
+
+def connected_fortnox(hub: Hub, fake: object, tenant: str) -> object:
+    """A Fortnox integration connected through the OAuth code exchange against the fake (no browser)."""
+    from integrations.credentials import secret_name
+    from integrations.service import create_integration, set_credential_ref
+    from tests.helpers import fortnox
+
+    doc = create_integration(
+        tenant,
+        fortnox(tenant, oauth_client_id=fake.client_id, credentials={}),  # type: ignore[attr-defined]
+        repo=hub.integrations,
+        actor="bench",
+        now=hub.now,
+    ).document
+    stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")  # type: ignore[attr-defined]
+    set_credential_ref(
+        tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now
+    )
+    doc = hub.integrations.get(tenant, doc.id).document
+    redirect = hub.oauth._redirect_uri  # noqa: SLF001 - the bench plays the browser
+    code = fake.issue_code(["companyinformation", "invoice"], redirect)  # type: ignore[attr-defined]
+    data = hub.tokens.exchange(
+        hub.provider_app(doc),
+        fake.client_secret,  # type: ignore[attr-defined]
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect},
+        provider="fortnox",
+    )
+    hub.tokens.publish(doc, data, rotates=True, reason="grant")
+    set_credential_ref(
+        tenant,
+        doc.id,
+        "oauth_refresh_token_ref",
+        f"kv:{secret_name(tenant, doc.id, 'oauth_refresh_token_ref')}",
+        repo=hub.integrations,
+        actor="bench",
+        now=hub.now,
+    )
+    return hub.integrations.get(tenant, doc.id).document

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from bench.common import fresh_hub, interleaved_p50
+from bench.common import connected_fortnox, fresh_hub, interleaved_p50
 from tests.fakes.launcher import start_fakes
-from tests.helpers import fortnox
 
 
 def run(conn: str) -> list[dict[str, object]]:
@@ -34,42 +33,7 @@ def run(conn: str) -> list[dict[str, object]]:
     try:
         hub = fresh_hub(conn, provider_urls=fakes.provider_urls)
         fake = fakes.fortnox
-        from integrations.service import create_integration
-
-        doc = create_integration(
-            tenant,
-            fortnox(tenant, oauth_client_id=fake.client_id, credentials={}),
-            repo=hub.integrations,
-            actor="bench",
-            now=hub.now,
-        ).document
-        stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")
-        from integrations.service import set_credential_ref
-
-        set_credential_ref(
-            tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="b", now=hub.now
-        )
-        doc = hub.integrations.get(tenant, doc.id).document
-        code = fake.issue_code(["invoice"], hub.oauth._redirect_uri)
-        data = hub.tokens.exchange(
-            hub.provider_app(doc),
-            fake.client_secret,
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": hub.oauth._redirect_uri},
-            provider="fortnox",
-        )
-        hub.tokens.publish(doc, data, rotates=True, reason="grant")
-        from integrations.credentials import secret_name
-
-        set_credential_ref(
-            tenant,
-            doc.id,
-            "oauth_refresh_token_ref",
-            f"kv:{secret_name(tenant, doc.id, 'oauth_refresh_token_ref')}",
-            repo=hub.integrations,
-            actor="b",
-            now=hub.now,
-        )
-        doc = hub.integrations.get(tenant, doc.id).document
+        doc = connected_fortnox(hub, fake, tenant)
         fake.expire_access_tokens()
         hub.tokens.invalidate(doc)
         before = fake.token_calls.count("refresh_token")

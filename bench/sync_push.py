@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 import time
 
-from bench.common import fresh_hub
+from bench.common import connected_fortnox, fresh_hub
+from integrations.documents.lifecycle import Transition
+from integrations.service import transition_integration
 from integrations.sync.jobs import run_job_message, trigger_sync
+from integrations.validation import validate_integration
 from tests.fakes.launcher import start_fakes
-from tests.helpers import fortnox
 
 N = 142
 
@@ -24,42 +26,7 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
         )
         fake = fakes.fortnox
         tenant = "bench-fed"
-        from integrations.documents.lifecycle import Transition
-        from integrations.service import create_integration, set_credential_ref, transition_integration
-        from integrations.validation import validate_integration
-
-        doc = create_integration(
-            tenant,
-            fortnox(tenant, oauth_client_id=fake.client_id, credentials={}),
-            repo=hub.integrations,
-            actor="bench",
-            now=hub.now,
-        ).document
-        stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")
-        set_credential_ref(
-            tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now
-        )
-        doc = hub.integrations.get(tenant, doc.id).document
-        code = fake.issue_code(["companyinformation", "invoice"], hub.oauth._redirect_uri)
-        data = hub.tokens.exchange(
-            hub.provider_app(doc),
-            fake.client_secret,
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": hub.oauth._redirect_uri},
-            provider="fortnox",
-        )
-        ref = hub.tokens.publish(doc, data, rotates=True, reason="grant")
-        del ref
-        from integrations.credentials import secret_name
-
-        set_credential_ref(
-            tenant,
-            doc.id,
-            "oauth_refresh_token_ref",
-            f"kv:{secret_name(tenant, doc.id, 'oauth_refresh_token_ref')}",
-            repo=hub.integrations,
-            actor="bench",
-            now=hub.now,
-        )
+        doc = connected_fortnox(hub, fake, tenant)
         validate_integration(tenant, doc.id, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
         transition_integration(
             tenant, doc.id, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
@@ -79,13 +46,13 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
                 },
             )
         time.sleep(window_s * 1.1)  # start with an empty window (validation used one request)
-        run_ = trigger_sync(hub, tenant, doc.id, "push_invoices", trigger="manual")
+        trigger_sync(hub, tenant, doc.id, "push_invoices", trigger="manual")
         message = hub.queues.client(hub.settings.queue_sync_jobs).receive_message()
         started = time.perf_counter()
         result = run_job_message(message.content, dequeue_count=1, hub=hub)
         wall = time.perf_counter() - started
         minimum = (math.ceil(N / 25) - 1) * window_s  # the last window's slack is free
-        assert result.created == N and len(fake.invoices) == N, (result, run_)
+        assert result.created == N and len(fake.invoices) == N, result
         return {
             "bench": "sync push 142 invoices (25 req / 1 s window)",
             "baseline": f"{minimum:.2f} s (limit minimum)",

@@ -137,17 +137,22 @@ class UsageCounters:
         ):
             _, day, operation, _shard = e["RowKey"].split("|")
             usage = days.setdefault(day, DailyUsage(date.fromisoformat(day), e.get("Provider", "")))
-            t = Tally(
-                int(e.get("Requests", 0)),
-                int(e.get("Errors4xx", 0)),
-                int(e.get("Errors5xx", 0)),
-                int(e.get("ErrorsNetwork", 0)),
-                int(e.get("Throttled", 0)),
-                float(e.get("LatencyMs", 0)),
-            )
+            t = tally_of(e)
             usage.tally.add(t)
             usage.by_operation.setdefault(operation, Tally()).add(t)
         return [days[d] for d in sorted(days)]
+
+
+def tally_of(entity: dict) -> Tally:
+    """A counter row's values as a Tally."""
+    return Tally(
+        int(entity.get("Requests", 0)),
+        int(entity.get("Errors4xx", 0)),
+        int(entity.get("Errors5xx", 0)),
+        int(entity.get("ErrorsNetwork", 0)),
+        int(entity.get("Throttled", 0)),
+        float(entity.get("LatencyMs", 0)),
+    )
 
 
 def tenant_rows(table: Table, tenant_id: str, *, start: date, end: date) -> list[tuple[str, date, str, Tally]]:
@@ -157,19 +162,5 @@ def tenant_rows(table: Table, tenant_id: str, *, start: date, end: date) -> list
         subject, day, operation, _shard = e["RowKey"].split("|")
         d = date.fromisoformat(day)
         if start <= d <= end:
-            out.append(
-                (
-                    subject,
-                    d,
-                    operation,
-                    Tally(
-                        int(e.get("Requests", 0)),
-                        int(e.get("Errors4xx", 0)),
-                        int(e.get("Errors5xx", 0)),
-                        int(e.get("ErrorsNetwork", 0)),
-                        int(e.get("Throttled", 0)),
-                        float(e.get("LatencyMs", 0)),
-                    ),
-                )
-            )
+            out.append((subject, d, operation, tally_of(e)))
     return out

@@ -174,33 +174,6 @@ async def patch(
     return _respond(response, stored)
 
 
-@router.delete(
-    "/{integration_id}",
-    operation_id="decommissionIntegration",
-    summary="Decommission an integration (idempotent; the document stays, read-only)",
-    response_model=Integration,
-    responses={**COMMON, **CONDITIONAL},
-)
-def decommission(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
-    principal: Admin,
-    hub: HubDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    stored = transition_integration(
-        tenant_id,
-        integration_id,
-        Transition.decommission,
-        repo=hub.integrations,
-        if_match=if_match,
-        actor=principal.actor,
-        now=hub.now,
-    )
-    return _respond(response, stored)
-
-
 @router.post(
     "/{integration_id}:validate",
     operation_id="validateIntegration",
@@ -216,7 +189,9 @@ def validate(tenant_id: TenantId, integration_id: IntegrationId, principal: Writ
     return ValidationResponse(result=result, integration=stored.document)
 
 
-def _transition_route(transition: Transition, summary: str) -> None:
+def _transition_route(
+    transition: Transition, summary: str, *, method: str = "POST", path: str | None = None, operation_id: str | None = None
+) -> None:
     def handler(
         tenant_id: TenantId,
         integration_id: IntegrationId,
@@ -237,16 +212,23 @@ def _transition_route(transition: Transition, summary: str) -> None:
         return _respond(response, stored)
 
     router.add_api_route(
-        f"/{{integration_id}}:{transition.value}",
+        path or f"/{{integration_id}}:{transition.value}",
         handler,
-        methods=["POST"],
-        operation_id=f"{transition.value}Integration",
+        methods=[method],
+        operation_id=operation_id or f"{transition.value}Integration",
         summary=summary,
         response_model=Integration,
         responses={**COMMON, **CONDITIONAL},
     )
 
 
+_transition_route(
+    Transition.decommission,
+    "Decommission an integration (idempotent; the document stays, read-only)",
+    method="DELETE",
+    path="/{integration_id}",
+    operation_id="decommissionIntegration",
+)
 _transition_route(Transition.activate, "Activate (needs a passing validation of the current configuration)")
 _transition_route(Transition.pause, "Pause an active integration")
 _transition_route(Transition.resume, "Resume a paused integration (needs a passing validation)")

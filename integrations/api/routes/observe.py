@@ -69,6 +69,17 @@ def audit(
     )
 
 
+def date_range(hub: Any, from_: date | None, to: date | None) -> tuple[date, date]:
+    """`from`/`to` query parameters: the last 30 days by default, at most 366 days, in order."""
+    end = to or hub.now().date()
+    start = from_ or end - timedelta(days=29)
+    if start > end or (end - start).days > 366:
+        raise ValidationFailed(
+            "Invalid date range.", [FieldError("query:from", "must be on or before `to`, within 366 days")]
+        )
+    return start, end
+
+
 @router.get(
     "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/usage",
     tags=["usage"],
@@ -85,12 +96,7 @@ def integration_usage(
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: Annotated[date | None, Query()] = None,
 ) -> Any:
-    end = to or hub.now().date()
-    start = from_ or end - timedelta(days=29)
-    if start > end or (end - start).days > 366:
-        raise ValidationFailed(
-            "Invalid date range.", [FieldError("query:from", "must be on or before `to`, within 366 days")]
-        )
+    start, end = date_range(hub, from_, to)
     document = hub.integrations.get(tenant_id, integration_id).document
     return usage_report(
         document,
@@ -190,12 +196,7 @@ def tenant_usage(
 ) -> Any:
     from integrations.usage.counters import Tally, tenant_rows
 
-    end = to or hub.now().date()
-    start = from_ or end - timedelta(days=29)
-    if start > end or (end - start).days > 366:
-        raise ValidationFailed(
-            "Invalid date range.", [FieldError("query:from", "must be on or before `to`, within 366 days")]
-        )
+    start, end = date_range(hub, from_, to)
     hub.usage.flush()
     per: dict[str, Tally] = {}
     for subject, _day, _op, tally in tenant_rows(hub.tables.table("usage"), tenant_id, start=start, end=end):
