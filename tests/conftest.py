@@ -11,6 +11,7 @@ import pytest
 
 from integrations.wiring import Hub, build_hub, set_hub
 from shared.settings import Settings
+from tests import status_coverage
 from tests.fakes.launcher import Fakes, start_fakes
 from tests.helpers import PUBLIC_BASE, ApiClient, serve
 
@@ -85,7 +86,7 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
 def api(hub: Hub) -> Iterator[str]:
     from integrations.api.app import create_api
 
-    with serve(create_api(max_body=hub.settings.max_body_bytes)) as base_url:
+    with serve(create_api(max_body=hub.settings.max_body_bytes, observe_status=status_coverage.observe)) as base_url:
         yield base_url
 
 
@@ -100,3 +101,23 @@ def admin(api: str, hub: Hub, tenant: str) -> ApiClient:
 
     key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_admin], name="test-admin")
     return ApiClient(api, key.secret, tenant)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None:
+        status_coverage.write(worker["workerid"])
+        return
+    if os.environ.get("HUB_STATUS_COVERAGE") != "1" or exitstatus != 0:
+        return
+    missing, per_operation = status_coverage.gaps()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and per_operation:
+        reporter.write_line(
+            f"status coverage: {len(per_operation)} operations have documented codes no test produced "
+            f"(information): " + "; ".join(f"{op} {sorted(c)}" for op, c in sorted(per_operation.items())[:12])
+        )
+    if missing:
+        if reporter is not None:
+            reporter.write_line(f"status coverage: documented status codes no test produced: {sorted(missing)}", red=True)
+        session.exitstatus = 1

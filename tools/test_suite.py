@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 from tools import azurite
 from tools.runner import ROOT
@@ -15,7 +16,11 @@ def main(argv: list[str]) -> int:
     if lint:
         return lint
     with azurite.start(in_memory=True) as store:
-        env = {**os.environ, "HUB_TEST_STORAGE": store.connection_string}
+        status_dir = tempfile.mkdtemp(prefix="hub-status-")
+        env = {**os.environ, "HUB_TEST_STORAGE": store.connection_string, "HUB_STATUS_DIR": status_dir}
+        # Whole-suite runs check that every documented status code is produced by some test.
+        if not argv:
+            env["HUB_STATUS_COVERAGE"] = "1"
         workers = os.environ.get("HUB_TEST_WORKERS", "auto")
         cmd = [sys.executable, "-m", "pytest", "-n", workers, "--dist", "loadfile", *argv]
         return subprocess.call(cmd, cwd=ROOT, env=env)

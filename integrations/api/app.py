@@ -21,6 +21,7 @@ def create_api(
     limiter: Callable[[], RateLimiter | None] | None = None,
     max_body: int | None = None,
     deprecations: dict[str, Deprecation] | None = None,
+    observe_status: Callable[[str, str, int], None] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Integration Hub API",
@@ -46,6 +47,7 @@ def create_api(
         max_body=max_body if max_body is not None else get_hub_settings_max_body(),
         limiter=limiter or (lambda: shared_limiter),
         deprecations=deprecations,
+        observe_status=observe_status,
         on_request=lambda principal, path, method, status: get_hub().record_request(principal, path, method, status),
     )
     return app

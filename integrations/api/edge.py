@@ -50,8 +50,10 @@ class Edge:
         limiter: Callable[[], RateLimiter | None],
         on_request: Callable[[Any, str, str, int], None] | None = None,
         deprecations: dict[str, Deprecation] | None = None,
+        observe_status: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.app = app
+        self.observe_status = observe_status
         self.deprecations = deprecations or {}
         self.max_body = max_body
         self.limiter = limiter
@@ -75,6 +77,9 @@ class Edge:
             if message["type"] == "http.response.start":
                 started = True
                 deprecated = headers_for(scope, self.deprecations) if self.deprecations else []
+                if self.observe_status is not None:
+                    route = scope.get("route")
+                    self.observe_status(getattr(route, "operation_id", None) or "", scope["method"], message["status"])
                 message = {**message, "headers": [*message.get("headers", []), *extra, *deprecated]}
                 principal = scope["state"].get("principal")
                 if principal is not None and self.on_request is not None:

@@ -145,3 +145,13 @@ def test_deprecated_operations_announce_their_sunset(hub: Hub, tenant: str) -> N
 def test_readiness_checks_dependencies(api: str) -> None:
     r = requests.get(f"{api}/api/health/ready")
     assert r.status_code == 200 and r.json()["checks"] == {"tables": "ok", "queues": "ok", "secrets": "ok"}
+
+
+def test_readiness_reports_an_unreachable_dependency(api: str, hub: Hub) -> None:
+    class Unreachable:
+        def versions(self, name: str) -> list:
+            raise ConnectionError("vault unreachable")
+
+    hub._lazy["secret_store"] = Unreachable()
+    r = requests.get(f"{api}/api/health/ready")
+    assert r.status_code == 503 and r.json()["checks"]["secrets"].startswith("unreachable")

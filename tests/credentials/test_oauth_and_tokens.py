@@ -238,3 +238,13 @@ def test_planted_secret_never_leaks(admin: ApiClient, fakes: Fakes, hub: Hub, ca
         for secret in (PLANTED, refresh_token):
             assert secret not in text, f"secret leaked into {where}"
     assert "[REDACTED]" in haystacks["logs"]
+
+
+def test_refresh_refused_by_the_provider_is_a_502_problem(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    doc = connect_fortnox(admin, fakes.fortnox)
+    path = f"{admin.integrations}/{doc['id']}"
+    assert admin.post(f"{path}/oauth:refresh").status_code == 200
+    admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": "wrong-client-secret"})
+    r = admin.post(f"{path}/oauth:refresh")
+    assert r.status_code == 502 and r.headers["Content-Type"].startswith("application/problem+json")
+    assert "wrong-client-secret" not in r.text and "fortnox" in r.json()["detail"]
