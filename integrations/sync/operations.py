@@ -32,32 +32,38 @@ def invoice_from(payload: dict[str, Any]) -> Invoice:
     )
 
 
-def push_invoices(
-    adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None], batch: int = 25
+def deliver(
+    kind: str,
+    outbox: Outbox,
+    document: Any,
+    *,
+    find: Callable[[str], str | None],
+    push: Callable[[dict[str, Any]], str],
+    heartbeat: Callable[[], None],
+    batch: int = 25,
 ) -> Progress:
-    """Deliver every undelivered invoice, a batch at a time: mark the batch inflight (one transaction),
-    push each, record the outcomes (one transaction). Per-record failures are recorded and retried next run;
-    provider outages (retriable errors, after the client's own retries) abort the run and the job comes back."""
+    """Deliver every undelivered record of `kind`, a batch at a time: mark the batch inflight (one
+    transaction), push each, record the outcomes (one transaction). A record whose earlier outcome is unknown
+    (inflight) is looked up at the provider first (`find` by our key), so a replay never duplicates it.
+    Per-record failures are recorded and retried next run; provider outages (retriable errors, after the
+    client's own retries) abort the run and the job comes back."""
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
-    records = list(outbox.due(tenant, integration, "invoice", max_attempts=MAX_RECORD_ATTEMPTS))
+    records = list(outbox.due(tenant, integration, kind, max_attempts=MAX_RECORD_ATTEMPTS))
     for start in range(0, len(records), batch):
         heartbeat()
         chunk, todo, done = records[start : start + batch], [], []
         for record in chunk:
-            if record.state == RecordState.inflight:
-                # The outcome of an earlier attempt is unknown (a crash or a timeout): look before creating again.
-                existing = adapter.find_invoice(record.key)
-                if existing:
-                    done.append((record, RecordState.synced, existing, ""))
-                    progress.skipped += 1
-                    continue
+            if record.state == RecordState.inflight and (existing := find(record.key)):
+                done.append((record, RecordState.synced, existing, ""))
+                progress.skipped += 1
+                continue
             todo.append(record)
         outbox.mark_many(tenant, integration, [(r, RecordState.inflight, None, "") for r in todo], attempt=True)
         try:
             for record in todo:
                 try:
-                    external = adapter.push_invoice(invoice_from(record.payload))
+                    external = push(record.payload)
                 except ProviderError as exc:
                     if exc.retriable:
                         raise
@@ -74,7 +80,30 @@ def push_invoices(
     return progress
 
 
+def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None]) -> Progress:
+    return deliver(
+        "invoice",
+        outbox,
+        document,
+        find=adapter.find_invoice,
+        push=lambda payload: adapter.push_invoice(invoice_from(payload)),
+        heartbeat=heartbeat,
+    )
+
+
+def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None]) -> Progress:
+    return deliver(
+        "reimbursement",
+        outbox,
+        document,
+        find=adapter.find_reimbursement,
+        push=adapter.export_reimbursement,
+        heartbeat=heartbeat,
+    )
+
+
 # operation name → (record kind it delivers, the function); the API only accepts operations the adapter has.
 OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_invoices": ("invoice", push_invoices, "push_invoices"),
+    "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
 }

@@ -37,6 +37,7 @@ class KeyedFakes:
     stripe_throttled: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     paypal_tokens: set[str] = field(default_factory=set)
+    xledger_entries: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _count(self, provider: str) -> None:
@@ -124,9 +125,28 @@ class KeyedFakes:
         if request.headers.get("authorization") != f"token {GOOD['xledger']}":
             return JSONResponse({"errors": [{"message": "Unauthorized: the API token is invalid or expired"}], "data": None})
         body = await request.json()
-        if "viewer" not in body.get("query", ""):
-            return JSONResponse({"errors": [{"message": "Cannot query field on type Query"}], "data": None})
-        return JSONResponse({"data": {"viewer": {"entityName": "Blindeforbundet (demo)"}}})
+        query, variables = body.get("query", ""), body.get("variables") or {}
+        if "viewer" in query:
+            return JSONResponse({"data": {"viewer": {"entityName": "Blindeforbundet (demo)"}}})
+        if "addTransactions" in query:
+            node = variables.get("node") or {}
+            if not node.get("extIdentifier") or not node.get("account") or not (node.get("amount") or 0) > 0:
+                return JSONResponse(
+                    {
+                        "errors": [
+                            {"message": "Invalid input for TransactionInput: account and a positive amount are required"}
+                        ],
+                        "data": None,
+                    }
+                )
+            with self.lock:
+                db_id = str(50_000 + len(self.xledger_entries))
+                self.xledger_entries.append({**node, "dbId": db_id})
+            return JSONResponse({"data": {"addTransactions": {"edges": [{"node": {"dbId": db_id}}]}}})
+        if "transactions(" in query:
+            found = [e for e in self.xledger_entries if e["extIdentifier"] == variables.get("ref")]
+            return JSONResponse({"data": {"transactions": {"edges": [{"node": {"dbId": e["dbId"]}} for e in found[:1]]}}})
+        return JSONResponse({"errors": [{"message": "Cannot query field on type Query"}], "data": None})
 
     async def paypal_token(self, request: Request) -> Response:
         self._count("paypal")

@@ -270,3 +270,53 @@ def refresh(tenant_id: TenantId, integration_id: IntegrationId, principal: Admin
     hub.tokens.invalidate(document)
     token = hub.tokens.access_token(document, operation="oauth.refresh")
     return Refreshed(expires_at=datetime.fromtimestamp(token.expires_at).astimezone(), scopes=list(token.scopes))
+
+
+class ReimbursementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's reimbursement id: the external reference at the ledger (idempotency)."
+    )
+    member_id: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(description="Who is reimbursed.")
+    description: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    amount: float = Field(gt=0)
+    currency: Currency
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
+        description="Expense category; mapped to an account by the chart of accounts.", examples=["travel"]
+    )
+    approved_on: date
+
+
+class ReimbursementExport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reimbursements: list[ReimbursementIn] = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/reimbursements:export",
+    status_code=202,
+    operation_id="exportReimbursements",
+    summary="Export approved reimbursements to the ledger (seed 002's exportReimbursements)",
+    response_model=SyncRun,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def export_reimbursements(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: ReimbursementExport
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    if "export_reimbursements" not in supported_operations(hub, document):
+        raise ValidationFailed(
+            "This integration does not export reimbursements.",
+            [FieldError("/reimbursements", f"{document.provider} has no reimbursement export")],
+        )
+    chart = document.config.chart_of_accounts
+    errors = [
+        FieldError(f"/reimbursements/{i}/category", f"no account mapped for {r.category!r}")
+        for i, r in enumerate(body.reimbursements)
+        if r.category not in chart
+    ]
+    if errors:
+        raise ValidationFailed("Some categories have no account in the chart of accounts.", errors[:50])
+    for r in body.reimbursements:
+        hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
+    return trigger_sync(hub, tenant_id, integration_id, "export_reimbursements", trigger="manual")

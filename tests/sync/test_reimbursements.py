@@ -1,0 +1,89 @@
+"""Seed 002's exportReimbursements to Xledger: approved reimbursements become ledger entries, once each,
+with record-level errors reported and retried next run."""
+
+from __future__ import annotations
+
+import function_app
+from integrations.wiring import Hub
+from tests.fakes.keyed import GOOD
+from tests.fakes.launcher import Fakes
+from tests.helpers import ApiClient
+from tests.sync.test_fortnox_story import FAST_QUEUES
+from tools.runner import LocalRunner
+
+
+def reimbursements(n: int, *, bad: int | None = None) -> list[dict]:
+    return [
+        {
+            "key": f"RB-{i:04d}",
+            "member_id": f"M{i}",
+            "description": "Travel to the national final",
+            "amount": 0 if i == bad else 320.0 + i,
+            "currency": "NOK",
+            "category": "travel",
+            "approved_on": "2026-11-20",
+        }
+        for i in range(n)
+    ]
+
+
+def test_export_reimbursements_once_each(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    doc = admin.create(
+        {
+            "family": "accounting",
+            "provider": "xledger",
+            "display_name": "Xledger",
+            "capabilities": {"invoice_sync": False, "reimbursement_export": True},
+            "config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"travel": "7140"}},
+        }
+    )
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    bad = reimbursements(1)
+    bad[0]["category"] = "snacks"
+    r = admin.post(f"{path}/reimbursements:export", json={"reimbursements": bad})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/reimbursements/0/category"
+
+    run = admin.post(f"{path}/reimbursements:export", json={"reimbursements": reimbursements(30)})
+    assert run.status_code == 202, run.text
+    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
+    worker.drain(timeout=60)
+    entries = fakes.keyed.xledger_entries
+    assert len(entries) == 30 and {e["account"] for e in entries} == {"7140"}
+    # the same export again (a retry from the platform): nothing new at the ledger
+    admin.post(f"{path}/reimbursements:export", json={"reimbursements": reimbursements(30)})
+    worker.drain(timeout=60)
+    assert len(entries) == 30
+    result = admin.get(f"{path}/syncs", params={"limit": 2}).json()["items"]
+    assert [r["status"] for r in result] == ["succeeded", "succeeded"] and result[1]["created"] == 30
+
+
+def test_inflight_records_are_looked_up_not_duplicated(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    from integrations.sync.operations import export_reimbursements
+    from integrations.sync.outbox import RecordState
+
+    doc = admin.create(
+        {
+            "family": "accounting",
+            "provider": "xledger",
+            "display_name": "Xledger",
+            "capabilities": {"invoice_sync": False, "reimbursement_export": True},
+            "config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"travel": "7140"}},
+        }
+    )
+    admin.request("PUT", f"{admin.integrations}/{doc['id']}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
+    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    items = reimbursements(5, bad=4)
+    for item in items:
+        hub.outbox.put(admin.tenant, document.id, "reimbursement", item["key"], item)
+    adapter = hub.adapter_for(document)
+    # a crash after the ledger accepted RB-0000 but before we recorded it: the row stays inflight
+    adapter.export_reimbursement(items[0])
+    record = hub.outbox.get(admin.tenant, document.id, "reimbursement", "RB-0000")
+    hub.outbox.mark_many(admin.tenant, document.id, [(record, RecordState.inflight, None, "")])
+    progress = export_reimbursements(adapter, hub.outbox, document, heartbeat=lambda: None)
+    assert (progress.created, progress.skipped, progress.failed) == (3, 1, 1)
+    assert len(fakes.keyed.xledger_entries) == 4  # RB-0000 once; RB-0004 rejected (record error, not a crash)
+    assert "positive amount" in progress.errors[0]["message"]
