@@ -17,6 +17,7 @@ from adapters.catalog import Catalog, default_catalog
 from adapters.registry import build_adapter
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
+from integrations.auth.jwt_tokens import SigningKeys
 from integrations.credentials import Credentials
 from integrations.documents.document import Condition
 from integrations.machine_tokens import MachineTokens
@@ -100,6 +101,12 @@ class Hub:
     def schedules(self) -> Schedules:
         return self._once(
             "schedules", lambda: Schedules(self.tables.table("schedules"), self.tables.table("due"), now=self.clock)
+        )
+
+    @property
+    def signing_keys(self) -> SigningKeys:
+        return self._once(
+            "signing_keys", lambda: SigningKeys(self.tables.table("signingkeys"), self.secret_store, now=self.clock)
         )
 
     @property

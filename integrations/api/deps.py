@@ -49,8 +49,14 @@ def _audit_denial(hub: Hub, request: Request, tenant_id: str | None, reason: str
 
 
 def authenticate(request: Request, hub: HubDep) -> Principal:
+    presented = _presented(request)
     try:
-        principal = hub.api_keys.authenticate(_presented(request))
+        if presented.count(".") == 2 and not presented.startswith("hubk_"):  # a JWT from /api/v1/oauth/token
+            from integrations.auth.jwt_tokens import verify
+
+            principal = verify(hub.signing_keys, presented)
+        else:
+            principal = hub.api_keys.authenticate(presented)
     except Unauthorized as exc:
         ext = exc.extensions
         _audit_denial(

@@ -24,6 +24,8 @@ from shared import logs, telemetry
 
 log = logging.getLogger("hub.api")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
+FORM_TYPES = ("application/x-www-form-urlencoded",)
+FORM_PATHS = frozenset({"/api/v1/oauth/token"})  # RFC 6749 token requests are form-encoded
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 
 
@@ -112,11 +114,12 @@ class Edge:
                 return
             ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             has_body = (length not in (None, b"0")) or headers.get(b"transfer-encoding") == b"chunked"
-            if has_body and path.startswith("/api/") and ctype not in JSON_TYPES:
+            accepted = FORM_TYPES if path in FORM_PATHS else JSON_TYPES
+            if has_body and path.startswith("/api/") and ctype not in accepted:
                 await respond(
                     415,
                     "Unsupported media type",
-                    f"Send JSON ({' or '.join(JSON_TYPES)}), not {ctype or 'no content type'}.",
+                    f"Send {' or '.join(accepted)}, not {ctype or 'no content type'}.",
                     "unsupported-media-type",
                 )
                 return

@@ -1,0 +1,132 @@
+"""Hub-issued OAuth2 access tokens (client credentials): short-lived JWTs signed ES256 with a `kid`.
+
+Signing keys are EC P-256 private keys kept in the SecretStore (`hub--jwt-signing--<kid>`); the `signingkeys`
+table lists them with their state. Rotation makes a new key current; the previous one stays published at
+`/.well-known/jwks.json` (and keeps verifying) until every token it signed has expired, then is retired.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from integrations.auth.principal import Principal, Scope, expand
+from shared.errors import Unauthorized
+from shared.secrets.store import SecretStore
+from shared.tables import Table
+
+TOKEN_TTL_S = 900
+ISSUER = "integration-hub"
+_PK = "key"
+
+
+class SigningKeys:
+    def __init__(self, table: Table, store: SecretStore, *, now: Callable[[], datetime]) -> None:
+        self._table = table
+        self._store = store
+        self._now = now
+        self._cache: tuple[float, list[dict[str, Any]]] | None = None
+        self._private: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._cache and time.monotonic() - self._cache[0] < 30:
+                return self._cache[1]
+        rows = sorted(self._table.query("PartitionKey eq @p", parameters={"p": _PK}), key=lambda e: e["CreatedAt"])
+        with self._lock:
+            self._cache = (time.monotonic(), rows)
+        return rows
+
+    def rotate(self) -> str:
+        """A new current key; the previous current one is kept for verification until its tokens expire."""
+        kid = secrets.token_hex(8)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        self._store.set(f"hub--jwt-signing--{kid}", pem)
+        public = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+        now = self._now()
+        for row in self._rows():
+            if row["State"] == "current":
+                row["State"], row["RetireAfter"] = "previous", now + timedelta(seconds=TOKEN_TTL_S + 60)
+                self._table.upsert(row)
+        self._table.insert(
+            {
+                "PartitionKey": _PK,
+                "RowKey": kid,
+                "State": "current",
+                "CreatedAt": now,
+                "Jwk": json.dumps({**public, "kid": kid, "alg": "ES256", "use": "sig"}),
+            }
+        )
+        with self._lock:
+            self._cache = None
+        return kid
+
+    def current(self) -> tuple[str, Any]:
+        rows = [r for r in self._rows() if r["State"] == "current"]
+        kid = rows[-1]["RowKey"] if rows else self.rotate()
+        if kid not in self._private:
+            pem = self._store.get(f"hub--jwt-signing--{kid}")
+            self._private[kid] = serialization.load_pem_private_key(pem.encode(), None)
+        return kid, self._private[kid]
+
+    def jwks(self) -> dict[str, Any]:
+        now = self._now()
+        keys = [
+            json.loads(r["Jwk"])
+            for r in self._rows()
+            if r["State"] == "current" or (r["State"] == "previous" and r.get("RetireAfter") and r["RetireAfter"] > now)
+        ]
+        return {"keys": keys}
+
+    def public_key(self, kid: str) -> Any | None:
+        for jwk in self.jwks()["keys"]:
+            if jwk["kid"] == kid:
+                return ECAlgorithm.from_jwk(json.dumps(jwk))
+        return None
+
+
+def issue(keys: SigningKeys, principal: Principal, scopes: list[Scope], *, now: float | None = None) -> tuple[str, int]:
+    kid, private = keys.current()
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": principal.client_id,
+        "tid": principal.tenant_id,
+        "iat": issued,
+        "exp": issued + TOKEN_TTL_S,
+        "jti": secrets.token_hex(12),
+        "scope": " ".join(s.value for s in scopes),
+    }
+    return jwt.encode(claims, private, algorithm="ES256", headers={"kid": kid}), TOKEN_TTL_S
+
+
+def verify(keys: SigningKeys, token: str) -> Principal:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid", "")
+    except jwt.PyJWTError:
+        raise Unauthorized("Invalid credentials.", reason="malformed_jwt") from None
+    key = keys.public_key(kid)
+    if key is None:
+        raise Unauthorized("Invalid credentials.", reason="unknown_kid")
+    try:
+        claims = jwt.decode(token, key, algorithms=["ES256"], issuer=ISSUER, options={"require": ["exp", "iat", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Invalid credentials.", reason="expired_jwt") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("Invalid credentials.", reason="invalid_jwt") from None
+    scopes = frozenset(Scope(s) for s in claims.get("scope", "").split() if s in Scope._value2member_map_)
+    return Principal(tenant_id=claims["tid"], client_id=claims["sub"], kind="oauth_client", scopes=expand(scopes))
