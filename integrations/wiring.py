@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from adapters.base import Adapter, AdapterContext
 from adapters.catalog import Catalog, default_catalog
 from adapters.registry import build_adapter
+from integrations.api.shared_ratelimit import SharedRateLimiter
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
 from integrations.auth.jwt_tokens import SigningKeys
@@ -108,6 +109,10 @@ class Hub:
         return self._once(
             "signing_keys", lambda: SigningKeys(self.tables.table("signingkeys"), self.secret_store, now=self.clock)
         )
+
+    @property
+    def rate_limiter(self) -> SharedRateLimiter:
+        return self._once("rate_limiter", lambda: SharedRateLimiter(self.tables.table("ratebuckets")))
 
     @property
     def catalog(self) -> Catalog:

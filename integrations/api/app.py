@@ -42,11 +42,11 @@ def create_api(
     app.include_router(tokens.router)
     deprecations = DEPRECATIONS if deprecations is None else deprecations
     mark(app, deprecations)
-    shared_limiter = RateLimiter()
     app.add_middleware(  # type: ignore[arg-type]
         Edge,
         max_body=max_body if max_body is not None else get_hub_settings_max_body(),
-        limiter=limiter or (lambda: shared_limiter),
+        # Default: buckets shared by every instance through Table Storage, spent from local leases.
+        limiter=limiter or (lambda: get_hub().rate_limiter),
         deprecations=deprecations,
         observe_status=observe_status,
         on_request=lambda principal, path, method, status: get_hub().record_request(principal, path, method, status),

@@ -1,0 +1,64 @@
+"""Buckets shared across processes: two processes hammering one client's bucket admit in total no more than
+burst + rate × elapsed; the fast path touches storage once per lease."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+from integrations.api.ratelimit import Policy
+from integrations.api.shared_ratelimit import SharedRateLimiter
+from integrations.wiring import Hub, build_hub
+from shared.settings import Settings
+
+POLICY = {
+    "read": Policy("read", rate_per_s=10.0, burst=20),
+    "write": Policy("write", 1.0, 5),
+    "heavy": Policy("heavy", 1.0, 5),
+}
+SECONDS = 3.0
+
+
+def _hammer(settings_json: str, start_at: float, out) -> None:  # type: ignore[no-untyped-def]
+    hub = build_hub(Settings.model_validate_json(settings_json))
+    limiter = SharedRateLimiter(hub.tables.table("ratebuckets"), POLICY, lease=5)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    admitted = 0
+    while time.time() < start_at + SECONDS:
+        if limiter.check("key:shared", "/api/health", "GET").allowed:
+            admitted += 1
+        time.sleep(0.002)
+    out.put(admitted)
+
+
+def test_two_processes_share_one_bucket(hub: Hub, settings: Settings) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 4.0  # both start together, after spawning
+    procs = [ctx.Process(target=_hammer, args=(settings.model_dump_json(), start_at, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    counts = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    limit = POLICY["read"].burst + POLICY["read"].rate_per_s * SECONDS
+    assert sum(counts) <= limit + 1, counts  # +1: the refill of the last instant
+    assert sum(counts) >= 0.7 * limit, counts  # and the limit is actually usable
+    assert all(c > 0 for c in counts)
+
+
+def test_fast_path_reads_storage_once_per_lease(hub: Hub) -> None:
+    table = hub.tables.table("ratebuckets")
+    calls = {"n": 0}
+    real = table.find
+
+    def counting_find(*a, **kw):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return real(*a, **kw)
+
+    table.find = counting_find  # type: ignore[method-assign]
+    limiter = SharedRateLimiter(table, POLICY, lease=5)
+    results = [limiter.check("key:fast", "/api/health", "GET") for _ in range(20)]
+    assert all(r.allowed for r in results)
+    assert calls["n"] == 4  # 20 requests, leases of 5
