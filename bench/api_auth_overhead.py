@@ -18,9 +18,15 @@ def run(conn: str) -> dict[str, object]:
     tenant = "bench-fed"
     doc = create_integration(tenant, fortnox(tenant), repo=hub.integrations, actor="bench", now=hub.now).document
     key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="bench")
-    from integrations.api.ratelimit import DEFAULT_POLICIES, Policy, RateLimiter
+    from integrations.api.ratelimit import DEFAULT_POLICIES, Policy
+    from integrations.api.shared_ratelimit import SharedRateLimiter
 
-    generous = RateLimiter({k: Policy(p.name, rate_per_s=1e6, burst=10**9) for k, p in DEFAULT_POLICIES.items()})
+    # The production limiter (buckets shared through Table Storage, spent from local leases) with a plan
+    # generous enough that the bench measures its cost, not its refusals.
+    generous = SharedRateLimiter(
+        hub.tables.table("ratebuckets"),
+        {k: Policy(p.name, rate_per_s=1e6, burst=10**9) for k, p in DEFAULT_POLICIES.items()},
+    )
     secured = create_api(limiter=lambda: generous)
     open_ = create_api(limiter=lambda: None)
     principal = Principal(tenant_id=tenant, client_id="bench", kind="api_key", scopes=frozenset({Scope.integrations_read}))
