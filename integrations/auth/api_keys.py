@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -134,6 +135,22 @@ class ApiKeys:
         entity = self._load(key_id)
         if entity is None or not hmac.compare_digest(entity["Hash"], self._hash(secret)):
             raise Unauthorized("Invalid credentials.", reason="unknown")
+        return self._principal(key_id, entity)
+
+    def client(self, key_id: str) -> tuple[Principal, list[dict]]:
+        """A client authenticated by other means (a signed assertion): its principal and registered public keys."""
+        entity = self._load(key_id)
+        if entity is None:
+            raise Unauthorized("Invalid credentials.", reason="unknown")
+        return self._principal(key_id, entity), json.loads(entity.get("Jwks") or "[]")
+
+    def register_public_keys(self, key_id: str, *, tenant_id: str, keys: list[dict]) -> None:
+        entity, etag = self._owned(key_id, tenant_id)
+        entity["Jwks"] = json.dumps(keys)
+        self._table.replace(entity, etag=etag)
+        self._cache.pop(key_id, None)
+
+    def _principal(self, key_id: str, entity: dict) -> Principal:
         if entity.get("RevokedAt"):
             raise Unauthorized("Invalid credentials.", reason="revoked", tenant_id=entity["TenantId"], key_id=key_id)
         expires = entity.get("ExpiresAt")

@@ -66,3 +66,69 @@ def test_jwks_rotation_keeps_old_tokens_valid_until_expiry(api: str, hub: Hub, t
     assert ApiClient(api, forged, tenant).get(f"/api/v1/tenants/{tenant}/integrations").status_code == 401
     expired, _ = issue(hub.signing_keys, principal, [Scope.integrations_read], now=time.time() - TOKEN_TTL_S - 5)
     assert ApiClient(api, expired, tenant).get(f"/api/v1/tenants/{tenant}/integrations").status_code == 401
+
+
+def test_signed_m2m_assertion_single_use(api: str, hub: Hub, admin: ApiClient) -> None:
+    import json
+    import secrets
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    key = hub.api_keys.issue(tenant_id=admin.tenant, scopes=[Scope.integrations_read], name="batch")
+    private = ec.generate_private_key(ec.SECP256R1())
+    jwk = {**json.loads(ECAlgorithm.to_jwk(private.public_key())), "kid": "batch-2026"}
+    r = admin.request("PUT", f"/api/v1/tenants/{admin.tenant}/api-keys/{key.key_id}/jwks", json={"keys": [jwk]})
+    assert r.status_code == 204, r.text
+    leaked = {**jwk, "d": "secret-part"}
+    r = admin.request("PUT", f"/api/v1/tenants/{admin.tenant}/api-keys/{key.key_id}/jwks", json={"keys": [leaked]})
+    assert r.status_code == 422 and "private" in r.json()["errors"][0]["message"]
+
+    def assertion(aud: str = f"{hub.settings.public_base_url}/api/v1/oauth/token", jti: str | None = None) -> str:
+        now = int(time.time())
+        return jwt.encode(
+            {
+                "iss": key.key_id,
+                "sub": key.key_id,
+                "aud": aud,
+                "iat": now,
+                "exp": now + 120,
+                "jti": jti or secrets.token_hex(8),
+            },
+            private,
+            algorithm="ES256",
+            headers={"kid": "batch-2026"},
+        )
+
+    def exchange(signed: str) -> requests.Response:
+        return requests.post(
+            f"{api}/api/v1/oauth/token",
+            timeout=10,
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion": signed,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            },
+        )
+
+    signed = assertion()
+    first = exchange(signed)
+    assert first.status_code == 200, first.text
+    client = ApiClient(api, first.json()["access_token"], admin.tenant)
+    assert client.get(client.integrations).status_code == 200
+    assert exchange(signed).status_code == 401  # the same jti again: replay
+    assert exchange(assertion(aud="https://elsewhere.example/token")).status_code == 401
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    forged = jwt.encode(
+        {
+            "iss": key.key_id,
+            "sub": key.key_id,
+            "aud": f"{hub.settings.public_base_url}/api/v1/oauth/token",
+            "exp": int(time.time()) + 60,
+            "jti": "x1",
+        },
+        stranger,
+        algorithm="ES256",
+        headers={"kid": "batch-2026"},
+    )
+    assert exchange(forged).status_code == 401

@@ -115,3 +115,35 @@ def revoke(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: Hub
     hub.api_keys.revoke(key_id, tenant_id=tenant_id)
     hub.audit.record(tenant_id, actor=principal.actor, action="api_key.revoke", target={"key_id": key_id})
     return Response(status_code=204)
+
+
+class PublicKeys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keys: list[dict[str, Any]] = Field(
+        min_length=1, max_length=5, description="Public JWKs (EC P-256 or RSA) the client signs assertions with."
+    )
+
+
+@router.put(
+    "/{key_id}/jwks",
+    status_code=204,
+    operation_id="registerClientKeys",
+    summary="Register the public keys of a client's signed M2M assertions (RFC 7523)",
+    responses=WRITE,
+)
+def register_keys(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep, body: PublicKeys) -> Response:
+    from integrations.auth.assertions import public_key
+
+    for i, jwk in enumerate(body.keys):
+        try:
+            public_key(jwk)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationFailed("A key is not a usable public JWK.", [FieldError(f"/keys/{i}", str(exc))]) from None
+    hub.api_keys.register_public_keys(key_id, tenant_id=tenant_id, keys=body.keys)
+    hub.audit.record(
+        tenant_id,
+        actor=principal.actor,
+        action="api_key.keys",
+        target={"key_id": key_id, "kids": [k.get("kid") for k in body.keys]},
+    )
+    return Response(status_code=204)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from integrations.api.deps import HubDep
 from integrations.api.routes.integrations import P
+from integrations.auth.assertions import ASSERTION_TYPE, verify_assertion
 from integrations.auth.jwt_tokens import issue
 from integrations.auth.principal import Scope
 from shared.errors import Unauthorized
@@ -67,6 +68,15 @@ async def token(request: Request, hub: HubDep) -> Any:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+    if form.get("client_assertion_type") == ASSERTION_TYPE:
+        audience = f"{hub.settings.public_base_url.rstrip('/')}/api/v1/oauth/token"
+        try:
+            principal = verify_assertion(
+                form.get("client_assertion", ""), keys=hub.api_keys, seen=hub.tables.table("assertionjti"), audience=audience
+            )
+        except Unauthorized:
+            return _oauth_error(401, "invalid_client", "client authentication failed")
+        return _grant(hub, principal, form)
     client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
     auth = request.headers.get("authorization", "")
     if auth.startswith("Basic "):
@@ -80,6 +90,10 @@ async def token(request: Request, hub: HubDep) -> Any:
         return _oauth_error(401, "invalid_client", "client authentication failed")
     if principal.client_id != client_id:
         return _oauth_error(401, "invalid_client", "client authentication failed")
+    return _grant(hub, principal, form)
+
+
+def _grant(hub: Any, principal: Any, form: dict[str, str]) -> JSONResponse:
     wanted = form.get("scope", "").split()
     try:
         scopes = [Scope(s) for s in wanted] if wanted else sorted(principal.scopes, key=lambda s: s.value)

@@ -1,0 +1,66 @@
+"""Signed M2M client assertions (RFC 7523 §2.2): a client proves itself with a JWT it signed with a key whose
+public half it registered; each assertion is single-use (its `jti` is claimed in a table) and short-lived."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import jwt
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from integrations.auth.api_keys import ApiKeys
+from integrations.auth.principal import Principal
+from shared.errors import Conflict, Unauthorized
+from shared.tables import Table
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_LIFETIME_S = 300
+
+
+def public_key(jwk: dict[str, Any]) -> Any:
+    if "d" in jwk or "p" in jwk:
+        raise ValueError("a private key was sent; register only the public key")
+    if jwk.get("kty") == "EC":
+        return ECAlgorithm.from_jwk(json.dumps(jwk))
+    if jwk.get("kty") == "RSA":
+        return RSAAlgorithm.from_jwk(json.dumps(jwk))
+    raise ValueError("kty must be EC or RSA")
+
+
+def verify_assertion(assertion: str, *, keys: ApiKeys, seen: Table, audience: str) -> Principal:
+    try:
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+        kid = jwt.get_unverified_header(assertion).get("kid")
+    except jwt.PyJWTError:
+        raise Unauthorized("Invalid client assertion.", reason="malformed_assertion") from None
+    client_id = str(unverified.get("iss", ""))
+    if not client_id or unverified.get("sub") != client_id:
+        raise Unauthorized("Invalid client assertion.", reason="iss_sub_mismatch")
+    principal, jwks = keys.client(client_id)
+    candidates = [k for k in jwks if kid is None or k.get("kid") == kid]
+    if not candidates:
+        raise Unauthorized("Invalid client assertion.", reason="unknown_assertion_key")
+    claims = None
+    for jwk in candidates:
+        try:
+            claims = jwt.decode(
+                assertion,
+                public_key(jwk),
+                algorithms=["ES256", "RS256"],
+                audience=audience,
+                options={"require": ["exp", "jti", "iss", "sub", "aud"]},
+            )
+            break
+        except jwt.PyJWTError:
+            continue
+    if claims is None:
+        raise Unauthorized("Invalid client assertion.", reason="bad_assertion_signature")
+    if claims["exp"] - time.time() > MAX_LIFETIME_S:
+        raise Unauthorized("Invalid client assertion.", reason="assertion_lifetime")
+    try:
+        seen.insert({"PartitionKey": client_id, "RowKey": str(claims["jti"])[:200], "Exp": int(claims["exp"])})
+    except Conflict:
+        raise Unauthorized("Invalid client assertion.", reason="assertion_replayed") from None
+    return principal
