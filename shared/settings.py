@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     tenant_plans: dict[str, str] = Field(default_factory=dict, description="Tenant → API plan (free/standard/dedicated).")
     quota_alert_pct: dict[str, float] = Field(default_factory=dict, description="Tenant → alert threshold % (default 80).")
 
+    entra_issuer: str | None = Field(
+        None, description="Issuer of portal users' tokens, e.g. https://login.microsoftonline.com/<tid>/v2.0."
+    )
+    entra_audience: str = Field("api://integration-hub", description="Audience (the hub's app registration).")
+    entra_jwks_url: str | None = Field(None, description="JWKS of the issuer.")
+    entra_tenants: dict[str, str] = Field(default_factory=dict, description="Entra directory id → hub tenant.")
+
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> Settings:
         if self.environment == "production":

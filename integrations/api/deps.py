@@ -48,13 +48,34 @@ def _audit_denial(hub: Hub, request: Request, tenant_id: str | None, reason: str
         )
 
 
+def _verify_jwt(hub: Hub, token: str) -> Principal:
+    import jwt
+
+    from integrations.auth.jwt_tokens import verify
+
+    settings = hub.settings
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        raise Unauthorized("Invalid credentials.", reason="malformed_jwt") from None
+    if settings.entra_issuer and settings.entra_jwks_url and issuer == settings.entra_issuer:
+        from integrations.auth.entra import verify_user
+
+        return verify_user(
+            token,
+            issuer=settings.entra_issuer,
+            audience=settings.entra_audience,
+            jwks_url=settings.entra_jwks_url,
+            tenants=settings.entra_tenants,
+        )
+    return verify(hub.signing_keys, token)
+
+
 def authenticate(request: Request, hub: HubDep) -> Principal:
     presented = _presented(request)
     try:
-        if presented.count(".") == 2 and not presented.startswith("hubk_"):  # a JWT from /api/v1/oauth/token
-            from integrations.auth.jwt_tokens import verify
-
-            principal = verify(hub.signing_keys, presented)
+        if presented.count(".") == 2 and not presented.startswith("hubk_"):  # a JWT: the hub's or Entra ID's
+            principal = _verify_jwt(hub, presented)
         else:
             principal = hub.api_keys.authenticate(presented)
     except Unauthorized as exc:
