@@ -45,8 +45,8 @@ class Window:
 
 
 def _span(window: Window) -> float:
-    # A guard beyond the window: the provider clocks arrivals, we clock departures.
-    return window.per_seconds * 1.02 + 0.02
+    # A small guard beyond the window for clock granularity; jitter is handled by stamping completions.
+    return window.per_seconds * 1.005 + 0.005
 
 
 class SlidingWindowLimiter:
@@ -55,30 +55,43 @@ class SlidingWindowLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._starts: dict[str, deque[float]] = {}
+        self._starts: dict[str, deque[list[float]]] = {}
         self._inflight: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
 
     def acquire(self, key: str, window: Window) -> Callable[[], None]:
-        """Block until a call may start; returns the release for the concurrency slot."""
+        """Block until a call may start; returns the release to call when the response is back.
+
+        Each admitted call holds a slot stamped with its departure; the release re-stamps it with the time the
+        response came back. The provider saw the request somewhere between the two, so counting the window
+        from the later stamp keeps us inside the provider's window whatever the network or scheduling jitter."""
         sem = None
         if window.concurrent:
             with self._lock:
                 sem = self._inflight.setdefault(key, threading.Semaphore(window.concurrent))
             sem.acquire()
+        slot: list[float]
         while True:
             with self._lock:
                 starts = self._starts.setdefault(key, deque())
                 now = self._clock()
                 span = _span(window)
-                while starts and now - starts[0] >= span:
+                while starts and now - starts[0][0] >= span:
                     starts.popleft()
                 if len(starts) < window.requests:
-                    starts.append(now)
+                    slot = [now]
+                    starts.append(slot)
                     break
-                wait = span - (now - starts[0])
+                wait = span - (now - min(s[0] for s in starts))
             self._sleep(max(wait, 0.001))
-        return sem.release if sem else (lambda: None)
+
+        def release() -> None:
+            with self._lock:
+                slot[0] = self._clock()
+            if sem:
+                sem.release()
+
+        return release
 
     def penalise(self, key: str, window: Window, seconds: float) -> None:
         """After a 429, treat the window as full for `seconds`, so other threads wait too."""
@@ -86,7 +99,7 @@ class SlidingWindowLimiter:
             starts = self._starts.setdefault(key, deque())
             fill_at = self._clock() + seconds - _span(window)
             starts.clear()
-            starts.extend([fill_at] * window.requests)
+            starts.extend([fill_at] for _ in range(window.requests))
 
 
 @dataclass

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     tenant_plans: dict[str, str] = Field(default_factory=dict, description="Tenant → API plan (free/standard/dedicated).")
     quota_alert_pct: dict[str, float] = Field(default_factory=dict, description="Tenant → alert threshold % (default 80).")
 
+    alert_webhook_allow_hosts: list[str] = Field(
+        default_factory=list, description="Hosts exempt from the SSRF guard (local test receivers only)."
+    )
+    alert_webhook_ca_bundle: str | None = Field(
+        None, description="CA bundle for alert webhooks (tests); default: system store."
+    )
     entra_issuer: str | None = Field(
         None, description="Issuer of portal users' tokens, e.g. https://login.microsoftonline.com/<tid>/v2.0."
     )

@@ -27,6 +27,7 @@ def enqueue_due_syncs(*, hub: Any) -> int:
 def check_quota_alerts(*, hub: Any) -> int:
     """Every minute: tenants whose API usage crossed their threshold get one alert per period."""
     from integrations.api.routes.observe import tenant_quota
+    from integrations.usage.alerts import deliver as deliver_alert
     from integrations.usage.quota import alerts_due
 
     hub.api_usage.flush()
@@ -36,6 +37,6 @@ def check_quota_alerts(*, hub: Any) -> int:
     }  # one scan a minute over counter rows; fine at our scale
     for tenant in sorted(tenants):
         for event in alerts_due(tenant_quota(hub, tenant), alerts=hub.tables.table("quotaalerts"), today=hub.now().date()):
-            hub.queues.send(hub.settings.queue_alerts, event)
+            deliver_alert(hub, tenant, event)
             sent += 1
     return sent

@@ -12,6 +12,10 @@ from adapters.spec import ProviderSpec
 from integrations.api.deps import HubDep, IntegrationId, TenantId, authenticate, require
 from integrations.api.routes.integrations import COMMON, P
 from integrations.auth.principal import Principal, Scope
+from integrations.usage.alerts import AlertSettings
+from integrations.usage.alerts import deliver as deliver_alert
+from integrations.usage.alerts import load as load_alert_settings
+from integrations.usage.alerts import save as save_alert_settings
 from integrations.usage.quota import PLANS, QuotaReport, alerts_due, quota_report
 from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
@@ -71,6 +75,9 @@ def audit(
 
 def date_range(hub: Any, from_: date | None, to: date | None) -> tuple[date, date]:
     """`from`/`to` query parameters: the last 30 days by default, at most 366 days, in order."""
+    for name, value in (("from", from_), ("to", to)):
+        if value is not None and not 2000 <= value.year <= 2100:
+            raise ValidationFailed("Invalid date range.", [FieldError(f"query:{name}", "must be between 2000 and 2100")])
     end = to or hub.now().date()
     start = from_ or end - timedelta(days=29)
     if start > end or (end - start).days > 366:
@@ -146,7 +153,7 @@ def provider(provider_id: str, principal: Any_, hub: HubDep) -> Any:
 def quota(tenant_id: TenantId, principal: UsageReader, hub: HubDep) -> Any:
     report = tenant_quota(hub, tenant_id)
     for event in alerts_due(report, alerts=hub.tables.table("quotaalerts"), today=hub.now().date()):
-        hub.queues.send(hub.settings.queue_alerts, event)
+        deliver_alert(hub, tenant_id, event)
     return report
 
 
@@ -157,7 +164,7 @@ def tenant_quota(hub: Any, tenant_id: str) -> QuotaReport:
         counters=hub.api_usage,
         table=hub.tables.table("apiusage"),
         plan=plan,
-        threshold_pct=hub.settings.quota_alert_pct.get(tenant_id, 80.0),
+        threshold_pct=load_alert_settings(hub, tenant_id).threshold_pct,
         now=hub.now(),
     )
 
@@ -219,3 +226,30 @@ def tenant_usage(
         errors=sum(r.errors for r in rows),
         integrations=rows,
     )
+
+
+Admin_ = Annotated[Principal, Depends(require(Scope.integrations_admin))]
+
+
+@router.put(
+    "/api/v1/tenants/{tenant_id}/settings/alerts",
+    tags=["usage"],
+    operation_id="putAlertSettings",
+    summary="Quota alert threshold and webhook (HTTPS, public hosts only)",
+    response_model=AlertSettings,
+    responses={
+        **COMMON,
+        422: {**P, "description": "Invalid threshold or a URL the SSRF guard refuses."},
+        400: {**P, "description": "Malformed JSON."},
+        415: {**P, "description": "Not JSON."},
+    },
+)
+def put_alert_settings(tenant_id: TenantId, principal: Admin_, hub: HubDep, body: AlertSettings) -> Any:
+    saved = save_alert_settings(hub, tenant_id, body)
+    hub.audit.record(
+        tenant_id,
+        actor=principal.actor,
+        action="settings.alerts",
+        target={"webhook": bool(body.webhook_url), "threshold_pct": body.threshold_pct},
+    )
+    return saved
