@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from adapters.base import Adapter, AdapterContext
 from adapters.catalog import Catalog, default_catalog
 from adapters.registry import build_adapter
+from integrations.api.ratelimit import Policy, plan_policies
 from integrations.api.shared_ratelimit import SharedRateLimiter
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
@@ -112,7 +113,14 @@ class Hub:
 
     @property
     def rate_limiter(self) -> SharedRateLimiter:
-        return self._once("rate_limiter", lambda: SharedRateLimiter(self.tables.table("ratebuckets")))
+        def policies_for(client: str) -> dict[str, Policy]:
+            tenant = self.api_keys.tenant_of(client[4:]) if client.startswith("key:") else None
+            return plan_policies(self.settings.tenant_plans.get(tenant, "standard") if tenant else "standard")
+
+        return self._once(
+            "rate_limiter",
+            lambda: SharedRateLimiter(self.tables.table("ratebuckets"), policies_for=policies_for),
+        )
 
     @property
     def catalog(self) -> Catalog:

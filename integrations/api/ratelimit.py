@@ -60,6 +60,18 @@ DEFAULT_POLICIES = {
 }
 
 
+# Plans scale the default buckets: what a federation-scale partner buys is a bigger bucket, not a new rule.
+PLAN_FACTORS = {"free": 0.5, "standard": 1.0, "dedicated": 5.0}
+
+
+def plan_policies(plan: str) -> dict[str, Policy]:
+    factor = PLAN_FACTORS.get(plan, 1.0)
+    return {
+        k: Policy(f"{plan}-{p.name}", p.rate_per_s * factor, max(1, int(p.burst * factor)))
+        for k, p in DEFAULT_POLICIES.items()
+    }
+
+
 class RateLimiter:
     def __init__(self, policies: dict[str, Policy] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.policies = policies or DEFAULT_POLICIES

@@ -29,9 +29,11 @@ class SharedRateLimiter:
         policies: dict[str, Policy] | None = None,
         clock: Callable[[], float] = time.time,
         lease: int = LEASE,
+        policies_for: Callable[[str], dict[str, Policy]] | None = None,
     ) -> None:
         self._table = table
         self.policies = policies or DEFAULT_POLICIES
+        self._policies_for = policies_for
         self._clock = clock
         self._lease = lease
         self._local: dict[tuple[str, str], int] = {}
@@ -39,7 +41,8 @@ class SharedRateLimiter:
         self._lock = threading.Lock()
 
     def check(self, client: str, path: str, method: str) -> Decision:
-        policy = self.policies[endpoint_class(path, method)]
+        policies = self._policies_for(client) if self._policies_for else self.policies
+        policy = policies[endpoint_class(path, method)]
         key = (client, policy.name)
         with self._lock:
             if self._local.get(key, 0) > 0:

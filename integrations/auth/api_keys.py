@@ -137,6 +137,11 @@ class ApiKeys:
             raise Unauthorized("Invalid credentials.", reason="unknown")
         return self._principal(key_id, entity)
 
+    def tenant_of(self, key_id: str) -> str | None:
+        """The tenant a key id belongs to (cached like authentication; no secret checked)."""
+        entity = self._load(key_id)
+        return entity["TenantId"] if entity else None
+
     def client(self, key_id: str) -> tuple[Principal, list[dict]]:
         """A client authenticated by other means (a signed assertion): its principal and registered public keys."""
         entity = self._load(key_id)

@@ -62,3 +62,16 @@ def test_fast_path_reads_storage_once_per_lease(hub: Hub) -> None:
     results = [limiter.check("key:fast", "/api/health", "GET") for _ in range(20)]
     assert all(r.allowed for r in results)
     assert calls["n"] == 4  # 20 requests, leases of 5
+
+
+def test_plans_size_the_buckets(api: str, hub: Hub, tenant: str) -> None:
+    import requests
+
+    from integrations.auth.principal import Scope
+
+    hub.settings.tenant_plans[tenant] = "dedicated"
+    key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="big")
+    r = requests.get(f"{api}/api/health", headers={"Authorization": f"Bearer {key.secret}"}, timeout=10)
+    assert r.headers["X-RateLimit-Limit"] == "500" and '"dedicated-read"' in r.headers["RateLimit-Policy"]
+    r = requests.get(f"{api}/api/health", timeout=10)  # anonymous: the standard plan, by IP
+    assert r.headers["X-RateLimit-Limit"] == "100"
