@@ -73,6 +73,10 @@ def audit(
     )
 
 
+FromDate = Annotated[date | None, Query(alias="from", description="First day (UTC), default 29 days before `to`.")]
+ToDate = Annotated[date | None, Query(description="Last day (UTC), default today.")]
+
+
 def date_range(hub: Any, from_: date | None, to: date | None) -> tuple[date, date]:
     """`from`/`to` query parameters: the last 30 days by default, at most 366 days, in order."""
     for name, value in (("from", from_), ("to", to)):
@@ -100,8 +104,8 @@ def integration_usage(
     integration_id: IntegrationId,
     principal: UsageReader,
     hub: HubDep,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    from_: FromDate = None,
+    to: ToDate = None,
 ) -> Any:
     start, end = date_range(hub, from_, to)
     document = hub.integrations.get(tenant_id, integration_id).document
@@ -198,8 +202,8 @@ def tenant_usage(
     tenant_id: TenantId,
     principal: UsageReader,
     hub: HubDep,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    from_: FromDate = None,
+    to: ToDate = None,
 ) -> Any:
     from integrations.usage.counters import Tally, tenant_rows
 

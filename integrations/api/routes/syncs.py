@@ -34,6 +34,18 @@ Runner = Annotated[Principal, Depends(require(Scope.syncs_run))]
 Operation = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="Sync operation, e.g. push_invoices.")]
 
 
+def require_mapped(document: Any, categories: list[tuple[str, str]]) -> None:
+    """Every (pointer, category) must have an account in the integration's chart of accounts."""
+    chart = document.config.chart_of_accounts
+    errors = [
+        FieldError(pointer, f"no account mapped for {category!r}")
+        for pointer, category in categories
+        if category not in chart
+    ]
+    if errors:
+        raise ValidationFailed("Some categories have no account in the chart of accounts.", errors[:50])
+
+
 class TriggerSync(BaseModel):
     model_config = ConfigDict(extra="forbid")
     operation: str = Field(pattern=r"^[a-z_]{3,40}$", examples=["push_invoices"])
@@ -181,15 +193,14 @@ def enqueue_invoices(
     document = hub.integrations.get(tenant_id, integration_id).document
     if document.family != "accounting":
         raise ValidationFailed("Invoices go to accounting integrations.", [FieldError("/invoices", "wrong family")])
-    chart = document.config.chart_of_accounts
-    errors = [
-        FieldError(f"/invoices/{i}/lines/{j}/category", f"no account mapped for {line.category!r}")
-        for i, inv in enumerate(body.invoices)
-        for j, line in enumerate(inv.lines)
-        if line.category not in chart
-    ]
-    if errors:
-        raise ValidationFailed("Some revenue categories have no account in the chart of accounts.", errors[:50])
+    require_mapped(
+        document,
+        [
+            (f"/invoices/{i}/lines/{j}/category", line.category)
+            for i, inv in enumerate(body.invoices)
+            for j, line in enumerate(inv.lines)
+        ],
+    )
     tally = {"created": 0, "unchanged": 0, "replaced": 0}
     for inv in body.invoices:
         payload = inv.model_dump(mode="json")
@@ -309,14 +320,7 @@ def export_reimbursements(
             "This integration does not export reimbursements.",
             [FieldError("/reimbursements", f"{document.provider} has no reimbursement export")],
         )
-    chart = document.config.chart_of_accounts
-    errors = [
-        FieldError(f"/reimbursements/{i}/category", f"no account mapped for {r.category!r}")
-        for i, r in enumerate(body.reimbursements)
-        if r.category not in chart
-    ]
-    if errors:
-        raise ValidationFailed("Some categories have no account in the chart of accounts.", errors[:50])
+    require_mapped(document, [(f"/reimbursements/{i}/category", r.category) for i, r in enumerate(body.reimbursements)])
     for r in body.reimbursements:
         hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
     return trigger_sync(hub, tenant_id, integration_id, "export_reimbursements", trigger="manual")
