@@ -37,7 +37,10 @@ def test_api_conforms_to_its_spec(api: str, hub: Hub, tenant: str) -> None:
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        # Derandomized: CI must not fail on a new random draw; new cases come from raising EXAMPLES deliberately.
+        @settings(
+            max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+        )
         def check(case) -> None:  # type: ignore[no-untyped-def]
             if case.path_parameters:
                 if "tenant_id" in case.path_parameters:
