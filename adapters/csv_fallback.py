@@ -21,3 +21,19 @@ class CsvFallbackAdapter(Adapter):
                 else "no partner API configured and the CSV fallback is disabled: nothing could be delivered",
             )
         ]
+
+
+ENROLLMENT_COLUMNS = ("member_id", "course_id", "course_title", "status", "enrolled_on", "completed_on")
+
+
+def enrollments_csv(rows: list[dict]) -> bytes:
+    """RFC 4180 CSV (CRLF, quoted where needed) with a header row: what LMS imports expect."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ENROLLMENT_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k) or "" for k in ENROLLMENT_COLUMNS})
+    return out.getvalue().encode("utf-8")

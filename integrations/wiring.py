@@ -32,6 +32,7 @@ from integrations.sync.schedules import Schedules
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.counters import UsageCounters
 from integrations.validation import Validator
+from shared.blobs import Blobs
 from shared.errors import BadRequest
 from shared.http import OutboundClient
 from shared.leases import Leases
@@ -121,6 +122,22 @@ class Hub:
             "rate_limiter",
             lambda: SharedRateLimiter(self.tables.table("ratebuckets"), policies_for=policies_for),
         )
+
+    @property
+    def exports(self) -> Blobs:
+        def build() -> Blobs:
+            from azure.storage.blob import BlobServiceClient
+
+            if self.settings.storage_connection:
+                service = BlobServiceClient.from_connection_string(self.settings.storage_connection)
+            else:
+                from azure.identity import DefaultAzureCredential
+
+                url = f"https://{self.settings.storage_account_name}.blob.core.windows.net"
+                service = BlobServiceClient(url, credential=DefaultAzureCredential())
+            return Blobs(service, container=f"{self.settings.table_prefix}-exports")
+
+        return self._once("exports", build)
 
     @property
     def catalog(self) -> Catalog:

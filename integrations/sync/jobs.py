@@ -110,7 +110,12 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
 
     calls_before = _calls(hub, run)
     try:
-        progress = operation(hub.adapter_for(document), hub.outbox, document, heartbeat=heartbeat)
+        extra = (
+            {"write_file": lambda name, data: hub.exports.put(name, data, content_type="text/csv"), "run_id": run.id}
+            if run.operation == "export_enrollments_csv"
+            else {}
+        )
+        progress = operation(hub.adapter_for(document), hub.outbox, document, heartbeat=heartbeat, **extra)
     except NeedsReauth as exc:
         return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started, calls_before=calls_before)
     except ProviderError as exc:

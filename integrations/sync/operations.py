@@ -102,8 +102,36 @@ def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, *, heartb
     )
 
 
+def export_enrollments_csv(
+    adapter: Any,
+    outbox: Outbox,
+    document: Any,
+    *,
+    heartbeat: Callable[[], None],
+    write_file: Callable[[str, bytes], None],
+    run_id: str,
+) -> Progress:
+    """CSV fallback (seed 002: Cornerstone, Consio): every undelivered enrollment goes into one file per run;
+    the records are marked delivered with the file's name, so a replayed run writes the same file again
+    (overwrite) rather than a second one with the same rows."""
+    from adapters.csv_fallback import enrollments_csv
+
+    progress = Progress()
+    tenant, integration = document.tenant_id, document.id
+    records = list(outbox.due(tenant, integration, "enrollment", max_attempts=MAX_RECORD_ATTEMPTS))
+    if not records:
+        return progress
+    heartbeat()
+    name = f"{tenant}/{integration}/enrollments-{run_id}.csv"
+    write_file(name, enrollments_csv([r.payload for r in records]))
+    outbox.mark_many(tenant, integration, [(r, RecordState.synced, name, "") for r in records])
+    progress.created = len(records)
+    return progress
+
+
 # operation name → (record kind it delivers, the function); the API only accepts operations the adapter has.
 OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_invoices": ("invoice", push_invoices, "push_invoices"),
     "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
+    "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
 }

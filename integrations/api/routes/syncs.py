@@ -14,9 +14,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, TenantId, Writer, require
@@ -324,3 +325,62 @@ def export_reimbursements(
     for r in body.reimbursements:
         hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
     return trigger_sync(hub, tenant_id, integration_id, "export_reimbursements", trigger="manual")
+
+
+class EnrollmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(description="Enrollment id.")
+    member_id: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    course_id: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    course_title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    status: Literal["enrolled", "in_progress", "completed", "withdrawn"]
+    enrolled_on: date
+    completed_on: date | None = None
+
+
+class EnrollmentBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enrollments: list[EnrollmentIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/outbox/enrollments",
+    status_code=202,
+    operation_id="enqueueEnrollments",
+    summary="Hand course enrollments to the hub (delivered by export_enrollments_csv)",
+    response_model=OutboxResult,
+    responses=WRITE,
+)
+def enqueue_enrollments(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: EnrollmentBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    if "export_enrollments_csv" not in supported_operations(hub, document):
+        raise ValidationFailed(
+            "This integration takes no enrollments.",
+            [FieldError("/enrollments", f"{document.provider} has no enrollment export")],
+        )
+    tally = {"created": 0, "unchanged": 0, "replaced": 0}
+    for e in body.enrollments:
+        tally[hub.outbox.put(tenant_id, integration_id, "enrollment", e.key, e.model_dump(mode="json"))] += 1
+    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+
+
+@router.get(
+    "/exports/{file_name}",
+    operation_id="downloadExport",
+    summary="Download a CSV export file",
+    response_class=PlainTextResponse,
+    responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "The CSV file."}},
+)
+def download_export(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    file_name: Annotated[str, Path(pattern=r"^enrollments-[0-9]{13}-[0-9a-f]{8}\.csv$")],
+) -> Any:
+    data = hub.exports.get(f"{tenant_id}/{integration_id}/{file_name}")
+    return PlainTextResponse(
+        data.decode("utf-8"), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{file_name}"'}
+    )

@@ -1,0 +1,47 @@
+"""Seed 002's CSV fallback: Cornerstone enrollments exported as one CSV per run to Blob Storage (Azurite),
+downloadable through the API; records are delivered once."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import function_app
+from integrations.wiring import Hub
+from tests.helpers import ApiClient
+from tests.sync.test_fortnox_story import FAST_QUEUES
+from tools.runner import LocalRunner
+
+
+def test_enrollments_csv_export(admin: ApiClient, hub: Hub) -> None:
+    doc = admin.create({"family": "lms", "provider": "cornerstone", "display_name": "Cornerstone"})
+    path = f"{admin.integrations}/{doc['id']}"
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    rows = [
+        {
+            "key": f"EN-{i}",
+            "member_id": f"M{i}",
+            "course_id": "REF-1",
+            "course_title": 'Referee, "level 1"',
+            "status": "completed" if i % 2 else "enrolled",
+            "enrolled_on": "2026-10-01",
+            **({"completed_on": "2026-11-01"} if i % 2 else {}),
+        }
+        for i in range(3)
+    ]
+    assert admin.post(f"{path}/outbox/enrollments", json={"enrollments": rows}).json()["created"] == 3
+    run = admin.post(f"{path}/syncs", json={"operation": "export_enrollments_csv"}).json()
+    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
+    worker.drain(timeout=60)
+    done = admin.get(f"{path}/syncs/{run['id']}").json()
+    assert done["status"] == "succeeded" and done["created"] == 3
+    r = admin.get(f"{path}/exports/enrollments-{run['id']}.csv")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    parsed = list(csv.DictReader(io.StringIO(r.text)))
+    assert [p["member_id"] for p in parsed] == ["M0", "M1", "M2"] and parsed[0]["course_title"] == 'Referee, "level 1"'
+    assert parsed[1]["completed_on"] == "2026-11-01" and parsed[0]["completed_on"] == ""
+    again = admin.post(f"{path}/syncs", json={"operation": "export_enrollments_csv"}).json()
+    worker.drain(timeout=60)
+    assert admin.get(f"{path}/syncs/{again['id']}").json()["created"] == 0  # nothing delivered twice
+    assert admin.get(f"{path}/exports/enrollments-{again['id']}.csv").status_code == 404
