@@ -80,7 +80,6 @@ class TokenBroker:
         self._now = now
         self._memory: dict[str, AccessToken] = {}
         self._lock = threading.Lock()
-        self.refreshes = 0  # provider token calls made by this broker (for tests and benchmarks)
 
     def access_token(self, document: Any, *, operation: str) -> AccessToken:
         key = document.id
@@ -134,7 +133,6 @@ class TokenBroker:
         refresh_token = self._credentials.resolve(document, "oauth_refresh_token_ref", operation="token.refresh")
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         data = self.exchange(app, client_secret, form, provider=document.provider)
-        self.refreshes += 1
         telemetry.token_refreshes.add(1, {"provider": document.provider, "outcome": data.get("error", "ok")})
         if data.get("error") == "invalid_grant":
             self._audit.record(

@@ -55,7 +55,6 @@ class Hub:
     tables: TableStore
     now: Callable[[], datetime] = utc_now
     outbound: OutboundClient = field(default_factory=OutboundClient)
-    secret_store_override: SecretStore | None = None
     _lazy: dict[str, object] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -150,8 +149,6 @@ class Hub:
     @property
     def secret_store(self) -> SecretStore:
         def build() -> SecretStore:
-            if self.secret_store_override is not None:
-                return self.secret_store_override
             if self.settings.secret_store == "keyvault":
                 from shared.secrets.keyvault import KeyVaultSecretStore
 

@@ -13,10 +13,9 @@ from integrations.api.deps import HubDep, IntegrationId, TenantId, authenticate,
 from integrations.api.routes.integrations import COMMON, P
 from integrations.auth.principal import Principal, Scope
 from integrations.usage.alerts import AlertSettings
-from integrations.usage.alerts import deliver as deliver_alert
 from integrations.usage.alerts import load as load_alert_settings
 from integrations.usage.alerts import save as save_alert_settings
-from integrations.usage.quota import PLANS, QuotaReport, alerts_due, quota_report
+from integrations.usage.quota import PLANS, QuotaReport, quota_report
 from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -155,10 +154,8 @@ def provider(provider_id: str, principal: Any_, hub: HubDep) -> Any:
     responses=COMMON,
 )
 def quota(tenant_id: TenantId, principal: UsageReader, hub: HubDep) -> Any:
-    report = tenant_quota(hub, tenant_id)
-    for event in alerts_due(report, alerts=hub.tables.table("quotaalerts"), today=hub.now().date()):
-        deliver_alert(hub, tenant_id, event)
-    return report
+    # Alerts are sent by the minute timer (integrations.sync.scheduler), not by a read.
+    return tenant_quota(hub, tenant_id)
 
 
 def tenant_quota(hub: Any, tenant_id: str) -> QuotaReport:
