@@ -86,20 +86,29 @@ class Adapter:
         *,
         operation: str,
         json: Any = None,
+        data: Any = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
         idempotency_key: str | None = None,
         expect: frozenset[int] = frozenset(),
     ) -> requests.Response:
+        """One authenticated call. The idempotency key goes where the catalog says the provider reads it
+        (`header:<name>` or `query:<name>`); a 401 on a token we hold refreshes it once and retries."""
         header = None
-        if self.spec.idempotency and self.spec.idempotency.startswith("header:"):
-            header = self.spec.idempotency.split(":", 1)[1]
+        where, _, name = (self.spec.idempotency or "").partition(":")
+        if idempotency_key and where == "header":
+            header = name
+        elif idempotency_key and where == "query":
+            params = {**(params or {}), name: idempotency_key}
         for attempt in (1, 2):
             call = Call(
                 method,
-                f"{self.base_url}{path}",
-                headers={"Accept": "application/json", **self.auth_headers(operation)},
+                path if path.startswith("https://") or path.startswith("http://") else f"{self.base_url}{path}",
+                headers={"Accept": "application/json", **self.auth_headers(operation), **(headers or {})},
                 json=json,
+                data=data,
                 params=params,
+                # a query-string key still makes the write safe to retry
                 idempotency_key=idempotency_key,
                 idempotency_header=header,
                 expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()),

@@ -4,36 +4,16 @@ ExternalInvoiceReference1 and look it up before re-creating a record whose outco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import Adapter
+from adapters.accounting import AccountingAdapter, Invoice
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
-from shared.errors import ProviderError
 
 REQUIRED_SCOPES = {"invoice_sync": "invoice", "payment_sync": "payment", "expense_sync": "bookkeeping"}
 
 
-@dataclass(frozen=True)
-class InvoiceLine:
-    category: str  # revenue category, mapped through the chart of accounts
-    description: str
-    amount: float
-    quantity: float = 1.0
-    vat_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Invoice:
-    key: str  # our idempotency key (e.g. the platform invoice id)
-    customer_number: str
-    invoice_date: str  # YYYY-MM-DD
-    currency: str
-    lines: tuple[InvoiceLine, ...]
-
-
-class FortnoxAdapter(Adapter):
+class FortnoxAdapter(AccountingAdapter):
     def validate(self) -> list[ValidationCheck]:
         checks = [timed("provider.authenticate", lambda: self._company())]
         if not checks[0].passed:
@@ -54,28 +34,18 @@ class FortnoxAdapter(Adapter):
         name = self.request("GET", "/companyinformation", operation="validate").json()["CompanyInformation"]["CompanyName"]
         return f"connected to {name}"
 
-    def account_for(self, category: str) -> str:
-        chart = self.document.config.chart_of_accounts
-        if category not in chart:
-            raise ProviderError(
-                detail=f"no account mapped for revenue category {category!r}", provider="fortnox", retriable=False
-            )
-        return chart[category]
-
     def invoice_body(self, invoice: Invoice) -> dict[str, Any]:
-        default_vat = self.document.config.default_vat_code
         rows = []
         for line in invoice.lines:
+            account = self.account_for(line.category)
             row = {
-                "AccountNumber": int(self.account_for(line.category))
-                if self.account_for(line.category).isdigit()
-                else self.account_for(line.category),
+                "AccountNumber": int(account) if account.isdigit() else account,
                 "Description": line.description,
                 "DeliveredQuantity": line.quantity,
                 "Price": line.amount,
             }
-            if line.vat_code or default_vat:
-                row["VAT"] = line.vat_code or default_vat
+            if vat := self.vat_for(line):
+                row["VAT"] = vat
             rows.append(row)
         return {
             "Invoice": {
@@ -96,6 +66,7 @@ class FortnoxAdapter(Adapter):
         return str(items[0]["DocumentNumber"]) if items else None
 
     def push_invoice(self, invoice: Invoice) -> str:
+        self.check_fiscal_year(invoice)
         body = self.invoice_body(invoice)
         data = self.request("POST", "/invoices", operation="sync.push_invoice", json=body).json()
         return str(data["Invoice"]["DocumentNumber"])

@@ -1,16 +1,19 @@
 """Xero. After consent, `GET /connections` lists the organisations (tenants) the grant reaches; every API call
-names one in `Xero-tenant-id` (our config.company_id). Validation checks both."""
+names one in `Xero-tenant-id` (our config.company_id). Validation checks both.
+
+Invoices: `POST /Invoices` with an `Idempotency-Key` (our record key) and the key in `Reference`, so a record
+whose outcome is unknown is found with `where=Reference=="…"` before it is sent again."""
 
 from __future__ import annotations
 
-from adapters.base import Adapter
+from adapters.accounting import AccountingAdapter, Invoice
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
 
 CONNECTIONS_URL = "https://api.xero.com/connections"
 
 
-class XeroAdapter(Adapter):
+class XeroAdapter(AccountingAdapter):
     def auth_headers(self, operation: str) -> dict[str, str]:
         return {**super().auth_headers(operation), "Xero-tenant-id": self.document.config.company_id or ""}
 
@@ -35,3 +38,43 @@ class XeroAdapter(Adapter):
         if checks[0].passed:
             checks.append(self.check_call("provider.authenticate", "GET", "/Organisation"))
         return checks
+
+    def invoice_body(self, invoice: Invoice) -> dict:
+        lines = []
+        for line in invoice.lines:
+            item = {
+                "Description": line.description,
+                "Quantity": line.quantity,
+                "UnitAmount": line.amount,
+                "AccountCode": self.account_for(line.category),
+            }
+            if vat := self.vat_for(line):
+                item["TaxType"] = vat
+            lines.append(item)
+        return {
+            "Invoices": [
+                {
+                    "Type": "ACCREC",
+                    "Contact": {"ContactNumber": invoice.customer_number},
+                    "Date": invoice.invoice_date,
+                    "CurrencyCode": invoice.currency,
+                    "Reference": invoice.key,
+                    "Status": "AUTHORISED",
+                    "LineAmountTypes": "Exclusive",
+                    "LineItems": lines,
+                }
+            ]
+        }
+
+    def find_invoice(self, key: str) -> str | None:
+        found = self.request("GET", "/Invoices", operation="sync.lookup", params={"where": f'Reference=="{key}"'})
+        items = found.json().get("Invoices") or []
+        return items[0]["InvoiceID"] if items else None
+
+    def push_invoice(self, invoice: Invoice) -> str:
+        self.check_fiscal_year(invoice)
+        body = self.invoice_body(invoice)
+        data = self.request(
+            "POST", "/Invoices", operation="sync.push_invoice", json=body, idempotency_key=invoice.key
+        ).json()
+        return data["Invoices"][0]["InvoiceID"]

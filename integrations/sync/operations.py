@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.fortnox import Invoice, InvoiceLine
+from adapters.accounting import Invoice
 from integrations.sync.outbox import Outbox, RecordState
 from shared.errors import ProviderError
 
@@ -20,16 +20,6 @@ class Progress:
     skipped: int = 0
     failed: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
-
-
-def invoice_from(payload: dict[str, Any]) -> Invoice:
-    return Invoice(
-        key=payload["key"],
-        customer_number=payload["customer_number"],
-        invoice_date=payload["invoice_date"],
-        currency=payload["currency"],
-        lines=tuple(InvoiceLine(**line) for line in payload["lines"]),
-    )
 
 
 def deliver(
@@ -86,7 +76,7 @@ def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Cal
         outbox,
         document,
         find=adapter.find_invoice,
-        push=lambda payload: adapter.push_invoice(invoice_from(payload)),
+        push=lambda payload: adapter.push_invoice(Invoice.from_payload(payload)),
         heartbeat=heartbeat,
     )
 

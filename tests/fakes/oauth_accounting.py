@@ -1,6 +1,9 @@
 """Loopback Xero, QuickBooks Online and Visma eAccounting: OAuth2 authorization code with each provider's
 refresh policy (Xero rotates with a 30-minute grace for the previous token, QuickBooks rotates, Visma's
-refresh tokens are single-use), and the cheap authenticated reads their adapters validate with."""
+refresh tokens are single-use), the cheap authenticated reads their adapters validate with, and invoice
+creation as each provider does it: Xero dedupes on `Idempotency-Key` and finds by `Reference`, QuickBooks
+dedupes on `requestid`, Visma finds by `YourReference`. Each enforces its per-minute limit with the
+provider's 429 (Xero: Retry-After + X-Rate-Limit-Problem; Visma: ErrorCode 4010)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import base64
 import secrets
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs, urlencode
@@ -32,7 +37,39 @@ class OAuthAccountingFake:
     refresh: dict[str, tuple[list[str], float | None]] = field(default_factory=dict)  # token → (scopes, dies_at)
     access: dict[str, float] = field(default_factory=dict)
     token_calls: int = 0
+    per_minute: int = 60
+    window_s: float = 60.0
+    window: deque[float] = field(default_factory=deque)
+    throttled: int = 0
+    invoices: list[dict] = field(default_factory=list)
+    replays: dict[str, dict] = field(default_factory=dict)  # idempotency key / requestid → first response
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _throttle(self) -> Response | None:
+        with self.lock:
+            now = time.monotonic()
+            while self.window and now - self.window[0] >= self.window_s:
+                self.window.popleft()
+            if len(self.window) < self.per_minute:
+                self.window.append(now)
+                return None
+            self.throttled += 1
+            wait = str(max(1, int(self.window_s - (now - self.window[0]) + 0.999)))
+        if self.name == "xero":
+            return Response(status_code=429, headers={"Retry-After": wait, "X-Rate-Limit-Problem": "minute"})
+        if self.name == "visma":
+            return JSONResponse({"ErrorCode": 4010, "ErrorMessage": "Rate limit exceeded"}, status_code=429)
+        return JSONResponse({"fault": {"error": [{"message": "ThrottleExceeded"}], "type": "SERVICE"}}, status_code=429)
+
+    def _record(self, replay_key: str | None, build: Callable[[int], dict]) -> dict:
+        with self.lock:
+            if replay_key and replay_key in self.replays:
+                return self.replays[replay_key]
+            body = build(len(self.invoices) + 1)
+            self.invoices.append(body)
+            if replay_key:
+                self.replays[replay_key] = body
+            return body
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
@@ -110,6 +147,60 @@ class OAuthAccountingFake:
             headers={"X-MinLimit-Remaining": "59", "X-DayLimit-Remaining": "4999"},
         )
 
+    async def xero_invoices(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
+        if request.headers.get("xero-tenant-id") != self.company_id:
+            return JSONResponse(
+                {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}, status_code=403
+            )
+        if limited := self._throttle():
+            return limited
+        if request.method == "GET":
+            where = request.query_params.get("where", "")
+            ref = where.removeprefix('Reference=="').removesuffix('"')
+            return JSONResponse({"Invoices": [i for i in self.invoices if i["Reference"] == ref]})
+        invoice = (await request.json())["Invoices"][0]
+        lines = invoice.get("LineItems") or []
+        if not lines or any(not line.get("AccountCode") for line in lines) or not invoice.get("Contact"):
+            return JSONResponse(
+                {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred"},
+                status_code=400,
+            )
+        body = self._record(request.headers.get("idempotency-key"), lambda n: {**invoice, "InvoiceID": f"inv-{n:06d}"})
+        return JSONResponse({"Invoices": [body]}, headers={"X-MinLimit-Remaining": str(self.per_minute - len(self.window))})
+
+    async def qbo_invoice(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse(
+                {"fault": {"error": [{"message": "AuthenticationFailed"}], "type": "AUTHENTICATION"}}, status_code=401
+            )
+        if limited := self._throttle():
+            return limited
+        invoice = await request.json()
+        if not invoice.get("Line") or not invoice.get("CustomerRef"):
+            return JSONResponse(
+                {"Fault": {"Error": [{"Message": "Required param missing", "code": "2020"}], "type": "ValidationFault"}},
+                status_code=400,
+            )
+        body = self._record(request.query_params.get("requestid"), lambda n: {**invoice, "Id": str(n)})
+        return JSONResponse({"Invoice": body})
+
+    async def visma_invoices(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
+        if limited := self._throttle():
+            return limited
+        if request.method == "GET":
+            flt = request.query_params.get("$filter", "")
+            ref = flt.removeprefix("YourReference eq '").removesuffix("'")
+            found = [i for i in self.invoices if i["YourReference"] == ref]
+            return JSONResponse({"Meta": {"TotalNumberOfResults": len(found)}, "Data": found})
+        invoice = await request.json()
+        if not invoice.get("Rows") or any("AccountNumber" not in r for r in invoice["Rows"]):
+            return JSONResponse({"ErrorCode": 4000, "ErrorMessage": "Validation failed: Rows"}, status_code=400)
+        return JSONResponse(self._record(None, lambda n: {**invoice, "Id": f"9f0c{n:028x}"}), status_code=201)
+
     # QuickBooks
     async def qbo_companyinfo(self, request: Request) -> Response:
         if not self._bearer_ok(request):
@@ -148,6 +239,9 @@ class OAuthAccountingFake:
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/xero/connections", self.xero_connections),
                 Route("/xero/api.xro/2.0/Organisation", self.xero_organisation),
+                Route("/xero/api.xro/2.0/Invoices", self.xero_invoices, methods=["GET", "POST"]),
+                Route("/qbo/v3/company/{realm}/invoice", self.qbo_invoice, methods=["POST"]),
+                Route("/visma/v2/customerinvoices", self.visma_invoices, methods=["GET", "POST"]),
                 Route("/qbo/v3/company/{realm}/companyinfo/{realm2}", self.qbo_companyinfo),
                 Route("/visma/v2/companysettings", self.visma_settings),
             ]

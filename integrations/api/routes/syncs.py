@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from adapters.accounting import outside_fiscal_year
 from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, TenantId, Writer, require
 from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
 from integrations.auth.principal import Principal, Scope
@@ -202,6 +203,13 @@ def enqueue_invoices(
             for j, line in enumerate(inv.lines)
         ],
     )
+    outside = [
+        FieldError(f"/invoices/{i}/invoice_date", problem)
+        for i, inv in enumerate(body.invoices)
+        if (problem := outside_fiscal_year(document, inv.invoice_date))
+    ]
+    if outside:
+        raise ValidationFailed("Some invoices fall outside the configured fiscal year.", outside[:50])
     tally = {"created": 0, "unchanged": 0, "replaced": 0}
     for inv in body.invoices:
         payload = inv.model_dump(mode="json")
