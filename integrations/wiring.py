@@ -26,6 +26,7 @@ from integrations.machine_tokens import MachineTokens
 from integrations.oauth import OAuthFlows
 from integrations.repository import IntegrationRepository
 from integrations.structural import ProviderValidator
+from integrations.sync.members import MemberMirror
 from integrations.sync.outbox import Outbox
 from integrations.sync.runs import SyncRuns
 from integrations.sync.schedules import Schedules
@@ -94,6 +95,10 @@ class Hub:
     @property
     def outbox(self) -> Outbox:
         return self._once("outbox", lambda: Outbox(self.tables.table("outbox"), now=self.clock))
+
+    @property
+    def member_mirror(self) -> MemberMirror:
+        return self._once("member_mirror", lambda: MemberMirror(self.tables.table("members")))
 
     @property
     def runs(self) -> SyncRuns:

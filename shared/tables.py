@@ -123,6 +123,11 @@ class Table:
         for entity in self._client.query_entities(flt, parameters=dict(parameters or {})):
             yield dict(entity)
 
+    def query_versioned(self, flt: str, *, parameters: Mapping[str, Any] | None = None) -> Iterator[tuple[Entity, str]]:
+        """Like `query`, with each entity's ETag for a later conditional write."""
+        for entity in self._client.query_entities(flt, parameters=dict(parameters or {})):
+            yield dict(entity), _etag(entity)
+
     def page(
         self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int, continuation: str | None = None
     ) -> Page:

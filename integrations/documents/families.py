@@ -397,11 +397,26 @@ class CrmConfig(Strict):
         default_factory=dict, max_length=500, description="Hub order field → CRM field (required with order_object)."
     )
     sync_direction: SyncDirection = Field(SyncDirection.bidirectional, description="push, pull or bidirectional.")
+    member_key_field: FieldName | None = Field(
+        None,
+        description="CRM field holding the platform's member key, so a replayed create is found, not duplicated "
+        "(default: externaluseridentifier on Dataverse, cHubMemberKey on EspoCRM).",
+    )
+    field_ownership: dict[FieldName, Literal["platform", "crm"]] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="Who owns a mapped field in a bidirectional sync: 'platform' (CRM edits are ignored and "
+        "overwritten), 'crm' (never pushed; CRM edits flow to the platform). Unlisted fields are shared: the "
+        "later change wins (platform updated_at vs the CRM's modified time).",
+    )
 
     @model_validator(mode="after")
     def _orders(self) -> CrmConfig:
         if self.order_object and not self.order_field_map:
             raise ValueError("order_field_map is required when order_object is set")
+        unknown = sorted(set(self.field_ownership) - set(self.member_field_map))
+        if unknown:
+            raise ValueError(f"field_ownership names fields that are not in member_field_map: {unknown}")
         return self
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from integrations.documents.common import LifecycleStatus
-from integrations.sync.operations import OPERATIONS
+from integrations.sync.operations import OPERATIONS, SyncEnv
 from integrations.sync.runs import TERMINAL, RunStatus, SyncRun, cloud_event
 from integrations.tokens import NeedsReauth
 from shared import logs, telemetry
@@ -109,13 +109,15 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
             raise SyncBusy(run.integration_id) from None
 
     calls_before = _calls(hub, run)
+    env = SyncEnv(
+        heartbeat=heartbeat,
+        run_id=run.id,
+        write_file=lambda name, data: hub.exports.put(name, data, content_type="text/csv"),
+        mirror=hub.member_mirror,
+        emit=lambda event: hub.queues.send(hub.settings.queue_integration_events, event),
+    )
     try:
-        extra = (
-            {"write_file": lambda name, data: hub.exports.put(name, data, content_type="text/csv"), "run_id": run.id}
-            if run.operation == "export_enrollments_csv"
-            else {}
-        )
-        progress = operation(hub.adapter_for(document), hub.outbox, document, heartbeat=heartbeat, **extra)
+        progress = operation(hub.adapter_for(document), hub.outbox, document, env)
     except NeedsReauth as exc:
         return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started, calls_before=calls_before)
     except ProviderError as exc:
@@ -130,6 +132,7 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
     run.created += progress.created
     run.updated += progress.updated
     run.skipped += progress.skipped
+    run.pulled += progress.pulled
     run.failed = progress.failed
     run.errors = progress.errors
     status = RunStatus.partial if progress.failed else RunStatus.succeeded

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.accounting import Invoice
+from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
 from shared.errors import ProviderError
 
@@ -19,7 +20,19 @@ class Progress:
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+    pulled: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class SyncEnv:
+    """What a run gives its operation besides adapter, outbox and document (each operation uses its part)."""
+
+    heartbeat: Callable[[], None]
+    run_id: str = ""
+    write_file: Callable[[str, bytes], None] | None = None
+    mirror: MemberMirror | None = None
+    emit: Callable[[dict[str, Any]], None] | None = None
 
 
 def deliver(
@@ -70,37 +83,42 @@ def deliver(
     return progress
 
 
-def push_invoices(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None]) -> Progress:
+def push_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     return deliver(
         "invoice",
         outbox,
         document,
         find=adapter.find_invoice,
         push=lambda payload: adapter.push_invoice(Invoice.from_payload(payload)),
-        heartbeat=heartbeat,
+        heartbeat=env.heartbeat,
     )
 
 
-def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, *, heartbeat: Callable[[], None]) -> Progress:
+def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     return deliver(
         "reimbursement",
         outbox,
         document,
         find=adapter.find_reimbursement,
         push=adapter.export_reimbursement,
-        heartbeat=heartbeat,
+        heartbeat=env.heartbeat,
     )
 
 
-def export_enrollments_csv(
-    adapter: Any,
-    outbox: Outbox,
-    document: Any,
-    *,
-    heartbeat: Callable[[], None],
-    write_file: Callable[[str, bytes], None],
-    run_id: str,
-) -> Progress:
+def sync_members(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    assert env.mirror is not None and env.emit is not None
+    done = MemberSync(adapter, outbox, env.mirror, document, emit=env.emit, heartbeat=env.heartbeat).run()
+    return Progress(
+        created=done.created,
+        updated=done.updated,
+        skipped=done.skipped,
+        failed=done.failed,
+        pulled=done.pulled,
+        errors=done.errors,
+    )
+
+
+def export_enrollments_csv(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """CSV fallback (seed 002: Cornerstone, Consio): every undelivered enrollment goes into one file per run;
     the records are marked delivered with the file's name, so a replayed run writes the same file again
     (overwrite) rather than a second one with the same rows."""
@@ -111,9 +129,10 @@ def export_enrollments_csv(
     records = list(outbox.due(tenant, integration, "enrollment", max_attempts=MAX_RECORD_ATTEMPTS))
     if not records:
         return progress
-    heartbeat()
-    name = f"{tenant}/{integration}/enrollments-{run_id}.csv"
-    write_file(name, enrollments_csv([r.payload for r in records]))
+    env.heartbeat()
+    name = f"{tenant}/{integration}/enrollments-{env.run_id}.csv"
+    assert env.write_file is not None
+    env.write_file(name, enrollments_csv([r.payload for r in records]))
     outbox.mark_many(tenant, integration, [(r, RecordState.synced, name, "") for r in records])
     progress.created = len(records)
     return progress
@@ -124,4 +143,5 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_invoices": ("invoice", push_invoices, "push_invoices"),
     "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
     "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
+    "sync_members": ("member", sync_members, "sync_members"),
 }

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
 
 
@@ -36,6 +36,7 @@ class OutboxRecord:
     external_id: str | None
     attempts: int
     last_error: str
+    etag: str = ""  # the row's version when read: conditional marks never overwrite a newer payload
 
 
 def _digest(payload: dict[str, Any]) -> str:
@@ -51,8 +52,13 @@ class Outbox:
     def partition(tenant_id: str, integration_id: str) -> str:
         return f"{tenant_id}|{integration_id}"
 
-    def put(self, tenant_id: str, integration_id: str, kind: str, key: str, payload: dict[str, Any]) -> str:
-        """Add a record; the same key again is accepted (idempotent) unless its content changed after sync."""
+    def put(
+        self, tenant_id: str, integration_id: str, kind: str, key: str, payload: dict[str, Any], *, updatable: bool = False
+    ) -> str:
+        """Add a record; the same key again is accepted (idempotent) unless its content changed after sync.
+        `updatable` records (members: state, not events) take a new version at any time; it keeps the
+        provider's id and is delivered by the next run (a run holding the old version marks it conditionally,
+        so the new one stays pending)."""
         pk, rk = self.partition(tenant_id, integration_id), f"{kind}|{key}"
         digest = _digest(payload)
         entity = {
@@ -73,6 +79,9 @@ class Outbox:
             current, etag = self._table.get(pk, rk)
             if current["Digest"] == digest:
                 return "unchanged"
+            if updatable:
+                self._table.replace({**entity, "ExternalId": current.get("ExternalId", "")}, etag=etag)
+                return "replaced"
             if current["State"] in (RecordState.synced.value, RecordState.inflight.value):
                 raise Conflict(
                     f"{kind} {key} was already delivered; changes to delivered records need an update "
@@ -82,15 +91,15 @@ class Outbox:
             return "replaced"
 
     def due(self, tenant_id: str, integration_id: str, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
-        for e in self._table.query(
+        for e, etag in self._table.query_versioned(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State ne 'synced'",
             parameters={"pk": self.partition(tenant_id, integration_id), "lo": f"{kind}|", "hi": f"{kind}|~"},
         ):
-            record = self._record(e)
+            record = self._record(e, etag)
             if record.attempts < max_attempts:
                 yield record
 
-    def _record(self, e: dict[str, Any]) -> OutboxRecord:
+    def _record(self, e: dict[str, Any], etag: str = "") -> OutboxRecord:
         kind, key = e["RowKey"].split("|", 1)
         return OutboxRecord(
             kind,
@@ -100,6 +109,46 @@ class Outbox:
             e["ExternalId"] or None,
             int(e["Attempts"]),
             e["LastError"],
+            etag,
+        )
+
+    def mark_if_unchanged(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        record: OutboxRecord,
+        state: RecordState,
+        *,
+        external_id: str | None = None,
+        error: str = "",
+        attempt: bool = False,
+    ) -> OutboxRecord | None:
+        """Conditional mark against the version the job read; None when the platform sent a newer version
+        meanwhile (that version stays pending for the next run)."""
+        entity: dict[str, Any] = {
+            "PartitionKey": self.partition(tenant_id, integration_id),
+            "RowKey": f"{record.kind}|{record.key}",
+            "State": state.value,
+            "UpdatedAt": self._now(),
+            "LastError": error[:1000],
+        }
+        if external_id:
+            entity["ExternalId"] = external_id
+        if attempt:
+            entity["Attempts"] = record.attempts + 1
+        try:
+            etag = self._table.merge(entity, etag=record.etag)
+        except PreconditionFailed:
+            return None
+        return OutboxRecord(
+            record.kind,
+            record.key,
+            record.payload,
+            state,
+            external_id or record.external_id,
+            entity.get("Attempts", record.attempts),
+            error,
+            etag,
         )
 
     def mark(
@@ -148,6 +197,20 @@ class Outbox:
                 entity["Attempts"] = record.attempts + 1
             entities.append(entity)
         self._table.merge_many(entities)
+
+    def requeue(self, tenant_id: str, integration_id: str, kind: str, key: str) -> bool:
+        """Deliver a synced record's last version again (e.g. to restore fields the provider must not own)."""
+        found = self._table.find(self.partition(tenant_id, integration_id), f"{kind}|{key}")
+        if not found or found[0]["State"] != RecordState.synced.value:
+            return False
+        entity, etag = found
+        try:
+            self._table.merge(
+                {**{k: entity[k] for k in ("PartitionKey", "RowKey")}, "State": RecordState.pending.value}, etag=etag
+            )
+        except PreconditionFailed:
+            return False  # a newer version arrived: it is pending already
+        return True
 
     def counts(self, tenant_id: str, integration_id: str) -> dict[str, int]:
         out = {s.value: 0 for s in RecordState}

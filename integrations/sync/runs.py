@@ -39,10 +39,11 @@ class SyncRun(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     attempts: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    failed: int = 0
+    created: int = Field(0, description="Records created at the provider.")
+    updated: int = Field(0, description="Records updated at the provider.")
+    skipped: int = Field(0, description="Records with nothing to write (found at the provider, or unchanged).")
+    failed: int = Field(0, description="Records the provider refused (retried next run).")
+    pulled: int = Field(0, description="Provider changes taken in (pull/bidirectional), emitted as events.")
     provider_calls: int = 0
     duration_ms: float | None = None
     errors: list[dict[str, str]] = Field(default_factory=list, description="Up to 20 record errors (key, message).")

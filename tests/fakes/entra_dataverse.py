@@ -1,15 +1,22 @@
-"""A loopback Entra ID (OpenID configuration + client-credentials token endpoint) and Dataverse `WhoAmI`.
+"""A loopback Entra ID (OpenID configuration + client-credentials token endpoint) and Dataverse: `WhoAmI`
+and a `contacts` entity set.
 
 Entra answers like the real one: a wrong client secret is `invalid_client` (AADSTS7000215) with 401; a token
-is scoped to the requested resource; Dataverse checks Bearer validity and audience.
+is scoped to the requested resource; Dataverse checks Bearer validity and audience. Contacts page by
+`Prefer: odata.maxpagesize` (capped by `max_page`) with an absolute `@odata.nextLink`, filter on
+`modifiedon ge …` or `<field> eq '…'`, carry a weak `@odata.etag` that changes on every write, and answer a
+PATCH whose `If-Match` is stale with 412. `crm_edit` changes a record as a CRM user would.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,6 +33,13 @@ class EntraDataverseFake:
     client_secret: str = "d365-app-client-secret-value"
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token → (audience, expires)
     token_calls: int = 0
+    contacts: dict[str, dict] = field(default_factory=dict)
+    max_page: int = 5000
+    writes: int = 0
+    list_calls: int = 0
+    edit_before_patch: dict[str, dict] = field(default_factory=dict)  # id → a CRM edit that lands first
+    clock_offset_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def openid(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
@@ -59,7 +73,7 @@ class EntraDataverseFake:
         self.tokens[token] = (audience, time.time() + 3599)
         return JSONResponse({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
 
-    async def whoami(self, request: Request) -> Response:
+    def _refused(self, request: Request) -> Response | None:
         auth = request.headers.get("authorization", "")
         entry = self.tokens.get(auth.removeprefix("Bearer "))
         if entry is None or entry[1] < time.time():
@@ -67,7 +81,102 @@ class EntraDataverseFake:
                 {"error": {"code": "0x80072560", "message": "The user is not a member of the organization."}},
                 status_code=401,
             )
+        return None
+
+    async def whoami(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
         return JSONResponse({"BusinessUnitId": "bu-1", "UserId": "app-user-1", "OrganizationId": "org-1"})
+
+    # --- contacts ----------------------------------------------------------------------------------------------
+    def _stamp(self, row: dict) -> None:
+        now = datetime.fromtimestamp(time.time() + self.clock_offset_s, UTC)
+        row["modifiedon"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        version = int(row.get("versionnumber", 0)) + 1
+        row["versionnumber"] = version
+        row["@odata.etag"] = f'W/"{version}{uuid.uuid4().int % 10_000:04d}"'
+
+    def crm_edit(self, contact_id: str, fields: dict) -> None:
+        with self.lock:
+            self.contacts[contact_id].update(fields)
+            self._stamp(self.contacts[contact_id])
+
+    def by_key(self, key: str, field_name: str = "externaluseridentifier") -> dict:
+        return next(c for c in self.contacts.values() if c.get(field_name) == key)
+
+    @staticmethod
+    def _select(row: dict, select: str | None) -> dict:
+        if not select:
+            return dict(row)
+        keep = set(select.split(",")) | {"@odata.etag"}
+        return {k: v for k, v in row.items() if k in keep}
+
+    async def contacts_list(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
+        q = request.query_params
+        if request.method == "POST":
+            body = await request.json()
+            with self.lock:
+                self.writes += 1
+                row = {"contactid": str(uuid.uuid4()), **body}
+                self._stamp(row)
+                self.contacts[row["contactid"]] = row
+            return JSONResponse(dict(row), status_code=201)
+        with self.lock:
+            self.list_calls += 1
+            rows = sorted(self.contacts.values(), key=lambda r: (r["modifiedon"], r["contactid"]))
+        flt = q.get("$filter", "")
+        if flt.startswith("modifiedon ge "):
+            rows = [r for r in rows if r["modifiedon"] >= flt.removeprefix("modifiedon ge ")]
+        elif " eq '" in flt:
+            name, value = flt.split(" eq '", 1)
+            rows = [r for r in rows if r.get(name) == value[:-1].replace("''", "'")]
+        elif flt:
+            return JSONResponse({"error": {"code": "0x80060888", "message": "Syntax error in $filter"}}, status_code=400)
+        prefer = request.headers.get("prefer", "")
+        size = int(prefer.split("odata.maxpagesize=")[1]) if "odata.maxpagesize=" in prefer else 5000
+        size = min(size, self.max_page, int(q.get("$top", 5000)))
+        start = int(q.get("$skiptoken", 0))
+        page = rows[start : start + size]
+        body: dict = {"value": [self._select(r, q.get("$select")) for r in page]}
+        if start + size < len(rows) and "$top" not in q:
+            rest = {k: v for k, v in q.items() if k != "$skiptoken"}
+            base = str(request.url).split("?", 1)[0]
+            body["@odata.nextLink"] = f"{base}?{urlencode({**rest, '$skiptoken': start + size})}"
+        return JSONResponse(body)
+
+    async def contact(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
+        contact_id = request.path_params["id"]
+        if contact_id not in self.contacts:
+            return JSONResponse(
+                {"error": {"code": "0x80040217", "message": f"contact With Id = {contact_id} Does Not Exist"}},
+                status_code=404,
+            )
+        if request.method == "GET":
+            return JSONResponse(self._select(self.contacts[contact_id], request.query_params.get("$select")))
+        body = await request.json()
+        if edit := self.edit_before_patch.pop(contact_id, None):
+            self.crm_edit(contact_id, edit)  # someone else saved first
+        with self.lock:
+            row = self.contacts[contact_id]
+            match = request.headers.get("if-match")
+            if match not in (None, "*", row["@odata.etag"]):
+                return JSONResponse(
+                    {
+                        "error": {
+                            "code": "0x80060882",
+                            "message": "The version of the existing record doesn't match the RowVersion property provided.",
+                        }
+                    },
+                    status_code=412,
+                )
+            self.writes += 1
+            row.update(body)
+            self._stamp(row)
+            return JSONResponse(dict(row))
 
     def app(self) -> Starlette:
         return Starlette(
@@ -75,5 +184,7 @@ class EntraDataverseFake:
                 Route("/{tenant}/v2.0/.well-known/openid-configuration", self.openid),
                 Route("/{tenant}/oauth2/v2.0/token", self.token, methods=["POST"]),
                 Route("/api/data/v9.2/WhoAmI", self.whoami),
+                Route("/api/data/v9.2/contacts", self.contacts_list, methods=["GET", "POST"]),
+                Route("/api/data/v9.2/contacts({id})", self.contact, methods=["GET", "PATCH"]),
             ]
         )

@@ -1,15 +1,18 @@
 """Loopback fakes for API-key providers, each enforcing its own scheme and error shape (providers.md):
 Stripe (Bearer secret/restricted keys, permission errors, 25 req/s test mode), Mollie for iDEAL (Bearer
 test_ keys), KoboToolbox (`Token`), Twilio (Basic SID:token, error 20003), EspoCRM (`X-Api-Key`),
-Xledger (GraphQL, errors in the body)."""
+Xledger (GraphQL, errors in the body). EspoCRM also keeps Contacts: `where[]` filters, offset/maxSize
+paging with `total`, `versionNumber` optimistic concurrency (409 when stale)."""
 
 from __future__ import annotations
 
 import base64
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,6 +41,11 @@ class KeyedFakes:
     calls: dict[str, int] = field(default_factory=dict)
     paypal_tokens: set[str] = field(default_factory=set)
     xledger_entries: list[dict] = field(default_factory=list)
+    espo_contacts: dict[str, dict] = field(default_factory=dict)
+    espo_writes: int = 0
+    espo_clock_offset_s: float = 0.0
+    espo_fail_list_after: int | None = None  # answer 500 to list calls after this many
+    espo_list_calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _count(self, provider: str) -> None:
@@ -120,6 +128,63 @@ class KeyedFakes:
             return Response(status_code=401)  # EspoCRM answers 401 with an empty body
         return JSONResponse({"user": {"id": "api-user", "userName": "hub"}, "acl": {}})
 
+    def espo_stamp(self, row: dict) -> None:
+        at = datetime.fromtimestamp(time.time() + self.espo_clock_offset_s, UTC)
+        row["modifiedAt"] = at.strftime("%Y-%m-%d %H:%M:%S")
+        row["versionNumber"] = int(row.get("versionNumber", 0)) + 1
+
+    def espo_edit(self, contact_id: str, fields: dict) -> None:
+        with self.lock:
+            self.espo_contacts[contact_id].update(fields)
+            self.espo_stamp(self.espo_contacts[contact_id])
+
+    async def espo_contacts_list(self, request: Request) -> Response:
+        self._count("espocrm")
+        if request.headers.get("x-api-key") != GOOD["espocrm"]:
+            return Response(status_code=401)
+        if request.method == "POST":
+            body = await request.json()
+            with self.lock:
+                self.espo_writes += 1
+                row = {"id": uuid.uuid4().hex[:17], **body}
+                self.espo_stamp(row)
+                self.espo_contacts[row["id"]] = row
+            return JSONResponse(dict(row))
+        q = request.query_params
+        with self.lock:
+            self.espo_list_calls += 1
+            if self.espo_fail_list_after is not None and self.espo_list_calls > self.espo_fail_list_after:
+                return Response(status_code=500)
+            rows = sorted(self.espo_contacts.values(), key=lambda r: (r["modifiedAt"], r["id"]))
+        kind, attribute, value = q.get("where[0][type]"), q.get("where[0][attribute]"), q.get("where[0][value]")
+        if kind == "greaterThanOrEquals":
+            rows = [r for r in rows if str(r.get(attribute, "")) >= str(value)]
+        elif kind == "equals":
+            rows = [r for r in rows if r.get(attribute) == value]
+        elif kind:
+            return JSONResponse({"message": f"unsupported where type {kind}"}, status_code=400)
+        offset, size = int(q.get("offset", 0)), min(int(q.get("maxSize", 20)), 200)
+        return JSONResponse({"total": len(rows), "list": rows[offset : offset + size]})
+
+    async def espo_contact(self, request: Request) -> Response:
+        self._count("espocrm")
+        if request.headers.get("x-api-key") != GOOD["espocrm"]:
+            return Response(status_code=401)
+        row = self.espo_contacts.get(request.path_params["id"])
+        if row is None:
+            return Response(status_code=404)
+        if request.method == "GET":
+            return JSONResponse(dict(row))
+        body = await request.json()
+        with self.lock:
+            version = body.pop("versionNumber", None)
+            if version is not None and version != row["versionNumber"]:
+                return JSONResponse({"messageTranslation": {"label": "modified"}}, status_code=409)
+            self.espo_writes += 1
+            row.update(body)
+            self.espo_stamp(row)
+            return JSONResponse(dict(row))
+
     async def xledger(self, request: Request) -> Response:
         self._count("xledger")
         if request.headers.get("authorization") != f"token {GOOD['xledger']}":
@@ -189,6 +254,8 @@ class KeyedFakes:
                 Route("/kobo/api/v2/assets/", self.kobo),
                 Route("/twilio/2010-04-01/Accounts/{sid}.json", self.twilio),
                 Route("/espo/api/v1/App/user", self.espocrm),
+                Route("/espo/api/v1/Contact", self.espo_contacts_list, methods=["GET", "POST"]),
+                Route("/espo/api/v1/Contact/{id}", self.espo_contact, methods=["GET", "PUT"]),
                 Route("/paypal/v1/oauth2/token", self.paypal_token, methods=["POST"]),
                 Route("/paypal/v1/notifications/webhooks", self.paypal_webhooks),
                 Route("/xledger/graphql", self.xledger, methods=["POST"]),

@@ -8,7 +8,10 @@
 | cancelScheduledSync         | DELETE …/integrations/{id}/syncs/schedules/{operation} |
 | getIntegrationStatus        | GET    …/integrations/{id}/status |
 | refreshOAuthToken           | POST   …/integrations/{id}/oauth:refresh |
-| (records to deliver)        | POST   …/integrations/{id}/outbox/invoices |
+| syncMembershipData          | POST   …/integrations/{id}/syncs {"operation": "sync_members"} (records: …/outbox/members) |
+| syncCourseEnrollments       | POST   …/integrations/{id}/syncs {"operation": "export_enrollments_csv"} |
+| exportReimbursements        | POST   …/integrations/{id}/reimbursements:export |
+| (records to deliver)        | POST   …/integrations/{id}/outbox/{invoices,members,enrollments} |
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
 from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, TenantId, Writer, require
@@ -214,6 +217,60 @@ def enqueue_invoices(
     for inv in body.invoices:
         payload = inv.model_dump(mode="json")
         tally[hub.outbox.put(tenant_id, integration_id, "invoice", inv.key, payload)] += 1
+    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+
+
+MemberValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's member id (kept at the CRM in member_key_field)."
+    )
+    updated_at: AwareDatetime = Field(
+        description="When the platform last changed this member: compared with the CRM's modified time for "
+        "shared fields (the later change wins)."
+    )
+    fields: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")], MemberValue] = Field(
+        min_length=1, max_length=200, description="Member fields by their platform names (keys of member_field_map)."
+    )
+
+
+class MemberBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    members: list[MemberIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/outbox/members",
+    status_code=202,
+    operation_id="enqueueMembers",
+    summary="Hand the current state of members to the hub (delivered by the next sync_members run)",
+    response_model=OutboxResult,
+    responses=WRITE,
+)
+def enqueue_members(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: MemberBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    if "sync_members" not in supported_operations(hub, document):
+        raise ValidationFailed(
+            "This integration takes no members.", [FieldError("/members", f"{document.provider} has no member sync")]
+        )
+    mapped = document.config.member_field_map
+    unknown = [
+        FieldError(f"/members/{i}/fields/{name}", f"not in member_field_map (mapped: {sorted(mapped)})")
+        for i, m in enumerate(body.members)
+        for name in m.fields
+        if name not in mapped
+    ]
+    if unknown:
+        raise ValidationFailed("Some member fields are not mapped to the CRM.", unknown[:50])
+    tally = {"created": 0, "unchanged": 0, "replaced": 0}
+    for m in body.members:
+        payload = m.model_dump(mode="json")
+        tally[hub.outbox.put(tenant_id, integration_id, "member", m.key, payload, updatable=True)] += 1
     return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
 
 

@@ -1,0 +1,55 @@
+"""What a CRM adapter offers the member sync (integrations/sync/members.py): changed records page by page
+with a resumable cursor, lookups by the CRM's id and by our member key, create, and a conditional update
+that says when the record changed underneath (`StaleMember`). Field names here are the CRM's; the sync maps
+them to the platform's through config.member_field_map."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from adapters.base import Adapter
+
+
+@dataclass(frozen=True)
+class RemoteMember:
+    external_id: str
+    fields: dict[str, Any]  # CRM field → value (mapped fields only)
+    modified_at: datetime
+    version: str | None = None  # ETag (Dataverse) or versionNumber (EspoCRM): the If-Match of the next update
+    key: str | None = None  # the platform's member key, when the record carries one
+
+
+class StaleMember(Exception):
+    """The CRM record changed since the version we hold (412 / version conflict)."""
+
+
+class CrmAdapter(Adapter):
+    DEFAULT_KEY_FIELD = ""
+    PAGE_SIZE = 100
+
+    @property
+    def key_field(self) -> str:
+        return self.document.config.member_key_field or self.DEFAULT_KEY_FIELD
+
+    @property
+    def crm_fields(self) -> list[str]:
+        return sorted(set(self.document.config.member_field_map.values()))
+
+    def changed_members(self, cursor: str | None) -> Iterator[tuple[list[RemoteMember], str | None]]:
+        """Pages of records changed at or after `cursor`, oldest first, each with the cursor to resume after it."""
+        raise NotImplementedError
+
+    def get_member(self, external_id: str) -> RemoteMember:
+        raise NotImplementedError
+
+    def find_member(self, key: str) -> RemoteMember | None:
+        raise NotImplementedError
+
+    def create_member(self, key: str, fields: dict[str, Any]) -> RemoteMember:
+        raise NotImplementedError
+
+    def update_member(self, external_id: str, fields: dict[str, Any], version: str | None) -> RemoteMember:
+        raise NotImplementedError

@@ -1,0 +1,319 @@
+"""Member sync between the platform and a CRM (seed 002: Dynamics 365 for HLF; seed 004: EspoCRM), in the
+directions the integration's config names: push, pull or bidirectional.
+
+The conflict rule, per mapped field:
+1. Ownership first (config.field_ownership). A `platform` field flows platform → CRM only: CRM edits are
+   ignored and overwritten by the next push of that member. A `crm` field flows CRM → platform only: it is
+   never pushed.
+2. Shared fields (unlisted): only a field a side actually changed competes — for the platform, a value that
+   differs from its previous version of the member; for the CRM, a value that differs from the agreed base.
+   When both changed the same field, the later change wins: the platform record's `updated_at` against the
+   CRM's modified time (`modifiedon` / `modifiedAt`). Clocks are the two systems' own; a tie goes to the CRM.
+3. Loop prevention: the mirror keeps, per member, the values both sides last agreed on (the base). A pulled
+   record equal to the base is our own write coming back (or nothing new): no event. A platform update
+   equal to the base (e.g. the platform echoing a change the hub emitted) is no write.
+
+Pull runs first, so a push knows of the latest CRM changes and holds the record's current version for
+If-Match. A CRM change accepted by the rule is emitted as a CloudEvent (`…member.changed`) on the
+integration-events queue with a stable id (CRM id + modified time): delivery is at least once.
+Resumable: the pull cursor is saved after each page (records ordered by modified time; re-reading the edge
+is harmless because of the base), and pushes are checkpointed in the outbox like every other record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from adapters.crm import CrmAdapter, RemoteMember, StaleMember
+from integrations.documents.common import SyncDirection
+from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
+from shared.errors import ProviderError
+from shared.tables import Table
+
+MAX_RECORD_ATTEMPTS = 5
+_MISSING = object()
+
+
+@dataclass
+class MirrorEntry:
+    key: str
+    external_id: str | None = None
+    base: dict[str, Any] = field(default_factory=dict)  # platform field → last agreed value
+    version: str | None = None
+    remote_modified_at: datetime | None = None
+    changed_at: dict[str, str] = field(default_factory=dict)  # platform field → when the CRM's value was taken
+    sent: dict[str, Any] = field(default_factory=dict)  # the platform's previous version: which fields it changed
+
+    def changed_locally(self, name: str, value: Any) -> bool:
+        return self.sent.get(name, self.base.get(name, _MISSING)) != value
+
+
+class MemberMirror:
+    """One row per member (`m|<key>`), an index by CRM id (`x|<id>`) and the pull cursor (`~cursor`), in the
+    integration's partition. Written only by the run holding the integration's sync lease."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    @staticmethod
+    def _pk(tenant_id: str, integration_id: str) -> str:
+        return f"{tenant_id}|{integration_id}"
+
+    def get(self, tenant_id: str, integration_id: str, key: str) -> MirrorEntry | None:
+        found = self._table.find(self._pk(tenant_id, integration_id), f"m|{key}")
+        if not found:
+            return None
+        e = found[0]
+        return MirrorEntry(
+            key=key,
+            external_id=e.get("ExternalId") or None,
+            base=json.loads(e.get("Base") or "{}"),
+            version=e.get("Version") or None,
+            remote_modified_at=datetime.fromisoformat(e["RemoteModifiedAt"]) if e.get("RemoteModifiedAt") else None,
+            changed_at=json.loads(e.get("ChangedAt") or "{}"),
+            sent=json.loads(e.get("Sent") or "{}"),
+        )
+
+    def key_for(self, tenant_id: str, integration_id: str, external_id: str) -> str | None:
+        found = self._table.find(self._pk(tenant_id, integration_id), f"x|{external_id}")
+        return found[0]["Key"] if found else None
+
+    def save(self, tenant_id: str, integration_id: str, entry: MirrorEntry) -> None:
+        pk = self._pk(tenant_id, integration_id)
+        rows: list[dict[str, Any]] = [
+            {
+                "PartitionKey": pk,
+                "RowKey": f"m|{entry.key}",
+                "ExternalId": entry.external_id or "",
+                "Base": json.dumps(entry.base, sort_keys=True),
+                "Version": entry.version or "",
+                "RemoteModifiedAt": entry.remote_modified_at.isoformat() if entry.remote_modified_at else "",
+                "ChangedAt": json.dumps(entry.changed_at, sort_keys=True),
+                "Sent": json.dumps(entry.sent, sort_keys=True),
+            }
+        ]
+        if entry.external_id:
+            rows.append({"PartitionKey": pk, "RowKey": f"x|{entry.external_id}", "Key": entry.key})
+        self._table.merge_many(rows)  # one transaction: the member and its index move together
+
+    def cursor(self, tenant_id: str, integration_id: str) -> str | None:
+        found = self._table.find(self._pk(tenant_id, integration_id), "~cursor")
+        return found[0]["Cursor"] if found else None
+
+    def set_cursor(self, tenant_id: str, integration_id: str, cursor: str | None) -> None:
+        if cursor:
+            self._table.merge_many(
+                [{"PartitionKey": self._pk(tenant_id, integration_id), "RowKey": "~cursor", "Cursor": cursor}]
+            )
+
+
+@dataclass
+class MemberProgress:
+    created: int = 0
+    updated: int = 0
+    pulled: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def fail(self, key: str, message: str) -> None:
+        self.failed += 1
+        if len(self.errors) < 20:
+            self.errors.append({"key": key, "message": message})
+
+
+def member_event(document: Any, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool) -> dict:
+    return {
+        "specversion": "1.0",
+        "type": "dev.integration-hub.member.created" if new else "dev.integration-hub.member.changed",
+        "id": f"{document.id}:{remote.external_id}:{remote.modified_at.isoformat()}",
+        "source": f"/tenants/{document.tenant_id}/integrations/{document.id}",
+        "subject": entry.key,
+        "time": remote.modified_at.isoformat(),
+        "datacontenttype": "application/json",
+        "data": {"key": entry.key, "external_id": remote.external_id, "fields": changed, "origin": document.provider},
+    }
+
+
+@dataclass
+class MemberSync:
+    adapter: CrmAdapter
+    outbox: Outbox
+    mirror: MemberMirror
+    document: Any
+    emit: Callable[[dict[str, Any]], None]
+    heartbeat: Callable[[], None]
+    progress: MemberProgress = field(default_factory=MemberProgress)
+
+    def __post_init__(self) -> None:
+        config = self.document.config
+        self.to_crm: dict[str, str] = dict(config.member_field_map)
+        self.to_platform = {crm: platform for platform, crm in self.to_crm.items()}
+        self.owner: dict[str, str] = dict(config.field_ownership)
+        self.tenant, self.integration = self.document.tenant_id, self.document.id
+        self.overridden: set[str] = set()  # members whose platform-owned fields the CRM changed
+
+    # --- the rule --------------------------------------------------------------------------------------------
+    def accept_remote(self, entry: MirrorEntry, remote: RemoteMember, local: OutboxRecord | None) -> dict[str, Any]:
+        """Platform fields of `remote` that win over what the hub knows (base) and the pending local change."""
+        local_fields = local.payload["fields"] if local else {}
+        local_at = datetime.fromisoformat(local.payload["updated_at"]) if local else None
+        accepted = {}
+        for crm_field, value in remote.fields.items():
+            name = self.to_platform[crm_field]
+            if entry.base.get(name, _MISSING) == value:
+                continue
+            if self.owner.get(name) == "platform":
+                entry.base[name] = value  # what the CRM holds now: the next push differs, so it restores ours
+                self.overridden.add(entry.key)
+                continue
+            newer_local = (
+                self.owner.get(name) != "crm"
+                and name in local_fields
+                and entry.changed_locally(name, local_fields[name])
+                and local_fields[name] != value
+                and local_at is not None
+                and local_at > remote.modified_at
+            )
+            if not newer_local:
+                accepted[name] = value
+        return accepted
+
+    def local_changes(self, entry: MirrorEntry, record: OutboxRecord) -> dict[str, Any]:
+        """Platform fields of `record` to write to the CRM."""
+        local_at = datetime.fromisoformat(record.payload["updated_at"])
+        out = {}
+        for name, value in record.payload["fields"].items():
+            owner = self.owner.get(name)
+            if owner == "crm" or entry.base.get(name, _MISSING) == value:
+                continue
+            if owner != "platform":
+                if not entry.changed_locally(name, value):
+                    continue  # a stale copy of a field the CRM changed since: not a platform change
+                taken = entry.changed_at.get(name)
+                if taken and datetime.fromisoformat(taken) >= local_at:
+                    continue  # the CRM changed this field later: its value stands (and was emitted)
+            out[name] = value
+        return out
+
+    def take_values(self, entry: MirrorEntry, accepted: dict[str, Any], remote: RemoteMember) -> None:
+        entry.base.update(accepted)
+        entry.changed_at.update({name: remote.modified_at.isoformat() for name in accepted})
+
+    def platform_values(self, remote: RemoteMember) -> dict[str, Any]:
+        return {self.to_platform[f]: v for f, v in remote.fields.items()}
+
+    def crm_values(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return {self.to_crm[name]: value for name, value in fields.items()}
+
+    # --- the run ---------------------------------------------------------------------------------------------
+    def run(self) -> MemberProgress:
+        direction = self.document.config.sync_direction
+        if direction in (SyncDirection.pull, SyncDirection.bidirectional):
+            self.pull()
+        if direction in (SyncDirection.push, SyncDirection.bidirectional):
+            self.push()
+        return self.progress
+
+    def pull(self) -> None:
+        pending = {
+            r.key: r for r in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS)
+        }
+        for page, cursor in self.adapter.changed_members(self.mirror.cursor(self.tenant, self.integration)):
+            self.heartbeat()
+            for remote in page:
+                self.take(remote, pending)
+            for key in self.overridden - set(pending):
+                self.outbox.requeue(self.tenant, self.integration, "member", key)  # the push below restores it
+            self.overridden.clear()
+            self.mirror.set_cursor(self.tenant, self.integration, cursor)
+
+    def take(self, remote: RemoteMember, pending: dict[str, OutboxRecord]) -> MirrorEntry:
+        key = (
+            self.mirror.key_for(self.tenant, self.integration, remote.external_id)
+            or remote.key
+            or f"crm-{remote.external_id}"  # created in the CRM: the platform adopts it under this key
+        )
+        entry = self.mirror.get(self.tenant, self.integration, key)
+        new = entry is None
+        entry = entry or MirrorEntry(key=key)
+        accepted = self.accept_remote(entry, remote, pending.get(key))
+        entry.external_id, entry.version, entry.remote_modified_at = remote.external_id, remote.version, remote.modified_at
+        if accepted:
+            self.take_values(entry, accepted, remote)
+            self.emit(member_event(self.document, entry, accepted, remote, new=new and not remote.key))
+            self.progress.pulled += 1
+        self.mirror.save(self.tenant, self.integration, entry)
+        return entry
+
+    def push(self) -> None:
+        for record in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS):
+            self.heartbeat()
+            entry = self.mirror.get(self.tenant, self.integration, record.key) or MirrorEntry(key=record.key)
+            changes = self.local_changes(entry, record)
+            if not changes and entry.external_id:
+                entry.sent = dict(record.payload["fields"])
+                self.mirror.save(self.tenant, self.integration, entry)
+                self.outbox.mark_if_unchanged(self.tenant, self.integration, record, RecordState.synced)
+                self.progress.skipped += 1
+                continue
+            marked = self.outbox.mark_if_unchanged(self.tenant, self.integration, record, RecordState.inflight, attempt=True)
+            if marked is None:
+                continue  # a newer version arrived: the next run takes it
+            try:
+                remote = self.write(entry, record, changes)
+            except ProviderError as exc:
+                if exc.retriable:
+                    raise
+                self.outbox.mark_if_unchanged(self.tenant, self.integration, marked, RecordState.failed, error=exc.detail)
+                self.progress.fail(record.key, exc.detail)
+                continue
+            entry.external_id, entry.version, entry.remote_modified_at = (
+                remote.external_id,
+                remote.version,
+                remote.modified_at,
+            )
+            # what the CRM holds after our write is what both sides now agree on (its echo is no news)
+            entry.base.update(self.platform_values(remote))
+            entry.sent = dict(record.payload["fields"])
+            self.mirror.save(self.tenant, self.integration, entry)
+            self.outbox.mark_if_unchanged(
+                self.tenant, self.integration, marked, RecordState.synced, external_id=remote.external_id
+            )
+
+    def write(self, entry: MirrorEntry, record: OutboxRecord, changes: dict[str, Any]) -> RemoteMember:
+        if entry.external_id is None:
+            # outcome of an earlier create unknown (inflight): look before creating again
+            found = self.adapter.find_member(record.key) if record.state == RecordState.inflight else None
+            fields = {n: v for n, v in record.payload["fields"].items() if self.owner.get(n) != "crm"}
+            remote = found or self.adapter.create_member(record.key, self.crm_values(fields))
+            entry.base.update(fields)
+            if found:
+                self.progress.skipped += 1
+            else:
+                self.progress.created += 1
+            return remote
+        try:
+            remote = self.adapter.update_member(entry.external_id, self.crm_values(changes), entry.version)
+        except StaleMember:
+            # Changed in the CRM since we last saw it: apply the rule to the current record, then write
+            # what still wins with its version.
+            current = self.adapter.get_member(entry.external_id)
+            accepted = self.accept_remote(entry, current, record)
+            if accepted:
+                self.take_values(entry, accepted, current)
+                self.emit(member_event(self.document, entry, accepted, current, new=False))
+                self.progress.pulled += 1
+            entry.version, entry.remote_modified_at = current.version, current.modified_at
+            changes = self.local_changes(entry, record)
+            if not changes:
+                self.progress.skipped += 1
+                return current
+            remote = self.adapter.update_member(entry.external_id, self.crm_values(changes), current.version)
+        entry.base.update(changes)
+        self.progress.updated += 1
+        return remote

@@ -1,0 +1,238 @@
+"""Seed 002's bidirectional member sync with Dynamics 365 (Dataverse): paging by @odata.nextLink, If-Match
+on updates, the conflict rule (field ownership, then the later change wins) and loop prevention (nothing
+the hub wrote comes back as a change, nothing it emitted is written back)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+import function_app
+from integrations.wiring import Hub
+from tests.fakes.launcher import Fakes
+from tests.helpers import ApiClient
+from tests.sync.test_fortnox_story import FAST_QUEUES
+from tools.runner import LocalRunner
+
+FIELD_MAP = {
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "email": "emailaddress1",
+    "phone": "telephone1",
+    "membership_status": "hlf_membershipstatus",
+    "segment": "hlf_segment",
+}
+OWNERSHIP = {"membership_status": "platform", "segment": "crm"}
+
+
+def crm_doc(provider: str, fake: Any, **config: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "family": "crm",
+        "provider": provider,
+        "display_name": "HLF portal",
+        "config": {
+            "instance_url": "https://hlf.crm4.dynamics.com",
+            "member_object": "contact",
+            "member_field_map": FIELD_MAP,
+            "field_ownership": OWNERSHIP,
+            "event_tag_field": "hlf_events",
+            **config,
+        },
+    }
+    if provider == "dynamics365":
+        body["oauth_client_id"] = fake.client_id
+        body["config"]["directory_id"] = fake.directory_id
+    return body
+
+
+def members(n: int, *, at: datetime, **over: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f"M-{i:04d}",
+            "updated_at": at.isoformat(),
+            "fields": {
+                "first_name": f"Anna{i}",
+                "last_name": "Lindqvist",
+                "email": f"anna{i}@example.se",
+                "phone": "+4670000000",
+                "membership_status": "active",
+                **over,
+            },
+        }
+        for i in range(n)
+    ]
+
+
+def take_events(hub: Hub) -> list[dict[str, Any]]:
+    client = hub.queues.client(hub.settings.queue_integration_events)
+    out = []
+    while batch := list(client.receive_messages(max_messages=32, visibility_timeout=30)):
+        for message in batch:
+            out.append(json.loads(message.content))
+            client.delete_message(message)
+    return [e for e in out if ".member." in e["type"]]
+
+
+class Dynamics:
+    def __init__(self, admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+        self.admin, self.fake, self.hub = admin, fakes.dynamics, hub
+        doc = admin.create(crm_doc("dynamics365", self.fake))
+        self.path = f"{admin.integrations}/{doc['id']}"
+        admin.request("PUT", f"{self.path}/credentials/oauth_client_secret_ref", json={"value": self.fake.client_secret})
+        assert admin.post(f"{self.path}:validate").json()["result"]["passed"]
+        assert admin.post(f"{self.path}:activate").status_code == 200
+        self.worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
+
+    def put(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        r = self.admin.post(f"{self.path}/outbox/members", json={"members": batch})
+        assert r.status_code == 202, r.text
+        return r.json()
+
+    def sync(self) -> dict[str, Any]:
+        assert self.admin.post(f"{self.path}/syncs", json={"operation": "sync_members"}).status_code == 202
+        self.worker.drain(timeout=60)
+        return self.admin.get(f"{self.path}/syncs", params={"limit": 1}).json()["items"][0]
+
+
+def test_bidirectional_member_sync_with_dynamics(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    d = Dynamics(admin, fakes, hub)
+    fake = d.fake
+    fake.max_page = 7  # Dataverse pages by @odata.nextLink: force several pages
+    now = datetime.now(UTC)
+
+    # unmapped fields are refused by name
+    r = admin.post(f"{d.path}/outbox/members", json={"members": members(1, at=now, shoe_size=42)})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/members/0/fields/shoe_size"
+
+    # 1. first push: 30 contacts, keyed by our member key; the CRM-owned field is never pushed
+    d.put(members(30, at=now, segment="ignored-by-rule"))
+    run = d.sync()
+    assert run["status"] == "succeeded" and run["created"] == 30, run
+    assert len(fake.contacts) == 30 and fake.writes == 30
+    contact = fake.by_key("M-0003")
+    assert contact["firstname"] == "Anna3" and "hlf_segment" not in contact
+    take_events(hub)  # our own creates coming back on the pull are not news
+
+    # 2. nothing changed anywhere: the next run reads (all pages) and writes nothing, emits nothing
+    calls, writes = fake.list_calls, fake.writes
+    run = d.sync()
+    assert fake.writes == writes and run["pulled"] == 0 and take_events(hub) == []
+    assert fake.list_calls - calls >= 5  # 30 records / 7 per page, followed by nextLink
+
+    # 3. CRM edits: a shared field and the CRM-owned one flow to the platform; a platform-owned one does not
+    fake.clock_offset_s = 5
+    fake.crm_edit(fake.by_key("M-0003")["contactid"], {"telephone1": "+4671111111", "hlf_segment": "elite"})
+    fake.crm_edit(fake.by_key("M-0004")["contactid"], {"hlf_membershipstatus": "lapsed"})
+    run = d.sync()
+    events = take_events(hub)
+    assert [(e["subject"], e["data"]["fields"]) for e in events] == [
+        ("M-0003", {"phone": "+4671111111", "segment": "elite"})
+    ], events
+    assert events[0]["type"] == "dev.integration-hub.member.changed"
+    # the platform-owned field was restored in the same run (and only that contact was written)
+    assert fake.by_key("M-0004")["hlf_membershipstatus"] == "active" and fake.writes == writes + 1
+    writes = fake.writes
+
+    # 4. the platform echoes what it was told: no write back to the CRM (loop prevention)
+    echo = members(30, at=datetime.now(UTC) + timedelta(seconds=10))[3]
+    echo["fields"]["phone"] = "+4671111111"
+    d.put([echo])
+    d.sync()
+    assert fake.writes == writes and take_events(hub) == []
+
+    # 5. a concurrent edit: platform later than the CRM → platform wins; CRM later → CRM wins
+    fake.clock_offset_s = 60
+    fake.crm_edit(fake.by_key("M-0005")["contactid"], {"emailaddress1": "crm5@example.se"})
+    fake.crm_edit(fake.by_key("M-0006")["contactid"], {"emailaddress1": "crm6@example.se"})
+    later, earlier = datetime.now(UTC) + timedelta(seconds=120), datetime.now(UTC)
+    m5 = members(30, at=later, email="platform5@example.se")[5]
+    m6 = members(30, at=earlier, email="platform6@example.se")[6]
+    d.put([m5, m6])
+    run = d.sync()
+    assert fake.by_key("M-0005")["emailaddress1"] == "platform5@example.se"
+    assert fake.by_key("M-0006")["emailaddress1"] == "crm6@example.se"
+    events = take_events(hub)
+    assert [(e["subject"], e["data"]["fields"]) for e in events] == [("M-0006", {"email": "crm6@example.se"})]
+
+
+def test_if_match_conflict_is_merged_not_overwritten(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    d = Dynamics(admin, fakes, hub)
+    fake = d.fake
+    now = datetime.now(UTC)
+    d.put(members(3, at=now))
+    d.sync()
+    take_events(hub)
+    contact_id = fake.by_key("M-0001")["contactid"]
+    # someone saves the contact in Dynamics between our read and our PATCH
+    fake.edit_before_patch[contact_id] = {"telephone1": "+4673333333"}
+    d.put([members(3, at=now + timedelta(seconds=30), email="new1@example.se")[1]])
+    run = d.sync()
+    assert run["status"] == "succeeded" and run["updated"] == 1, run
+    contact = fake.contacts[contact_id]
+    assert contact["emailaddress1"] == "new1@example.se" and contact["telephone1"] == "+4673333333"
+    events = take_events(hub)
+    assert [e["data"]["fields"] for e in events] == [{"phone": "+4673333333"}]
+
+
+def test_crm_created_contact_is_emitted_as_a_new_member(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    d = Dynamics(admin, fakes, hub)
+    with fakes.dynamics.lock:
+        row = {"contactid": "0000aaaa-0000-4000-8000-000000000001", "firstname": "Nils", "lastname": "Berg"}
+        fakes.dynamics._stamp(row)
+        fakes.dynamics.contacts[row["contactid"]] = row
+    d.sync()
+    events = take_events(hub)
+    assert events[0]["type"] == "dev.integration-hub.member.created"
+    assert events[0]["subject"] == f"crm-{row['contactid']}" and events[0]["data"]["fields"]["first_name"] == "Nils"
+
+
+def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
+    admin: ApiClient, fakes: Fakes, hub: Hub, monkeypatch: Any
+) -> None:
+    """EspoCRM (seed 004): offset paging, versionNumber concurrency; a pull that dies on page 3 resumes from
+    its checkpoint and emits each change once."""
+    from adapters.espocrm import EspoCrmAdapter
+    from integrations.sync.operations import SyncEnv, sync_members
+    from shared.errors import ProviderError
+    from tests.fakes.keyed import GOOD
+
+    monkeypatch.setattr(EspoCrmAdapter, "PAGE_SIZE", 4)
+    espo = fakes.keyed
+    doc = admin.create(crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact"))
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    now = datetime.now(UTC)
+    assert admin.post(f"{path}/outbox/members", json={"members": members(12, at=now)}).status_code == 202
+
+    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    events: list[dict[str, Any]] = []
+    env = SyncEnv(heartbeat=lambda: None, mirror=hub.member_mirror, emit=events.append)
+    progress = sync_members(hub.adapter_for(document), hub.outbox, document, env)
+    assert progress.created == 12 and len(espo.espo_contacts) == 12
+    assert {c["cHubMemberKey"] for c in espo.espo_contacts.values()} == {f"M-{i:04d}" for i in range(12)}
+
+    # nothing new: a full read, no writes, no events
+    writes = espo.espo_writes
+    assert sync_members(hub.adapter_for(document), hub.outbox, document, env).pulled == 0
+    assert espo.espo_writes == writes and events == []
+
+    # ten CRM edits, then the CRM goes down after two pages of four
+    espo.espo_clock_offset_s = 5
+    for i in range(10):
+        contact = next(c for c in espo.espo_contacts.values() if c["cHubMemberKey"] == f"M-{i:04d}")
+        espo.espo_edit(contact["id"], {"lastname": f"Edited{i}"})
+    espo.espo_list_calls, espo.espo_fail_list_after = 0, 2
+    with pytest.raises(ProviderError):
+        sync_members(hub.adapter_for(document), hub.outbox, document, env)
+    first = len(events)
+    assert 0 < first < 10
+    espo.espo_fail_list_after = None
+    sync_members(hub.adapter_for(document), hub.outbox, document, env)
+    changed = sorted(e["subject"] for e in events)
+    assert changed == [f"M-{i:04d}" for i in range(10)], changed  # each once, none lost
+    assert espo.espo_writes == writes  # and nothing written back
