@@ -30,6 +30,9 @@ class AdapterContext:
     invalidate_token: Callable[[], None] | None
     record_usage: Callable[[str, int | None, float], None]  # (operation, status, latency ms)
     url_overrides: dict[str, str]
+    # Where the provider calls the hub back for this integration (webhooks, Swish callbacks): the next round's
+    # receivers answer there.
+    callback_url: str | None = None
 
 
 class Adapter:

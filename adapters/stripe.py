@@ -1,9 +1,13 @@
 """Stripe (payments). Secret or restricted key as Bearer; `GET /balance` proves the key; restricted keys
-lacking a permission get 403 naming it, which validation reports per capability."""
+lacking a permission get 403 naming it, which validation reports per capability.
+
+Payments are PaymentIntents (form-encoded, amounts in minor units, lowercase currency) created with an
+`Idempotency-Key`; the portal confirms them with Stripe.js using the returned client secret. Refunds name
+the PaymentIntent."""
 
 from __future__ import annotations
 
-from adapters.base import Adapter
+from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, ProviderRefund
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
 
@@ -14,9 +18,18 @@ CAPABILITY_PROBES = {
     "subscriptions": "/subscriptions?limit=1",
     "payouts": "/payouts?limit=1",
 }
+STATUSES = {
+    "requires_payment_method": PaymentStatus.pending,
+    "requires_confirmation": PaymentStatus.pending,
+    "requires_action": PaymentStatus.pending,
+    "processing": PaymentStatus.pending,
+    "requires_capture": PaymentStatus.authorized,
+    "succeeded": PaymentStatus.succeeded,
+    "canceled": PaymentStatus.canceled,
+}
 
 
-class StripeAdapter(Adapter):
+class StripeAdapter(PaymentAdapter):
     def validate(self) -> list[ValidationCheck]:
         checks = [self.check_call("provider.authenticate", "GET", "/balance")]
         if not checks[0].passed:
@@ -40,3 +53,37 @@ class StripeAdapter(Adapter):
         if response.status_code == 403:
             raise PermissionError(response.json().get("error", {}).get("message", "permission missing"))
         return f"GET {path} → {response.status_code}"
+
+    @staticmethod
+    def _payment(intent: dict) -> ProviderPayment:
+        return ProviderPayment(
+            provider_payment_id=intent["id"],
+            status=STATUSES.get(intent["status"], PaymentStatus.pending),
+            provider_status=intent["status"],
+            client_token=intent.get("client_secret"),
+            refundable_ref=intent["id"],
+        )
+
+    def create_payment(self, request: PaymentRequest) -> ProviderPayment:
+        form = {
+            "amount": request.amount_minor,
+            "currency": request.currency.lower(),
+            "description": request.description,
+            "metadata[hub_key]": request.key,
+            "automatic_payment_methods[enabled]": "true",
+        }
+        intent = self.request(
+            "POST", "/payment_intents", operation="payments.create", data=form, idempotency_key=f"pay-{request.key}"
+        ).json()
+        return self._payment(intent)
+
+    def get_payment(self, provider_payment_id: str) -> ProviderPayment:
+        return self._payment(self.request("GET", f"/payment_intents/{provider_payment_id}", operation="payments.get").json())
+
+    def refund(self, payment: ProviderPayment, *, key: str, amount_minor: int, currency: str, reason: str) -> ProviderRefund:
+        form = {"payment_intent": payment.refundable_ref, "amount": amount_minor, "metadata[hub_key]": key}
+        if reason in ("duplicate", "fraudulent", "requested_by_customer"):
+            form["reason"] = reason
+        refund = self.request("POST", "/refunds", operation="payments.refund", data=form, idempotency_key=f"ref-{key}")
+        body = refund.json()
+        return ProviderRefund(provider_refund_id=body["id"], status=body["status"])

@@ -1,13 +1,18 @@
 """Swish (Sweden). Mutual TLS with the merchant's Swish certificate (a PKCS#12 bundle kept in the secret
 store under signing_certificate_ref). The key leaves the store only for the duration of a call: it is
 written to a private temporary folder (0700) that is removed afterwards, because `requests` reads client
-certificates from files. Callbacks are unsigned, so the hub re-fetches a payment request by id."""
+certificates from files. Callbacks are unsigned, so the hub re-fetches a payment request by id.
+
+Payment requests and refunds are PUTs to an instruction UUID we derive from the integration and the
+platform's key (32 uppercase hex): the same request twice names the same instruction, which Swish refuses
+to create again (we then read the existing one). Amounts are SEK only, as decimal strings."""
 
 from __future__ import annotations
 
 import base64
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,16 +21,26 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from adapters.base import Adapter
+from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, ProviderRefund, decimal_amount
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
 from shared.errors import ProviderError
 from shared.http import Call
 
 PROBE_ID = "0" * 32  # a payment request id that does not exist: 404 proves the TLS handshake and the route
+STATUSES = {
+    "CREATED": PaymentStatus.pending,
+    "PAID": PaymentStatus.succeeded,
+    "DECLINED": PaymentStatus.failed,
+    "ERROR": PaymentStatus.failed,
+    "CANCELLED": PaymentStatus.canceled,
+}
+DUPLICATE = "RP06"  # "a payment request with this instruction id already exists" (fake and docs; unverified)
 
 
-class SwishAdapter(Adapter):
+class SwishAdapter(PaymentAdapter):
+    CURRENCIES = frozenset({"SEK"})
+
     @contextmanager
     def client_certificate(self, operation: str) -> Iterator[tuple[str, str]]:
         bundle = base64.b64decode(self.ctx.resolve_secret("signing_certificate_ref", operation))
@@ -67,3 +82,75 @@ class SwishAdapter(Adapter):
             return f"mutual TLS accepted (probe → {response.status_code})"
 
         return [timed("provider.authenticate", handshake)]
+
+    def instruction_id(self, kind: str, key: str) -> str:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document.id}/{kind}/{key}").hex.upper()
+
+    @staticmethod
+    def _payment(body: dict, token: str | None = None) -> ProviderPayment:
+        return ProviderPayment(
+            provider_payment_id=body["id"],
+            status=STATUSES.get(body["status"], PaymentStatus.pending),
+            provider_status=body["status"],
+            client_token=token,
+            refundable_ref=body.get("paymentReference"),
+        )
+
+    def _callback(self) -> str:
+        if not (self.ctx.callback_url or "").startswith("https://"):
+            raise ProviderError(
+                detail=f"swish calls back over HTTPS only; the hub's public URL gives {self.ctx.callback_url!r} "
+                "(set HUB_PUBLIC_BASE_URL)",
+                provider="swish",
+            )
+        return self.ctx.callback_url or ""
+
+    def create_payment(self, request: PaymentRequest) -> ProviderPayment:
+        instruction = self.instruction_id("payment", request.key)
+        body = {
+            "payeePaymentReference": request.key[:35],
+            "callbackUrl": self._callback(),
+            "payeeAlias": self.document.config.merchant_id,
+            "amount": decimal_amount(request.amount_minor, request.currency),
+            "currency": request.currency,
+            "message": request.description[:50],
+        }
+        if request.payer_alias:
+            body["payerAlias"] = request.payer_alias.lstrip("+")
+        response = self.call(
+            "PUT",
+            f"/v2/paymentrequests/{instruction}",
+            operation="payments.create",
+            json=body,
+            expect=frozenset({409}),
+        )
+        if response.status_code == 409:
+            return self.get_payment(instruction)  # created by an earlier attempt
+        token = response.headers.get("PaymentRequestToken")
+        return ProviderPayment(
+            provider_payment_id=instruction,
+            status=PaymentStatus.pending,
+            provider_status="CREATED",
+            client_token=token,
+        )
+
+    def get_payment(self, provider_payment_id: str) -> ProviderPayment:
+        return self._payment(self.call("GET", f"/v1/paymentrequests/{provider_payment_id}", operation="payments.get").json())
+
+    def refund(self, payment: ProviderPayment, *, key: str, amount_minor: int, currency: str, reason: str) -> ProviderRefund:
+        instruction = self.instruction_id("refund", key)
+        body = {
+            "originalPaymentReference": payment.refundable_ref,
+            "callbackUrl": self._callback(),
+            "payerAlias": self.document.config.merchant_id,
+            "amount": decimal_amount(amount_minor, currency),
+            "currency": currency,
+            "message": reason[:50] or "Refund",
+        }
+        response = self.call(
+            "PUT", f"/v2/refunds/{instruction}", operation="payments.refund", json=body, expect=frozenset({409})
+        )
+        if response.status_code == 409:
+            current = self.call("GET", f"/v1/refunds/{instruction}", operation="payments.refund").json()
+            return ProviderRefund(provider_refund_id=instruction, status=current["status"])
+        return ProviderRefund(provider_refund_id=instruction, status="CREATED")

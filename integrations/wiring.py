@@ -24,6 +24,7 @@ from integrations.credentials import Credentials
 from integrations.documents.document import Condition
 from integrations.machine_tokens import MachineTokens
 from integrations.oauth import OAuthFlows
+from integrations.payments import Payments
 from integrations.repository import IntegrationRepository
 from integrations.structural import ProviderValidator
 from integrations.sync.members import MemberMirror
@@ -95,6 +96,18 @@ class Hub:
     @property
     def outbox(self) -> Outbox:
         return self._once("outbox", lambda: Outbox(self.tables.table("outbox"), now=self.clock))
+
+    @property
+    def payments(self) -> Payments:
+        return self._once(
+            "payments",
+            lambda: Payments(
+                self.tables.table("payments"),
+                adapter_for=self.adapter_for,
+                get_document=lambda t, i: self.integrations.get(t, i).document,
+                now=self.clock,
+            ),
+        )
 
     @property
     def member_mirror(self) -> MemberMirror:
@@ -309,6 +322,7 @@ class Hub:
                 invalidate_token=invalidate,
                 record_usage=record,
                 url_overrides=self.urls_for(document.provider),
+                callback_url=f"{self.settings.public_base_url.rstrip('/')}/api/v1/webhooks/{document.provider}/{document.id}",
             )
         )
 

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 import uvicorn
 
-PUBLIC_BASE = "http://hub.test"  # the hub's public URL in tests; redirects to it are followed by hand
+PUBLIC_BASE = "https://hub.test"  # the hub's public URL in tests; redirects to it are followed by hand
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ class Scope(StrEnum):
     usage_read = "usage:read"
     audit_read = "audit:read"
     clients_admin = "clients:admin"  # issue, rotate and revoke API keys (never beyond one's own scopes)
+    payments_write = "payments:write"  # take payments and issue refunds through a payment integration
 
 
 # `admin` implies `write` implies `read`, so a key need not list every scope.
@@ -26,9 +27,11 @@ IMPLIED: dict[Scope, frozenset[Scope]] = {
             Scope.usage_read,
             Scope.audit_read,
             Scope.clients_admin,
+            Scope.payments_write,
         }
     ),
     Scope.integrations_write: frozenset({Scope.integrations_read}),
+    Scope.payments_write: frozenset({Scope.integrations_read}),
 }
 
 

@@ -211,7 +211,7 @@ def test_planted_secret_never_leaks(admin: ApiClient, fakes: Fakes, hub: Hub, ca
         seen.append(r.text + json.dumps(dict(r.headers)))
     start = admin.post(f"{path}/oauth:start")
     consent = requests.get(start.json()["authorize_url"], allow_redirects=False, timeout=10)
-    done = requests.get(consent.headers["Location"].replace("http://hub.test", admin.base_url), timeout=30)
+    done = requests.get(consent.headers["Location"].replace("https://hub.test", admin.base_url), timeout=30)
     seen += [start.text, done.text]
     refresh_token = hub.credentials.store.get(done.json()["oauth_refresh_token_ref"][3:])
     for r in [

@@ -13,6 +13,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -46,6 +47,14 @@ class KeyedFakes:
     espo_clock_offset_s: float = 0.0
     espo_fail_list_after: int | None = None  # answer 500 to list calls after this many
     espo_list_calls: int = 0
+    stripe_intents: dict[str, dict] = field(default_factory=dict)
+    stripe_refunds: list[dict] = field(default_factory=list)
+    stripe_idempotency: dict[str, tuple[str, dict]] = field(default_factory=dict)  # key → (params digest, response)
+    mollie_store: dict[str, dict] = field(default_factory=dict)
+    mollie_refunds: list[dict] = field(default_factory=list)
+    paypal_orders: dict[str, dict] = field(default_factory=dict)
+    paypal_refunds: list[dict] = field(default_factory=list)
+    request_ids: dict[str, dict] = field(default_factory=dict)  # PayPal-Request-Id / Mollie Idempotency-Key → body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _count(self, provider: str) -> None:
@@ -87,6 +96,247 @@ class KeyedFakes:
         if resource == "balance":
             return JSONResponse({"object": "balance", "livemode": False, "available": [{"amount": 0, "currency": "sek"}]})
         return JSONResponse({"object": "list", "data": [], "has_more": False})
+
+    # --- Stripe payments (form-encoded, Idempotency-Key remembered with its parameters) -------------------------
+    def _stripe_key_ok(self, request: Request) -> Response | None:
+        key = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if key not in (GOOD["stripe"], GOOD["stripe_restricted"]):
+            return JSONResponse({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}, 401)
+        if key == GOOD["stripe_restricted"] and "refunds" in request.url.path:
+            return JSONResponse(
+                {"error": {"type": "invalid_request_error", "message": "missing the 'rak_refund_write' permission"}},
+                403,
+            )
+        return None
+
+    async def _stripe_idempotent(self, request: Request, create) -> Response:  # type: ignore[no-untyped-def]
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        key = request.headers.get("idempotency-key")
+        with self.lock:
+            if key and key in self.stripe_idempotency:
+                params, body = self.stripe_idempotency[key]
+                if params != repr(sorted(form.items())):
+                    return JSONResponse(
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "Keys for idempotent requests can only be used with the same parameters "
+                                "they were first used with.",
+                            }
+                        },
+                        400,
+                    )
+                return JSONResponse(body, headers={"Idempotent-Replayed": "true"})
+            body = create(form)
+            if isinstance(body, Response):
+                return body
+            if key:
+                self.stripe_idempotency[key] = (repr(sorted(form.items())), body)
+        return JSONResponse(body)
+
+    async def stripe_payment_intents(self, request: Request) -> Response:
+        self._count("stripe")
+        if refused := self._stripe_key_ok(request):
+            return refused
+
+        def create(form: dict) -> dict | Response:
+            if not str(form.get("amount", "")).isdigit() or int(form["amount"]) < 1:
+                return JSONResponse({"error": {"type": "invalid_request_error", "param": "amount"}}, 400)
+            pi_id = f"pi_{uuid.uuid4().hex[:24]}"
+            intent = {
+                "id": pi_id,
+                "object": "payment_intent",
+                "amount": int(form["amount"]),
+                "currency": form["currency"],
+                "status": "requires_payment_method",
+                "client_secret": f"{pi_id}_secret_{uuid.uuid4().hex[:16]}",
+                "metadata": {"hub_key": form.get("metadata[hub_key]")},
+                "amount_refunded": 0,
+            }
+            self.stripe_intents[pi_id] = intent
+            return intent
+
+        return await self._stripe_idempotent(request, create)
+
+    async def stripe_payment_intent(self, request: Request) -> Response:
+        self._count("stripe")
+        if refused := self._stripe_key_ok(request):
+            return refused
+        intent = self.stripe_intents.get(request.path_params["id"])
+        if intent is None:
+            return JSONResponse({"error": {"type": "invalid_request_error", "code": "resource_missing"}}, 404)
+        return JSONResponse(intent)
+
+    async def stripe_refunds_create(self, request: Request) -> Response:
+        self._count("stripe")
+        if refused := self._stripe_key_ok(request):
+            return refused
+
+        def create(form: dict) -> dict | Response:
+            intent = self.stripe_intents.get(form.get("payment_intent", ""))
+            if intent is None or intent["status"] != "succeeded":
+                return JSONResponse({"error": {"type": "invalid_request_error", "code": "charge_not_refundable"}}, 400)
+            amount = int(form.get("amount", intent["amount"] - intent["amount_refunded"]))
+            if amount > intent["amount"] - intent["amount_refunded"]:
+                return JSONResponse({"error": {"type": "invalid_request_error", "code": "amount_too_large"}}, 400)
+            intent["amount_refunded"] += amount
+            refund = {"id": f"re_{uuid.uuid4().hex[:24]}", "amount": amount, "status": "succeeded"}
+            self.stripe_refunds.append(refund)
+            return refund
+
+        return await self._stripe_idempotent(request, create)
+
+    def stripe_succeed(self, pi_id: str) -> None:
+        self.stripe_intents[pi_id]["status"] = "succeeded"
+
+    # --- Mollie payments ---------------------------------------------------------------------------------------
+    def _mollie_refused(self, request: Request) -> Response | None:
+        if request.headers.get("authorization") != f"Bearer {GOOD['mollie']}":
+            return JSONResponse({"status": 401, "title": "Unauthorized Request", "detail": "Missing authentication"}, 401)
+        return None
+
+    def _replay(self, request: Request, header: str) -> dict | None:
+        key = request.headers.get(header)
+        return self.request_ids.get(f"{request.url.path}|{key}") if key else None
+
+    def _remember(self, request: Request, header: str, body: dict) -> None:
+        if key := request.headers.get(header):
+            self.request_ids[f"{request.url.path}|{key}"] = body
+
+    async def mollie_payments(self, request: Request) -> Response:
+        self._count("ideal")
+        if refused := self._mollie_refused(request):
+            return refused
+        with self.lock:
+            if replay := self._replay(request, "idempotency-key"):
+                return JSONResponse(replay, status_code=201)
+            body = await request.json()
+            amount = body.get("amount") or {}
+            if body.get("method") == "ideal" and amount.get("currency") != "EUR":
+                return JSONResponse(
+                    {"status": 422, "title": "Unprocessable Entity", "detail": "iDEAL only supports EUR", "field": "amount"},
+                    422,
+                )
+            tr = f"tr_{uuid.uuid4().hex[:10]}"
+            payment = {
+                "resource": "payment",
+                "id": tr,
+                "status": "open",
+                "amount": amount,
+                "method": body.get("method"),
+                "metadata": body.get("metadata"),
+                "_links": {"checkout": {"href": f"https://www.mollie.com/checkout/select-issuer/ideal/{tr[3:]}"}},
+            }
+            self.mollie_store[tr] = payment
+            self._remember(request, "idempotency-key", payment)
+        return JSONResponse(payment, status_code=201)
+
+    async def mollie_payment(self, request: Request) -> Response:
+        self._count("ideal")
+        if refused := self._mollie_refused(request):
+            return refused
+        payment = self.mollie_store.get(request.path_params["id"])
+        if payment is None:
+            return JSONResponse({"status": 404, "title": "Not Found", "detail": "No payment exists with token"}, 404)
+        return JSONResponse(payment)
+
+    async def mollie_refund(self, request: Request) -> Response:
+        self._count("ideal")
+        if refused := self._mollie_refused(request):
+            return refused
+        with self.lock:
+            if replay := self._replay(request, "idempotency-key"):
+                return JSONResponse(replay, status_code=201)
+            payment = self.mollie_store.get(request.path_params["id"])
+            if payment is None or payment["status"] != "paid":
+                return JSONResponse(
+                    {"status": 422, "title": "Unprocessable Entity", "detail": "The payment has not been paid"}, 422
+                )
+            body = await request.json()
+            refund = {
+                "resource": "refund",
+                "id": f"re_{uuid.uuid4().hex[:10]}",
+                "status": "pending",
+                "amount": body["amount"],
+            }
+            self.mollie_refunds.append(refund)
+            self._remember(request, "idempotency-key", refund)
+        return JSONResponse(refund, status_code=201)
+
+    # --- PayPal orders -----------------------------------------------------------------------------------------
+    def _paypal_refused(self, request: Request) -> Response | None:
+        if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.paypal_tokens:
+            return JSONResponse({"name": "AUTHENTICATION_FAILURE", "message": "Authentication failed"}, 401)
+        return None
+
+    async def paypal_orders_create(self, request: Request) -> Response:
+        self._count("paypal")
+        if refused := self._paypal_refused(request):
+            return refused
+        with self.lock:
+            if replay := self._replay(request, "paypal-request-id"):
+                return JSONResponse(replay, status_code=200)
+            body = await request.json()
+            order_id = uuid.uuid4().hex[:17].upper()
+            order = {
+                "id": order_id,
+                "status": "PAYER_ACTION_REQUIRED",
+                "purchase_units": body["purchase_units"],
+                "links": [{"rel": "payer-action", "href": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}"}],
+            }
+            self.paypal_orders[order_id] = order
+            self._remember(request, "paypal-request-id", order)
+        return JSONResponse(order, status_code=201)
+
+    async def paypal_order(self, request: Request) -> Response:
+        self._count("paypal")
+        if refused := self._paypal_refused(request):
+            return refused
+        order = self.paypal_orders.get(request.path_params["id"])
+        if order is None:
+            return JSONResponse({"name": "RESOURCE_NOT_FOUND"}, 404)
+        return JSONResponse(order)
+
+    async def paypal_capture(self, request: Request) -> Response:
+        self._count("paypal")
+        if refused := self._paypal_refused(request):
+            return refused
+        with self.lock:
+            if replay := self._replay(request, "paypal-request-id"):
+                return JSONResponse(replay, status_code=201)
+            order = self.paypal_orders.get(request.path_params["id"])
+            if order is None or order["status"] != "APPROVED":
+                return JSONResponse({"name": "UNPROCESSABLE_ENTITY", "details": [{"issue": "ORDER_NOT_APPROVED"}]}, 422)
+            order["status"] = "COMPLETED"
+            unit = order["purchase_units"][0]
+            unit["payments"] = {"captures": [{"id": f"CAP{uuid.uuid4().hex[:13].upper()}", "amount": unit["amount"]}]}
+            self._remember(request, "paypal-request-id", order)
+        return JSONResponse(order, status_code=201)
+
+    async def paypal_refund(self, request: Request) -> Response:
+        self._count("paypal")
+        if refused := self._paypal_refused(request):
+            return refused
+        with self.lock:
+            if replay := self._replay(request, "paypal-request-id"):
+                return JSONResponse(replay, status_code=201)
+            capture = request.path_params["id"]
+            known = any(
+                c["id"] == capture
+                for o in self.paypal_orders.values()
+                for u in o["purchase_units"]
+                for c in (u.get("payments") or {}).get("captures", [])
+            )
+            if not known:
+                return JSONResponse({"name": "RESOURCE_NOT_FOUND", "message": "capture not found"}, 404)
+            body = await request.json()
+            refund = {"id": f"RF{uuid.uuid4().hex[:14].upper()}", "status": "COMPLETED", "amount": body["amount"]}
+            self.paypal_refunds.append(refund)
+            self._remember(request, "paypal-request-id", refund)
+        return JSONResponse(refund, status_code=201)
+
+    def paypal_approve(self, order_id: str) -> None:
+        self.paypal_orders[order_id]["status"] = "APPROVED"
 
     async def mollie(self, request: Request) -> Response:
         self._count("ideal")
@@ -249,7 +499,17 @@ class KeyedFakes:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/stripe/v1/payment_intents", self.stripe_payment_intents, methods=["POST"]),
+                Route("/stripe/v1/payment_intents/{id}", self.stripe_payment_intent),
+                Route("/stripe/v1/refunds", self.stripe_refunds_create, methods=["POST"]),
                 Route("/stripe/v1/{resource}", self.stripe),
+                Route("/mollie/v2/payments", self.mollie_payments, methods=["POST"]),
+                Route("/mollie/v2/payments/{id}", self.mollie_payment),
+                Route("/mollie/v2/payments/{id}/refunds", self.mollie_refund, methods=["POST"]),
+                Route("/paypal/v2/checkout/orders", self.paypal_orders_create, methods=["POST"]),
+                Route("/paypal/v2/checkout/orders/{id}", self.paypal_order),
+                Route("/paypal/v2/checkout/orders/{id}/capture", self.paypal_capture, methods=["POST"]),
+                Route("/paypal/v2/payments/captures/{id}/refund", self.paypal_refund, methods=["POST"]),
                 Route("/mollie/v2/methods", self.mollie),
                 Route("/kobo/api/v2/assets/", self.kobo),
                 Route("/twilio/2010-04-01/Accounts/{sid}.json", self.twilio),

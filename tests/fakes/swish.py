@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 import ssl
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -50,6 +51,8 @@ class SwishFake:
     client_p12_b64: str  # what a merchant uploads: the PKCS#12 bundle, base64
     stranger_p12_b64: str  # a certificate from another CA: must be refused
     payee_alias: str = "1231181189"
+    requests: dict[str, dict] = field(default_factory=dict)
+    refunds: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> SwishFake:
@@ -97,7 +100,55 @@ class SwishFake:
         }
 
     async def payment_request(self, request: Request) -> Response:
-        return JSONResponse([{"errorCode": "RF02", "errorMessage": "Payment request not found"}], status_code=404)
+        found = self.requests.get(request.path_params["id"])
+        if found is None:
+            return JSONResponse([{"errorCode": "RF02", "errorMessage": "Payment request not found"}], status_code=404)
+        return JSONResponse(found)
+
+    async def put(self, request: Request) -> Response:
+        instruction, body = request.path_params["id"], await request.json()
+        errors = []
+        if not re.fullmatch(r"[0-9A-F]{32}", instruction):
+            errors.append({"errorCode": "RP01", "errorMessage": "Invalid instruction UUID"})
+        if body.get("currency") != "SEK":
+            errors.append({"errorCode": "AM03", "errorMessage": "Invalid or missing Currency"})
+        if not re.fullmatch(r"[0-9]{1,13}(\.[0-9]{1,2})?", str(body.get("amount", ""))):
+            errors.append({"errorCode": "AM02", "errorMessage": "Amount value is too large or invalid"})
+        refund = "/refunds/" in request.url.path  # a refund is paid by the merchant: payerAlias names it
+        if body.get("payerAlias" if refund else "payeeAlias") != self.payee_alias:
+            errors.append({"errorCode": "RP01", "errorMessage": "Missing Merchant Swish Number"})
+        if not str(body.get("callbackUrl", "")).startswith("https://"):
+            errors.append({"errorCode": "RP03", "errorMessage": "Callback URL is missing or does not use HTTPS"})
+        if errors:
+            return JSONResponse(errors, status_code=422)
+        if refund and not any(
+            r.get("paymentReference") == body.get("originalPaymentReference") for r in self.requests.values()
+        ):
+            return JSONResponse([{"errorCode": "RF03", "errorMessage": "Original payment reference not found"}], 422)
+        table = self.refunds if refund else self.requests
+        if instruction in table:
+            return JSONResponse([{"errorCode": "RP06", "errorMessage": "A payment request with this id exists"}], 409)
+        table[instruction] = {"id": instruction, "status": "CREATED", **body}
+        headers = {"Location": str(request.url)}
+        if "payerAlias" not in body and table is self.requests:
+            headers["PaymentRequestToken"] = instruction.lower()[:32]
+        return Response(status_code=201, headers=headers)
+
+    async def refund(self, request: Request) -> Response:
+        found = self.refunds.get(request.path_params["id"])
+        if found is None:
+            return JSONResponse([{"errorCode": "RF02", "errorMessage": "Refund not found"}], status_code=404)
+        return JSONResponse(found)
+
+    def pay(self, instruction: str) -> None:
+        self.requests[instruction].update(status="PAID", paymentReference=instruction[:16] + "PAYREF0000000000")
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/swish-cpcapi/api/v1/paymentrequests/{id}", self.payment_request)])
+        return Starlette(
+            routes=[
+                Route("/swish-cpcapi/api/v1/paymentrequests/{id}", self.payment_request),
+                Route("/swish-cpcapi/api/v2/paymentrequests/{id}", self.put, methods=["PUT"]),
+                Route("/swish-cpcapi/api/v2/refunds/{id}", self.put, methods=["PUT"]),
+                Route("/swish-cpcapi/api/v1/refunds/{id}", self.refund),
+            ]
+        )

@@ -1,0 +1,116 @@
+"""Payments through payment-gateway integrations: create (idempotent by the platform's key), read (re-fetched
+from the provider with ?refresh=true), refund (partial or full, idempotent by the refund key)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+from adapters.payments import PaymentRequest
+from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId, require
+from integrations.api.routes.integrations import COMMON, WRITE, P
+from integrations.auth.principal import Principal, Scope
+from integrations.documents.common import Currency
+from integrations.payments import Payment, Refund
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments", tags=["payments"])
+Payer = Annotated[Principal, Depends(require(Scope.payments_write))]
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
+PaymentKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's payment id.")]
+PROVIDER = {
+    409: {**P, "description": "Not active, capability off, key reused with other details, or not refundable."},
+    502: {**P, "description": "The provider refused or failed (detail names its answer)."},
+}
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The platform's payment id: repeats return the first payment, never a second charge.")
+    amount_minor: int = Field(gt=0, le=10**12, description="Minor units of the currency (12.50 SEK → 1250).")
+    currency: Currency
+    description: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(examples=["Licens 2026"])
+    return_url: AnyHttpUrl | None = Field(None, description="Where the payer returns (required for PayPal and iDEAL).")
+    payer_alias: Annotated[str, StringConstraints(pattern=r"^\+?[1-9][0-9]{7,14}$")] | None = Field(
+        None, description="Swish e-commerce: the payer's phone number; omit for the m-commerce (app switch) flow."
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createPayment",
+    summary="Take a payment (idempotent by key)",
+    response_model=Payment,
+    responses={**WRITE, **PROVIDER, 200: {"model": Payment, "description": "The payment this key created before."}},
+)
+def create_payment(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Payer, hub: HubDep, body: PaymentIn, response: Response
+) -> Any:
+    request = PaymentRequest(
+        key=body.key,
+        amount_minor=body.amount_minor,
+        currency=body.currency,
+        description=body.description,
+        return_url=str(body.return_url) if body.return_url else None,
+        payer_alias=body.payer_alias,
+    )
+    payment, created = hub.payments.create(tenant_id, integration_id, request)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments/{payment.key}"
+    return payment
+
+
+@router.get(
+    "/{key}",
+    operation_id="getPayment",
+    summary="A payment; refresh=true asks the provider for its current status",
+    response_model=Payment,
+    responses={**COMMON, 422: WRITE[422], 502: PROVIDER[502]},
+)
+def get_payment(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    key: PaymentKey,
+    principal: Reader,
+    hub: HubDep,
+    refresh: bool = False,
+) -> Any:
+    return hub.payments.get(tenant_id, integration_id, key, refresh=refresh)
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The platform's refund id: repeats return the first refund.")
+    amount_minor: int | None = Field(None, gt=0, description="Minor units; omit to refund what is left.")
+    reason: Annotated[str, StringConstraints(max_length=200)] = Field("", examples=["requested_by_customer"])
+
+
+class RefundOut(BaseModel):
+    payment: Payment
+    refund: Refund
+
+
+@router.post(
+    "/{key}/refunds",
+    status_code=201,
+    operation_id="refundPayment",
+    summary="Refund a succeeded payment, in full or in part (idempotent by refund key)",
+    response_model=RefundOut,
+    responses={**WRITE, **PROVIDER, 200: {"model": RefundOut, "description": "The refund this key made before."}},
+)
+def refund_payment(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    key: PaymentKey,
+    principal: Payer,
+    hub: HubDep,
+    body: RefundIn,
+    response: Response,
+) -> Any:
+    payment, refund, created = hub.payments.refund(
+        tenant_id, integration_id, key, refund_key=body.key, amount_minor=body.amount_minor, reason=body.reason
+    )
+    response.status_code = 201 if created else 200
+    return RefundOut(payment=payment, refund=refund)

@@ -1,0 +1,272 @@
+"""Payments through a payment-gateway integration (Stripe, PayPal, Swish, iDEAL via Mollie): create, look
+up (re-fetched from the provider: callbacks are pointers or unsigned), refund.
+
+Never charge twice, never refund more than was paid:
+- The platform's `key` identifies a payment. The row is written (`creating`) before the provider call and the
+  provider gets an idempotency key derived from it, so a retry after a timeout or a crash finds the payment
+  the first attempt made. The same key with a different body is a 409.
+- A refund is reserved in the payment row (ETag-checked) before the provider call, so concurrent refunds
+  cannot together exceed the amount paid; a refund the provider refuses releases its reservation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, decimal_amount
+from integrations.documents.common import LifecycleStatus
+from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, ProviderError, ValidationFailed
+from shared.tables import Table
+
+TERMINAL = frozenset({PaymentStatus.succeeded, PaymentStatus.failed, PaymentStatus.canceled})
+
+
+class Refund(BaseModel):
+    key: str = Field(description="The platform's refund id (idempotency key).")
+    amount_minor: int
+    amount: str = Field(description="The amount as a decimal string in the payment's currency.")
+    status: str = Field(description="creating, then the provider's refund status (e.g. succeeded, pending).")
+    provider_refund_id: str | None = None
+    reason: str = ""
+    created_at: datetime
+
+
+class Payment(BaseModel):
+    key: str = Field(description="The platform's payment id (idempotency key).")
+    integration_id: str
+    provider: str
+    status: str = Field(description="creating, pending, authorized, succeeded, failed or canceled.")
+    provider_status: str | None = Field(None, description="The provider's own status word.")
+    provider_payment_id: str | None = None
+    amount_minor: int = Field(description="Amount in minor units of the currency (öre, cents; yen as is).")
+    amount: str = Field(description="The amount as a decimal string.")
+    currency: str
+    description: str
+    checkout_url: str | None = Field(None, description="Redirect the payer here (PayPal, iDEAL).")
+    client_token: str | None = Field(
+        None, description="For the payer's device: Stripe.js client secret or Swish PaymentRequestToken."
+    )
+    refunded_minor: int = Field(0, description="Sum of refunds not refused by the provider.")
+    refunds: list[Refund] = Field(default_factory=list)
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _digest(request: PaymentRequest) -> str:
+    body = [request.amount_minor, request.currency, request.description, request.return_url, request.payer_alias]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
+
+
+class Payments:
+    """Rows `PartitionKey = <tenant>|<integration>`, `RowKey = <key>`; the provider's refundable reference is
+    kept beside the public body (it is not part of the API)."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        adapter_for: Callable[[Any], Any],
+        get_document: Callable[[str, str], Any],
+        now: Callable[[], datetime],
+    ) -> None:
+        self._table = table
+        self._adapter_for = adapter_for
+        self._get_document = get_document
+        self._now = now
+
+    # --- storage ---------------------------------------------------------------------------------------------
+    def _load(self, tenant_id: str, integration_id: str, key: str) -> tuple[Payment, dict[str, Any], str]:
+        found = self._table.find(f"{tenant_id}|{integration_id}", key)
+        if not found:
+            raise NotFound(f"No payment {key} on this integration.")
+        entity, etag = found
+        return Payment.model_validate_json(entity["Body"]), entity, etag
+
+    def _save(self, tenant_id: str, payment: Payment, entity: dict[str, Any], etag: str, **extra: Any) -> str:
+        payment.updated_at = self._now()
+        return self._table.replace(
+            {**entity, **extra, "Body": payment.model_dump_json()},
+            etag=etag,
+        )
+
+    # --- operations ------------------------------------------------------------------------------------------
+    def _payment_document(self, tenant_id: str, integration_id: str, capability: str) -> Any:
+        document = self._get_document(tenant_id, integration_id)
+        if document.family != "payment_gateway":
+            raise NotFound("This integration is not a payment gateway.")
+        if document.status != LifecycleStatus.active:
+            raise Conflict(f"Only active integrations take payments; this one is {document.status}.", reason="not_active")
+        if not getattr(document.capabilities, capability):
+            raise Conflict(f"The {capability} capability is off for this integration.", reason="capability_off")
+        return document
+
+    def create(self, tenant_id: str, integration_id: str, request: PaymentRequest) -> tuple[Payment, bool]:
+        """(payment, created now). A repeated request returns the first payment."""
+        document = self._payment_document(tenant_id, integration_id, "payments")
+        adapter: PaymentAdapter = self._adapter_for(document)
+        problems = []
+        if request.currency not in document.config.supported_currencies:
+            problems.append(FieldError("/currency", "not in this integration's supported_currencies"))
+        if adapter.CURRENCIES is not None and request.currency not in adapter.CURRENCIES:
+            problems.append(
+                FieldError("/currency", f"{document.provider} takes only {', '.join(sorted(adapter.CURRENCIES))}")
+            )
+        if document.provider in ("ideal", "paypal") and not request.return_url:
+            problems.append(FieldError("/return_url", f"{document.provider} sends the payer back here: required"))
+        if problems:
+            raise ValidationFailed("This payment cannot go through this integration.", problems)
+
+        pk, digest, now = f"{tenant_id}|{integration_id}", _digest(request), self._now()
+        payment = Payment(
+            key=request.key,
+            integration_id=integration_id,
+            provider=document.provider,
+            status="creating",
+            amount_minor=request.amount_minor,
+            amount=decimal_amount(request.amount_minor, request.currency),
+            currency=request.currency,
+            description=request.description,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            etag = self._table.insert(
+                {"PartitionKey": pk, "RowKey": request.key, "Digest": digest, "Body": payment.model_dump_json()}
+            )
+            entity = {"PartitionKey": pk, "RowKey": request.key, "Digest": digest}
+            created = True
+        except Conflict:
+            payment, entity, etag = self._load(tenant_id, integration_id, request.key)
+            if entity["Digest"] != digest:
+                raise Conflict(f"Payment {request.key} exists with different details; use a new key.") from None
+            if payment.status != "creating":
+                return payment, False
+            created = False  # an earlier attempt's outcome is unknown: ask again with the same idempotency key
+        result = adapter.create_payment(request)
+        self._apply(payment, result)
+        try:
+            self._save(tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or "")
+        except PreconditionFailed:  # a concurrent identical request saved the same provider payment first
+            return self._load(tenant_id, integration_id, request.key)[0], False
+        return payment, created
+
+    @staticmethod
+    def _apply(payment: Payment, result: ProviderPayment) -> None:
+        payment.provider_payment_id = result.provider_payment_id
+        payment.status = result.status.value
+        payment.provider_status = result.provider_status
+        payment.checkout_url = result.checkout_url or payment.checkout_url
+        payment.client_token = result.client_token or payment.client_token
+
+    def get(self, tenant_id: str, integration_id: str, key: str, *, refresh: bool) -> Payment:
+        payment, entity, etag = self._load(tenant_id, integration_id, key)
+        if not refresh or not payment.provider_payment_id or PaymentStatus(payment.status) in TERMINAL:
+            return payment
+        document = self._get_document(tenant_id, integration_id)
+        result = self._adapter_for(document).get_payment(payment.provider_payment_id)
+        self._apply(payment, result)
+        try:
+            self._save(
+                tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or entity.get("RefundableRef", "")
+            )
+        except PreconditionFailed:
+            pass  # someone else saved a fresher view meanwhile; ours is still a correct answer
+        return payment
+
+    def refund(
+        self, tenant_id: str, integration_id: str, key: str, *, refund_key: str, amount_minor: int | None, reason: str
+    ) -> tuple[Payment, Refund, bool]:
+        document = self._payment_document(tenant_id, integration_id, "refunds")
+        self.get(tenant_id, integration_id, key, refresh=True)  # learn whether it was paid
+        for _ in range(5):  # reserve under the row's ETag
+            payment, entity, etag = self._load(tenant_id, integration_id, key)
+            if existing := next((r for r in payment.refunds if r.key == refund_key), None):
+                if existing.status != "creating":
+                    return payment, existing, False
+                refund = existing
+                break
+            if payment.status != PaymentStatus.succeeded:
+                raise Conflict(
+                    f"Payment {key} is {payment.status}; only succeeded payments are refunded.", reason="not_paid"
+                )
+            remaining = payment.amount_minor - payment.refunded_minor
+            amount = remaining if amount_minor is None else amount_minor
+            if amount <= 0 or amount > remaining:
+                raise ValidationFailed(
+                    "The refund exceeds what is left to refund.",
+                    [FieldError("/amount_minor", f"must be between 1 and {remaining} ({payment.currency} minor units)")],
+                )
+            refund = Refund(
+                key=refund_key,
+                amount_minor=amount,
+                amount=decimal_amount(amount, payment.currency),
+                status="creating",
+                reason=reason,
+                created_at=self._now(),
+            )
+            payment.refunds.append(refund)
+            payment.refunded_minor += amount
+            try:
+                etag = self._save(tenant_id, payment, entity, etag)
+                break
+            except PreconditionFailed:
+                continue
+        else:
+            raise Conflict("The payment is being changed by other requests; retry.", reason="busy")
+
+        adapter: PaymentAdapter = self._adapter_for(document)
+        ref = ProviderPayment(
+            payment.provider_payment_id or "",
+            PaymentStatus.succeeded,
+            "",
+            refundable_ref=entity.get("RefundableRef") or None,
+        )
+        try:
+            result = adapter.refund(
+                ref, key=refund_key, amount_minor=refund.amount_minor, currency=payment.currency, reason=reason
+            )
+        except ProviderError as exc:
+            if not exc.retriable:  # refused: release the reservation
+                self._settle(tenant_id, integration_id, key, refund_key, status="refused", provider_id=None, release=True)
+            raise
+        payment = self._settle(
+            tenant_id,
+            integration_id,
+            key,
+            refund_key,
+            status=result.status,
+            provider_id=result.provider_refund_id,
+            release=False,
+        )
+        return payment, next(r for r in payment.refunds if r.key == refund_key), True
+
+    def _settle(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        key: str,
+        refund_key: str,
+        *,
+        status: str,
+        provider_id: str | None,
+        release: bool,
+    ) -> Payment:
+        for _ in range(5):
+            payment, entity, etag = self._load(tenant_id, integration_id, key)
+            refund = next(r for r in payment.refunds if r.key == refund_key)
+            refund.status, refund.provider_refund_id = status, provider_id
+            if release:
+                payment.refunded_minor -= refund.amount_minor
+            try:
+                self._save(tenant_id, payment, entity, etag)
+                return payment
+            except PreconditionFailed:
+                continue
+        raise Conflict("The payment is being changed by other requests; retry.", reason="busy")

@@ -1,0 +1,197 @@
+"""Payments through Stripe, PayPal, Swish (mutual TLS) and iDEAL via Mollie: create once per key whatever
+the retries, learn the status by re-fetching, refund in part and in full but never beyond what was paid,
+and multi-currency rules (minor units per ISO 4217, Swish SEK only, iDEAL EUR only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from adapters.payments import decimal_amount, minor_amount
+from integrations.auth.principal import Scope
+from integrations.wiring import Hub
+from tests.fakes.keyed import GOOD
+from tests.fakes.launcher import Fakes
+from tests.helpers import ApiClient
+
+
+@dataclass
+class Case:
+    doc: dict[str, Any]
+    slot: str
+    secret: Callable[[Fakes], str]
+    currency: str
+    pay: Callable[[Fakes, str], None]  # the payer completes the payment at the provider
+    count: Callable[[Fakes], int]  # payments the provider holds
+    refunds: Callable[[Fakes], int]
+
+
+def gateway(provider: str, currencies: list[str], **over: Any) -> dict[str, Any]:
+    return {
+        "family": "payment_gateway",
+        "provider": provider,
+        "display_name": provider,
+        "capabilities": {"payments": True, "refunds": True},
+        "config": {"supported_currencies": currencies, "default_currency": currencies[0]},
+        **over,
+    }
+
+
+CASES = {
+    "stripe": Case(
+        gateway("stripe", ["SEK", "JPY"]),
+        "api_key_ref",
+        lambda f: GOOD["stripe"],
+        "SEK",
+        lambda f, pid: f.keyed.stripe_succeed(pid),
+        lambda f: len(f.keyed.stripe_intents),
+        lambda f: len(f.keyed.stripe_refunds),
+    ),
+    "paypal": Case(
+        gateway("paypal", ["EUR", "SEK"], oauth_client_id=GOOD["paypal_client"]),
+        "oauth_client_secret_ref",
+        lambda f: GOOD["paypal"],
+        "EUR",
+        lambda f, pid: f.keyed.paypal_approve(pid),
+        lambda f: len(f.keyed.paypal_orders),
+        lambda f: len(f.keyed.paypal_refunds),
+    ),
+    "ideal": Case(
+        gateway("ideal", ["EUR"], config={"supported_currencies": ["EUR"], "default_currency": "EUR", "psp": "mollie"}),
+        "api_key_ref",
+        lambda f: GOOD["mollie"],
+        "EUR",
+        lambda f, pid: f.keyed.mollie_store[pid].update(status="paid"),
+        lambda f: len(f.keyed.mollie_store),
+        lambda f: len(f.keyed.mollie_refunds),
+    ),
+    "swish": Case(
+        gateway("swish", ["SEK"]),
+        "signing_certificate_ref",
+        lambda f: f.swish.client_p12_b64,
+        "SEK",
+        lambda f, pid: f.swish.pay(pid),
+        lambda f: len(f.swish.requests),
+        lambda f: len(f.swish.refunds),
+    ),
+}
+
+
+def active_gateway(admin: ApiClient, fakes: Fakes, provider: str) -> str:
+    case = CASES[provider]
+    doc = dict(case.doc)
+    if provider == "swish":
+        doc["config"] = {**doc["config"], "merchant_id": fakes.swish.payee_alias}
+    created = admin.create(doc)
+    path = f"{admin.integrations}/{created['id']}"
+    assert admin.request("PUT", f"{path}/credentials/{case.slot}", json={"value": case.secret(fakes)}).status_code == 200
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"], result
+    assert admin.post(f"{path}:activate").status_code == 200
+    return path
+
+
+@pytest.mark.parametrize("provider", list(CASES))
+def test_pay_once_then_refund_in_parts(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
+    case = CASES[provider]
+    path = active_gateway(admin, fakes, provider)
+    body = {
+        "key": "PAY-2026-0001",
+        "amount_minor": 45000,
+        "currency": case.currency,
+        "description": "Licens 2026",
+        "return_url": "https://portal.example.se/paid",
+    }
+    first = admin.post(f"{path}/payments", json=body)
+    assert first.status_code == 201, first.text
+    payment = first.json()
+    assert payment["status"] == "pending" and payment["amount"] == "450.00" and payment["provider_payment_id"]
+    assert payment["checkout_url"] or payment["client_token"]
+    # the platform retries (timeout on its side): the same payment, no second charge
+    again = admin.post(f"{path}/payments", json=body)
+    assert again.status_code == 200 and again.json()["provider_payment_id"] == payment["provider_payment_id"]
+    assert case.count(fakes) == 1
+    reused = admin.post(f"{path}/payments", json={**body, "amount_minor": 100})
+    assert reused.status_code == 409
+
+    # nothing to refund before the payer paid
+    r = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-1", "amount_minor": 10000})
+    assert r.status_code == 409 and "pending" in r.json()["detail"], r.text
+
+    case.pay(fakes, payment["provider_payment_id"])
+    paid = admin.get(f"{path}/payments/PAY-2026-0001", params={"refresh": "true"}).json()
+    assert paid["status"] == "succeeded", paid
+
+    part = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-1", "amount_minor": 10000})
+    assert part.status_code == 201, part.text
+    assert part.json()["refund"]["amount"] == "100.00" and part.json()["payment"]["refunded_minor"] == 10000
+    replay = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-1", "amount_minor": 10000})
+    assert replay.status_code == 200 and case.refunds(fakes) == 1
+    too_much = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-2", "amount_minor": 40000})
+    assert too_much.status_code == 422 and too_much.json()["errors"][0]["pointer"] == "/amount_minor"
+    rest = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-3"})
+    assert rest.status_code == 201 and rest.json()["refund"]["amount_minor"] == 35000
+    assert rest.json()["payment"]["refunded_minor"] == 45000 and case.refunds(fakes) == 2
+    usage = admin.get(f"{path}/usage").json()["by_operation"]
+    assert usage["payments.create"]["requests"] >= 1 and usage["payments.refund"]["errors"] == 0
+
+
+@pytest.mark.parametrize(
+    ("provider", "currency", "pointer_detail"),
+    [("swish", "EUR", "swish takes only SEK"), ("ideal", "USD", "ideal takes only EUR"), ("stripe", "NOK", "supported")],
+)
+def test_currency_rules(admin: ApiClient, fakes: Fakes, provider: str, currency: str, pointer_detail: str) -> None:
+    path = active_gateway(admin, fakes, provider)
+    body = {"key": "P1", "amount_minor": 100, "currency": currency, "description": "x", "return_url": "https://a.se/"}
+    r = admin.post(f"{path}/payments", json=body)
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert {e["pointer"] for e in errors} == {"/currency"} and any(pointer_detail in e["message"] for e in errors), errors
+
+
+def test_zero_decimal_currency_and_minor_units(admin: ApiClient, fakes: Fakes) -> None:
+    assert decimal_amount(1250, "SEK") == "12.50" and decimal_amount(1250, "JPY") == "1250"
+    assert decimal_amount(1250, "KWD") == "1.250" and minor_amount("12.5", "EUR") == 1250
+    path = active_gateway(admin, fakes, "stripe")
+    body = {"key": "JP-1", "amount_minor": 3000, "currency": "JPY", "description": "Entry fee"}
+    payment = admin.post(f"{path}/payments", json=body).json()
+    assert payment["amount"] == "3000"
+    intent = fakes.keyed.stripe_intents[payment["provider_payment_id"]]
+    assert intent["amount"] == 3000 and intent["currency"] == "jpy"
+
+
+def test_payments_need_the_scope_an_active_gateway_and_the_capability(
+    admin: ApiClient, fakes: Fakes, hub: Hub, api: str
+) -> None:
+    path = active_gateway(admin, fakes, "stripe")
+    reader = ApiClient(
+        api, hub.api_keys.issue(tenant_id=admin.tenant, scopes=[Scope.integrations_write], name="r").secret, admin.tenant
+    )
+    body = {"key": "P1", "amount_minor": 100, "currency": "SEK", "description": "x"}
+    assert reader.post(f"{path}/payments", json=body).status_code == 403
+    payer = ApiClient(
+        api, hub.api_keys.issue(tenant_id=admin.tenant, scopes=[Scope.payments_write], name="p").secret, admin.tenant
+    )
+    assert payer.post(f"{path}/payments", json=body).status_code == 201
+    assert payer.get(f"{path}/payments/P1").json()["status"] == "pending"
+    assert payer.get(f"{path}/payments/NOPE").status_code == 404
+    admin.post(f"{path}:pause")
+    r = payer.post(f"{path}/payments", json={**body, "key": "P2"})
+    assert r.status_code == 409 and "paused" in r.json()["detail"]
+
+
+def test_a_refused_refund_releases_its_reservation(admin: ApiClient, fakes: Fakes) -> None:
+    path = active_gateway(admin, fakes, "stripe")
+    payment = admin.post(
+        f"{path}/payments", json={"key": "P9", "amount_minor": 5000, "currency": "SEK", "description": "x"}
+    ).json()
+    fakes.keyed.stripe_succeed(payment["provider_payment_id"])
+    # the provider refunded part of it elsewhere (dashboard): it refuses our full refund
+    fakes.keyed.stripe_intents[payment["provider_payment_id"]]["amount_refunded"] = 4000
+    r = admin.post(f"{path}/payments/P9/refunds", json={"key": "R-full"})
+    assert r.status_code == 502 and "amount_too_large" in r.json()["detail"], r.text
+    after = admin.get(f"{path}/payments/P9").json()
+    assert after["refunded_minor"] == 0 and after["refunds"][0]["status"] == "refused"
