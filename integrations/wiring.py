@@ -31,6 +31,7 @@ from integrations.sync.members import MemberMirror
 from integrations.sync.outbox import Outbox
 from integrations.sync.runs import SyncRuns
 from integrations.sync.schedules import Schedules
+from integrations.sync.state import SyncState
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.counters import UsageCounters
 from integrations.validation import Validator
@@ -108,6 +109,10 @@ class Hub:
                 now=self.clock,
             ),
         )
+
+    @property
+    def sync_state(self) -> SyncState:
+        return self._once("sync_state", lambda: SyncState(self.tables.table("syncstate")))
 
     @property
     def member_mirror(self) -> MemberMirror:

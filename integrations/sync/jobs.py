@@ -114,6 +114,7 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
         run_id=run.id,
         write_file=lambda name, data: hub.exports.put(name, data, content_type="text/csv"),
         mirror=hub.member_mirror,
+        state=hub.sync_state,
         emit=lambda event: hub.queues.send(hub.settings.queue_integration_events, event),
     )
     try:

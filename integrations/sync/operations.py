@@ -9,6 +9,7 @@ from typing import Any
 from adapters.accounting import Invoice
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
+from integrations.sync.state import SyncState
 from shared.errors import ProviderError
 
 MAX_RECORD_ATTEMPTS = 5
@@ -33,6 +34,7 @@ class SyncEnv:
     write_file: Callable[[str, bytes], None] | None = None
     mirror: MemberMirror | None = None
     emit: Callable[[dict[str, Any]], None] | None = None
+    state: SyncState | None = None
 
 
 def deliver(
@@ -40,14 +42,14 @@ def deliver(
     outbox: Outbox,
     document: Any,
     *,
-    find: Callable[[str], str | None],
+    find: Callable[[dict[str, Any]], str | None],
     push: Callable[[dict[str, Any]], str],
     heartbeat: Callable[[], None],
     batch: int = 25,
 ) -> Progress:
     """Deliver every undelivered record of `kind`, a batch at a time: mark the batch inflight (one
     transaction), push each, record the outcomes (one transaction). A record whose earlier outcome is unknown
-    (inflight) is looked up at the provider first (`find` by our key), so a replay never duplicates it.
+    (inflight) is looked up at the provider first (`find`, e.g. by our key), so a replay never duplicates it.
     Per-record failures are recorded and retried next run; provider outages (retriable errors, after the
     client's own retries) abort the run and the job comes back."""
     progress = Progress()
@@ -57,7 +59,7 @@ def deliver(
         heartbeat()
         chunk, todo, done = records[start : start + batch], [], []
         for record in chunk:
-            if record.state == RecordState.inflight and (existing := find(record.key)):
+            if record.state == RecordState.inflight and (existing := find(record.payload)):
                 done.append((record, RecordState.synced, existing, ""))
                 progress.skipped += 1
                 continue
@@ -88,7 +90,7 @@ def push_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
         "invoice",
         outbox,
         document,
-        find=adapter.find_invoice,
+        find=lambda payload: adapter.find_invoice(payload["key"]),
         push=lambda payload: adapter.push_invoice(Invoice.from_payload(payload)),
         heartbeat=env.heartbeat,
     )
@@ -99,10 +101,63 @@ def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, env: Sync
         "reimbursement",
         outbox,
         document,
-        find=adapter.find_reimbursement,
+        find=lambda payload: adapter.find_reimbursement(payload["key"]),
         push=adapter.export_reimbursement,
         heartbeat=env.heartbeat,
     )
+
+
+def send_messages(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    return deliver(
+        "message", outbox, document, find=adapter.find_message, push=adapter.send_message, heartbeat=env.heartbeat
+    )
+
+
+def registration_event(document: Any, asset_uid: str, submission: dict[str, Any]) -> dict[str, Any]:
+    from adapters.kobo import answers
+
+    return {
+        "specversion": "1.0",
+        "type": "dev.integration-hub.registration.submitted",
+        "id": f"{document.id}:{asset_uid}:{submission['_id']}",  # stable: consumers dedupe on it
+        "source": f"/tenants/{document.tenant_id}/integrations/{document.id}",
+        "subject": f"{asset_uid}/{submission['_id']}",
+        "time": submission.get("_submission_time"),
+        "datacontenttype": "application/json",
+        "data": {
+            "asset_uid": asset_uid,
+            "submission_id": submission["_id"],
+            "submission_uuid": submission.get("_uuid"),
+            "submitted_at": submission.get("_submission_time"),
+            "answers": answers(submission),
+        },
+    }
+
+
+def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    """Kobo submissions → registration events (seed 004), per form: resume from the newest submission time
+    seen; a submission already taken in (the page edge is re-read) is skipped. Emit first, then remember:
+    a crash in between re-emits with the same event id rather than losing a registration."""
+    assert env.state is not None and env.emit is not None
+    progress = Progress()
+    tenant, integration = document.tenant_id, document.id
+    for asset in document.config.asset_uids:
+        newest = env.state.cursor(tenant, integration, f"kobo:{asset}")
+        for page in adapter.submissions(asset, newest):
+            env.heartbeat()
+            taken = []
+            for submission in page:
+                sid = str(submission["_id"])
+                if env.state.seen(tenant, integration, f"kobo:{asset}", sid):
+                    progress.skipped += 1
+                    continue
+                env.emit(registration_event(document, asset, submission))
+                taken.append(sid)
+                newest = max(newest or "", submission.get("_submission_time") or "")
+            env.state.mark_seen(tenant, integration, f"kobo:{asset}", taken)
+            env.state.set_cursor(tenant, integration, f"kobo:{asset}", newest)
+            progress.pulled += len(taken)
+    return progress
 
 
 def sync_members(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
@@ -144,4 +199,6 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
     "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
     "sync_members": ("member", sync_members, "sync_members"),
+    "send_messages": ("message", send_messages, "send_message"),
+    "import_registrations": ("registration", import_registrations, "import_registrations"),
 }

@@ -7,13 +7,14 @@ paging with `total`, `versionNumber` optimistic concurrency (409 when stale)."""
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -54,6 +55,9 @@ class KeyedFakes:
     mollie_refunds: list[dict] = field(default_factory=list)
     paypal_orders: dict[str, dict] = field(default_factory=dict)
     paypal_refunds: list[dict] = field(default_factory=list)
+    twilio_sent: list[dict] = field(default_factory=list)
+    kobo_submissions: dict[str, list[dict]] = field(default_factory=dict)  # asset uid → submissions
+    kobo_data_calls: int = 0
     request_ids: dict[str, dict] = field(default_factory=dict)  # PayPal-Request-Id / Mollie Idempotency-Key → body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -357,6 +361,84 @@ class KeyedFakes:
             return JSONResponse({"detail": "Invalid token."}, status_code=401)
         return JSONResponse({"count": 1, "next": None, "previous": None, "results": [{"uid": "aBcDeFgHiJkLmN"}]})
 
+    def _twilio_refused(self, request: Request) -> Response | None:
+        expected = base64.b64encode(f"{GOOD['twilio_sid']}:{GOOD['twilio']}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}" or request.path_params["sid"] != GOOD["twilio_sid"]:
+            return JSONResponse(
+                {
+                    "code": 20003,
+                    "message": "Authenticate",
+                    "more_info": "https://www.twilio.com/docs/errors/20003",
+                    "status": 401,
+                },
+                status_code=401,
+            )
+        return None
+
+    async def twilio_messages(self, request: Request) -> Response:
+        self._count("twilio")
+        if refused := self._twilio_refused(request):
+            return refused
+        if request.method == "GET":
+            q = request.query_params
+            found = [m for m in self.twilio_sent if m["to"] == q.get("To")]
+            return JSONResponse({"messages": found, "next_page_uri": None})
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        to = form.get("To", "")
+        if not to.removeprefix("whatsapp:").startswith("+") or not to.removeprefix("whatsapp:")[1:].isdigit():
+            return JSONResponse(
+                {"code": 21211, "message": f"The 'To' number {to} is not a valid phone number.", "status": 400}, 400
+            )
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return JSONResponse({"code": 21603, "message": "A 'From' phone number is required.", "status": 400}, 400)
+        message = {
+            "sid": f"SM{uuid.uuid4().hex}",
+            "to": to,
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "status": "queued",
+            "status_callback": form.get("StatusCallback"),
+            "date_created": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+        }
+        with self.lock:
+            self.twilio_sent.append(message)
+        return JSONResponse(message, status_code=201)
+
+    async def kobo_data(self, request: Request) -> Response:
+        self._count("kobo")
+        if request.headers.get("authorization") != f"Token {GOOD['kobo']}":
+            return JSONResponse({"detail": "Invalid token."}, status_code=401)
+        uid = request.path_params["uid"]
+        if uid not in self.kobo_submissions:
+            return JSONResponse({"detail": "Not found."}, status_code=404)
+        q = request.query_params
+        with self.lock:
+            self.kobo_data_calls += 1
+            rows = sorted(self.kobo_submissions[uid], key=lambda r: (r["_submission_time"], r["_id"]))
+        if "query" in q:
+            since = json.loads(q["query"])["_submission_time"]["$gte"]
+            rows = [r for r in rows if r["_submission_time"] >= since]
+        start, limit = int(q.get("start", 0)), min(int(q.get("limit", 100)), 1000)
+        nxt = None
+        if start + limit < len(rows):
+            rest = {k: v for k, v in q.items() if k != "start"}
+            nxt = f"{str(request.url).split('?', 1)[0]}?{urlencode({**rest, 'start': start + limit})}"
+        return JSONResponse({"count": len(rows), "next": nxt, "previous": None, "results": rows[start : start + limit]})
+
+    def kobo_submit(self, uid: str, answers: dict, *, at: str) -> dict:
+        with self.lock:
+            rows = self.kobo_submissions.setdefault(uid, [])
+            row = {
+                "_id": 100_000 + sum(len(v) for v in self.kobo_submissions.values()),
+                "_uuid": str(uuid.uuid4()),
+                "_submission_time": at,
+                "formhub/uuid": "f" * 32,
+                "meta/instanceID": "uuid:x",
+                **answers,
+            }
+            rows.append(row)
+        return row
+
     async def twilio(self, request: Request) -> Response:
         self._count("twilio")
         expected = base64.b64encode(f"{GOOD['twilio_sid']}:{GOOD['twilio']}".encode()).decode()
@@ -513,6 +595,8 @@ class KeyedFakes:
                 Route("/mollie/v2/methods", self.mollie),
                 Route("/kobo/api/v2/assets/", self.kobo),
                 Route("/twilio/2010-04-01/Accounts/{sid}.json", self.twilio),
+                Route("/twilio/2010-04-01/Accounts/{sid}/Messages.json", self.twilio_messages, methods=["GET", "POST"]),
+                Route("/kobo/api/v2/assets/{uid}/data/", self.kobo_data),
                 Route("/espo/api/v1/App/user", self.espocrm),
                 Route("/espo/api/v1/Contact", self.espo_contacts_list, methods=["GET", "POST"]),
                 Route("/espo/api/v1/Contact/{id}", self.espo_contact, methods=["GET", "PUT"]),

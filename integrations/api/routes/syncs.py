@@ -11,6 +11,8 @@
 | syncMembershipData          | POST   …/integrations/{id}/syncs {"operation": "sync_members"} (records: …/outbox/members) |
 | syncCourseEnrollments       | POST   …/integrations/{id}/syncs {"operation": "export_enrollments_csv"} |
 | exportReimbursements        | POST   …/integrations/{id}/reimbursements:export |
+| (messaging, seed 004)       | POST   …/integrations/{id}/messages → a send_messages run |
+| (Kobo import, seed 004)     | POST   …/integrations/{id}/syncs {"operation": "import_registrations"} |
 | (records to deliver)        | POST   …/integrations/{id}/outbox/{invoices,members,enrollments} |
 """
 
@@ -390,6 +392,49 @@ def export_reimbursements(
     for r in body.reimbursements:
         hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
     return trigger_sync(hub, tenant_id, integration_id, "export_reimbursements", trigger="manual")
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's message id: a repeat is not sent twice."
+    )
+    to: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")] = Field(description="E.164 number.")
+    body: Annotated[str, StringConstraints(min_length=1, max_length=1600)]
+    channel: Literal["sms", "whatsapp"] = "sms"
+
+
+class MessageBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    messages: list[MessageIn] = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/messages",
+    status_code=202,
+    operation_id="sendMessages",
+    summary="Send SMS/WhatsApp messages (queued; delivered once each by a send_messages run)",
+    response_model=SyncRun,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def send_messages(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: MessageBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    if "send_messages" not in supported_operations(hub, document):
+        raise ValidationFailed(
+            "This integration sends no messages.", [FieldError("/messages", f"{document.provider} has no messaging")]
+        )
+    off = [
+        FieldError(f"/messages/{i}/channel", f"the {m.channel} capability is off for this integration")
+        for i, m in enumerate(body.messages)
+        if not getattr(document.capabilities, m.channel)
+    ]
+    if off:
+        raise ValidationFailed("Some messages use a channel this integration does not send on.", off[:50])
+    for m in body.messages:
+        hub.outbox.put(tenant_id, integration_id, "message", m.key, m.model_dump(mode="json"))
+    return trigger_sync(hub, tenant_id, integration_id, "send_messages", trigger="manual")
 
 
 class EnrollmentIn(BaseModel):

@@ -1,0 +1,50 @@
+"""Twilio (messaging, seed 004). Basic auth with the Account SID and auth token; messages are form-encoded
+POSTs to `/Accounts/{sid}/Messages.json` from the configured sender or Messaging Service, with the hub's
+status-callback URL when it is HTTPS. Twilio has no idempotency key for messages, so a message whose outcome
+is unknown is looked up (same recipient, same body, sent today) before it is sent again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.base import Adapter
+from shared.errors import ProviderError
+
+
+class TwilioAdapter(Adapter):
+    @property
+    def _messages(self) -> str:
+        return f"/Accounts/{self.document.config.account_sid}/Messages.json"
+
+    @staticmethod
+    def address(payload: dict[str, Any]) -> str:
+        return f"whatsapp:{payload['to']}" if payload.get("channel") == "whatsapp" else payload["to"]
+
+    def find_message(self, payload: dict[str, Any]) -> str | None:
+        today = datetime.now(UTC).date().isoformat()
+        data = self.request(
+            "GET",
+            self._messages,
+            operation="sync.lookup",
+            params={"To": self.address(payload), "DateSent>": today, "PageSize": 50},
+        ).json()
+        found = [m for m in data.get("messages", []) if m.get("body") == payload["body"]]
+        return found[0]["sid"] if found else None
+
+    def send_message(self, payload: dict[str, Any]) -> str:
+        config, capabilities = self.document.config, self.document.capabilities
+        channel = payload.get("channel", "sms")
+        if not getattr(capabilities, channel, False):
+            raise ProviderError(detail=f"the {channel} capability is off for this integration", provider="twilio")
+        form = {"To": self.address(payload), "Body": payload["body"]}
+        if config.messaging_service_sid:
+            form["MessagingServiceSid"] = config.messaging_service_sid
+        elif config.default_sender:
+            form["From"] = f"whatsapp:{config.default_sender}" if channel == "whatsapp" else config.default_sender
+        else:
+            raise ProviderError(detail="no sender: set default_sender or messaging_service_sid", provider="twilio")
+        if capabilities.status_callbacks and (self.ctx.callback_url or "").startswith("https://"):
+            form["StatusCallback"] = self.ctx.callback_url or ""
+        data = self.request("POST", self._messages, operation="sync.send_message", data=form).json()
+        return data["sid"]
