@@ -137,7 +137,7 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
     run.failed = progress.failed
     run.errors = progress.errors
     status = RunStatus.partial if progress.failed else RunStatus.succeeded
-    return _finish(hub, run, status, started=started, calls_before=calls_before)
+    return _finish(hub, run, status, reason=progress.reason, started=started, calls_before=calls_before)
 
 
 def _calls(hub: Any, run: SyncRun) -> int:

@@ -23,6 +23,7 @@ class Progress:
     failed: int = 0
     pulled: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+    reason: str = ""  # a note for the run (e.g. which delivery path was taken)
 
 
 @dataclass
@@ -193,11 +194,39 @@ def export_enrollments_csv(adapter: Any, outbox: Outbox, document: Any, env: Syn
     return progress
 
 
+def sync_enrollments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    """Seed 002's Cornerstone/Consio sync: through the partner's API when one is configured, else — or when
+    it stays unavailable during the run — as a CSV file (if the integration allows the fallback). A record
+    in flight when the API failed may reach the partner both ways; the partner keys both on its id."""
+    reason = "no partner API configured"
+    if adapter.has_api:
+        try:
+            return deliver(
+                "enrollment",
+                outbox,
+                document,
+                find=lambda payload: None,  # PUT by our key: sending again is safe
+                push=adapter.push_enrollment,
+                heartbeat=env.heartbeat,
+            )
+        except ProviderError as exc:
+            if not (exc.retriable and adapter.csv_fallback):
+                raise
+            reason = f"partner API unavailable ({exc.detail})"
+    if not adapter.csv_fallback:
+        raise ProviderError(detail=f"{reason} and the CSV fallback is off", provider=document.provider)
+    progress = export_enrollments_csv(adapter, outbox, document, env)
+    if progress.created:
+        progress.reason = f"{reason}: {progress.created} enrollment(s) exported as enrollments-{env.run_id}.csv"
+    return progress
+
+
 # operation name → (record kind it delivers, the function); the API only accepts operations the adapter has.
 OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_invoices": ("invoice", push_invoices, "push_invoices"),
     "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
     "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
+    "sync_enrollments": ("enrollment", sync_enrollments, "sync_enrollments"),
     "sync_members": ("member", sync_members, "sync_members"),
     "send_messages": ("message", send_messages, "send_message"),
     "import_registrations": ("registration", import_registrations, "import_registrations"),

@@ -47,7 +47,7 @@ class SyncRun(BaseModel):
     provider_calls: int = 0
     duration_ms: float | None = None
     errors: list[dict[str, str]] = Field(default_factory=list, description="Up to 20 record errors (key, message).")
-    reason: str = ""
+    reason: str = Field("", description="Why the run failed or was skipped, or how it delivered (e.g. CSV fallback).")
 
 
 class SyncRuns:

@@ -32,6 +32,7 @@ GOOD = {
     "xledger": "good-xledger-token-0123456789",
     "paypal_client": "paypal-client-id-sandbox",
     "paypal": "paypal-client-secret-value",
+    "partner": "partner-api-token-0123456789",
 }
 RESTRICTED_PERMISSIONS = {"balance", "payment_intents"}  # no refunds, subscriptions, payouts
 
@@ -58,6 +59,9 @@ class KeyedFakes:
     twilio_sent: list[dict] = field(default_factory=list)
     kobo_submissions: dict[str, list[dict]] = field(default_factory=dict)  # asset uid → submissions
     kobo_data_calls: int = 0
+    partner_enrollments: dict[str, dict] = field(default_factory=dict)
+    partner_down: bool = False
+    partner_puts: int = 0
     request_ids: dict[str, dict] = field(default_factory=dict)  # PayPal-Request-Id / Mollie Idempotency-Key → body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -439,6 +443,20 @@ class KeyedFakes:
             rows.append(row)
         return row
 
+    async def partner(self, request: Request) -> Response:
+        """The hub's proposed partner contract (Cornerstone/Consio when a contract provides an API)."""
+        self._count("partner")
+        if self.partner_down:
+            return Response(status_code=503)
+        if request.headers.get("authorization") != f"Bearer {GOOD['partner']}":
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if request.method == "GET":
+            return JSONResponse({"items": list(self.partner_enrollments.values())[:1]})
+        with self.lock:
+            self.partner_puts += 1
+            self.partner_enrollments[request.path_params["key"]] = await request.json()
+        return JSONResponse({"key": request.path_params["key"]})
+
     async def twilio(self, request: Request) -> Response:
         self._count("twilio")
         expected = base64.b64encode(f"{GOOD['twilio_sid']}:{GOOD['twilio']}".encode()).decode()
@@ -597,6 +615,8 @@ class KeyedFakes:
                 Route("/twilio/2010-04-01/Accounts/{sid}.json", self.twilio),
                 Route("/twilio/2010-04-01/Accounts/{sid}/Messages.json", self.twilio_messages, methods=["GET", "POST"]),
                 Route("/kobo/api/v2/assets/{uid}/data/", self.kobo_data),
+                Route("/partner/enrollments", self.partner),
+                Route("/partner/enrollments/{key}", self.partner, methods=["PUT"]),
                 Route("/espo/api/v1/App/user", self.espocrm),
                 Route("/espo/api/v1/Contact", self.espo_contacts_list, methods=["GET", "POST"]),
                 Route("/espo/api/v1/Contact/{id}", self.espo_contact, methods=["GET", "PUT"]),
@@ -616,4 +636,5 @@ def keyed_urls(base: str) -> dict[str, dict[str, str]]:
         "espocrm": {"base_url": f"{base}/espo/api/v1"},
         "paypal": {"base_url": f"{base}/paypal"},
         "xledger": {"base_url": f"{base}/xledger/graphql"},
+        "cornerstone": {"base_url": f"{base}/partner"},
     }

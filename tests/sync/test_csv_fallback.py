@@ -8,6 +8,8 @@ import io
 
 import function_app
 from integrations.wiring import Hub
+from tests.fakes.keyed import GOOD
+from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner
@@ -45,3 +47,52 @@ def test_enrollments_csv_export(admin: ApiClient, hub: Hub) -> None:
     worker.drain(timeout=60)
     assert admin.get(f"{path}/syncs/{again['id']}").json()["created"] == 0  # nothing delivered twice
     assert admin.get(f"{path}/exports/enrollments-{again['id']}.csv").status_code == 404
+
+
+def test_partner_api_first_csv_when_it_is_down(admin: ApiClient, hub: Hub, fakes: Fakes) -> None:
+    """With a partner API configured, enrollments go over HTTP (PUT by key); when the API stays down during a
+    run, the rest of the run is delivered as CSV and the run says so."""
+    partner = fakes.keyed
+    doc = admin.create({"family": "lms", "provider": "cornerstone", "display_name": "Cornerstone"})
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["partner"]})
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"] and "partner.api" in [c["name"] for c in result["checks"]], result
+    assert admin.post(f"{path}:activate").status_code == 200
+    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
+
+    def sync(rows: list[dict]) -> dict:
+        admin.post(f"{path}/outbox/enrollments", json={"enrollments": rows})
+        run = admin.post(f"{path}/syncs", json={"operation": "sync_enrollments"}).json()
+        worker.drain(timeout=60)
+        return admin.get(f"{path}/syncs/{run['id']}").json()
+
+    first = sync(enrollments(0, 5))
+    assert first["status"] == "succeeded" and first["created"] == 5 and len(partner.partner_enrollments) == 5
+    assert first["reason"] == ""
+
+    partner.partner_down = True
+    second = sync(enrollments(5, 9))
+    assert second["status"] == "succeeded" and second["created"] == 4, second
+    assert "partner API unavailable" in second["reason"] and f"enrollments-{second['id']}.csv" in second["reason"]
+    exported = list(csv.DictReader(io.StringIO(admin.get(f"{path}/exports/enrollments-{second['id']}.csv").text)))
+    assert [r["member_id"] for r in exported] == ["M5", "M6", "M7", "M8"]
+    assert len(partner.partner_enrollments) == 5  # the API saw none of them
+
+    partner.partner_down = False
+    third = sync(enrollments(9, 10))
+    assert third["created"] == 1 and len(partner.partner_enrollments) == 6  # back on the API, nothing re-sent
+
+
+def enrollments(start: int, stop: int) -> list[dict]:
+    return [
+        {
+            "key": f"EN-{i}",
+            "member_id": f"M{i}",
+            "course_id": "REF-1",
+            "course_title": "Referee level 1",
+            "status": "enrolled",
+            "enrolled_on": "2026-10-01",
+        }
+        for i in range(start, stop)
+    ]
