@@ -122,7 +122,8 @@ def test_stripe_missing_permission_is_named(admin: ApiClient, fakes: Fakes) -> N
 
 
 @pytest.mark.parametrize(("provider", "enabled"), [("cornerstone", True), ("cornerstone", False)])
-def test_csv_fallback_partners(admin: ApiClient, fakes: Fakes, provider: str, enabled: bool) -> None:
+def test_csv_fallback_partners(admin: ApiClient, provider: str, enabled: bool) -> None:
+    """No partner API configured (no fakes): validation speaks of the CSV fallback."""
     doc = admin.create(
         {"family": "lms", "provider": provider, "display_name": "LMS", "capabilities": {"csv_fallback": enabled}}
     )
