@@ -40,6 +40,46 @@ class Invoice:
         )
 
 
+@dataclass(frozen=True)
+class InvoicePayment:
+    key: str  # the platform's payment id
+    invoice_key: str  # the invoice it pays (our key; the provider's id comes from the invoice's outbox row)
+    amount: float
+    currency: str
+    paid_on: str  # YYYY-MM-DD
+    account_category: str = "bank"  # where the money arrived, through the chart of accounts
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> InvoicePayment:
+        return cls(**{k: payload[k] for k in cls.__dataclass_fields__ if k in payload})
+
+
+@dataclass(frozen=True)
+class Expense:
+    key: str
+    spent_on: str  # YYYY-MM-DD
+    description: str
+    amount: float  # gross, VAT included
+    currency: str
+    category: str  # expense category, through the chart of accounts
+    vat_amount: float = 0.0  # input VAT within `amount` (booked on the `input_vat` account)
+    vat_code: str | None = None
+    paid_from: str = "bank"  # the account category the money left
+    supplier: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Expense:
+        return cls(**{k: payload[k] for k in cls.__dataclass_fields__ if k in payload})
+
+
+@dataclass(frozen=True)
+class InvoiceRef:
+    """The delivered invoice a payment settles."""
+
+    external_id: str
+    customer_number: str
+
+
 def fiscal_year_bounds(year: int, start_month: int) -> tuple[date, date]:
     """[first day, first day of the next fiscal year) for a fiscal year named by the year it starts in."""
     start = date(year, start_month, 1)
@@ -67,13 +107,36 @@ class AccountingAdapter(Adapter):
         return line.vat_code or self.document.config.default_vat_code
 
     def check_fiscal_year(self, invoice: Invoice) -> None:
+        self.check_date(invoice.key, invoice.invoice_date)
+
+    def check_date(self, key: str, day: str) -> None:
         """A record dated outside the configured fiscal year fails on its own (the ledger would book it in a
         closed or unopened year); the rest of the run goes on."""
-        if problem := outside_fiscal_year(self.document, date.fromisoformat(invoice.invoice_date)):
-            raise ProviderError(detail=f"{invoice.key}: {problem}", provider=self.spec.id, retriable=False)
+        if problem := outside_fiscal_year(self.document, date.fromisoformat(day)):
+            raise ProviderError(detail=f"{key}: {problem}", provider=self.spec.id, retriable=False)
 
+    def expense_split(self, expense: Expense) -> tuple[float, float]:
+        """(net, vat) of a gross expense; VAT needs an `input_vat` account in the chart."""
+        vat = round(expense.vat_amount, 2)
+        if vat:
+            self.account_for("input_vat")
+        return round(expense.amount - vat, 2), vat
+
+    # The sync engine's contract; a provider implements what its catalog capabilities promise.
     def find_invoice(self, key: str) -> str | None:
         raise NotImplementedError
 
     def push_invoice(self, invoice: Invoice) -> str:
+        raise NotImplementedError
+
+    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+        raise NotImplementedError
+
+    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+        raise NotImplementedError
+
+    def find_expense(self, expense: Expense) -> str | None:
+        raise NotImplementedError
+
+    def push_expense(self, expense: Expense) -> str:
         raise NotImplementedError

@@ -68,6 +68,10 @@ class Adapter:
             max_attempts=2 if operation == "validate" else 6,
         )
 
+    def oauth_scopes(self) -> list[str]:
+        """Scopes to ask for at consent: the catalog's defaults (providers add what enabled capabilities need)."""
+        return list(self.spec.auth.scopes)
+
     def auth_headers(self, operation: str) -> dict[str, str]:
         kind = self.spec.auth.kind
         if kind in ("oauth2_code", "oauth2_client_credentials") and self.ctx.access_token:

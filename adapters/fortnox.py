@@ -1,12 +1,15 @@
 """Fortnox (accounting). Auth, limits and paging come from catalog/fortnox.json; this declares the paths
 and the invoice shape. Fortnox has no idempotency keys: we carry our record key in
-ExternalInvoiceReference1 and look it up before re-creating a record whose outcome is unknown."""
+ExternalInvoiceReference1 and look it up before re-creating a record whose outcome is unknown.
+Payments are `invoicepayments` against the invoice's DocumentNumber (found again by invoice, amount and
+date); expenses are vouchers (debit the expense and input-VAT accounts, credit the bank account) whose
+description ends with `[key]`, found again among the vouchers of that day."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Invoice
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
 
@@ -14,6 +17,10 @@ REQUIRED_SCOPES = {"invoice_sync": "invoice", "payment_sync": "payment", "expens
 
 
 class FortnoxAdapter(AccountingAdapter):
+    def oauth_scopes(self) -> list[str]:
+        wanted = [scope for flag, scope in REQUIRED_SCOPES.items() if getattr(self.document.capabilities, flag)]
+        return list(dict.fromkeys([*super().oauth_scopes(), *wanted]))
+
     def validate(self) -> list[ValidationCheck]:
         checks = [timed("provider.authenticate", lambda: self._company())]
         if not checks[0].passed:
@@ -70,3 +77,56 @@ class FortnoxAdapter(AccountingAdapter):
         body = self.invoice_body(invoice)
         data = self.request("POST", "/invoices", operation="sync.push_invoice", json=body).json()
         return str(data["Invoice"]["DocumentNumber"])
+
+    @staticmethod
+    def _account(value: str) -> int | str:
+        return int(value) if value.isdigit() else value
+
+    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+        data = self.request(
+            "GET", "/invoicepayments", operation="sync.lookup", params={"invoicenumber": invoice.external_id}
+        ).json()
+        for item in data.get("InvoicePayments") or []:
+            if float(item.get("Amount", 0)) == payment.amount and item.get("PaymentDate") == payment.paid_on:
+                return str(item["Number"])
+        return None
+
+    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+        self.check_date(payment.key, payment.paid_on)
+        body = {
+            "InvoicePayment": {
+                "InvoiceNumber": self._account(invoice.external_id),
+                "Amount": payment.amount,
+                "PaymentDate": payment.paid_on,
+                "ModeOfPaymentAccount": self._account(self.account_for(payment.account_category)),
+            }
+        }
+        data = self.request("POST", "/invoicepayments", operation="sync.push_payment", json=body).json()
+        return str(data["InvoicePayment"]["Number"])
+
+    def find_expense(self, expense: Expense) -> str | None:
+        params = {"fromdate": expense.spent_on, "todate": expense.spent_on}
+        data = self.request("GET", "/vouchers", operation="sync.lookup", params=params).json()
+        for item in data.get("Vouchers") or []:
+            if str(item.get("Description", "")).endswith(f"[{expense.key}]"):
+                return f"{item['VoucherSeries']}{item['VoucherNumber']}"
+        return None
+
+    def push_expense(self, expense: Expense) -> str:
+        self.check_date(expense.key, expense.spent_on)
+        net, vat = self.expense_split(expense)
+        rows = [{"Account": self._account(self.account_for(expense.category)), "Debit": net, "Credit": 0}]
+        if vat:
+            rows.append({"Account": self._account(self.account_for("input_vat")), "Debit": vat, "Credit": 0})
+        rows.append({"Account": self._account(self.account_for(expense.paid_from)), "Debit": 0, "Credit": expense.amount})
+        suffix = f" [{expense.key}]"
+        body = {
+            "Voucher": {
+                "VoucherSeries": "A",
+                "TransactionDate": expense.spent_on,
+                "Description": expense.description[: 200 - len(suffix)] + suffix,
+                "VoucherRows": rows,
+            }
+        }
+        data = self.request("POST", "/vouchers", operation="sync.push_expense", json=body).json()["Voucher"]
+        return f"{data['VoucherSeries']}{data['VoucherNumber']}"

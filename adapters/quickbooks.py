@@ -1,13 +1,14 @@
 """QuickBooks Online. Every call lives under `/v3/company/{realmId}`; writes carry `requestid` (the catalog's
 `query:requestid`), which QuickBooks uses to answer a repeated request with the original result instead of
 creating a second invoice. Invoice lines post through Items (each Item has its income account), so for
-QuickBooks the chart of accounts maps a revenue category to an Item id."""
+QuickBooks the chart of accounts maps a revenue category to an Item id. Payments are `/payment` linked to the
+invoice (deposited to the mapped bank account); expenses are `/purchase` (cash, account-based lines)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from adapters.accounting import AccountingAdapter, Invoice
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 
 REQUEST_ID_MAX = 50  # Intuit documents requestid as at most 50 characters
 
@@ -57,3 +58,51 @@ class QuickBooksAdapter(AccountingAdapter):
             idempotency_key=request_id(invoice.key),
         ).json()
         return str(data["Invoice"]["Id"])
+
+    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+        return None  # requestid answers a repeat with the first payment
+
+    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+        self.check_date(payment.key, payment.paid_on)
+        body = {
+            "CustomerRef": {"value": invoice.customer_number},
+            "TotalAmt": payment.amount,
+            "TxnDate": payment.paid_on,
+            "CurrencyRef": {"value": payment.currency},
+            "DepositToAccountRef": {"value": self.account_for(payment.account_category)},
+            "PrivateNote": f"hub:{payment.key}",
+            "Line": [{"Amount": payment.amount, "LinkedTxn": [{"TxnId": invoice.external_id, "TxnType": "Invoice"}]}],
+        }
+        data = self.request(
+            "POST", "/payment", operation="sync.push_payment", json=body, idempotency_key=request_id(f"pay:{payment.key}")
+        ).json()
+        return str(data["Payment"]["Id"])
+
+    def find_expense(self, expense: Expense) -> str | None:
+        return None  # requestid answers a repeat with the first purchase
+
+    def push_expense(self, expense: Expense) -> str:
+        self.check_date(expense.key, expense.spent_on)
+        detail: dict = {"AccountRef": {"value": self.account_for(expense.category)}}
+        if expense.vat_code:
+            detail["TaxCodeRef"] = {"value": expense.vat_code}
+        body = {
+            "PaymentType": "Cash",
+            "AccountRef": {"value": self.account_for(expense.paid_from)},
+            "TxnDate": expense.spent_on,
+            "CurrencyRef": {"value": expense.currency},
+            "PrivateNote": f"hub:{expense.key}",
+            "GlobalTaxCalculation": "TaxInclusive",
+            "Line": [
+                {
+                    "Amount": expense.amount,
+                    "Description": expense.description,
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "AccountBasedExpenseLineDetail": detail,
+                }
+            ],
+        }
+        data = self.request(
+            "POST", "/purchase", operation="sync.push_expense", json=body, idempotency_key=request_id(f"exp:{expense.key}")
+        ).json()
+        return str(data["Purchase"]["Id"])

@@ -1,11 +1,12 @@
 """Visma eAccounting. Invoices are `POST /customerinvoices` with rows booked on an account number; the
 record key travels in `YourReference` and an OData `$filter` on it finds an invoice whose outcome is unknown
 (eAccounting has no idempotency keys). Field names follow eAccounting's v2 API; the lookup filter is
-listed as unverified in the catalog."""
+listed as unverified in the catalog. Payments post to the invoice (`/customerinvoices/{id}/payments`, found
+again by amount and date); expenses are vouchers whose text ends with `[key]`."""
 
 from __future__ import annotations
 
-from adapters.accounting import AccountingAdapter, Invoice
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 
 
 class VismaAdapter(AccountingAdapter):
@@ -41,3 +42,44 @@ class VismaAdapter(AccountingAdapter):
         self.check_fiscal_year(invoice)
         data = self.request("POST", "/customerinvoices", operation="sync.push_invoice", json=self.invoice_body(invoice))
         return str(data.json()["Id"])
+
+    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+        data = self.request("GET", f"/customerinvoices/{invoice.external_id}/payments", operation="sync.lookup").json()
+        for item in data.get("Data") or []:
+            if float(item.get("PaymentAmount", 0)) == payment.amount and item.get("PaymentDate") == payment.paid_on:
+                return str(item["Id"])
+        return None
+
+    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+        self.check_date(payment.key, payment.paid_on)
+        body = {
+            "PaymentDate": payment.paid_on,
+            "PaymentAmount": payment.amount,
+            "CurrencyCode": payment.currency,
+            "BankAccountNumber": self.account_for(payment.account_category),
+        }
+        path = f"/customerinvoices/{invoice.external_id}/payments"
+        return str(self.request("POST", path, operation="sync.push_payment", json=body).json()["Id"])
+
+    def find_expense(self, expense: Expense) -> str | None:
+        params = {"$filter": f"VoucherDate eq {expense.spent_on}"}
+        data = self.request("GET", "/vouchers", operation="sync.lookup", params=params).json()
+        for item in data.get("Data") or []:
+            if str(item.get("VoucherText", "")).endswith(f"[{expense.key}]"):
+                return str(item["Id"])
+        return None
+
+    def push_expense(self, expense: Expense) -> str:
+        self.check_date(expense.key, expense.spent_on)
+        net, vat = self.expense_split(expense)
+        rows = [{"AccountNumber": self.account_for(expense.category), "DebitAmount": net}]
+        if vat:
+            rows.append({"AccountNumber": self.account_for("input_vat"), "DebitAmount": vat})
+        rows.append({"AccountNumber": self.account_for(expense.paid_from), "CreditAmount": expense.amount})
+        suffix = f" [{expense.key}]"
+        body = {
+            "VoucherDate": expense.spent_on,
+            "VoucherText": expense.description[: 200 - len(suffix)] + suffix,
+            "Rows": rows,
+        }
+        return str(self.request("POST", "/vouchers", operation="sync.push_expense", json=body).json()["Id"])

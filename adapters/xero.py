@@ -2,11 +2,13 @@
 names one in `Xero-tenant-id` (our config.company_id). Validation checks both.
 
 Invoices: `POST /Invoices` with an `Idempotency-Key` (our record key) and the key in `Reference`, so a record
-whose outcome is unknown is found with `where=Reference=="…"` before it is sent again."""
+whose outcome is unknown is found with `where=Reference=="…"` before it is sent again. Payments
+(`/Payments`, against the InvoiceID) and expenses (`/BankTransactions` of type SPEND, VAT-inclusive lines) work
+the same way."""
 
 from __future__ import annotations
 
-from adapters.accounting import AccountingAdapter, Invoice
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
 
@@ -78,3 +80,61 @@ class XeroAdapter(AccountingAdapter):
             "POST", "/Invoices", operation="sync.push_invoice", json=body, idempotency_key=invoice.key
         ).json()
         return data["Invoices"][0]["InvoiceID"]
+
+    def _find(self, resource: str, key: str) -> dict | None:
+        found = self.request("GET", f"/{resource}", operation="sync.lookup", params={"where": f'Reference=="{key}"'})
+        items = found.json().get(resource) or []
+        return items[0] if items else None
+
+    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+        found = self._find("Payments", payment.key)
+        return found["PaymentID"] if found else None
+
+    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+        self.check_date(payment.key, payment.paid_on)
+        body = {
+            "Payments": [
+                {
+                    "Invoice": {"InvoiceID": invoice.external_id},
+                    "Account": {"Code": self.account_for(payment.account_category)},
+                    "Date": payment.paid_on,
+                    "Amount": payment.amount,
+                    "Reference": payment.key,
+                }
+            ]
+        }
+        data = self.request("PUT", "/Payments", operation="sync.push_payment", json=body, idempotency_key=payment.key).json()
+        return data["Payments"][0]["PaymentID"]
+
+    def find_expense(self, expense: Expense) -> str | None:
+        found = self._find("BankTransactions", expense.key)
+        return found["BankTransactionID"] if found else None
+
+    def push_expense(self, expense: Expense) -> str:
+        self.check_date(expense.key, expense.spent_on)
+        line = {
+            "Description": expense.description,
+            "Quantity": 1,
+            "UnitAmount": expense.amount,
+            "AccountCode": self.account_for(expense.category),
+        }
+        if expense.vat_code:
+            line["TaxType"] = expense.vat_code
+        body = {
+            "BankTransactions": [
+                {
+                    "Type": "SPEND",
+                    "Contact": {"Name": expense.supplier or "Expenses"},
+                    "BankAccount": {"Code": self.account_for(expense.paid_from)},
+                    "Date": expense.spent_on,
+                    "Reference": expense.key,
+                    "CurrencyCode": expense.currency,
+                    "LineAmountTypes": "Inclusive",
+                    "LineItems": [line],
+                }
+            ]
+        }
+        data = self.request(
+            "PUT", "/BankTransactions", operation="sync.push_expense", json=body, idempotency_key=expense.key
+        ).json()
+        return data["BankTransactions"][0]["BankTransactionID"]

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.accounting import Invoice
+from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
 from integrations.sync.state import SyncState
-from shared.errors import ProviderError
+from shared.errors import NotFound, ProviderError
 
 MAX_RECORD_ATTEMPTS = 5
 
@@ -47,6 +47,7 @@ def deliver(
     push: Callable[[dict[str, Any]], str],
     heartbeat: Callable[[], None],
     batch: int = 25,
+    ready: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Progress:
     """Deliver every undelivered record of `kind`, a batch at a time: mark the batch inflight (one
     transaction), push each, record the outcomes (one transaction). A record whose earlier outcome is unknown
@@ -56,6 +57,10 @@ def deliver(
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
     records = list(outbox.due(tenant, integration, kind, max_attempts=MAX_RECORD_ATTEMPTS))
+    if ready is not None:  # records waiting for another (a payment for its invoice) stay pending, unattempted
+        waiting = [r for r in records if not ready(r.payload)]
+        progress.skipped += len(waiting)
+        records = [r for r in records if r not in waiting]
     for start in range(0, len(records), batch):
         heartbeat()
         chunk, todo, done = records[start : start + batch], [], []
@@ -93,6 +98,44 @@ def push_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
         document,
         find=lambda payload: adapter.find_invoice(payload["key"]),
         push=lambda payload: adapter.push_invoice(Invoice.from_payload(payload)),
+        heartbeat=env.heartbeat,
+    )
+
+
+def push_payments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    """Payments settle invoices: each waits (pending, not attempted) until its invoice is delivered."""
+    tenant, integration = document.tenant_id, document.id
+    refs: dict[str, InvoiceRef | None] = {}
+
+    def invoice(payload: dict[str, Any]) -> InvoiceRef | None:
+        key = payload["invoice_key"]
+        if key not in refs:
+            try:
+                record = outbox.get(tenant, integration, "invoice", key)
+            except NotFound:
+                record = None
+            ok = record is not None and record.state == RecordState.synced and record.external_id
+            refs[key] = InvoiceRef(record.external_id, record.payload["customer_number"]) if ok else None  # type: ignore[union-attr,arg-type]
+        return refs[key]
+
+    return deliver(
+        "payment",
+        outbox,
+        document,
+        ready=lambda payload: invoice(payload) is not None,
+        find=lambda payload: adapter.find_payment(InvoicePayment.from_payload(payload), invoice(payload)),
+        push=lambda payload: adapter.push_payment(InvoicePayment.from_payload(payload), invoice(payload)),
+        heartbeat=env.heartbeat,
+    )
+
+
+def push_expenses(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    return deliver(
+        "expense",
+        outbox,
+        document,
+        find=lambda payload: adapter.find_expense(Expense.from_payload(payload)),
+        push=lambda payload: adapter.push_expense(Expense.from_payload(payload)),
         heartbeat=env.heartbeat,
     )
 
@@ -224,6 +267,8 @@ def sync_enrollments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) 
 # operation name → (record kind it delivers, the function); the API only accepts operations the adapter has.
 OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_invoices": ("invoice", push_invoices, "push_invoices"),
+    "push_payments": ("payment", push_payments, "push_payments"),
+    "push_expenses": ("expense", push_expenses, "push_expenses"),
     "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
     "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
     "sync_enrollments": ("enrollment", sync_enrollments, "sync_enrollments"),

@@ -50,6 +50,8 @@ class FortnoxFake:
     access: dict[str, tuple[str, float]] = field(default_factory=dict)  # access token → (grant id, expires)
     windows: dict[str, deque[float]] = field(default_factory=dict)
     invoices: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    vouchers: list[dict[str, Any]] = field(default_factory=list)
     token_calls: list[str] = field(default_factory=list)  # grant types, in order
     api_calls: int = 0
     throttled: int = 0
@@ -199,6 +201,41 @@ class FortnoxFake:
             }
         )
 
+    async def invoice_payments(self, request: Request) -> Response:
+        if denied := self._gate(request, "payment"):
+            return denied
+        if request.method == "GET":
+            number = request.query_params.get("invoicenumber")
+            found = [p for p in self.payments if str(p["InvoiceNumber"]) == number]
+            return JSONResponse({"MetaInformation": {"@TotalResources": len(found)}, "InvoicePayments": found})
+        payment = (await request.json()).get("InvoicePayment") or {}
+        if not any(i["DocumentNumber"] == str(payment.get("InvoiceNumber")) for i in self.invoices):
+            return JSONResponse(
+                {"ErrorInformation": {"error": 1, "message": "Invoice not found", "code": 2000428}}, status_code=400
+            )
+        with self.lock:
+            stored = {**payment, "Number": len(self.payments) + 1}
+            self.payments.append(stored)
+        return JSONResponse({"InvoicePayment": stored}, status_code=201)
+
+    async def vouchers_endpoint(self, request: Request) -> Response:
+        if denied := self._gate(request, "bookkeeping"):
+            return denied
+        if request.method == "GET":
+            q = request.query_params
+            found = [v for v in self.vouchers if q.get("fromdate", "") <= v["TransactionDate"] <= q.get("todate", "9999")]
+            return JSONResponse({"MetaInformation": {"@TotalResources": len(found)}, "Vouchers": found})
+        voucher = (await request.json()).get("Voucher") or {}
+        rows = voucher.get("VoucherRows") or []
+        if round(sum(r.get("Debit", 0) for r in rows), 2) != round(sum(r.get("Credit", 0) for r in rows), 2):
+            return JSONResponse(
+                {"ErrorInformation": {"error": 1, "message": "Voucher is not balanced", "code": 2000702}}, status_code=400
+            )
+        with self.lock:
+            stored = {**voucher, "VoucherNumber": len(self.vouchers) + 1, "Year": 1}
+            self.vouchers.append(stored)
+        return JSONResponse({"Voucher": stored}, status_code=201)
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -206,6 +243,8 @@ class FortnoxFake:
                 Route("/oauth-v1/token", self.token, methods=["POST"]),
                 Route("/3/companyinformation", self.company),
                 Route("/3/invoices", self.invoices_endpoint, methods=["GET", "POST"]),
+                Route("/3/invoicepayments", self.invoice_payments, methods=["GET", "POST"]),
+                Route("/3/vouchers", self.vouchers_endpoint, methods=["GET", "POST"]),
             ]
         )
 

@@ -42,6 +42,8 @@ class OAuthAccountingFake:
     window: deque[float] = field(default_factory=deque)
     throttled: int = 0
     invoices: list[dict] = field(default_factory=list)
+    payments: list[dict] = field(default_factory=list)
+    expenses: list[dict] = field(default_factory=list)
     replays: dict[str, dict] = field(default_factory=dict)  # idempotency key / requestid → first response
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,15 +63,99 @@ class OAuthAccountingFake:
             return JSONResponse({"ErrorCode": 4010, "ErrorMessage": "Rate limit exceeded"}, status_code=429)
         return JSONResponse({"fault": {"error": [{"message": "ThrottleExceeded"}], "type": "SERVICE"}}, status_code=429)
 
-    def _record(self, replay_key: str | None, build: Callable[[int], dict]) -> dict:
+    def _record(self, replay_key: str | None, build: Callable[[int], dict], into: list | None = None) -> dict:
+        target = self.invoices if into is None else into
         with self.lock:
             if replay_key and replay_key in self.replays:
                 return self.replays[replay_key]
-            body = build(len(self.invoices) + 1)
-            self.invoices.append(body)
+            body = build(len(target) + 1)
+            target.append(body)
             if replay_key:
                 self.replays[replay_key] = body
             return body
+
+    def _known_invoice(self, invoice_id: str) -> bool:
+        return any(invoice_id in (i.get("InvoiceID"), i.get("Id")) for i in self.invoices)
+
+    async def xero_payments(self, request: Request) -> Response:
+        return await self._xero_resource(request, "Payments", "PaymentID")
+
+    async def xero_bank_transactions(self, request: Request) -> Response:
+        return await self._xero_resource(request, "BankTransactions", "BankTransactionID")
+
+    async def _xero_resource(self, request: Request, resource: str, id_field: str) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
+        if request.headers.get("xero-tenant-id") != self.company_id:
+            return JSONResponse({"Title": "Forbidden", "Status": 403}, status_code=403)
+        if limited := self._throttle():
+            return limited
+        store = self.payments if resource == "Payments" else self.expenses
+        if request.method == "GET":
+            ref = request.query_params.get("where", "").removeprefix('Reference=="').removesuffix('"')
+            return JSONResponse({resource: [x for x in store if x.get("Reference") == ref]})
+        item = (await request.json())[resource][0]
+        invalid = (resource == "Payments" and not self._known_invoice(item.get("Invoice", {}).get("InvoiceID", ""))) or (
+            resource == "BankTransactions" and not item.get("BankAccount", {}).get("Code")
+        )
+        if invalid:
+            return JSONResponse({"ErrorNumber": 10, "Type": "ValidationException"}, status_code=400)
+        body = self._record(
+            request.headers.get("idempotency-key"),
+            lambda n: {**item, id_field: f"{resource[:3].lower()}-{n:06d}"},
+            into=store,
+        )
+        return JSONResponse({resource: [body]})
+
+    async def qbo_payment(self, request: Request) -> Response:
+        return await self._qbo_resource(request, "Payment")
+
+    async def qbo_purchase(self, request: Request) -> Response:
+        return await self._qbo_resource(request, "Purchase")
+
+    async def _qbo_resource(self, request: Request, entity: str) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"fault": {"error": [{"message": "AuthenticationFailed"}]}}, status_code=401)
+        if limited := self._throttle():
+            return limited
+        item = await request.json()
+        store = self.payments if entity == "Payment" else self.expenses
+        if entity == "Payment" and not all(
+            self._known_invoice(t["TxnId"]) for line in item.get("Line", []) for t in line.get("LinkedTxn", [])
+        ):
+            return JSONResponse({"Fault": {"Error": [{"Message": "Invalid Reference Id"}]}}, status_code=400)
+        key = request.query_params.get("requestid")
+        body = self._record(f"{entity}:{key}" if key else None, lambda n: {**item, "Id": str(500 + n)}, into=store)
+        return JSONResponse({entity: body})
+
+    async def visma_invoice_payments(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
+        if limited := self._throttle():
+            return limited
+        invoice_id = request.path_params["id"]
+        if not self._known_invoice(invoice_id):
+            return JSONResponse({"ErrorCode": 4004, "ErrorMessage": "Invoice not found"}, status_code=404)
+        if request.method == "GET":
+            return JSONResponse({"Data": [p for p in self.payments if p["InvoiceId"] == invoice_id]})
+        item = await request.json()
+        return JSONResponse(
+            self._record(None, lambda n: {**item, "InvoiceId": invoice_id, "Id": f"pay-{n}"}, into=self.payments), 201
+        )
+
+    async def visma_vouchers(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
+        if limited := self._throttle():
+            return limited
+        if request.method == "GET":
+            day = request.query_params.get("$filter", "").removeprefix("VoucherDate eq ")
+            return JSONResponse({"Data": [v for v in self.expenses if v["VoucherDate"] == day]})
+        item = await request.json()
+        rows = item.get("Rows") or []
+        if round(sum(r.get("DebitAmount", 0) for r in rows), 2) != round(sum(r.get("CreditAmount", 0) for r in rows), 2):
+            return JSONResponse({"ErrorCode": 4000, "ErrorMessage": "Voucher is not balanced"}, status_code=400)
+        return JSONResponse(self._record(None, lambda n: {**item, "Id": f"vou-{n}"}, into=self.expenses), 201)
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
@@ -242,6 +328,12 @@ class OAuthAccountingFake:
                 Route("/xero/api.xro/2.0/Invoices", self.xero_invoices, methods=["GET", "POST"]),
                 Route("/qbo/v3/company/{realm}/invoice", self.qbo_invoice, methods=["POST"]),
                 Route("/visma/v2/customerinvoices", self.visma_invoices, methods=["GET", "POST"]),
+                Route("/xero/api.xro/2.0/Payments", self.xero_payments, methods=["GET", "PUT"]),
+                Route("/xero/api.xro/2.0/BankTransactions", self.xero_bank_transactions, methods=["GET", "PUT"]),
+                Route("/qbo/v3/company/{realm}/payment", self.qbo_payment, methods=["POST"]),
+                Route("/qbo/v3/company/{realm}/purchase", self.qbo_purchase, methods=["POST"]),
+                Route("/visma/v2/customerinvoices/{id}/payments", self.visma_invoice_payments, methods=["GET", "POST"]),
+                Route("/visma/v2/vouchers", self.visma_vouchers, methods=["GET", "POST"]),
                 Route("/qbo/v3/company/{realm}/companyinfo/{realm2}", self.qbo_companyinfo),
                 Route("/visma/v2/companysettings", self.visma_settings),
             ]

@@ -13,7 +13,7 @@ import function_app
 from integrations.sync.outbox import RecordState
 from integrations.wiring import Hub
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient, connect_fortnox
+from tests.helpers import ApiClient, connect_fortnox, fortnox
 from tests.sync.test_fortnox_story import FAST_QUEUES, invoices
 from tools.runner import LocalRunner
 
@@ -102,3 +102,89 @@ def test_unmapped_category_fails_the_record_not_the_run(admin: ApiClient, fakes:
     run = admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
     assert run["status"] == "partial" and run["created"] == 4 and run["failed"] == 2, run
     assert "tournament_fees" in run["errors"][0]["message"]
+
+
+LEDGER = {
+    "fortnox": {"license_fees": "3010", "tournament_fees": "3020", "bank": "1930", "travel": "5800", "input_vat": "2640"},
+    "xero": {"license_fees": "200", "tournament_fees": "210", "bank": "090", "travel": "493", "input_vat": "820"},
+    "quickbooks": {"license_fees": "31", "tournament_fees": "32", "bank": "35", "travel": "58", "input_vat": "26"},
+    "visma": {"license_fees": "3010", "tournament_fees": "3020", "bank": "1930", "travel": "5800", "input_vat": "2640"},
+}
+
+
+def active_ledger(admin: ApiClient, fakes: Fakes, provider: str) -> tuple[str, Any, Any]:
+    """An accounting integration with invoice, payment and expense sync; (path, payments, expenses) at the fake."""
+    caps = {"invoice_sync": True, "payment_sync": True, "expense_sync": True}
+    config: dict[str, Any] = {"fiscal_year": {"year": 2026}, "chart_of_accounts": LEDGER[provider]}
+    if provider == "fortnox":
+        fake: Any = fakes.fortnox
+        body = fortnox(admin.tenant, oauth_client_id=fake.client_id, credentials={}, capabilities=caps, config=config)
+        where = (lambda: fake.payments, lambda: fake.vouchers)
+    else:
+        fake = fakes.accounting[provider]
+        if provider in ("xero", "quickbooks"):
+            config["company_id"] = fake.company_id
+        body = {
+            "family": "accounting",
+            "provider": provider,
+            "display_name": provider,
+            "oauth_client_id": fake.client_id,
+            "capabilities": caps,
+            "config": config,
+        }
+        where = (lambda: fake.payments, lambda: fake.expenses)
+    doc = connect_fortnox(admin, fake, body=body)
+    path = f"{admin.integrations}/{doc['id']}"
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"], result
+    assert admin.post(f"{path}:activate").status_code == 200
+    return path, where[0], where[1]
+
+
+@pytest.mark.parametrize("provider", ["fortnox", "xero", "quickbooks", "visma"])
+def test_payments_and_expenses(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
+    path, payments, expenses = active_ledger(admin, fakes, provider)
+    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
+
+    def run(operation: str) -> dict[str, Any]:
+        assert admin.post(f"{path}/syncs", json={"operation": operation}).status_code == 202
+        worker.drain(timeout=60)
+        return admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
+
+    admin.post(f"{path}/outbox/invoices", json={"invoices": invoices(3)})
+    paid = [
+        {"key": f"PAY-{i}", "invoice_key": f"INV-2026-{i:05d}", "amount": 450.0, "currency": "SEK", "paid_on": "2026-11-26"}
+        for i in range(2)
+    ]
+    unknown = admin.post(f"{path}/outbox/payments", json={"payments": [{**paid[0], "invoice_key": "INV-NOPE"}]})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["pointer"] == "/payments/0/invoice_key"
+    assert admin.post(f"{path}/outbox/payments", json={"payments": paid}).json()["created"] == 2
+    spent = [
+        {"key": "EXP-1", "spent_on": "2026-11-20", "description": "Train to Göteborg", "amount": 1250.0,
+         "vat_amount": 75.0, "currency": "SEK", "category": "travel"},
+        {"key": "EXP-2", "spent_on": "2026-11-21", "description": "Taxi", "amount": 300.0, "currency": "SEK",
+         "category": "travel"},
+    ]  # fmt: skip
+    bad = admin.post(f"{path}/outbox/expenses", json={"expenses": [{**spent[1], "category": "snacks"}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/expenses/0/category"
+    assert admin.post(f"{path}/outbox/expenses", json={"expenses": spent}).json()["created"] == 2
+
+    # payments wait for their invoices: nothing is sent, nothing is spent on attempts
+    waiting = run("push_payments")
+    assert waiting["skipped"] == 2 and waiting["created"] == 0 and payments() == []
+    assert run("push_invoices")["created"] == 3
+    done = run("push_payments")
+    assert done["created"] == 2 and done["status"] == "succeeded", done
+    assert len(payments()) == 2
+    assert run("push_expenses")["created"] == 2 and len(expenses()) == 2
+
+    # a crash after the ledger answered: found again (or deduplicated), never booked twice
+    tenant, integration = admin.tenant, path.rsplit("/", 1)[1]
+    for record in list(hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": f"{tenant}|{integration}"})):
+        if record["RowKey"].startswith(("payment|", "expense|")):
+            record["State"] = RecordState.inflight.value
+            hub.outbox._table.merge_many([record])
+    run("push_payments")
+    run("push_expenses")
+    assert len(payments()) == 2 and len(expenses()) == 2
+    assert admin.get(f"{path}/status").json()["outbox"]["synced"] == 7

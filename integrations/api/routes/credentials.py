@@ -80,7 +80,11 @@ def start_oauth(tenant_id: TenantId, integration_id: IntegrationId, principal: A
     document = hub.integrations.get(tenant_id, integration_id).document
     spec = hub.catalog.get(document.provider)
     flow = hub.oauth.start(
-        document, hub.provider_app(document), scopes=spec.auth.scopes, pkce=spec.auth.pkce, actor=principal.actor
+        document,
+        hub.provider_app(document),
+        scopes=hub.adapter_for(document).oauth_scopes(),
+        pkce=spec.auth.pkce,
+        actor=principal.actor,
     )
     return OAuthStart(authorize_url=flow.authorize_url, expires_at=datetime.fromtimestamp(flow.expires_at, UTC))
 

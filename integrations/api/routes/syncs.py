@@ -208,13 +208,7 @@ def enqueue_invoices(
             for j, line in enumerate(inv.lines)
         ],
     )
-    outside = [
-        FieldError(f"/invoices/{i}/invoice_date", problem)
-        for i, inv in enumerate(body.invoices)
-        if (problem := outside_fiscal_year(document, inv.invoice_date))
-    ]
-    if outside:
-        raise ValidationFailed("Some invoices fall outside the configured fiscal year.", outside[:50])
+    in_fiscal_year(document, [(f"/invoices/{i}/invoice_date", inv.invoice_date) for i, inv in enumerate(body.invoices)])
     tally = {"created": 0, "unchanged": 0, "replaced": 0}
     for inv in body.invoices:
         payload = inv.model_dump(mode="json")
@@ -273,6 +267,120 @@ def enqueue_members(
     for m in body.members:
         payload = m.model_dump(mode="json")
         tally[hub.outbox.put(tenant_id, integration_id, "member", m.key, payload, updatable=True)] += 1
+    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+
+
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class PaymentRecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The platform's payment id: the idempotency key at the ledger.")
+    invoice_key: Key = Field(description="The invoice it settles (handed over through …/outbox/invoices).")
+    amount: float = Field(gt=0)
+    currency: Currency
+    paid_on: date
+    account_category: Category = Field("bank", description="Where the money arrived (chart of accounts).")
+
+
+class PaymentRecordBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payments: list[PaymentRecordIn] = Field(min_length=1, max_length=500)
+
+
+class ExpenseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The platform's expense id: the idempotency key at the ledger.")
+    spent_on: date
+    description: Annotated[str, StringConstraints(min_length=1, max_length=180)]
+    amount: float = Field(gt=0, description="Gross amount, VAT included.")
+    vat_amount: float = Field(0.0, ge=0, description="Input VAT within amount (booked on the input_vat account).")
+    vat_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")] | None = None
+    currency: Currency
+    category: Category = Field(description="Expense category (chart of accounts).", examples=["travel"])
+    paid_from: Category = Field("bank", description="The account category the money left.")
+    supplier: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
+class ExpenseBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expenses: list[ExpenseIn] = Field(min_length=1, max_length=500)
+
+
+def accounting_intake(hub: Any, tenant_id: str, integration_id: str, operation: str, capability: str) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    if operation not in supported_operations(hub, document) or not getattr(document.capabilities, capability, False):
+        raise ValidationFailed(
+            "This integration does not take these records.",
+            [FieldError("/", f"{document.provider} needs the {operation} operation and capabilities.{capability}")],
+        )
+    return document
+
+
+def in_fiscal_year(document: Any, dates: list[tuple[str, date]]) -> None:
+    outside = [FieldError(pointer, problem) for pointer, day in dates if (problem := outside_fiscal_year(document, day))]
+    if outside:
+        raise ValidationFailed("Some records fall outside the configured fiscal year.", outside[:50])
+
+
+@router.post(
+    "/outbox/payments",
+    status_code=202,
+    operation_id="enqueuePayments",
+    summary="Hand received payments to the hub (delivered against their invoices by push_payments)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_payments(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: PaymentRecordBatch
+) -> Any:
+    document = accounting_intake(hub, tenant_id, integration_id, "push_payments", "payment_sync")
+    require_mapped(document, [(f"/payments/{i}/account_category", p.account_category) for i, p in enumerate(body.payments)])
+    in_fiscal_year(document, [(f"/payments/{i}/paid_on", p.paid_on) for i, p in enumerate(body.payments)])
+    unknown = []
+    for i, p in enumerate(body.payments):
+        try:
+            hub.outbox.get(tenant_id, integration_id, "invoice", p.invoice_key)
+        except NotFound:
+            unknown.append(
+                FieldError(f"/payments/{i}/invoice_key", f"no invoice {p.invoice_key} was handed to this integration")
+            )
+    if unknown:
+        raise ValidationFailed("Some payments settle unknown invoices.", unknown[:50])
+    tally = {"created": 0, "unchanged": 0, "replaced": 0}
+    for p in body.payments:
+        tally[hub.outbox.put(tenant_id, integration_id, "payment", p.key, p.model_dump(mode="json"))] += 1
+    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+
+
+@router.post(
+    "/outbox/expenses",
+    status_code=202,
+    operation_id="enqueueExpenses",
+    summary="Hand expenses to the hub (booked by push_expenses)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_expenses(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: ExpenseBatch
+) -> Any:
+    document = accounting_intake(hub, tenant_id, integration_id, "push_expenses", "expense_sync")
+    mapped = [(f"/expenses/{i}/category", e.category) for i, e in enumerate(body.expenses)]
+    mapped += [(f"/expenses/{i}/paid_from", e.paid_from) for i, e in enumerate(body.expenses)]
+    mapped += [(f"/expenses/{i}/vat_amount", "input_vat") for i, e in enumerate(body.expenses) if e.vat_amount]
+    require_mapped(document, mapped)
+    in_fiscal_year(document, [(f"/expenses/{i}/spent_on", e.spent_on) for i, e in enumerate(body.expenses)])
+    bad = [
+        FieldError(f"/expenses/{i}/vat_amount", "must be less than amount")
+        for i, e in enumerate(body.expenses)
+        if e.vat_amount >= e.amount
+    ]
+    if bad:
+        raise ValidationFailed("Some expenses are inconsistent.", bad[:50])
+    tally = {"created": 0, "unchanged": 0, "replaced": 0}
+    for e in body.expenses:
+        tally[hub.outbox.put(tenant_id, integration_id, "expense", e.key, e.model_dump(mode="json"))] += 1
     return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
 
 
