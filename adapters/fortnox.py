@@ -3,10 +3,12 @@ and the invoice shape. Fortnox has no idempotency keys: we carry our record key 
 ExternalInvoiceReference1 and look it up before re-creating a record whose outcome is unknown.
 Payments are `invoicepayments` against the invoice's DocumentNumber (found again by invoice, amount and
 date); expenses are vouchers (debit the expense and input-VAT accounts, credit the bank account) whose
-description ends with `[key]`, found again among the vouchers of that day."""
+description ends with `[key]`, found again among the vouchers of that day. Pulling reads invoices modified
+since a time (`lastmodified`, minute precision) page by page (`page`/`limit`, MetaInformation)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
@@ -130,3 +132,17 @@ class FortnoxAdapter(AccountingAdapter):
         }
         data = self.request("POST", "/vouchers", operation="sync.push_expense", json=body).json()["Voucher"]
         return f"{data['VoucherSeries']}{data['VoucherNumber']}"
+
+    PAGE_SIZE = 500
+
+    def changed_invoices(self, since: str | None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of invoices modified at or after `since` ("YYYY-MM-DD HH:MM"), as Fortnox lists them."""
+        page, pages = 1, 1
+        while page <= pages:
+            params: dict[str, Any] = {"page": page, "limit": self.PAGE_SIZE}
+            if since:
+                params["lastmodified"] = since
+            data = self.request("GET", "/invoices", operation="sync.pull_invoices", params=params).json()
+            pages = int(data.get("MetaInformation", {}).get("@TotalPages", 1))
+            yield data.get("Invoices") or []
+            page += 1

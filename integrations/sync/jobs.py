@@ -32,8 +32,14 @@ class SyncBusy(Exception):
 
 
 def supported_operations(hub: Any, document: Any) -> list[str]:
+    """Operations the provider's adapter has; pulls only where the integration's sync direction includes them."""
     capabilities = set(hub.catalog.get(document.provider).capabilities)
-    return [op for op, (_, _, capability) in OPERATIONS.items() if capability in capabilities]
+    direction = str(getattr(document.config, "sync_direction", "bidirectional"))
+    return [
+        op
+        for op, (_, _, capability) in OPERATIONS.items()
+        if capability in capabilities and not (op.startswith("pull_") and direction == "push")
+    ]
 
 
 def trigger_sync(hub: Any, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
@@ -115,6 +121,7 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
         write_file=lambda name, data: hub.exports.put(name, data, content_type="text/csv"),
         mirror=hub.member_mirror,
         state=hub.sync_state,
+        now=hub.now,
         emit=lambda event: hub.queues.send(hub.settings.queue_integration_events, event),
     )
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
@@ -36,6 +37,7 @@ class SyncEnv:
     mirror: MemberMirror | None = None
     emit: Callable[[dict[str, Any]], None] | None = None
     state: SyncState | None = None
+    now: Callable[[], datetime] | None = None
 
 
 def deliver(
@@ -138,6 +140,56 @@ def push_expenses(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
         push=lambda payload: adapter.push_expense(Expense.from_payload(payload)),
         heartbeat=env.heartbeat,
     )
+
+
+INVOICE_STATE_FIELDS = ("Balance", "Total", "Cancelled", "Booked", "FinalPayDate", "DueDate", "Sent")
+
+
+def pull_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    """Accounting pull: invoices whose state changed in the ledger (paid, cancelled, booked…) become
+    `invoice.changed` events, keyed by our invoice key when the hub delivered them. The cursor is the run's
+    start time less a minute (the ledger filters by the minute); re-read invoices whose state has not changed
+    are skipped by a digest of their state fields."""
+    import hashlib
+    import json
+    from datetime import timedelta
+
+    assert env.state is not None and env.emit is not None
+    progress = Progress()
+    tenant, integration = document.tenant_id, document.id
+    started = env.now() if env.now else None
+    for page in adapter.changed_invoices(env.state.cursor(tenant, integration, "invoices")):
+        env.heartbeat()
+        seen = []
+        for invoice in page:
+            state = {f: invoice.get(f) for f in INVOICE_STATE_FIELDS if f in invoice}
+            digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            number = str(invoice["DocumentNumber"])
+            if env.state.seen(tenant, integration, "invoice", f"{number}|{digest}"):
+                progress.skipped += 1
+                continue
+            env.emit(
+                {
+                    "specversion": "1.0",
+                    "type": "dev.integration-hub.invoice.changed",
+                    "id": f"{integration}:invoice:{number}:{digest}",
+                    "source": f"/tenants/{tenant}/integrations/{integration}",
+                    "subject": invoice.get("ExternalInvoiceReference1") or f"{document.provider}-{number}",
+                    "datacontenttype": "application/json",
+                    "data": {
+                        "key": invoice.get("ExternalInvoiceReference1") or None,
+                        "external_id": number,
+                        "state": state,
+                        "paid": state.get("Balance") in (0, 0.0, "0") and not state.get("Cancelled"),
+                    },
+                }
+            )
+            seen.append(f"{number}|{digest}")
+        env.state.mark_seen(tenant, integration, "invoice", seen)
+        progress.pulled += len(seen)
+    if started is not None:
+        env.state.set_cursor(tenant, integration, "invoices", (started - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M"))
+    return progress
 
 
 def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
@@ -269,6 +321,7 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_invoices": ("invoice", push_invoices, "push_invoices"),
     "push_payments": ("payment", push_payments, "push_payments"),
     "push_expenses": ("expense", push_expenses, "push_expenses"),
+    "pull_invoices": ("invoice", pull_invoices, "pull_invoices"),
     "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
     "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
     "sync_enrollments": ("enrollment", sync_enrollments, "sync_enrollments"),

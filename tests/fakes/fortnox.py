@@ -63,6 +63,16 @@ class FortnoxFake:
         with self.lock:
             self.injected.extend([(status, headers or {})] * count)
 
+    @staticmethod
+    def _minute() -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+
+    def mark_paid(self, document_number: str, on: str = "2026-11-30") -> None:
+        """The customer paid: what a bookkeeper's bank matching does in Fortnox."""
+        with self.lock:
+            invoice = next(i for i in self.invoices if i["DocumentNumber"] == document_number)
+            invoice.update(Balance=0.0, FinalPayDate=on, LastModified=self._minute())
+
     def issue_code(self, scopes: list[str], redirect_uri: str) -> str:
         code = secrets.token_urlsafe(12)
         self.codes[code] = (scopes, redirect_uri)
@@ -184,12 +194,16 @@ class FortnoxFake:
                 )
             with self.lock:
                 number = str(1000 + len(self.invoices) + 1)
-                stored = {**invoice, "DocumentNumber": number}
+                total = round(sum(r.get("Price", 0) * r.get("DeliveredQuantity", 1) for r in invoice["InvoiceRows"]), 2)
+                stored = {**invoice, "DocumentNumber": number, "Total": total, "Balance": total, "Cancelled": False}
+                stored["LastModified"] = self._minute()
                 self.invoices.append(stored)
             return JSONResponse({"Invoice": stored}, status_code=201)
         q = request.query_params
         page, limit = int(q.get("page", 1)), min(int(q.get("limit", 100)), 500)
         items = self.invoices
+        if since := q.get("lastmodified"):
+            items = [i for i in items if i["LastModified"] >= since]
         if ref := q.get("externalinvoicereference1"):
             items = [i for i in items if i.get("ExternalInvoiceReference1") == ref]
         total_pages = max(1, -(-len(items) // limit))

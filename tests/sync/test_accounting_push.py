@@ -188,3 +188,36 @@ def test_payments_and_expenses(admin: ApiClient, fakes: Fakes, hub: Hub, provide
     run("push_expenses")
     assert len(payments()) == 2 and len(expenses()) == 2
     assert admin.get(f"{path}/status").json()["outbox"]["synced"] == 7
+
+
+def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hub, monkeypatch: Any) -> None:
+    """Accounting pull: invoices paid in the ledger come back as invoice.changed events, once per change,
+    with MetaInformation paging; a push-only integration does not offer the pull."""
+    from adapters.fortnox import FortnoxAdapter
+    from tests.sync.test_messaging_and_kobo import take_all
+
+    path, _, _ = active_ledger(admin, fakes, "fortnox")
+    r = admin.post(f"{path}/syncs", json={"operation": "pull_invoices"})
+    assert r.status_code == 422 and "pull_invoices" not in r.json()["errors"][0]["message"]  # direction is push
+    assert admin.post(f"{path}:pause").status_code == 200
+    assert admin.patch(path, {"config": {"sync_direction": "bidirectional"}}).status_code == 200
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:resume").status_code == 200
+    monkeypatch.setattr(FortnoxAdapter, "PAGE_SIZE", 4)  # several pages of MetaInformation
+    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
+
+    def run(operation: str) -> dict[str, Any]:
+        assert admin.post(f"{path}/syncs", json={"operation": operation}).status_code == 202
+        worker.drain(timeout=60)
+        return admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
+
+    admin.post(f"{path}/outbox/invoices", json={"invoices": invoices(10)})
+    run("push_invoices")
+    first = run("pull_invoices")
+    assert first["pulled"] == 10, first  # the first pull reports every invoice's state
+    take_all(hub)
+    assert run("pull_invoices")["pulled"] == 0 and take_all(hub) == []  # nothing changed
+    fakes.fortnox.mark_paid(fakes.fortnox.invoices[3]["DocumentNumber"])
+    assert run("pull_invoices")["pulled"] == 1
+    events = take_all(hub)
+    assert [(e["subject"], e["data"]["paid"]) for e in events] == [("INV-2026-00003", True)], events
