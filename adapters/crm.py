@@ -22,8 +22,19 @@ class RemoteMember:
     key: str | None = None  # the platform's member key, when the record carries one
 
 
+@dataclass(frozen=True)
+class ChangePage:
+    members: list[RemoteMember]
+    deleted: list[str]  # CRM ids of records deleted since the cursor
+    cursor: str | None  # where to resume after this page (None: only at the end of the walk)
+
+
 class StaleMember(Exception):
     """The CRM record changed since the version we hold (412 / version conflict)."""
+
+
+class CursorExpired(Exception):
+    """The CRM no longer knows the change cursor (an expired delta token): read everything again."""
 
 
 class CrmAdapter(Adapter):
@@ -38,8 +49,9 @@ class CrmAdapter(Adapter):
     def crm_fields(self) -> list[str]:
         return sorted(set(self.document.config.member_field_map.values()))
 
-    def changed_members(self, cursor: str | None) -> Iterator[tuple[list[RemoteMember], str | None]]:
-        """Pages of records changed at or after `cursor`, oldest first, each with the cursor to resume after it."""
+    def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
+        """Pages of records changed since `cursor` (all records when None). Raises CursorExpired when the CRM
+        has forgotten the cursor."""
         raise NotImplementedError
 
     def get_member(self, external_id: str) -> RemoteMember:

@@ -1,6 +1,8 @@
 """Dynamics 365 / Dataverse (HLF portal, seed 002). Client credentials through msal against Entra ID;
-validation is `WhoAmI`. Member sync reads the member entity set ordered by `modifiedon` with
-`Prefer: odata.maxpagesize` and follows `@odata.nextLink`; creates and updates ask for the record back
+validation is `WhoAmI`. Member sync uses change tracking (`Prefer: odata.track-changes`): the first read
+returns every record and an `@odata.deltaLink`, later reads of that link return what changed, deleted records
+as `$deletedEntity` entries; pages follow `@odata.nextLink` (`odata.maxpagesize`). A delta link the service
+no longer honours (410 Gone, or an "expired" error) means a full read again. Creates and updates ask for the record back
 (`Prefer: return=representation`) and updates carry the record's ETag in `If-Match`, so a record someone
 changed meanwhile answers 412 instead of being overwritten."""
 
@@ -10,7 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from adapters.crm import CrmAdapter, RemoteMember, StaleMember
+from adapters.crm import ChangePage, CrmAdapter, CursorExpired, RemoteMember, StaleMember
+from shared.errors import ProviderError
 
 RETURN = {"Prefer": "return=representation"}
 
@@ -20,10 +23,6 @@ def entity_set(logical_name: str) -> str:
     if logical_name.endswith("y") and logical_name[-2:-1] not in "aeiou":
         return logical_name[:-1] + "ies"
     return logical_name if logical_name.endswith("s") else logical_name + "s"
-
-
-def odata_time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class DynamicsAdapter(CrmAdapter):
@@ -56,24 +55,30 @@ class DynamicsAdapter(CrmAdapter):
             key=row.get(self.key_field),
         )
 
-    def changed_members(self, cursor: str | None) -> Iterator[tuple[list[RemoteMember], str | None]]:
-        params: dict[str, Any] | None = {"$select": self._select, "$orderby": "modifiedon asc"}
-        if cursor:
-            params["$filter"] = f"modifiedon ge {cursor}"  # ge, not gt: equal timestamps across a page edge
-        url, newest = f"/{self._set}", cursor
+    def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
+        url: str | None = cursor or f"/{self._set}"
+        params: dict[str, Any] | None = None if cursor else {"$select": self._select}
+        prefer = {"Prefer": f"odata.track-changes,odata.maxpagesize={self.PAGE_SIZE}"}
         while url:
-            body = self.request(
-                "GET",
-                url,
-                operation="sync.pull_members",
-                params=params,
-                headers={"Prefer": f"odata.maxpagesize={self.PAGE_SIZE}"},
-            ).json()
-            members = [self._remote(row) for row in body.get("value", [])]
-            if members:
-                newest = odata_time(max(m.modified_at for m in members))
+            response = self.request(
+                "GET", url, operation="sync.pull_members", params=params, headers=prefer, expect=frozenset({400, 410})
+            )
+            if response.status_code == 410 or (response.status_code == 400 and "expired" in response.text.lower()):
+                raise CursorExpired(self._set)
+            if response.status_code == 400:
+                raise ProviderError(
+                    detail=f"dynamics365 answered 400: {response.text[:300]}", provider="dynamics365", status_code=400
+                )
+            body = response.json()
+            members, deleted = [], []
+            for row in body.get("value", []):
+                if "$deletedEntity" in row.get("@odata.context", ""):
+                    deleted.append(row["id"])
+                else:
+                    members.append(self._remote(row))
             url, params = body.get("@odata.nextLink"), None  # the next link carries the query itself
-            yield members, newest
+            # Delta pages come in no particular order: only the final delta link is a safe place to resume.
+            yield ChangePage(members, deleted, None if url else body.get("@odata.deltaLink"))
 
     def get_member(self, external_id: str) -> RemoteMember:
         row = self.request(

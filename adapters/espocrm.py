@@ -1,5 +1,6 @@
 """EspoCRM (the 121 platform's CRM, seed 004). `X-Api-Key` auth; lists page by `offset`/`maxSize` with
-`where[]` filters, ordered by `modifiedAt` for incremental pulls. Updates send the record's `versionNumber`
+`where[]` filters, ordered by `modifiedAt` for incremental pulls (deletions are not visible in lists: EspoCRM
+reports them through its webhooks, next round). Updates send the record's `versionNumber`
 (EspoCRM's optimistic concurrency control): a record changed meanwhile answers 409 instead of being
 overwritten. EspoCRM datetimes are UTC `YYYY-MM-DD HH:MM:SS`."""
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.crm import CrmAdapter, RemoteMember, StaleMember
+from adapters.crm import ChangePage, CrmAdapter, RemoteMember, StaleMember
 
 ESPO_TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -35,7 +36,7 @@ class EspoCrmAdapter(CrmAdapter):
             key=row.get(self.key_field),
         )
 
-    def changed_members(self, cursor: str | None) -> Iterator[tuple[list[RemoteMember], str | None]]:
+    def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
         offset, newest = 0, cursor
         while True:
             params: dict[str, Any] = {
@@ -58,7 +59,7 @@ class EspoCrmAdapter(CrmAdapter):
             if members:
                 newest = max(m.modified_at for m in members).strftime(ESPO_TIME)
             offset += len(members)
-            yield members, newest
+            yield ChangePage(members, [], newest)  # ordered by modifiedAt: resumable after each page
             if not members or offset >= int(body.get("total", 0)):
                 return
 

@@ -16,8 +16,10 @@ The conflict rule, per mapped field:
 Pull runs first, so a push knows of the latest CRM changes and holds the record's current version for
 If-Match. A CRM change accepted by the rule is emitted as a CloudEvent (`…member.changed`) on the
 integration-events queue with a stable id (CRM id + modified time): delivery is at least once.
-Resumable: the pull cursor is saved after each page (records ordered by modified time; re-reading the edge
-is harmless because of the base), and pushes are checkpointed in the outbox like every other record.
+Resumable: the pull cursor is saved where the adapter says resuming is safe (EspoCRM: after each page ordered
+by modified time; Dataverse: the delta link at the end of a walk); re-reading records is harmless because of
+the base. An expired cursor means one full read. Records deleted in the CRM are emitted as member.deleted.
+Pushes are checkpointed in the outbox like every other record.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.crm import CrmAdapter, RemoteMember, StaleMember
+from adapters.crm import CrmAdapter, CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from shared.errors import ProviderError
@@ -118,6 +120,7 @@ class MemberProgress:
     pulled: int = 0
     skipped: int = 0
     failed: int = 0
+    resyncs: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
 
     def fail(self, key: str, message: str) -> None:
@@ -223,14 +226,49 @@ class MemberSync:
         pending = {
             r.key: r for r in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS)
         }
-        for page, cursor in self.adapter.changed_members(self.mirror.cursor(self.tenant, self.integration)):
+        cursor = self.mirror.cursor(self.tenant, self.integration)
+        try:
+            self.walk(cursor, pending)
+        except CursorExpired:
+            if cursor is None:
+                raise
+            # The CRM forgot our cursor: read everything again. The base makes this cheap in events: only
+            # records that really differ are emitted.
+            self.progress.resyncs += 1
+            self.walk(None, pending)
+
+    def walk(self, cursor: str | None, pending: dict[str, OutboxRecord]) -> None:
+        for page in self.adapter.changed_members(cursor):
             self.heartbeat()
-            for remote in page:
+            for remote in page.members:
                 self.take(remote, pending)
+            for external_id in page.deleted:
+                self.forget(external_id)
             for key in self.overridden - set(pending):
                 self.outbox.requeue(self.tenant, self.integration, "member", key)  # the push below restores it
             self.overridden.clear()
-            self.mirror.set_cursor(self.tenant, self.integration, cursor)
+            self.mirror.set_cursor(self.tenant, self.integration, page.cursor)
+
+    def forget(self, external_id: str) -> None:
+        """Deleted in the CRM: tell the platform; the platform owns membership, so a later push of this member
+        creates it again."""
+        key = self.mirror.key_for(self.tenant, self.integration, external_id)
+        entry = self.mirror.get(self.tenant, self.integration, key) if key else None
+        if entry is None or entry.external_id != external_id:
+            return  # never ours, or already forgotten
+        self.emit(
+            {
+                "specversion": "1.0",
+                "type": "dev.integration-hub.member.deleted",
+                "id": f"{self.document.id}:{external_id}:deleted",
+                "source": f"/tenants/{self.tenant}/integrations/{self.integration}",
+                "subject": entry.key,
+                "datacontenttype": "application/json",
+                "data": {"key": entry.key, "external_id": external_id, "origin": self.document.provider},
+            }
+        )
+        self.progress.pulled += 1
+        self.mirror.save(self.tenant, self.integration, MirrorEntry(key=entry.key, sent=entry.sent))
 
     def take(self, remote: RemoteMember, pending: dict[str, OutboxRecord]) -> MirrorEntry:
         key = (

@@ -266,6 +266,7 @@ def sync_members(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> P
         failed=done.failed,
         pulled=done.pulled,
         errors=done.errors,
+        reason=f"change cursor expired: read everything again ({done.resyncs}×)" if done.resyncs else "",
     )
 
 

@@ -5,7 +5,10 @@ Entra answers like the real one: a wrong client secret is `invalid_client` (AADS
 is scoped to the requested resource; Dataverse checks Bearer validity and audience. Contacts page by
 `Prefer: odata.maxpagesize` (capped by `max_page`) with an absolute `@odata.nextLink`, filter on
 `modifiedon ge …` or `<field> eq '…'`, carry a weak `@odata.etag` that changes on every write, and answer a
-PATCH whose `If-Match` is stale with 412. `crm_edit` changes a record as a CRM user would.
+PATCH whose `If-Match` is stale with 412. With `Prefer: odata.track-changes` the list is a change-tracking
+walk: pages end in an `@odata.deltaLink` (`$deltatoken`), a delta read returns records changed since the
+token and `$deletedEntity` entries for deleted ones, and tokens older than `expired_before` answer 410.
+`crm_edit` / `crm_delete` change records as a CRM user would.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ class EntraDataverseFake:
     list_calls: int = 0
     edit_before_patch: dict[str, dict] = field(default_factory=dict)  # id → a CRM edit that lands first
     clock_offset_s: float = 0.0
+    seq: int = 0  # change sequence: every write takes the next number
+    tombstones: list[tuple[int, str]] = field(default_factory=list)
+    expired_before: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def openid(self, request: Request) -> Response:
@@ -89,7 +95,15 @@ class EntraDataverseFake:
         return JSONResponse({"BusinessUnitId": "bu-1", "UserId": "app-user-1", "OrganizationId": "org-1"})
 
     # --- contacts ----------------------------------------------------------------------------------------------
+    def crm_delete(self, contact_id: str) -> None:
+        with self.lock:
+            del self.contacts[contact_id]
+            self.seq += 1
+            self.tombstones.append((self.seq, contact_id))
+
     def _stamp(self, row: dict) -> None:
+        self.seq += 1
+        row["_seq"] = self.seq
         now = datetime.fromtimestamp(time.time() + self.clock_offset_s, UTC)
         row["modifiedon"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         version = int(row.get("versionnumber", 0)) + 1
@@ -107,7 +121,7 @@ class EntraDataverseFake:
     @staticmethod
     def _select(row: dict, select: str | None) -> dict:
         if not select:
-            return dict(row)
+            return {k: v for k, v in row.items() if not k.startswith("_")}
         keep = set(select.split(",")) | {"@odata.etag"}
         return {k: v for k, v in row.items() if k in keep}
 
@@ -123,6 +137,9 @@ class EntraDataverseFake:
                 self._stamp(row)
                 self.contacts[row["contactid"]] = row
             return JSONResponse(dict(row), status_code=201)
+        prefer = request.headers.get("prefer", "")
+        if "odata.track-changes" in prefer or "$deltatoken" in q:
+            return self._changes(request)
         with self.lock:
             self.list_calls += 1
             rows = sorted(self.contacts.values(), key=lambda r: (r["modifiedon"], r["contactid"]))
@@ -144,6 +161,50 @@ class EntraDataverseFake:
             rest = {k: v for k, v in q.items() if k != "$skiptoken"}
             base = str(request.url).split("?", 1)[0]
             body["@odata.nextLink"] = f"{base}?{urlencode({**rest, '$skiptoken': start + size})}"
+        return JSONResponse(body)
+
+    def _changes(self, request: Request) -> Response:
+        q = request.query_params
+        with self.lock:
+            self.list_calls += 1
+            token = int(q["$deltatoken"]) if "$deltatoken" in q else None
+            if token is not None and token < self.expired_before:
+                return JSONResponse(
+                    {"error": {"code": "0x80048d0b", "message": "The delta token has expired: start a new change walk"}},
+                    status_code=410,
+                )
+            snapshot = int(q.get("$snapshot", self.seq))
+            since = token or 0
+            rows: list[dict] = [self._select(r, q.get("$select")) for r in self.contacts.values() if r["_seq"] > since]
+            if token is not None:
+                rows += [
+                    {
+                        "@odata.context": f"{request.base_url}api/data/v9.2/$metadata#contacts/$deletedEntity",
+                        "id": cid,
+                        "reason": "deleted",
+                    }
+                    for seq, cid in self.tombstones
+                    if seq > since
+                ]
+        size = 5000
+        prefer = request.headers.get("prefer", "")
+        if "odata.maxpagesize=" in prefer:
+            size = int(prefer.split("odata.maxpagesize=")[1].split(",")[0])
+        size = min(size, self.max_page)
+        start = int(q.get("$skiptoken", 0))
+        base = str(request.url).split("?", 1)[0]
+        keep = {k: v for k, v in q.items() if k not in ("$skiptoken", "$snapshot", "$deltatoken")}
+        body: dict = {"value": rows[start : start + size]}
+        if start + size < len(rows):
+            nxt = {
+                **keep,
+                "$skiptoken": start + size,
+                "$snapshot": snapshot,
+                **({"$deltatoken": token} if token is not None else {}),
+            }
+            body["@odata.nextLink"] = f"{base}?{urlencode(nxt)}"
+        else:
+            body["@odata.deltaLink"] = f"{base}?{urlencode({**keep, '$deltatoken': snapshot})}"
         return JSONResponse(body)
 
     async def contact(self, request: Request) -> Response:

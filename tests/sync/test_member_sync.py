@@ -236,3 +236,35 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
     changed = sorted(e["subject"] for e in events)
     assert changed == [f"M-{i:04d}" for i in range(10)], changed  # each once, none lost
     assert espo.espo_writes == writes  # and nothing written back
+
+
+def test_change_tracking_deletes_and_an_expired_delta_link(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """Dataverse change tracking: a contact deleted in the CRM is emitted as member.deleted and created again
+    when the platform next sends the member; an expired delta link costs one full read and no false events."""
+    d = Dynamics(admin, fakes, hub)
+    fake = d.fake
+    now = datetime.now(UTC)
+    d.put(members(6, at=now))
+    d.sync()
+    d.sync()  # the walk that sees our own creates
+    take_events(hub)
+
+    gone = fake.by_key("M-0002")["contactid"]
+    fake.crm_delete(gone)
+    run = d.sync()
+    events = take_events(hub)
+    assert [(e["type"], e["subject"]) for e in events] == [("dev.integration-hub.member.deleted", "M-0002")], events
+    assert run["pulled"] == 1
+    d.put([members(6, at=now + timedelta(seconds=30), phone="+4679999999")[2]])
+    d.sync()
+    assert fake.by_key("M-0002")["contactid"] != gone and fake.by_key("M-0002")["telephone1"] == "+4679999999"
+
+    # the CRM forgets our delta link: one full read, events only for what really changed meanwhile
+    fake.clock_offset_s = 30
+    fake.crm_edit(fake.by_key("M-0004")["contactid"], {"lastname": "Holm"})
+    fake.expired_before = fake.seq  # every link issued before now
+    take_events(hub)
+    run = d.sync()
+    assert "expired" in run["reason"] and run["status"] == "succeeded", run
+    assert [(e["subject"], e["data"]["fields"]) for e in take_events(hub)] == [("M-0004", {"last_name": "Holm"})]
+    assert "expired" not in d.sync()["reason"]  # the new delta link works
