@@ -262,3 +262,14 @@ def connect_fortnox(admin: ApiClient, fake: Any, *, body: dict[str, Any] | None 
     done = requests.get(callback, timeout=30)
     assert done.status_code == 200, done.text
     return admin.get(path).json()
+
+
+def mark_inflight(hub: Any, tenant: str, integration: str, *kinds: str) -> None:
+    """Simulate a crash after the provider answered but before the outcome was recorded: the outbox rows of
+    these kinds are inflight again (outcome unknown)."""
+    from integrations.sync.outbox import RecordState
+
+    table = hub.outbox._table
+    for row in list(table.query("PartitionKey eq @pk", parameters={"pk": f"{tenant}|{integration}"})):
+        if row["RowKey"].split("|", 1)[0] in kinds:
+            table.merge_many([{**row, "State": RecordState.inflight.value}])

@@ -33,6 +33,7 @@ from typing import Any
 from adapters.crm import CrmAdapter, CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
+from integrations.sync.progress import Progress
 from shared.errors import ProviderError
 from shared.tables import Table
 
@@ -113,22 +114,6 @@ class MemberMirror:
             )
 
 
-@dataclass
-class MemberProgress:
-    created: int = 0
-    updated: int = 0
-    pulled: int = 0
-    skipped: int = 0
-    failed: int = 0
-    resyncs: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-
-    def fail(self, key: str, message: str) -> None:
-        self.failed += 1
-        if len(self.errors) < 20:
-            self.errors.append({"key": key, "message": message})
-
-
 def member_event(document: Any, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool) -> dict:
     return {
         "specversion": "1.0",
@@ -150,7 +135,7 @@ class MemberSync:
     document: Any
     emit: Callable[[dict[str, Any]], None]
     heartbeat: Callable[[], None]
-    progress: MemberProgress = field(default_factory=MemberProgress)
+    progress: Progress = field(default_factory=Progress)
 
     def __post_init__(self) -> None:
         config = self.document.config
@@ -214,7 +199,7 @@ class MemberSync:
         return {self.to_crm[name]: value for name, value in fields.items()}
 
     # --- the run ---------------------------------------------------------------------------------------------
-    def run(self) -> MemberProgress:
+    def run(self) -> Progress:
         direction = self.document.config.sync_direction
         if direction in (SyncDirection.pull, SyncDirection.bidirectional):
             self.pull()
@@ -234,7 +219,7 @@ class MemberSync:
                 raise
             # The CRM forgot our cursor: read everything again. The base makes this cheap in events: only
             # records that really differ are emitted.
-            self.progress.resyncs += 1
+            self.progress.reason = "change cursor expired: read everything again"
             self.walk(None, pending)
 
     def walk(self, cursor: str | None, pending: dict[str, OutboxRecord]) -> None:

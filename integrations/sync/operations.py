@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
+from integrations.sync.progress import Progress
 from integrations.sync.state import SyncState
 from shared.errors import NotFound, ProviderError
 
 MAX_RECORD_ATTEMPTS = 5
-
-
-@dataclass
-class Progress:
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    failed: int = 0
-    pulled: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-    reason: str = ""  # a note for the run (e.g. which delivery path was taken)
 
 
 @dataclass
@@ -81,9 +71,7 @@ def deliver(
                     if exc.retriable:
                         raise
                     done.append((record, RecordState.failed, None, exc.detail))
-                    progress.failed += 1
-                    if len(progress.errors) < 20:
-                        progress.errors.append({"key": record.key, "message": exc.detail})
+                    progress.fail(record.key, exc.detail)
                     continue
                 done.append((record, RecordState.synced, external, ""))
                 progress.created += 1
@@ -258,16 +246,7 @@ def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncE
 
 def sync_members(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     assert env.mirror is not None and env.emit is not None
-    done = MemberSync(adapter, outbox, env.mirror, document, emit=env.emit, heartbeat=env.heartbeat).run()
-    return Progress(
-        created=done.created,
-        updated=done.updated,
-        skipped=done.skipped,
-        failed=done.failed,
-        pulled=done.pulled,
-        errors=done.errors,
-        reason=f"change cursor expired: read everything again ({done.resyncs}×)" if done.resyncs else "",
-    )
+    return MemberSync(adapter, outbox, env.mirror, document, emit=env.emit, heartbeat=env.heartbeat).run()
 
 
 def export_enrollments_csv(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:

@@ -125,17 +125,7 @@ class Outbox:
     ) -> OutboxRecord | None:
         """Conditional mark against the version the job read; None when the platform sent a newer version
         meanwhile (that version stays pending for the next run)."""
-        entity: dict[str, Any] = {
-            "PartitionKey": self.partition(tenant_id, integration_id),
-            "RowKey": f"{record.kind}|{record.key}",
-            "State": state.value,
-            "UpdatedAt": self._now(),
-            "LastError": error[:1000],
-        }
-        if external_id:
-            entity["ExternalId"] = external_id
-        if attempt:
-            entity["Attempts"] = record.attempts + 1
+        entity = self._outcome(self.partition(tenant_id, integration_id), record, state, external_id, error, attempt)
         try:
             etag = self._table.merge(entity, etag=record.etag)
         except PreconditionFailed:
@@ -151,26 +141,6 @@ class Outbox:
             etag,
         )
 
-    def mark(
-        self,
-        tenant_id: str,
-        integration_id: str,
-        record: OutboxRecord,
-        state: RecordState,
-        *,
-        external_id: str | None = None,
-        error: str = "",
-        attempt: bool = False,
-    ) -> None:
-        pk, rk = self.partition(tenant_id, integration_id), f"{record.kind}|{record.key}"
-        current, etag = self._table.get(pk, rk)
-        current.update(State=state.value, UpdatedAt=self._now(), LastError=error[:1000])
-        if external_id:
-            current["ExternalId"] = external_id
-        if attempt:
-            current["Attempts"] = int(current["Attempts"]) + 1
-        self._table.replace(current, etag=etag)
-
     def mark_many(
         self,
         tenant_id: str,
@@ -182,21 +152,26 @@ class Outbox:
         """Record many outcomes in one transaction. Safe without ETags: the sync lease makes the job the only
         writer of its records while it runs."""
         pk = self.partition(tenant_id, integration_id)
-        entities = []
-        for record, state, external_id, error in changes:
-            entity: dict[str, Any] = {
-                "PartitionKey": pk,
-                "RowKey": f"{record.kind}|{record.key}",
-                "State": state.value,
-                "UpdatedAt": self._now(),
-                "LastError": error[:1000],
-            }
-            if external_id:
-                entity["ExternalId"] = external_id
-            if attempt:
-                entity["Attempts"] = record.attempts + 1
-            entities.append(entity)
-        self._table.merge_many(entities)
+        self._table.merge_many(
+            [self._outcome(pk, record, state, external_id, error, attempt) for record, state, external_id, error in changes]
+        )
+
+    def _outcome(
+        self, pk: str, record: OutboxRecord, state: RecordState, external_id: str | None, error: str, attempt: bool
+    ) -> dict[str, Any]:
+        """The columns a delivery outcome changes (a MERGE leaves payload and digest alone)."""
+        entity: dict[str, Any] = {
+            "PartitionKey": pk,
+            "RowKey": f"{record.kind}|{record.key}",
+            "State": state.value,
+            "UpdatedAt": self._now(),
+            "LastError": error[:1000],
+        }
+        if external_id:
+            entity["ExternalId"] = external_id
+        if attempt:
+            entity["Attempts"] = record.attempts + 1
+        return entity
 
     def requeue(self, tenant_id: str, integration_id: str, kind: str, key: str) -> bool:
         """Deliver a synced record's last version again (e.g. to restore fields the provider must not own)."""

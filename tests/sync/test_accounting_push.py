@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 import function_app
-from integrations.sync.outbox import RecordState
 from integrations.wiring import Hub
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient, connect_fortnox, fortnox
+from tests.helpers import ApiClient, connect_fortnox, fortnox, mark_inflight
 from tests.sync.test_fortnox_story import FAST_QUEUES, invoices
 from tools.runner import LocalRunner
 
@@ -77,10 +76,7 @@ def test_push_invoices_once_each(admin: ApiClient, fakes: Fakes, hub: Hub, provi
 
     # A crash after the provider answered but before we recorded it: the records are inflight again.
     # The next run must find (or be deduplicated by) the provider, not create them twice.
-    tenant, integration = admin.tenant, path.rsplit("/", 1)[1]
-    for record in list(hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": f"{tenant}|{integration}"})):
-        record["State"] = RecordState.inflight.value
-        hub.outbox._table.merge_many([record])
+    mark_inflight(hub, admin.tenant, path.rsplit("/", 1)[1], "invoice")
     assert admin.post(f"{path}/syncs", json={"operation": "push_invoices"}).status_code == 202
     worker.drain(timeout=60)
     assert len(fake.invoices) == 20
@@ -179,11 +175,7 @@ def test_payments_and_expenses(admin: ApiClient, fakes: Fakes, hub: Hub, provide
     assert run("push_expenses")["created"] == 2 and len(expenses()) == 2
 
     # a crash after the ledger answered: found again (or deduplicated), never booked twice
-    tenant, integration = admin.tenant, path.rsplit("/", 1)[1]
-    for record in list(hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": f"{tenant}|{integration}"})):
-        if record["RowKey"].startswith(("payment|", "expense|")):
-            record["State"] = RecordState.inflight.value
-            hub.outbox._table.merge_many([record])
+    mark_inflight(hub, admin.tenant, path.rsplit("/", 1)[1], "payment", "expense")
     run("push_payments")
     run("push_expenses")
     assert len(payments()) == 2 and len(expenses()) == 2

@@ -186,6 +186,22 @@ class OutboxResult(BaseModel):
     counts: dict[str, int] = Field(description="Records by state for this integration.")
 
 
+def store(
+    hub: Any, tenant_id: str, integration_id: str, kind: str, records: list[Any], *, updatable: bool = False
+) -> OutboxResult:
+    """Put each record (a pydantic model with `key`) into the outbox; the tally says what was new."""
+    tally = {"created": 0, "unchanged": 0, "replaced": 0}
+    for record in records:
+        payload = record.model_dump(mode="json")
+        tally[hub.outbox.put(tenant_id, integration_id, kind, record.key, payload, updatable=updatable)] += 1
+    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+
+
+def require_operation(hub: Any, document: Any, operation: str, pointer: str, what: str) -> None:
+    if operation not in supported_operations(hub, document):
+        raise ValidationFailed(f"This integration {what}.", [FieldError(pointer, f"{document.provider} has no {operation}")])
+
+
 @router.post(
     "/outbox/invoices",
     status_code=202,
@@ -209,11 +225,7 @@ def enqueue_invoices(
         ],
     )
     in_fiscal_year(document, [(f"/invoices/{i}/invoice_date", inv.invoice_date) for i, inv in enumerate(body.invoices)])
-    tally = {"created": 0, "unchanged": 0, "replaced": 0}
-    for inv in body.invoices:
-        payload = inv.model_dump(mode="json")
-        tally[hub.outbox.put(tenant_id, integration_id, "invoice", inv.key, payload)] += 1
-    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+    return store(hub, tenant_id, integration_id, "invoice", body.invoices)
 
 
 MemberValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
@@ -250,10 +262,7 @@ def enqueue_members(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: MemberBatch
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    if "sync_members" not in supported_operations(hub, document):
-        raise ValidationFailed(
-            "This integration takes no members.", [FieldError("/members", f"{document.provider} has no member sync")]
-        )
+    require_operation(hub, document, "sync_members", "/members", "takes no members")
     mapped = document.config.member_field_map
     unknown = [
         FieldError(f"/members/{i}/fields/{name}", f"not in member_field_map (mapped: {sorted(mapped)})")
@@ -263,11 +272,7 @@ def enqueue_members(
     ]
     if unknown:
         raise ValidationFailed("Some member fields are not mapped to the CRM.", unknown[:50])
-    tally = {"created": 0, "unchanged": 0, "replaced": 0}
-    for m in body.members:
-        payload = m.model_dump(mode="json")
-        tally[hub.outbox.put(tenant_id, integration_id, "member", m.key, payload, updatable=True)] += 1
-    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+    return store(hub, tenant_id, integration_id, "member", body.members, updatable=True)
 
 
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
@@ -348,10 +353,7 @@ def enqueue_payments(
             )
     if unknown:
         raise ValidationFailed("Some payments settle unknown invoices.", unknown[:50])
-    tally = {"created": 0, "unchanged": 0, "replaced": 0}
-    for p in body.payments:
-        tally[hub.outbox.put(tenant_id, integration_id, "payment", p.key, p.model_dump(mode="json"))] += 1
-    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+    return store(hub, tenant_id, integration_id, "payment", body.payments)
 
 
 @router.post(
@@ -378,10 +380,7 @@ def enqueue_expenses(
     ]
     if bad:
         raise ValidationFailed("Some expenses are inconsistent.", bad[:50])
-    tally = {"created": 0, "unchanged": 0, "replaced": 0}
-    for e in body.expenses:
-        tally[hub.outbox.put(tenant_id, integration_id, "expense", e.key, e.model_dump(mode="json"))] += 1
-    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+    return store(hub, tenant_id, integration_id, "expense", body.expenses)
 
 
 class IntegrationStatus(BaseModel):
@@ -491,11 +490,7 @@ def export_reimbursements(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: ReimbursementExport
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    if "export_reimbursements" not in supported_operations(hub, document):
-        raise ValidationFailed(
-            "This integration does not export reimbursements.",
-            [FieldError("/reimbursements", f"{document.provider} has no reimbursement export")],
-        )
+    require_operation(hub, document, "export_reimbursements", "/reimbursements", "does not export reimbursements")
     require_mapped(document, [(f"/reimbursements/{i}/category", r.category) for i, r in enumerate(body.reimbursements)])
     for r in body.reimbursements:
         hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
@@ -529,10 +524,7 @@ def send_messages(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: MessageBatch
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    if "send_messages" not in supported_operations(hub, document):
-        raise ValidationFailed(
-            "This integration sends no messages.", [FieldError("/messages", f"{document.provider} has no messaging")]
-        )
+    require_operation(hub, document, "send_messages", "/messages", "sends no messages")
     off = [
         FieldError(f"/messages/{i}/channel", f"the {m.channel} capability is off for this integration")
         for i, m in enumerate(body.messages)
@@ -573,15 +565,8 @@ def enqueue_enrollments(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: EnrollmentBatch
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    if "export_enrollments_csv" not in supported_operations(hub, document):
-        raise ValidationFailed(
-            "This integration takes no enrollments.",
-            [FieldError("/enrollments", f"{document.provider} has no enrollment export")],
-        )
-    tally = {"created": 0, "unchanged": 0, "replaced": 0}
-    for e in body.enrollments:
-        tally[hub.outbox.put(tenant_id, integration_id, "enrollment", e.key, e.model_dump(mode="json"))] += 1
-    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+    require_operation(hub, document, "export_enrollments_csv", "/enrollments", "takes no enrollments")
+    return store(hub, tenant_id, integration_id, "enrollment", body.enrollments)
 
 
 @router.get(
