@@ -273,3 +273,15 @@ def mark_inflight(hub: Any, tenant: str, integration: str, *kinds: str) -> None:
     for row in list(table.query("PartitionKey eq @pk", parameters={"pk": f"{tenant}|{integration}"})):
         if row["RowKey"].split("|", 1)[0] in kinds:
             table.merge_many([{**row, "State": RecordState.inflight.value}])
+
+
+def run_sync(admin: ApiClient, path: str, operation: str, *, timeout: float = 60) -> dict[str, Any]:
+    """Trigger a sync through the API, let the registered queue function run it, return the finished run."""
+    import function_app
+    from tests.sync.test_fortnox_story import FAST_QUEUES
+    from tools.runner import LocalRunner
+
+    r = admin.post(f"{path}/syncs", json={"operation": operation})
+    assert r.status_code == 202, r.text
+    LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"].drain(timeout=timeout)
+    return admin.get(f"{path}/syncs/{r.json()['id']}").json()

@@ -12,7 +12,7 @@ import pytest
 import function_app
 from integrations.wiring import Hub
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient, connect_fortnox, fortnox, mark_inflight
+from tests.helpers import ApiClient, connect_fortnox, fortnox, mark_inflight, run_sync
 from tests.sync.test_fortnox_story import FAST_QUEUES, invoices
 from tools.runner import LocalRunner
 
@@ -140,12 +140,9 @@ def active_ledger(admin: ApiClient, fakes: Fakes, provider: str) -> tuple[str, A
 @pytest.mark.parametrize("provider", ["fortnox", "xero", "quickbooks", "visma"])
 def test_payments_and_expenses(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
     path, payments, expenses = active_ledger(admin, fakes, provider)
-    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
 
     def run(operation: str) -> dict[str, Any]:
-        assert admin.post(f"{path}/syncs", json={"operation": operation}).status_code == 202
-        worker.drain(timeout=60)
-        return admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
+        return run_sync(admin, path, operation)
 
     admin.post(f"{path}/outbox/invoices", json={"invoices": invoices(3)})
     paid = [
@@ -196,12 +193,9 @@ def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hu
     assert admin.post(f"{path}:validate").json()["result"]["passed"]
     assert admin.post(f"{path}:resume").status_code == 200
     monkeypatch.setattr(FortnoxAdapter, "PAGE_SIZE", 4)  # several pages of MetaInformation
-    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
 
     def run(operation: str) -> dict[str, Any]:
-        assert admin.post(f"{path}/syncs", json={"operation": operation}).status_code == 202
-        worker.drain(timeout=60)
-        return admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
+        return run_sync(admin, path, operation)
 
     admin.post(f"{path}/outbox/invoices", json={"invoices": invoices(10)})
     run("push_invoices")

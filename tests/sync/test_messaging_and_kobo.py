@@ -11,7 +11,7 @@ from adapters.kobo import KoboAdapter
 from integrations.wiring import Hub
 from tests.fakes.keyed import GOOD
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient, mark_inflight
+from tests.helpers import ApiClient, mark_inflight, run_sync
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner
 
@@ -86,12 +86,9 @@ def test_kobo_submissions_become_registrations_once(admin: ApiClient, fakes: Fak
         },
         GOOD["kobo"],
     )
-    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
 
     def run() -> dict[str, Any]:
-        assert admin.post(f"{path}/syncs", json={"operation": "import_registrations"}).status_code == 202
-        worker.drain(timeout=60)
-        return admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
+        return run_sync(admin, path, "import_registrations")
 
     first = run()
     assert first["status"] == "succeeded" and first["pulled"] == 10, first
