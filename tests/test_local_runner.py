@@ -38,3 +38,51 @@ def test_timer_schedule_is_ncrontab_every_minute(hub: Hub) -> None:
 
     timer = LocalRunner(function_app.app).timers["timer_due_syncs"]
     assert timer.next_after(datetime(2026, 11, 25, 2, 0, 30, tzinfo=UTC)) == datetime(2026, 11, 25, 2, 1, tzinfo=UTC)
+
+
+def test_hub_run_serves_and_cleans_up_on_sigterm() -> None:
+    """`./hub run`'s process: it serves the API, and a SIGTERM (a service manager, `kill`) stops it *and* the
+    Azurite it started (uvicorn re-raises the signal; without our handler the clean-up never ran)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    from tests.helpers import free_port
+
+    root = Path(__file__).resolve().parents[1]
+    port = free_port()
+    env = {**os.environ, "HUB_TABLE_PREFIX": "sigterm"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.run", "--port", str(port), "--no-fakes"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the hub did not come up")
+        runtime = json.loads((root / ".hub" / "runtime.json").read_text())
+        table_port = int(runtime["AzureWebJobsStorage"].split("TableEndpoint=http://127.0.0.1:")[1].split("/")[0])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        import socket
+
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", table_port)) != 0, "Azurite is still listening"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

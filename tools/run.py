@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     runner = LocalRunner(function_app.app)
     runner.start_background()
     print(f"Integration Hub on http://127.0.0.1:{args.port}/api/docs  (Ctrl-C stops)", file=sys.stderr)
+    # uvicorn re-raises the signal that stopped it; with the default SIGTERM action the process would die
+    # before the clean-up below and leave Azurite running. Exiting from a handler runs it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(runner.asgi_app, host="127.0.0.1", port=args.port, log_level="info")
     finally:
