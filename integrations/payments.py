@@ -100,7 +100,7 @@ class Payments:
     def _payment_document(self, tenant_id: str, integration_id: str, capability: str) -> Any:
         document = self._get_document(tenant_id, integration_id)
         if document.family != "payment_gateway":
-            raise NotFound("This integration is not a payment gateway.")
+            raise Conflict(f"This is a {document.family} integration, not a payment gateway.", reason="wrong_family")
         if document.status != LifecycleStatus.active:
             raise Conflict(f"Only active integrations take payments; this one is {document.status}.", reason="not_active")
         if not getattr(document.capabilities, capability):

@@ -4,6 +4,7 @@ and multi-currency rules (minor units per ISO 4217, Swish SEK only, iDEAL EUR on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -195,3 +196,54 @@ def test_a_refused_refund_releases_its_reservation(admin: ApiClient, fakes: Fake
     assert r.status_code == 502 and "amount_too_large" in r.json()["detail"], r.text
     after = admin.get(f"{path}/payments/P9").json()
     assert after["refunded_minor"] == 0 and after["refunds"][0]["status"] == "refused"
+
+
+def test_concurrent_refunds_never_exceed_what_was_paid(admin: ApiClient, fakes: Fakes) -> None:
+    import threading
+
+    path = active_gateway(admin, fakes, "stripe")
+    body = {"key": "P-CONC", "amount_minor": 45000, "currency": "SEK", "description": "Licens"}
+    payment = admin.post(f"{path}/payments", json=body).json()
+    fakes.keyed.stripe_succeed(payment["provider_payment_id"])
+    statuses: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def refund(i: int) -> None:
+        barrier.wait()
+        r = admin.post(f"{path}/payments/P-CONC/refunds", json={"key": f"R-{i}", "amount_minor": 10000})
+        statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=refund, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = admin.get(f"{path}/payments/P-CONC").json()
+    assert statuses.count(201) == 4 and set(statuses) <= {201, 409, 422}, statuses
+    assert after["refunded_minor"] == 40000 and len(fakes.keyed.stripe_refunds) == 4
+
+
+def test_a_create_whose_outcome_was_lost_finds_the_first_payment(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """The provider took the payment but the hub crashed before recording it: the row says `creating`. The
+    platform's retry asks the provider again with the same idempotency key and gets the same payment."""
+    path = active_gateway(admin, fakes, "stripe")
+    body = {"key": "P-LOST", "amount_minor": 1500, "currency": "SEK", "description": "Entry fee"}
+    first = admin.post(f"{path}/payments", json=body).json()
+    table = hub.payments._table
+    entity, etag = table.get(f"{admin.tenant}|{first['integration_id']}", "P-LOST")
+    lost = {**json.loads(entity["Body"]), "status": "creating", "provider_payment_id": None}
+    table.replace({**entity, "Body": json.dumps(lost)}, etag=etag)
+    again = admin.post(f"{path}/payments", json=body)
+    assert again.status_code == 200 and again.json()["provider_payment_id"] == first["provider_payment_id"]
+    assert len(fakes.keyed.stripe_intents) == 1
+
+
+def test_payments_on_another_family_are_a_conflict(admin: ApiClient, fakes: Fakes) -> None:
+    from tests.helpers import fortnox
+
+    doc = admin.create(fortnox(admin.tenant))
+    r = admin.post(
+        f"{admin.integrations}/{doc['id']}/payments",
+        json={"key": "P", "amount_minor": 1, "currency": "SEK", "description": "x"},
+    )
+    assert r.status_code == 409 and "not a payment gateway" in r.json()["detail"]

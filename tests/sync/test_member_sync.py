@@ -268,3 +268,21 @@ def test_change_tracking_deletes_and_an_expired_delta_link(admin: ApiClient, fak
     assert "expired" in run["reason"] and run["status"] == "succeeded", run
     assert [(e["subject"], e["data"]["fields"]) for e in take_events(hub)] == [("M-0004", {"last_name": "Holm"})]
     assert "expired" not in d.sync()["reason"]  # the new delta link works
+
+
+def test_a_new_member_version_during_a_run_is_not_lost(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """The platform sends version 2 while a run is pushing version 1: the run's conditional marks leave
+    version 2 pending, and the next run delivers it."""
+    from integrations.sync.outbox import RecordState
+
+    d = Dynamics(admin, fakes, hub)
+    tenant, integration = admin.tenant, d.path.rsplit("/", 1)[1]
+    now = datetime.now(UTC)
+    d.put(members(1, at=now))
+    (v1,) = list(hub.outbox.due(tenant, integration, "member", max_attempts=5))
+    d.put(members(1, at=now + timedelta(seconds=5), email="v2@example.se"))  # arrives mid-run
+    assert hub.outbox.mark_if_unchanged(tenant, integration, v1, RecordState.synced) is None
+    assert hub.outbox.get(tenant, integration, "member", "M-0000").state == RecordState.pending
+    d.sync()
+    assert fakes.dynamics.by_key("M-0000")["emailaddress1"] == "v2@example.se"
+    assert hub.outbox.get(tenant, integration, "member", "M-0000").state == RecordState.synced
