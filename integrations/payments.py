@@ -96,6 +96,16 @@ class Payments:
             etag=etag,
         )
 
+    def list(
+        self, tenant_id: str, integration_id: str, *, size: int, continuation: str | None
+    ) -> tuple[list[Payment], str | None]:
+        """Payments of one integration in key order, a page at a time."""
+        self._get_document(tenant_id, integration_id)  # 404 for an unknown integration
+        page = self._table.page(
+            "PartitionKey eq @pk", parameters={"pk": f"{tenant_id}|{integration_id}"}, size=size, continuation=continuation
+        )
+        return [Payment.model_validate_json(e["Body"]) for e in page.items], page.continuation
+
     # --- operations ------------------------------------------------------------------------------------------
     def _payment_document(self, tenant_id: str, integration_id: str, capability: str) -> Any:
         document = self._get_document(tenant_id, integration_id)

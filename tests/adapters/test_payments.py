@@ -179,6 +179,12 @@ def test_payments_need_the_scope_an_active_gateway_and_the_capability(
     assert payer.post(f"{path}/payments", json=body).status_code == 201
     assert payer.get(f"{path}/payments/P1").json()["status"] == "pending"
     assert payer.get(f"{path}/payments/NOPE").status_code == 404
+    payer.post(f"{path}/payments", json={**body, "key": "P0"})
+    page = payer.get(f"{path}/payments", params={"limit": 1}).json()
+    assert [p["key"] for p in page["items"]] == ["P0"] and page["next"]
+    rest = payer.get(f"{path}/payments", params={"limit": 1, "continuation": page["next"]}).json()
+    assert [p["key"] for p in rest["items"]] == ["P1"]
+    assert payer.get(f"{path}/payments", params={"continuation": "not-a-token"}).status_code == 400
     admin.post(f"{path}:pause")
     r = payer.post(f"{path}/payments", json={**body, "key": "P2"})
     assert r.status_code == 409 and "paused" in r.json()["detail"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
@@ -60,6 +60,34 @@ def create_payment(
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments/{payment.key}"
     return payment
+
+
+class PaymentPage(BaseModel):
+    items: list[Payment]
+    next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
+
+
+@router.get(
+    "",
+    operation_id="listPayments",
+    summary="Payments of this integration (stored state; refresh one to ask the provider)",
+    response_model=PaymentPage,
+    responses={
+        **COMMON,
+        400: {**P, "description": "Malformed continuation token."},
+        422: {**P, "description": "Invalid query parameter."},
+    },
+)
+def list_payments(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    continuation: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Any:
+    items, nxt = hub.payments.list(tenant_id, integration_id, size=limit, continuation=continuation)
+    return PaymentPage(items=items, next=nxt)
 
 
 @router.get(
