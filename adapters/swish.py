@@ -81,7 +81,17 @@ class SwishAdapter(PaymentAdapter):
                 ) from None
             return f"mutual TLS accepted (probe → {response.status_code})"
 
-        return [timed("provider.authenticate", handshake)]
+        merchant = self.document.config.merchant_id or ""
+        return [
+            ValidationCheck(
+                name="config.merchant_id",
+                passed=merchant.isdigit() and len(merchant) == 10,
+                detail=f"Swish number {merchant}"
+                if merchant.isdigit() and len(merchant) == 10
+                else "config.merchant_id must be the merchant's 10-digit Swish number (123…): payments name it",
+            ),
+            timed("provider.authenticate", handshake),
+        ]
 
     def instruction_id(self, kind: str, key: str) -> str:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document.id}/{kind}/{key}").hex.upper()

@@ -27,3 +27,20 @@ def test_swish_mutual_tls(admin: ApiClient, fakes: Fakes, which: str) -> None:
     assert result["passed"] is (which == "merchant"), result
     if which == "stranger":
         assert "refused the client certificate" in result["checks"][-1]["detail"]
+
+
+def test_swish_needs_a_ten_digit_merchant_number(admin: ApiClient, fakes: Fakes) -> None:
+    fake = fakes.swish
+    doc = admin.create(
+        {
+            "family": "payment_gateway",
+            "provider": "swish",
+            "display_name": "Swish",
+            "config": {"supported_currencies": ["SEK"], "default_currency": "SEK", "merchant_id": "12345"},
+        }
+    )
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/signing_certificate_ref", json={"value": fake.client_p12_b64})
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"] is False
+    assert [c["name"] for c in result["checks"] if not c["passed"]] == ["config.merchant_id"], result
