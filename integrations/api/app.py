@@ -10,7 +10,7 @@ from integrations.api import problems
 from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import RateLimiter
-from integrations.api.routes import clients, credentials, health, integrations, observe, payments, syncs, tokens
+from integrations.api.routes import clients, credentials, health, integrations, observe, payments, records, syncs, tokens
 from integrations.wiring import get_hub
 
 API_VERSION = "1.0.0"
@@ -38,6 +38,7 @@ def create_api(
     app.include_router(credentials.router)
     app.include_router(observe.router)
     app.include_router(syncs.router)
+    app.include_router(records.router)
     app.include_router(payments.router)
     app.include_router(clients.router)
     app.include_router(tokens.router)
