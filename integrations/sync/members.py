@@ -68,40 +68,59 @@ class MemberMirror:
 
     def get(self, tenant_id: str, integration_id: str, key: str) -> MirrorEntry | None:
         found = self._table.find(self._pk(tenant_id, integration_id), f"m|{key}")
-        if not found:
-            return None
-        e = found[0]
+        return self._entry(found[0]) if found else None
+
+    @staticmethod
+    def _entry(e: dict[str, Any]) -> MirrorEntry:
+        state = json.loads(e["State"])
+        modified = state.get("remote_modified_at")
         return MirrorEntry(
-            key=key,
-            external_id=e.get("ExternalId") or None,
-            base=json.loads(e.get("Base") or "{}"),
-            version=e.get("Version") or None,
-            remote_modified_at=datetime.fromisoformat(e["RemoteModifiedAt"]) if e.get("RemoteModifiedAt") else None,
-            changed_at=json.loads(e.get("ChangedAt") or "{}"),
-            sent=json.loads(e.get("Sent") or "{}"),
+            key=e["RowKey"][2:],
+            external_id=state.get("external_id"),
+            base=state.get("base", {}),
+            version=state.get("version"),
+            remote_modified_at=datetime.fromisoformat(modified) if modified else None,
+            changed_at=state.get("changed_at", {}),
+            sent=state.get("sent", {}),
         )
 
     def key_for(self, tenant_id: str, integration_id: str, external_id: str) -> str | None:
         found = self._table.find(self._pk(tenant_id, integration_id), f"x|{external_id}")
         return found[0]["Key"] if found else None
 
-    def save(self, tenant_id: str, integration_id: str, entry: MirrorEntry) -> None:
+    def load(self, tenant_id: str, integration_id: str) -> tuple[dict[str, MirrorEntry], dict[str, str]]:
+        """The whole mirror of one integration in one range read: (entries by key, key by CRM id). A full
+        walk of the CRM uses it instead of two point reads per record (the index rows are not needed then)."""
         pk = self._pk(tenant_id, integration_id)
+        rows = self._table.query("PartitionKey eq @pk and RowKey ge 'm|' and RowKey lt 'm|~'", parameters={"pk": pk})
+        entries = {entry.key: entry for entry in map(self._entry, rows)}
+        return entries, {e.external_id: e.key for e in entries.values() if e.external_id}
+
+    def save(self, tenant_id: str, integration_id: str, entry: MirrorEntry) -> None:
+        self.save_many(tenant_id, integration_id, [entry])
+
+    def save_many(self, tenant_id: str, integration_id: str, entries: list[MirrorEntry]) -> None:
+        """50 members (≤ 100 rows) per transaction: a member and its index row always move together."""
+        for i in range(0, len(entries), 50):
+            self._table.merge_many([row for e in entries[i : i + 50] for row in self._rows(tenant_id, integration_id, e)])
+
+    def _rows(self, tenant_id: str, integration_id: str, entry: MirrorEntry) -> list[dict[str, Any]]:
+        pk = self._pk(tenant_id, integration_id)
+        # One JSON column rather than one property per field: a full load deserialises far less.
+        state = {
+            "external_id": entry.external_id,
+            "base": entry.base,
+            "version": entry.version,
+            "remote_modified_at": entry.remote_modified_at.isoformat() if entry.remote_modified_at else None,
+            "changed_at": entry.changed_at,
+            "sent": entry.sent,
+        }
         rows: list[dict[str, Any]] = [
-            {
-                "PartitionKey": pk,
-                "RowKey": f"m|{entry.key}",
-                "ExternalId": entry.external_id or "",
-                "Base": json.dumps(entry.base, sort_keys=True),
-                "Version": entry.version or "",
-                "RemoteModifiedAt": entry.remote_modified_at.isoformat() if entry.remote_modified_at else "",
-                "ChangedAt": json.dumps(entry.changed_at, sort_keys=True),
-                "Sent": json.dumps(entry.sent, sort_keys=True),
-            }
+            {"PartitionKey": pk, "RowKey": f"m|{entry.key}", "State": json.dumps(state, sort_keys=True, default=str)}
         ]
         if entry.external_id:
             rows.append({"PartitionKey": pk, "RowKey": f"x|{entry.external_id}", "Key": entry.key})
-        self._table.merge_many(rows)  # one transaction: the member and its index move together
+        return rows
 
     def cursor(self, tenant_id: str, integration_id: str) -> str | None:
         found = self._table.find(self._pk(tenant_id, integration_id), "~cursor")
@@ -144,6 +163,28 @@ class MemberSync:
         self.owner: dict[str, str] = dict(config.field_ownership)
         self.tenant, self.integration = self.document.tenant_id, self.document.id
         self.overridden: set[str] = set()  # members whose platform-owned fields the CRM changed
+        # A full walk loads the mirror once (then `cache`/`index` answer); delta walks read point by point.
+        self.cache: dict[str, MirrorEntry] | None = None
+        self.index: dict[str, str] = {}
+
+    # --- the mirror, through the cache when a full walk loaded it --------------------------------------------
+    def entry(self, key: str) -> MirrorEntry | None:
+        if self.cache is not None:
+            return self.cache.get(key)
+        return self.mirror.get(self.tenant, self.integration, key)
+
+    def key_for(self, external_id: str) -> str | None:
+        if self.cache is not None:
+            return self.index.get(external_id)
+        return self.mirror.key_for(self.tenant, self.integration, external_id)
+
+    def save(self, *entries: MirrorEntry) -> None:
+        self.mirror.save_many(self.tenant, self.integration, list(entries))
+        if self.cache is not None:
+            for e in entries:
+                self.cache[e.key] = e
+                if e.external_id:
+                    self.index[e.external_id] = e.key
 
     # --- the rule --------------------------------------------------------------------------------------------
     def accept_remote(self, entry: MirrorEntry, remote: RemoteMember, local: OutboxRecord | None) -> dict[str, Any]:
@@ -223,10 +264,12 @@ class MemberSync:
             self.walk(None, pending)
 
     def walk(self, cursor: str | None, pending: dict[str, OutboxRecord]) -> None:
+        if cursor is None:
+            self.cache, self.index = self.mirror.load(self.tenant, self.integration)
         for page in self.adapter.changed_members(cursor):
             self.heartbeat()
-            for remote in page.members:
-                self.take(remote, pending)
+            changed = [entry for remote in page.members if (entry := self.take(remote, pending)) is not None]
+            self.save(*changed)  # one transaction per 50 members, before the cursor moves past them
             for external_id in page.deleted:
                 self.forget(external_id)
             for key in self.overridden - set(pending):
@@ -237,8 +280,8 @@ class MemberSync:
     def forget(self, external_id: str) -> None:
         """Deleted in the CRM: tell the platform; the platform owns membership, so a later push of this member
         creates it again."""
-        key = self.mirror.key_for(self.tenant, self.integration, external_id)
-        entry = self.mirror.get(self.tenant, self.integration, key) if key else None
+        key = self.key_for(external_id)
+        entry = self.entry(key) if key else None
         if entry is None or entry.external_id != external_id:
             return  # never ours, or already forgotten
         self.emit(
@@ -253,34 +296,37 @@ class MemberSync:
             }
         )
         self.progress.pulled += 1
-        self.mirror.save(self.tenant, self.integration, MirrorEntry(key=entry.key, sent=entry.sent))
+        self.save(MirrorEntry(key=entry.key, sent=entry.sent))
 
-    def take(self, remote: RemoteMember, pending: dict[str, OutboxRecord]) -> MirrorEntry:
+    def take(self, remote: RemoteMember, pending: dict[str, OutboxRecord]) -> MirrorEntry | None:
+        """Apply the rule to one CRM record; the entry to save, or None when the mirror already says it all."""
         key = (
-            self.mirror.key_for(self.tenant, self.integration, remote.external_id)
+            self.key_for(remote.external_id)
             or remote.key
             or f"crm-{remote.external_id}"  # created in the CRM: the platform adopts it under this key
         )
-        entry = self.mirror.get(self.tenant, self.integration, key)
+        entry = self.entry(key)
         new = entry is None
         entry = entry or MirrorEntry(key=key)
+        before = (entry.external_id, entry.version, entry.remote_modified_at, dict(entry.base))
         accepted = self.accept_remote(entry, remote, pending.get(key))
         entry.external_id, entry.version, entry.remote_modified_at = remote.external_id, remote.version, remote.modified_at
         if accepted:
             self.take_values(entry, accepted, remote)
             self.emit(member_event(self.document, entry, accepted, remote, new=new and not remote.key))
             self.progress.pulled += 1
-        self.mirror.save(self.tenant, self.integration, entry)
+        if not new and before == (entry.external_id, entry.version, entry.remote_modified_at, entry.base):
+            return None
         return entry
 
     def push(self) -> None:
         for record in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS):
             self.heartbeat()
-            entry = self.mirror.get(self.tenant, self.integration, record.key) or MirrorEntry(key=record.key)
+            entry = self.entry(record.key) or MirrorEntry(key=record.key)
             changes = self.local_changes(entry, record)
             if not changes and entry.external_id:
                 entry.sent = dict(record.payload["fields"])
-                self.mirror.save(self.tenant, self.integration, entry)
+                self.save(entry)
                 self.outbox.mark_if_unchanged(self.tenant, self.integration, record, RecordState.synced)
                 self.progress.skipped += 1
                 continue
@@ -303,7 +349,7 @@ class MemberSync:
             # what the CRM holds after our write is what both sides now agree on (its echo is no news)
             entry.base.update(self.platform_values(remote))
             entry.sent = dict(record.payload["fields"])
-            self.mirror.save(self.tenant, self.integration, entry)
+            self.save(entry)
             self.outbox.mark_if_unchanged(
                 self.tenant, self.integration, marked, RecordState.synced, external_id=remote.external_id
             )
