@@ -49,6 +49,7 @@ class KeyedFakes:
     espo_clock_offset_s: float = 0.0
     espo_fail_list_after: int | None = None  # answer 500 to list calls after this many
     espo_list_calls: int = 0
+    espo_edit_before_put: dict[str, dict] = field(default_factory=dict)  # id → a CRM edit that lands first
     stripe_intents: dict[str, dict] = field(default_factory=dict)
     stripe_refunds: list[dict] = field(default_factory=list)
     stripe_idempotency: dict[str, tuple[str, dict]] = field(default_factory=dict)  # key → (params digest, response)
@@ -526,6 +527,8 @@ class KeyedFakes:
         if request.method == "GET":
             return JSONResponse(dict(row))
         body = await request.json()
+        if edit := self.espo_edit_before_put.pop(request.path_params["id"], None):
+            self.espo_edit(request.path_params["id"], edit)  # someone else saved first
         with self.lock:
             version = body.pop("versionNumber", None)
             if version is not None and version != row["versionNumber"]:

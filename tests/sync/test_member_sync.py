@@ -286,3 +286,30 @@ def test_a_new_member_version_during_a_run_is_not_lost(admin: ApiClient, fakes: 
     d.sync()
     assert fakes.dynamics.by_key("M-0000")["emailaddress1"] == "v2@example.se"
     assert hub.outbox.get(tenant, integration, "member", "M-0000").state == RecordState.synced
+
+
+def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """EspoCRM's optimistic concurrency: a PUT with a stale versionNumber answers 409; the hub re-reads,
+    applies the rule and writes what still wins, and the CRM user's edit reaches the platform."""
+    from integrations.sync.operations import SyncEnv, sync_members
+    from tests.fakes.keyed import GOOD
+
+    espo = fakes.keyed
+    doc = admin.create(crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact"))
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    now = datetime.now(UTC)
+    admin.post(f"{path}/outbox/members", json={"members": members(2, at=now)})
+    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    events: list[dict[str, Any]] = []
+    env = SyncEnv(heartbeat=lambda: None, mirror=hub.member_mirror, emit=events.append)
+    sync_members(hub.adapter_for(document), hub.outbox, document, env)
+    contact = next(c for c in espo.espo_contacts.values() if c["cHubMemberKey"] == "M-0001")
+    espo.espo_edit_before_put[contact["id"]] = {"telephone1": "+4674444444"}
+    admin.post(f"{path}/outbox/members", json={"members": [members(2, at=now + timedelta(seconds=30), email="e@x.se")[1]]})
+    progress = sync_members(hub.adapter_for(document), hub.outbox, document, env)
+    assert progress.updated == 1 and progress.failed == 0, progress
+    assert contact["emailaddress1"] == "e@x.se" and contact["telephone1"] == "+4674444444"
+    assert [e["data"]["fields"] for e in events] == [{"phone": "+4674444444"}]
