@@ -29,6 +29,19 @@ class ChangePage:
     cursor: str | None  # where to resume after this page (None: only at the end of the walk)
 
 
+@dataclass(frozen=True)
+class CrmObject:
+    name: str  # what config.member_object / order_object take
+    label: str
+
+
+@dataclass(frozen=True)
+class CrmField:
+    name: str  # what member_field_map / order_field_map values take
+    label: str
+    type: str  # the CRM's own type word (String, DateTime, varchar, enum…)
+
+
 class StaleMember(Exception):
     """The CRM record changed since the version we hold (412 / version conflict)."""
 
@@ -52,6 +65,14 @@ class CrmAdapter(Adapter):
     def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
         """Pages of records changed since `cursor` (all records when None). Raises CursorExpired when the CRM
         has forgotten the cursor."""
+        raise NotImplementedError
+
+    def objects(self) -> list[CrmObject]:
+        """The CRM's objects, for seed 003's "member object" and "order object" dropdowns."""
+        raise NotImplementedError
+
+    def fields(self, object_name: str) -> list[CrmField]:
+        """One object's fields, for the field-mapping dropdowns; LookupError when the object does not exist."""
         raise NotImplementedError
 
     def get_member(self, external_id: str) -> RemoteMember:

@@ -4,7 +4,8 @@ returns every record and an `@odata.deltaLink`, later reads of that link return 
 as `$deletedEntity` entries; pages follow `@odata.nextLink` (`odata.maxpagesize`). A delta link the service
 no longer honours (410 Gone, or an "expired" error) means a full read again. Creates and updates ask for the record back
 (`Prefer: return=representation`) and updates carry the record's ETag in `If-Match`, so a record someone
-changed meanwhile answers 412 instead of being overwritten."""
+changed meanwhile answers 412 instead of being overwritten. `EntityDefinitions` lists objects and their
+attributes for the CRM settings screen."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from adapters.crm import ChangePage, CrmAdapter, CursorExpired, RemoteMember, StaleMember
+from adapters.crm import ChangePage, CrmAdapter, CrmField, CrmObject, CursorExpired, RemoteMember, StaleMember
 from shared.errors import ProviderError
 
 RETURN = {"Prefer": "return=representation"}
@@ -114,3 +115,29 @@ class DynamicsAdapter(CrmAdapter):
         if response.status_code == 412:
             raise StaleMember(external_id)
         return self._remote(response.json())
+
+    @staticmethod
+    def _label(item: dict[str, Any]) -> str:
+        label = (item.get("DisplayName") or {}).get("UserLocalizedLabel") or {}
+        return label.get("Label") or item["LogicalName"]
+
+    def objects(self) -> list[CrmObject]:
+        params = {"$select": "LogicalName,EntitySetName,DisplayName", "$filter": "IsValidForAdvancedFind eq true"}
+        rows = self.request("GET", "/EntityDefinitions", operation="metadata", params=params).json()["value"]
+        return sorted((CrmObject(r["LogicalName"], self._label(r)) for r in rows), key=lambda o: o.name)
+
+    def fields(self, object_name: str) -> list[CrmField]:
+        escaped = object_name.replace("'", "''")
+        response = self.request(
+            "GET",
+            f"/EntityDefinitions(LogicalName='{escaped}')/Attributes",
+            operation="metadata",
+            params={"$select": "LogicalName,AttributeType,DisplayName"},
+            expect=frozenset({404}),
+        )
+        if response.status_code == 404:
+            raise LookupError(f"dynamics365 has no object {object_name!r}")
+        rows = response.json()["value"]
+        return sorted(
+            (CrmField(r["LogicalName"], self._label(r), r.get("AttributeType", "")) for r in rows), key=lambda f: f.name
+        )

@@ -2,7 +2,8 @@
 `where[]` filters, ordered by `modifiedAt` for incremental pulls (deletions are not visible in lists: EspoCRM
 reports them through its webhooks, next round). Updates send the record's `versionNumber`
 (EspoCRM's optimistic concurrency control): a record changed meanwhile answers 409 instead of being
-overwritten. EspoCRM datetimes are UTC `YYYY-MM-DD HH:MM:SS`."""
+overwritten. EspoCRM datetimes are UTC `YYYY-MM-DD HH:MM:SS`. `GET /Metadata` lists entity types (scopes with `entity`)
+and their field definitions for the CRM settings screen."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.crm import ChangePage, CrmAdapter, RemoteMember, StaleMember
+from adapters.crm import ChangePage, CrmAdapter, CrmField, CrmObject, RemoteMember, StaleMember
 
 ESPO_TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -89,3 +90,16 @@ class EspoCrmAdapter(CrmAdapter):
         if response.status_code == 409:
             raise StaleMember(external_id)
         return self._remote(response.json())
+
+    def _metadata(self) -> dict[str, Any]:
+        return self.request("GET", "/Metadata", operation="metadata").json()
+
+    def objects(self) -> list[CrmObject]:
+        scopes = self._metadata().get("scopes", {})
+        return [CrmObject(name, name) for name, scope in sorted(scopes.items()) if scope.get("entity")]
+
+    def fields(self, object_name: str) -> list[CrmField]:
+        defs = self._metadata().get("entityDefs", {}).get(object_name)
+        if defs is None:
+            raise LookupError(f"espocrm has no object {object_name!r}")
+        return [CrmField(name, name, f.get("type", "")) for name, f in sorted(defs.get("fields", {}).items())]

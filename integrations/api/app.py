@@ -10,7 +10,18 @@ from integrations.api import problems
 from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import RateLimiter
-from integrations.api.routes import clients, credentials, health, integrations, observe, payments, records, syncs, tokens
+from integrations.api.routes import (
+    clients,
+    credentials,
+    crm,
+    health,
+    integrations,
+    observe,
+    payments,
+    records,
+    syncs,
+    tokens,
+)
 from integrations.wiring import get_hub
 
 API_VERSION = "1.0.0"
@@ -39,6 +50,7 @@ def create_api(
     app.include_router(observe.router)
     app.include_router(syncs.router)
     app.include_router(records.router)
+    app.include_router(crm.router)
     app.include_router(payments.router)
     app.include_router(clients.router)
     app.include_router(tokens.router)

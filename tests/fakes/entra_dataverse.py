@@ -163,6 +163,43 @@ class EntraDataverseFake:
             body["@odata.nextLink"] = f"{base}?{urlencode({**rest, '$skiptoken': start + size})}"
         return JSONResponse(body)
 
+    ENTITIES = {
+        "contact": ("contacts", "Contact", {"firstname": "String", "lastname": "String", "emailaddress1": "String",
+                                             "telephone1": "String", "externaluseridentifier": "String",
+                                             "hlf_membershipstatus": "Picklist", "modifiedon": "DateTime"}),
+        "salesorder": ("salesorders", "Order", {"name": "String", "totalamount": "Money"}),
+    }  # fmt: skip
+
+    async def entity_definitions(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
+        label = lambda text: {"UserLocalizedLabel": {"Label": text}}  # noqa: E731
+        return JSONResponse(
+            {
+                "value": [
+                    {"LogicalName": name, "EntitySetName": entity_set, "DisplayName": label(display)}
+                    for name, (entity_set, display, _) in self.ENTITIES.items()
+                ]
+            }
+        )
+
+    async def attributes(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
+        entity = self.ENTITIES.get(request.path_params["name"])
+        if entity is None:
+            return JSONResponse(
+                {"error": {"code": "0x80040217", "message": "Could not find an entity with the specified name"}}, 404
+            )
+        return JSONResponse(
+            {
+                "value": [
+                    {"LogicalName": n, "AttributeType": t, "DisplayName": {"UserLocalizedLabel": {"Label": n.title()}}}
+                    for n, t in entity[2].items()
+                ]
+            }
+        )
+
     def _changes(self, request: Request) -> Response:
         q = request.query_params
         with self.lock:
@@ -245,6 +282,8 @@ class EntraDataverseFake:
                 Route("/{tenant}/v2.0/.well-known/openid-configuration", self.openid),
                 Route("/{tenant}/oauth2/v2.0/token", self.token, methods=["POST"]),
                 Route("/api/data/v9.2/WhoAmI", self.whoami),
+                Route("/api/data/v9.2/EntityDefinitions", self.entity_definitions),
+                Route("/api/data/v9.2/EntityDefinitions(LogicalName='{name}')/Attributes", self.attributes),
                 Route("/api/data/v9.2/contacts", self.contacts_list, methods=["GET", "POST"]),
                 Route("/api/data/v9.2/contacts({id})", self.contact, methods=["GET", "PATCH"]),
             ]

@@ -489,6 +489,20 @@ class KeyedFakes:
             self.espo_contacts[contact_id].update(fields)
             self.espo_stamp(self.espo_contacts[contact_id])
 
+    async def espo_metadata(self, request: Request) -> Response:
+        self._count("espocrm")
+        if request.headers.get("x-api-key") != GOOD["espocrm"]:
+            return Response(status_code=401)
+        return JSONResponse(
+            {
+                "scopes": {"Contact": {"entity": True}, "Account": {"entity": True}, "Admin": {"entity": False}},
+                "entityDefs": {
+                    "Contact": {"fields": {"firstName": {"type": "varchar"}, "emailAddress": {"type": "email"}}},
+                    "Account": {"fields": {"name": {"type": "varchar"}}},
+                },
+            }
+        )
+
     async def espo_contacts_list(self, request: Request) -> Response:
         self._count("espocrm")
         if request.headers.get("x-api-key") != GOOD["espocrm"]:
@@ -621,6 +635,7 @@ class KeyedFakes:
                 Route("/partner/enrollments", self.partner),
                 Route("/partner/enrollments/{key}", self.partner, methods=["PUT"]),
                 Route("/espo/api/v1/App/user", self.espocrm),
+                Route("/espo/api/v1/Metadata", self.espo_metadata),
                 Route("/espo/api/v1/Contact", self.espo_contacts_list, methods=["GET", "POST"]),
                 Route("/espo/api/v1/Contact/{id}", self.espo_contact, methods=["GET", "PUT"]),
                 Route("/paypal/v1/oauth2/token", self.paypal_token, methods=["POST"]),
