@@ -75,6 +75,10 @@ class CrmAdapter(Adapter):
         """One object's fields, for the field-mapping dropdowns; LookupError when the object does not exist."""
         raise NotImplementedError
 
+    def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:
+        """One field of a member record and the record's version (for a conditional update)."""
+        raise NotImplementedError
+
     def get_member(self, external_id: str) -> RemoteMember:
         raise NotImplementedError
 

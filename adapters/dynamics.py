@@ -141,3 +141,9 @@ class DynamicsAdapter(CrmAdapter):
         return sorted(
             (CrmField(r["LogicalName"], self._label(r), r.get("AttributeType", "")) for r in rows), key=lambda f: f.name
         )
+
+    def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:
+        row = self.request(
+            "GET", f"/{self._set}({external_id})", operation="sync.pull_members", params={"$select": field_name}
+        ).json()
+        return row.get(field_name), row.get("@odata.etag")

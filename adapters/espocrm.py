@@ -103,3 +103,8 @@ class EspoCrmAdapter(CrmAdapter):
         if defs is None:
             raise LookupError(f"espocrm has no object {object_name!r}")
         return [CrmField(name, name, f.get("type", "")) for name, f in sorted(defs.get("fields", {}).items())]
+
+    def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:
+        row = self.request("GET", f"/{self._entity}/{external_id}", operation="sync.pull_members").json()
+        version = row.get("versionNumber")
+        return row.get(field_name), None if version is None else str(version)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.crm import StaleMember
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
 from integrations.sync.progress import Progress
@@ -244,6 +245,49 @@ def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncE
     return progress
 
 
+TAG_SEPARATOR = "; "
+
+
+def push_tags(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    """Seed 003's event and course tags: each record appends a label (an event attended, a course completed)
+    to the member's tag field in the CRM — read, append if absent, conditional update, re-read on a conflict.
+    Append-if-absent makes a replay harmless. A record waits (unattempted) until its member is in the CRM."""
+    assert env.mirror is not None
+    tenant, integration = document.tenant_id, document.id
+    fields = {"event": document.config.event_tag_field, "course": document.config.course_tag_field}
+
+    def member(payload: dict[str, Any]) -> str | None:
+        entry = env.mirror.get(tenant, integration, payload["member_key"])  # type: ignore[union-attr]
+        return entry.external_id if entry else None
+
+    def push(payload: dict[str, Any]) -> str:
+        external_id, field_name = member(payload), fields[payload["tag_type"]]
+        for _ in range(3):
+            value, version = adapter.read_field(external_id, field_name)
+            labels = [x for x in str(value or "").split(TAG_SEPARATOR.strip()) if x.strip()]
+            if payload["label"].casefold() in {x.strip().casefold() for x in labels}:
+                return external_id  # already there (a replay, or added by hand)
+            joined = TAG_SEPARATOR.join([*(x.strip() for x in labels), payload["label"]])
+            try:
+                adapter.update_member(external_id, {field_name: joined}, version)
+                return external_id
+            except StaleMember:
+                continue  # someone saved the record meanwhile: read again
+        raise ProviderError(
+            detail=f"{payload['key']}: the member record kept changing", provider=document.provider, retriable=True
+        )
+
+    return deliver(
+        "tag",
+        outbox,
+        document,
+        ready=lambda payload: member(payload) is not None,
+        find=lambda payload: None,
+        push=push,
+        heartbeat=env.heartbeat,
+    )
+
+
 def sync_members(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     assert env.mirror is not None and env.emit is not None
     return MemberSync(adapter, outbox, env.mirror, document, emit=env.emit, heartbeat=env.heartbeat).run()
@@ -306,6 +350,7 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
     "sync_enrollments": ("enrollment", sync_enrollments, "sync_enrollments"),
     "sync_members": ("member", sync_members, "sync_members"),
+    "push_tags": ("tag", push_tags, "push_tags"),
     "send_messages": ("message", send_messages, "send_message"),
     "import_registrations": ("registration", import_registrations, "import_registrations"),
 }

@@ -13,7 +13,7 @@ import pytest
 import function_app
 from integrations.wiring import Hub
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, mark_inflight
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner
 
@@ -313,3 +313,37 @@ def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub:
     assert progress.updated == 1 and progress.failed == 0, progress
     assert contact["emailaddress1"] == "e@x.se" and contact["telephone1"] == "+4674444444"
     assert [e["data"]["fields"] for e in events] == [{"phone": "+4674444444"}]
+
+
+def test_event_attendance_lands_in_the_event_tag_field(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """Seed 003's event tag: attendance is appended to the member's tag field (once, whatever the replays),
+    waits for members not yet in the CRM, and survives a concurrent edit (412 → read again)."""
+    from tests.helpers import run_sync
+
+    d = Dynamics(admin, fakes, hub)
+    fake = d.fake
+    d.put(members(2, at=datetime.now(UTC)))
+    d.sync()
+    attendance = [
+        {"key": "A1", "member_key": "M-0000", "label": "SM i boule 2026"},
+        {"key": "A2", "member_key": "M-0000", "label": "Klubbkväll november"},
+        {"key": "A3", "member_key": "M-0001", "label": "SM i boule 2026"},
+        {"key": "A4", "member_key": "M-0002", "label": "SM i boule 2026"},  # not in the CRM yet
+    ]
+    r = admin.post(f"{d.path}/outbox/attendance", json={"items": attendance})
+    assert r.status_code == 202 and r.json()["created"] == 4, r.text
+    no_course = admin.post(f"{d.path}/outbox/course-completions", json={"items": attendance[:1]})
+    assert no_course.status_code == 422  # course_completion is off and no course tag field is set
+    fake.edit_before_patch[fake.by_key("M-0001")["contactid"]] = {"telephone1": "+4675555555"}
+    run = run_sync(admin, d.path, "push_tags")
+    assert run["created"] == 3 and run["skipped"] == 1 and run["status"] == "succeeded", run
+    assert fake.by_key("M-0000")["hlf_events"] == "SM i boule 2026; Klubbkväll november"
+    assert fake.by_key("M-0001")["hlf_events"] == "SM i boule 2026"
+    assert fake.by_key("M-0001")["telephone1"] == "+4675555555"  # the concurrent edit survived
+    # the member arrives; the waiting record goes; replays add nothing
+    d.put([members(3, at=datetime.now(UTC))[2]])
+    d.sync()
+    mark_inflight(hub, admin.tenant, d.path.rsplit("/", 1)[1], "tag")
+    run_sync(admin, d.path, "push_tags")
+    assert fake.by_key("M-0002")["hlf_events"] == "SM i boule 2026"
+    assert fake.by_key("M-0000")["hlf_events"] == "SM i boule 2026; Klubbkväll november"

@@ -375,3 +375,68 @@ def enqueue_enrollments(
     document = hub.integrations.get(tenant_id, integration_id).document
     require_operation(hub, document, "export_enrollments_csv", "/enrollments", "takes no enrollments")
     return store(hub, tenant_id, integration_id, "enrollment", body.enrollments)
+
+
+class TagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's id of this attendance or completion."
+    )
+    member_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The member (synced through sync_members)."
+    )
+    label: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^;]+$")] = Field(
+        description="What lands in the CRM's tag field, e.g. the event or course name.", examples=["SM i boule 2026"]
+    )
+
+
+class TagBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[TagIn] = Field(min_length=1, max_length=1000)
+
+
+class TagRecord(TagIn):
+    tag_type: Literal["event", "course"]
+
+
+def _tags(hub: Any, tenant_id: str, integration_id: str, body: TagBatch, tag_type: str, capability: str) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_operation(hub, document, "push_tags", "/items", "takes no CRM tags")
+    if not getattr(document.capabilities, capability):
+        raise ValidationFailed(
+            "This integration does not record these.", [FieldError("/items", f"capabilities.{capability} is off")]
+        )
+    if tag_type == "course" and not document.config.course_tag_field:
+        raise ValidationFailed(
+            "No CRM field receives courses.", [FieldError("/items", "config.course_tag_field is not set")]
+        )
+    records = [TagRecord(**item.model_dump(), tag_type=tag_type) for item in body.items]
+    return store(hub, tenant_id, integration_id, "tag", records)
+
+
+@router.post(
+    "/outbox/attendance",
+    status_code=202,
+    operation_id="enqueueAttendance",
+    summary="Event attendance/registration → the member's event tag field in the CRM (push_tags)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_attendance(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: TagBatch
+) -> Any:
+    return _tags(hub, tenant_id, integration_id, body, "event", "event_attendance")
+
+
+@router.post(
+    "/outbox/course-completions",
+    status_code=202,
+    operation_id="enqueueCourseCompletions",
+    summary="Completed courses → the member's course tag field in the CRM (push_tags)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_course_completions(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: TagBatch
+) -> Any:
+    return _tags(hub, tenant_id, integration_id, body, "course", "course_completion")
