@@ -198,6 +198,8 @@ class Payments:
         for _ in range(5):  # reserve under the row's ETag
             payment, entity, etag = self._load(tenant_id, integration_id, key)
             if existing := next((r for r in payment.refunds if r.key == refund_key), None):
+                if amount_minor is not None and amount_minor != existing.amount_minor:
+                    raise Conflict(f"Refund {refund_key} exists with another amount; use a new key.")
                 if existing.status != "creating":
                     return payment, existing, False
                 refund = existing

@@ -131,6 +131,8 @@ def test_pay_once_then_refund_in_parts(admin: ApiClient, fakes: Fakes, hub: Hub,
     assert part.json()["refund"]["amount"] == "100.00" and part.json()["payment"]["refunded_minor"] == 10000
     replay = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-1", "amount_minor": 10000})
     assert replay.status_code == 200 and case.refunds(fakes) == 1
+    other = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-1", "amount_minor": 500})
+    assert other.status_code == 409
     too_much = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-2", "amount_minor": 40000})
     assert too_much.status_code == 422 and too_much.json()["errors"][0]["pointer"] == "/amount_minor"
     rest = admin.post(f"{path}/payments/PAY-2026-0001/refunds", json={"key": "REF-3"})
