@@ -75,6 +75,17 @@ class CrmAdapter(Adapter):
         """One object's fields, for the field-mapping dropdowns; LookupError when the object does not exist."""
         raise NotImplementedError
 
+    @property
+    def order_key_field(self) -> str:
+        return self.document.config.order_key_field or self.key_field
+
+    def find_record(self, object_name: str, key: str) -> str | None:
+        """The CRM id of an order-like record carrying our key (order_key_field), if any."""
+        raise NotImplementedError
+
+    def create_record(self, object_name: str, key: str, fields: dict[str, Any]) -> str:
+        raise NotImplementedError
+
     def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:
         """One field of a member record and the record's version (for a conditional update)."""
         raise NotImplementedError

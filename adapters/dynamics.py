@@ -147,3 +147,16 @@ class DynamicsAdapter(CrmAdapter):
             "GET", f"/{self._set}({external_id})", operation="sync.pull_members", params={"$select": field_name}
         ).json()
         return row.get(field_name), row.get("@odata.etag")
+
+    def find_record(self, object_name: str, key: str) -> str | None:
+        escaped = key.replace("'", "''")
+        params = {"$select": f"{object_name}id", "$filter": f"{self.order_key_field} eq '{escaped}'", "$top": "1"}
+        rows = self.request("GET", f"/{entity_set(object_name)}", operation="sync.lookup", params=params).json()["value"]
+        return rows[0][f"{object_name}id"] if rows else None
+
+    def create_record(self, object_name: str, key: str, fields: dict[str, Any]) -> str:
+        body = {**fields, self.order_key_field: key}
+        row = self.request(
+            "POST", f"/{entity_set(object_name)}", operation="sync.push_order", json=body, headers=RETURN
+        ).json()
+        return row[f"{object_name}id"]

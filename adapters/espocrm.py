@@ -108,3 +108,18 @@ class EspoCrmAdapter(CrmAdapter):
         row = self.request("GET", f"/{self._entity}/{external_id}", operation="sync.pull_members").json()
         version = row.get("versionNumber")
         return row.get(field_name), None if version is None else str(version)
+
+    def find_record(self, object_name: str, key: str) -> str | None:
+        params = {
+            "select": "id",
+            "maxSize": 1,
+            "where[0][type]": "equals",
+            "where[0][attribute]": self.order_key_field,
+            "where[0][value]": key,
+        }
+        rows = self.request("GET", f"/{object_name}", operation="sync.lookup", params=params).json().get("list", [])
+        return rows[0]["id"] if rows else None
+
+    def create_record(self, object_name: str, key: str, fields: dict[str, Any]) -> str:
+        body = {**fields, self.order_key_field: key}
+        return self.request("POST", f"/{object_name}", operation="sync.push_order", json=body).json()["id"]

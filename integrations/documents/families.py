@@ -396,6 +396,11 @@ class CrmConfig(Strict):
     order_field_map: dict[FieldName, FieldName] = Field(
         default_factory=dict, max_length=500, description="Hub order field → CRM field (required with order_object)."
     )
+    order_key_field: FieldName | None = Field(
+        None,
+        description="CRM field on the order object holding the platform's order key (replays are found, not "
+        "duplicated); default: the member key field's name.",
+    )
     sync_direction: SyncDirection = Field(SyncDirection.bidirectional, description="push, pull or bidirectional.")
     member_key_field: FieldName | None = Field(
         None,

@@ -288,6 +288,24 @@ def push_tags(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Prog
     )
 
 
+def push_orders(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+    """Seed 003's order object: each order becomes a record of config.order_object with its fields mapped
+    through order_field_map and our key in order_key_field (found again before a replayed create)."""
+    config = document.config
+
+    def fields(payload: dict[str, Any]) -> dict[str, Any]:
+        return {config.order_field_map[name]: value for name, value in payload["fields"].items()}
+
+    return deliver(
+        "order",
+        outbox,
+        document,
+        find=lambda payload: adapter.find_record(config.order_object, payload["key"]),
+        push=lambda payload: adapter.create_record(config.order_object, payload["key"], fields(payload)),
+        heartbeat=env.heartbeat,
+    )
+
+
 def sync_members(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     assert env.mirror is not None and env.emit is not None
     return MemberSync(adapter, outbox, env.mirror, document, emit=env.emit, heartbeat=env.heartbeat).run()
@@ -351,6 +369,7 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "sync_enrollments": ("enrollment", sync_enrollments, "sync_enrollments"),
     "sync_members": ("member", sync_members, "sync_members"),
     "push_tags": ("tag", push_tags, "push_tags"),
+    "push_orders": ("order", push_orders, "push_orders"),
     "send_messages": ("message", send_messages, "send_message"),
     "import_registrations": ("registration", import_registrations, "import_registrations"),
 }

@@ -45,6 +45,7 @@ class EntraDataverseFake:
     seq: int = 0  # change sequence: every write takes the next number
     tombstones: list[tuple[int, str]] = field(default_factory=list)
     expired_before: int = 0
+    orders: dict[str, dict] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def openid(self, request: Request) -> Response:
@@ -200,6 +201,24 @@ class EntraDataverseFake:
             }
         )
 
+    async def salesorders(self, request: Request) -> Response:
+        if refused := self._refused(request):
+            return refused
+        if request.method == "POST":
+            body = await request.json()
+            if not body.get("name"):
+                return JSONResponse(
+                    {"error": {"code": "0x80040200", "message": "Attribute 'name' cannot be NULL"}}, status_code=400
+                )
+            with self.lock:
+                self.writes += 1
+                row = {"salesorderid": str(uuid.uuid4()), **body}
+                self.orders[row["salesorderid"]] = row
+            return JSONResponse(row, status_code=201)
+        name, _, value = request.query_params.get("$filter", "").partition(" eq '")
+        found = [r for r in self.orders.values() if r.get(name) == value[:-1]]
+        return JSONResponse({"value": found[:1]})
+
     def _changes(self, request: Request) -> Response:
         q = request.query_params
         with self.lock:
@@ -282,6 +301,7 @@ class EntraDataverseFake:
                 Route("/{tenant}/v2.0/.well-known/openid-configuration", self.openid),
                 Route("/{tenant}/oauth2/v2.0/token", self.token, methods=["POST"]),
                 Route("/api/data/v9.2/WhoAmI", self.whoami),
+                Route("/api/data/v9.2/salesorders", self.salesorders, methods=["GET", "POST"]),
                 Route("/api/data/v9.2/EntityDefinitions", self.entity_definitions),
                 Route("/api/data/v9.2/EntityDefinitions(LogicalName='{name}')/Attributes", self.attributes),
                 Route("/api/data/v9.2/contacts", self.contacts_list, methods=["GET", "POST"]),

@@ -347,3 +347,33 @@ def test_event_attendance_lands_in_the_event_tag_field(admin: ApiClient, fakes: 
     run_sync(admin, d.path, "push_tags")
     assert fake.by_key("M-0002")["hlf_events"] == "SM i boule 2026"
     assert fake.by_key("M-0000")["hlf_events"] == "SM i boule 2026; Klubbkväll november"
+
+
+def test_orders_become_records_of_the_order_object(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """Seed 003's order object: orders land as salesorder records with mapped fields, once each."""
+    from tests.helpers import run_sync
+
+    fake = fakes.dynamics
+    body = crm_doc(
+        "dynamics365",
+        fake,
+        order_object="salesorder",
+        order_field_map={"title": "name", "total": "totalamount"},
+        order_key_field="hub_orderkey",
+    )
+    body["capabilities"] = {"member_sync": True, "order_sync": True}
+    doc = admin.create(body)
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fake.client_secret})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    orders = [{"key": f"ORD-{i}", "fields": {"title": f"Licens 2026 #{i}", "total": 450.0}} for i in range(3)]
+    bad = admin.post(f"{path}/outbox/orders", json={"orders": [{"key": "X", "fields": {"colour": "red"}}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/orders/0/fields/colour"
+    assert admin.post(f"{path}/outbox/orders", json={"orders": orders}).json()["created"] == 3
+    run = run_sync(admin, path, "push_orders")
+    assert run["created"] == 3 and run["status"] == "succeeded", run
+    assert sorted(o["hub_orderkey"] for o in fake.orders.values()) == ["ORD-0", "ORD-1", "ORD-2"]
+    assert {o["totalamount"] for o in fake.orders.values()} == {450.0}
+    mark_inflight(hub, admin.tenant, doc["id"], "order")
+    assert run_sync(admin, path, "push_orders")["skipped"] == 3 and len(fake.orders) == 3

@@ -440,3 +440,48 @@ def enqueue_course_completions(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: TagBatch
 ) -> Any:
     return _tags(hub, tenant_id, integration_id, body, "course", "course_completion")
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's order id (kept in the CRM's order_key_field)."
+    )
+    fields: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")], MemberValue] = Field(
+        min_length=1, max_length=200, description="Order fields by their platform names (keys of order_field_map)."
+    )
+
+
+class OrderBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    orders: list[OrderIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/outbox/orders",
+    status_code=202,
+    operation_id="enqueueOrders",
+    summary="Orders/transactions → records of the CRM's order object (push_orders)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_orders(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: OrderBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_operation(hub, document, "push_orders", "/orders", "takes no orders")
+    if not document.capabilities.order_sync or not document.config.order_object:
+        raise ValidationFailed(
+            "This integration does not sync orders.",
+            [FieldError("/orders", "needs capabilities.order_sync and config.order_object")],
+        )
+    mapped = document.config.order_field_map
+    unknown = [
+        FieldError(f"/orders/{i}/fields/{name}", f"not in order_field_map (mapped: {sorted(mapped)})")
+        for i, order in enumerate(body.orders)
+        for name in order.fields
+        if name not in mapped
+    ]
+    if unknown:
+        raise ValidationFailed("Some order fields are not mapped to the CRM.", unknown[:50])
+    return store(hub, tenant_id, integration_id, "order", body.orders)
