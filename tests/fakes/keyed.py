@@ -50,6 +50,7 @@ class KeyedFakes:
     espo_fail_list_after: int | None = None  # answer 500 to list calls after this many
     espo_list_calls: int = 0
     espo_edit_before_put: dict[str, dict] = field(default_factory=dict)  # id → a CRM edit that lands first
+    espo_records: dict[str, dict[str, dict]] = field(default_factory=dict)  # other entity types → id → record
     stripe_intents: dict[str, dict] = field(default_factory=dict)
     stripe_refunds: list[dict] = field(default_factory=list)
     stripe_idempotency: dict[str, tuple[str, dict]] = field(default_factory=dict)  # key → (params digest, response)
@@ -503,6 +504,25 @@ class KeyedFakes:
             }
         )
 
+    async def espo_entity(self, request: Request) -> Response:
+        """Any other entity type (orders, opportunities…): create, and list with an `equals` filter."""
+        self._count("espocrm")
+        if request.headers.get("x-api-key") != GOOD["espocrm"]:
+            return Response(status_code=401)
+        store = self.espo_records.setdefault(request.path_params["entity"], {})
+        if request.method == "POST":
+            with self.lock:
+                self.espo_writes += 1
+                row = {"id": uuid.uuid4().hex[:17], **(await request.json())}
+                self.espo_stamp(row)
+                store[row["id"]] = row
+            return JSONResponse(dict(row))
+        q = request.query_params
+        rows = list(store.values())
+        if q.get("where[0][type]") == "equals":
+            rows = [r for r in rows if r.get(q["where[0][attribute]"]) == q.get("where[0][value]")]
+        return JSONResponse({"total": len(rows), "list": rows[: int(q.get("maxSize", 20))]})
+
     async def espo_contacts_list(self, request: Request) -> Response:
         self._count("espocrm")
         if request.headers.get("x-api-key") != GOOD["espocrm"]:
@@ -638,6 +658,7 @@ class KeyedFakes:
                 Route("/espo/api/v1/Metadata", self.espo_metadata),
                 Route("/espo/api/v1/Contact", self.espo_contacts_list, methods=["GET", "POST"]),
                 Route("/espo/api/v1/Contact/{id}", self.espo_contact, methods=["GET", "PUT"]),
+                Route("/espo/api/v1/{entity}", self.espo_entity, methods=["GET", "POST"]),
                 Route("/paypal/v1/oauth2/token", self.paypal_token, methods=["POST"]),
                 Route("/paypal/v1/notifications/webhooks", self.paypal_webhooks),
                 Route("/xledger/graphql", self.xledger, methods=["POST"]),

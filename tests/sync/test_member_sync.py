@@ -377,3 +377,40 @@ def test_orders_become_records_of_the_order_object(admin: ApiClient, fakes: Fake
     assert {o["totalamount"] for o in fake.orders.values()} == {450.0}
     mark_inflight(hub, admin.tenant, doc["id"], "order")
     assert run_sync(admin, path, "push_orders")["skipped"] == 3 and len(fake.orders) == 3
+
+
+def test_espocrm_orders_and_event_tags(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """The same seed 003 capabilities on EspoCRM: orders as records of another entity type, keyed for replays;
+    event tags appended to the member's field under versionNumber concurrency."""
+    from tests.fakes.keyed import GOOD
+    from tests.helpers import run_sync
+
+    espo = fakes.keyed
+    body = crm_doc(
+        "espocrm",
+        None,
+        instance_url="https://crm.121.example",
+        member_object="Contact",
+        order_object="Opportunity",
+        order_field_map={"title": "name", "total": "amount"},
+    )
+    body["capabilities"] = {"member_sync": True, "order_sync": True, "event_attendance": True}
+    doc = admin.create(body)
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    admin.post(f"{path}/outbox/members", json={"members": members(1, at=datetime.now(UTC))})
+    run_sync(admin, path, "sync_members")
+    admin.post(f"{path}/outbox/orders", json={"orders": [{"key": "ORD-1", "fields": {"title": "Licens", "total": 450}}]})
+    admin.post(f"{path}/outbox/attendance", json={"items": [{"key": "A1", "member_key": "M-0000", "label": "SM 2026"}]})
+    assert run_sync(admin, path, "push_orders")["created"] == 1
+    assert run_sync(admin, path, "push_tags")["created"] == 1
+    (order,) = espo.espo_records["Opportunity"].values()
+    assert order["name"] == "Licens" and order["amount"] == 450 and order["cHubMemberKey"] == "ORD-1"
+    contact = next(c for c in espo.espo_contacts.values() if c["cHubMemberKey"] == "M-0000")
+    assert contact["hlf_events"] == "SM 2026"
+    mark_inflight(hub, admin.tenant, doc["id"], "order", "tag")
+    assert run_sync(admin, path, "push_orders")["skipped"] == 1 and len(espo.espo_records["Opportunity"]) == 1
+    run_sync(admin, path, "push_tags")
+    assert contact["hlf_events"] == "SM 2026"
