@@ -231,9 +231,10 @@ def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncE
         for page in adapter.submissions(asset, newest):
             env.heartbeat()
             taken = []
+            seen = env.state.seen_among(tenant, integration, f"kobo:{asset}", [str(x["_id"]) for x in page])
             for submission in page:
                 sid = str(submission["_id"])
-                if env.state.seen(tenant, integration, f"kobo:{asset}", sid):
+                if sid in seen:
                     progress.skipped += 1
                     continue
                 env.emit(registration_event(document, asset, submission))
