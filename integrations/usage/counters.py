@@ -1,11 +1,12 @@
 """Usage counters per integration per day: requests, errors by class, throttles, latency.
 
 Exact under concurrency and cheap on the hot path: calls add to in-process tallies (a dict under a lock,
-no I/O); a flush writes each tally into this instance's own shard row
-(RowKey `<integration>|<day>|<operation>|<shard>`)
-with an ETag-conditional merge. Shards never contend across instances, and reads sum them. A flush runs
-at most every FLUSH_INTERVAL_S from the calling thread, and explicitly at the end of jobs and requests,
-which keeps the data fresher than the 60 s the quota dashboard promises.
+no I/O); a flush writes each tally into this instance's own shard row (RowKey
+`<integration>|<day>|<operation>|<shard>`, plus an hourly row `h|<integration>|<hour>|<shard>` for rolling
+windows such as the status endpoint's last 24 hours) with an ETag-conditional merge. Shards never contend
+across instances, and reads sum them. A flush runs at most every FLUSH_INTERVAL_S from the calling thread,
+and explicitly at the end of jobs and requests, which keeps the data fresher than the 60 s the quota
+dashboard promises.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
@@ -84,9 +85,12 @@ class UsageCounters:
     ) -> None:
         t = classify(status)
         t.latency_ms = latency_ms
-        key = (tenant_id, f"{integration_id}|{self._now().date().isoformat()}|{operation}", provider)
+        now = self._now()
+        key = (tenant_id, f"{integration_id}|{now.date().isoformat()}|{operation}", provider)
+        hour = (tenant_id, f"h|{integration_id}|{now.strftime('%Y-%m-%dT%H')}", provider)
         with self._lock:
             self._pending[key].add(t)
+            self._pending[hour].add(t)
         if time.monotonic() - self._last_flush > FLUSH_INTERVAL_S:
             self.flush()
 
@@ -142,6 +146,19 @@ class UsageCounters:
             usage.by_operation.setdefault(operation, Tally()).add(t)
         return [days[d] for d in sorted(days)]
 
+    def last_hours(self, tenant_id: str, integration_id: str, *, hours: int) -> Tally:
+        """Totals over the last `hours` whole and current hours (hourly rows, summed over shards)."""
+        self.flush()
+        now = self._now()
+        lo = f"h|{integration_id}|{(now - timedelta(hours=hours - 1)).strftime('%Y-%m-%dT%H')}"
+        hi = f"h|{integration_id}|{now.strftime('%Y-%m-%dT%H')}|~"
+        total = Tally()
+        for e in self._table.query(
+            "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": tenant_id, "lo": lo, "hi": hi}
+        ):
+            total.add(tally_of(e))
+        return total
+
 
 def tally_of(entity: dict) -> Tally:
     """A counter row's values as a Tally."""
@@ -159,6 +176,8 @@ def tenant_rows(table: Table, tenant_id: str, *, start: date, end: date) -> list
     """Every counter row of a tenant in [start, end]: (subject, day, operation, tally), shards not summed."""
     out = []
     for e in table.query("PartitionKey eq @t", parameters={"t": tenant_id}):
+        if e["RowKey"].startswith("h|"):
+            continue  # hourly rows repeat the daily ones
         subject, day, operation, _shard = e["RowKey"].split("|")
         d = date.fromisoformat(day)
         if start <= d <= end:

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -147,7 +147,7 @@ class IntegrationStatus(BaseModel):
     last_sync: SyncRun | None
     schedules: list[ScheduleOut]
     requests_24h: int
-    error_rate_24h: float | None = Field(description="Errors / requests over today and yesterday (UTC days).")
+    error_rate_24h: float | None = Field(description="Errors / requests over the last 24 hours (hourly buckets).")
     outbox: dict[str, int]
 
 
@@ -160,10 +160,8 @@ class IntegrationStatus(BaseModel):
 )
 def status(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    today = hub.now().date()
-    days = hub.usage.daily(tenant_id, integration_id, start=today - timedelta(days=1), end=today)
-    requests = sum(d.tally.requests for d in days)
-    errors = sum(d.tally.errors for d in days)
+    last_day = hub.usage.last_hours(tenant_id, integration_id, hours=24)
+    requests, errors = last_day.requests, last_day.errors
     oauth = hub.catalog.get(document.provider).auth.kind == "oauth2_code"
     reauth = any(c.type == "needs_reauth" for c in document.conditions)
     last = hub.runs.latest(tenant_id, integration_id, limit=1)
