@@ -50,7 +50,9 @@ class Payment(BaseModel):
     description: str
     checkout_url: str | None = Field(None, description="Redirect the payer here (PayPal, iDEAL).")
     client_token: str | None = Field(
-        None, description="For the payer's device: Stripe.js client secret or Swish PaymentRequestToken."
+        None,
+        description="For the payer's device: Stripe.js client secret or Swish PaymentRequestToken (shown only to "
+        "principals with payments:write).",
     )
     refunded_minor: int = Field(0, description="Sum of refunds not refused by the provider.")
     refunds: list[Refund] = Field(default_factory=list)

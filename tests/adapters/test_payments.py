@@ -179,7 +179,10 @@ def test_payments_need_the_scope_an_active_gateway_and_the_capability(
         api, hub.api_keys.issue(tenant_id=admin.tenant, scopes=[Scope.payments_write], name="p").secret, admin.tenant
     )
     assert payer.post(f"{path}/payments", json=body).status_code == 201
-    assert payer.get(f"{path}/payments/P1").json()["status"] == "pending"
+    assert payer.get(f"{path}/payments/P1").json()["client_token"]  # the checkout needs it
+    viewer = reader  # may read integrations, may not take payments
+    assert viewer.get(f"{path}/payments/P1").json()["client_token"] is None  # readers do not get it
+    assert all(p["client_token"] is None for p in viewer.get(f"{path}/payments").json()["items"])
     assert payer.get(f"{path}/payments/NOPE").status_code == 404
     payer.post(f"{path}/payments", json={**body, "key": "P0"})
     page = payer.get(f"{path}/payments", params={"limit": 1}).json()

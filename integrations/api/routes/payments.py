@@ -62,6 +62,12 @@ def create_payment(
     return payment
 
 
+def for_reader(payment: Payment, principal: Principal) -> Payment:
+    """The client token opens the payer's checkout (Stripe's client secret, Swish's token): only principals
+    that may take payments see it; readers get the rest."""
+    return payment if principal.can(Scope.payments_write) else payment.model_copy(update={"client_token": None})
+
+
 class PaymentPage(BaseModel):
     items: list[Payment]
     next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
@@ -87,7 +93,7 @@ def list_payments(
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
     items, nxt = hub.payments.list(tenant_id, integration_id, size=limit, continuation=continuation)
-    return PaymentPage(items=items, next=nxt)
+    return PaymentPage(items=[for_reader(p, principal) for p in items], next=nxt)
 
 
 @router.get(
@@ -105,7 +111,7 @@ def get_payment(
     hub: HubDep,
     refresh: bool = False,
 ) -> Any:
-    return hub.payments.get(tenant_id, integration_id, key, refresh=refresh)
+    return for_reader(hub.payments.get(tenant_id, integration_id, key, refresh=refresh), principal)
 
 
 class RefundIn(BaseModel):
