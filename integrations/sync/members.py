@@ -47,7 +47,6 @@ class MirrorEntry:
     external_id: str | None = None
     base: dict[str, Any] = field(default_factory=dict)  # platform field → last agreed value
     version: str | None = None
-    remote_modified_at: datetime | None = None
     changed_at: dict[str, str] = field(default_factory=dict)  # platform field → when the CRM's value was taken
     sent: dict[str, Any] = field(default_factory=dict)  # the platform's previous version: which fields it changed
 
@@ -73,13 +72,11 @@ class MemberMirror:
     @staticmethod
     def _entry(e: dict[str, Any]) -> MirrorEntry:
         state = json.loads(e["State"])
-        modified = state.get("remote_modified_at")
         return MirrorEntry(
             key=e["RowKey"][2:],
             external_id=state.get("external_id"),
             base=state.get("base", {}),
             version=state.get("version"),
-            remote_modified_at=datetime.fromisoformat(modified) if modified else None,
             changed_at=state.get("changed_at", {}),
             sent=state.get("sent", {}),
         )
@@ -111,7 +108,6 @@ class MemberMirror:
             "external_id": entry.external_id,
             "base": entry.base,
             "version": entry.version,
-            "remote_modified_at": entry.remote_modified_at.isoformat() if entry.remote_modified_at else None,
             "changed_at": entry.changed_at,
             "sent": entry.sent,
         }
@@ -308,14 +304,14 @@ class MemberSync:
         entry = self.entry(key)
         new = entry is None
         entry = entry or MirrorEntry(key=key)
-        before = (entry.external_id, entry.version, entry.remote_modified_at, dict(entry.base))
+        before = (entry.external_id, entry.version, dict(entry.base))
         accepted = self.accept_remote(entry, remote, pending.get(key))
-        entry.external_id, entry.version, entry.remote_modified_at = remote.external_id, remote.version, remote.modified_at
+        entry.external_id, entry.version = remote.external_id, remote.version
         if accepted:
             self.take_values(entry, accepted, remote)
             self.emit(member_event(self.document, entry, accepted, remote, new=new and not remote.key))
             self.progress.pulled += 1
-        if not new and before == (entry.external_id, entry.version, entry.remote_modified_at, entry.base):
+        if not new and before == (entry.external_id, entry.version, entry.base):
             return None
         return entry
 
@@ -341,11 +337,7 @@ class MemberSync:
                 self.outbox.mark_if_unchanged(self.tenant, self.integration, marked, RecordState.failed, error=exc.detail)
                 self.progress.fail(record.key, exc.detail)
                 continue
-            entry.external_id, entry.version, entry.remote_modified_at = (
-                remote.external_id,
-                remote.version,
-                remote.modified_at,
-            )
+            entry.external_id, entry.version = remote.external_id, remote.version
             # what the CRM holds after our write is what both sides now agree on (its echo is no news)
             entry.base.update(self.platform_values(remote))
             entry.sent = dict(record.payload["fields"])
@@ -377,7 +369,7 @@ class MemberSync:
                 self.take_values(entry, accepted, current)
                 self.emit(member_event(self.document, entry, accepted, current, new=False))
                 self.progress.pulled += 1
-            entry.version, entry.remote_modified_at = current.version, current.modified_at
+            entry.version = current.version
             changes = self.local_changes(entry, record)
             if not changes:
                 self.progress.skipped += 1

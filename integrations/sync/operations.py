@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
 from adapters.crm import StaleMember
+from adapters.csv_fallback import enrollments_csv
+from adapters.kobo import answers
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
 from integrations.sync.progress import Progress
@@ -139,10 +143,6 @@ def pull_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
     `invoice.changed` events, keyed by our invoice key when the hub delivered them. The cursor is the run's
     start time less a minute (the ledger filters by the minute); re-read invoices whose state has not changed
     are skipped by a digest of their state fields."""
-    import hashlib
-    import json
-    from datetime import timedelta
-
     assert env.state is not None and env.emit is not None
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
@@ -199,8 +199,6 @@ def send_messages(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
 
 
 def registration_event(document: Any, asset_uid: str, submission: dict[str, Any]) -> dict[str, Any]:
-    from adapters.kobo import answers
-
     return {
         "specversion": "1.0",
         "type": "dev.integration-hub.registration.submitted",
@@ -316,8 +314,6 @@ def export_enrollments_csv(adapter: Any, outbox: Outbox, document: Any, env: Syn
     """CSV fallback (seed 002: Cornerstone, Consio): every undelivered enrollment goes into one file per run;
     the records are marked delivered with the file's name, so a replayed run writes the same file again
     (overwrite) rather than a second one with the same rows."""
-    from adapters.csv_fallback import enrollments_csv
-
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
     records = list(outbox.due(tenant, integration, "enrollment", max_attempts=MAX_RECORD_ATTEMPTS))

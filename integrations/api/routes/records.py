@@ -80,6 +80,18 @@ def store(
     return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
 
 
+def require_fields_mapped(kind: str, records: list[Any], mapped: dict[str, str], map_name: str) -> None:
+    """Every platform field of every record (`record.fields`) must be mapped to a CRM field."""
+    unknown = [
+        FieldError(f"/{kind}/{i}/fields/{name}", f"not in {map_name} (mapped: {sorted(mapped)})")
+        for i, record in enumerate(records)
+        for name in record.fields
+        if name not in mapped
+    ]
+    if unknown:
+        raise ValidationFailed(f"Some {kind[:-1]} fields are not mapped to the CRM.", unknown[:50])
+
+
 def require_operation(hub: Any, document: Any, operation: str, pointer: str, what: str) -> None:
     if operation not in supported_operations(hub, document):
         raise ValidationFailed(f"This integration {what}.", [FieldError(pointer, f"{document.provider} has no {operation}")])
@@ -146,15 +158,7 @@ def enqueue_members(
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
     require_operation(hub, document, "sync_members", "/members", "takes no members")
-    mapped = document.config.member_field_map
-    unknown = [
-        FieldError(f"/members/{i}/fields/{name}", f"not in member_field_map (mapped: {sorted(mapped)})")
-        for i, m in enumerate(body.members)
-        for name in m.fields
-        if name not in mapped
-    ]
-    if unknown:
-        raise ValidationFailed("Some member fields are not mapped to the CRM.", unknown[:50])
+    require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
     return store(hub, tenant_id, integration_id, "member", body.members, updatable=True)
 
 
@@ -475,13 +479,5 @@ def enqueue_orders(
             "This integration does not sync orders.",
             [FieldError("/orders", "needs capabilities.order_sync and config.order_object")],
         )
-    mapped = document.config.order_field_map
-    unknown = [
-        FieldError(f"/orders/{i}/fields/{name}", f"not in order_field_map (mapped: {sorted(mapped)})")
-        for i, order in enumerate(body.orders)
-        for name in order.fields
-        if name not in mapped
-    ]
-    if unknown:
-        raise ValidationFailed("Some order fields are not mapped to the CRM.", unknown[:50])
+    require_fields_mapped("orders", body.orders, document.config.order_field_map, "order_field_map")
     return store(hub, tenant_id, integration_id, "order", body.orders)
