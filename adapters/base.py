@@ -57,6 +57,14 @@ class Adapter:
         config = self.document.config.model_dump(mode="json")
         return {k: v.rstrip("/") for k, v in config.items() if isinstance(v, str)}
 
+    def provider_link(self, link: str) -> str:
+        """A next/delta link the provider handed us: followed with our credentials, so only to the provider's
+        own origin (a tampered or proxied response must not collect our bearer token)."""
+        origin = "/".join(self.base_url.split("/", 3)[:3])
+        if link != origin and not link.startswith(origin + "/"):
+            raise ProviderError(detail=f"{self.spec.display_name} returned a link outside {origin}", provider=self.spec.id)
+        return link
+
     def policy(self, operation: str) -> Policy:
         limit = self.spec.rate_limit
         return Policy(
@@ -149,6 +157,11 @@ class Adapter:
             return f"{method} {path} → {response.status_code}"
 
         return timed(name, run)
+
+
+class CursorExpired(Exception):
+    """The provider no longer knows our change cursor (an expired delta link or sync token, 410 Gone):
+    read everything again."""
 
 
 def provider_message(exc: ProviderError) -> str:

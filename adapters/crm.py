@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.base import Adapter
+from adapters.base import Adapter, CursorExpired
+
+__all__ = ["CursorExpired"]  # re-exported: CRM callers catch it from here
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,6 @@ class CrmField:
 
 class StaleMember(Exception):
     """The CRM record changed since the version we hold (412 / version conflict)."""
-
-
-class CursorExpired(Exception):
-    """The CRM no longer knows the change cursor (an expired delta token): read everything again."""
 
 
 class CrmAdapter(Adapter):

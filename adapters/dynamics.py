@@ -57,7 +57,7 @@ class DynamicsAdapter(CrmAdapter):
         )
 
     def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
-        url: str | None = cursor or f"/{self._set}"
+        url: str | None = self.provider_link(cursor) if cursor else f"/{self._set}"
         params: dict[str, Any] | None = None if cursor else {"$select": self._select}
         prefer = {"Prefer": f"odata.track-changes,odata.maxpagesize={self.PAGE_SIZE}"}
         while url:
@@ -78,6 +78,7 @@ class DynamicsAdapter(CrmAdapter):
                 else:
                     members.append(self._remote(row))
             url, params = body.get("@odata.nextLink"), None  # the next link carries the query itself
+            url = url and self.provider_link(url)
             # Delta pages come in no particular order: only the final delta link is a safe place to resume.
             yield ChangePage(members, deleted, None if url else body.get("@odata.deltaLink"))
 

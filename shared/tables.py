@@ -108,6 +108,12 @@ class Table:
         for i in range(0, len(entities), 100):
             self._client.submit_transaction([("upsert", e, {"mode": UpdateMode.MERGE}) for e in entities[i : i + 100]])
 
+    def delete_many(self, partition: str, rows: list[str]) -> None:
+        """Unconditional delete of up to 100 rows of one partition per transaction (single-writer rows)."""
+        for i in range(0, len(rows), 100):
+            chunk = rows[i : i + 100]
+            self._client.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": r}) for r in chunk])
+
     def delete(self, partition: str, row: str, *, etag: str | None = None) -> None:
         try:
             if etag:

@@ -11,6 +11,7 @@ from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import RateLimiter
 from integrations.api.routes import (
+    calendar,
     clients,
     credentials,
     crm,
@@ -50,6 +51,7 @@ def create_api(
     app.include_router(observe.router)
     app.include_router(syncs.router)
     app.include_router(records.router)
+    app.include_router(calendar.router)
     app.include_router(crm.router)
     app.include_router(payments.router)
     app.include_router(clients.router)

@@ -32,14 +32,18 @@ class SyncBusy(Exception):
 
 
 def supported_operations(hub: Any, document: Any) -> list[str]:
-    """Operations the provider's adapter has; pulls only where the integration's sync direction includes them."""
+    """Operations the provider's adapter has; pulls and pushes only where the integration's sync direction
+    includes them; and where the document has a capability flag of the operation's name, only when it is on."""
     capabilities = set(hub.catalog.get(document.provider).capabilities)
     direction = str(getattr(document.config, "sync_direction", "bidirectional"))
-    return [
-        op
-        for op, (_, _, capability) in OPERATIONS.items()
-        if capability in capabilities and not (op.startswith("pull_") and direction == "push")
-    ]
+    flags = document.capabilities.model_dump()
+
+    def offered(op: str, capability: str) -> bool:
+        if capability not in capabilities or flags.get(capability) is False:
+            return False
+        return not (op.startswith("pull_") and direction == "push") and not (op.startswith("push_") and direction == "pull")
+
+    return [op for op, (_, _, capability) in OPERATIONS.items() if offered(op, capability)]
 
 
 def trigger_sync(hub: Any, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:

@@ -13,13 +13,13 @@ from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
 from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
 from adapters.kobo import answers
+from integrations.sync.calendar import pull_events, push_events
+from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
 from integrations.sync.progress import Progress
 from integrations.sync.state import SyncState
 from shared.errors import NotFound, ProviderError
-
-MAX_RECORD_ATTEMPTS = 5
 
 
 @dataclass
@@ -33,57 +33,6 @@ class SyncEnv:
     emit: Callable[[dict[str, Any]], None] | None = None
     state: SyncState | None = None
     now: Callable[[], datetime] | None = None
-
-
-def deliver(
-    kind: str,
-    outbox: Outbox,
-    document: Any,
-    *,
-    find: Callable[[dict[str, Any]], str | None],
-    push: Callable[[dict[str, Any]], str],
-    heartbeat: Callable[[], None],
-    batch: int = 25,
-    ready: Callable[[dict[str, Any]], bool] | None = None,
-) -> Progress:
-    """Deliver every undelivered record of `kind`, a batch at a time: mark the batch inflight (one
-    transaction), push each, record the outcomes (one transaction). A record whose earlier outcome is unknown
-    (inflight) is looked up at the provider first (`find`, e.g. by our key), so a replay never duplicates it.
-    Per-record failures are recorded and retried next run; provider outages (retriable errors, after the
-    client's own retries) abort the run and the job comes back."""
-    progress = Progress()
-    tenant, integration = document.tenant_id, document.id
-    records = list(outbox.due(tenant, integration, kind, max_attempts=MAX_RECORD_ATTEMPTS))
-    if ready is not None:  # records waiting for another (a payment for its invoice) stay pending, unattempted
-        waiting = [r for r in records if not ready(r.payload)]
-        progress.skipped += len(waiting)
-        records = [r for r in records if r not in waiting]
-    for start in range(0, len(records), batch):
-        heartbeat()
-        chunk, todo, done = records[start : start + batch], [], []
-        for record in chunk:
-            if record.state == RecordState.inflight and (existing := find(record.payload)):
-                done.append((record, RecordState.synced, existing, ""))
-                progress.skipped += 1
-                continue
-            todo.append(record)
-        outbox.mark_many(tenant, integration, [(r, RecordState.inflight, None, "") for r in todo], attempt=True)
-        try:
-            for record in todo:
-                try:
-                    external = push(record.payload)
-                except ProviderError as exc:
-                    if exc.retriable:
-                        raise
-                    done.append((record, RecordState.failed, None, exc.detail))
-                    progress.fail(record.key, exc.detail)
-                    continue
-                done.append((record, RecordState.synced, external, ""))
-                progress.created += 1
-        finally:
-            if done:  # what we know, we keep, even when the run aborts
-                outbox.mark_many(tenant, integration, done)
-    return progress
 
 
 def push_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
@@ -369,4 +318,6 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_orders": ("order", push_orders, "push_orders"),
     "send_messages": ("message", send_messages, "send_message"),
     "import_registrations": ("registration", import_registrations, "import_registrations"),
+    "push_events": ("calendar_event", push_events, "push_events"),
+    "pull_events": ("calendar_event", pull_events, "pull_events"),
 }

@@ -173,6 +173,18 @@ class Outbox:
             entity["Attempts"] = record.attempts + 1
         return entity
 
+    def set_external_id(self, tenant_id: str, integration_id: str, kind: str, key: str, external_id: str) -> None:
+        """Record the provider's id on whatever version the row now holds (only deliveries write this column)."""
+        self._table.merge_many(
+            [
+                {
+                    "PartitionKey": self.partition(tenant_id, integration_id),
+                    "RowKey": f"{kind}|{key}",
+                    "ExternalId": external_id,
+                }
+            ]
+        )
+
     def requeue(self, tenant_id: str, integration_id: str, kind: str, key: str) -> bool:
         """Deliver a synced record's last version again (e.g. to restore fields the provider must not own)."""
         found = self._table.find(self.partition(tenant_id, integration_id), f"{kind}|{key}")

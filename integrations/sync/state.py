@@ -1,6 +1,7 @@
-"""Small per-integration sync state: named cursors (where a pull resumes) and the ids already taken in (so a
-re-read page does not emit twice). Rows live in the integration's partition of the `syncstate` table and
-are written by the run holding the integration's sync lease."""
+"""Small per-integration sync state: named cursors (where a pull resumes), the ids already taken in (so a
+re-read page does not emit twice), and what we know of remote items (a small value per id: the calendar sync
+keeps each event's key and content digest there). Rows live in the integration's partition of the `syncstate`
+table and are written by the run holding the integration's sync lease."""
 
 from __future__ import annotations
 
@@ -23,6 +24,21 @@ class SyncState:
         if value:
             pk = self._pk(tenant_id, integration_id)
             self._table.merge_many([{"PartitionKey": pk, "RowKey": f"cursor|{name}", "Value": value}])
+
+    def recall(self, tenant_id: str, integration_id: str, kind: str) -> dict[str, str]:
+        """Everything known of a kind, id → value: one range read."""
+        rows = self._table.query(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
+            parameters={"pk": self._pk(tenant_id, integration_id), "lo": f"known|{kind}|", "hi": f"known|{kind}|~"},
+        )
+        return {r["RowKey"].split("|", 2)[2]: r["Value"] for r in rows}
+
+    def remember(self, tenant_id: str, integration_id: str, kind: str, values: dict[str, str]) -> None:
+        pk = self._pk(tenant_id, integration_id)
+        self._table.merge_many([{"PartitionKey": pk, "RowKey": f"known|{kind}|{i}", "Value": v} for i, v in values.items()])
+
+    def forget(self, tenant_id: str, integration_id: str, kind: str, item_ids: list[str]) -> None:
+        self._table.delete_many(self._pk(tenant_id, integration_id), [f"known|{kind}|{i}" for i in item_ids])
 
     @staticmethod
     def _row(kind: str, item_id: str) -> str:

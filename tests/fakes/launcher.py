@@ -6,6 +6,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.calendars import CalendarFake, GoogleCalendarFake, GraphCalendarFake
+from tests.fakes.calendars import urls as calendar_urls
 from tests.fakes.entra_dataverse import EntraDataverseFake
 from tests.fakes.fortnox import FortnoxFake
 from tests.fakes.keyed import KeyedFakes, keyed_urls
@@ -22,6 +24,7 @@ class Fakes:
     keyed: KeyedFakes
     accounting: dict[str, OAuthAccountingFake]
     swish: SwishFake
+    calendars: dict[str, CalendarFake]
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -49,4 +52,10 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     urls["swish"] = {"base_url": f"{swish_base}/swish-cpcapi/api", "ca_bundle": str(swish.ca_pem)}
     keyed = KeyedFakes()
     urls.update(keyed_urls(stack.enter_context(serve(keyed.app()))))
-    return Fakes(fortnox, dynamics, keyed, accounting, swish, urls, stack)
+    calendars: dict[str, CalendarFake] = {
+        "google_calendar": GoogleCalendarFake("google_calendar", "grace"),  # Google refresh tokens last
+        "outlook": GraphCalendarFake("outlook", "rotating"),
+    }
+    for name, fake in calendars.items():
+        urls[name] = calendar_urls(name, stack.enter_context(serve(fake.app())))
+    return Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, urls, stack)

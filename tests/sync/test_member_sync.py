@@ -4,7 +4,6 @@ the hub wrote comes back as a change, nothing it emitted is written back)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 import function_app
 from integrations.wiring import Hub
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient, mark_inflight
+from tests.helpers import ApiClient, mark_inflight, take_events
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner
 
@@ -66,14 +65,8 @@ def members(n: int, *, at: datetime, **over: Any) -> list[dict[str, Any]]:
     ]
 
 
-def take_events(hub: Hub) -> list[dict[str, Any]]:
-    client = hub.queues.client(hub.settings.queue_integration_events)
-    out = []
-    while batch := list(client.receive_messages(max_messages=32, visibility_timeout=30)):
-        for message in batch:
-            out.append(json.loads(message.content))
-            client.delete_message(message)
-    return [e for e in out if ".member." in e["type"]]
+def take_member_events(hub: Hub) -> list[dict[str, Any]]:
+    return take_events(hub, ".member.")
 
 
 class Dynamics:
@@ -114,12 +107,12 @@ def test_bidirectional_member_sync_with_dynamics(admin: ApiClient, fakes: Fakes,
     assert len(fake.contacts) == 30 and fake.writes == 30
     contact = fake.by_key("M-0003")
     assert contact["firstname"] == "Anna3" and "hlf_segment" not in contact
-    take_events(hub)  # our own creates coming back on the pull are not news
+    take_member_events(hub)  # our own creates coming back on the pull are not news
 
     # 2. nothing changed anywhere: the next run reads (all pages) and writes nothing, emits nothing
     calls, writes = fake.list_calls, fake.writes
     run = d.sync()
-    assert fake.writes == writes and run["pulled"] == 0 and take_events(hub) == []
+    assert fake.writes == writes and run["pulled"] == 0 and take_member_events(hub) == []
     assert fake.list_calls - calls >= 5  # 30 records / 7 per page, followed by nextLink
 
     # 3. CRM edits: a shared field and the CRM-owned one flow to the platform; a platform-owned one does not
@@ -127,7 +120,7 @@ def test_bidirectional_member_sync_with_dynamics(admin: ApiClient, fakes: Fakes,
     fake.crm_edit(fake.by_key("M-0003")["contactid"], {"telephone1": "+4671111111", "hlf_segment": "elite"})
     fake.crm_edit(fake.by_key("M-0004")["contactid"], {"hlf_membershipstatus": "lapsed"})
     run = d.sync()
-    events = take_events(hub)
+    events = take_member_events(hub)
     assert [(e["subject"], e["data"]["fields"]) for e in events] == [
         ("M-0003", {"phone": "+4671111111", "segment": "elite"})
     ], events
@@ -141,7 +134,7 @@ def test_bidirectional_member_sync_with_dynamics(admin: ApiClient, fakes: Fakes,
     echo["fields"]["phone"] = "+4671111111"
     d.put([echo])
     d.sync()
-    assert fake.writes == writes and take_events(hub) == []
+    assert fake.writes == writes and take_member_events(hub) == []
 
     # 5. a concurrent edit: platform later than the CRM → platform wins; CRM later → CRM wins
     fake.clock_offset_s = 60
@@ -154,7 +147,7 @@ def test_bidirectional_member_sync_with_dynamics(admin: ApiClient, fakes: Fakes,
     run = d.sync()
     assert fake.by_key("M-0005")["emailaddress1"] == "platform5@example.se"
     assert fake.by_key("M-0006")["emailaddress1"] == "crm6@example.se"
-    events = take_events(hub)
+    events = take_member_events(hub)
     assert [(e["subject"], e["data"]["fields"]) for e in events] == [("M-0006", {"email": "crm6@example.se"})]
 
 
@@ -164,7 +157,7 @@ def test_if_match_conflict_is_merged_not_overwritten(admin: ApiClient, fakes: Fa
     now = datetime.now(UTC)
     d.put(members(3, at=now))
     d.sync()
-    take_events(hub)
+    take_member_events(hub)
     contact_id = fake.by_key("M-0001")["contactid"]
     # someone saves the contact in Dynamics between our read and our PATCH
     fake.edit_before_patch[contact_id] = {"telephone1": "+4673333333"}
@@ -173,7 +166,7 @@ def test_if_match_conflict_is_merged_not_overwritten(admin: ApiClient, fakes: Fa
     assert run["status"] == "succeeded" and run["updated"] == 1, run
     contact = fake.contacts[contact_id]
     assert contact["emailaddress1"] == "new1@example.se" and contact["telephone1"] == "+4673333333"
-    events = take_events(hub)
+    events = take_member_events(hub)
     assert [e["data"]["fields"] for e in events] == [{"phone": "+4673333333"}]
 
 
@@ -184,7 +177,7 @@ def test_crm_created_contact_is_emitted_as_a_new_member(admin: ApiClient, fakes:
         fakes.dynamics._stamp(row)
         fakes.dynamics.contacts[row["contactid"]] = row
     d.sync()
-    events = take_events(hub)
+    events = take_member_events(hub)
     assert events[0]["type"] == "dev.integration-hub.member.created"
     assert events[0]["subject"] == f"crm-{row['contactid']}" and events[0]["data"]["fields"]["first_name"] == "Nils"
 
@@ -247,12 +240,12 @@ def test_change_tracking_deletes_and_an_expired_delta_link(admin: ApiClient, fak
     d.put(members(6, at=now))
     d.sync()
     d.sync()  # the walk that sees our own creates
-    take_events(hub)
+    take_member_events(hub)
 
     gone = fake.by_key("M-0002")["contactid"]
     fake.crm_delete(gone)
     run = d.sync()
-    events = take_events(hub)
+    events = take_member_events(hub)
     assert [(e["type"], e["subject"]) for e in events] == [("dev.integration-hub.member.deleted", "M-0002")], events
     assert run["pulled"] == 1
     d.put([members(6, at=now + timedelta(seconds=30), phone="+4679999999")[2]])
@@ -263,10 +256,10 @@ def test_change_tracking_deletes_and_an_expired_delta_link(admin: ApiClient, fak
     fake.clock_offset_s = 30
     fake.crm_edit(fake.by_key("M-0004")["contactid"], {"lastname": "Holm"})
     fake.expired_before = fake.seq  # every link issued before now
-    take_events(hub)
+    take_member_events(hub)
     run = d.sync()
     assert "expired" in run["reason"] and run["status"] == "succeeded", run
-    assert [(e["subject"], e["data"]["fields"]) for e in take_events(hub)] == [("M-0004", {"last_name": "Holm"})]
+    assert [(e["subject"], e["data"]["fields"]) for e in take_member_events(hub)] == [("M-0004", {"last_name": "Holm"})]
     assert "expired" not in d.sync()["reason"]  # the new delta link works
 
 

@@ -11,7 +11,7 @@ from adapters.kobo import KoboAdapter
 from integrations.wiring import Hub
 from tests.fakes.keyed import GOOD
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient, mark_inflight, run_sync
+from tests.helpers import ApiClient, mark_inflight, run_sync, take_events
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner
 
@@ -92,7 +92,7 @@ def test_kobo_submissions_become_registrations_once(admin: ApiClient, fakes: Fak
 
     first = run()
     assert first["status"] == "succeeded" and first["pulled"] == 10, first
-    events = [e for e in take_all(hub) if e["type"] == "dev.integration-hub.registration.submitted"]
+    events = [e for e in take_events(hub) if e["type"] == "dev.integration-hub.registration.submitted"]
     assert len(events) == 10 and len({e["id"] for e in events}) == 10
     club = next(e for e in events if e["data"]["answers"].get("name") == "Club 3")
     assert club["data"]["answers"] == {"name": "Club 3", "group/contact": "c3@ex.org"}  # no Kobo bookkeeping
@@ -100,23 +100,9 @@ def test_kobo_submissions_become_registrations_once(admin: ApiClient, fakes: Fak
 
     calls = kobo.kobo_data_calls
     again = run()
-    assert again["pulled"] == 0 and take_all(hub) == []
+    assert again["pulled"] == 0 and take_events(hub) == []
     assert kobo.kobo_data_calls - calls == 2  # one page per form: it resumed at the newest submission
 
     kobo.kobo_submit("aFormForClubs01", {"name": "Club 7"}, at="2026-11-22T08:00:00")
     assert run()["pulled"] == 1
-    assert [e["data"]["answers"]["name"] for e in take_all(hub) if ".registration." in e["type"]] == ["Club 7"]
-
-
-def take_all(hub: Hub) -> list[dict[str, Any]]:
-    import json
-
-    client = hub.queues.client(hub.settings.queue_integration_events)
-    out = []
-    while batch := list(client.receive_messages(max_messages=32, visibility_timeout=30)):
-        for message in batch:
-            event = json.loads(message.content)
-            if not event["type"].startswith("dev.integration-hub.sync."):
-                out.append(event)
-            client.delete_message(message)
-    return out
+    assert [e["data"]["answers"]["name"] for e in take_events(hub) if ".registration." in e["type"]] == ["Club 7"]

@@ -1,0 +1,113 @@
+"""Delivering outbox records to a provider: the loop every push operation shares (batches, inflight marks,
+lookups before a replayed create, per-record failures)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
+from integrations.sync.progress import Progress
+from shared.errors import ProviderError
+
+MAX_RECORD_ATTEMPTS = 5
+
+
+Outcome = tuple[OutboxRecord, RecordState, str | None, str]
+
+
+def deliver(
+    kind: str,
+    outbox: Outbox,
+    document: Any,
+    *,
+    find: Callable[[dict[str, Any]], str | None],
+    push: Callable[[dict[str, Any]], str],
+    heartbeat: Callable[[], None],
+    batch: int = 25,
+    ready: Callable[[dict[str, Any]], bool] | None = None,
+    update: Callable[[dict[str, Any], str], str] | None = None,
+) -> Progress:
+    """Deliver every undelivered record of `kind`, a batch at a time: mark the batch inflight (one
+    transaction), push each, record the outcomes (one transaction). A record whose earlier outcome is unknown
+    (inflight) is looked up at the provider first (`find`, e.g. by our key), so a replay never duplicates it.
+    Per-record failures are recorded and retried next run; provider outages (retriable errors, after the
+    client's own retries) abort the run and the job comes back.
+
+    With `update` the kind is updatable (calendar events: the platform may send a new version at any time):
+    a version delivered before goes to its provider id (updates are idempotent, so no lookup first), and
+    marks are conditional on the version read, so a version arriving mid-run stays pending."""
+    progress = Progress()
+    tenant, integration = document.tenant_id, document.id
+    marks = _ConditionalMarks(outbox, tenant, integration) if update else _BatchMarks(outbox, tenant, integration)
+    records = list(outbox.due(tenant, integration, kind, max_attempts=MAX_RECORD_ATTEMPTS))
+    if ready is not None:  # records waiting for another (a payment for its invoice) stay pending, unattempted
+        waiting = [r for r in records if not ready(r.payload)]
+        progress.skipped += len(waiting)
+        records = [r for r in records if r not in waiting]
+    for start in range(0, len(records), batch):
+        heartbeat()
+        chunk, todo, done = records[start : start + batch], [], []
+        for record in chunk:
+            updating = update is not None and record.external_id is not None
+            if record.state == RecordState.inflight and not updating and (existing := find(record.payload)):
+                done.append((record, RecordState.synced, existing, ""))
+                progress.skipped += 1
+                continue
+            todo.append(record)
+        todo = marks.begin(todo)
+        try:
+            for record in todo:
+                updating = update is not None and record.external_id is not None
+                try:
+                    external = update(record.payload, record.external_id) if updating else push(record.payload)  # type: ignore[misc,arg-type]
+                except ProviderError as exc:
+                    if exc.retriable:
+                        raise
+                    done.append((record, RecordState.failed, None, exc.detail))
+                    progress.fail(record.key, exc.detail)
+                    continue
+                done.append((record, RecordState.synced, external, ""))
+                if updating:
+                    progress.updated += 1
+                else:
+                    progress.created += 1
+        finally:
+            if done:  # what we know, we keep, even when the run aborts
+                marks.finish(done)
+    return progress
+
+
+class _BatchMarks:
+    """Events (invoices, payments…) never change once taken in: one transaction per batch."""
+
+    def __init__(self, outbox: Outbox, tenant: str, integration: str) -> None:
+        self.outbox, self.tenant, self.integration = outbox, tenant, integration
+
+    def begin(self, todo: list[OutboxRecord]) -> list[OutboxRecord]:
+        self.outbox.mark_many(
+            self.tenant, self.integration, [(r, RecordState.inflight, None, "") for r in todo], attempt=True
+        )
+        return todo
+
+    def finish(self, done: list[Outcome]) -> None:
+        self.outbox.mark_many(self.tenant, self.integration, done)
+
+
+class _ConditionalMarks(_BatchMarks):
+    """Updatable records: each mark holds only if the version is the one we read. A newer version that
+    arrived meanwhile stays pending — but still learns the provider id, so it updates rather than creates."""
+
+    def begin(self, todo: list[OutboxRecord]) -> list[OutboxRecord]:
+        fresh = [
+            self.outbox.mark_if_unchanged(self.tenant, self.integration, r, RecordState.inflight, attempt=True) for r in todo
+        ]
+        return [r for r in fresh if r is not None]
+
+    def finish(self, done: list[Outcome]) -> None:
+        for record, state, external_id, error in done:
+            marked = self.outbox.mark_if_unchanged(
+                self.tenant, self.integration, record, state, external_id=external_id, error=error
+            )
+            if marked is None and external_id:
+                self.outbox.set_external_id(self.tenant, self.integration, record.kind, record.key, external_id)
