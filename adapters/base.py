@@ -128,12 +128,16 @@ class Adapter:
                 idempotency_header=header,
                 expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()),
             )
-            response = self.ctx.outbound.send(call, self.policy(operation))
+            response = self.ctx.outbound.send(self.finish_call(call, operation), self.policy(operation))
             if response.status_code == 401 and attempt == 1 and self.ctx.invalidate_token:
                 self.ctx.invalidate_token()  # a revoked or rotated token: refresh once, then give up
                 continue
             return response
         raise AssertionError("unreachable")
+
+    def finish_call(self, call: Call, operation: str) -> Call:
+        """Last touch before sending (signed-request providers sign the exact bytes here)."""
+        return call
 
     # --- capabilities --------------------------------------------------------------------------------------------
     def validate(self) -> list[ValidationCheck]:

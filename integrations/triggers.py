@@ -37,6 +37,8 @@ def queue_sync_jobs(message: func.QueueMessage) -> None:
 @blueprint.function_name("queue_webhook_events")
 @blueprint.queue_trigger(arg_name="message", queue_name=WEBHOOK_EVENTS_QUEUE, connection="AzureWebJobsStorage")
 def queue_webhook_events(message: func.QueueMessage) -> None:
-    # Inbound webhooks arrive next round: the receiver verifies and enqueues; this will route by source.
-    # Until then the queue exists so the contract (name, binding, poison queue) is stable.
-    log.info("webhook event received (%d bytes); processing arrives with the webhooks issue", len(message.get_body()))
+    # A malformed message raises: it is retried, then kept in the poison queue (never dropped).
+    from integrations.sync.webhook_events import WebhookEvent, process_webhook_event
+    from integrations.wiring import get_hub
+
+    process_webhook_event(get_hub(), WebhookEvent.model_validate_json(message.get_body()))

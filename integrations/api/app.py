@@ -20,6 +20,7 @@ from integrations.api.routes import (
     observe,
     payments,
     records,
+    registry,
     syncs,
     tokens,
 )
@@ -52,6 +53,7 @@ def create_api(
     app.include_router(syncs.router)
     app.include_router(records.router)
     app.include_router(calendar.router)
+    app.include_router(registry.router)
     app.include_router(crm.router)
     app.include_router(payments.router)
     app.include_router(clients.router)

@@ -7,6 +7,7 @@ credential refs). The stored document adds the envelope (see `document.py`).
 from __future__ import annotations
 
 from typing import Annotated, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import AnyUrl, BeforeValidator, Field, StringConstraints, field_validator, model_validator
@@ -308,12 +309,29 @@ class GovRegistryCapabilities(Strict):
 class GovRegistryConfig(Strict):
     country_code: CountryCode
     federation_code: Code = Field(description="The federation's code in the registry.")
-    reporting_schedule: Schedule | None = None
+    reporting_schedule: Schedule | None = Field(
+        None,
+        description="When membership reports are delivered (report_memberships follows it while the integration is active).",
+        examples=["0 0 3 1 * *"],
+    )
+    reporting_time_zone: str = Field("UTC", description="IANA time zone the reporting schedule is read in.")
+    signing_key_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")] | None = Field(
+        None, description="The `keyid` the registry knows our signing key by (default: the federation code)."
+    )
 
     @field_validator("reporting_schedule")
     @classmethod
     def _schedule(cls, v: str | None) -> str | None:
         return None if v is None else _ncrontab(v)
+
+    @field_validator("reporting_time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Stockholm") from None
+        return v
 
 
 class GovSportsRegistryIntegrationCreate(IntegrationCreateBase):
@@ -323,6 +341,12 @@ class GovSportsRegistryIntegrationCreate(IntegrationCreateBase):
         default_factory=GovRegistryCapabilities, description="Capability flags: what the hub may do with this provider."
     )
     config: GovRegistryConfig = Field(description="Typed configuration of this family.")
+
+    @model_validator(mode="after")
+    def _reporting_needs_schedule(self) -> GovSportsRegistryIntegrationCreate:
+        if self.capabilities.membership_reporting and not self.config.reporting_schedule:
+            raise ValueError("membership_reporting needs config.reporting_schedule (the registry's reporting schedule)")
+        return self
 
 
 # --- Accounting --------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
 from integrations.sync.progress import Progress
+from integrations.sync.registry import report_memberships
 from integrations.sync.state import SyncState
 from shared.errors import NotFound, ProviderError
 
@@ -320,4 +321,5 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "import_registrations": ("registration", import_registrations, "import_registrations"),
     "push_events": ("calendar_event", push_events, "push_events"),
     "pull_events": ("calendar_event", pull_events, "pull_events"),
+    "report_memberships": ("membership_report", report_memberships, "report_memberships"),
 }

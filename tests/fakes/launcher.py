@@ -13,6 +13,7 @@ from tests.fakes.fortnox import FortnoxFake
 from tests.fakes.keyed import KeyedFakes, keyed_urls
 from tests.fakes.oauth_accounting import OAuthAccountingFake
 from tests.fakes.oauth_accounting import urls as accounting_urls
+from tests.fakes.registry import RegistryFake
 from tests.fakes.swish import SwishFake
 from tests.helpers import serve
 
@@ -25,6 +26,7 @@ class Fakes:
     accounting: dict[str, OAuthAccountingFake]
     swish: SwishFake
     calendars: dict[str, CalendarFake]
+    registry: RegistryFake
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -58,4 +60,6 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     }
     for name, fake in calendars.items():
         urls[name] = calendar_urls(name, stack.enter_context(serve(fake.app())))
-    return Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, urls, stack)
+    registry = RegistryFake()  # Sweden's registry is configured; other countries are not (a precise red)
+    urls["signed_rest"] = {"base_url.SE": f"{stack.enter_context(serve(registry.app()))}/api"}
+    return Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack)

@@ -12,7 +12,7 @@ import pytest
 import function_app
 from integrations.wiring import Hub
 from tests.fakes.launcher import Fakes
-from tests.helpers import ApiClient, connect_fortnox, fortnox, mark_inflight, run_sync
+from tests.helpers import ApiClient, connect_fortnox, fortnox, mark_inflight, run_sync, take_events
 from tests.sync.test_fortnox_story import FAST_QUEUES, invoices
 from tools.runner import LocalRunner
 
@@ -183,7 +183,6 @@ def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hu
     """Accounting pull: invoices paid in the ledger come back as invoice.changed events, once per change,
     with MetaInformation paging; a push-only integration does not offer the pull."""
     from adapters.fortnox import FortnoxAdapter
-    from tests.sync.test_messaging_and_kobo import take_all
 
     path, _, _ = active_ledger(admin, fakes, "fortnox")
     r = admin.post(f"{path}/syncs", json={"operation": "pull_invoices"})
@@ -201,9 +200,9 @@ def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hu
     run("push_invoices")
     first = run("pull_invoices")
     assert first["pulled"] == 10, first  # the first pull reports every invoice's state
-    take_all(hub)
-    assert run("pull_invoices")["pulled"] == 0 and take_all(hub) == []  # nothing changed
+    take_events(hub)
+    assert run("pull_invoices")["pulled"] == 0 and take_events(hub) == []  # nothing changed
     fakes.fortnox.mark_paid(fakes.fortnox.invoices[3]["DocumentNumber"])
     assert run("pull_invoices")["pulled"] == 1
-    events = take_all(hub)
+    events = take_events(hub)
     assert [(e["subject"], e["data"]["paid"]) for e in events] == [("INV-2026-00003", True)], events

@@ -20,6 +20,7 @@ from integrations.service import (
     patch_integration,
     transition_integration,
 )
+from integrations.sync.registry import follow_reporting_schedule
 from integrations.validation import validate_integration
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
@@ -171,6 +172,7 @@ async def patch(
     stored = patch_integration(
         tenant_id, integration_id, body, repo=hub.integrations, if_match=if_match, actor=principal.actor, now=hub.now
     )
+    follow_reporting_schedule(hub.schedules, stored.document)
     return _respond(response, stored)
 
 
@@ -209,6 +211,7 @@ def _transition_route(
             actor=principal.actor,
             now=hub.now,
         )
+        follow_reporting_schedule(hub.schedules, stored.document)
         return _respond(response, stored)
 
     router.add_api_route(

@@ -13,7 +13,10 @@
 | exportReimbursements        | POST   …/integrations/{id}/reimbursements:export |
 | (messaging, seed 004)       | POST   …/integrations/{id}/messages → a send_messages run |
 | (Kobo import, seed 004)     | POST   …/integrations/{id}/syncs {"operation": "import_registrations"} |
-| (records to deliver)        | POST   …/integrations/{id}/outbox/{invoices,members,enrollments} |
+| processWebhookEvent         | POST   …/integrations/{id}/webhook-events → queue → the read it calls for |
+| (calendars)                 | POST   …/integrations/{id}/syncs {"operation": "push_events" or "pull_events"} |
+| (registry reporting)        | config.reporting_schedule → report_memberships (records: …/outbox/membership-reports) |
+| (records to deliver)        | POST   …/integrations/{id}/outbox/{invoices,members,enrollments,calendar-events,…} |
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.document import Condition, ValidationResult
 from integrations.sync.jobs import supported_operations, trigger_sync
+from integrations.sync.registry import OPERATION as REPORTING
 from integrations.sync.runs import SyncRun
 from integrations.sync.schedules import Schedule
+from integrations.sync.webhook_events import WebhookEvent
 from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["syncs"])
@@ -119,6 +124,11 @@ def schedule(
         raise ValidationFailed(
             "This integration cannot run that operation.",
             [FieldError("path:operation", f"must be one of {supported_operations(hub, document)}")],
+        )
+    if operation == REPORTING:
+        raise ValidationFailed(
+            "Membership reports follow the registry's reporting schedule.",
+            [FieldError("path:operation", "set config.reporting_schedule (and reporting_time_zone) on the integration")],
         )
     return _out(hub.schedules.put(tenant_id, integration_id, operation, cron=body.cron, time_zone=body.time_zone))
 
@@ -229,3 +239,38 @@ def download_export(
     return PlainTextResponse(
         data.decode("utf-8"), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{file_name}"'}
     )
+
+
+class WebhookEventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=200, description="The provider's event id: processed once.")
+    type: str = Field(min_length=1, max_length=200, examples=["calendar.events.changed"])
+    data: dict[str, Any] = Field(
+        default_factory=dict, description='Payment events name the payment: {"payment_key": …}.', max_length=50
+    )
+
+
+class WebhookEventQueued(BaseModel):
+    id: str
+    queued: bool = True
+
+
+@router.post(
+    "/webhook-events",
+    status_code=202,
+    operation_id="processWebhookEvent",
+    summary="Hand a provider event to the hub (queued; it triggers the read the event calls for)",
+    response_model=WebhookEventQueued,
+    responses=WRITE,
+)
+def webhook_event(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: WebhookEventIn
+) -> Any:
+    """For trusted relays (the platform's event bus, an operator replaying a missed delivery). Public provider
+    deliveries go to the verified receivers of the next round, which enqueue the same message."""
+    hub.integrations.get(tenant_id, integration_id)
+    message = WebhookEvent(
+        tenant_id=tenant_id, integration_id=integration_id, id=body.id, type=body.type, received_at=hub.now(), data=body.data
+    )
+    hub.queues.send(hub.settings.queue_webhook_events, message.model_dump(mode="json"))
+    return WebhookEventQueued(id=body.id)

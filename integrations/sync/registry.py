@@ -1,0 +1,54 @@
+"""Government sports registry: membership reporting on the registry's reporting schedule.
+
+The platform hands in each period's membership report (outbox kind `membership_report`, keyed by period,
+updatable: a correction replaces it); `report_memberships` PUTs every pending report to the registry, where a
+second PUT of the same period is a revision, never a second report. The operation's schedule is the
+document's `config.reporting_schedule`: it follows every write of the document (set while the integration
+is active with membership reporting on, removed otherwise), so there is one place to change it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.documents.common import LifecycleStatus
+from integrations.sync.delivery import deliver
+from integrations.sync.outbox import Outbox
+from integrations.sync.progress import Progress
+
+OPERATION = "report_memberships"
+
+
+def report_memberships(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:
+    progress = deliver(
+        "membership_report",
+        outbox,
+        document,
+        find=lambda payload: None,  # a PUT by period: sending again is safe
+        push=adapter.put_membership_report,
+        update=lambda payload, _: adapter.put_membership_report(payload),
+        heartbeat=env.heartbeat,
+    )
+    if not (progress.created or progress.updated or progress.failed):
+        progress.reason = "no membership report pending: the platform hands one in with POST …/outbox/membership-reports"
+    return progress
+
+
+def follow_reporting_schedule(schedules: Any, document: Any) -> None:
+    """Make the report_memberships schedule match the document (called after each write of it)."""
+    if document.family != "gov_sports_registry":
+        return
+    config = document.config
+    wanted = (
+        document.status == LifecycleStatus.active
+        and document.capabilities.membership_reporting
+        and config.reporting_schedule
+    )
+    current = schedules.get(document.tenant_id, document.id, OPERATION)
+    if not wanted:
+        if current is not None:
+            schedules.cancel(document.tenant_id, document.id, OPERATION)
+        return
+    if current is None or (current.cron, current.time_zone) != (config.reporting_schedule, config.reporting_time_zone):
+        schedules.put(
+            document.tenant_id, document.id, OPERATION, cron=config.reporting_schedule, time_zone=config.reporting_time_zone
+        )

@@ -1,0 +1,87 @@
+"""processWebhookEvent (seed 002): what an inbound provider event means for an integration's syncs.
+
+Providers' notifications mostly say "something changed" (Google's push carries no body, Graph sends ids,
+Mollie only a payment id), so the hub answers each with the read that learns what: a pull of the family's
+changes, or a re-fetch of the payment. Events arrive on the webhook-events queue — from the verified
+receivers of the next round, or from a trusted relay through `POST …/webhook-events` — at least once, so each
+event id is processed once, and a burst of notifications coalesces into the one pull already queued."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from integrations.documents.common import LifecycleStatus
+from integrations.sync.jobs import supported_operations, trigger_sync
+from integrations.sync.runs import RunStatus
+from shared.errors import HubError, NotFound
+
+log = logging.getLogger("hub.webhooks")
+
+# The read an event of each family calls for.
+PULL_FOR_FAMILY = {
+    "calendar": "pull_events",
+    "crm": "sync_members",
+    "accounting": "pull_invoices",
+    "data_collection": "import_registrations",
+}
+
+
+class WebhookEvent(BaseModel):
+    """The webhook-events queue contract."""
+
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: str = Field(min_length=1, max_length=64)
+    integration_id: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=200, description="The provider's event/notification id (dedupe key).")
+    type: str = Field(min_length=1, max_length=200, description="The provider's event type, as it names it.")
+    received_at: datetime | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str  # triggered, coalesced, refreshed, duplicate, ignored
+    detail: str = ""
+    run_id: str | None = None
+
+
+def process_webhook_event(hub: Any, event: WebhookEvent) -> Outcome:
+    tenant, integration = event.tenant_id, event.integration_id
+    seen_id = event.id.replace("|", "_")
+    if hub.sync_state.seen(tenant, integration, "webhook", seen_id):
+        return Outcome("duplicate", "already processed")
+    try:
+        document = hub.integrations.get(tenant, integration).document
+    except NotFound:
+        return Outcome("ignored", "no such integration")
+    outcome = _act(hub, document, event)
+    hub.sync_state.mark_seen(tenant, integration, "webhook", [seen_id])
+    log.info("webhook event %s (%s) for %s: %s %s", event.id, event.type, integration, outcome.action, outcome.detail)
+    return outcome
+
+
+def _act(hub: Any, document: Any, event: WebhookEvent) -> Outcome:
+    if document.status != LifecycleStatus.active:
+        return Outcome("ignored", f"integration is {document.status}")
+    if document.family == "payment_gateway":
+        key = event.data.get("payment_key")
+        if not isinstance(key, str):
+            return Outcome("ignored", "no payment_key in the event")
+        try:
+            payment = hub.payments.get(document.tenant_id, document.id, key, refresh=True)
+        except HubError as exc:
+            return Outcome("ignored", exc.detail)
+        return Outcome("refreshed", f"payment {key} is {payment.status}")
+    operation = PULL_FOR_FAMILY.get(document.family)
+    if operation is None or operation not in supported_operations(hub, document):
+        return Outcome("ignored", f"nothing to read for a {document.family} event")
+    for run in hub.runs.latest(document.tenant_id, document.id, limit=10):
+        if run.operation == operation and run.status == RunStatus.queued:
+            return Outcome("coalesced", f"{operation} already queued", run.id)
+    run = trigger_sync(hub, document.tenant_id, document.id, operation, trigger="webhook")
+    return Outcome("triggered", operation, run.id)
