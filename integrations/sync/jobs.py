@@ -16,7 +16,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from integrations.documents.common import LifecycleStatus
-from integrations.sync.operations import OPERATIONS, SyncEnv
+from integrations.sync.operations import OPERATION_FAMILIES, OPERATIONS, SyncEnv
 from integrations.sync.runs import TERMINAL, RunStatus, SyncRun, cloud_event
 from integrations.tokens import NeedsReauth
 from shared import logs, telemetry
@@ -40,6 +40,8 @@ def supported_operations(hub: Any, document: Any) -> list[str]:
 
     def offered(op: str, capability: str) -> bool:
         if capability not in capabilities or flags.get(capability) is False:
+            return False
+        if op in OPERATION_FAMILIES and document.family not in OPERATION_FAMILIES[op]:
             return False
         return not (op.startswith("pull_") and direction == "push") and not (op.startswith("push_") and direction == "pull")
 

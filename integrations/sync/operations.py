@@ -305,6 +305,9 @@ def sync_enrollments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) 
     return progress
 
 
+# Operations of a multi-family provider (signed REST serves registries and insurers) that only one family has.
+OPERATION_FAMILIES: dict[str, frozenset[str]] = {"report_memberships": frozenset({"gov_sports_registry"})}
+
 # operation name → (record kind it delivers, the function); the API only accepts operations the adapter has.
 OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
     "push_invoices": ("invoice", push_invoices, "push_invoices"),

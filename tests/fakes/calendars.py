@@ -13,7 +13,6 @@ import base64
 import json
 import re
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +51,14 @@ class CalendarFake(OAuthAccountingFake):
         self.events[event_id] = event
         return event
 
+    def user_edit(self, event_id: str, **fields: Any) -> None:
+        with self.lock:
+            self._change(event_id, {**self.events[event_id], **fields})
+
+    def user_delete(self, event_id: str) -> None:
+        with self.lock:
+            self._change(event_id, {**self.events[event_id], "_deleted": True})
+
     def expire_tokens(self) -> None:
         with self.lock:
             self.token_floor = self.seq + 1
@@ -69,15 +76,8 @@ class CalendarFake(OAuthAccountingFake):
         return self._throttle()
 
     def _throttle(self) -> Response | None:
-        with self.lock:
-            now = time.monotonic()
-            while self.window and now - self.window[0] >= self.window_s:
-                self.window.popleft()
-            if len(self.window) < self.per_minute:
-                self.window.append(now)
-                return None
-            self.throttled += 1
-            wait = str(max(1, int(self.window_s - (now - self.window[0]) + 0.999)))
+        if (wait := self._over_limit()) is None:
+            return None
         body = {"error": {"code": 429, "errors": [{"reason": "rateLimitExceeded"}]}}
         return JSONResponse(body, status_code=429, headers={"Retry-After": wait})
 
@@ -97,14 +97,6 @@ class GoogleCalendarFake(CalendarFake):
         with self.lock:
             self._change(event_id, {"id": event_id, "summary": summary, "status": "confirmed", **_times(start, end)})
         return event_id
-
-    def user_edit(self, event_id: str, **fields: Any) -> None:
-        with self.lock:
-            self._change(event_id, {**self.events[event_id], **fields})
-
-    def user_delete(self, event_id: str) -> None:
-        with self.lock:
-            self._change(event_id, {**self.events[event_id], "_deleted": True})
 
     async def calendar(self, request: Request) -> Response:
         if denied := self._gate(request):
@@ -225,14 +217,6 @@ class GraphCalendarFake(CalendarFake):
             event_id = f"AAMkAD-user-{self.created}"
             self._change(event_id, {"id": event_id, "subject": subject, **_graph_times(start, end)})
         return event_id
-
-    def user_edit(self, event_id: str, **fields: Any) -> None:
-        with self.lock:
-            self._change(event_id, {**self.events[event_id], **fields})
-
-    def user_delete(self, event_id: str) -> None:
-        with self.lock:
-            self._change(event_id, {**self.events[event_id], "_deleted": True})
 
     def _error(self, status: int, code: str) -> Response:
         return JSONResponse({"error": {"code": code, "message": code}}, status_code=status)

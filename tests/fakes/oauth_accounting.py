@@ -47,7 +47,8 @@ class OAuthAccountingFake:
     replays: dict[str, dict] = field(default_factory=dict)  # idempotency key / requestid → first response
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _throttle(self) -> Response | None:
+    def _over_limit(self) -> str | None:
+        """None when this request fits the sliding window; else the seconds until it would (Retry-After)."""
         with self.lock:
             now = time.monotonic()
             while self.window and now - self.window[0] >= self.window_s:
@@ -56,7 +57,11 @@ class OAuthAccountingFake:
                 self.window.append(now)
                 return None
             self.throttled += 1
-            wait = str(max(1, int(self.window_s - (now - self.window[0]) + 0.999)))
+            return str(max(1, int(self.window_s - (now - self.window[0]) + 0.999)))
+
+    def _throttle(self) -> Response | None:
+        if (wait := self._over_limit()) is None:
+            return None
         if self.name == "xero":
             return Response(status_code=429, headers={"Retry-After": wait, "X-Rate-Limit-Problem": "minute"})
         if self.name == "visma":

@@ -180,3 +180,12 @@ def test_the_schedule_follows_the_document(admin: ApiClient, fakes: Fakes, hub: 
     assert schedule["cron"] == "0 0 4 15 * *" and datetime.fromisoformat(schedule["next_run_at"]).day in (14, 15)
     assert admin.delete(path).status_code == 200  # decommissioned: no more reports
     assert admin.get(f"{path}/status").json()["schedules"] == []
+
+
+def test_insurers_on_signed_rest_do_not_report_memberships(admin: ApiClient) -> None:
+    from tests.helpers import every_family
+
+    (insurer,) = [d for d in every_family(admin.tenant) if d["family"] == "insurance"]
+    doc = admin.create(insurer)
+    r = admin.post(f"{admin.integrations}/{doc['id']}/syncs", json={"operation": "report_memberships"})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/operation", r.text
