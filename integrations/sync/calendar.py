@@ -87,7 +87,16 @@ def pull_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progre
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
     wanted = set(document.config.event_type_filter)
-    known = {k: _known(v) for k, v in env.state.recall(tenant, integration, KIND).items()}
+    known: dict[str, dict[str, Any]] = {}  # what the hub knows of the events this walk has met (or of all)
+
+    def recall(ids: list[str] | None) -> None:
+        """All of it for a full read (deletions are found by absence); else only a page's events."""
+        if ids is None:
+            known.clear()
+            found = env.state.recall(tenant, integration, KIND)
+        else:
+            found = env.state.recall_among(tenant, integration, KIND, [i for i in ids if i not in known])
+        known.update({k: _known(v) for k, v in found.items()})
 
     def take(remote: RemoteEvent, changes: dict[str, str], gone: list[str]) -> None:
         entry = known.get(remote.external_id, {})
@@ -124,8 +133,12 @@ def pull_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progre
     def walk(token: str | None) -> tuple[set[str], str | None]:
         listed: set[str] = set()
         new_token = None
+        if token is None:
+            recall(None)
         for page in adapter.changes(token):
             env.heartbeat()
+            if token is not None:
+                recall([remote.external_id for remote in page.events])
             changes: dict[str, str] = {}
             gone: list[str] = []
             for remote in page.events:

@@ -30,8 +30,17 @@ class SyncState:
         rows = self._table.query(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
             parameters={"pk": self._pk(tenant_id, integration_id), "lo": f"known|{kind}|", "hi": f"known|{kind}|~"},
+            select=["RowKey", "Value"],
         )
         return {r["RowKey"].split("|", 2)[2]: r["Value"] for r in rows}
+
+    def recall_among(self, tenant_id: str, integration_id: str, kind: str, item_ids: list[str]) -> dict[str, str]:
+        """What is known of these ids only: a point read each (for the few items an incremental read brings)."""
+        pk, out = self._pk(tenant_id, integration_id), {}
+        for item_id in item_ids:
+            if found := self._table.find(pk, f"known|{kind}|{item_id}"):
+                out[item_id] = found[0]["Value"]
+        return out
 
     def remember(self, tenant_id: str, integration_id: str, kind: str, values: dict[str, str]) -> None:
         pk = self._pk(tenant_id, integration_id)

@@ -94,13 +94,14 @@ def test_reports_go_out_signed_on_the_reporting_schedule(admin: ApiClient, fakes
     # a correction of the same period is a revision of the same report; a replay changes nothing
     corrected = report(clubs=[{"club_id": "C-001", "name": "Boule Kungsholmen", "members": 121}])
     assert admin.post(f"{path}/outbox/membership-reports", json={"reports": [corrected]}).json()["replaced"] == 1
+    fakes.registry.fail_next = 2  # the registry is down for maintenance at first: retried, still one revision
     run = run_sync(admin, path, "report_memberships")
     assert run["updated"] == 1 and run["created"] == 0, run
     after = fakes.registry.reports[("SBF", "2026")]
     assert after["report_id"] == stored["report_id"] and after["revision"] == 2
     run = run_sync(admin, path, "report_memberships")
     assert run["status"] == "succeeded" and "no membership report pending" in run["reason"]
-    assert fakes.registry.puts == 2
+    assert fakes.registry.puts == 2 and fakes.registry.reports[("SBF", "2026")]["body"]["total_members"] == 121
 
 
 def test_the_registry_refuses_unsigned_and_tampered_requests(fakes: Fakes, hub: Hub) -> None:
@@ -141,6 +142,10 @@ def test_precise_reds_and_intake_errors(admin: ApiClient, fakes: Fakes, hub: Hub
     result = admin.post(f"{path}:validate").json()["result"]
     (red,) = [c for c in result["checks"] if not c["passed"]]
     assert result["passed"] is False and red["name"] == "registry.federation" and "401" in red["detail"], result
+    # a signing key that is no key
+    admin.request("PUT", f"{path}/credentials/signing_key_ref", json={"value": "not a pem"})
+    checks = admin.post(f"{path}:validate").json()["result"]["checks"]
+    assert [c["detail"] for c in checks if not c["passed"]] == ["the signing key is not a PEM private key"]
     # a country whose registry the operator has not configured
     pem, _ = RegistryFake.new_key()
     doc = admin.create(registry_doc("no"))

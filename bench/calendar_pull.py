@@ -1,0 +1,138 @@
+"""Calendar pull: what the hub's bookkeeping (the per-event key and agreed digest that keep our own writes
+from echoing back) costs on a full read of the calendar, against walking the same pages through the same
+adapter and nothing else.
+
+A full read happens on the first pull and whenever the provider forgets the sync token, so it is the
+expensive case: one range read of what the hub knows, a digest per event, no writes when nothing changed.
+The bare walk is a loopback fake (≈ 0.03 ms an event; a real Google page of 250 takes 100 ms or more), so the
+ratio is an upper bound. Target ≤ 5×.
+
+The common case is an incremental read (a notification, a schedule): it must cost what the changes cost, not
+what the calendar holds. The second row counts the hub's own state rows read by an incremental pull of the
+same 5 changes with 10× as many events known (rows, not time: Azurite's point reads themselves slow down as a
+partition grows, which Table Storage's do not). Target = 1."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from bench.common import fresh_hub
+from integrations.service import create_integration, set_credential_ref
+from integrations.sync.calendar import pull_events
+from integrations.sync.operations import SyncEnv
+from integrations.sync.state import SyncState
+from tests.fakes.launcher import start_fakes
+
+N = 600
+
+
+def run(conn: str) -> list[dict[str, object]]:
+    fakes = start_fakes()
+    try:
+        hub = fresh_hub(conn, provider_urls=fakes.provider_urls)
+        fake, tenant = fakes.calendars["google_calendar"], "bench-cal"
+        body = {
+            "family": "calendar",
+            "provider": "google_calendar",
+            "display_name": "Tävlingar",
+            "oauth_client_id": fake.client_id,
+            "capabilities": {"push_events": True, "pull_events": True},
+            "config": {"sync_direction": "bidirectional"},
+        }
+        doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
+        refresh = fake._issue(["https://www.googleapis.com/auth/calendar.events"])["refresh_token"]  # noqa: SLF001 - a consent
+        for slot, value in (("oauth_client_secret_ref", fake.client_secret), ("oauth_refresh_token_ref", refresh)):
+            stored = hub.credentials.put(tenant, doc.id, slot, value, actor="bench")
+            set_credential_ref(tenant, doc.id, slot, stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+        doc = hub.integrations.get(tenant, doc.id).document
+        for i in range(N):
+            fake.user_add(f"Tävling {i}", f"2027-05-{1 + i % 28:02d}T09:00:00Z", f"2027-05-{1 + i % 28:02d}T17:00:00Z")
+        adapter = hub.adapter_for(doc)
+        emitted: list[dict] = []
+        env = SyncEnv(heartbeat=lambda: None, state=hub.sync_state, emit=emitted.append)
+
+        def bare() -> None:
+            assert sum(len(page.events) for page in adapter.changes(None)) == N
+
+        def full_read() -> None:
+            hub.sync_state._table.delete(f"{tenant}|{doc.id}", "cursor|calendar")  # noqa: SLF001 - force a full read
+            progress = pull_events(adapter, hub.outbox, doc, env)
+            assert progress.skipped == N and progress.pulled == 0
+
+        pull_events(adapter, hub.outbox, doc, env)  # the first read takes every event in
+        assert len(emitted) == N
+        base, measured = [], []
+        for _ in range(3):
+            for fn, out in ((bare, base), (full_read, measured)):
+                t = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - t)
+        b, m = statistics.median(base), statistics.median(measured)
+        full = {
+            "bench": f"calendar pull: full read of {N} unchanged events vs walking them bare",
+            "baseline": f"{b * 1000:.0f} ms",
+            "measured": f"{m * 1000:.0f} ms",
+            "ratio": f"{m / b:.2f}",
+            "target": "≤ 5.0",
+            "notes": "known keys and digests on Azurite",
+        }
+        ids = list(fake.live())
+
+        counting = _CountingTable(hub.sync_state._table)  # noqa: SLF001 - count what the pull reads
+        counted = SyncEnv(heartbeat=lambda: None, state=SyncState(counting), emit=emitted.append)  # type: ignore[arg-type]
+
+        def incremental() -> int:
+            for event_id in ids[:5]:
+                fake.user_edit(event_id, summary=f"Flyttad {time.perf_counter()}")
+            counting.rows = 0
+            assert pull_events(adapter, hub.outbox, doc, counted).pulled == 5
+            return counting.rows
+
+        small = incremental()
+        others = {f"elsewhere{i:06d}": '{"key": null, "digest": "0", "start": ""}' for i in range(N * 9)}
+        hub.sync_state.remember(tenant, doc.id, "calendar", others)  # 10x the events known, none of them changed
+        large = incremental()
+        scale = {
+            "bench": f"calendar pull: state rows read for 5 changes, {N * 10} events known vs {N}",
+            "baseline": f"{small} rows",
+            "measured": f"{large} rows",
+            "ratio": f"{large / small:.2f}",
+            "target": "= 1",
+            "notes": "point reads of the changed events and the cursor",
+        }
+        return [full, scale]
+
+    finally:
+        fakes.stop()
+
+
+class _CountingTable:
+    """A Table that counts the rows its reads return (everything else passes through)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table, self.rows = table, 0
+
+    def find(self, partition: str, row: str) -> Any:
+        found = self._table.find(partition, row)
+        self.rows += found is not None
+        return found
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        for entity in self._table.query(*args, **kwargs):
+            self.rows += 1
+            yield entity
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
+if __name__ == "__main__":
+    import logging
+
+    from tools import azurite
+
+    logging.disable(logging.WARNING)
+    with azurite.start(in_memory=True) as store:
+        print(run(store.connection_string))
