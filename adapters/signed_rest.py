@@ -37,16 +37,21 @@ class SignedRestAdapter(Adapter):
 
     @property
     def key_id(self) -> str:
-        config = self.document.config
-        return getattr(config, "signing_key_id", None) or config.federation_code
+        config = self.document.config  # registries know us by federation code, insurers by broker id
+        return getattr(config, "signing_key_id", None) or getattr(config, "federation_code", None) or config.broker_id
 
     def finish_call(self, call: Call, operation: str) -> Call:
         """Sign exactly what goes out: the final URL (query included) and the body bytes."""
         if self._key is None:  # one audited read of the key per adapter (per run), not per request
             self._key = self.ctx.resolve_secret("signing_key_ref", operation)
-        body = None if call.json is None else json.dumps(call.json, ensure_ascii=False, separators=(",", ":")).encode()
+        if call.json is not None:
+            body: bytes | None = json.dumps(call.json, ensure_ascii=False, separators=(",", ":")).encode()
+        elif call.data is None or isinstance(call.data, bytes):
+            body = call.data
+        else:
+            raise TypeError("signed requests send JSON or bytes: the signature must cover the exact body")
         url = requests.Request(call.method, call.url, params=call.params).prepare().url or call.url
-        headers = {**call.headers, **({"Content-Type": "application/json"} if body is not None else {})}
+        headers = {**call.headers, **({"Content-Type": "application/json"} if call.json is not None else {})}
         headers |= signature_headers(
             call.method, url, body=body, headers=headers, key_pem=self._key, key_id=self.key_id, created=datetime.now(UTC)
         )
