@@ -14,11 +14,10 @@ partition grows, which Table Storage's do not). Target = 1."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Any
 
-from bench.common import fresh_hub
+from bench.common import alternating_medians, fresh_hub
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.calendar import pull_events
 from integrations.sync.operations import SyncEnv
@@ -63,13 +62,7 @@ def run(conn: str) -> list[dict[str, object]]:
 
         pull_events(adapter, hub.outbox, doc, env)  # the first read takes every event in
         assert len(emitted) == N
-        base, measured = [], []
-        for _ in range(3):
-            for fn, out in ((bare, base), (full_read, measured)):
-                t = time.perf_counter()
-                fn()
-                out.append(time.perf_counter() - t)
-        b, m = statistics.median(base), statistics.median(measured)
+        b, m = alternating_medians(bare, full_read, rounds=3)
         full = {
             "bench": f"calendar pull: full read of {N} unchanged events vs walking them bare",
             "baseline": f"{b * 1000:.0f} ms",

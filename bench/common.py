@@ -79,3 +79,14 @@ def connected_fortnox(hub: Hub, fake: object, tenant: str) -> object:
         now=hub.now,
     )
     return hub.integrations.get(tenant, doc.id).document
+
+
+def alternating_medians(a: Callable[[], object], b: Callable[[], object], *, rounds: int) -> tuple[float, float]:
+    """Seconds: the median of `rounds` single runs of each, alternating, for slow whole-walk benchmarks."""
+    sa, sb = [], []
+    for _ in range(rounds):
+        for fn, out in ((a, sa), (b, sb)):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    return statistics.median(sa), statistics.median(sb)

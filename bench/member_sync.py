@@ -8,11 +8,9 @@ one transaction per 50 changed members — the per-record point reads it replace
 
 from __future__ import annotations
 
-import statistics
-import time
 import uuid
 
-from bench.common import fresh_hub
+from bench.common import alternating_medians, fresh_hub
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.members import MemberSync
 from tests.fakes.launcher import start_fakes
@@ -61,13 +59,7 @@ def run(conn: str) -> dict[str, object]:
             assert events == []  # nothing changed since the mirror was filled
 
         MemberSync(adapter, hub.outbox, hub.member_mirror, doc, emit=lambda e: None, heartbeat=lambda: None).run()
-        base, measured = [], []
-        for _ in range(3):
-            for fn, out in ((bare, base), (full_read, measured)):
-                t = time.perf_counter()
-                fn()
-                out.append(time.perf_counter() - t)
-        b, m = statistics.median(base), statistics.median(measured)
+        b, m = alternating_medians(bare, full_read, rounds=3)
         return {
             "bench": f"member sync: full read of {N} unchanged contacts vs reading them bare",
             "baseline": f"{b * 1000:.0f} ms",

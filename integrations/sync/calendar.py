@@ -121,9 +121,7 @@ def pull_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progre
             "key": key,
             "external_id": remote.external_id,
             "owner": "platform" if key else "calendar",
-            **event.content(),
-            "starts_at": when_text(event.starts_at),
-            "ends_at": when_text(event.ends_at),
+            **event.content(),  # title, starts_at/ends_at (UTC or dates), all_day, location, description
         }
         env.emit(_event(document, remote.external_id, "changed", digest, data))
         progress.pulled += 1
