@@ -33,6 +33,7 @@ class AdapterContext:
     # Where the provider calls the hub back for this integration (webhooks, Swish callbacks): the next round's
     # receivers answer there.
     callback_url: str | None = None
+    self_hosted_hosts: tuple[str, ...] = ()  # operator-approved hosts beyond the catalog's (HUB_SELF_HOSTED_HOSTS)
 
 
 class Adapter:
@@ -50,7 +51,25 @@ class Adapter:
             self.ctx.url_overrides.get("base_url")
             or self.spec.base_urls["sandbox" if self.document.sandbox else "production"]
         )
-        return url.format(**self.config_values()).rstrip("/")
+        return self.tenant_url(url.format(**self.config_values()).rstrip("/"))
+
+    def tenant_url(self, url: str) -> str:
+        """A base URL (possibly built from the tenant's config) held to the egress policy at call time: scheme and
+        the provider's fixed domains here, every address at connect time (the transport)."""
+        from shared.egress import EgressRefused
+
+        try:
+            self.ctx.outbound.egress.check_static(url, hosts=self.url_hosts())
+        except EgressRefused as exc:
+            raise ProviderError(
+                detail=f"{self.spec.display_name}: the configured URL is not allowed ({exc})", provider=self.spec.id
+            ) from None
+        return url
+
+    def url_hosts(self) -> tuple[str, ...]:
+        if "base_url" in self.ctx.url_overrides:  # the operator's own address for this provider
+            return ()
+        return (*self.spec.tenant_url_hosts, *self.ctx.self_hosted_hosts)
 
     def config_values(self) -> dict[str, str]:
         """String config values for URL templates (`{company_id}`, `{instance_url}`…), without trailing slashes."""

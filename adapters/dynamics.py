@@ -32,8 +32,8 @@ class DynamicsAdapter(CrmAdapter):
     @property
     def base_url(self) -> str:
         if "base_url" in self.ctx.url_overrides:
-            return self.ctx.url_overrides["base_url"].rstrip("/")
-        return f"{str(self.document.config.instance_url).rstrip('/')}/api/data/v9.2"
+            return self.tenant_url(self.ctx.url_overrides["base_url"].rstrip("/"))
+        return self.tenant_url(f"{str(self.document.config.instance_url).rstrip('/')}/api/data/v9.2")
 
     @property
     def _set(self) -> str:
@@ -68,7 +68,7 @@ class DynamicsAdapter(CrmAdapter):
                 raise CursorExpired(self._set)
             if response.status_code == 400:
                 raise ProviderError(
-                    detail=f"dynamics365 answered 400: {response.text[:300]}", provider="dynamics365", status_code=400
+                    detail=f"dynamics365 answered 400: {response.text}", provider="dynamics365", status_code=400
                 )
             body = response.json()
             members, deleted = [], []

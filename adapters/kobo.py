@@ -34,4 +34,5 @@ class KoboAdapter(Adapter):
         while url:
             body = self.request("GET", url, operation="sync.import_registrations", params=params).json()
             yield body.get("results", [])
-            url, params = body.get("next"), None  # the next link carries the query
+            # The next link carries the query; it is followed with our token, so only within the server's origin.
+            url, params = (self.provider_link(body["next"]) if body.get("next") else None), None

@@ -89,7 +89,7 @@ class SignedRestAdapter(Adapter):
             expect=frozenset({422}),
         )
         if response.status_code == 422:
-            problems = "; ".join(str(e) for e in response.json().get("errors", []))[:500]
+            problems = "; ".join(str(e) for e in response.json().get("errors", []))
             raise ProviderError(
                 detail=f"{report['period']}: the registry refused the report ({problems})", provider=self.spec.id
             )

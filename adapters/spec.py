@@ -83,6 +83,11 @@ class ProviderSpec(_Spec):
     capabilities: list[str] = Field(default_factory=list, description="Operations an adapter implements.")
     adapter: str | None = Field(None, description="Dotted path of the adapter class, e.g. adapters.fortnox:FortnoxAdapter.")
     docs: str | None = None
+    tenant_url_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host patterns (globs) a tenant-supplied URL (instance_url, server_url…) must match where the "
+        "provider has fixed domains; empty = any public host. Operators add self-hosted ones (HUB_SELF_HOSTED_HOSTS).",
+    )
     unknowns: list[str] = Field(default_factory=list, description="Facts we could not verify (keep configurable).")
 
     def model_post_init(self, _: object) -> None:

@@ -7,6 +7,7 @@ from adapters.base import Adapter
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
 from shared.errors import ProviderError
+from shared.redaction import REDACTOR
 
 
 class XledgerAdapter(Adapter):
@@ -14,7 +15,7 @@ class XledgerAdapter(Adapter):
         response = self.request("POST", "", operation=operation, json={"query": query, "variables": variables or {}})
         body = response.json()
         if body.get("errors"):
-            raise ValueError("; ".join(e.get("message", "error") for e in body["errors"])[:300])
+            raise ValueError(REDACTOR.excerpt("; ".join(e.get("message", "error") for e in body["errors"]), 300))
         return body["data"]
 
     # Field and mutation names follow Xledger's GraphQL conventions (connections with edges/node, dbId,

@@ -1,4 +1,4 @@
-"""Overhead of the outbound client (limiter + usage counting + retry wrapper) vs a bare requests.Session
+"""Overhead of the outbound client (egress policy + limiter + usage counting + retry wrapper) vs a bare requests.Session
 call to the same loopback endpoint, same run. Target ≤ 1.2× p50."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from bench.common import fresh_hub, interleaved_p50
 from shared.http import Call, OutboundClient, Policy, Window
-from tests.helpers import serve
+from tests.helpers import loopback, serve
 
 
 async def ok(_: object) -> JSONResponse:
@@ -22,7 +22,7 @@ def run(conn: str) -> dict[str, object]:
     with serve(Starlette(routes=[Route("/ping", ok)])) as base:
         url = f"{base}/ping"
         bare = requests.Session()
-        client = OutboundClient()
+        client = OutboundClient(egress=loopback(base))  # the egress check runs at every connect, as in production
         policy = Policy(
             provider="bench",
             limit_key="bench:1",

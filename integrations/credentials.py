@@ -1,7 +1,7 @@
 """Credentials of integrations: write-only intake, audited resolution at call time, rotation with overlap.
 
-Secret names are derived, never chosen by the tenant: `<tenant>--<integration>--<slot>`. Documents hold
-the unpinned reference `kv:<name>`, so a rotation (a new version) does not change the configuration hash
+Secret names are derived, never chosen by the tenant: `<tenant>--int-<hex>--<slot>` (`integrations.secret_names`).
+Documents hold the unpinned reference `kv:<name>`, so a rotation (a new version) does not change the configuration hash
 and an active integration keeps running; the previous version stays enabled for the overlap window and is
 then disabled by `sweep_overlaps` (run by the minute timer).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,16 +18,18 @@ from typing import Any
 
 from integrations.audit import AuditLog
 from integrations.documents.common import parse_secret_ref
+from integrations.secret_names import integration_secret, may_use
 from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.redaction import REDACTOR
 from shared.secrets.store import SecretNotFound, SecretStore
 from shared.tables import Table
 
 DEFAULT_OVERLAP_S = 24 * 3600
+FLUSH_EVERY_S = 60.0
 
 
 def secret_name(tenant_id: str, integration_id: str, slot: str) -> str:
-    return f"{tenant_id}--{integration_id.replace('_', '-')}--{slot.removesuffix('_ref').replace('_', '-')}"
+    return integration_secret(tenant_id, integration_id, slot)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Credentials:
         self._now = now
         self._ttl = cache_ttl_s
         self._cache: dict[tuple[str, str | None], tuple[float, str]] = {}
+        self._cached_reads: Counter[tuple[str, str, str, str, str | None, str, str]] = Counter()
+        self._flushed_at = time.monotonic()
         self._lock = threading.Lock()
 
     @property
@@ -118,13 +123,23 @@ class Credentials:
         self, tenant_id: str, integration_id: str, ref: str, *, slot: str, operation: str, actor: str = "hub"
     ) -> str:
         parts = parse_secret_ref(ref)
-        if not parts.name.startswith(f"{tenant_id}--"):
-            raise NotFound("The credential reference is outside this tenant's namespace.")
+        if not may_use(parts.name, tenant_id=tenant_id, integration_id=integration_id):
+            # Ownership is parsed, never a prefix: another tenant's (or integration's, or the hub's) secret.
+            raise NotFound("The credential reference is outside this integration's namespace.")
         key = (parts.name, parts.version)
         with self._lock:
             hit = self._cache.get(key)
-        if hit and time.monotonic() - hit[0] < self._ttl:
-            return hit[1]
+            if hit and time.monotonic() - hit[0] < self._ttl:
+                # Served from memory: counted, and audited in aggregate by `flush_cached_reads` (minute timer).
+                self._cached_reads[(tenant_id, integration_id, slot, parts.name, parts.version, operation, actor)] += 1
+                due = time.monotonic() - self._flushed_at >= FLUSH_EVERY_S
+                value = hit[1]
+            else:
+                due, value = False, None
+        if value is not None:
+            if due:  # every instance flushes its own counts (the timer runs on one instance only)
+                self.flush_cached_reads()
+            return value
         try:
             value = self._store.get(parts.name, parts.version)
             outcome = "ok"
@@ -144,6 +159,30 @@ class Credentials:
         with self._lock:
             self._cache[key] = (time.monotonic(), value)
         return value
+
+    def flush_cached_reads(self) -> int:
+        """One audit row per (integration, secret, operation, actor) for the reads the cache served since the last
+        flush, with their count: every access is in the trail, at the cost of a row a minute, not a row a call."""
+        with self._lock:
+            pending, self._cached_reads = self._cached_reads, Counter()
+            self._flushed_at = time.monotonic()
+        for (tenant, integration, slot, name, version, operation, actor), count in pending.items():
+            self._audit.record(
+                tenant,
+                actor=actor,
+                action="secret.read",
+                integration_id=integration,
+                target={
+                    "slot": slot,
+                    "name": name,
+                    "version": version,
+                    "operation": operation,
+                    "cached": True,
+                    "count": count,
+                },
+                outcome="ok",
+            )
+        return len(pending)
 
     def forget(self, name: str) -> None:
         with self._lock:

@@ -83,7 +83,7 @@ class MachineTokens:
             REDACTOR.register(secret)
             raise ProviderError(
                 detail=f"{document.provider}: Entra ID refused the client credentials "
-                f"({result.get('error')}: {str(result.get('error_description', ''))[:200]})",
+                f"({result.get('error')}: {result.get('error_description', '')})",
                 provider=document.provider,
                 status_code=401,
                 retriable=False,
@@ -111,7 +111,7 @@ class MachineTokens:
         if response.status_code >= 400 or "access_token" not in data:
             raise ProviderError(
                 detail=f"{document.provider}: token endpoint answered {response.status_code} "
-                f"({data.get('error')}: {str(data.get('error_description', ''))[:200]})",
+                f"({data.get('error')}: {data.get('error_description', '')})",
                 provider=document.provider,
                 status_code=response.status_code,
                 retriable=False,
@@ -130,7 +130,10 @@ class MachineTokens:
             if found and found[0] == key:
                 return found[1]
         override = self._overrides_for(document.provider).get("authority_base")
-        http_client = HostRewritingSession(urlsplit(authority).netloc, override) if override else None
+        # msal brings its own HTTP calls: give it a session behind the egress policy like every other call.
+        http_client = self._outbound.new_session(
+            HostRewritingSession(urlsplit(authority).netloc, override) if override else None
+        )
         app = msal.ConfidentialClientApplication(
             document.oauth_client_id,
             client_credential=secret,

@@ -27,6 +27,14 @@ from shared.tables import Table
 STATE_TTL_S = 600
 
 
+def binding_cookie(nonce: str) -> str:
+    return "hub_oauth_" + hashlib.sha256(nonce.encode()).hexdigest()[:16]
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -40,6 +48,8 @@ class StartedFlow:
     authorize_url: str
     state: str
     expires_at: int
+    binding: str  # held by the starter (cookie `binding_cookie`); only its digest is stored
+    binding_cookie: str
 
 
 @dataclass(frozen=True)
@@ -72,9 +82,12 @@ class OAuthFlows:
         return _b64(hmac.new(self._key, payload, hashlib.sha256).digest())
 
     def start(self, document: Any, app: ProviderApp, *, scopes: list[str], pkce: bool, actor: str) -> StartedFlow:
+        """`binding` in the result is held by whoever started the flow (a cookie in their browser): the callback
+        must present it, so a code cannot be injected into a flow someone else started (RFC 9700 §4.7)."""
         if not app.authorize_url:
             raise BadRequest(f"{document.provider} has no authorization-code flow.")
         nonce = secrets.token_urlsafe(16)
+        binding = secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(48) if pkce else ""
         expires = int(time.time()) + STATE_TTL_S
         self._states.insert(
@@ -85,6 +98,7 @@ class OAuthFlows:
                 "IntegrationId": document.id,
                 "Verifier": verifier,
                 "Actor": actor,
+                "Binding": _digest(binding),
                 "ExpiresAt": expires,
             }
         )
@@ -109,10 +123,19 @@ class OAuthFlows:
             integration_id=document.id,
             target={"provider": document.provider, "scopes": scopes},
         )
-        return StartedFlow(f"{app.authorize_url}?{urlencode(params)}", state, expires)
+        return StartedFlow(f"{app.authorize_url}?{urlencode(params)}", state, expires, binding, binding_cookie(nonce))
 
-    def verify_state(self, state: str) -> dict[str, Any]:
-        """Signature, expiry and single use; consumes the state. Every failure looks the same outside."""
+    def binding_cookie_of(self, state: str) -> str | None:
+        """The cookie name the callback must carry for this state (None when the state is malformed)."""
+        try:
+            claims = json.loads(_unb64(state.split(".", 1)[0]))
+            return binding_cookie(str(claims["n"]))
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def verify_state(self, state: str, *, binding: str | None) -> dict[str, Any]:
+        """Signature, expiry, the starter's binding and single use; consumes the state. Every failure looks the
+        same outside."""
         try:
             encoded, signature = state.split(".", 1)
             payload = _unb64(encoded)
@@ -125,7 +148,12 @@ class OAuthFlows:
             raise BadRequest("The OAuth state is invalid or expired; start again.", reason="expired")
         try:
             row, etag = self._states.get("state", claims["n"])
-            self._states.delete("state", claims["n"], etag=etag)
+        except NotFound:
+            raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
+        if not binding or not hmac.compare_digest(str(row.get("Binding", "")), _digest(binding)):
+            raise BadRequest("The OAuth state is invalid for this browser; start again.", reason="unbound")
+        try:
+            self._states.delete("state", claims["n"], etag=etag)  # a claim: of two concurrent callbacks one wins
         except (NotFound, PreconditionFailed):
             raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
         return {**claims, "verifier": row["Verifier"], "actor": row["Actor"]}

@@ -25,6 +25,8 @@ from integrations.documents.families import FAMILIES
 from integrations.documents.lifecycle import NEEDS_VALIDATION, Transition, allowed_from, editable, target
 from integrations.merge_patch import merge_patch
 from integrations.repository import IntegrationRepository, ListFilter, Stored
+from integrations.secret_names import may_use, ownership_rule
+from integrations.tenant_urls import TenantUrls
 from shared.errors import Conflict, FieldError, PreconditionFailed, ValidationFailed
 
 Clock = Callable[[], datetime]
@@ -34,11 +36,6 @@ _RETRIES = 8  # optimistic-concurrency attempts when the caller gave no If-Match
 
 def new_integration_id() -> str:
     return "int_" + secrets.token_hex(12)
-
-
-def secret_namespace(tenant_id: str) -> str:
-    """Every secret of a tenant is named `<tenant>--…`, so a ref can be checked against its owner."""
-    return f"{tenant_id}--"
 
 
 def json_pointer(loc: tuple[str | int, ...] | list[str | int]) -> str:
@@ -58,31 +55,42 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     ]
 
 
-def _validate_spec(tenant_id: str, spec: dict[str, Any]) -> Any:
+def _validate_spec(
+    tenant_id: str, spec: dict[str, Any], *, integration_id: str | None, urls: TenantUrls | None = None
+) -> Any:
+    """`integration_id` None: a document being created, which owns no secrets yet (only shared ones may be named)."""
     try:
         create = CREATE_ADAPTER.validate_python(spec)
     except ValidationError as exc:
         raise ValidationFailed("The integration document is invalid.", field_errors(exc)) from None
     errors = []
-    namespace = secret_namespace(tenant_id)
-    for slot in CREDENTIAL_SLOTS:
-        ref = getattr(create.credentials, slot)
-        if ref and not parse_secret_ref(ref).name.startswith(namespace):
-            errors.append(
-                FieldError(f"/credentials/{slot}", f"secret name must start with `{namespace}` (this tenant's namespace)")
-            )
-    for i, account in enumerate(getattr(create.config, "accounts", []) or []):
-        if account.access_token_ref and not parse_secret_ref(account.access_token_ref).name.startswith(namespace):
-            errors.append(FieldError(f"/config/accounts/{i}/access_token_ref", f"secret name must start with `{namespace}`"))
+    refs = [(f"/credentials/{slot}", getattr(create.credentials, slot)) for slot in CREDENTIAL_SLOTS]
+    refs += [
+        (f"/config/accounts/{i}/access_token_ref", account.access_token_ref)
+        for i, account in enumerate(getattr(create.config, "accounts", []) or [])
+    ]
+    for pointer, ref in refs:
+        if ref and not may_use(parse_secret_ref(ref).name, tenant_id=tenant_id, integration_id=integration_id):
+            errors.append(FieldError(pointer, ownership_rule(tenant_id)))
+    if urls is not None:
+        errors += urls.field_errors(create)
     if errors:
         raise ValidationFailed("The integration document is invalid.", errors)
     return create
 
 
-def create_integration(tenant_id: str, body: Any, *, repo: IntegrationRepository, actor: str, now: Clock) -> Stored:
+def create_integration(
+    tenant_id: str,
+    body: Any,
+    *,
+    repo: IntegrationRepository,
+    actor: str,
+    now: Clock,
+    urls: TenantUrls | None = None,
+) -> Stored:
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.", [FieldError("", "expected an object")])
-    create = _validate_spec(tenant_id, body)
+    create = _validate_spec(tenant_id, body, integration_id=None, urls=urls)
     at = now()
     document = DOCUMENT_ADAPTER.validate_python(
         {
@@ -146,6 +154,7 @@ def patch_integration(
     if_match: str | None,
     actor: str,
     now: Clock,
+    urls: TenantUrls | None = None,
 ) -> Stored:
     if not isinstance(patch, dict):
         raise ValidationFailed("A merge patch must be a JSON object.", [FieldError("", "expected an object")])
@@ -169,7 +178,7 @@ def patch_integration(
                 "An active integration accepts only display_name changes: pause it first.",
                 allowed_transitions=allowed_from(status),
             )
-        create = _validate_spec(tenant_id, merged)
+        create = _validate_spec(tenant_id, merged, integration_id=integration_id, urls=urls)
         return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"), **create.model_dump(mode="json")})
 
     return _write(tenant_id, integration_id, change, repo=repo, if_match=if_match, actor=actor, now=now)

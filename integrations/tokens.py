@@ -141,7 +141,7 @@ class TokenBroker:
                 action="oauth.refresh",
                 integration_id=document.id,
                 outcome="invalid_grant",
-                reason=str(data.get("error_description", ""))[:200],
+                reason=REDACTOR.excerpt(str(data.get("error_description", "")), 200),
             )
             self._mark(
                 document,

@@ -12,6 +12,7 @@ log = logging.getLogger("hub.triggers")
 # Queue names are app settings (%…%) so tests and environments can prefix them.
 WEBHOOK_EVENTS_QUEUE = "%HUB_QUEUE_WEBHOOK_EVENTS%"
 SYNC_JOBS_QUEUE = "%HUB_QUEUE_SYNC_JOBS%"
+ALERT_WEBHOOKS_QUEUE = "%HUB_QUEUE_ALERT_WEBHOOKS%"
 
 
 @blueprint.function_name("timer_due_syncs")
@@ -42,3 +43,15 @@ def queue_webhook_events(message: func.QueueMessage) -> None:
     from integrations.wiring import get_hub
 
     process_webhook_event(get_hub(), WebhookEvent.model_validate_json(message.get_body()))
+
+
+@blueprint.function_name("queue_alert_webhooks")
+@blueprint.queue_trigger(arg_name="message", queue_name=ALERT_WEBHOOKS_QUEUE, connection="AzureWebJobsStorage")
+def queue_alert_webhooks(message: func.QueueMessage) -> None:
+    # Tenant webhooks are posted here, off the minute timer, so a slow receiver delays nobody's syncs.
+    import json
+
+    from integrations.usage.alerts import post_webhook
+    from integrations.wiring import get_hub
+
+    post_webhook(get_hub(), json.loads(message.get_body()))

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from integrations.documents.document import ValidationCheck, ValidationResult, config_hash, spec_of
 from integrations.repository import IntegrationRepository, Stored
 from integrations.service import Clock, record_validation
+from shared.errors import DETAIL_LIMIT
+from shared.redaction import REDACTOR
 
 
 class Validator(Protocol):
@@ -28,7 +30,8 @@ def timed(name: str, check: Callable[[], str]) -> ValidationCheck:
         detail = check()
         passed = True
     except Exception as exc:  # noqa: BLE001 - a failed check is a result, not an error
-        detail, passed = str(exc) or type(exc).__name__, False
+        # Stored on the document and shown to readers: scrubbed of every registered secret, then bounded.
+        detail, passed = REDACTOR.excerpt(str(exc) or type(exc).__name__, DETAIL_LIMIT), False
     return ValidationCheck(
         name=name, passed=passed, detail=detail, duration_ms=round((time.perf_counter() - started) * 1000, 2)
     )

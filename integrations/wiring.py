@@ -19,6 +19,7 @@ from integrations.api.ratelimit import Policy, plan_policies
 from integrations.api.shared_ratelimit import SharedRateLimiter
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
+from integrations.auth.denials import AnonymousDenials
 from integrations.auth.jwt_tokens import SigningKeys
 from integrations.credentials import Credentials
 from integrations.documents.document import Condition
@@ -32,6 +33,7 @@ from integrations.sync.outbox import Outbox
 from integrations.sync.runs import SyncRuns
 from integrations.sync.schedules import Schedules
 from integrations.sync.state import SyncState
+from integrations.tenant_urls import TenantUrls
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.counters import UsageCounters
 from integrations.validation import Validator
@@ -164,6 +166,21 @@ class Hub:
     @property
     def catalog(self) -> Catalog:
         return self._once("catalog", default_catalog)
+
+    @property
+    def anonymous_denials(self) -> AnonymousDenials:
+        return self._once("anonymous_denials", AnonymousDenials)
+
+    @property
+    def tenant_urls(self) -> TenantUrls:
+        def hosts_for(provider: str) -> tuple[str, ...]:
+            try:
+                fixed = self.catalog.get(provider).tenant_url_hosts
+            except Exception:  # noqa: BLE001 - an unknown provider is the document validator's error to report
+                fixed = []
+            return (*fixed, *self.settings.self_hosted_hosts.get(provider, []))
+
+        return self._once("tenant_urls", lambda: TenantUrls(self.outbound.egress, hosts_for))
 
     @property
     def audit(self) -> AuditLog:
@@ -327,6 +344,7 @@ class Hub:
                 invalidate_token=invalidate,
                 record_usage=record,
                 url_overrides=self.urls_for(document.provider),
+                self_hosted_hosts=tuple(self.settings.self_hosted_hosts.get(document.provider, [])),
                 callback_url=f"{self.settings.public_base_url.rstrip('/')}/api/v1/webhooks/{document.provider}/{document.id}",
             )
         )
@@ -344,6 +362,7 @@ def build_hub(settings: Settings, **overrides: Any) -> Hub:
         tables = TableStore(TableServiceClient(url, credential=DefaultAzureCredential()), prefix=settings.table_prefix)
     else:
         raise RuntimeError("Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName")
+    overrides.setdefault("outbound", OutboundClient(egress=settings.egress_policy()))
     return Hub(settings=settings, tables=tables, **overrides)
 
 

@@ -75,6 +75,9 @@ class RateLimited(HubError):
         self.retry_after = retry_after
 
 
+DETAIL_LIMIT = 600
+
+
 @dataclass
 class ProviderError(HubError):
     """An outbound call failed. `retriable` tells queue handlers whether the message should come back."""
@@ -90,4 +93,9 @@ class ProviderError(HubError):
     type_slug = "provider-error"
 
     def __post_init__(self) -> None:
+        # One place where provider text is made safe: every registered secret masked in all its echo forms,
+        # then bounded. Callers pass provider text whole (cutting first could leave half a secret unmasked).
+        from shared.redaction import REDACTOR
+
+        self.detail = REDACTOR.excerpt(self.detail, DETAIL_LIMIT)
         Exception.__init__(self, self.detail)

@@ -7,7 +7,11 @@
   Retry-After (seconds or HTTP date) or else waiting out the provider's window. A write without an
   idempotency key is retried only where the provider says it did not process it (429, 503).
 - Every attempt reports (status, latency) to the caller's `on_attempt` hook (usage counters).
-- Errors carry their retry meaning and never echo credentials.
+- Errors carry their retry meaning and never echo credentials: a provider's error text is scrubbed of every
+  registered secret (in its escaped and encoded forms) first, then truncated.
+- Every request goes through the egress policy (`shared/egress.py`): the transport connects only to checked
+  public addresses (or the operator's exact exceptions), and redirects are followed only within the origin
+  of the request (with its credentials) — a redirect elsewhere is an error, never followed.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from opentelemetry.trace import SpanKind
 
 from shared import telemetry
+from shared.egress import EgressPolicy, EgressRefused, guard, same_origin
 from shared.errors import ProviderError
 from shared.redaction import REDACTOR
 
@@ -142,17 +148,26 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+MAX_REDIRECTS = 3
+ERROR_EXCERPT = 500  # characters of a provider's (scrubbed) error text kept in an error
+
+
 class OutboundClient:
     def __init__(
         self,
         *,
-        session: requests.Session | None = None,
+        egress: EgressPolicy | None = None,
         limiter: SlidingWindowLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.session = session or requests.Session()
+        self.egress = egress or EgressPolicy()
+        self.session = self.new_session()
         self.limiter = limiter or SlidingWindowLimiter(sleep=sleep)
         self._sleep = sleep
+
+    def new_session(self, session: requests.Session | None = None) -> requests.Session:
+        """A session behind the egress policy (for libraries that bring their own HTTP calls, such as msal)."""
+        return guard(session or requests.Session(), self.egress)
 
     def send(self, call: Call, policy: Policy) -> requests.Response:
         with telemetry.span(
@@ -169,6 +184,14 @@ class OutboundClient:
             return response
 
     def _send(self, call: Call, policy: Policy) -> requests.Response:
+        try:
+            self.egress.check_static(call.url)
+        except EgressRefused as exc:
+            raise ProviderError(
+                detail=f"{policy.provider}: the destination is not allowed ({exc})",
+                provider=policy.provider,
+                retriable=False,
+            ) from None
         headers = telemetry.inject({"X-Correlation-Id": uuid.uuid4().hex, **call.headers})
         if call.idempotency_key and call.idempotency_header:
             headers[call.idempotency_header] = call.idempotency_key
@@ -184,17 +207,7 @@ class OutboundClient:
             started = time.perf_counter()
             status: int | None = None
             try:
-                response = self.session.request(
-                    call.method,
-                    call.url,
-                    headers=headers,
-                    json=call.json,
-                    data=call.data,
-                    params=call.params,
-                    timeout=call.timeout_s,
-                    cert=call.cert,
-                    verify=call.verify,
-                )
+                response = self._request(call, headers, policy)
                 status = response.status_code
             except requests.RequestException as exc:
                 response = None
@@ -228,6 +241,39 @@ class OutboundClient:
             )
             self._sleep(delay)
 
+    def _request(self, call: Call, headers: dict[str, str], policy: Policy) -> requests.Response:
+        """One attempt, following redirects only within the request's origin (`requests` would follow them
+        anywhere, and re-send custom key headers such as `X-Api-Key` to the new host)."""
+        url, method = call.url, call.method
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.session.request(
+                method,
+                url,
+                headers=headers,
+                json=call.json if method == call.method else None,
+                data=call.data if method == call.method else None,
+                params=call.params if url == call.url else None,
+                timeout=call.timeout_s,
+                cert=call.cert,
+                verify=call.verify,
+                allow_redirects=False,
+            )
+            if not response.is_redirect:
+                return response
+            target = urljoin(response.url or url, response.headers.get("location", ""))
+            if not same_origin(target, call.url):
+                response.close()
+                raise ProviderError(
+                    detail=f"{policy.provider} redirected to another origin ({_host(target)}): not followed",
+                    provider=policy.provider,
+                    status_code=response.status_code,
+                    retriable=False,
+                )
+            if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+                method = "GET"
+            url = target
+        raise ProviderError(detail=f"{policy.provider}: too many redirects", provider=policy.provider, retriable=False)
+
     def _delay(self, response: requests.Response | None, policy: Policy, attempt: int) -> float:
         if response is not None:
             after = retry_after_seconds(response.headers.get("Retry-After"))
@@ -246,7 +292,9 @@ class OutboundClient:
             return ProviderError(
                 detail=f"{provider}: network error ({type(exc).__name__})", provider=provider, retriable=retriable
             )
-        text = REDACTOR.scrub(response.text[:500]) if response.text else ""
+        # Scrub the whole text first, then keep an excerpt: truncating first could cut a secret in two and
+        # leave a prefix no mask matches.
+        text = REDACTOR.excerpt(response.text, ERROR_EXCERPT) if response.text else ""
         return ProviderError(
             detail=f"{provider} answered {response.status_code}: {text}".strip(),
             provider=provider,

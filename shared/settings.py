@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.egress import EgressPolicy
+
 PLACEHOLDER = "change-me"
 
 
@@ -66,11 +68,19 @@ class Settings(BaseSettings):
     )
 
     queue_alerts: str = Field("hub-alerts", validation_alias="HUB_QUEUE_ALERTS")
+    queue_alert_webhooks: str = Field("hub-alert-webhooks", validation_alias="HUB_QUEUE_ALERT_WEBHOOKS")
     tenant_plans: dict[str, str] = Field(default_factory=dict, description="Tenant → API plan (free/standard/dedicated).")
     quota_alert_pct: dict[str, float] = Field(default_factory=dict, description="Tenant → alert threshold % (default 80).")
 
-    alert_webhook_allow_hosts: list[str] = Field(
-        default_factory=list, description="Hosts exempt from the SSRF guard (local test receivers only)."
+    egress_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Exact `ip:port` origins the egress policy lets through although not public (the loopback "
+        "fakes of `./hub run` and the tests). Refused in production.",
+    )
+    self_hosted_hosts: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Per provider, extra host patterns a tenant URL may name (self-hosted servers), e.g. {"kobo": '
+        '["kobo.example.org"]}. Added to the catalog\'s fixed domains.',
     )
     alert_webhook_ca_bundle: str | None = Field(
         None, description="CA bundle for alert webhooks (tests); default: system store."
@@ -90,9 +100,17 @@ class Settings(BaseSettings):
                     name == "local_secret_key" and self.secret_store == "keyvault"
                 ):
                     raise ValueError(f"HUB_{name.upper()} must be set in production")
+            if self.egress_allow_origins:
+                raise ValueError("HUB_EGRESS_ALLOW_ORIGINS is for local fakes and is refused in production")
             if self.secret_store == "keyvault" and not self.key_vault_url:
                 raise ValueError("HUB_KEY_VAULT_URL is required with the keyvault secret store")
         return self
+
+
+    def egress_policy(self) -> EgressPolicy:
+        """HTTPS only in production; elsewhere plain HTTP too (the fakes), still only to public addresses or the
+        exact origins in `egress_allow_origins`."""
+        return EgressPolicy.from_origins(self.egress_allow_origins, https_only=self.environment == "production")
 
 
 @lru_cache(maxsize=1)

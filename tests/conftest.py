@@ -39,6 +39,7 @@ def make_settings(conn: str, **overrides: object) -> Settings:
         queue_webhook_events=f"{prefix}-webhook-events",
         queue_integration_events=f"{prefix}-integration-events",
         queue_alerts=f"{prefix}-alerts",
+        queue_alert_webhooks=f"{prefix}-alert-webhooks",
         local_secret_key="test-local-secret-key",
         api_key_pepper="test-pepper",
         state_signing_key="test-state-key",
@@ -62,6 +63,7 @@ def settings(storage_connection: str, request: pytest.FixtureRequest) -> Setting
         return make_settings(
             storage_connection,
             provider_urls=f.provider_urls,
+            egress_allow_origins=f.origins,
             public_base_url=PUBLIC_BASE,
             provider_daily_quotas={"fortnox": f.fortnox.daily_quota},
             provider_rate_limits={"fortnox": {"requests": 25, "per_seconds": f.fortnox.window_s}},
@@ -76,6 +78,7 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     monkeypatch.setenv("HUB_QUEUE_SYNC_JOBS", settings.queue_sync_jobs)
     monkeypatch.setenv("HUB_QUEUE_WEBHOOK_EVENTS", settings.queue_webhook_events)
     monkeypatch.setenv("HUB_QUEUE_INTEGRATION_EVENTS", settings.queue_integration_events)
+    monkeypatch.setenv("HUB_QUEUE_ALERT_WEBHOOKS", settings.queue_alert_webhooks)
     hub = build_hub(settings)
     set_hub(hub)
     yield hub

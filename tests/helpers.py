@@ -42,6 +42,15 @@ def serve(app: Any, **ssl_options: Any) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+def loopback(*bases: str) -> Any:
+    """An egress policy letting exactly these loopback servers through (the operator exception the fakes use)."""
+    from urllib.parse import urlsplit
+
+    from shared.egress import EgressPolicy
+
+    return EgressPolicy.from_origins([f"{urlsplit(b).hostname}:{urlsplit(b).port}" for b in bases], https_only=False)
+
+
 class ApiClient:
     """requests against the hub, with a key and a tenant baked in."""
 
@@ -81,7 +90,8 @@ class ApiClient:
 
 
 def ref(tenant: str, name: str) -> str:
-    return f"kv:{tenant}--{name}"
+    """A reference to one of the tenant's explicitly shared secrets (a document may name those, or its own)."""
+    return f"kv:{tenant}--shared--{name}"
 
 
 def fortnox(tenant: str, **over: Any) -> dict[str, Any]:
@@ -259,7 +269,7 @@ def connect_fortnox(admin: ApiClient, fake: Any, *, body: dict[str, Any] | None 
     consent = requests.get(start.json()["authorize_url"], allow_redirects=False, timeout=10)
     assert consent.status_code == 302
     callback = consent.headers["Location"].replace(PUBLIC_BASE, admin.base_url)
-    done = requests.get(callback, timeout=30)
+    done = requests.get(callback, cookies={start.json()["binding_cookie"]: start.json()["binding"]}, timeout=30)
     assert done.status_code == 200, done.text
     return admin.get(path).json()
 

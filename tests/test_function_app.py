@@ -14,7 +14,13 @@ def test_indexed_function_metadata() -> None:
     functions = {
         f.get_function_name(): json.loads(f.get_function_json())["bindings"] for f in indexed_functions(function_app.app)
     }
-    assert set(functions) == {"http_api", "timer_due_syncs", "queue_sync_jobs", "queue_webhook_events"}
+    assert set(functions) == {
+        "http_api",
+        "timer_due_syncs",
+        "queue_sync_jobs",
+        "queue_webhook_events",
+        "queue_alert_webhooks",
+    }
 
     http_trigger = functions["http_api"][0]
     assert http_trigger["type"] == "httpTrigger" and http_trigger["route"] == "/{*route}"
@@ -24,7 +30,11 @@ def test_indexed_function_metadata() -> None:
     timer = functions["timer_due_syncs"][0]
     assert timer["type"] == "timerTrigger" and timer["schedule"] == "0 * * * * *"
 
-    for name, setting in (("queue_sync_jobs", "HUB_QUEUE_SYNC_JOBS"), ("queue_webhook_events", "HUB_QUEUE_WEBHOOK_EVENTS")):
+    for name, setting in (
+        ("queue_sync_jobs", "HUB_QUEUE_SYNC_JOBS"),
+        ("queue_webhook_events", "HUB_QUEUE_WEBHOOK_EVENTS"),
+        ("queue_alert_webhooks", "HUB_QUEUE_ALERT_WEBHOOKS"),
+    ):
         trigger = functions[name][0]
         assert trigger["type"] == "queueTrigger"
         assert trigger["queueName"] == f"%{setting}%"  # an app setting, resolved by the host

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
         fakes = start_fakes()
         os.environ.setdefault("HUB_PROVIDER_URLS", json.dumps(fakes.provider_urls))
+        # The fakes, and only they, may be reached on loopback (not the hub itself, nor Azurite).
+        os.environ.setdefault("HUB_EGRESS_ALLOW_ORIGINS", json.dumps(fakes.origins))
         # The seed's "142 invoices = 1.3 % of the daily quota" is measured against the fake's daily quota.
         os.environ.setdefault("HUB_PROVIDER_DAILY_QUOTAS", json.dumps({"fortnox": fakes.fortnox.daily_quota}))
     os.environ.setdefault("HUB_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")

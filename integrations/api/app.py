@@ -60,6 +60,14 @@ def create_api(
     app.include_router(tokens.router)
     deprecations = DEPRECATIONS if deprecations is None else deprecations
     mark(app, deprecations)
+    generate = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(  # type: ignore[arg-type]
         Edge,
         max_body=max_body if max_body is not None else get_hub_settings_max_body(),
@@ -67,6 +75,7 @@ def create_api(
         limiter=limiter or (lambda: get_hub().rate_limiter),
         deprecations=deprecations,
         observe_status=observe_status,
+        verified_key=lambda presented: get_hub().api_keys.verified_cached(presented),
         on_request=lambda principal, path, method, status: get_hub().record_request(principal, path, method, status),
     )
     return app

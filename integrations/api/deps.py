@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 
 from integrations.auth.principal import Principal, Scope
+from integrations.secret_names import TENANT_MAX, TENANT_PATTERN
 from integrations.wiring import Hub, get_hub
 from shared.errors import Forbidden, NotFound, Unauthorized
 
-TENANT_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 INTEGRATION_ID_PATTERN = r"^int_[0-9a-f]{24}$"
 
 
@@ -20,7 +20,13 @@ def hub_dep() -> Hub:
 
 HubDep = Annotated[Hub, Depends(hub_dep)]
 TenantId = Annotated[
-    str, Path(pattern=TENANT_PATTERN, description="Tenant (federation, club or partner) id.", examples=["petanque-se"])
+    str,
+    Path(
+        pattern=TENANT_PATTERN,
+        max_length=TENANT_MAX,
+        description="Tenant (federation, club or partner) id: lowercase letters, digits, single hyphens.",
+        examples=["petanque-se"],
+    ),
 ]
 IntegrationId = Annotated[str, Path(pattern=INTEGRATION_ID_PATTERN, description="Integration id.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from a previous read; 412 if it changed.")]
@@ -36,16 +42,15 @@ def _presented(request: Request) -> str:
     raise Unauthorized("Credentials are required (Authorization: Bearer <key or token>).", reason="missing")
 
 
-def _audit_denial(hub: Hub, request: Request, tenant_id: str | None, reason: str, **target: str) -> None:
-    tenant = tenant_id or request.path_params.get("tenant_id")
-    if tenant:
-        hub.audit.record(
-            tenant,
-            actor=target.pop("actor", "anonymous"),
-            action="request.denied",
-            outcome=reason,
-            target={"method": request.method, "path": request.url.path, **target},
-        )
+def _audit_denial(hub: Hub, request: Request, tenant_id: str, reason: str, **target: str) -> None:
+    """A refusal of a caller who proved a credential, in that credential's tenant's trail."""
+    hub.audit.record(
+        tenant_id,
+        actor=target.pop("actor", "anonymous"),
+        action="request.denied",
+        outcome=reason,
+        target={"method": request.method, "path": request.url.path, **target},
+    )
 
 
 def _verify_jwt(hub: Hub, token: str) -> Principal:
@@ -68,7 +73,7 @@ def _verify_jwt(hub: Hub, token: str) -> Principal:
             jwks_url=settings.entra_jwks_url,
             tenants=settings.entra_tenants,
         )
-    return verify(hub.signing_keys, token)
+    return verify(hub.signing_keys, token, clients=hub.api_keys)
 
 
 def authenticate(request: Request, hub: HubDep) -> Principal:
@@ -80,13 +85,13 @@ def authenticate(request: Request, hub: HubDep) -> Principal:
             principal = hub.api_keys.authenticate(presented)
     except Unauthorized as exc:
         ext = exc.extensions
-        _audit_denial(
-            hub,
-            request,
-            ext.get("tenant_id"),
-            str(ext.get("reason", "invalid")),  # type: ignore[arg-type]
-            **({"actor": f"api_key:{ext['key_id']}"} if "key_id" in ext else {}),
-        )
+        reason = str(ext.get("reason", "invalid"))
+        if isinstance(tenant := ext.get("tenant_id"), str):
+            # The secret matched a key that no longer works (revoked, expired): its own tenant hears of it.
+            actor = f"api_key:{ext['key_id']}" if "key_id" in ext else "anonymous"
+            _audit_denial(hub, request, tenant, reason, actor=actor)
+        else:
+            hub.anonymous_denials.record(reason)  # never the path's tenant: anyone can name any tenant
         raise
     request.state.principal = principal
     return principal

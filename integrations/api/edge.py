@@ -17,10 +17,12 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from integrations.api.body_checks import depth_exceeds, value_errors
 from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, TYPE_BASE
 from integrations.api.ratelimit import Decision, RateLimiter
 from shared import logs, telemetry
+from shared.errors import FieldError
 
 log = logging.getLogger("hub.api")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -32,14 +34,19 @@ _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 _TENANT_PATH = re.compile(r"^/api/v1/tenants/([^/]+)(?:/integrations/(int_[0-9a-f]{24}))?")
 
 
-class _TooLarge(Exception):
-    pass
-
-
-def _problem(status: int, title: str, detail: str, slug: str, path: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps(
-        {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, "instance": path}
-    ).encode()
+def _problem(
+    status: int, title: str, detail: str, slug: str, path: str, errors: list[FieldError] | None = None
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    problem: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": path,
+    }
+    if errors:
+        problem["errors"] = [{"pointer": e.pointer, "message": e.message} for e in errors]
+    body = json.dumps(problem).encode()
     return body, [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
 
 
@@ -53,8 +60,12 @@ class Edge:
         on_request: Callable[[Any, str, str, int], None] | None = None,
         deprecations: dict[str, Deprecation] | None = None,
         observe_status: Callable[[str, str, int], None] | None = None,
+        verified_key: Callable[[str], str | None] = lambda presented: None,
+        max_depth: int = 64,
     ) -> None:
         self.app = app
+        self.verified_key = verified_key
+        self.max_depth = max_depth
         self.observe_status = observe_status
         self.deprecations = deprecations or {}
         self.max_body = max_body
@@ -67,11 +78,9 @@ class Edge:
             return
         headers = dict(scope["headers"])
         path: str = scope["path"]
-        correlation = headers.get(b"x-correlation-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        correlation = correlation_id(headers)
         scope.setdefault("state", {})["correlation_id"] = correlation
-        limiter = self.limiter()
-        decision: Decision | None = limiter.check(_client_key(scope, headers), path, scope["method"]) if limiter else None
-        extra = [(b"x-correlation-id", correlation.encode())] + (decision.headers() if decision else [])
+        extra = [(b"x-correlation-id", correlation.encode())]
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -91,11 +100,36 @@ class Edge:
                         log.exception("counting a request failed")
             await send(message)
 
-        async def respond(status: int, title: str, detail: str, slug: str, more: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
-            body, hdrs = _problem(status, title, detail, slug, path)
+        async def respond(
+            status: int,
+            title: str,
+            detail: str,
+            slug: str,
+            more: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+            errors: list[FieldError] | None = None,
+        ) -> None:
+            body, hdrs = _problem(status, title, detail, slug, path, errors)
             await send_with_headers({"type": "http.response.start", "status": status, "headers": [*hdrs, *more]})
             await send({"type": "http.response.body", "body": body})
 
+        # The limiter may touch storage: inside the edge's error handling, so an outage is a 503 problem with the
+        # correlation header, never a bare 500.
+        try:
+            limiter = self.limiter()
+            client = _client_key(scope, headers, self.verified_key)
+            decision: Decision | None = limiter.check(client, path, scope["method"]) if limiter else None
+        except Exception:  # noqa: BLE001 - the limiter's storage is down: say so, do not guess
+            log.exception("rate limiter unavailable on %s %s", scope["method"], path)
+            await respond(
+                503,
+                "Service unavailable",
+                "The hub cannot check its rate limits right now; retry shortly.",
+                "unavailable",
+                [(b"retry-after", b"2")],
+            )
+            return
+        if decision is not None:
+            extra += decision.headers()
         if decision is not None and not decision.allowed:
             await respond(
                 429,
@@ -124,16 +158,47 @@ class Edge:
                 )
                 return
 
-        received = 0
+        downstream: Receive = receive
+        if scope["method"].encode() in _BODY_METHODS:
+            # Bodies are small (max_body): read the whole body here, so a chunked body over the limit is a 413
+            # before any route sees it, and JSON nested past max_depth is a 400 before any parser recurses.
+            chunks, size, more = [], 0, True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body:
+                    await respond(
+                        413,
+                        "Payload too large",
+                        f"Request bodies are limited to {self.max_body} bytes.",
+                        "payload-too-large",
+                    )
+                    return
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            if ctype in JSON_TYPES:
+                if depth_exceeds(body, self.max_depth):
+                    await respond(
+                        400, "Bad request", f"JSON may nest at most {self.max_depth} levels deep.", "malformed-json"
+                    )
+                    return
+                if errors := value_errors(body):
+                    await respond(422, "Validation failed", "The request is invalid.", "validation-failed", errors=errors)
+                    return
+            replayed = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _TooLarge
-            return message
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()  # after the body: disconnect notices
+
+            downstream = replay
 
         carrier = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items() if k in (b"traceparent", b"tracestate")
@@ -148,29 +213,33 @@ class Edge:
                 attributes={"http.request.method": scope["method"], "url.path": path, "hub.correlation_id": correlation},
             ),
         ):
-            await self._call(scope, limited_receive, send_with_headers, respond, lambda: started)
+            await self._call(scope, downstream, send_with_headers, respond, lambda: started)
 
     async def _call(self, scope: Scope, receive: Receive, send: Send, respond: Any, started: Callable[[], bool]) -> None:
         try:
             await self.app(scope, receive, send)
-        except _TooLarge:
-            if not started():
-                await respond(
-                    413, "Payload too large", f"Request bodies are limited to {self.max_body} bytes.", "payload-too-large"
-                )
         except Exception:  # noqa: BLE001 - the last line of defence: log, answer 500, leak nothing
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if not started():
                 await respond(500, "Internal error", "An unexpected error occurred; it has been logged.", "internal")
 
 
-def _client_key(scope: Scope, headers: dict[bytes, bytes]) -> str:
-    """Who to count a request against before authentication: the key id of a presented API key (not yet
-    verified: a forged id only spends that id's budget… so unverified ids share the IP's bucket), else the IP."""
+def _client_key(scope: Scope, headers: dict[bytes, bytes], verified_key: Callable[[str], str | None]) -> str:
+    """Who to count a request against before authentication: a key's own bucket only once its secret has been
+    verified on this instance (no I/O), else the caller's address — so random key ids share one bucket and cost
+    no storage read or bucket row each."""
     auth = headers.get(b"authorization", b"").decode("latin-1")
+    presented = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get(b"x-api-key", b"").decode("latin-1")
+    if presented.startswith("hubk_") and (key_id := verified_key(presented)):
+        return f"key:{key_id}"
     client: Any = scope.get("client") or ("unknown", 0)
-    if auth.startswith("Bearer hubk_"):
-        parts = auth[7:].split("_")
-        if len(parts) >= 3 and len(parts[1]) == 16:
-            return f"key:{parts[1]}"
     return f"ip:{client[0]}"
+
+
+_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def correlation_id(headers: dict[bytes, bytes]) -> str:
+    """The caller's correlation id when it is a safe token (it is echoed in a header and logged), else a new one."""
+    given = headers.get(b"x-correlation-id", b"").decode("latin-1")
+    return given if _CORRELATION.match(given) else uuid.uuid4().hex

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -128,6 +129,31 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Never echo the exception text: it may carry a provider response or a secret.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "An unexpected error occurred; it has been logged.", instance=request.url.path)
+
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make the spec say what is sent: every error response is `application/problem+json` with our Problem
+    shape — FastAPI's default 422 (`application/json`, HTTPValidationError) is never what this API answers."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if code[:1] not in ("4", "5") or not content:
+                    continue
+                if PROBLEM_JSON in content or code == "422":
+                    schema = content.get("application/json", {}).get("schema")
+                    if code == "422" or schema is None:
+                        schema = _PROBLEM_REF
+                    response["content"] = {PROBLEM_JSON: {"schema": schema}}
+    schemas = spec.get("components", {}).get("schemas", {})
+    text = json.dumps(spec.get("paths", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if name in schemas and f"#/components/schemas/{name}" not in text:
+            schemas.pop(name)
+    return spec
 
 
 def install(app: FastAPI) -> None:

@@ -9,17 +9,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from integrations.auth.principal import Principal, Scope, expand
-from shared.errors import NotFound, Unauthorized
+from integrations.secret_names import AmbiguousTenant, check_tenant_id
+from shared.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from shared.tables import Table
 
 PREFIX = "hubk"
+KEY_ID = re.compile(r"^[0-9a-f]{16}$")
+CACHE_MAX = 10_000
 REVOCATION_LAG_S = 30.0
 _ROW = "key"
 
@@ -37,7 +43,8 @@ class ApiKeys:
         self._table = table
         self._pepper = pepper.encode()
         self._now = now
-        self._cache: dict[str, tuple[float, dict | None]] = {}
+        self._cache: OrderedDict[str, tuple[float, dict | None]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _hash(self, secret: str) -> str:
         return hmac.new(self._pepper, secret.encode(), hashlib.sha256).hexdigest()
@@ -51,6 +58,10 @@ class ApiKeys:
         expires_at: datetime | None = None,
         rotated_from: str | None = None,
     ) -> IssuedKey:
+        try:
+            check_tenant_id(tenant_id)
+        except AmbiguousTenant as exc:
+            raise ValidationFailed("The tenant id is not allowed.", [FieldError("/tenant_id", str(exc))]) from None
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         self._table.insert(
@@ -82,18 +93,32 @@ class ApiKeys:
             raise NotFound("No such API key.")  # another tenant's key does not exist for this caller
         return entity, etag
 
+    def scopes_of(self, key_id: str, *, tenant_id: str) -> frozenset[Scope]:
+        """A key's effective scopes (what it could do), for checking who may administer it."""
+        entity, _ = self._owned(key_id, tenant_id)
+        return expand(_scopes(entity))
+
     def rotate(self, key_id: str, *, tenant_id: str, overlap_s: int) -> IssuedKey:
-        """A new key with the same scopes; the old one keeps working for `overlap_s`, then expires."""
+        """A new key with the same scopes; the old one keeps working for `overlap_s`, then expires.
+
+        The successor inherits the key's own hard expiry, never the sunset of an earlier rotation (which would
+        make it dead at birth); a key that no longer works cannot be rotated (409)."""
         entity, etag = self._owned(key_id, tenant_id)
         if entity.get("RevokedAt"):
             raise NotFound("No such API key.")
-        scopes = [Scope(s) for s in entity["Scopes"].split() if s in Scope._value2member_map_]
+        now = self._now()
+        if (ends := _ends_at(entity)) is not None and ends <= now:
+            raise Conflict("This key has expired (or its rotation overlap has ended): issue a new key instead.")
         issued = self.issue(
-            tenant_id=tenant_id, scopes=scopes, name=entity["Name"], expires_at=entity.get("ExpiresAt"), rotated_from=key_id
+            tenant_id=tenant_id,
+            scopes=sorted(_scopes(entity), key=lambda s: s.value),
+            name=entity["Name"],
+            expires_at=entity.get("ExpiresAt"),
+            rotated_from=key_id,
         )
-        sunset = self._now() + timedelta(seconds=overlap_s)
-        current_expiry = entity.get("ExpiresAt")
-        entity["ExpiresAt"] = min(sunset, current_expiry) if current_expiry else sunset
+        sunset = now + timedelta(seconds=overlap_s)
+        current = entity.get("SunsetAt")
+        entity["SunsetAt"] = min(sunset, current) if current else sunset
         entity["RotatedTo"] = issued.key_id
         self._table.replace(entity, etag=etag)
         self._cache.pop(key_id, None)
@@ -108,7 +133,7 @@ class ApiKeys:
                 "name": e["Name"],
                 "scopes": e["Scopes"].split(),
                 "created_at": e["CreatedAt"],
-                "expires_at": e.get("ExpiresAt"),
+                "expires_at": _ends_at(e),
                 "revoked_at": e.get("RevokedAt"),
                 "rotated_to": e.get("RotatedTo") or None,
             }
@@ -116,14 +141,23 @@ class ApiKeys:
         ]
 
     def _load(self, key_id: str) -> dict | None:
-        hit = self._cache.get(key_id)
+        # Ids are checked before they reach storage: Table keys refuse `/ \\ # ?` and control characters, and
+        # a forged id must cost nothing but this match.
+        if not KEY_ID.match(key_id):
+            return None
+        with self._lock:
+            hit = self._cache.get(key_id)
         if hit and time.monotonic() - hit[0] < REVOCATION_LAG_S:
             return hit[1]
         try:
             entity, _ = self._table.get(key_id, _ROW)
         except NotFound:
             entity = None
-        self._cache[key_id] = (time.monotonic(), entity)
+        with self._lock:
+            self._cache[key_id] = (time.monotonic(), entity)
+            self._cache.move_to_end(key_id)
+            while len(self._cache) > CACHE_MAX:  # bounded: random ids cannot grow it without limit
+                self._cache.popitem(last=False)
         return entity
 
     def authenticate(self, presented: str) -> Principal:
@@ -132,10 +166,25 @@ class ApiKeys:
         if len(parts) != 3 or parts[0] != PREFIX:
             raise Unauthorized("Invalid credentials.", reason="malformed")
         _, key_id, secret = parts
+        if not KEY_ID.match(key_id):
+            raise Unauthorized("Invalid credentials.", reason="malformed")
         entity = self._load(key_id)
         if entity is None or not hmac.compare_digest(entity["Hash"], self._hash(secret)):
             raise Unauthorized("Invalid credentials.", reason="unknown")
         return self._principal(key_id, entity)
+
+    def verified_cached(self, presented: str) -> str | None:
+        """The key id of a presented key that this instance has already loaded and whose secret matches — with no
+        storage I/O, so the edge can pick a rate-limit bucket before authentication without letting a forged id
+        cost a read (or buy a bucket of its own). None: not (yet) known here; the caller's address bucket applies."""
+        parts = presented.split("_", 2)
+        if len(parts) != 3 or parts[0] != PREFIX or not KEY_ID.match(parts[1]):
+            return None
+        with self._lock:
+            hit = self._cache.get(parts[1])
+        if not hit or hit[1] is None or time.monotonic() - hit[0] >= REVOCATION_LAG_S:
+            return None
+        return parts[1] if hmac.compare_digest(hit[1]["Hash"], self._hash(parts[2])) else None
 
     def tenant_of(self, key_id: str) -> str | None:
         """The tenant a key id belongs to (cached like authentication; no secret checked)."""
@@ -158,8 +207,17 @@ class ApiKeys:
     def _principal(self, key_id: str, entity: dict) -> Principal:
         if entity.get("RevokedAt"):
             raise Unauthorized("Invalid credentials.", reason="revoked", tenant_id=entity["TenantId"], key_id=key_id)
-        expires = entity.get("ExpiresAt")
+        expires = _ends_at(entity)
         if expires and expires <= self._now():
             raise Unauthorized("Invalid credentials.", reason="expired", tenant_id=entity["TenantId"], key_id=key_id)
-        scopes = frozenset(Scope(s) for s in entity["Scopes"].split() if s in Scope._value2member_map_)
-        return Principal(tenant_id=entity["TenantId"], client_id=key_id, kind="api_key", scopes=expand(scopes))
+        return Principal(tenant_id=entity["TenantId"], client_id=key_id, kind="api_key", scopes=expand(_scopes(entity)))
+
+
+def _scopes(entity: dict) -> frozenset[Scope]:
+    return frozenset(Scope(s) for s in entity["Scopes"].split() if s in Scope._value2member_map_)
+
+
+def _ends_at(entity: dict) -> datetime | None:
+    """When a key stops working: its hard expiry or the end of a rotation's overlap, whichever comes first."""
+    ends = [t for t in (entity.get("ExpiresAt"), entity.get("SunsetAt")) if t]
+    return min(ends) if ends else None

@@ -13,14 +13,16 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from integrations.auth.principal import Principal, Scope, expand
+from integrations.secret_names import TENANT_MAX, TENANT_PATTERN, hub_secret
 from shared.errors import Unauthorized
 from shared.secrets.store import SecretStore
 from shared.tables import Table
@@ -55,7 +57,7 @@ class SigningKeys:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        self._store.set(f"hub--jwt-signing--{kid}", pem)
+        self._store.set(hub_secret("jwt-signing", kid), pem)
         public = json.loads(ECAlgorithm.to_jwk(key.public_key()))
         now = self._now()
         for row in self._rows():
@@ -79,7 +81,7 @@ class SigningKeys:
         rows = [r for r in self._rows() if r["State"] == "current"]
         kid = rows[-1]["RowKey"] if rows else self.rotate()
         if kid not in self._private:
-            pem = self._store.get(f"hub--jwt-signing--{kid}")
+            pem = self._store.get(hub_secret("jwt-signing", kid))
             self._private[kid] = serialization.load_pem_private_key(pem.encode(), None)
         return kid, self._private[kid]
 
@@ -114,19 +116,46 @@ def issue(keys: SigningKeys, principal: Principal, scopes: list[Scope], *, now: 
     return jwt.encode(claims, private, algorithm="ES256", headers={"kid": kid}), TOKEN_TTL_S
 
 
-def verify(keys: SigningKeys, token: str) -> Principal:
+class HubClaims(BaseModel):
+    """The claims of a hub-issued access token, typed: anything else is not one of ours."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    iss: Literal["integration-hub"]
+    sub: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]  # the API key id the token was issued to
+    tid: Annotated[str, StringConstraints(pattern=TENANT_PATTERN, max_length=TENANT_MAX)]
+    iat: int
+    exp: int
+    jti: Annotated[str, StringConstraints(max_length=64)] | None = None
+    scope: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class LiveClients(Protocol):
+    def client(self, key_id: str) -> tuple[Principal, list[dict[str, Any]]]: ...
+
+
+def verify(keys: SigningKeys, token: str, *, clients: LiveClients) -> Principal:
+    """Signature, expiry and typed claims — and the key the token was issued to must still be live (not revoked,
+    not past its rotation overlap, same tenant), looked up through the same cache API keys use, so revoking a key
+    ends its tokens on every instance within REVOCATION_LAG_S. The token's scopes are at most the key's now."""
     try:
         kid = jwt.get_unverified_header(token).get("kid", "")
     except jwt.PyJWTError:
         raise Unauthorized("Invalid credentials.", reason="malformed_jwt") from None
-    key = keys.public_key(kid)
+    key = keys.public_key(kid) if isinstance(kid, str) else None
     if key is None:
         raise Unauthorized("Invalid credentials.", reason="unknown_kid")
     try:
-        claims = jwt.decode(token, key, algorithms=["ES256"], issuer=ISSUER, options={"require": ["exp", "iat", "sub"]})
+        raw = jwt.decode(token, key, algorithms=["ES256"], issuer=ISSUER, options={"require": ["exp", "iat", "sub"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Invalid credentials.", reason="expired_jwt") from None
     except jwt.PyJWTError:
         raise Unauthorized("Invalid credentials.", reason="invalid_jwt") from None
-    scopes = frozenset(Scope(s) for s in claims.get("scope", "").split() if s in Scope._value2member_map_)
-    return Principal(tenant_id=claims["tid"], client_id=claims["sub"], kind="oauth_client", scopes=expand(scopes))
+    try:
+        claims = HubClaims.model_validate(raw)
+    except ValidationError:
+        raise Unauthorized("Invalid credentials.", reason="invalid_claims") from None
+    holder, _ = clients.client(claims.sub)  # raises Unauthorized: unknown, revoked, expired
+    if holder.tenant_id != claims.tid:
+        raise Unauthorized("Invalid credentials.", reason="tenant_mismatch", tenant_id=holder.tenant_id)
+    scopes = expand(frozenset(Scope(s) for s in claims.scope.split() if s in Scope._value2member_map_))
+    return Principal(tenant_id=claims.tid, client_id=claims.sub, kind="oauth_client", scopes=scopes & holder.scopes)

@@ -20,6 +20,7 @@ def enqueue_due_syncs(*, hub: Any) -> int:
         except HubError as exc:  # paused, decommissioned or deleted: the schedule waits for its next slot
             log.info("scheduled %s of %s not run: %s", schedule.operation, schedule.integration_id, exc.detail)
     hub.credentials.sweep_overlaps()
+    hub.credentials.flush_cached_reads()
     check_quota_alerts(hub=hub)
     return count
 

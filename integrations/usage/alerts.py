@@ -1,5 +1,8 @@
-"""Where quota alerts go: always the `alerts` queue; also the tenant's HTTPS webhook when configured
-(SSRF-guarded when saved and again before each delivery)."""
+"""Where quota alerts go: always the `alerts` queue; also the tenant's HTTPS webhook when configured.
+
+The webhook is held to the egress policy when saved and again when called (the outbound transport connects only
+to checked public addresses and follows no redirect off the origin). It is posted by its own queue function
+(`queue_alert_webhooks`), never inside the minute timer: a slow receiver delays no one's syncs."""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.egress import EgressRefused
 from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.http import Call, Policy
-from shared.ssrf import check_public_https
 
 log = logging.getLogger("hub.alerts")
 _ROW = "alerts"
@@ -24,8 +27,8 @@ class AlertSettings(BaseModel):
 def save(hub: Any, tenant_id: str, settings: AlertSettings) -> AlertSettings:
     if settings.webhook_url:
         try:
-            check_public_https(settings.webhook_url, allow_hosts=frozenset(hub.settings.alert_webhook_allow_hosts))
-        except ValueError as exc:
+            hub.outbound.egress.check_url(settings.webhook_url, schemes=("https",))
+        except EgressRefused as exc:
             raise ValidationFailed("The webhook URL is not allowed.", [FieldError("/webhook_url", str(exc))]) from None
     hub.tables.table("tenantsettings").upsert(
         {
@@ -46,17 +49,28 @@ def load(hub: Any, tenant_id: str) -> AlertSettings:
 
 
 def deliver(hub: Any, tenant_id: str, event: dict[str, Any]) -> None:
+    """Record the alert, and hand the webhook post (if any) to its own queue."""
     hub.queues.send(hub.settings.queue_alerts, event)
+    if load(hub, tenant_id).webhook_url:
+        hub.queues.send(hub.settings.queue_alert_webhooks, {"tenant_id": tenant_id, "event": event})
+
+
+def post_webhook(hub: Any, message: dict[str, Any]) -> bool:
+    """The queue function's work: post one alert to the tenant's webhook as it is configured now."""
+    tenant_id, event = message["tenant_id"], message["event"]
     url = load(hub, tenant_id).webhook_url
     if not url:
-        return
+        return False
     try:
-        check_public_https(url, allow_hosts=frozenset(hub.settings.alert_webhook_allow_hosts))
+        hub.outbound.egress.check_url(url, schemes=("https",))
         hub.outbound.send(
             Call("POST", url, json=event, timeout_s=10, verify=hub.settings.alert_webhook_ca_bundle or True),
             Policy(provider="tenant-webhook", max_attempts=3),
         )
-    except (ValueError, NotFound) as exc:
+    except (EgressRefused, NotFound) as exc:
         log.warning("alert webhook of %s not called: %s", tenant_id, exc)
-    except Exception as exc:  # noqa: BLE001 - the queue has the alert; a failing receiver must not break us
+        return False
+    except Exception as exc:  # noqa: BLE001 - the alerts queue has the alert; a failing receiver must not loop
         log.warning("alert webhook of %s failed: %s", tenant_id, type(exc).__name__)
+        return False
+    return True

@@ -39,7 +39,11 @@ def test_client_credentials_token_works_and_is_scoped(api: str, hub: Hub, tenant
 
 
 def test_jwks_rotation_keeps_old_tokens_valid_until_expiry(api: str, hub: Hub, tenant: str) -> None:
-    principal = Principal(tenant_id=tenant, client_id="c1", kind="oauth_client", scopes=frozenset({Scope.integrations_read}))
+    # Tokens are issued to a live key (a token whose `sub` is no key at all is refused: tests/security).
+    key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="rotation")
+    principal = Principal(
+        tenant_id=tenant, client_id=key.key_id, kind="oauth_client", scopes=frozenset({Scope.integrations_read})
+    )
     old_token, _ = issue(hub.signing_keys, principal, [Scope.integrations_read])
     hub.signing_keys.rotate()
     new_token, _ = issue(hub.signing_keys, principal, [Scope.integrations_read])

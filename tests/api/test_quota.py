@@ -44,8 +44,12 @@ def test_alert_webhook_is_ssrf_guarded_and_called(api: str, hub: Hub, tenant: st
     from starlette.responses import Response
     from starlette.routing import Route
 
+    import function_app
+    from shared.http import OutboundClient
     from tests.fakes.swish import SwishFake
-    from tests.helpers import serve
+    from tests.helpers import loopback, serve
+    from tests.sync.test_fortnox_story import FAST_QUEUES
+    from tools.runner import LocalRunner
 
     received: list[dict] = []
 
@@ -62,7 +66,8 @@ def test_alert_webhook_is_ssrf_guarded_and_called(api: str, hub: Hub, tenant: st
     certs = SwishFake.create()  # a test CA and a 127.0.0.1 server certificate
     tls = {k: v for k, v in certs.ssl_options().items() if k in ("ssl_certfile", "ssl_keyfile")}
     with serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])]), **tls) as receiver:
-        hub.settings.alert_webhook_allow_hosts = ["127.0.0.1"]  # the operator's exemption for this receiver
+        # The operator's exemption for this one receiver (the egress policy refuses loopback otherwise).
+        hub.outbound = OutboundClient(egress=loopback(receiver))
         hub.settings.alert_webhook_ca_bundle = str(certs.ca_pem)
         r = admin.request("PUT", path, json={"webhook_url": f"{receiver}/hook", "threshold_pct": 1})
         assert r.status_code == 200, r.text
@@ -75,6 +80,9 @@ def test_alert_webhook_is_ssrf_guarded_and_called(api: str, hub: Hub, tenant: st
             admin.get(admin.integrations)
         assert check_quota_alerts(hub=hub) >= 1
         quota.PLANS.pop("tiny-hook", None)
+        assert received == []  # the timer only enqueued the post: a slow receiver cannot hold it up
+        drained = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_alert_webhooks"].drain()
+        assert drained >= 1
     assert received and received[0]["tenant_id"] == tenant and received[0]["threshold_pct"] == 1
 
 

@@ -148,7 +148,7 @@ def test_crash_between_exchange_and_store_ends_in_needs_reauth(admin: ApiClient,
     assert events[0]["outcome"] == "invalid_grant"
 
 
-@pytest.mark.parametrize("attack", ["tampered", "expired", "replayed", "garbage"])
+@pytest.mark.parametrize("attack", ["tampered", "expired", "replayed", "garbage", "unbound", "other_browser"])
 def test_oauth_state_attacks(admin: ApiClient, fakes: Fakes, hub: Hub, attack: str) -> None:
     doc = admin.create(
         {
@@ -158,8 +158,9 @@ def test_oauth_state_attacks(admin: ApiClient, fakes: Fakes, hub: Hub, attack: s
     )
     path = f"{admin.integrations}/{doc['id']}"
     admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fakes.fortnox.client_secret})
-    url = admin.post(f"{path}/oauth:start").json()["authorize_url"]
-    location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+    started = admin.post(f"{path}/oauth:start").json()
+    jar = {started["binding_cookie"]: started["binding"]}  # what the starter's browser holds
+    location = requests.get(started["authorize_url"], allow_redirects=False, timeout=10).headers["Location"]
     from urllib.parse import parse_qs, urlparse
 
     q = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
@@ -177,16 +178,20 @@ def test_oauth_state_attacks(admin: ApiClient, fakes: Fakes, hub: Hub, attack: s
         real = time.time
         try:
             time.time = lambda: real() + 3600  # type: ignore[assignment]
-            r = admin.get("/api/v1/oauth/callback", params={"code": q["code"], "state": state})
+            r = admin.get("/api/v1/oauth/callback", params={"code": q["code"], "state": state}, cookies=jar)
         finally:
             time.time = real  # type: ignore[assignment]
         assert r.status_code == 400 and "expired" in r.json()["detail"]
         return
     elif attack == "replayed":
-        assert admin.get("/api/v1/oauth/callback", params={"code": q["code"], "state": state}).status_code == 200
+        ok = admin.get("/api/v1/oauth/callback", params={"code": q["code"], "state": state}, cookies=jar)
+        assert ok.status_code == 200, ok.text
     elif attack == "garbage":
         state = "not-a-state"
-    r = admin.get("/api/v1/oauth/callback", params={"code": q["code"], "state": state})
+    elif attack in ("unbound", "other_browser"):
+        # Consent injection: the victim's state arrives from a browser that did not start the flow.
+        jar = {} if attack == "unbound" else {started["binding_cookie"]: "someone-elses-binding"}
+    r = admin.get("/api/v1/oauth/callback", params={"code": q["code"], "state": state}, cookies=jar)
     assert r.status_code == 400, r.text
     assert r.headers["Content-Type"].startswith("application/problem+json")
 
@@ -211,7 +216,11 @@ def test_planted_secret_never_leaks(admin: ApiClient, fakes: Fakes, hub: Hub, ca
         seen.append(r.text + json.dumps(dict(r.headers)))
     start = admin.post(f"{path}/oauth:start")
     consent = requests.get(start.json()["authorize_url"], allow_redirects=False, timeout=10)
-    done = requests.get(consent.headers["Location"].replace("https://hub.test", admin.base_url), timeout=30)
+    done = requests.get(
+        consent.headers["Location"].replace("https://hub.test", admin.base_url),
+        cookies={start.json()["binding_cookie"]: start.json()["binding"]},
+        timeout=30,
+    )
     seen += [start.text, done.text]
     refresh_token = hub.credentials.store.get(done.json()["oauth_refresh_token_ref"][3:])
     for r in [

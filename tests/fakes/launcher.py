@@ -30,6 +30,19 @@ class Fakes:
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
+    @property
+    def origins(self) -> list[str]:
+        """`ip:port` of every fake: the egress policy's explicit exceptions for this run (nothing else on loopback)."""
+        from urllib.parse import urlsplit
+
+        found = {
+            f"{u.hostname}:{u.port}"
+            for urls in self.provider_urls.values()
+            for value in urls.values()
+            if value.startswith(("http://", "https://")) and (u := urlsplit(value)).port
+        }
+        return sorted(found)
+
     def stop(self) -> None:
         self._stack.close()
 

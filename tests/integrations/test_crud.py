@@ -123,11 +123,11 @@ def test_inline_secrets_rejected_and_never_echoed(admin: ApiClient, where: str) 
 
 def test_refs_outside_the_tenant_namespace_are_rejected(admin: ApiClient) -> None:
     body = fortnox(admin.tenant)
-    body["credentials"]["oauth_refresh_token_ref"] = "kv:other-tenant--fortnox-refresh-token"
+    body["credentials"]["oauth_refresh_token_ref"] = "kv:other-tenant--shared--fortnox-refresh-token"
     r = admin.post(admin.integrations, json=body)
     assert r.status_code == 422
     assert r.json()["errors"][0]["pointer"] == "/credentials/oauth_refresh_token_ref"
-    url_ref = f"https://myvault.vault.azure.net/secrets/{admin.tenant}--x/" + "a" * 32
+    url_ref = f"https://myvault.vault.azure.net/secrets/{admin.tenant}--shared--x/" + "a" * 32
     body["credentials"]["oauth_refresh_token_ref"] = url_ref
     assert admin.post(admin.integrations, json=body).status_code == 201
 

@@ -11,7 +11,7 @@ from integrations.usage.counters import UsageCounters
 from integrations.wiring import Hub, utc_now
 from shared.http import Call, OutboundClient, Policy, SlidingWindowLimiter, Window
 from tests.fakes.fortnox import FortnoxFake
-from tests.helpers import serve
+from tests.helpers import loopback, serve
 
 
 def _token(fake: FortnoxFake) -> str:
@@ -28,7 +28,7 @@ def test_burst_of_200_stays_inside_the_window() -> None:
     fake = FortnoxFake(window_s=0.5)
     with serve(fake.app()) as base:
         token = _token(fake)
-        client = OutboundClient()
+        client = OutboundClient(egress=loopback(base))
         policy = Policy(provider="fortnox", limit_key="fortnox:burst", window=Window(25, 0.5))
         statuses: list[int] = []
 
@@ -56,7 +56,7 @@ def test_retry_after_is_honoured_and_everything_succeeds() -> None:
     with serve(fake.app()) as base:
         token = _token(fake)
         slept: list[float] = []
-        client = OutboundClient(sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
+        client = OutboundClient(egress=loopback(base), sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
         fake.fail_next(3, 429, {"Retry-After": "2"})
         fake.fail_next(2, 503)
         r = client.send(
@@ -68,7 +68,7 @@ def test_retry_after_is_honoured_and_everything_succeeds() -> None:
 
 
 def test_post_without_idempotency_key_is_not_retried_after_a_timeout() -> None:
-    client = OutboundClient(sleep=lambda s: None)
+    client = OutboundClient(egress=loopback("http://127.0.0.1:9"), sleep=lambda s: None)
     import pytest
 
     from shared.errors import ProviderError

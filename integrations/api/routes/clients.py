@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import HubDep, TenantId, require
-from integrations.api.routes.integrations import COMMON, WRITE
+from integrations.api.routes.integrations import COMMON, WRITE, P
 from integrations.auth.principal import Principal, Scope, expand
+from integrations.wiring import Hub
 from shared.errors import FieldError, Forbidden, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/api-keys", tags=["api keys"])
@@ -44,12 +45,20 @@ class KeyOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     rotated_to: str | None
+    manageable: bool = Field(description="Whether this caller may rotate, re-key or revoke it (scopes ⊇ the key's).")
 
 
-def _within(principal: Principal, scopes: list[Scope]) -> None:
+def _within(principal: Principal, scopes: frozenset[Scope] | list[Scope], *, what: str) -> None:
+    """A caller administers only keys at or below itself: its scopes ⊇ the key's (both expanded). Otherwise a
+    `clients:admin` key could rotate an admin key (and receive its secret), register its own JWK on it, or revoke
+    the administrators."""
     beyond = sorted(s.value for s in expand(frozenset(scopes)) - principal.scopes)
     if beyond:
-        raise Forbidden("A key cannot grant scopes its issuer lacks.", beyond_scopes=beyond)
+        raise Forbidden(f"{what} needs every scope the key has; this credential lacks some.", beyond_scopes=beyond)
+
+
+def _manageable(principal: Principal, hub: Hub, tenant_id: str, key_id: str, *, what: str) -> None:
+    _within(principal, hub.api_keys.scopes_of(key_id, tenant_id=tenant_id), what=what)
 
 
 @router.post(
@@ -61,7 +70,7 @@ def _within(principal: Principal, scopes: list[Scope]) -> None:
     responses=WRITE,
 )
 def create(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep, body: KeyCreate) -> Any:
-    _within(principal, body.scopes)
+    _within(principal, body.scopes, what="Issuing a key")
     if body.expires_at and body.expires_at <= hub.now():
         raise ValidationFailed("The expiry is in the past.", [FieldError("/expires_at", "must be in the future")])
     issued = hub.api_keys.issue(tenant_id=tenant_id, scopes=body.scopes, name=body.name, expires_at=body.expires_at)
@@ -82,7 +91,15 @@ def create(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep, body: KeyC
     responses=COMMON,
 )
 def list_(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep) -> Any:
-    return hub.api_keys.list(tenant_id)
+    # Listing shows no secrets, so it shows every key; `manageable` says which this caller may administer.
+    return [
+        {
+            **key,
+            "manageable": expand(frozenset(Scope(s) for s in key["scopes"] if s in Scope._value2member_map_))
+            <= principal.scopes,
+        }
+        for key in hub.api_keys.list(tenant_id)
+    ]
 
 
 @router.post(
@@ -91,9 +108,10 @@ def list_(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep) -> Any:
     operation_id="rotateApiKey",
     summary="Issue a successor; the old key works until the overlap ends",
     response_model=IssuedKeyOut,
-    responses=WRITE,
+    responses={**WRITE, 409: {**P, "description": "The key no longer works (expired, or its overlap has ended)."}},
 )
 def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep, body: KeyRotate) -> Any:
+    _manageable(principal, hub, tenant_id, key_id, what="Rotating a key")
     issued = hub.api_keys.rotate(key_id, tenant_id=tenant_id, overlap_s=body.overlap_seconds)
     hub.audit.record(
         tenant_id,
@@ -112,6 +130,7 @@ def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: Hub
     responses=COMMON,
 )
 def revoke(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep) -> Response:
+    _manageable(principal, hub, tenant_id, key_id, what="Revoking a key")
     hub.api_keys.revoke(key_id, tenant_id=tenant_id)
     hub.audit.record(tenant_id, actor=principal.actor, action="api_key.revoke", target={"key_id": key_id})
     return Response(status_code=204)
@@ -134,6 +153,7 @@ class PublicKeys(BaseModel):
 def register_keys(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep, body: PublicKeys) -> Response:
     from integrations.auth.assertions import public_key
 
+    _manageable(principal, hub, tenant_id, key_id, what="Registering keys on a key")
     for i, jwk in enumerate(body.keys):
         try:
             public_key(jwk)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId
 from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import CREDENTIAL_SLOTS
 from integrations.service import set_credential_ref
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import BadRequest, FieldError, Unauthorized, ValidationFailed
 
 router = APIRouter(tags=["credentials"])
 Slot = Annotated[str, Path(description="Credential slot.", examples=["api_key_ref"])]
@@ -67,6 +68,11 @@ def put_credential(
 class OAuthStart(BaseModel):
     authorize_url: str = Field(description="Send the tenant admin's browser here.")
     expires_at: datetime
+    binding_cookie: str = Field(
+        description="Name of the cookie (also set by this response) the callback must carry: the flow completes only "
+        "for whoever started it."
+    )
+    binding: str = Field(description="The cookie's value, for clients that follow the redirects themselves.")
 
 
 @router.post(
@@ -76,7 +82,9 @@ class OAuthStart(BaseModel):
     response_model=OAuthStart,
     responses={**COMMON, 400: {**P, "description": "Provider has no authorization-code flow."}},
 )
-def start_oauth(tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep) -> Any:
+def start_oauth(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep, response: Response
+) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
     spec = hub.catalog.get(document.provider)
     flow = hub.oauth.start(
@@ -86,7 +94,33 @@ def start_oauth(tenant_id: TenantId, integration_id: IntegrationId, principal: A
         pkce=spec.auth.pkce,
         actor=principal.actor,
     )
-    return OAuthStart(authorize_url=flow.authorize_url, expires_at=datetime.fromtimestamp(flow.expires_at, UTC))
+    # The binding goes to the starter's browser as a cookie scoped to the callback (and in the body, for a
+    # script that follows the redirects itself): the callback refuses a state arriving without it.
+    response.set_cookie(
+        flow.binding_cookie,
+        flow.binding,
+        max_age=max(1, flow.expires_at - int(time.time())),
+        path="/api/v1/oauth/callback",
+        secure=hub.settings.public_base_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",  # the provider's redirect back is a top-level GET: Lax cookies travel with it
+    )
+    return OAuthStart(
+        authorize_url=flow.authorize_url,
+        expires_at=datetime.fromtimestamp(flow.expires_at, UTC),
+        binding_cookie=flow.binding_cookie,
+        binding=flow.binding,
+    )
+
+
+def _starter_still_allowed(hub: Any, actor: str) -> None:
+    """The flow completes as the principal who started it: a key revoked meanwhile completes nothing."""
+    kind, _, client_id = actor.partition(":")
+    if kind in ("api_key", "oauth_client"):
+        try:
+            hub.api_keys.client(client_id)
+        except Unauthorized:
+            raise BadRequest("The OAuth flow was started by a credential that no longer works; start again.") from None
 
 
 class OAuthDone(BaseModel):
@@ -109,12 +143,16 @@ class OAuthDone(BaseModel):
     },
 )
 def oauth_callback(
+    request: Request,
     hub: HubDep,
     code: Annotated[str, Query(min_length=1, max_length=2048)],
     state: Annotated[str, Query(min_length=1, max_length=4096)],
 ) -> Any:
-    # No hub credential here: the signed single-use state is what authenticates this redirect.
-    claims = hub.oauth.verify_state(state)
+    # No hub credential here: the signed single-use state, and the binding cookie of whoever started the flow,
+    # authenticate this redirect.
+    cookie = hub.oauth.binding_cookie_of(state)
+    claims = hub.oauth.verify_state(state, binding=request.cookies.get(cookie) if cookie else None)
+    _starter_still_allowed(hub, claims["actor"])
     document = hub.integrations.get(claims["t"], claims["i"]).document
     app = hub.provider_app(document)
     client_secret = hub.credentials.resolve(

@@ -91,7 +91,12 @@ def create(
 ) -> Any:  # type: ignore[valid-type]
     # FastAPI validated the shape for the docs; the service validates again with tenant rules (secret namespace).
     stored = create_integration(
-        tenant_id, body.model_dump(mode="json"), repo=hub.integrations, actor=principal.actor, now=hub.now
+        tenant_id,
+        body.model_dump(mode="json"),
+        repo=hub.integrations,
+        actor=principal.actor,
+        now=hub.now,
+        urls=hub.tenant_urls,
     )
     response.headers["Location"] = f"{request.url.path}/{stored.document.id}"
     return _respond(response, stored)
@@ -170,7 +175,14 @@ async def patch(
 
     body = await read_json(request)
     stored = patch_integration(
-        tenant_id, integration_id, body, repo=hub.integrations, if_match=if_match, actor=principal.actor, now=hub.now
+        tenant_id,
+        integration_id,
+        body,
+        repo=hub.integrations,
+        if_match=if_match,
+        actor=principal.actor,
+        now=hub.now,
+        urls=hub.tenant_urls,
     )
     follow_reporting_schedule(hub.schedules, stored.document)
     return _respond(response, stored)
