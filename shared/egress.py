@@ -176,12 +176,31 @@ def same_origin(a: str, b: str) -> bool:
 # --- the transport: connect only to checked addresses --------------------------------------------------------------
 
 
+class EgressBlocked(NewConnectionError):
+    """Raised at connect time; `refusal` is the policy's reason (shown to tenants)."""
+
+    def __init__(self, conn: HTTPConnection, refusal: str) -> None:
+        super().__init__(conn, f"egress refused: {refusal}")
+        self.refusal = refusal
+
+
+def blocked_reason(exc: BaseException | None) -> str | None:
+    """The egress refusal behind a `requests` connection error, if that is what it was."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, EgressBlocked):
+            return exc.refusal
+        exc = getattr(exc, "reason", None) or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
+        seen += 1
+    return None
+
+
 def _guarded_connect(conn: HTTPConnection, policy: EgressPolicy) -> socket.socket:
     host = conn._dns_host  # noqa: SLF001 - urllib3's own name for the host it would resolve
     try:
         addresses = policy.addresses(host, conn.port or 0)
     except EgressRefused as exc:
-        raise NewConnectionError(conn, f"egress refused: {exc}") from None
+        raise EgressBlocked(conn, str(exc)) from None
     error: OSError | None = None
     for address in addresses:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET

@@ -32,7 +32,7 @@ import requests
 from opentelemetry.trace import SpanKind
 
 from shared import telemetry
-from shared.egress import EgressPolicy, EgressRefused, guard, same_origin
+from shared.egress import EgressPolicy, EgressRefused, blocked_reason, guard, same_origin
 from shared.errors import ProviderError
 from shared.redaction import REDACTOR
 
@@ -222,7 +222,15 @@ class OutboundClient:
 
             if response is not None and status is not None and (status < 400 or status in call.expect):
                 return response
-            # A refused TLS handshake (wrong client certificate, untrusted server) will not heal by retrying.
+            # A refused TLS handshake (wrong client certificate, untrusted server) or a destination the egress
+            # policy refuses will not heal by retrying.
+            refused = blocked_reason(network_error) if response is None else None
+            if refused:
+                raise ProviderError(
+                    detail=f"{policy.provider}: the destination is not allowed ({refused})",
+                    provider=policy.provider,
+                    retriable=False,
+                )
             retriable = (
                 (status in RETRY_STATUSES)
                 if response is not None

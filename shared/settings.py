@@ -106,7 +106,6 @@ class Settings(BaseSettings):
                 raise ValueError("HUB_KEY_VAULT_URL is required with the keyvault secret store")
         return self
 
-
     def egress_policy(self) -> EgressPolicy:
         """HTTPS only in production; elsewhere plain HTTP too (the fakes), still only to public addresses or the
         exact origins in `egress_allow_origins`."""
