@@ -71,7 +71,9 @@ def test_plans_size_the_buckets(api: str, hub: Hub, tenant: str) -> None:
 
     hub.settings.tenant_plans[tenant] = "dedicated"
     key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="big")
-    r = requests.get(f"{api}/api/health", headers={"Authorization": f"Bearer {key.secret}"}, timeout=10)
+    auth = {"Authorization": f"Bearer {key.secret}"}
+    requests.get(f"{api}/api/v1/tenants/{tenant}/integrations", headers=auth, timeout=10)  # verified on this instance
+    r = requests.get(f"{api}/api/health", headers=auth, timeout=10)
     assert r.headers["X-RateLimit-Limit"] == "500" and '"dedicated-read"' in r.headers["RateLimit-Policy"]
     r = requests.get(f"{api}/api/health", timeout=10)  # anonymous: the standard plan, by IP
     assert r.headers["X-RateLimit-Limit"] == "100"
