@@ -33,7 +33,7 @@ class AdapterContext:
     # Where the provider calls the hub back for this integration (webhooks, Swish callbacks): the next round's
     # receivers answer there.
     callback_url: str | None = None
-    self_hosted_hosts: tuple[str, ...] = ()  # operator-approved hosts beyond the catalog's (HUB_SELF_HOSTED_HOSTS)
+    url_hosts: tuple[str, ...] = ()  # hosts a tenant URL may name (catalog's fixed domains + HUB_SELF_HOSTED_HOSTS)
 
 
 class Adapter:
@@ -69,7 +69,7 @@ class Adapter:
     def url_hosts(self) -> tuple[str, ...]:
         if "base_url" in self.ctx.url_overrides:  # the operator's own address for this provider
             return ()
-        return (*self.spec.tenant_url_hosts, *self.ctx.self_hosted_hosts)
+        return self.ctx.url_hosts
 
     def config_values(self) -> dict[str, str]:
         """String config values for URL templates (`{company_id}`, `{instance_url}`…), without trailing slashes."""

@@ -171,16 +171,17 @@ class Hub:
     def anonymous_denials(self) -> AnonymousDenials:
         return self._once("anonymous_denials", AnonymousDenials)
 
+    def tenant_url_hosts(self, provider: str) -> tuple[str, ...]:
+        """Hosts a tenant URL may name for this provider: the catalog's fixed domains plus the operator's own."""
+        try:
+            fixed = self.catalog.get(provider).tenant_url_hosts
+        except Exception:  # noqa: BLE001 - an unknown provider is the document validator's error to report
+            fixed = []
+        return (*fixed, *self.settings.self_hosted_hosts.get(provider, []))
+
     @property
     def tenant_urls(self) -> TenantUrls:
-        def hosts_for(provider: str) -> tuple[str, ...]:
-            try:
-                fixed = self.catalog.get(provider).tenant_url_hosts
-            except Exception:  # noqa: BLE001 - an unknown provider is the document validator's error to report
-                fixed = []
-            return (*fixed, *self.settings.self_hosted_hosts.get(provider, []))
-
-        return self._once("tenant_urls", lambda: TenantUrls(self.outbound.egress, hosts_for))
+        return self._once("tenant_urls", lambda: TenantUrls(self.outbound.egress, self.tenant_url_hosts))
 
     @property
     def audit(self) -> AuditLog:
@@ -344,7 +345,7 @@ class Hub:
                 invalidate_token=invalidate,
                 record_usage=record,
                 url_overrides=self.urls_for(document.provider),
-                self_hosted_hosts=tuple(self.settings.self_hosted_hosts.get(document.provider, [])),
+                url_hosts=self.tenant_url_hosts(document.provider),
                 callback_url=f"{self.settings.public_base_url.rstrip('/')}/api/v1/webhooks/{document.provider}/{document.id}",
             )
         )

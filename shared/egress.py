@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
-from urllib3.util.timeout import _DEFAULT_TIMEOUT
+from urllib3.util.connection import create_connection
 
 Resolver = Callable[[str, int], Iterable[str]]
 
@@ -203,20 +203,15 @@ def _guarded_connect(conn: HTTPConnection, policy: EgressPolicy) -> socket.socke
         raise EgressBlocked(conn, str(exc)) from None
     error: OSError | None = None
     for address in addresses:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            for opt in conn.socket_options or []:
-                sock.setsockopt(*opt)
-            if conn.timeout is not _DEFAULT_TIMEOUT:  # as urllib3's own create_connection does
-                sock.settimeout(conn.timeout)  # type: ignore[arg-type]
-            if conn.source_address:
-                sock.bind(conn.source_address)
-            sock.connect((address, conn.port or 0))
-            return sock
+            return create_connection(
+                (address, conn.port or 0),
+                conn.timeout,
+                source_address=conn.source_address,
+                socket_options=conn.socket_options,
+            )
         except OSError as exc:
             error = exc
-            sock.close()
     raise NewConnectionError(conn, f"Failed to establish a new connection: {error}")
 
 

@@ -34,7 +34,6 @@ from opentelemetry.trace import SpanKind
 from shared import telemetry
 from shared.egress import EgressPolicy, EgressRefused, blocked_reason, guard, same_origin
 from shared.errors import ProviderError
-from shared.redaction import REDACTOR
 
 log = logging.getLogger("hub.outbound")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -149,7 +148,13 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
 
 
 MAX_REDIRECTS = 3
-ERROR_EXCERPT = 500  # characters of a provider's (scrubbed) error text kept in an error
+
+
+def _refused(policy: Policy, reason: str) -> ProviderError:
+    """A destination the egress policy refuses (before sending, or at connect): precise, and never retried."""
+    return ProviderError(
+        detail=f"{policy.provider}: the destination is not allowed ({reason})", provider=policy.provider, retriable=False
+    )
 
 
 class OutboundClient:
@@ -187,11 +192,7 @@ class OutboundClient:
         try:
             self.egress.check_static(call.url)
         except EgressRefused as exc:
-            raise ProviderError(
-                detail=f"{policy.provider}: the destination is not allowed ({exc})",
-                provider=policy.provider,
-                retriable=False,
-            ) from None
+            raise _refused(policy, str(exc)) from None
         headers = telemetry.inject({"X-Correlation-Id": uuid.uuid4().hex, **call.headers})
         if call.idempotency_key and call.idempotency_header:
             headers[call.idempotency_header] = call.idempotency_key
@@ -226,11 +227,7 @@ class OutboundClient:
             # policy refuses will not heal by retrying.
             refused = blocked_reason(network_error) if response is None else None
             if refused:
-                raise ProviderError(
-                    detail=f"{policy.provider}: the destination is not allowed ({refused})",
-                    provider=policy.provider,
-                    retriable=False,
-                )
+                raise _refused(policy, refused)
             retriable = (
                 (status in RETRY_STATUSES)
                 if response is not None
@@ -300,11 +297,10 @@ class OutboundClient:
             return ProviderError(
                 detail=f"{provider}: network error ({type(exc).__name__})", provider=provider, retriable=retriable
             )
-        # Scrub the whole text first, then keep an excerpt: truncating first could cut a secret in two and
-        # leave a prefix no mask matches.
-        text = REDACTOR.excerpt(response.text, ERROR_EXCERPT) if response.text else ""
+        # The whole text: ProviderError scrubs it, then keeps a bounded excerpt (cutting first could leave half a
+        # secret that no mask matches).
         return ProviderError(
-            detail=f"{provider} answered {response.status_code}: {text}".strip(),
+            detail=f"{provider} answered {response.status_code}: {response.text or ''}".strip(),
             provider=provider,
             status_code=response.status_code,
             retriable=retriable,

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integrations.api.body_checks import depth_exceeds, value_errors
 from integrations.api.deprecations import Deprecation, headers_for
-from integrations.api.problems import PROBLEM_JSON, TYPE_BASE
+from integrations.api.problems import PROBLEM_JSON, problem_body
 from integrations.api.ratelimit import Decision, RateLimiter
 from shared import logs, telemetry
 from shared.errors import FieldError
@@ -37,16 +37,7 @@ _TENANT_PATH = re.compile(r"^/api/v1/tenants/([^/]+)(?:/integrations/(int_[0-9a-
 def _problem(
     status: int, title: str, detail: str, slug: str, path: str, errors: list[FieldError] | None = None
 ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    problem: dict[str, Any] = {
-        "type": TYPE_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": path,
-    }
-    if errors:
-        problem["errors"] = [{"pointer": e.pointer, "message": e.message} for e in errors]
-    body = json.dumps(problem).encode()
+    body = json.dumps(problem_body(status, detail, instance=path, slug=slug, title=title, errors=errors)).encode()
     return body, [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
 
 

@@ -52,7 +52,7 @@ class Problem(BaseModel):
     model_config = {"extra": "allow"}
 
 
-def problem(
+def problem_body(
     status: int,
     detail: str,
     *,
@@ -60,9 +60,9 @@ def problem(
     slug: str | None = None,
     title: str | None = None,
     errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
-) -> JSONResponse:
+) -> dict[str, Any]:
+    """The RFC 9457 body: the one builder (routes' handlers and the edge's own answers both use it)."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + (slug or _SLUGS.get(status) or _TITLES.get(status, "error").lower().replace(" ", "-")),
         "title": title or _TITLES.get(status, "Error"),
@@ -74,6 +74,21 @@ def problem(
     if errors is not None:
         body["errors"] = [{"pointer": e.pointer, "message": e.message} for e in errors]
     body.update({k: v for k, v in (extensions or {}).items() if k not in body})
+    return body
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body = problem_body(status, detail, instance=instance, slug=slug, title=title, errors=errors, extensions=extensions)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
