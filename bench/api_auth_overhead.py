@@ -6,11 +6,12 @@ from __future__ import annotations
 import requests
 
 from bench.common import fresh_hub, interleaved_p50
+from devfakes.documents import fortnox
+from devfakes.servers import serve
 from integrations.api.app import create_api
 from integrations.api.deps import authenticate
 from integrations.auth.principal import Principal, Scope
 from integrations.service import create_integration
-from tests.helpers import fortnox, serve
 
 
 def run(conn: str) -> dict[str, object]:

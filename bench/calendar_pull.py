@@ -18,11 +18,11 @@ import time
 from typing import Any
 
 from bench.common import alternating_medians, fresh_hub
+from devfakes.launcher import start_fakes
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.calendar import pull_events
 from integrations.sync.operations import SyncEnv
 from integrations.sync.state import SyncState
-from tests.fakes.launcher import start_fakes
 
 N = 600
 
@@ -30,7 +30,7 @@ N = 600
 def run(conn: str) -> list[dict[str, object]]:
     fakes = start_fakes()
     try:
-        hub = fresh_hub(conn, provider_urls=fakes.provider_urls)
+        hub = fresh_hub(conn, **fakes.hub_settings())
         fake, tenant = fakes.calendars["google_calendar"], "bench-cal"
         body = {
             "family": "calendar",

@@ -6,8 +6,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+from devfakes.settings import make_settings
 from integrations.wiring import Hub, build_hub, set_hub
-from tests.conftest import make_settings
 
 
 def fresh_hub(conn: str, **overrides: object) -> Hub:
@@ -44,9 +44,9 @@ def interleaved_p50(a: Callable[[], object], b: Callable[[], object], *, n: int,
 
 def connected_fortnox(hub: Hub, fake: object, tenant: str) -> object:
     """A Fortnox integration connected through the OAuth code exchange against the fake (no browser)."""
+    from devfakes.documents import fortnox
     from integrations.credentials import secret_name
     from integrations.service import create_integration, set_credential_ref
-    from tests.helpers import fortnox
 
     doc = create_integration(
         tenant,

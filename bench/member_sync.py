@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 
 from bench.common import alternating_medians, fresh_hub
+from devfakes.launcher import start_fakes
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.members import MemberSync
-from tests.fakes.launcher import start_fakes
 
 N = 600
 
@@ -21,7 +21,7 @@ N = 600
 def run(conn: str) -> dict[str, object]:
     fakes = start_fakes()
     try:
-        hub = fresh_hub(conn, provider_urls=fakes.provider_urls)
+        hub = fresh_hub(conn, **fakes.hub_settings())
         fake, tenant = fakes.dynamics, "bench-crm"
         body = {
             "family": "crm",

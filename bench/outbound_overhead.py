@@ -9,8 +9,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench.common import fresh_hub, interleaved_p50
+from devfakes.servers import loopback, serve
 from shared.http import Call, OutboundClient, Policy, Window
-from tests.helpers import loopback, serve
 
 
 async def ok(_: object) -> JSONResponse:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 
 from bench.common import connected_fortnox, fresh_hub, interleaved_p50
-from tests.fakes.launcher import start_fakes
+from devfakes.launcher import start_fakes
 
 
 def run(conn: str) -> list[dict[str, object]]:
     hub = fresh_hub(conn)
-    tenant = "bench-fed"
-    stored = hub.credentials.put(tenant, "int_bench", "api_key_ref", "bench-secret-value-123", actor="bench")
+    tenant, integration = "bench-fed", "int_" + "b" * 24
+    stored = hub.credentials.put(tenant, integration, "api_key_ref", "bench-secret-value-123", actor="bench")
     name = stored.ref[3:]
-    hub.credentials.resolve_ref(tenant, "int_bench", stored.ref, slot="api_key_ref", operation="bench")
+    hub.credentials.resolve_ref(tenant, integration, stored.ref, slot="api_key_ref", operation="bench")
     raw, warm = interleaved_p50(
         lambda: hub.secret_store.get(name),
-        lambda: hub.credentials.resolve_ref(tenant, "int_bench", stored.ref, slot="api_key_ref", operation="bench"),
+        lambda: hub.credentials.resolve_ref(tenant, integration, stored.ref, slot="api_key_ref", operation="bench"),
         n=300,
     )
     rows: list[dict[str, object]] = [
@@ -31,7 +31,7 @@ def run(conn: str) -> list[dict[str, object]]:
     ]
     fakes = start_fakes()
     try:
-        hub = fresh_hub(conn, provider_urls=fakes.provider_urls)
+        hub = fresh_hub(conn, **fakes.hub_settings())
         fake = fakes.fortnox
         doc = connected_fortnox(hub, fake, tenant)
         fake.expire_access_tokens()

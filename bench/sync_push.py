@@ -7,11 +7,11 @@ import math
 import time
 
 from bench.common import connected_fortnox, fresh_hub
+from devfakes.launcher import start_fakes
 from integrations.documents.lifecycle import Transition
 from integrations.service import transition_integration
 from integrations.sync.jobs import run_job_message, trigger_sync
 from integrations.validation import validate_integration
-from tests.fakes.launcher import start_fakes
 
 N = 142
 
@@ -21,7 +21,7 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
     try:
         hub = fresh_hub(
             conn,
-            provider_urls=fakes.provider_urls,
+            **fakes.hub_settings(),
             provider_rate_limits={"fortnox": {"requests": 25, "per_seconds": window_s}},
         )
         fake = fakes.fortnox

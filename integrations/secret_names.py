@@ -46,8 +46,13 @@ def _segment(value: str) -> str:
 
 
 def integration_secret(tenant_id: str, integration_id: str, slot: str) -> str:
-    """`<tenant>--int-<hex>--<slot>`: the only names the hub writes for an integration."""
-    return f"{check_tenant_id(tenant_id)}--{_segment(integration_id)}--{_segment(slot.removesuffix('_ref'))}"
+    """`<tenant>--int-<hex>--<slot>`: the only names the hub writes for an integration (never one that would not
+    parse back to its owner)."""
+    name = f"{check_tenant_id(tenant_id)}--{_segment(integration_id)}--{_segment(slot.removesuffix('_ref'))}"
+    owner = owner_of(name)
+    if owner is None or owner.integration_id != integration_id:
+        raise ValueError(f"not an integration id: {integration_id!r}")
+    return name
 
 
 def hub_secret(purpose: str, ident: str) -> str:

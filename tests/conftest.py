@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from devfakes.launcher import Fakes, start_fakes
+from devfakes.settings import make_settings
 from integrations.wiring import Hub, build_hub, set_hub
 from shared.settings import Settings
 from tests import status_coverage
-from tests.fakes.launcher import Fakes, start_fakes
 from tests.helpers import PUBLIC_BASE, ApiClient, serve
 
 
@@ -26,26 +27,6 @@ def storage_connection() -> Iterator[str]:
 
     with azurite.start(in_memory=True) as store:
         yield store.connection_string
-
-
-def make_settings(conn: str, **overrides: object) -> Settings:
-    prefix = "t" + secrets.token_hex(5)
-    values: dict[str, object] = dict(
-        environment="test",
-        storage_connection=conn,
-        table_prefix=prefix,
-        sync_lease_s=3.0,
-        queue_sync_jobs=f"{prefix}-sync-jobs",
-        queue_webhook_events=f"{prefix}-webhook-events",
-        queue_integration_events=f"{prefix}-integration-events",
-        queue_alerts=f"{prefix}-alerts",
-        queue_alert_webhooks=f"{prefix}-alert-webhooks",
-        local_secret_key="test-local-secret-key",
-        api_key_pepper="test-pepper",
-        state_signing_key="test-state-key",
-    )
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -62,8 +43,7 @@ def settings(storage_connection: str, request: pytest.FixtureRequest) -> Setting
         f: Fakes = request.getfixturevalue("fakes")
         return make_settings(
             storage_connection,
-            provider_urls=f.provider_urls,
-            egress_allow_origins=f.origins,
+            **f.hub_settings(),
             public_base_url=PUBLIC_BASE,
             provider_daily_quotas={"fortnox": f.fortnox.daily_quota},
             provider_rate_limits={"fortnox": {"requests": 25, "per_seconds": f.fortnox.window_s}},

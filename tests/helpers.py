@@ -1,54 +1,16 @@
-"""Test helpers: a loopback uvicorn server, an API client, and document builders."""
+"""Test helpers: an API client and document builders (the loopback servers and fakes live in `devfakes/`)."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import requests
-import uvicorn
+
+from devfakes.documents import fortnox, ref  # noqa: F401 - re-exported for the tests
+from devfakes.servers import free_port, loopback, serve  # noqa: F401 - re-exported for the tests
 
 PUBLIC_BASE = "https://hub.test"  # the hub's public URL in tests; redirects to it are followed by hand
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(app: Any, **ssl_options: Any) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1, **ssl_options
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"{'https' if ssl_options else 'http'}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-
-
-def loopback(*bases: str) -> Any:
-    """An egress policy letting exactly these loopback servers through (the operator exception the fakes use)."""
-    from urllib.parse import urlsplit
-
-    from shared.egress import EgressPolicy
-
-    return EgressPolicy.from_origins([f"{urlsplit(b).hostname}:{urlsplit(b).port}" for b in bases], https_only=False)
 
 
 class ApiClient:
@@ -87,32 +49,6 @@ class ApiClient:
         r = self.post(self.integrations, json=body)
         assert r.status_code == 201, r.text
         return r.json()
-
-
-def ref(tenant: str, name: str) -> str:
-    """A reference to one of the tenant's explicitly shared secrets (a document may name those, or its own)."""
-    return f"kv:{tenant}--shared--{name}"
-
-
-def fortnox(tenant: str, **over: Any) -> dict[str, Any]:
-    body = {
-        "family": "accounting",
-        "provider": "fortnox",
-        "display_name": "Fortnox (finance)",
-        "sandbox": True,
-        "oauth_client_id": "hub-client-id",
-        "credentials": {
-            "oauth_client_secret_ref": ref(tenant, "fortnox-client-secret"),
-            "oauth_refresh_token_ref": ref(tenant, "fortnox-refresh-token"),
-        },
-        "config": {
-            "fiscal_year": {"year": 2026, "start_month": 1},
-            "sync_direction": "push",
-            "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"},
-        },
-    }
-    body.update(over)
-    return body
 
 
 def every_family(tenant: str) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import function_app
+from devfakes.launcher import Fakes
 from integrations.api.app import create_api
 from integrations.wiring import Hub
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, serve
 from tests.sync.test_fortnox_story import FAST_QUEUES, active_fortnox
 from tools.runner import LocalRunner

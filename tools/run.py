@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["AzureWebJobsStorage"] = store.connection_string
     fakes = None
     if not args.no_fakes:
-        from tests.fakes.launcher import start_fakes
+        from devfakes.launcher import start_fakes
 
         fakes = start_fakes()
         os.environ.setdefault("HUB_PROVIDER_URLS", json.dumps(fakes.provider_urls))

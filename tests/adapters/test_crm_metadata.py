@@ -3,8 +3,8 @@ Dataverse `EntityDefinitions` and EspoCRM `Metadata` while the integration is st
 
 from __future__ import annotations
 
-from tests.fakes.keyed import GOOD
-from tests.fakes.launcher import Fakes
+from devfakes.keyed import GOOD
+from devfakes.launcher import Fakes
 from tests.helpers import ApiClient, fortnox
 from tests.sync.test_member_sync import crm_doc
 

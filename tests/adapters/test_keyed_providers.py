@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.keyed import GOOD
-from tests.fakes.launcher import Fakes
+from devfakes.keyed import GOOD
+from devfakes.launcher import Fakes
 from tests.helpers import ApiClient
 
 DOCS: dict[str, dict[str, Any]] = {

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, connect_fortnox
 
 

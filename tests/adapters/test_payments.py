@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from adapters.payments import decimal_amount, minor_amount
+from devfakes.keyed import GOOD
+from devfakes.launcher import Fakes
 from integrations.auth.principal import Scope
 from integrations.wiring import Hub
-from tests.fakes.keyed import GOOD
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient
 
 

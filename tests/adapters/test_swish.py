@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.launcher import Fakes
+from devfakes.launcher import Fakes
 from tests.helpers import ApiClient
 
 

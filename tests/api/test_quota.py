@@ -45,8 +45,8 @@ def test_alert_webhook_is_ssrf_guarded_and_called(api: str, hub: Hub, tenant: st
     from starlette.routing import Route
 
     import function_app
+    from devfakes.swish import SwishFake
     from shared.http import OutboundClient
-    from tests.fakes.swish import SwishFake
     from tests.helpers import loopback, serve
     from tests.sync.test_fortnox_story import FAST_QUEUES
     from tools.runner import LocalRunner

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient
 
 

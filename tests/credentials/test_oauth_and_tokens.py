@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub, build_hub
 from shared.settings import Settings
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, connect_fortnox
 
 

@@ -7,10 +7,10 @@ import threading
 import time
 from datetime import date
 
+from devfakes.fortnox import FortnoxFake
 from integrations.usage.counters import UsageCounters
 from integrations.wiring import Hub, utc_now
 from shared.http import Call, OutboundClient, Policy, SlidingWindowLimiter, Window
-from tests.fakes.fortnox import FortnoxFake
 from tests.helpers import loopback, serve
 
 
@@ -18,7 +18,7 @@ def _token(fake: FortnoxFake) -> str:
     code = fake.issue_code(["companyinformation"], "http://x")
     grant_id = "g"
     fake.codes.pop(code)
-    from tests.fakes.fortnox import Grant
+    from devfakes.fortnox import Grant
 
     fake.grants[grant_id] = Grant(["companyinformation"], "")
     return fake._tokens(grant_id)["access_token"]

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from devfakes.keyvault import VAULT, FakeCredential, FakeKeyVaultTransport
 from integrations.wiring import Hub, utc_now
 from shared.secrets.keyvault import KeyVaultSecretStore
 from shared.secrets.local import LocalSecretStore
 from shared.secrets.store import SecretNotFound
-from tests.fakes.keyvault import VAULT, FakeCredential, FakeKeyVaultTransport
 
 
 @pytest.fixture(params=["local", "keyvault"])

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import function_app
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, connect_fortnox, fortnox, mark_inflight, run_sync, take_events
 from tests.sync.test_fortnox_story import FAST_QUEUES, invoices
 from tools.runner import LocalRunner

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from adapters.outlook_calendar import OutlookCalendarAdapter
+from devfakes.calendars import CalendarFake
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.calendars import CalendarFake
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, connect_fortnox, mark_inflight, run_sync, take_events
 
 

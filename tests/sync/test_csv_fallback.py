@@ -7,9 +7,9 @@ import csv
 import io
 
 import function_app
+from devfakes.keyed import GOOD
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.keyed import GOOD
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner

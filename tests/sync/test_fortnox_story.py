@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 import function_app
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub, build_hub, set_hub
 from shared.settings import Settings
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, connect_fortnox
 from tools.runner import LocalRunner, QueueSettings
 

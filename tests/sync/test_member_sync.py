@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import function_app
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, mark_inflight, take_events
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner
@@ -188,9 +188,9 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
     """EspoCRM (seed 004): offset paging, versionNumber concurrency; a pull that dies on page 3 resumes from
     its checkpoint and emits each change once."""
     from adapters.espocrm import EspoCrmAdapter
+    from devfakes.keyed import GOOD
     from integrations.sync.operations import SyncEnv, sync_members
     from shared.errors import ProviderError
-    from tests.fakes.keyed import GOOD
 
     monkeypatch.setattr(EspoCrmAdapter, "PAGE_SIZE", 4)
     espo = fakes.keyed
@@ -284,8 +284,8 @@ def test_a_new_member_version_during_a_run_is_not_lost(admin: ApiClient, fakes: 
 def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     """EspoCRM's optimistic concurrency: a PUT with a stale versionNumber answers 409; the hub re-reads,
     applies the rule and writes what still wins, and the CRM user's edit reaches the platform."""
+    from devfakes.keyed import GOOD
     from integrations.sync.operations import SyncEnv, sync_members
-    from tests.fakes.keyed import GOOD
 
     espo = fakes.keyed
     doc = admin.create(crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact"))
@@ -375,7 +375,7 @@ def test_orders_become_records_of_the_order_object(admin: ApiClient, fakes: Fake
 def test_espocrm_orders_and_event_tags(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     """The same seed 003 capabilities on EspoCRM: orders as records of another entity type, keyed for replays;
     event tags appended to the member's field under versionNumber concurrency."""
-    from tests.fakes.keyed import GOOD
+    from devfakes.keyed import GOOD
     from tests.helpers import run_sync
 
     espo = fakes.keyed

@@ -8,9 +8,9 @@ from typing import Any
 
 import function_app
 from adapters.kobo import KoboAdapter
+from devfakes.keyed import GOOD
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.keyed import GOOD
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient, mark_inflight, run_sync, take_events
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner

@@ -11,9 +11,9 @@ import requests
 
 import function_app
 from adapters.signing import signature_headers
+from devfakes.launcher import Fakes
+from devfakes.registry import RegistryFake
 from integrations.wiring import Hub
-from tests.fakes.launcher import Fakes
-from tests.fakes.registry import RegistryFake
 from tests.helpers import ApiClient, run_sync
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner

@@ -4,9 +4,9 @@ with record-level errors reported and retried next run."""
 from __future__ import annotations
 
 import function_app
+from devfakes.keyed import GOOD
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.fakes.keyed import GOOD
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient
 from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner

@@ -5,9 +5,9 @@ registered webhook-events queue function; a malformed message ends in the poison
 from __future__ import annotations
 
 import function_app
+from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.adapters.test_payments import CASES, active_gateway
-from tests.fakes.launcher import Fakes
 from tests.helpers import ApiClient
 from tests.sync.test_calendar_sync import connect
 from tests.sync.test_fortnox_story import FAST_QUEUES

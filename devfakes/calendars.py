@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.oauth_accounting import OAuthAccountingFake
+from devfakes.oauth_accounting import OAuthAccountingFake
 
 GOOGLE_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 

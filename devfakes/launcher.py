@@ -6,16 +6,16 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.calendars import CalendarFake, GoogleCalendarFake, GraphCalendarFake
-from tests.fakes.calendars import urls as calendar_urls
-from tests.fakes.entra_dataverse import EntraDataverseFake
-from tests.fakes.fortnox import FortnoxFake
-from tests.fakes.keyed import KeyedFakes, keyed_urls
-from tests.fakes.oauth_accounting import OAuthAccountingFake
-from tests.fakes.oauth_accounting import urls as accounting_urls
-from tests.fakes.registry import RegistryFake
-from tests.fakes.swish import SwishFake
-from tests.helpers import serve
+from devfakes.calendars import CalendarFake, GoogleCalendarFake, GraphCalendarFake
+from devfakes.calendars import urls as calendar_urls
+from devfakes.entra_dataverse import EntraDataverseFake
+from devfakes.fortnox import FortnoxFake
+from devfakes.keyed import KeyedFakes, keyed_urls
+from devfakes.oauth_accounting import OAuthAccountingFake
+from devfakes.oauth_accounting import urls as accounting_urls
+from devfakes.registry import RegistryFake
+from devfakes.servers import serve
+from devfakes.swish import SwishFake
 
 
 @dataclass
@@ -42,6 +42,10 @@ class Fakes:
             if value.startswith(("http://", "https://")) and (u := urlsplit(value)).port
         }
         return sorted(found)
+
+    def hub_settings(self) -> dict[str, object]:
+        """What a hub needs to use these fakes: where they are, and the egress exception for exactly them."""
+        return {"provider_urls": self.provider_urls, "egress_allow_origins": self.origins}
 
     def stop(self) -> None:
         self._stack.close()
