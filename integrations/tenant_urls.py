@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.egress import EgressPolicy, EgressRefused
+from shared.egress import EgressPolicy, EgressRefused, Unresolved
 from shared.errors import FieldError
 
 # Config field → the schemes it may use (before the policy's HTTPS-only rule in production).
@@ -38,15 +38,9 @@ class TenantUrls:
             if value is None:
                 continue
             try:
-                host, port = self.egress.check_static(str(value), hosts=self.hosts_for(create.provider), schemes=schemes)
-                self._resolved(host, port)
+                self.egress.check_url(str(value), hosts=self.hosts_for(create.provider), schemes=schemes)
+            except Unresolved:
+                continue  # not resolvable yet: accepted now, refused at connect if it later resolves somewhere private
             except EgressRefused as exc:
                 errors.append(FieldError(f"/config/{name}", f"not allowed: {exc}"))
         return errors
-
-    def _resolved(self, host: str, port: int) -> None:
-        try:
-            self.egress.addresses(host, port)
-        except EgressRefused as exc:
-            if "does not resolve" not in str(exc):
-                raise

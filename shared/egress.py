@@ -47,6 +47,10 @@ class EgressRefused(ValueError):
     """A destination the policy refuses. The message names the rule, never a credential; it is shown to tenants."""
 
 
+class Unresolved(EgressRefused):
+    """The host does not resolve (now): nothing to connect to, so nothing reached either."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 
@@ -100,9 +104,9 @@ class EgressPolicy:
         try:
             found = list(dict.fromkeys(a.split("%", 1)[0] for a in self.resolve(host, port)))
         except OSError:
-            raise EgressRefused(f"{host} does not resolve") from None
+            raise Unresolved(f"{host} does not resolve") from None
         if not found:
-            raise EgressRefused(f"{host} does not resolve")
+            raise Unresolved(f"{host} does not resolve")
         for address in found:
             if (str(ipaddress.ip_address(address)), port) in self.allow:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -48,12 +49,16 @@ class KeyOut(BaseModel):
     manageable: bool = Field(description="Whether this caller may rotate, re-key or revoke it (scopes ⊇ the key's).")
 
 
-def _within(principal: Principal, scopes: frozenset[Scope] | list[Scope], *, what: str) -> None:
-    """A caller administers only keys at or below itself: its scopes ⊇ the key's (both expanded). Otherwise a
-    `clients:admin` key could rotate an admin key (and receive its secret), register its own JWK on it, or revoke
-    the administrators."""
-    beyond = sorted(s.value for s in expand(frozenset(scopes)) - principal.scopes)
-    if beyond:
+def _beyond(principal: Principal, scopes: Iterable[Scope | str]) -> list[str]:
+    """Scopes of a key (expanded) that the caller lacks: a caller administers only keys at or below itself.
+    Otherwise a `clients:admin` key could rotate an admin key (and receive its secret), register its own JWK on
+    it, or revoke the administrators."""
+    known = frozenset(Scope(s) for s in scopes if s in Scope._value2member_map_)
+    return sorted(s.value for s in expand(known) - principal.scopes)
+
+
+def _within(principal: Principal, scopes: Iterable[Scope | str], *, what: str) -> None:
+    if beyond := _beyond(principal, scopes):
         raise Forbidden(f"{what} needs every scope the key has; this credential lacks some.", beyond_scopes=beyond)
 
 
@@ -92,14 +97,7 @@ def create(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep, body: KeyC
 )
 def list_(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep) -> Any:
     # Listing shows no secrets, so it shows every key; `manageable` says which this caller may administer.
-    return [
-        {
-            **key,
-            "manageable": expand(frozenset(Scope(s) for s in key["scopes"] if s in Scope._value2member_map_))
-            <= principal.scopes,
-        }
-        for key in hub.api_keys.list(tenant_id)
-    ]
+    return [{**key, "manageable": not _beyond(principal, key["scopes"])} for key in hub.api_keys.list(tenant_id)]
 
 
 @router.post(
