@@ -1,10 +1,10 @@
-"""The SSRF guard for tenant-chosen webhook URLs."""
+"""The egress policy's URL check for tenant-chosen URLs (it replaced the alert webhooks' own SSRF guard)."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.ssrf import check_public_https
+from shared.egress import EgressPolicy
 
 
 def fake_dns(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
@@ -27,26 +27,31 @@ DNS = fake_dns(
 )
 
 
+NON_PUBLIC = "loopback|private|link-local"
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
         ("http://hooks.example.org/x", "https"),
         ("https://user:pw@hooks.example.org/x", "credentials"),
-        ("https://127.0.0.1/x", "non-public"),
-        ("https://10.1.2.3/x", "non-public"),
-        ("https://[::1]/x", "non-public"),
-        ("https://localhost/x", "non-public"),
-        ("https://sneaky.example.org/x", "non-public"),
-        ("https://metadata.example.org/latest", "non-public"),
+        ("https://127.0.0.1/x", NON_PUBLIC),
+        ("https://10.1.2.3/x", NON_PUBLIC),
+        ("https://[::1]/x", NON_PUBLIC),
+        ("https://localhost/x", NON_PUBLIC),
+        ("https://sneaky.example.org/x", NON_PUBLIC),
+        ("https://metadata.example.org/latest", NON_PUBLIC),
         ("https://nowhere.example.org/x", "does not resolve"),
     ],
 )
 def test_rejected(url: str, reason: str) -> None:
     resolve = DNS
+    policy = EgressPolicy(resolve=lambda h, p: [h] if h[0].isdigit() or ":" in h else resolve(h, p))
     with pytest.raises(ValueError, match=reason):
-        check_public_https(url, resolve=lambda h, p: [h] if h[0].isdigit() or ":" in h else resolve(h, p))
+        policy.check_url(url, schemes=("https",))
 
 
 def test_accepted_public_and_operator_allowed() -> None:
-    assert check_public_https("https://hooks.example.org/alerts", resolve=DNS)
-    assert check_public_https("https://127.0.0.1:8443/x", resolve=DNS, allow_hosts=frozenset({"127.0.0.1"}))
+    assert EgressPolicy(resolve=DNS).check_url("https://hooks.example.org/alerts", schemes=("https",))
+    allowed = EgressPolicy.from_origins(["127.0.0.1:8443"], https_only=True, resolve=lambda h, p: [h])
+    assert allowed.check_url("https://127.0.0.1:8443/x", schemes=("https",))
