@@ -77,18 +77,9 @@ def problem_body(
     return body
 
 
-def problem(
-    status: int,
-    detail: str,
-    *,
-    instance: str | None = None,
-    slug: str | None = None,
-    title: str | None = None,
-    errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
-    extensions: dict[str, Any] | None = None,
-) -> JSONResponse:
-    body = problem_body(status, detail, instance=instance, slug=slug, title=title, errors=errors, extensions=extensions)
+def problem(status: int, detail: str, *, headers: dict[str, str] | None = None, **fields: Any) -> JSONResponse:
+    """`problem_body` (same keyword fields) as a response."""
+    body = problem_body(status, detail, **fields)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
