@@ -8,6 +8,7 @@ payload shapes and its validation calls. Adapters never know routes, schedules o
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,14 @@ class Adapter:
     def oauth_scopes(self) -> list[str]:
         """Scopes to ask for at consent: the catalog's defaults (providers add what enabled capabilities need)."""
         return list(self.spec.auth.scopes)
+
+    def provider_key(self, kind: str, record: str, *, limit: int = 64) -> str:
+        """The idempotency key the provider sees for one of our records. Providers remember keys per account
+        or app, and our record keys are only unique within an integration (two tenants, two integrations or two
+        payments may each have a refund "R1"), so the key is scoped to (tenant, integration, kind, record) and
+        hashed to a fixed length every provider accepts (Intuit's requestid: 50)."""
+        scope = "|".join((self.document.tenant_id, self.document.id, kind, record))
+        return f"{kind}-{hashlib.sha256(scope.encode()).hexdigest()}"[:limit]
 
     def auth_headers(self, operation: str) -> dict[str, str]:
         kind = self.spec.auth.kind

@@ -60,7 +60,11 @@ class MollieAdapter(PaymentAdapter):
             "metadata": {"hub_key": request.key},
         }
         data = self.request(
-            "POST", "/payments", operation="payments.create", json=body, idempotency_key=f"pay-{request.key}"
+            "POST",
+            "/payments",
+            operation="payments.create",
+            json=body,
+            idempotency_key=self.provider_key("pay", request.key),
         ).json()
         return self._payment(data)
 
@@ -78,6 +82,6 @@ class MollieAdapter(PaymentAdapter):
             f"/payments/{payment.refundable_ref}/refunds",
             operation="payments.refund",
             json=body,
-            idempotency_key=f"ref-{key}",
+            idempotency_key=self.provider_key("ref", key),
         ).json()
         return ProviderRefund(provider_refund_id=data["id"], status=data["status"])

@@ -77,4 +77,6 @@ class PaymentAdapter(Adapter):
         raise NotImplementedError
 
     def refund(self, payment: ProviderPayment, *, key: str, amount_minor: int, currency: str, reason: str) -> ProviderRefund:
+        """`key` names the refund within the integration (`<payment key>/<refund key>`): the provider's
+        idempotency key is derived from it, so the same refund asked twice is one refund at the provider."""
         raise NotImplementedError

@@ -55,7 +55,11 @@ class PayPalAdapter(PaymentAdapter):
         if request.return_url:
             body["application_context"] = {"return_url": request.return_url, "cancel_url": request.return_url}
         order = self.request(
-            "POST", "/v2/checkout/orders", operation="payments.create", json=body, idempotency_key=f"pay-{request.key}"
+            "POST",
+            "/v2/checkout/orders",
+            operation="payments.create",
+            json=body,
+            idempotency_key=self.provider_key("pay", request.key),
         ).json()
         return self._payment(order)
 
@@ -67,7 +71,7 @@ class PayPalAdapter(PaymentAdapter):
                 f"/v2/checkout/orders/{provider_payment_id}/capture",
                 operation="payments.capture",
                 json={},
-                idempotency_key=f"cap-{provider_payment_id}",
+                idempotency_key=self.provider_key("cap", provider_payment_id),
             ).json()
         return self._payment(order)
 
@@ -81,6 +85,6 @@ class PayPalAdapter(PaymentAdapter):
             f"/v2/payments/captures/{payment.refundable_ref}/refund",
             operation="payments.refund",
             json=body,
-            idempotency_key=f"ref-{key}",
+            idempotency_key=self.provider_key("ref", key),
         ).json()
         return ProviderRefund(provider_refund_id=data["id"], status=data["status"])

@@ -6,15 +6,9 @@ invoice (deposited to the mapped bank account); expenses are `/purchase` (cash, 
 
 from __future__ import annotations
 
-import hashlib
-
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 
 REQUEST_ID_MAX = 50  # Intuit documents requestid as at most 50 characters
-
-
-def request_id(key: str) -> str:
-    return key if len(key) <= REQUEST_ID_MAX else hashlib.sha256(key.encode()).hexdigest()[:REQUEST_ID_MAX]
 
 
 class QuickBooksAdapter(AccountingAdapter):
@@ -55,7 +49,7 @@ class QuickBooksAdapter(AccountingAdapter):
             "/invoice",
             operation="sync.push_invoice",
             json=self.invoice_body(invoice),
-            idempotency_key=request_id(invoice.key),
+            idempotency_key=self.provider_key("inv", invoice.key, limit=REQUEST_ID_MAX),
         ).json()
         return str(data["Invoice"]["Id"])
 
@@ -74,7 +68,11 @@ class QuickBooksAdapter(AccountingAdapter):
             "Line": [{"Amount": payment.amount, "LinkedTxn": [{"TxnId": invoice.external_id, "TxnType": "Invoice"}]}],
         }
         data = self.request(
-            "POST", "/payment", operation="sync.push_payment", json=body, idempotency_key=request_id(f"pay:{payment.key}")
+            "POST",
+            "/payment",
+            operation="sync.push_payment",
+            json=body,
+            idempotency_key=self.provider_key("pay", payment.key, limit=REQUEST_ID_MAX),
         ).json()
         return str(data["Payment"]["Id"])
 
@@ -103,6 +101,10 @@ class QuickBooksAdapter(AccountingAdapter):
             ],
         }
         data = self.request(
-            "POST", "/purchase", operation="sync.push_expense", json=body, idempotency_key=request_id(f"exp:{expense.key}")
+            "POST",
+            "/purchase",
+            operation="sync.push_expense",
+            json=body,
+            idempotency_key=self.provider_key("exp", expense.key, limit=REQUEST_ID_MAX),
         ).json()
         return str(data["Purchase"]["Id"])

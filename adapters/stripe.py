@@ -73,7 +73,11 @@ class StripeAdapter(PaymentAdapter):
             "automatic_payment_methods[enabled]": "true",
         }
         intent = self.request(
-            "POST", "/payment_intents", operation="payments.create", data=form, idempotency_key=f"pay-{request.key}"
+            "POST",
+            "/payment_intents",
+            operation="payments.create",
+            data=form,
+            idempotency_key=self.provider_key("pay", request.key),
         ).json()
         return self._payment(intent)
 
@@ -84,6 +88,8 @@ class StripeAdapter(PaymentAdapter):
         form = {"payment_intent": payment.refundable_ref, "amount": amount_minor, "metadata[hub_key]": key}
         if reason in ("duplicate", "fraudulent", "requested_by_customer"):
             form["reason"] = reason
-        refund = self.request("POST", "/refunds", operation="payments.refund", data=form, idempotency_key=f"ref-{key}")
+        refund = self.request(
+            "POST", "/refunds", operation="payments.refund", data=form, idempotency_key=self.provider_key("ref", key)
+        )
         body = refund.json()
         return ProviderRefund(provider_refund_id=body["id"], status=body["status"])

@@ -94,7 +94,7 @@ class SwishAdapter(PaymentAdapter):
         ]
 
     def instruction_id(self, kind: str, key: str) -> str:
-        return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document.id}/{kind}/{key}").hex.upper()
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document.tenant_id}/{self.document.id}/{kind}/{key}").hex.upper()
 
     @staticmethod
     def _payment(body: dict, token: str | None = None) -> ProviderPayment:

@@ -77,7 +77,11 @@ class XeroAdapter(AccountingAdapter):
         self.check_fiscal_year(invoice)
         body = self.invoice_body(invoice)
         data = self.request(
-            "POST", "/Invoices", operation="sync.push_invoice", json=body, idempotency_key=invoice.key
+            "POST",
+            "/Invoices",
+            operation="sync.push_invoice",
+            json=body,
+            idempotency_key=self.provider_key("inv", invoice.key),
         ).json()
         return data["Invoices"][0]["InvoiceID"]
 
@@ -103,7 +107,13 @@ class XeroAdapter(AccountingAdapter):
                 }
             ]
         }
-        data = self.request("PUT", "/Payments", operation="sync.push_payment", json=body, idempotency_key=payment.key).json()
+        data = self.request(
+            "PUT",
+            "/Payments",
+            operation="sync.push_payment",
+            json=body,
+            idempotency_key=self.provider_key("pay", payment.key),
+        ).json()
         return data["Payments"][0]["PaymentID"]
 
     def find_expense(self, expense: Expense) -> str | None:
@@ -135,6 +145,10 @@ class XeroAdapter(AccountingAdapter):
             ]
         }
         data = self.request(
-            "PUT", "/BankTransactions", operation="sync.push_expense", json=body, idempotency_key=expense.key
+            "PUT",
+            "/BankTransactions",
+            operation="sync.push_expense",
+            json=body,
+            idempotency_key=self.provider_key("exp", expense.key),
         ).json()
         return data["BankTransactions"][0]["BankTransactionID"]

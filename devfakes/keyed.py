@@ -6,6 +6,7 @@ paging with `total`, `versionNumber` optimistic concurrency (409 when stale)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -54,6 +55,8 @@ class KeyedFakes:
     stripe_intents: dict[str, dict] = field(default_factory=dict)
     stripe_refunds: list[dict] = field(default_factory=list)
     stripe_idempotency: dict[str, tuple[str, dict]] = field(default_factory=dict)  # key → (params digest, response)
+    stripe_in_flight: set[str] = field(default_factory=set)  # keys whose first request is still being processed
+    stripe_write_delay_s: float = 0.0  # how long a write takes (a real one takes a few hundred ms)
     mollie_store: dict[str, dict] = field(default_factory=dict)
     mollie_refunds: list[dict] = field(default_factory=list)
     paypal_orders: dict[str, dict] = field(default_factory=dict)
@@ -122,6 +125,30 @@ class KeyedFakes:
     async def _stripe_idempotent(self, request: Request, create) -> Response:  # type: ignore[no-untyped-def]
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         key = request.headers.get("idempotency-key")
+        with self.lock:
+            if key and key in self.stripe_in_flight:  # Stripe: 409 while the key's first request is in progress
+                return JSONResponse(
+                    {
+                        "error": {
+                            "type": "idempotency_error",
+                            "code": "idempotency_key_in_use",
+                            "message": "There is currently another in-progress request using this Idempotent Key; "
+                            "please try again later.",
+                        }
+                    },
+                    409,
+                )
+            if key and key not in self.stripe_idempotency:
+                self.stripe_in_flight.add(key)
+        if key and self.stripe_write_delay_s:
+            await asyncio.sleep(self.stripe_write_delay_s)
+        try:
+            return self._stripe_once(key, form, create)
+        finally:
+            with self.lock:
+                self.stripe_in_flight.discard(key or "")
+
+    def _stripe_once(self, key: str | None, form: dict, create) -> Response:  # type: ignore[no-untyped-def]
         with self.lock:
             if key and key in self.stripe_idempotency:
                 params, body = self.stripe_idempotency[key]

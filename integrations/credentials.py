@@ -19,7 +19,7 @@ from typing import Any
 from integrations.audit import AuditLog
 from integrations.documents.common import parse_secret_ref
 from integrations.secret_names import integration_secret, may_use
-from shared.errors import FieldError, NotFound, ValidationFailed
+from shared.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from shared.redaction import REDACTOR
 from shared.secrets.store import SecretNotFound, SecretStore
 from shared.tables import Table
@@ -192,13 +192,19 @@ class Credentials:
     def sweep_overlaps(self) -> int:
         """Disable previous versions whose overlap window has passed."""
         done = 0
-        for row in list(
-            self._rotations.query("PartitionKey eq 'rotation' and DisableAfter le @now", parameters={"now": self._now()})
+        for row, etag in list(
+            self._rotations.query_versioned(
+                "PartitionKey eq 'rotation' and DisableAfter le @now", parameters={"now": self._now()}
+            )
         ):
             try:
-                self._store.disable(row["Name"], row["Version"])
+                self._store.disable(row["Name"], row["Version"])  # idempotent: every instance's timer may get here
             except SecretNotFound:
                 pass
+            try:  # the claim: of two instances' timers one records the disable
+                self._rotations.delete("rotation", row["RowKey"], etag=etag)
+            except (NotFound, PreconditionFailed):
+                continue
             self._audit.record(
                 row["Tenant"],
                 actor="hub:rotation",
@@ -207,6 +213,5 @@ class Credentials:
                 target={"name": row["Name"], "version": row["Version"]},
                 reason="overlap window ended",
             )
-            self._rotations.delete("rotation", row["RowKey"])
             done += 1
         return done

@@ -6,15 +6,19 @@ Never charge twice, never refund more than was paid:
   provider gets an idempotency key derived from it, so a retry after a timeout or a crash finds the payment
   the first attempt made. The same key with a different body is a 409.
 - A refund is reserved in the payment row (ETag-checked) before the provider call, so concurrent refunds
-  cannot together exceed the amount paid; a refund the provider refuses releases its reservation.
+  cannot together exceed the amount paid. The reserving request owns the refund: a duplicate arriving while
+  it is in flight gets 409 `in_progress`, only the owner settles it, and a refusal releases the reservation
+  exactly once. Provider idempotency keys are scoped to (tenant, integration, payment, refund).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -25,6 +29,9 @@ from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, Pr
 from shared.tables import Table
 
 TERMINAL = frozenset({PaymentStatus.succeeded, PaymentStatus.failed, PaymentStatus.canceled})
+# A refund reservation younger than this belongs to a live request (the outbound client gives up on a provider
+# well within it); an older one whose owner never settled it was left by a crash and may be taken over.
+IN_FLIGHT = timedelta(seconds=120)
 
 
 class Refund(BaseModel):
@@ -197,43 +204,9 @@ class Payments:
     ) -> tuple[Payment, Refund, bool]:
         document = self._payment_document(tenant_id, integration_id, "refunds")
         self.get(tenant_id, integration_id, key, refresh=True)  # learn whether it was paid
-        for _ in range(5):  # reserve under the row's ETag
-            payment, entity, etag = self._load(tenant_id, integration_id, key)
-            if existing := next((r for r in payment.refunds if r.key == refund_key), None):
-                if amount_minor is not None and amount_minor != existing.amount_minor:
-                    raise Conflict(f"Refund {refund_key} exists with another amount; use a new key.")
-                if existing.status != "creating":
-                    return payment, existing, False
-                refund = existing
-                break
-            if payment.status != PaymentStatus.succeeded:
-                raise Conflict(
-                    f"Payment {key} is {payment.status}; only succeeded payments are refunded.", reason="not_paid"
-                )
-            remaining = payment.amount_minor - payment.refunded_minor
-            amount = remaining if amount_minor is None else amount_minor
-            if amount <= 0 or amount > remaining:
-                raise ValidationFailed(
-                    "The refund exceeds what is left to refund.",
-                    [FieldError("/amount_minor", f"must be between 1 and {remaining} ({payment.currency} minor units)")],
-                )
-            refund = Refund(
-                key=refund_key,
-                amount_minor=amount,
-                amount=decimal_amount(amount, payment.currency),
-                status="creating",
-                reason=reason,
-                created_at=self._now(),
-            )
-            payment.refunds.append(refund)
-            payment.refunded_minor += amount
-            try:
-                etag = self._save(tenant_id, payment, entity, etag)
-                break
-            except PreconditionFailed:
-                continue
-        else:
-            raise Conflict("The payment is being changed by other requests; retry.", reason="busy")
+        payment, refund, entity, attempt = self._reserve(tenant_id, integration_id, key, refund_key, amount_minor, reason)
+        if not attempt:  # settled by an earlier request: its outcome
+            return payment, refund, False
 
         adapter: PaymentAdapter = self._adapter_for(document)
         ref = ProviderPayment(
@@ -242,24 +215,82 @@ class Payments:
             "",
             refundable_ref=entity.get("RefundableRef") or None,
         )
+        settle = partial(self._settle, tenant_id, integration_id, key, refund_key, attempt)
         try:
             result = adapter.refund(
-                ref, key=refund_key, amount_minor=refund.amount_minor, currency=payment.currency, reason=reason
+                ref, key=f"{key}/{refund_key}", amount_minor=refund.amount_minor, currency=payment.currency, reason=reason
             )
         except ProviderError as exc:
-            if not exc.retriable:  # refused: release the reservation
-                self._settle(tenant_id, integration_id, key, refund_key, status="refused", provider_id=None, release=True)
+            if exc.status_code == 409:  # the provider has this idempotency key in flight: not a refusal
+                settle(status=None, provider_id=None, release=False)
+                raise self._in_progress(refund_key) from exc
+            if exc.retriable:  # outcome unknown: keep the reservation; a retry asks again with the same key
+                settle(status=None, provider_id=None, release=False)
+            else:  # refused: the reservation is released, once, by its owner
+                settle(status="refused", provider_id=None, release=True)
             raise
-        payment = self._settle(
-            tenant_id,
-            integration_id,
-            key,
-            refund_key,
-            status=result.status,
-            provider_id=result.provider_refund_id,
-            release=False,
-        )
+        payment = settle(status=result.status, provider_id=result.provider_refund_id, release=False)
         return payment, next(r for r in payment.refunds if r.key == refund_key), True
+
+    @staticmethod
+    def _in_progress(refund_key: str) -> Conflict:
+        return Conflict(
+            f"Refund {refund_key} is in progress; retry to read its outcome.",
+            reason="in_progress",
+            retry_after=5,
+        )
+
+    def _reserve(
+        self, tenant_id: str, integration_id: str, key: str, refund_key: str, amount_minor: int | None, reason: str
+    ) -> tuple[Payment, Refund, dict[str, Any], str]:
+        """Reserve the refund's amount under the row's ETag and become the refund's owner: (payment, refund,
+        entity, attempt). Only the owner's attempt may settle it. A refund still `creating` whose owner is alive
+        is a duplicate in flight (409 in_progress); one whose owner crashed (its claim older than IN_FLIGHT) is
+        taken over, and the provider is asked again with the same idempotency key."""
+        for _ in range(5):
+            payment, entity, etag = self._load(tenant_id, integration_id, key)
+            owners: dict[str, dict[str, str]] = json.loads(entity.get("RefundOwners") or "{}")
+            now = self._now()
+            if existing := next((r for r in payment.refunds if r.key == refund_key), None):
+                if amount_minor is not None and amount_minor != existing.amount_minor:
+                    raise Conflict(f"Refund {refund_key} exists with another amount; use a new key.")
+                if existing.status != "creating":
+                    return payment, existing, entity, ""
+                claim = owners.get(refund_key)
+                if claim and now - datetime.fromisoformat(claim["at"]) < IN_FLIGHT:
+                    raise self._in_progress(refund_key)
+                refund = existing
+            else:
+                if payment.status != PaymentStatus.succeeded:
+                    raise Conflict(
+                        f"Payment {key} is {payment.status}; only succeeded payments are refunded.", reason="not_paid"
+                    )
+                remaining = payment.amount_minor - payment.refunded_minor
+                amount = remaining if amount_minor is None else amount_minor
+                if amount <= 0 or amount > remaining:
+                    raise ValidationFailed(
+                        "The refund exceeds what is left to refund.",
+                        [FieldError("/amount_minor", f"must be between 1 and {remaining} ({payment.currency} minor units)")],
+                    )
+                refund = Refund(
+                    key=refund_key,
+                    amount_minor=amount,
+                    amount=decimal_amount(amount, payment.currency),
+                    status="creating",
+                    reason=reason,
+                    created_at=now,
+                )
+                payment.refunds.append(refund)
+                payment.refunded_minor += amount
+            attempt = uuid.uuid4().hex
+            owners[refund_key] = {"attempt": attempt, "at": now.isoformat()}
+            try:
+                self._save(tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
+            except PreconditionFailed:
+                continue
+            entity["RefundOwners"] = json.dumps(owners)
+            return payment, refund, entity, attempt
+        raise Conflict("The payment is being changed by other requests; retry.", reason="busy")
 
     def _settle(
         self,
@@ -267,19 +298,28 @@ class Payments:
         integration_id: str,
         key: str,
         refund_key: str,
+        attempt: str,
         *,
-        status: str,
+        status: str | None,
         provider_id: str | None,
         release: bool,
     ) -> Payment:
+        """The owner's outcome: `status` None gives the refund back (still `creating`, no owner) so the next retry
+        may ask again at once. An attempt that is no longer the owner changes nothing: the refund was settled or
+        taken over, and the newer owner's outcome rules (it asked with the same idempotency key)."""
         for _ in range(5):
             payment, entity, etag = self._load(tenant_id, integration_id, key)
+            owners: dict[str, dict[str, str]] = json.loads(entity.get("RefundOwners") or "{}")
             refund = next(r for r in payment.refunds if r.key == refund_key)
-            refund.status, refund.provider_refund_id = status, provider_id
+            if refund.status != "creating" or owners.get(refund_key, {}).get("attempt") != attempt:
+                return payment
+            del owners[refund_key]
+            if status is not None:
+                refund.status, refund.provider_refund_id = status, provider_id
             if release:
                 payment.refunded_minor -= refund.amount_minor
             try:
-                self._save(tenant_id, payment, entity, etag)
+                self._save(tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
                 return payment
             except PreconditionFailed:
                 continue

@@ -19,9 +19,10 @@ class HubError(Exception):
     title = "Internal error"
     type_slug = "internal"
 
-    def __init__(self, detail: str = "", **extensions: object) -> None:
+    def __init__(self, detail: str = "", *, retry_after: int | None = None, **extensions: object) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+        self.retry_after = retry_after  # seconds; the edge sends it as Retry-After
         self.extensions = extensions
 
 
@@ -71,8 +72,7 @@ class RateLimited(HubError):
     status, title, type_slug = 429, "Too many requests", "rate-limited"
 
     def __init__(self, detail: str, retry_after: int, **extensions: object) -> None:
-        super().__init__(detail, **extensions)
-        self.retry_after = retry_after
+        super().__init__(detail, retry_after=retry_after, **extensions)
 
 
 DETAIL_LIMIT = 600

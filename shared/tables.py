@@ -14,7 +14,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 
@@ -115,12 +115,19 @@ class Table:
             self._client.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": r}) for r in chunk])
 
     def delete(self, partition: str, row: str, *, etag: str | None = None) -> None:
-        """With `etag`: a claim that fails visibly. azure-data-tables 12.7 swallows the 404 of a conditional
-        delete, so two instances "deleting" the same row would both succeed; a conditional MERGE raises 412/404
-        instead. The row is claimed that way first, then deleted by its one claimant."""
-        if etag:
-            self._update({"PartitionKey": partition, "RowKey": row, "Claimed": True}, etag=etag, mode=UpdateMode.MERGE)
-        self._client.delete_entity(partition, row)  # unconditional: never raises 412, and 12.7 swallows 404
+        """Delete one row, visibly: a missing row raises NotFound and, with `etag`, a changed one raises
+        PreconditionFailed, so a conditional delete is a claim of which exactly one caller succeeds.
+        azure-data-tables 12.7's `delete_entity` swallows the 404 (two instances "deleting" one row would both
+        succeed); a one-operation transaction reports it, in the same single round trip."""
+        options = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
+        try:
+            self._client.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": row}, options)])
+        except TableTransactionError as exc:
+            if exc.status_code == 404:
+                raise NotFound(f"{row} was not found") from exc
+            if exc.status_code == 412:
+                raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
+            raise
 
     def query(
         self, flt: str, *, parameters: Mapping[str, Any] | None = None, select: list[str] | None = None

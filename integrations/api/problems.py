@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import FieldError, HubError, RateLimited, Unauthorized, ValidationFailed
+from shared.errors import FieldError, HubError, Unauthorized, ValidationFailed
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://integration-hub.dev/problems/"
@@ -98,8 +99,8 @@ async def _on_hub_error(request: Request, exc: HubError) -> JSONResponse:
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="integration-hub"'
         extensions = {}  # unknown, revoked and expired look the same to the caller (the audit log tells them apart)
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(exc.retry_after)
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(math.ceil(exc.retry_after))
     if exc.status >= 500:
         log.error("request failed: %s", exc.detail)
     errors = exc.errors if isinstance(exc, ValidationFailed) else None

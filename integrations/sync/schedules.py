@@ -104,13 +104,14 @@ class Schedules:
         """Claim every due schedule (ETag-conditional delete) and re-arm it from now."""
         now = self._now()
         claimed = []
-        for e in list(
-            self._due.query("PartitionKey eq 'due' and RowKey le @now", parameters={"now": now.strftime(_FMT) + "|~"})
+        for e, etag in list(
+            self._due.query_versioned(
+                "PartitionKey eq 'due' and RowKey le @now", parameters={"now": now.strftime(_FMT) + "|~"}
+            )
         ):
             _, tenant, integration, operation = e["RowKey"].split("|")
             try:
-                found = self._due.get("due", e["RowKey"])
-                self._due.delete("due", e["RowKey"], etag=found[1])
+                self._due.delete("due", e["RowKey"], etag=etag)  # the claim: exactly one instance's timer wins
             except (NotFound, PreconditionFailed):
                 continue  # another timer took it
             schedule = self.get(tenant, integration, operation)

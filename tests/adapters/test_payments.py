@@ -258,3 +258,109 @@ def test_payments_on_another_family_are_a_conflict(admin: ApiClient, fakes: Fake
         json={"key": "P", "amount_minor": 1, "currency": "SEK", "description": "x"},
     )
     assert r.status_code == 409 and "not a payment gateway" in r.json()["detail"]
+
+
+def test_same_key_refunds_in_flight_refund_once(admin: ApiClient, fakes: Fakes) -> None:
+    """Eight copies of one refund (a client retrying a timed-out call) while the first is still at Stripe: the
+    provider answers its in-flight 409 to the copies, which must not release the first one's reservation."""
+    import threading
+
+    path = active_gateway(admin, fakes, "stripe")
+    body = {"key": "P-SAME", "amount_minor": 45000, "currency": "SEK", "description": "Licens"}
+    payment = admin.post(f"{path}/payments", json=body).json()
+    fakes.keyed.stripe_succeed(payment["provider_payment_id"])
+    fakes.keyed.stripe_write_delay_s = 0.5
+    answers: list[tuple[int, str]] = []
+    barrier = threading.Barrier(8)
+
+    def refund() -> None:
+        barrier.wait()
+        r = admin.post(f"{path}/payments/P-SAME/refunds", json={"key": "R", "amount_minor": 6000})
+        answers.append((r.status_code, r.json().get("reason", "")))
+
+    threads = [threading.Thread(target=refund) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fakes.keyed.stripe_write_delay_s = 0.0
+    statuses = [s for s, _ in answers]
+    assert statuses.count(201) == 1 and set(answers) - {(201, "")} <= {(409, "in_progress"), (200, "")}, answers
+    after = admin.get(f"{path}/payments/P-SAME").json()
+    assert after["refunded_minor"] == 6000 and [r["status"] for r in after["refunds"]] == ["succeeded"], after
+    in_progress = admin.post(f"{path}/payments/P-SAME/refunds", json={"key": "R", "amount_minor": 6000})
+    assert in_progress.status_code == 200  # settled now: the first request's outcome
+    rest = admin.post(f"{path}/payments/P-SAME/refunds", json={"key": "R-rest"})
+    assert rest.status_code == 201 and rest.json()["refund"]["amount_minor"] == 39000, rest.text
+    assert [r["amount"] for r in fakes.keyed.stripe_refunds] == [6000, 39000]
+
+
+def test_a_duplicate_in_flight_is_told_to_retry(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """A refund still `creating` under a live owner: the copy gets 409 in_progress with Retry-After, and the
+    provider is not asked."""
+    path = active_gateway(admin, fakes, "stripe")
+    payment = admin.post(
+        f"{path}/payments", json={"key": "P-FLY", "amount_minor": 5000, "currency": "SEK", "description": "x"}
+    ).json()
+    fakes.keyed.stripe_succeed(payment["provider_payment_id"])
+    admin.get(f"{path}/payments/P-FLY", params={"refresh": "true"})
+    payments = hub.payments
+    _, refund, _, attempt = payments._reserve(admin.tenant, payment["integration_id"], "P-FLY", "R1", 1000, "")
+    assert attempt and refund.status == "creating"
+    r = admin.post(f"{path}/payments/P-FLY/refunds", json={"key": "R1", "amount_minor": 1000})
+    assert r.status_code == 409 and r.json()["reason"] == "in_progress" and r.headers["Retry-After"] == "5", r.text
+    assert fakes.keyed.stripe_refunds == []
+
+
+def test_a_crashed_refund_is_taken_over_with_the_same_provider_key(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """The owner reserved, asked Stripe, and died before settling: once its claim is stale the retry asks again
+    with the same idempotency key, gets Stripe's replay, and settles; the amount is reserved once."""
+    path = active_gateway(admin, fakes, "stripe")
+    payment = admin.post(
+        f"{path}/payments", json={"key": "P-DEAD", "amount_minor": 5000, "currency": "SEK", "description": "x"}
+    ).json()
+    fakes.keyed.stripe_succeed(payment["provider_payment_id"])
+    first = admin.post(f"{path}/payments/P-DEAD/refunds", json={"key": "R1", "amount_minor": 1000}).json()
+    table = hub.payments._table
+    pk = f"{admin.tenant}|{payment['integration_id']}"
+    entity, etag = table.get(pk, "P-DEAD")
+    body = json.loads(entity["Body"])
+    body["refunds"][0].update(status="creating", provider_refund_id=None)  # the settle was lost in the crash
+    stale = {"R1": {"attempt": "dead", "at": "2020-01-01T00:00:00+00:00"}}
+    table.replace({**entity, "Body": json.dumps(body), "RefundOwners": json.dumps(stale)}, etag=etag)
+    again = admin.post(f"{path}/payments/P-DEAD/refunds", json={"key": "R1", "amount_minor": 1000})
+    assert again.status_code == 201, again.text
+    assert again.json()["refund"]["provider_refund_id"] == first["refund"]["provider_refund_id"]
+    assert again.json()["payment"]["refunded_minor"] == 1000 and len(fakes.keyed.stripe_refunds) == 1
+
+
+def test_provider_idempotency_keys_are_scoped_to_tenant_integration_and_record(
+    admin: ApiClient, fakes: Fakes, hub: Hub, api: str
+) -> None:
+    """Refund "R1" on two payments, and payment "P1" on two integrations of two tenants of one Stripe account,
+    are different things at Stripe (unscoped keys collided: an idempotency_error, or a replay of the other)."""
+    import secrets
+
+    path = active_gateway(admin, fakes, "stripe")
+    ids = []
+    for key in ("A", "B"):
+        p = admin.post(f"{path}/payments", json={"key": key, "amount_minor": 5000, "currency": "SEK", "description": "x"})
+        fakes.keyed.stripe_succeed(p.json()["provider_payment_id"])
+        ids.append(p.json()["provider_payment_id"])
+    assert admin.post(f"{path}/payments/A/refunds", json={"key": "R1", "amount_minor": 1000}).status_code == 201
+    r = admin.post(f"{path}/payments/B/refunds", json={"key": "R1", "amount_minor": 2000})
+    assert r.status_code == 201 and r.json()["payment"]["refunded_minor"] == 2000, r.text
+    assert sorted(x["amount"] for x in fakes.keyed.stripe_refunds) == [1000, 2000]
+
+    other_tenant = "fed-" + secrets.token_hex(4)
+    key = hub.api_keys.issue(tenant_id=other_tenant, scopes=[Scope.integrations_admin], name="other")
+    other = ApiClient(api, key.secret, other_tenant)
+    other_path = active_gateway(other, fakes, "stripe")
+    mine = admin.post(f"{path}/payments", json={"key": "P1", "amount_minor": 700, "currency": "SEK", "description": "x"})
+    theirs = other.post(
+        f"{other_path}/payments", json={"key": "P1", "amount_minor": 700, "currency": "SEK", "description": "x"}
+    )
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["provider_payment_id"] != theirs.json()["provider_payment_id"]
+    keys = set(fakes.keyed.stripe_idempotency)
+    assert len(keys) == 6 and all(len(k) <= 64 for k in keys), keys  # 4 payments, 2 refunds
