@@ -50,7 +50,7 @@ def run(conn: str) -> list[dict[str, object]]:
             fake.user_add(f"Tävling {i}", f"2027-05-{1 + i % 28:02d}T09:00:00Z", f"2027-05-{1 + i % 28:02d}T17:00:00Z")
         adapter = hub.adapter_for(doc)
         emitted: list[dict] = []
-        env = SyncEnv(heartbeat=lambda: None, state=hub.sync_state, emit=emitted.append)
+        env = SyncEnv(heartbeat=lambda progress=None: None, state=hub.sync_state, emit=emitted.append)
 
         def bare() -> None:
             assert sum(len(page.events) for page in adapter.changes(None)) == N
@@ -74,7 +74,7 @@ def run(conn: str) -> list[dict[str, object]]:
         ids = list(fake.live())
 
         counting = _CountingTable(hub.sync_state._table)  # noqa: SLF001 - count what the pull reads
-        counted = SyncEnv(heartbeat=lambda: None, state=SyncState(counting), emit=emitted.append)  # type: ignore[arg-type]
+        counted = SyncEnv(heartbeat=lambda progress=None: None, state=SyncState(counting), emit=emitted.append)  # type: ignore[arg-type]
 
         def incremental() -> int:
             for event_id in ids[:5]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 
 import azure.functions as func
 
@@ -13,6 +15,35 @@ log = logging.getLogger("hub.triggers")
 WEBHOOK_EVENTS_QUEUE = "%HUB_QUEUE_WEBHOOK_EVENTS%"
 SYNC_JOBS_QUEUE = "%HUB_QUEUE_SYNC_JOBS%"
 ALERT_WEBHOOKS_QUEUE = "%HUB_QUEUE_ALERT_WEBHOOKS%"
+MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
+
+
+def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], None]) -> None:
+    """Run a queue function's body; a failure is recorded as a dead-letter attempt (the host's poison queue
+    keeps only the body) and re-raised, so the host retries it as before."""
+    try:
+        handle()
+    except Exception as exc:
+        from integrations.wiring import get_hub
+
+        dequeue_count = message.dequeue_count or 1
+        try:
+            body = json.loads(message.get_body())
+            body = body if isinstance(body, dict) else {"body": body}
+        except ValueError:
+            body = {"body": message.get_body().decode("utf-8", "replace")}
+        try:
+            get_hub().dead_letters.failed(
+                kind=kind,
+                message_id=message.id or "unknown",
+                message=body,
+                dequeue_count=dequeue_count,
+                error=exc,
+                final=dequeue_count >= MAX_DEQUEUE_COUNT,
+            )
+        except Exception:  # the storage that failed the job may fail this too: the host still retries
+            log.exception("could not record the failure of %s message %s", kind, message.id)
+        raise
 
 
 @blueprint.function_name("timer_due_syncs")
@@ -32,7 +63,11 @@ def queue_sync_jobs(message: func.QueueMessage) -> None:
     from integrations.sync.jobs import run_job_message
     from integrations.wiring import get_hub
 
-    run_job_message(message.get_body(), dequeue_count=message.dequeue_count or 1, hub=get_hub())
+    recorded(
+        "sync_jobs",
+        message,
+        lambda: run_job_message(message.get_body(), dequeue_count=message.dequeue_count or 1, hub=get_hub()),
+    )
 
 
 @blueprint.function_name("queue_webhook_events")
@@ -42,16 +77,18 @@ def queue_webhook_events(message: func.QueueMessage) -> None:
     from integrations.sync.webhook_events import WebhookEvent, process_webhook_event
     from integrations.wiring import get_hub
 
-    process_webhook_event(get_hub(), WebhookEvent.model_validate_json(message.get_body()))
+    recorded(
+        "webhook_events",
+        message,
+        lambda: process_webhook_event(get_hub(), WebhookEvent.model_validate_json(message.get_body())),
+    )
 
 
 @blueprint.function_name("queue_alert_webhooks")
 @blueprint.queue_trigger(arg_name="message", queue_name=ALERT_WEBHOOKS_QUEUE, connection="AzureWebJobsStorage")
 def queue_alert_webhooks(message: func.QueueMessage) -> None:
     # Tenant webhooks are posted here, off the minute timer, so a slow receiver delays nobody's syncs.
-    import json
-
     from integrations.usage.alerts import post_webhook
     from integrations.wiring import get_hub
 
-    post_webhook(get_hub(), json.loads(message.get_body()))
+    recorded("alert_webhooks", message, lambda: post_webhook(get_hub(), json.loads(message.get_body())))

@@ -22,6 +22,7 @@ from integrations.auth.api_keys import ApiKeys
 from integrations.auth.denials import AnonymousDenials
 from integrations.auth.jwt_tokens import SigningKeys
 from integrations.credentials import Credentials
+from integrations.dead_letters import DeadLetters
 from integrations.documents.document import Condition
 from integrations.machine_tokens import MachineTokens
 from integrations.oauth import OAuthFlows
@@ -208,6 +209,10 @@ class Hub:
                 self.secret_store, audit=self.audit, rotations=self.tables.table("rotations"), now=self.clock
             ),
         )
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        return self._once("dead_letters", lambda: DeadLetters(self.tables.table("deadletters"), now=self.clock))
 
     @property
     def leases(self) -> Leases:

@@ -2,11 +2,16 @@
 
 Insert-if-absent takes a free lease; an expired lease is taken over with an ETag-conditional replace,
 so two contenders can never both win. Used for token refreshes and for "one sync run per integration".
+
+Long work keeps its lease short and renewed in the background (`kept`): a live holder never loses it to a
+slow provider call, and a holder killed with -9 leaves a lease that is stale within one TTL.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +22,7 @@ from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
 
 _PARTITION = "lease"
+log = logging.getLogger("hub.leases")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,15 @@ class Leases:
         except PreconditionFailed:
             return None
 
+    def holder(self, key: str) -> Lease | None:
+        """Who holds `key` and until when (None: free). An `expires_at` in the past is a stale lease: its holder
+        stopped renewing (crashed), and the next `try_acquire` takes it over."""
+        found = self._table.find(_PARTITION, key)
+        if found is None:
+            return None
+        entity, etag = found
+        return Lease(key, entity["Owner"], etag, entity["ExpiresAt"])
+
     def acquire(self, key: str, *, ttl_s: float, wait_s: float, poll_s: float = 0.05) -> Lease:
         deadline = time.monotonic() + wait_s
         while True:
@@ -81,9 +96,46 @@ class Leases:
             pass  # expired and taken over: nothing of ours to release
 
     @contextmanager
+    def kept(self, lease: Lease, *, ttl_s: float) -> Iterator[KeptLease]:
+        """Hold `lease` while the block runs, renewing it every third of its TTL on a background thread;
+        released at the end. `kept.lost` is set if a renewal found it taken (the holder stalled past a TTL)."""
+        kept = KeptLease(self, lease, ttl_s)
+        kept.start()
+        try:
+            yield kept
+        finally:
+            kept.stop()
+            self.release(kept.current)
+
+    @contextmanager
     def held(self, key: str, *, ttl_s: float, wait_s: float) -> Iterator[Lease]:
         lease = self.acquire(key, ttl_s=ttl_s, wait_s=wait_s)
         try:
             yield lease
         finally:
             self.release(lease)
+
+
+class KeptLease:
+    def __init__(self, leases: Leases, lease: Lease, ttl_s: float) -> None:
+        self._leases, self.current, self._ttl_s = leases, lease, ttl_s
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, daemon=True, name=f"lease-{lease.key}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self._ttl_s / 3):
+            try:
+                self.current = self._leases.renew(self.current, ttl_s=self._ttl_s)
+            except LeaseBusy:
+                self.lost.set()
+                return
+            except Exception:  # noqa: BLE001 - a storage blip: the next tick tries again, well within the TTL
+                log.warning("renewing lease %s failed; retrying", self.current.key, exc_info=True)

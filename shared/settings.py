@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     queue_sync_jobs: str = Field("hub-sync-jobs", validation_alias="HUB_QUEUE_SYNC_JOBS")
     queue_webhook_events: str = Field("hub-webhook-events", validation_alias="HUB_QUEUE_WEBHOOK_EVENTS")
     queue_integration_events: str = Field("hub-integration-events", validation_alias="HUB_QUEUE_INTEGRATION_EVENTS")
-    sync_lease_s: float = Field(120.0, description="Lease preventing overlapping runs; renewed while a run works.")
+    sync_lease_s: float = Field(
+        30.0,
+        description="Lease preventing overlapping runs; renewed every third of it while a run works, so a crashed "
+        "run's lease is stale within this.",
+    )
     # Secrets
     secret_store: Literal["local", "keyvault"] = Field("local", description="Where credential values live.")
     key_vault_url: str | None = Field(None, description="https://<vault>.vault.azure.net for the keyvault store.")

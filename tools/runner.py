@@ -93,37 +93,55 @@ class QueueWorker:
         self.queue = queue_client(conn, self.queue_name)
         self.poison = queue_client(conn, f"{self.queue_name}-poison")
 
+    @property
+    def visibility_s(self) -> int:
+        return max(1, int(self.settings.visibility_timeout_s)) if self.settings.visibility_timeout_s else 30
+
     def poll_once(self) -> int:
-        """Receive one batch and run the function on each message; return how many were handled."""
-        handled = 0
-        visibility = max(1, int(self.settings.visibility_timeout_s)) if self.settings.visibility_timeout_s else 30
-        for msg in self.queue.receive_messages(
-            messages_per_page=self.settings.batch_size, visibility_timeout=visibility, max_messages=self.settings.batch_size
-        ):
-            handled += 1
-            message = QueueMessage(
-                id=msg.id,
-                body=msg.content,
-                dequeue_count=msg.dequeue_count,
-                pop_receipt=msg.pop_receipt,
-                insertion_time=msg.inserted_on,
-                expiration_time=msg.expires_on,
-                time_next_visible=msg.next_visible_on,
+        """Receive one batch and run the function on its messages concurrently, as the host does; return how
+        many were handled. While a function runs, its message's visibility is renewed (the host does this too),
+        so a long run is never delivered to another instance while it is alive."""
+        batch = list(
+            self.queue.receive_messages(
+                messages_per_page=self.settings.batch_size,
+                visibility_timeout=self.visibility_s,
+                max_messages=self.settings.batch_size,
             )
+        )
+        if not batch:
+            return 0
+        threads = [threading.Thread(target=self._handle, args=(m,), name=f"{self.name}-{m.id[:8]}") for m in batch]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return len(batch)
+
+    def _handle(self, msg: Any) -> None:
+        message = QueueMessage(
+            id=msg.id,
+            body=msg.content,
+            dequeue_count=msg.dequeue_count,
+            pop_receipt=msg.pop_receipt,
+            insertion_time=msg.inserted_on,
+            expiration_time=msg.expires_on,
+            time_next_visible=msg.next_visible_on,
+        )
+        with _Visible(self.queue, msg, self.visibility_s) as visible:
             try:
                 self.user_function(message)
             except Exception:  # noqa: BLE001 - the host's contract: failure → retry, then poison
                 log.exception("%s failed on message %s (attempt %d)", self.name, msg.id, msg.dequeue_count)
+                visible.stop()
                 if msg.dequeue_count >= self.settings.max_dequeue_count:
                     self.poison.send_message(msg.content)
-                    self.queue.delete_message(msg)
-                elif self.settings.visibility_timeout_s == 0:
-                    self.queue.update_message(msg, visibility_timeout=0)
+                    self.queue.delete_message(msg.id, visible.pop_receipt)
                 else:
-                    self.queue.update_message(msg, visibility_timeout=int(self.settings.visibility_timeout_s))
-                continue
-            self.queue.delete_message(msg)
-        return handled
+                    again = int(self.settings.visibility_timeout_s)
+                    self.queue.update_message(msg.id, visible.pop_receipt, visibility_timeout=again)
+                return
+            visible.stop()
+            self.queue.delete_message(msg.id, visible.pop_receipt)
 
     def drain(self, *, timeout: float = 60.0) -> int:
         """Process until the queue is empty (messages still invisible are waited for up to `timeout`)."""
@@ -136,6 +154,39 @@ class QueueWorker:
                     return total
                 time.sleep(0.1)
         raise TimeoutError(f"{self.queue_name} not drained within {timeout}s")
+
+
+class _Visible:
+    """Keeps a received message invisible while its function runs: renews the visibility timeout at half its
+    length on a background thread (each renewal gives a new pop receipt, which the final delete needs)."""
+
+    def __init__(self, queue: QueueClient, msg: Any, visibility_s: int) -> None:
+        self._queue, self._id, self._visibility_s = queue, msg.id, visibility_s
+        self.pop_receipt: str = msg.pop_receipt
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._renew, daemon=True, name=f"visible-{msg.id[:8]}")
+
+    def __enter__(self) -> _Visible:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self._visibility_s / 2):
+            try:
+                with self._lock:
+                    updated = self._queue.update_message(self._id, self.pop_receipt, visibility_timeout=self._visibility_s)
+                    self.pop_receipt = updated.pop_receipt
+            except Exception:  # noqa: BLE001 - a blip: the next renewal (well within the timeout) tries again
+                log.warning("renewing visibility of message %s failed", self._id, exc_info=True)
 
 
 class TimerWorker:

@@ -15,6 +15,7 @@ from integrations.api.routes import (
     clients,
     credentials,
     crm,
+    dead_letters,
     health,
     integrations,
     observe,
@@ -50,6 +51,7 @@ def create_api(
     app.include_router(integrations.router)
     app.include_router(credentials.router)
     app.include_router(observe.router)
+    app.include_router(dead_letters.router)  # before syncs: /syncs/dead-letters is not a run id
     app.include_router(syncs.router)
     app.include_router(records.router)
     app.include_router(calendar.router)

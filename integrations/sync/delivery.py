@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
-from integrations.sync.progress import Progress
+from integrations.sync.progress import Heartbeat, Progress
 from shared.errors import ProviderError
 
 MAX_RECORD_ATTEMPTS = 5
@@ -23,7 +23,7 @@ def deliver(
     *,
     find: Callable[[dict[str, Any]], str | None],
     push: Callable[[dict[str, Any]], str],
-    heartbeat: Callable[[], None],
+    heartbeat: Heartbeat,
     batch: int = 25,
     ready: Callable[[dict[str, Any]], bool] | None = None,
     update: Callable[[dict[str, Any], str], str] | None = None,
@@ -46,7 +46,7 @@ def deliver(
         progress.skipped += len(waiting)
         records = [r for r in records if r not in waiting]
     for start in range(0, len(records), batch):
-        heartbeat()
+        heartbeat(progress)
         chunk, todo, done = records[start : start + batch], [], []
         for record in chunk:
             updating = update is not None and record.external_id is not None
@@ -75,6 +75,7 @@ def deliver(
         finally:
             if done:  # what we know, we keep, even when the run aborts
                 marks.finish(done)
+                heartbeat(progress)  # and the run record learns it at once (a kill -9 next loses nothing)
     return progress
 
 

@@ -1,30 +1,39 @@
 """Executing sync jobs from the queue, and triggering them (manual or scheduled).
 
 The queue contract (what `queue_sync_jobs` receives): {"tenant_id", "integration_id", "run_id", "operation"}.
-Errors carry their queue meaning: a busy integration or a provider outage raises (the message comes back
-after the visibility timeout, up to maxDequeueCount, then the poison queue); everything decided (done,
-skipped, needs_reauth, record failures) returns normally.
+Errors carry their queue meaning: a provider outage raises (the message comes back after the visibility
+timeout, up to maxDequeueCount, then the poison queue); everything decided (done, skipped, needs_reauth,
+record failures) returns normally. A busy integration is not an error: the message is sent again, visible
+when the holder's lease would lapse, so waiting never spends dequeue attempts. The run's lease is owned by
+the run id, kept short and renewed in the background, so a crashed holder's lease is stale within one TTL.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from opentelemetry.trace import SpanKind
 
 from integrations.documents.common import LifecycleStatus
 from integrations.sync.operations import OPERATION_FAMILIES, OPERATIONS, SyncEnv
+from integrations.sync.progress import Progress
 from integrations.sync.runs import TERMINAL, RunStatus, SyncRun, cloud_event
 from integrations.tokens import NeedsReauth
 from shared import logs, telemetry
 from shared.errors import Conflict, FieldError, HubError, ProviderError, ValidationFailed
-from shared.leases import LeaseBusy
+from shared.leases import KeptLease
 
 log = logging.getLogger("hub.sync")
-MAX_DEQUEUE = 5
+MAX_DEQUEUE = 5  # host.json extensions.queues.maxDequeueCount
+# How long a run may wait for another run of its integration before it is failed (waiting costs one queue
+# message per lease TTL, not dequeue attempts).
+MAX_WAIT = timedelta(hours=6)
 
 
 class SyncBusy(Exception):
@@ -88,23 +97,46 @@ def _run(msg: dict[str, Any], *, dequeue_count: int, hub: Any) -> SyncRun:
     run = hub.runs.get(msg["tenant_id"], msg["integration_id"], msg["run_id"])
     if run.status in TERMINAL:
         return run  # a replayed message: the run already ended
-    try:
-        lease = hub.leases.try_acquire(f"sync-{run.tenant_id}-{run.integration_id}", ttl_s=hub.settings.sync_lease_s)
-        if lease is None:
-            raise SyncBusy(run.integration_id)
-        held = [lease]  # heartbeats renew the lease (new ETag): release the latest one
+    key = f"sync-{run.tenant_id}-{run.integration_id}"
+    lease = hub.leases.try_acquire(key, ttl_s=hub.settings.sync_lease_s, owner=run.id)
+    if lease is None:
+        return _defer(hub, msg, run, key)
+    with hub.leases.kept(lease, ttl_s=hub.settings.sync_lease_s) as kept, hub.usage.write_through():
         try:
-            return _execute(hub, run, held, dequeue_count)
+            return _execute(hub, run, kept, dequeue_count)
+        except SyncBusy:
+            # Our lease was taken while we stalled past its TTL: the taker runs this run now.
+            log.warning("sync %s lost its lease to %s; stopping", run.id, key)
+            return run
         finally:
-            hub.leases.release(held[0])
-            hub.usage.flush()
-    except SyncBusy:
-        if dequeue_count >= MAX_DEQUEUE:
-            _finish(hub, run, RunStatus.failed, reason="another run kept the integration busy")
-        raise
+            _quietly(hub.usage.flush)
 
 
-def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> SyncRun:
+def _defer(hub: Any, msg: dict[str, Any], run: SyncRun, key: str) -> SyncRun:
+    """The integration is leased: by another run, by this run still alive elsewhere (a redelivery of a live
+    run), or by a crashed holder whose lease is stale. None of these is a failure of this message, so it must
+    not spend the message's dequeue count: send it again, visible when the holder's lease would lapse."""
+    holder = hub.leases.holder(key)
+    now = hub.now()
+    if holder is not None and holder.owner != run.id and now - run.queued_at > MAX_WAIT:
+        return _finish(
+            hub, run, RunStatus.failed, reason=f"run {holder.owner} kept the integration busy for over {MAX_WAIT}"
+        )
+    until_free = (holder.expires_at - now).total_seconds() if holder else 0.0
+    delay = max(1, min(math.ceil(until_free) + 1, math.ceil(hub.settings.sync_lease_s) + 1))
+    hub.queues.send(hub.settings.queue_sync_jobs, {**msg, "deferrals": int(msg.get("deferrals", 0)) + 1}, delay_s=delay)
+    log.info("sync %s deferred %d s: %s is held by %s", run.id, delay, key, holder.owner if holder else "nobody now")
+    return run
+
+
+def _quietly(call: Callable[[], None]) -> None:
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - bookkeeping after the work must not turn a finished run into a retry
+        log.warning("post-run bookkeeping failed; it is retried by the next flush", exc_info=True)
+
+
+def _execute(hub: Any, run: SyncRun, kept: KeptLease, dequeue_count: int) -> SyncRun:
     document = hub.integrations.get(run.tenant_id, run.integration_id).document
     if document.status != LifecycleStatus.active:
         return _finish(hub, run, RunStatus.skipped, reason=f"integration is {document.status}")
@@ -113,14 +145,26 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
     hub.runs.save(run)
     started = time.perf_counter()
     kind, operation, _ = OPERATIONS[run.operation]
-
-    def heartbeat() -> None:
-        try:
-            held[0] = hub.leases.renew(held[0], ttl_s=hub.settings.sync_lease_s)
-        except LeaseBusy:
-            raise SyncBusy(run.integration_id) from None
-
+    # What earlier attempts checkpointed: this attempt's progress adds to it (a resumed run keeps its counts).
+    base = run.model_copy()
     calls_before = _calls(hub, run)
+
+    def tally(progress: Progress) -> None:
+        run.created = base.created + progress.created
+        run.updated = base.updated + progress.updated
+        run.skipped = base.skipped + progress.skipped
+        run.pulled = base.pulled + progress.pulled
+        run.failed = progress.failed
+        run.errors = progress.errors
+        run.provider_calls = base.provider_calls + _calls(hub, run) - calls_before
+
+    def heartbeat(progress: Progress | None = None) -> None:
+        if kept.lost.is_set():
+            raise SyncBusy(run.integration_id)
+        if progress is not None:
+            tally(progress)
+            hub.runs.save(run)
+
     env = SyncEnv(
         heartbeat=heartbeat,
         run_id=run.id,
@@ -133,24 +177,20 @@ def _execute(hub: Any, run: SyncRun, held: list[Any], dequeue_count: int) -> Syn
     try:
         progress = operation(hub.adapter_for(document), hub.outbox, document, env)
     except NeedsReauth as exc:
-        return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started, calls_before=calls_before)
+        return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started)
     except ProviderError as exc:
         log.warning("sync %s of %s paused by the provider: %s", run.id, run.integration_id, exc.detail)
         if dequeue_count >= MAX_DEQUEUE or not exc.retriable:
-            _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started, calls_before=calls_before)
+            _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started)
             if not exc.retriable:
                 return run
         raise
     except HubError as exc:
-        return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started, calls_before=calls_before)
-    run.created += progress.created
-    run.updated += progress.updated
-    run.skipped += progress.skipped
-    run.pulled += progress.pulled
-    run.failed = progress.failed
-    run.errors = progress.errors
+        return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started)
+    _quietly(hub.usage.flush)
+    tally(progress)
     status = RunStatus.partial if progress.failed else RunStatus.succeeded
-    return _finish(hub, run, status, reason=progress.reason, started=started, calls_before=calls_before)
+    return _finish(hub, run, status, reason=progress.reason, started=started)
 
 
 def _calls(hub: Any, run: SyncRun) -> int:
@@ -166,14 +206,10 @@ def _finish(
     *,
     reason: str = "",
     started: float | None = None,
-    calls_before: int | None = None,
 ) -> SyncRun:
     run.status, run.reason, run.finished_at = status, reason, hub.now()
     if started is not None:
         run.duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    if calls_before is not None:
-        hub.usage.flush()
-        run.provider_calls += _calls(hub, run) - calls_before
     hub.runs.save(run)
     telemetry.sync_runs.add(1, {"operation": run.operation, "status": run.status.value})
     hub.queues.send(hub.settings.queue_integration_events, cloud_event(run))

@@ -33,7 +33,7 @@ from typing import Any
 from adapters.crm import CrmAdapter, CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
-from integrations.sync.progress import Progress
+from integrations.sync.progress import Heartbeat, Progress
 from shared.errors import ProviderError
 from shared.tables import Table
 
@@ -149,7 +149,7 @@ class MemberSync:
     mirror: MemberMirror
     document: Any
     emit: Callable[[dict[str, Any]], None]
-    heartbeat: Callable[[], None]
+    heartbeat: Heartbeat
     progress: Progress = field(default_factory=Progress)
 
     def __post_init__(self) -> None:
@@ -263,7 +263,7 @@ class MemberSync:
         if cursor is None:
             self.cache, self.index = self.mirror.load(self.tenant, self.integration)
         for page in self.adapter.changed_members(cursor):
-            self.heartbeat()
+            self.heartbeat(self.progress)
             changed = [entry for remote in page.members if (entry := self.take(remote, pending)) is not None]
             self.save(*changed)  # one transaction per 50 members, before the cursor moves past them
             for external_id in page.deleted:
@@ -317,7 +317,7 @@ class MemberSync:
 
     def push(self) -> None:
         for record in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS):
-            self.heartbeat()
+            self.heartbeat(self.progress)
             entry = self.entry(record.key) or MirrorEntry(key=record.key)
             changes = self.local_changes(entry, record)
             if not changes and entry.external_id:

@@ -17,7 +17,7 @@ from integrations.sync.calendar import pull_events, push_events
 from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
 from integrations.sync.members import MemberMirror, MemberSync
 from integrations.sync.outbox import Outbox, RecordState
-from integrations.sync.progress import Progress
+from integrations.sync.progress import Heartbeat, Progress
 from integrations.sync.registry import report_memberships
 from integrations.sync.state import SyncState
 from shared.errors import NotFound, ProviderError
@@ -27,7 +27,7 @@ from shared.errors import NotFound, ProviderError
 class SyncEnv:
     """What a run gives its operation besides adapter, outbox and document (each operation uses its part)."""
 
-    heartbeat: Callable[[], None]
+    heartbeat: Heartbeat
     run_id: str = ""
     write_file: Callable[[str, bytes], None] | None = None
     mirror: MemberMirror | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 MAX_ERRORS = 20
 
@@ -21,3 +22,10 @@ class Progress:
         self.failed += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"key": key, "message": message})
+
+
+class Heartbeat(Protocol):
+    """Called by an operation between units of work: proves the run is alive (raises if it lost the
+    integration to another run) and, given the progress so far, checkpoints it into the run record."""
+
+    def __call__(self, progress: Progress | None = None) -> None: ...

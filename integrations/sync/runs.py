@@ -33,7 +33,7 @@ class SyncRun(BaseModel):
     tenant_id: str
     integration_id: str
     operation: str = Field(description="e.g. push_invoices")
-    trigger: str = Field(description="manual, schedule or webhook")
+    trigger: str = Field(description="manual, schedule, webhook or replay (of a dead letter)")
     status: RunStatus
     queued_at: datetime
     started_at: datetime | None = None

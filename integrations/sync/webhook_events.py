@@ -43,6 +43,9 @@ class WebhookEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+EXCLUSIVE_S = 30.0  # an event's processing (at most a payment re-fetch) is far shorter
+
+
 @dataclass(frozen=True)
 class Outcome:
     action: str  # triggered, coalesced, refreshed, duplicate, ignored
@@ -51,16 +54,19 @@ class Outcome:
 
 
 def process_webhook_event(hub: Any, event: WebhookEvent) -> Outcome:
+    """One integration's events are processed one at a time (a lease): the host runs a queue batch
+    concurrently, and "seen already?" and "a pull already queued?" are check-then-act."""
     tenant, integration = event.tenant_id, event.integration_id
     seen_id = event.id.replace("|", "_")
-    if hub.sync_state.seen(tenant, integration, "webhook", seen_id):
-        return Outcome("duplicate", "already processed")
-    try:
-        document = hub.integrations.get(tenant, integration).document
-    except NotFound:
-        return Outcome("ignored", "no such integration")
-    outcome = _act(hub, document, event)
-    hub.sync_state.mark_seen(tenant, integration, "webhook", [seen_id])
+    with hub.leases.held(f"webhook-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
+        if hub.sync_state.seen(tenant, integration, "webhook", seen_id):
+            return Outcome("duplicate", "already processed")
+        try:
+            document = hub.integrations.get(tenant, integration).document
+        except NotFound:
+            return Outcome("ignored", "no such integration")
+        outcome = _act(hub, document, event)
+        hub.sync_state.mark_seen(tenant, integration, "webhook", [seen_id])
     log.info("webhook event %s (%s) for %s: %s %s", event.id, event.type, integration, outcome.action, outcome.detail)
     return outcome
 

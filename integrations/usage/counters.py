@@ -1,29 +1,33 @@
 """Usage counters per integration per day: requests, errors by class, throttles, latency.
 
 Exact under concurrency and cheap on the hot path: calls add to in-process tallies (a dict under a lock,
-no I/O); a flush writes each tally into this instance's own shard row (RowKey
+no I/O); a flush writes this instance's totals into its own shard rows (RowKey
 `<integration>|<day>|<operation>|<shard>`, plus an hourly row `h|<integration>|<hour>|<shard>` for rolling
-windows such as the status endpoint's last 24 hours) with an ETag-conditional merge. Shards never contend
-across instances, and reads sum them. A flush runs at most every FLUSH_INTERVAL_S from the calling thread,
+windows such as the status endpoint's last 24 hours), one transaction per tenant. A shard has one writer, so
+absolute values are written without a read; shards never contend across instances, and reads sum them.
+A flush runs at most every FLUSH_INTERVAL_S from the calling thread (after every call in a sync job),
 and explicitly at the end of jobs and requests, which keeps the data fresher than the 60 s the quota
 dashboard promises.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
 
+log = logging.getLogger("hub.usage")
+
 FLUSH_INTERVAL_S = 2.0
-FIELDS = ("Requests", "Errors4xx", "Errors5xx", "ErrorsNetwork", "Throttled", "LatencyMs")
 
 
 @dataclass
@@ -75,61 +79,74 @@ class UsageCounters:
         self._table = table
         self._now = now
         self._shard = shard or secrets.token_hex(4)
-        self._pending: dict[tuple[str, str, str], Tally] = defaultdict(Tally)
+        # This instance's running totals per shard row: rows of one shard have one writer (this object), so a
+        # flush writes absolute values without reading first (one transaction per tenant, no ETag races).
+        self._totals: dict[tuple[str, str], tuple[str, Tally]] = {}  # (tenant, row) → (provider, totals)
+        self._dirty: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
+        self._write_through = contextvars.ContextVar("usage_write_through", default=False)
+
+    @contextmanager
+    def write_through(self) -> Iterator[None]:
+        """Every call recorded inside the block is written before `record` returns: a sync job killed with -9
+        loses at most the call in flight, not a flush interval's worth."""
+        token = self._write_through.set(True)
+        try:
+            yield
+        finally:
+            self._write_through.reset(token)
 
     def record(
         self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None, latency_ms: float
     ) -> None:
+        """Never raises: counting must not fail the call it counts (a failed write stays pending and goes with
+        the next flush)."""
         t = classify(status)
         t.latency_ms = latency_ms
         now = self._now()
-        key = (tenant_id, f"{integration_id}|{now.date().isoformat()}|{operation}", provider)
-        hour = (tenant_id, f"h|{integration_id}|{now.strftime('%Y-%m-%dT%H')}", provider)
+        day = f"{integration_id}|{now.date().isoformat()}|{operation}|{self._shard}"
+        hour = f"h|{integration_id}|{now.strftime('%Y-%m-%dT%H')}|{self._shard}"
         with self._lock:
-            self._pending[key].add(t)
-            self._pending[hour].add(t)
-        if time.monotonic() - self._last_flush > FLUSH_INTERVAL_S:
-            self.flush()
+            for row in (day, hour):
+                self._totals.setdefault((tenant_id, row), (provider, Tally()))[1].add(t)
+                self._dirty.add((tenant_id, row))
+        if self._write_through.get() or time.monotonic() - self._last_flush > FLUSH_INTERVAL_S:
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - storage blip: kept dirty, written by the next flush
+                log.warning("usage flush failed; the tallies stay pending", exc_info=True)
 
     def flush(self) -> None:
+        """Write the changed rows. On failure the rows stay dirty (nothing is lost) and the error propagates."""
         with self._flush_lock:
             with self._lock:
-                pending, self._pending = self._pending, defaultdict(Tally)
+                dirty, self._dirty = self._dirty, set()
                 self._last_flush = time.monotonic()
-            for (tenant, row, provider), tally in pending.items():
-                self._add(tenant, f"{row}|{self._shard}", provider, tally)
+                rows = {key: (self._totals[key][0], replace(self._totals[key][1])) for key in dirty}
+            by_tenant: dict[str, list[dict[str, object]]] = defaultdict(list)
+            for (tenant, row), (provider, t) in rows.items():
+                by_tenant[tenant].append({"PartitionKey": tenant, "RowKey": row, "Provider": provider, **_values(t)})
+            try:
+                for tenant, entities in by_tenant.items():
+                    self._table.merge_many(entities)
+                    for e in entities:
+                        dirty.discard((tenant, str(e["RowKey"])))
+            finally:
+                with self._lock:
+                    self._dirty |= dirty  # what was not written goes with the next flush
+                    self._forget_closed_periods()
 
-    def _add(self, tenant: str, row: str, provider: str, t: Tally) -> None:
-        values = dict(
-            zip(FIELDS, (t.requests, t.errors_4xx, t.errors_5xx, t.errors_network, t.throttled, t.latency_ms), strict=True)
-        )
-        for _ in range(50):
-            try:
-                current, etag = self._table.get(tenant, row)
-            except NotFound:
-                try:
-                    self._table.insert(
-                        {
-                            "PartitionKey": tenant,
-                            "RowKey": row,
-                            "Provider": provider,
-                            **{k: float(v) if k == "LatencyMs" else int(v) for k, v in values.items()},
-                        }
-                    )
-                    return
-                except Conflict:
-                    continue
-            merged = {k: current.get(k, 0) + v for k, v in values.items()}
-            merged["LatencyMs"] = float(merged["LatencyMs"])
-            try:
-                self._table.merge({"PartitionKey": tenant, "RowKey": row, **merged}, etag=etag)
-                return
-            except PreconditionFailed:
-                continue
-        raise Conflict(f"usage row {row} is too contended")
+    def _forget_closed_periods(self) -> None:
+        """Totals of past days and hours are final once written: drop them so memory stays bounded."""
+        now = self._now()
+        day, hour = now.date().isoformat(), now.strftime("%Y-%m-%dT%H")
+        for key in [k for k in self._totals if k not in self._dirty]:
+            parts = key[1].split("|")
+            period = parts[2] if parts[0] == "h" else parts[1]
+            if period not in (day, hour):
+                del self._totals[key]
 
     def daily(self, tenant_id: str, integration_id: str, *, start: date, end: date) -> list[DailyUsage]:
         """Per-day totals for one integration, summed over shards (pending tallies flushed first)."""
@@ -158,6 +175,17 @@ class UsageCounters:
         ):
             total.add(tally_of(e))
         return total
+
+
+def _values(t: Tally) -> dict[str, object]:
+    return {
+        "Requests": t.requests,
+        "Errors4xx": t.errors_4xx,
+        "Errors5xx": t.errors_5xx,
+        "ErrorsNetwork": t.errors_network,
+        "Throttled": t.throttled,
+        "LatencyMs": float(t.latency_ms),
+    }
 
 
 def tally_of(entity: dict) -> Tally:

@@ -115,6 +115,12 @@ def test_killed_worker_resumes_without_duplicates(admin: ApiClient, fakes: Fakes
     assert len(fakes.fortnox.invoices) == 142 and fakes.fortnox.duplicates() == 0
     final = admin.get(f"{admin.integrations}/{doc_id}/syncs/{run['id']}").json()
     assert final["status"] == "succeeded" and final["attempts"] == 2
+    # The run record keeps what the killed attempt did (checkpointed per batch): every invoice is counted once,
+    # as created or, for the batch in flight at the kill, as found at the provider.
+    assert final["created"] + final["skipped"] == 142 and final["created"] >= partial - 25, final
+    # Usage was written per call in the job: at most the call in flight at the kill is missing.
+    usage = admin.get(f"{admin.integrations}/{doc_id}/usage").json()
+    assert fakes.fortnox.api_calls - usage["totals"]["requests"] <= 1, (fakes.fortnox.api_calls, usage["totals"])
 
 
 def test_429s_and_503s_lose_nothing(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:

@@ -204,7 +204,7 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
 
     document = hub.integrations.get(admin.tenant, doc["id"]).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(heartbeat=lambda: None, mirror=hub.member_mirror, emit=events.append)
+    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append)
     progress = sync_members(hub.adapter_for(document), hub.outbox, document, env)
     assert progress.created == 12 and len(espo.espo_contacts) == 12
     assert {c["cHubMemberKey"] for c in espo.espo_contacts.values()} == {f"M-{i:04d}" for i in range(12)}
@@ -297,7 +297,7 @@ def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub:
     admin.post(f"{path}/outbox/members", json={"members": members(2, at=now)})
     document = hub.integrations.get(admin.tenant, doc["id"]).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(heartbeat=lambda: None, mirror=hub.member_mirror, emit=events.append)
+    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append)
     sync_members(hub.adapter_for(document), hub.outbox, document, env)
     contact = next(c for c in espo.espo_contacts.values() if c["cHubMemberKey"] == "M-0001")
     espo.espo_edit_before_put[contact["id"]] = {"telephone1": "+4674444444"}

@@ -83,7 +83,7 @@ def test_inflight_records_are_looked_up_not_duplicated(admin: ApiClient, fakes: 
     adapter.export_reimbursement(items[0])
     record = hub.outbox.get(admin.tenant, document.id, "reimbursement", "RB-0000")
     hub.outbox.mark_many(admin.tenant, document.id, [(record, RecordState.inflight, None, "")])
-    progress = export_reimbursements(adapter, hub.outbox, document, SyncEnv(heartbeat=lambda: None))
+    progress = export_reimbursements(adapter, hub.outbox, document, SyncEnv(heartbeat=lambda progress=None: None))
     assert (progress.created, progress.skipped, progress.failed) == (3, 1, 1)
     assert len(fakes.keyed.xledger_entries) == 4  # RB-0000 once; RB-0004 rejected (record error, not a crash)
     assert "positive amount" in progress.errors[0]["message"]

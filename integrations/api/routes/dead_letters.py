@@ -1,0 +1,58 @@
+"""Dead letters of an integration's sync jobs: list what failed every attempt (with each attempt's error),
+replay one as a new run. The same rows hold other queue functions' failures (the webhooks issue adds
+deliveries); this router serves the sync jobs'."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId
+from integrations.api.routes.integrations import COMMON, WRITE
+from integrations.api.routes.syncs import Runner
+from integrations.dead_letters import DeadLetter, LetterStatus
+from integrations.sync.jobs import trigger_sync
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["syncs"])
+MessageId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$", description="The failed queue message's id.")]
+KIND = "sync_jobs"
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter]
+
+
+@router.get(
+    "/syncs/dead-letters",
+    operation_id="listSyncDeadLetters",
+    summary="Sync jobs that failed every attempt (or are failing), with each attempt's error",
+    response_model=DeadLetterPage,
+    responses=COMMON,
+)
+def list_dead_letters(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    status: Annotated[LetterStatus | None, Query(description="Only letters in this state (default: all).")] = None,
+) -> Any:
+    hub.integrations.get(tenant_id, integration_id)
+    return DeadLetterPage(items=hub.dead_letters.list(tenant_id, integration_id, kind=KIND, status=status))
+
+
+@router.post(
+    "/syncs/dead-letters/{message_id}:replay",
+    operation_id="replaySyncDeadLetter",
+    summary="Replay a dead sync job as a new run (once: a second replay is a 409)",
+    response_model=DeadLetter,
+    responses=WRITE,
+)
+def replay(tenant_id: TenantId, integration_id: IntegrationId, message_id: MessageId, principal: Runner, hub: HubDep) -> Any:
+    hub.integrations.get(tenant_id, integration_id)
+
+    def new_run(letter: DeadLetter) -> str:
+        return trigger_sync(hub, tenant_id, integration_id, str(letter.message["operation"]), trigger="replay").id
+
+    return hub.dead_letters.replay(tenant_id, integration_id, kind=KIND, message_id=message_id, action=new_run)
