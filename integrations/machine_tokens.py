@@ -16,7 +16,7 @@ import msal
 import requests
 
 from adapters.spec import ProviderSpec
-from integrations.tokens import EARLY_S, AccessToken
+from integrations.tokens import AccessToken
 from shared.errors import ProviderError
 from shared.http import Call, OutboundClient, Policy
 from shared.redaction import REDACTOR
@@ -57,7 +57,7 @@ class MachineTokens:
     def access_token(self, document: Any, *, operation: str) -> AccessToken:
         with self._lock:
             cached = self._cache.get(document.id)
-        if cached and cached.expires_at - EARLY_S > time.time():
+        if cached and cached.fresh():
             return cached
         secret = self._resolve(document, operation)
         token = self._acquire(document, secret)
@@ -89,7 +89,8 @@ class MachineTokens:
                 retriable=False,
             )
         REDACTOR.register(result["access_token"])
-        return AccessToken(result["access_token"], time.time() + float(result.get("expires_in", 3600)), tuple(scopes))
+        issued = time.time()
+        return AccessToken(result["access_token"], issued + float(result.get("expires_in", 3600)), tuple(scopes), issued)
 
     def _plain(self, document: Any, spec: ProviderSpec, secret: str) -> AccessToken:
         """A client-credentials grant without Entra ID (PayPal): POST the token URL with HTTP Basic."""
@@ -117,10 +118,12 @@ class MachineTokens:
                 retriable=False,
             )
         REDACTOR.register(data["access_token"])
+        issued = time.time()
         return AccessToken(
             data["access_token"],
-            time.time() + float(data.get("expires_in", 3600)),
+            issued + float(data.get("expires_in", 3600)),
             tuple(str(data.get("scope", "")).split()),
+            issued,
         )
 
     def _app(self, document: Any, authority: str, secret: str) -> msal.ConfidentialClientApplication:

@@ -33,7 +33,8 @@ from shared.leases import Leases
 from shared.redaction import REDACTOR
 from shared.secrets.store import SecretNotFound
 
-EARLY_S = 60.0  # refresh this long before expiry
+EARLY_S = 60.0  # refresh at most this long before expiry...
+EARLY_SHARE = 0.25  # ...and at most this share of the token's lifetime (a 30 s token is refreshed 7.5 s early)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class AccessToken:
     token: str
     expires_at: float  # epoch seconds
     scopes: tuple[str, ...]
+    issued_at: float | None = None  # epoch seconds; None for tokens stored before it was kept
+
+    def fresh(self, now: float | None = None) -> bool:
+        """Still usable for a call starting now. The refresh margin is proportional to the lifetime: a
+        fixed 60 s would refresh a token that lives under 60 s on every call."""
+        now = time.time() if now is None else now
+        lifetime = self.expires_at - (self.issued_at if self.issued_at is not None else now)
+        return self.expires_at - min(EARLY_S, EARLY_SHARE * max(lifetime, 0.0)) > now
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,11 @@ class TokenBroker:
         key = document.id
         with self._lock:
             cached = self._memory.get(key)
-        if cached and cached.expires_at - EARLY_S > time.time():
+        if cached and cached.fresh():
             return cached
         with self._leases.held(f"token-{document.tenant_id}-{key}", ttl_s=30, wait_s=60):
             shared = self._read_shared(document, operation)
-            if shared and shared.expires_at - EARLY_S > time.time():
+            if shared and shared.fresh():
                 token = shared
             else:
                 token = self._refresh(document, operation)
@@ -125,7 +134,13 @@ class TokenBroker:
         data = json.loads(raw)
         if not data.get("access_token"):
             return None
-        return AccessToken(data["access_token"], float(data["expires_at"]), tuple(data.get("scopes", ())))
+        issued = data.get("issued_at")
+        return AccessToken(
+            data["access_token"],
+            float(data["expires_at"]),
+            tuple(data.get("scopes", ())),
+            float(issued) if issued is not None else None,
+        )
 
     def _refresh(self, document: Any, operation: str) -> AccessToken:
         app = self._app_for(document)
@@ -182,12 +197,20 @@ class TokenBroker:
                 reason=f"oauth {reason}",
             )
         scopes = tuple(str(data.get("scope", "")).split())
-        token = AccessToken(data["access_token"], time.time() + float(data.get("expires_in", 3600)), scopes)
+        issued = time.time()
+        token = AccessToken(data["access_token"], issued + float(data.get("expires_in", 3600)), scopes, issued)
         self._credentials.put(
             document.tenant_id,
             document.id,
             "oauth_access_token",
-            json.dumps({"access_token": token.token, "expires_at": token.expires_at, "scopes": list(scopes)}),
+            json.dumps(
+                {
+                    "access_token": token.token,
+                    "expires_at": token.expires_at,
+                    "issued_at": token.issued_at,
+                    "scopes": list(scopes),
+                }
+            ),
             actor="hub:tokens",
             overlap_s=0,
             reason=reason,

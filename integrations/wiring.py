@@ -46,7 +46,7 @@ from shared.queues import Queues
 from shared.redaction import install as install_redaction
 from shared.secrets.store import SecretStore
 from shared.settings import Settings, get_settings
-from shared.tables import TableStore
+from shared.tables import STORAGE_CLIENT, TableStore
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ class Hub:
             from azure.storage.queue import QueueServiceClient
 
             url = f"https://{self.settings.storage_account_name}.queue.core.windows.net"
-            return Queues(QueueServiceClient(url, credential=DefaultAzureCredential()))
+            return Queues(QueueServiceClient(url, credential=DefaultAzureCredential(), **STORAGE_CLIENT))
 
         return self._once("queues", build)
 
@@ -365,7 +365,9 @@ def build_hub(settings: Settings, **overrides: Any) -> Hub:
         from azure.identity import DefaultAzureCredential
 
         url = f"https://{settings.storage_account_name}.table.core.windows.net"
-        tables = TableStore(TableServiceClient(url, credential=DefaultAzureCredential()), prefix=settings.table_prefix)
+        tables = TableStore(
+            TableServiceClient(url, credential=DefaultAzureCredential(), **STORAGE_CLIENT), prefix=settings.table_prefix
+        )
     else:
         raise RuntimeError("Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName")
     overrides.setdefault("outbound", OutboundClient(egress=settings.egress_policy()))

@@ -75,6 +75,17 @@ class RateLimited(HubError):
         super().__init__(detail, retry_after=retry_after, **extensions)
 
 
+class StorageUnavailable(HubError):
+    """Table or Queue storage did not answer in time (outage, throttling, network): nothing was decided, the
+    caller may retry after `retry_after` seconds."""
+
+    status, title, type_slug = 503, "Service unavailable", "storage-unavailable"
+
+    def __init__(self, detail: str = "Storage is unavailable; retry shortly.", **extensions: object) -> None:
+        super().__init__(detail, retry_after=STORAGE_RETRY_AFTER_S, **extensions)
+
+
+STORAGE_RETRY_AFTER_S = 5
 DETAIL_LIMIT = 600
 
 

@@ -9,6 +9,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient, QueueServiceClient
 
 from shared import telemetry
+from shared.errors import StorageUnavailable
 
 
 class Queues:
@@ -18,7 +19,9 @@ class Queues:
 
     @classmethod
     def from_connection_string(cls, conn: str) -> Queues:
-        return cls(QueueServiceClient.from_connection_string(conn))
+        from shared.tables import STORAGE_CLIENT
+
+        return cls(QueueServiceClient.from_connection_string(conn, **STORAGE_CLIENT))
 
     def client(self, name: str) -> QueueClient:
         if name not in self._clients:
@@ -36,7 +39,14 @@ class Queues:
         """Send JSON; the current trace context travels along as `traceparent` (W3C) unless already present."""
         if "traceparent" not in message:
             message = {**message, **telemetry.inject({})}
-        self.client(name).send_message(json.dumps(message, default=str).encode(), visibility_timeout=delay_s or None)
+        from shared.tables import unavailable
+
+        try:
+            self.client(name).send_message(json.dumps(message, default=str).encode(), visibility_timeout=delay_s or None)
+        except Exception as exc:
+            if unavailable(exc):
+                raise StorageUnavailable() from exc
+            raise
 
     def peek_all(self, name: str, *, limit: int = 32) -> list[dict[str, Any]]:
         return [json.loads(m.content) for m in self.client(name).peek_messages(max_messages=limit)]

@@ -1,7 +1,9 @@
 """Azure Table Storage access: the only module that imports azure.data.tables.
 
-Translates the SDK's errors into ours (NotFound / Conflict / PreconditionFailed) and makes every
-update conditional on an ETag unless the caller explicitly asks for an unconditional write.
+Translates the SDK's errors into ours (NotFound / Conflict / PreconditionFailed, and StorageUnavailable for
+an outage) and makes every update conditional on an ETag unless the caller explicitly asks for an
+unconditional write. Clients get short, explicit timeouts and bounded retries (STORAGE_CLIENT): an outage
+answers 503 within seconds instead of hanging a request for the SDK's default minutes.
 """
 
 from __future__ import annotations
@@ -13,12 +15,68 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
-from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed, StorageUnavailable
 
 Entity = dict[str, Any]
+# azure-core's defaults are a 300 s connection timeout and 10 retries with backoff: minutes before an outage
+# surfaces. These bound one storage call to about 2 × (2 s connect + 5 s read).
+STORAGE_CLIENT: dict[str, Any] = {"connection_timeout": 2, "read_timeout": 5, "retry_total": 1, "retry_backoff_factor": 0.2}
+
+
+def unavailable(exc: Exception) -> bool:
+    """Whether an SDK error means storage did not answer (rather than answered no)."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    return isinstance(exc, HttpResponseError) and exc.status_code in (500, 503)
+
+
+class _Translating(type):
+    """Every public method of Table turns "storage did not answer" into StorageUnavailable (one place)."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], ns: dict[str, Any]) -> type:
+        for attr, fn in list(ns.items()):
+            if callable(fn) and not attr.startswith("_"):
+                ns[attr] = _translated(fn)
+        return super().__new__(mcs, name, bases, ns)
+
+
+def _translated(fn: Any) -> Any:
+    import functools
+    import inspect
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
+                if unavailable(exc):
+                    raise StorageUnavailable() from exc
+                raise
+
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
+            if unavailable(exc):
+                raise StorageUnavailable() from exc
+            raise
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -50,7 +108,7 @@ def decode_token(token: str | None) -> dict[str, str] | None:
         raise BadRequest("The continuation token is malformed; use the `next` link of the previous page.") from exc
 
 
-class Table:
+class Table(metaclass=_Translating):
     """One table. Entities are plain dicts; ETags travel beside them."""
 
     def __init__(self, client: TableClient) -> None:
@@ -164,7 +222,7 @@ class TableStore:
 
     @classmethod
     def from_connection_string(cls, conn: str, *, prefix: str) -> TableStore:
-        return cls(TableServiceClient.from_connection_string(conn), prefix=prefix)
+        return cls(TableServiceClient.from_connection_string(conn, **STORAGE_CLIENT), prefix=prefix)
 
     def table(self, name: str) -> Table:
         if name not in self._tables:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,7 +23,7 @@ from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, problem_body
 from integrations.api.ratelimit import Decision, RateLimiter
 from shared import logs, telemetry
-from shared.errors import FieldError
+from shared.errors import STORAGE_RETRY_AFTER_S, FieldError
 
 log = logging.getLogger("hub.api")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -105,10 +106,15 @@ class Edge:
 
         # The limiter may touch storage: inside the edge's error handling, so an outage is a 503 problem with the
         # correlation header, never a bare 500.
-        try:
+        # Off the event loop: the limiter may lease from storage, and key verification may read it; a storage
+        # hang must not stall every other request (and /api/health) on this worker.
+        def check() -> Decision | None:
             limiter = self.limiter()
             client = _client_key(scope, headers, self.verified_key)
-            decision: Decision | None = limiter.check(client, path, scope["method"]) if limiter else None
+            return limiter.check(client, path, scope["method"]) if limiter else None
+
+        try:
+            decision = await anyio.to_thread.run_sync(check)
         except Exception:  # noqa: BLE001 - the limiter's storage is down: say so, do not guess
             log.exception("rate limiter unavailable on %s %s", scope["method"], path)
             await respond(
@@ -116,7 +122,7 @@ class Edge:
                 "Service unavailable",
                 "The hub cannot check its rate limits right now; retry shortly.",
                 "unavailable",
-                [(b"retry-after", b"2")],
+                [(b"retry-after", str(STORAGE_RETRY_AFTER_S).encode())],
             )
             return
         if decision is not None:

@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from integrations.api.ratelimit import DEFAULT_POLICIES, Decision, Policy, endpoint_class
+from integrations.api.ratelimit import DEFAULT_POLICIES, Decision, Policy, RateLimiter, endpoint_class
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
 
 LEASE = 10
+PROBES = "/api/health"
 
 
 class SharedRateLimiter:
@@ -39,9 +40,15 @@ class SharedRateLimiter:
         self._local: dict[tuple[str, str], int] = {}
         self._remaining_hint: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
+        # Probes are limited per instance, in memory: liveness and readiness must answer while storage does not.
+        self._probes: dict[str, RateLimiter] = {}  # per plan (its read policy's name)
 
     def check(self, client: str, path: str, method: str) -> Decision:
         policies = self._policies_for(client) if self._policies_for else self.policies
+        if path == PROBES or path.startswith(PROBES + "/"):
+            with self._lock:
+                probes = self._probes.setdefault(policies["read"].name, RateLimiter(policies))
+            return probes.check(client, path, method)
         policy = policies[endpoint_class(path, method)]
         key = (client, policy.name)
         with self._lock:

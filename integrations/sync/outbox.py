@@ -27,6 +27,9 @@ class RecordState(StrEnum):
     failed = "failed"
 
 
+CONTENDED_TRIES = 8
+
+
 @dataclass(frozen=True)
 class OutboxRecord:
     kind: str
@@ -72,23 +75,33 @@ class Outbox:
             "LastError": "",
             "UpdatedAt": self._now(),
         }
-        try:
-            self._table.insert(entity)
-            return "created"
-        except Conflict:
-            current, etag = self._table.get(pk, rk)
+        # Same-key writers race here (a client retrying while its first POST is still running, two platform
+        # workers): a lost ETag race is not the client's precondition, so read again and decide again; only
+        # after CONTENDED_TRIES losses is it a 409 the client may retry.
+        for _ in range(CONTENDED_TRIES):
+            try:
+                self._table.insert(entity)
+                return "created"
+            except Conflict:
+                pass
+            found = self._table.find(pk, rk)
+            if found is None:
+                continue  # deleted in between: insert again
+            current, etag = found
             if current["Digest"] == digest:
                 return "unchanged"
-            if updatable:
-                self._table.replace({**entity, "ExternalId": current.get("ExternalId", "")}, etag=etag)
-                return "replaced"
-            if current["State"] in (RecordState.synced.value, RecordState.inflight.value):
+            if not updatable and current["State"] in (RecordState.synced.value, RecordState.inflight.value):
                 raise Conflict(
                     f"{kind} {key} was already delivered; changes to delivered records need an update "
                     f"operation, not a new push."
                 ) from None
-            self._table.replace({**entity}, etag=etag)
-            return "replaced"
+            keep = {"ExternalId": current.get("ExternalId", "")} if updatable else {}
+            try:
+                self._table.replace({**entity, **keep}, etag=etag)
+                return "replaced"
+            except (PreconditionFailed, NotFound):
+                continue
+        raise Conflict(f"{kind} {key} is being written by other requests at the same moment; retry.", reason="contended")
 
     def due(self, tenant_id: str, integration_id: str, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
         for e, etag in self._table.query_versioned(

@@ -26,7 +26,7 @@ def _hammer(settings_json: str, start_at: float, out) -> None:  # type: ignore[n
         time.sleep(0.001)
     admitted = 0
     while time.time() < start_at + SECONDS:
-        if limiter.check("key:shared", "/api/health", "GET").allowed:
+        if limiter.check("key:shared", "/api/v1/providers", "GET").allowed:
             admitted += 1
         time.sleep(0.002)
     out.put(admitted)
@@ -59,7 +59,7 @@ def test_fast_path_reads_storage_once_per_lease(hub: Hub) -> None:
 
     table.find = counting_find  # type: ignore[method-assign]
     limiter = SharedRateLimiter(table, POLICY, lease=5)
-    results = [limiter.check("key:fast", "/api/health", "GET") for _ in range(20)]
+    results = [limiter.check("key:fast", "/api/v1/providers", "GET") for _ in range(20)]
     assert all(r.allowed for r in results)
     assert calls["n"] == 4  # 20 requests, leases of 5
 

@@ -257,3 +257,20 @@ def test_refresh_refused_by_the_provider_is_a_502_problem(admin: ApiClient, fake
     r = admin.post(f"{path}/oauth:refresh")
     assert r.status_code == 502 and r.headers["Content-Type"].startswith("application/problem+json")
     assert "wrong-client-secret" not in r.text and "fortnox" in r.json()["detail"]
+
+
+def test_a_short_lived_token_is_refreshed_once_per_lifetime_not_per_call(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """Tokens living 20 s (under the 60 s margin): 30 calls within a few seconds use one token. With a fixed 60 s
+    margin every call refreshed."""
+    from integrations.tokens import AccessToken
+
+    assert AccessToken("t", 1030.0, (), 1000.0).fresh(now=1020.0)  # 30 s token, 7.5 s margin
+    assert not AccessToken("t", 1030.0, (), 1000.0).fresh(now=1023.0)
+    assert AccessToken("t", 5000.0, (), 1400.0).fresh(now=4930.0) and not AccessToken("t", 5000.0, (), 1400.0).fresh(4941.0)
+    doc = _doc(hub, admin, connect_fortnox(admin, fakes.fortnox)["id"])
+    fakes.fortnox.token_ttl_s = 20.0
+    fakes.fortnox.expire_access_tokens()
+    hub.tokens.invalidate(doc)
+    before = fakes.fortnox.token_calls.count("refresh_token")
+    tokens = {hub.tokens.access_token(doc, operation="test").token for _ in range(30)}
+    assert fakes.fortnox.token_calls.count("refresh_token") - before == 1 and len(tokens) == 1

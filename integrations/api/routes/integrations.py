@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -174,18 +175,22 @@ async def patch(
     from integrations.api.body import read_json
 
     body = await read_json(request)
-    stored = patch_integration(
-        tenant_id,
-        integration_id,
-        body,
-        repo=hub.integrations,
-        if_match=if_match,
-        actor=principal.actor,
-        now=hub.now,
-        urls=hub.tenant_urls,
-    )
-    follow_reporting_schedule(hub.schedules, stored.document)
-    return _respond(response, stored)
+
+    def apply() -> Any:  # storage I/O: on a worker thread, never on the event loop
+        stored = patch_integration(
+            tenant_id,
+            integration_id,
+            body,
+            repo=hub.integrations,
+            if_match=if_match,
+            actor=principal.actor,
+            now=hub.now,
+            urls=hub.tenant_urls,
+        )
+        follow_reporting_schedule(hub.schedules, stored.document)
+        return _respond(response, stored)
+
+    return await anyio.to_thread.run_sync(apply)
 
 
 @router.post(

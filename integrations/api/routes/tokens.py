@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -66,6 +67,12 @@ async def token(request: Request, hub: HubDep) -> Any:
     from urllib.parse import parse_qs
 
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    authorization = request.headers.get("authorization", "")
+    # Key verification and the assertion's jti claim read and write storage: off the event loop.
+    return await anyio.to_thread.run_sync(_token, hub, form, authorization)
+
+
+def _token(hub: Any, form: dict[str, str], auth: str) -> JSONResponse:
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     if form.get("client_assertion_type") == ASSERTION_TYPE:
@@ -78,7 +85,6 @@ async def token(request: Request, hub: HubDep) -> Any:
             return _oauth_error(401, "invalid_client", "client authentication failed")
         return _grant(hub, principal, form)
     client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-    auth = request.headers.get("authorization", "")
     if auth.startswith("Basic "):
         try:
             client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")

@@ -1,0 +1,87 @@
+"""A storage outage that hangs (no refusal, no answer): requests get a 503 problem with Retry-After within
+the storage client's bounded timeouts, liveness answers at once, readiness within 2 s, and the event loop is
+never blocked for more than 50 ms (storage I/O runs on worker threads)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from typing import Any
+
+import requests
+
+from devfakes.blackhole import Blackhole
+from devfakes.servers import serve
+from devfakes.settings import make_settings
+from integrations.api.app import create_api
+from integrations.auth.principal import Scope
+from integrations.wiring import build_hub, set_hub
+
+
+class LoopLag:
+    """ASGI wrapper measuring how late the server's event loop wakes a 10 ms sleeper (its longest block)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.worst, self._task = app, 0.0, None
+
+    async def _watch(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.perf_counter() - start - 0.01)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._watch())
+        await self.app(scope, receive, send)
+
+
+def test_a_hanging_storage_answers_503_fast_and_never_blocks_the_loop(storage_connection: str) -> None:
+    table_port = int(re.search(r"TableEndpoint=http://127.0.0.1:(\d+)/", storage_connection).group(1))  # type: ignore[union-attr]
+    hole = Blackhole(table_port)
+    conn = storage_connection.replace(f"127.0.0.1:{table_port}/", f"127.0.0.1:{hole.port}/")
+    hub = build_hub(make_settings(conn))
+    set_hub(hub)
+    try:
+        key = hub.api_keys.issue(tenant_id="fed-outage", scopes=[Scope.integrations_read], name="k").secret
+        lag = LoopLag(create_api(max_body=hub.settings.max_body_bytes))
+        with serve(lag) as base:
+            auth = {"Authorization": f"Bearer {key}"}
+            listing = f"{base}/api/v1/tenants/fed-outage/integrations"
+            assert requests.get(listing, headers=auth, timeout=30).status_code == 200
+            lag.worst = 0.0
+            hole.hang()
+            answers: list[requests.Response] = []
+            started = time.monotonic()
+            calls = [
+                threading.Thread(target=lambda: answers.append(requests.get(listing, headers=auth, timeout=60)))
+                for _ in range(4)
+            ]
+            for t in calls:
+                t.start()
+            live = []
+            while any(t.is_alive() for t in calls):
+                t0 = time.monotonic()
+                assert requests.get(f"{base}/api/health", timeout=5).status_code == 200
+                live.append(time.monotonic() - t0)
+                time.sleep(0.1)
+            took = time.monotonic() - started
+            assert [a.status_code for a in answers] == [503] * 4, [a.text for a in answers]
+            assert all(a.headers["Retry-After"] == "5" for a in answers)
+            assert all(a.headers["Content-Type"].startswith("application/problem+json") for a in answers)
+            assert took < 25, took
+            assert max(live) < 0.5, max(live)
+            t0 = time.monotonic()
+            ready = requests.get(f"{base}/api/health/ready", timeout=10)
+            assert ready.status_code == 503 and time.monotonic() - t0 < 2.0, ready.text
+            assert "tables" in ready.json()["checks"] and ready.json()["checks"]["tables"] != "ok"
+            assert lag.worst < 0.05, f"the event loop was blocked for {lag.worst * 1000:.0f} ms"
+            hole.resume()
+            time.sleep(0.5)
+            assert requests.get(listing, headers=auth, timeout=30).status_code == 200
+    finally:
+        hole.resume()
+        hole.stop()
+        set_hub(None)
