@@ -86,3 +86,31 @@ def test_hub_run_serves_and_cleans_up_on_sigterm() -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_azurite_dies_with_a_hub_killed_by_sigkill() -> None:
+    """A `kill -9` of the process that started Azurite leaves no orphan holding the data folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    code = "from tools import azurite; s = azurite.start(in_memory=True); print(s.process.pid, flush=True); input()"
+    hub = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stdin=subprocess.PIPE, cwd=Path(__file__).parents[1]
+    )
+    assert hub.stdout is not None
+    child = int(hub.stdout.readline())
+    os.kill(hub.pid, signal.SIGKILL)
+    hub.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("Azurite outlived the hub that started it")

@@ -62,6 +62,18 @@ class Azurite:
         self.stop()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the process that started it dies, even by
+    SIGKILL, so a killed hub never leaves an orphaned Azurite holding the data folder (elsewhere: no-op)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,6 +103,7 @@ def start(*, data_dir: Path | None = None, in_memory: bool = False, timeout: flo
         "--silent",
         "--skipApiVersionCheck",
         "--disableProductStyleUrl",
+        "--disableTelemetry",  # Azurite 3.35 reports usage to Microsoft unless told not to
         "--blobHost",
         "127.0.0.1",
         "--blobPort",
@@ -106,7 +119,9 @@ def start(*, data_dir: Path | None = None, in_memory: bool = False, timeout: flo
     ]
     # In-memory mode (tests) may not be combined with --location.
     args += ["--inMemoryPersistence"] if in_memory else ["--location", str(data_dir)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ}, preexec_fn=_die_with_parent
+    )
     try:
         for port in ports.values():
             _wait_for(port, proc, timeout)
