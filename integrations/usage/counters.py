@@ -87,6 +87,7 @@ class UsageCounters:
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
         self._write_through = contextvars.ContextVar("usage_write_through", default=False)
+        self._flushing = threading.Event()
 
     @contextmanager
     def write_through(self) -> Iterator[None]:
@@ -112,11 +113,22 @@ class UsageCounters:
             for row in (day, hour):
                 self._totals.setdefault((tenant_id, row), (provider, Tally()))[1].add(t)
                 self._dirty.add((tenant_id, row))
-        if self._write_through.get() or time.monotonic() - self._last_flush > FLUSH_INTERVAL_S:
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - storage blip: kept dirty, written by the next flush
-                log.warning("usage flush failed; the tallies stay pending", exc_info=True)
+        if self._write_through.get():
+            self._flush_quietly()
+        elif time.monotonic() - self._last_flush > FLUSH_INTERVAL_S and not self._flushing.is_set():
+            # On its own thread: `record` runs on the API's event loop (the edge counts every response), where
+            # a storage write would stall every request while storage is slow.
+            self._flushing.set()
+            self._last_flush = time.monotonic()
+            threading.Thread(target=self._flush_quietly, daemon=True, name="usage-flush").start()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - storage blip: kept dirty, written by the next flush
+            log.warning("usage flush failed; the tallies stay pending", exc_info=True)
+        finally:
+            self._flushing.clear()
 
     def flush(self) -> None:
         """Write the changed rows. On failure the rows stay dirty (nothing is lost) and the error propagates."""
