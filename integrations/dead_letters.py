@@ -4,7 +4,8 @@ The Functions host moves a message that failed `maxDequeueCount` times to `<queu
 no error, no attempt history and a new id. So each queue function records its own failures here as they
 happen (one row per message: the original body and id, each attempt's error, redacted), and the last one
 marks the row `dead`. The API lists a tenant's dead letters and replays one: the row is claimed (`replayed`,
-ETag-checked, so two replays make one) and the kind's own replay action runs (a sync job becomes a new run;
+ETag-checked, so two replays make one) and the kind's own replay action runs (if it fails, the letter is
+dead again) (a sync job becomes a new run;
 the webhooks issue adds deliveries on the same rows).
 
 Rows: `PartitionKey = <tenant>|<integration>`, `RowKey = <kind>|<message id>`.
@@ -59,6 +60,11 @@ class DeadLetters:
         self._table = table
         self._now = now
 
+    def _write(self, letter: DeadLetter, *, etag: str | None) -> str:
+        pk, rk = self._keys(letter.tenant_id, letter.integration_id, letter.kind, letter.id)
+        entity = {"PartitionKey": pk, "RowKey": rk, "Status": letter.status.value, "Body": letter.model_dump_json()}
+        return self._table.insert(entity) if etag is None else self._table.replace(entity, etag=etag)
+
     @staticmethod
     def _keys(tenant_id: str, integration_id: str, kind: str, message_id: str) -> tuple[str, str]:
         return f"{tenant_id}|{integration_id}", f"{kind}|{message_id}"
@@ -102,12 +108,8 @@ class DeadLetters:
             letter.attempts = [*letter.attempts, attempt][-MAX_ATTEMPTS_KEPT:]
             if final:
                 letter.status, letter.dead_at = LetterStatus.dead, attempt.at
-            entity = {"PartitionKey": pk, "RowKey": rk, "Status": letter.status.value, "Body": letter.model_dump_json()}
             try:
-                if etag is None:
-                    self._table.insert(entity)
-                else:
-                    self._table.replace(entity, etag=etag)
+                self._write(letter, etag=etag)
                 return letter
             except (Conflict, PreconditionFailed):
                 continue
@@ -137,14 +139,15 @@ class DeadLetters:
             )
         letter.status, letter.replayed_at = LetterStatus.replayed, self._now()
         try:
-            etag = self._table.replace(
-                {"PartitionKey": pk, "RowKey": rk, "Status": letter.status.value, "Body": letter.model_dump_json()},
-                etag=etag,
-            )
+            etag = self._write(letter, etag=etag)
         except PreconditionFailed:
             raise Conflict(f"Dead letter {message_id} is being replayed already.", reason="replaying") from None
-        letter.replayed_as = action(letter)
-        self._table.replace(
-            {"PartitionKey": pk, "RowKey": rk, "Status": letter.status.value, "Body": letter.model_dump_json()}, etag=etag
-        )
+        try:
+            letter.replayed_as = action(letter)
+        except Exception:
+            # The replay did not happen (e.g. the integration is paused): the letter stays dead, to be replayed later.
+            letter.status, letter.replayed_at = LetterStatus.dead, None
+            self._write(letter, etag=etag)
+            raise
+        self._write(letter, etag=etag)
         return letter

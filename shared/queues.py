@@ -9,7 +9,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient, QueueServiceClient
 
 from shared import telemetry
-from shared.errors import StorageUnavailable
+from shared.tables import STORAGE_CLIENT, storage_call
 
 
 class Queues:
@@ -19,8 +19,6 @@ class Queues:
 
     @classmethod
     def from_connection_string(cls, conn: str) -> Queues:
-        from shared.tables import STORAGE_CLIENT
-
         return cls(QueueServiceClient.from_connection_string(conn, **STORAGE_CLIENT))
 
     def client(self, name: str) -> QueueClient:
@@ -39,14 +37,8 @@ class Queues:
         """Send JSON; the current trace context travels along as `traceparent` (W3C) unless already present."""
         if "traceparent" not in message:
             message = {**message, **telemetry.inject({})}
-        from shared.tables import unavailable
-
-        try:
+        with storage_call():
             self.client(name).send_message(json.dumps(message, default=str).encode(), visibility_timeout=delay_s or None)
-        except Exception as exc:
-            if unavailable(exc):
-                raise StorageUnavailable() from exc
-            raise
 
     def peek_all(self, name: str, *, limit: int = 32) -> list[dict[str, Any]]:
         return [json.loads(m.content) for m in self.client(name).peek_messages(max_messages=limit)]

@@ -9,10 +9,13 @@ answers 503 within seconds instead of hanging a request for the SDK's default mi
 from __future__ import annotations
 
 import base64
+import functools
+import inspect
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -28,53 +31,47 @@ from azure.data.tables import TableClient, TableServiceClient, TableTransactionE
 from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed, StorageUnavailable
 
 Entity = dict[str, Any]
+T = TypeVar("T")
 # azure-core's defaults are a 300 s connection timeout and 10 retries with backoff: minutes before an outage
 # surfaces. These bound one storage call to about 2 × (2 s connect + 5 s read).
 STORAGE_CLIENT: dict[str, Any] = {"connection_timeout": 2, "read_timeout": 5, "retry_total": 1, "retry_backoff_factor": 0.2}
 
 
-def unavailable(exc: Exception) -> bool:
-    """Whether an SDK error means storage did not answer (rather than answered no)."""
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return True
-    return isinstance(exc, HttpResponseError) and exc.status_code in (500, 503)
+@contextmanager
+def storage_call() -> Iterator[None]:
+    """Storage that did not answer (rather than answered no) becomes StorageUnavailable: the one translation,
+    wrapped around every public method of Table and around the queue sender."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise StorageUnavailable() from exc
+    except HttpResponseError as exc:
+        if exc.status_code in (500, 503):
+            raise StorageUnavailable() from exc
+        raise
 
 
-class _Translating(type):
-    """Every public method of Table turns "storage did not answer" into StorageUnavailable (one place)."""
-
-    def __new__(mcs, name: str, bases: tuple[type, ...], ns: dict[str, Any]) -> type:
-        for attr, fn in list(ns.items()):
-            if callable(fn) and not attr.startswith("_"):
-                ns[attr] = _translated(fn)
-        return super().__new__(mcs, name, bases, ns)
+def _translating(cls: type[T]) -> type[T]:
+    for attr, fn in list(vars(cls).items()):
+        if callable(fn) and not attr.startswith("_"):
+            setattr(cls, attr, _translated(fn))
+    return cls
 
 
-def _translated(fn: Any) -> Any:
-    import functools
-    import inspect
-
+def _translated(fn: Callable[..., Any]) -> Callable[..., Any]:
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
-        def gen(*args: Any, **kwargs: Any) -> Any:
-            try:
+        def rows(*args: Any, **kwargs: Any) -> Any:
+            with storage_call():
                 yield from fn(*args, **kwargs)
-            except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
-                if unavailable(exc):
-                    raise StorageUnavailable() from exc
-                raise
 
-        return gen
+        return rows
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with storage_call():
             return fn(*args, **kwargs)
-        except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
-            if unavailable(exc):
-                raise StorageUnavailable() from exc
-            raise
 
     return call
 
@@ -108,7 +105,8 @@ def decode_token(token: str | None) -> dict[str, str] | None:
         raise BadRequest("The continuation token is malformed; use the `next` link of the previous page.") from exc
 
 
-class Table(metaclass=_Translating):
+@_translating
+class Table:
     """One table. Entities are plain dicts; ETags travel beside them."""
 
     def __init__(self, client: TableClient) -> None:

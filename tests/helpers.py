@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -252,3 +254,23 @@ def take_events(hub: Any, contains: str = "") -> list[dict[str, Any]]:
                 out.append(event)
             client.delete_message(message)
     return out
+
+
+def together(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls at the same instant on their own threads; their results (or the exception raised)."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # the caller inspects it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

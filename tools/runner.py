@@ -164,7 +164,6 @@ class _Visible:
         self._queue, self._id, self._visibility_s = queue, msg.id, visibility_s
         self.pop_receipt: str = msg.pop_receipt
         self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._renew, daemon=True, name=f"visible-{msg.id[:8]}")
 
     def __enter__(self) -> _Visible:
@@ -182,9 +181,8 @@ class _Visible:
     def _renew(self) -> None:
         while not self._stop.wait(self._visibility_s / 2):
             try:
-                with self._lock:
-                    updated = self._queue.update_message(self._id, self.pop_receipt, visibility_timeout=self._visibility_s)
-                    self.pop_receipt = updated.pop_receipt
+                updated = self._queue.update_message(self._id, self.pop_receipt, visibility_timeout=self._visibility_s)
+                self.pop_receipt = updated.pop_receipt  # read by the handler only after stop() joined this thread
             except Exception:  # noqa: BLE001 - a blip: the next renewal (well within the timeout) tries again
                 log.warning("renewing visibility of message %s failed", self._id, exc_info=True)
 

@@ -46,7 +46,7 @@ def deliver(
         progress.skipped += len(waiting)
         records = [r for r in records if r not in waiting]
     for start in range(0, len(records), batch):
-        heartbeat(progress)
+        heartbeat()  # still ours? (the checkpoint follows each batch's marks below)
         chunk, todo, done = records[start : start + batch], [], []
         for record in chunk:
             updating = update is not None and record.external_id is not None

@@ -5,7 +5,8 @@ no I/O); a flush writes this instance's totals into its own shard rows (RowKey
 `<integration>|<day>|<operation>|<shard>`, plus an hourly row `h|<integration>|<hour>|<shard>` for rolling
 windows such as the status endpoint's last 24 hours), one transaction per tenant. A shard has one writer, so
 absolute values are written without a read; shards never contend across instances, and reads sum them.
-A flush runs at most every FLUSH_INTERVAL_S from the calling thread (after every call in a sync job),
+A flush runs at most every FLUSH_INTERVAL_S on a thread of its own (the API records on its event loop), after
+every call inside a sync job (write-through, on the job's thread),
 and explicitly at the end of jobs and requests, which keeps the data fresher than the 60 s the quota
 dashboard promises.
 """
@@ -120,15 +121,19 @@ class UsageCounters:
             # a storage write would stall every request while storage is slow.
             self._flushing.set()
             self._last_flush = time.monotonic()
-            threading.Thread(target=self._flush_quietly, daemon=True, name="usage-flush").start()
+            threading.Thread(target=self._background_flush, daemon=True, name="usage-flush").start()
+
+    def _background_flush(self) -> None:
+        try:
+            self._flush_quietly()
+        finally:
+            self._flushing.clear()
 
     def _flush_quietly(self) -> None:
         try:
             self.flush()
         except Exception:  # noqa: BLE001 - storage blip: kept dirty, written by the next flush
             log.warning("usage flush failed; the tallies stay pending", exc_info=True)
-        finally:
-            self._flushing.clear()
 
     def flush(self) -> None:
         """Write the changed rows. On failure the rows stay dirty (nothing is lost) and the error propagates."""

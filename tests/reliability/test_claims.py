@@ -5,9 +5,7 @@ row is reported (azure-data-tables swallows the 404 of `delete_entity`), and the
 from __future__ import annotations
 
 import secrets
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -16,26 +14,7 @@ import pytest
 from integrations.sync.schedules import Schedules
 from shared.errors import NotFound, PreconditionFailed
 from shared.tables import TableStore
-
-
-def together(*calls: Callable[[], object]) -> list[object]:
-    """Run the calls at the same instant on their own threads; their results (or the exception raised)."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except Exception as exc:  # the caller inspects it
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+from tests.helpers import together
 
 
 def two_instances(conn: str) -> tuple[TableStore, TableStore]:

@@ -80,6 +80,11 @@ def test_a_job_failing_every_attempt_is_kept_with_its_errors_and_replayed_once(
     assert admin.get(f"{path}/syncs/{run['id']}").json()["status"] == "failed"
 
     fakes.fortnox.injected.clear()  # Fortnox is back
+    assert admin.post(f"{path}:pause").status_code == 200
+    refused = admin.post(f"{path}/syncs/dead-letters/{letter['id']}:replay")
+    assert refused.status_code == 409 and refused.json()["reason"] == "not_active", refused.text
+    assert [x["status"] for x in admin.get(f"{path}/syncs/dead-letters").json()["items"]] == ["dead"]  # kept
+    assert admin.post(f"{path}:resume").status_code == 200
     replayed = admin.post(f"{path}/syncs/dead-letters/{letter['id']}:replay")
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["status"] == "replayed" and replayed.json()["replayed_as"] != run["id"]

@@ -7,7 +7,7 @@ from functools import partial
 
 from integrations.wiring import Hub
 from shared.errors import Conflict
-from tests.reliability.test_claims import together
+from tests.helpers import together
 
 
 def test_concurrent_same_key_puts_with_different_payloads_never_412(hub: Hub) -> None:
