@@ -43,6 +43,7 @@ from shared.errors import BadRequest
 from shared.http import OutboundClient
 from shared.leases import Leases
 from shared.queues import Queues
+from shared.rate_windows import SharedWindowLimiter
 from shared.redaction import install as install_redaction
 from shared.secrets.store import SecretStore
 from shared.settings import Settings, get_settings
@@ -370,7 +371,9 @@ def build_hub(settings: Settings, **overrides: Any) -> Hub:
         )
     else:
         raise RuntimeError("Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName")
-    overrides.setdefault("outbound", OutboundClient(egress=settings.egress_policy()))
+    # Provider windows are per token, not per process: every instance paces one integration's calls together.
+    limiter = SharedWindowLimiter(lambda: tables.table("ratewindows"))
+    overrides.setdefault("outbound", OutboundClient(egress=settings.egress_policy(), limiter=limiter))
     return Hub(settings=settings, tables=tables, **overrides)
 
 

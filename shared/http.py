@@ -1,8 +1,8 @@
 """The one outbound HTTP client every adapter uses.
 
-- A client-side limiter keeps each limit key (e.g. one Fortnox access token) inside the provider's
-  documented window, shared by all threads of this instance. Across instances each keeps its own window,
-  so N instances may together reach N× the rate: the 429 handling below is the backstop there.
+- A client-side limiter keeps each limit key (one integration's token) inside the provider's documented
+  window: `SlidingWindowLimiter` for the threads of one instance, and in the hub `SharedWindowLimiter`
+  (`shared/rate_windows.py`) for every instance together. The 429 handling below is the backstop.
 - Retries with jittered exponential backoff on 429, 502/503/504 and connection errors, honouring
   Retry-After (seconds or HTTP date) or else waiting out the provider's window. A write without an
   idempotency key is retried only where the provider says it did not process it (429, 503).
@@ -25,7 +25,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin
 
 import requests
@@ -49,7 +49,7 @@ class Window:
     concurrent: int | None = None
 
 
-def _span(window: Window) -> float:
+def window_span(window: Window) -> float:
     # A small guard beyond the window for clock granularity; jitter is handled by stamping completions.
     return window.per_seconds * 1.005 + 0.005
 
@@ -80,7 +80,7 @@ class SlidingWindowLimiter:
             with self._lock:
                 starts = self._starts.setdefault(key, deque())
                 now = self._clock()
-                span = _span(window)
+                span = window_span(window)
                 while starts and now - starts[0][0] >= span:
                     starts.popleft()
                 if len(starts) < window.requests:
@@ -102,9 +102,15 @@ class SlidingWindowLimiter:
         """After a 429, treat the window as full for `seconds`, so other threads wait too."""
         with self._lock:
             starts = self._starts.setdefault(key, deque())
-            fill_at = self._clock() + seconds - _span(window)
+            fill_at = self._clock() + seconds - window_span(window)
             starts.clear()
             starts.extend([fill_at] for _ in range(window.requests))
+
+
+class Limiter(Protocol):
+    def acquire(self, key: str, window: Window) -> Callable[[], None]: ...
+
+    def penalise(self, key: str, window: Window, seconds: float) -> None: ...
 
 
 @dataclass
@@ -162,12 +168,12 @@ class OutboundClient:
         self,
         *,
         egress: EgressPolicy | None = None,
-        limiter: SlidingWindowLimiter | None = None,
+        limiter: Limiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.egress = egress or EgressPolicy()
         self.session = self.new_session()
-        self.limiter = limiter or SlidingWindowLimiter(sleep=sleep)
+        self.limiter: Limiter = limiter or SlidingWindowLimiter(sleep=sleep)
         self._sleep = sleep
 
     def new_session(self, session: requests.Session | None = None) -> requests.Session:

@@ -256,6 +256,16 @@ def take_events(hub: Any, contains: str = "") -> list[dict[str, Any]]:
     return out
 
 
+def fortnox_token(fake: Any) -> str:
+    """A valid access token on the Fortnox fake without going through consent."""
+    from devfakes.fortnox import Grant
+
+    code = fake.issue_code(["companyinformation"], "http://x")
+    fake.codes.pop(code)
+    fake.grants["g"] = Grant(["companyinformation"], "")
+    return str(fake._tokens("g")["access_token"])
+
+
 def together(*calls: Callable[[], object]) -> list[object]:
     """Run the calls at the same instant on their own threads; their results (or the exception raised)."""
     barrier = threading.Barrier(len(calls))

@@ -11,23 +11,13 @@ from devfakes.fortnox import FortnoxFake
 from integrations.usage.counters import UsageCounters
 from integrations.wiring import Hub, utc_now
 from shared.http import Call, OutboundClient, Policy, SlidingWindowLimiter, Window
-from tests.helpers import loopback, serve
-
-
-def _token(fake: FortnoxFake) -> str:
-    code = fake.issue_code(["companyinformation"], "http://x")
-    grant_id = "g"
-    fake.codes.pop(code)
-    from devfakes.fortnox import Grant
-
-    fake.grants[grant_id] = Grant(["companyinformation"], "")
-    return fake._tokens(grant_id)["access_token"]
+from tests.helpers import fortnox_token, loopback, serve
 
 
 def test_burst_of_200_stays_inside_the_window() -> None:
     fake = FortnoxFake(window_s=0.5)
     with serve(fake.app()) as base:
-        token = _token(fake)
+        token = fortnox_token(fake)
         client = OutboundClient(egress=loopback(base))
         policy = Policy(provider="fortnox", limit_key="fortnox:burst", window=Window(25, 0.5))
         statuses: list[int] = []
@@ -54,7 +44,7 @@ def test_burst_of_200_stays_inside_the_window() -> None:
 def test_retry_after_is_honoured_and_everything_succeeds() -> None:
     fake = FortnoxFake(window_s=0.5)
     with serve(fake.app()) as base:
-        token = _token(fake)
+        token = fortnox_token(fake)
         slept: list[float] = []
         client = OutboundClient(egress=loopback(base), sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
         fake.fail_next(3, 429, {"Retry-After": "2"})

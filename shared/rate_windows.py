@@ -1,0 +1,211 @@
+"""Provider rate windows shared by every instance: one Table row per limit key (one integration's token).
+
+A provider counts our requests per access token or app, not per process, so N instances each keeping the
+window in memory could together send N× the limit. Each admitted call takes a *slot* in the key's shared
+row with an ETag-conditional write; the row admits a call only while fewer than `requests` slots are live.
+
+A slot is written on departure with a provisional expiry (departure + HOLD_S + window: a crashed caller's
+slot frees itself) and re-stamped on completion to completion + window, exactly as the in-process limiter
+counts: the provider saw the request somewhere in between, so counting from the later time is safe whatever
+the network jitter. Expiries are rounded *up* to buckets of 1/200 of the window, which keeps the row a few
+kilobytes even for a 6000-per-5-minutes window.
+
+The in-process `SlidingWindowLimiter` still runs first (it paces this instance's threads without a storage
+round trip and enforces `concurrent`, which stays per instance). If storage does not answer, the call goes
+ahead under that local window alone and the 429 handling in `shared/http` is the backstop: an outbound call
+is never failed by its own bookkeeping.
+
+Each instance remembers the row it last wrote, so an instance that is the only caller for a key spends one
+conditional write per departure and one per completion, and reads only after losing a race.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared.errors import Conflict, NotFound, PreconditionFailed, StorageUnavailable
+from shared.http import SlidingWindowLimiter, Window, window_span
+from shared.tables import Table, storage_call
+
+log = logging.getLogger("hub.outbound")
+HOLD_S = 60.0  # how long a departed call counts if its caller dies before re-stamping it
+BUCKETS = 200  # expiry resolution: 1/200 of the window
+MAX_POLL_FRACTION = 0.1  # a full window is re-read at least 10× per window (other instances re-stamp early)
+
+
+@dataclass
+class _Row:
+    """The decoded shared row: live slot counts by expiry bucket, a 429 block, and the ETag it was read at."""
+
+    slots: dict[int, int] = field(default_factory=dict)
+    blocked_until: float = 0.0
+    etag: str | None = None
+
+    def live(self, now: float, grain: float) -> dict[int, int]:
+        return {b: n for b, n in self.slots.items() if b * grain > now and n > 0}
+
+
+@dataclass(frozen=True)
+class Slot:
+    bucket: int
+
+
+class SharedWindowLimiter:
+    def __init__(
+        self,
+        table: Callable[[], Table],
+        *,
+        local: SlidingWindowLimiter | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._table_of = table  # opened on first use: building a hub makes no storage call
+        self._local = local or SlidingWindowLimiter(sleep=sleep)
+        self._clock = clock
+        self._sleep = sleep
+        self._seen: dict[str, _Row] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def acquire(self, key: str, window: Window) -> Callable[[], None]:
+        local_release = self._local.acquire(key, window)
+        try:
+            slot = self._take(key, window)
+        except StorageUnavailable:
+            log.warning("shared rate window for %s unavailable: this call is paced by this instance only", key)
+            slot = None
+
+        def release() -> None:
+            local_release()
+            if slot is None:
+                return
+            try:
+                self._restamp(key, window, slot)
+            except StorageUnavailable:
+                log.warning("shared rate window for %s unavailable: a slot keeps its provisional expiry", key)
+
+        return release
+
+    def penalise(self, key: str, window: Window, seconds: float) -> None:
+        """After a 429, every instance waits: the block is written to the shared row."""
+        self._local.penalise(key, window, seconds)
+        until = self._clock() + seconds
+
+        def block(row: _Row) -> bool:
+            if row.blocked_until >= until:
+                return False
+            row.blocked_until = until
+            return True
+
+        try:
+            self._update(key, block)
+        except StorageUnavailable:
+            pass  # the local block still holds this instance back
+
+    # -- the row ---------------------------------------------------------------------------------------
+
+    def _take(self, key: str, window: Window) -> Slot:
+        grain = window_span(window) / BUCKETS
+        while True:
+            wait = 0.0
+            taken: Slot | None = None
+
+            def admit(row: _Row) -> bool:
+                nonlocal wait, taken
+                taken = None
+                now = self._clock()
+                live = row.live(now, grain)
+                row.slots = live
+                if row.blocked_until > now:
+                    wait = row.blocked_until - now
+                    return False
+                if sum(live.values()) >= window.requests:
+                    wait = min(min(live) * grain - now, window_span(window) * MAX_POLL_FRACTION)
+                    return False
+                bucket = math.ceil((now + HOLD_S + window_span(window)) / grain)
+                row.slots[bucket] = row.slots.get(bucket, 0) + 1
+                taken = Slot(bucket)
+                return True
+
+            self._update(key, admit, fresh_when_refused=True)
+            if taken is not None:
+                return taken
+            self._sleep(max(wait, 0.001))
+
+    def _restamp(self, key: str, window: Window, slot: Slot) -> None:
+        grain = window_span(window) / BUCKETS
+
+        def move(row: _Row) -> bool:
+            now = self._clock()
+            row.slots = row.live(now, grain)
+            if row.slots.get(slot.bucket, 0) > 0:
+                row.slots[slot.bucket] -= 1
+            bucket = math.ceil((now + window_span(window)) / grain)
+            row.slots[bucket] = row.slots.get(bucket, 0) + 1
+            return True
+
+        self._update(key, move)
+
+    def _update(self, key: str, change: Callable[[_Row], bool], *, fresh_when_refused: bool = False) -> None:
+        """Apply `change` to the row and write it conditionally, re-reading after a lost race. `change`
+        returns False to write nothing; with `fresh_when_refused`, a refusal based on a remembered (possibly
+        stale) row is re-checked against a fresh read first."""
+        with self._lock(key):
+            row = self._seen.get(key)
+            fresh = row is None
+            for _ in range(50):
+                if row is None:
+                    row, fresh = self._read(key), True
+                if not change(row):
+                    if fresh or not fresh_when_refused:
+                        self._seen[key] = row
+                        return
+                    row = None
+                    continue
+                try:
+                    row.etag = self._write(key, row)
+                    self._seen[key] = row
+                    return
+                except (Conflict, PreconditionFailed, NotFound):
+                    row = None  # another instance wrote first: read again
+            raise StorageUnavailable()  # fifty lost races in a row: treat the row as unavailable
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    @staticmethod
+    def _address(key: str) -> tuple[str, str]:
+        # One partition per key: windows of different integrations never share a partition's throughput.
+        return hashlib.sha256(key.encode()).hexdigest()[:32], "window"
+
+    def _table(self) -> Table:
+        with storage_call():  # creating the table is outside Table's own translation
+            return self._table_of()
+
+    def _read(self, key: str) -> _Row:
+        found = self._table().find(*self._address(key))
+        if found is None:
+            return _Row()
+        entity, etag = found
+        slots = {int(b): int(n) for b, n in json.loads(entity.get("Slots") or "{}").items()}
+        return _Row(slots, float(entity.get("BlockedUntil") or 0.0), etag)
+
+    def _write(self, key: str, row: _Row) -> str:
+        pk, rk = self._address(key)
+        entity = {
+            "PartitionKey": pk,
+            "RowKey": rk,
+            "Slots": json.dumps({str(b): n for b, n in sorted(row.slots.items())}, separators=(",", ":")),
+            "BlockedUntil": row.blocked_until,
+        }
+        if row.etag is None:
+            return self._table().insert(entity)
+        return self._table().replace(entity, etag=row.etag)

@@ -1,0 +1,90 @@
+"""Provider windows are shared by instances: two hubs calling for one integration's token together stay
+inside the provider's window (each keeping its own window, they are throttled), a 429 seen by one holds the
+other back too, and a storage outage never fails the call it paces."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from devfakes.fortnox import FortnoxFake
+from shared.http import Call, Limiter, OutboundClient, Policy, SlidingWindowLimiter, Window
+from shared.rate_windows import SharedWindowLimiter
+from shared.tables import TableStore
+from tests.helpers import fortnox_token, loopback, serve
+
+WINDOW_S = 0.5
+
+
+def _shared(conn: str, prefix: str) -> SharedWindowLimiter:
+    store = TableStore.from_connection_string(conn, prefix=prefix)  # each instance opens its own client
+    return SharedWindowLimiter(lambda: store.table("ratewindows"))
+
+
+def _push(limiters: list[Limiter], *, threads_each: int, calls_each: int) -> tuple[FortnoxFake, list[int], float]:
+    """Every instance's threads call the same token; returns the fake, the statuses and the wall time."""
+    fake = FortnoxFake(window_s=WINDOW_S)
+    statuses: list[int] = []
+    with serve(fake.app()) as base:
+        token = fortnox_token(fake)
+        policy = Policy(provider="fortnox", limit_key="fortnox:one-integration", window=Window(25, WINDOW_S))
+        clients = [OutboundClient(egress=loopback(base), limiter=limiter) for limiter in limiters]
+
+        def worker(client: OutboundClient) -> None:
+            for _ in range(calls_each):
+                call = Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"})
+                statuses.append(client.send(call, policy).status_code)
+
+        started = time.perf_counter()
+        workers = [threading.Thread(target=worker, args=(c,)) for c in clients for _ in range(threads_each)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        return fake, statuses, time.perf_counter() - started
+
+
+def test_two_instances_stay_inside_one_window(storage_connection: str) -> None:
+    prefix = "t" + secrets.token_hex(5)
+    fake, statuses, elapsed = _push(
+        [_shared(storage_connection, prefix), _shared(storage_connection, prefix)], threads_each=4, calls_each=20
+    )
+    assert statuses == [200] * 160
+    assert fake.throttled == 0
+    assert elapsed >= 5 * WINDOW_S  # 160 calls need at least 6 windows: the two instances did not each get 25
+
+
+def test_two_instances_with_their_own_windows_are_throttled() -> None:
+    """The hole the shared window closes: each instance alone is inside the limit, together they are not."""
+    fake, statuses, _ = _push([SlidingWindowLimiter(), SlidingWindowLimiter()], threads_each=4, calls_each=20)
+    assert statuses == [200] * 160  # retried after the 429s
+    assert fake.throttled > 0
+
+
+def test_a_429_on_one_instance_holds_the_other_back(storage_connection: str) -> None:
+    prefix = "t" + secrets.token_hex(5)
+    fake = FortnoxFake(window_s=WINDOW_S)
+    with serve(fake.app()) as base:
+        token = fortnox_token(fake)
+        policy = Policy(provider="fortnox", limit_key="fortnox:penalised", window=Window(25, WINDOW_S))
+        first = OutboundClient(egress=loopback(base), limiter=_shared(storage_connection, prefix))
+        second = OutboundClient(egress=loopback(base), limiter=_shared(storage_connection, prefix))
+        call = Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"})
+        fake.fail_next(1, 429, {"Retry-After": "2"})
+        threading.Thread(target=first.send, args=(call, policy), daemon=True).start()
+        time.sleep(0.3)  # the first has seen its 429 and is waiting out Retry-After
+        started = time.perf_counter()
+        assert second.send(call, policy).status_code == 200
+        assert time.perf_counter() - started >= 1.4  # it waited for the block the first instance wrote
+
+
+def test_storage_outage_never_fails_the_call_it_paces() -> None:
+    fake = FortnoxFake(window_s=WINDOW_S)
+    dead = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/x;"
+    with serve(fake.app()) as base:
+        token = fortnox_token(fake)
+        client = OutboundClient(egress=loopback(base), limiter=_shared(dead, "tdead"))
+        policy = Policy(provider="fortnox", limit_key="fortnox:outage", window=Window(25, WINDOW_S))
+        call = Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"})
+        assert client.send(call, policy).status_code == 200
