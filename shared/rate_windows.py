@@ -83,11 +83,12 @@ class SharedWindowLimiter:
             slot = None
 
         def release() -> None:
+            done = self._clock()  # the response is back: the slot counts from now, not from when the write lands
             local_release()
             if slot is None:
                 return
             try:
-                self._restamp(key, window, slot)
+                self._restamp(key, window, slot, done)
             except StorageUnavailable:
                 log.warning("shared rate window for %s unavailable: a slot keeps its provisional expiry", key)
 
@@ -139,7 +140,7 @@ class SharedWindowLimiter:
                 return taken
             self._sleep(max(wait, 0.001))
 
-    def _restamp(self, key: str, window: Window, slot: Slot) -> None:
+    def _restamp(self, key: str, window: Window, slot: Slot, done: float) -> None:
         grain = window_span(window) / BUCKETS
 
         def move(row: _Row) -> bool:
@@ -147,7 +148,7 @@ class SharedWindowLimiter:
             row.slots = row.live(now, grain)
             if row.slots.get(slot.bucket, 0) > 0:
                 row.slots[slot.bucket] -= 1
-            bucket = math.ceil((now + window_span(window)) / grain)
+            bucket = math.ceil((done + window_span(window)) / grain)
             row.slots[bucket] = row.slots.get(bucket, 0) + 1
             return True
 
