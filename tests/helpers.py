@@ -11,6 +11,7 @@ import requests
 
 from devfakes.documents import fortnox, ref  # noqa: F401 - re-exported for the tests
 from devfakes.servers import free_port, loopback, serve  # noqa: F401 - re-exported for the tests
+from tools.runner import QueueSettings
 
 PUBLIC_BASE = "https://hub.test"  # the hub's public URL in tests; redirects to it are followed by hand
 
@@ -212,6 +213,46 @@ def connect_fortnox(admin: ApiClient, fake: Any, *, body: dict[str, Any] | None 
     return admin.get(path).json()
 
 
+# Queue settings for tests: short visibility so a redelivery comes within seconds.
+FAST_QUEUES = QueueSettings(batch_size=4, visibility_timeout_s=3, max_dequeue_count=5, max_polling_interval_s=0.2)
+
+
+def invoices(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f"INV-2026-{i:05d}",
+            "customer_number": str(100 + i % 17),
+            "invoice_date": "2026-11-25",
+            "currency": "SEK",
+            "lines": [
+                {"category": "license_fees" if i % 3 else "tournament_fees", "description": "Licens 2026", "amount": 450.0}
+            ],
+        }
+        for i in range(n)
+    ]
+
+
+def active_fortnox(admin: ApiClient, fakes: Any) -> str:
+    """The Fortnox story up to the push: connected, validated, active, 142 invoices in the outbox."""
+    doc = connect_fortnox(admin, fakes.fortnox)
+    path = f"{admin.integrations}/{doc['id']}"
+    r = admin.patch(
+        path,
+        {
+            "config": {
+                "fiscal_year": {"year": 2026},
+                "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"},
+            }
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").json()["status"] == "active"
+    r = admin.post(f"{path}/outbox/invoices", json={"invoices": invoices(142)})
+    assert r.status_code == 202 and r.json()["created"] == 142, r.text
+    return doc["id"]
+
+
 def mark_inflight(hub: Any, tenant: str, integration: str, *kinds: str) -> None:
     """Simulate a crash after the provider answered but before the outcome was recorded: the outbox rows of
     these kinds are inflight again (outcome unknown)."""
@@ -226,7 +267,6 @@ def mark_inflight(hub: Any, tenant: str, integration: str, *kinds: str) -> None:
 def run_sync(admin: ApiClient, path: str, operation: str, *, timeout: float = 60) -> dict[str, Any]:
     """Trigger a sync through the API, let the registered queue function run it, return the finished run."""
     import function_app
-    from tests.sync.test_fortnox_story import FAST_QUEUES
     from tools.runner import LocalRunner
 
     r = admin.post(f"{path}/syncs", json={"operation": operation})

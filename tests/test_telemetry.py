@@ -13,8 +13,7 @@ import function_app
 from devfakes.launcher import Fakes
 from integrations.api.app import create_api
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, serve
-from tests.sync.test_fortnox_story import FAST_QUEUES, active_fortnox
+from tests.helpers import FAST_QUEUES, ApiClient, active_fortnox, serve
 from tools.runner import LocalRunner
 
 EXPORTER = InMemorySpanExporter()

@@ -47,8 +47,7 @@ def test_alert_webhook_is_ssrf_guarded_and_called(api: str, hub: Hub, tenant: st
     import function_app
     from devfakes.swish import SwishFake
     from shared.http import OutboundClient
-    from tests.helpers import loopback, serve
-    from tests.sync.test_fortnox_story import FAST_QUEUES
+    from tests.helpers import FAST_QUEUES, loopback, serve
     from tools.runner import LocalRunner
 
     received: list[dict] = []

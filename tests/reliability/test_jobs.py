@@ -12,8 +12,7 @@ import azure.functions as func
 import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import ApiClient
-from tests.sync.test_fortnox_story import active_fortnox
+from tests.helpers import ApiClient, active_fortnox
 from tools.runner import LocalRunner, QueueSettings, QueueWorker, queue_client
 
 ONE_ATTEMPT = QueueSettings(batch_size=4, visibility_timeout_s=2, max_dequeue_count=1, max_polling_interval_s=0.2)

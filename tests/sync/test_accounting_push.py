@@ -12,8 +12,7 @@ import pytest
 import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, connect_fortnox, fortnox, mark_inflight, run_sync, take_events
-from tests.sync.test_fortnox_story import FAST_QUEUES, invoices
+from tests.helpers import FAST_QUEUES, ApiClient, connect_fortnox, fortnox, invoices, mark_inflight, run_sync, take_events
 from tools.runner import LocalRunner
 
 ACCOUNTS = {

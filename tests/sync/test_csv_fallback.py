@@ -10,8 +10,7 @@ import function_app
 from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import ApiClient
-from tests.sync.test_fortnox_story import FAST_QUEUES
+from tests.helpers import FAST_QUEUES, ApiClient
 from tools.runner import LocalRunner
 
 

@@ -10,51 +10,13 @@ import os
 import signal
 import time
 from datetime import timedelta
-from typing import Any
 
 import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub, build_hub, set_hub
 from shared.settings import Settings
-from tests.helpers import ApiClient, connect_fortnox
-from tools.runner import LocalRunner, QueueSettings
-
-FAST_QUEUES = QueueSettings(batch_size=4, visibility_timeout_s=3, max_dequeue_count=5, max_polling_interval_s=0.2)
-
-
-def invoices(n: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": f"INV-2026-{i:05d}",
-            "customer_number": str(100 + i % 17),
-            "invoice_date": "2026-11-25",
-            "currency": "SEK",
-            "lines": [
-                {"category": "license_fees" if i % 3 else "tournament_fees", "description": "Licens 2026", "amount": 450.0}
-            ],
-        }
-        for i in range(n)
-    ]
-
-
-def active_fortnox(admin: ApiClient, fakes: Fakes) -> str:
-    doc = connect_fortnox(admin, fakes.fortnox)
-    path = f"{admin.integrations}/{doc['id']}"
-    r = admin.patch(
-        path,
-        {
-            "config": {
-                "fiscal_year": {"year": 2026},
-                "chart_of_accounts": {"license_fees": "3010", "tournament_fees": "3020"},
-            }
-        },
-    )
-    assert r.status_code == 200, r.text
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").json()["status"] == "active"
-    r = admin.post(f"{path}/outbox/invoices", json={"invoices": invoices(142)})
-    assert r.status_code == 202 and r.json()["created"] == 142, r.text
-    return doc["id"]
+from tests.helpers import FAST_QUEUES, ApiClient, active_fortnox, invoices
+from tools.runner import LocalRunner
 
 
 def test_the_fortnox_story(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:

@@ -12,8 +12,7 @@ import pytest
 import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, mark_inflight, take_events
-from tests.sync.test_fortnox_story import FAST_QUEUES
+from tests.helpers import FAST_QUEUES, ApiClient, mark_inflight, take_events
 from tools.runner import LocalRunner
 
 FIELD_MAP = {

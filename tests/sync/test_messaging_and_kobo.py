@@ -11,8 +11,7 @@ from adapters.kobo import KoboAdapter
 from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, mark_inflight, run_sync, take_events
-from tests.sync.test_fortnox_story import FAST_QUEUES
+from tests.helpers import FAST_QUEUES, ApiClient, mark_inflight, run_sync, take_events
 from tools.runner import LocalRunner
 
 

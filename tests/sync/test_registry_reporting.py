@@ -14,8 +14,7 @@ from adapters.signing import signature_headers
 from devfakes.launcher import Fakes
 from devfakes.registry import RegistryFake
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, run_sync
-from tests.sync.test_fortnox_story import FAST_QUEUES
+from tests.helpers import FAST_QUEUES, ApiClient, run_sync
 from tools.runner import LocalRunner
 
 

@@ -8,9 +8,8 @@ import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.adapters.test_payments import CASES, active_gateway
-from tests.helpers import ApiClient
+from tests.helpers import FAST_QUEUES, ApiClient
 from tests.sync.test_calendar_sync import connect
-from tests.sync.test_fortnox_story import FAST_QUEUES
 from tools.runner import LocalRunner
 
 
