@@ -194,6 +194,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'HUB_API_KEY_PEPPER', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=hub-api-key-pepper)' }
         { name: 'HUB_STATE_SIGNING_KEY', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=hub-state-signing-key)' }
         { name: 'HUB_PUBLIC_BASE_URL', value: publicBaseUrl }
+        { name: 'HUB_DUE_SYNCS_SCHEDULE', value: '0 * * * * *' } // NCRONTAB: the timer that enqueues due syncs
         { name: 'HUB_QUEUE_SYNC_JOBS', value: 'hub-sync-jobs' }
         { name: 'HUB_QUEUE_WEBHOOK_EVENTS', value: 'hub-webhook-events' }
         { name: 'HUB_QUEUE_INTEGRATION_EVENTS', value: 'hub-integration-events' }

@@ -47,7 +47,7 @@ def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], None]) 
 
 
 @blueprint.function_name("timer_due_syncs")
-@blueprint.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False, use_monitor=True)
+@blueprint.timer_trigger(arg_name="timer", schedule="%HUB_DUE_SYNCS_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def timer_due_syncs(timer: func.TimerRequest) -> None:
     from integrations.sync.scheduler import enqueue_due_syncs
     from integrations.wiring import get_hub

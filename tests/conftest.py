@@ -56,6 +56,7 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     # The trigger bindings name app settings (%HUB_QUEUE_SYNC_JOBS%, AzureWebJobsStorage): point them here.
     monkeypatch.setenv("AzureWebJobsStorage", settings.storage_connection or "")
     monkeypatch.setenv("HUB_QUEUE_SYNC_JOBS", settings.queue_sync_jobs)
+    monkeypatch.setenv("HUB_DUE_SYNCS_SCHEDULE", "0 * * * * *")
     monkeypatch.setenv("HUB_QUEUE_WEBHOOK_EVENTS", settings.queue_webhook_events)
     monkeypatch.setenv("HUB_QUEUE_INTEGRATION_EVENTS", settings.queue_integration_events)
     monkeypatch.setenv("HUB_QUEUE_ALERT_WEBHOOKS", settings.queue_alert_webhooks)

@@ -28,7 +28,7 @@ def test_indexed_function_metadata() -> None:
     assert set(http_trigger["methods"]) >= {"GET", "POST", "PATCH", "DELETE", "PUT"}
 
     timer = functions["timer_due_syncs"][0]
-    assert timer["type"] == "timerTrigger" and timer["schedule"] == "0 * * * * *"
+    assert timer["type"] == "timerTrigger" and timer["schedule"] == "%HUB_DUE_SYNCS_SCHEDULE%"
 
     for name, setting in (
         ("queue_sync_jobs", "HUB_QUEUE_SYNC_JOBS"),
@@ -53,6 +53,12 @@ def test_sample_settings_name_every_binding_setting() -> None:
     from pathlib import Path
 
     values = json.loads(Path("local.settings.sample.json").read_text())["Values"]
-    for key in ("AzureWebJobsStorage", "HUB_QUEUE_SYNC_JOBS", "HUB_QUEUE_WEBHOOK_EVENTS", "FUNCTIONS_WORKER_RUNTIME"):
+    for key in (
+        "AzureWebJobsStorage",
+        "HUB_DUE_SYNCS_SCHEDULE",
+        "HUB_QUEUE_SYNC_JOBS",
+        "HUB_QUEUE_WEBHOOK_EVENTS",
+        "FUNCTIONS_WORKER_RUNTIME",
+    ):
         assert key in values
     assert os.path.exists("host.json")

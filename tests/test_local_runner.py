@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import function_app
 from integrations.wiring import Hub
@@ -40,7 +41,7 @@ def test_timer_schedule_is_ncrontab_every_minute(hub: Hub) -> None:
     assert timer.next_after(datetime(2026, 11, 25, 2, 0, 30, tzinfo=UTC)) == datetime(2026, 11, 25, 2, 1, tzinfo=UTC)
 
 
-def test_hub_run_serves_and_cleans_up_on_sigterm() -> None:
+def test_hub_run_serves_and_cleans_up_on_sigterm(tmp_path: Path) -> None:
     """`./hub run`'s process: it serves the API, and a SIGTERM (a service manager, `kill`) stops it *and* the
     Azurite it started (uvicorn re-raises the signal; without our handler the clean-up never ran)."""
     import json
@@ -57,7 +58,8 @@ def test_hub_run_serves_and_cleans_up_on_sigterm() -> None:
 
     root = Path(__file__).resolve().parents[1]
     port = free_port()
-    env = {**os.environ, "HUB_TABLE_PREFIX": "sigterm"}
+    env = {**os.environ, "HUB_TABLE_PREFIX": "sigterm", "HUB_STATE_DIR": str(tmp_path)}
+    env.pop("AzureWebJobsStorage", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tools.run", "--port", str(port), "--no-fakes"],
         cwd=root,
@@ -75,10 +77,12 @@ def test_hub_run_serves_and_cleans_up_on_sigterm() -> None:
                 time.sleep(0.5)
         else:
             raise AssertionError("the hub did not come up")
-        runtime = json.loads((root / ".hub" / "runtime.json").read_text())
+        runtime = json.loads((tmp_path / ".hub" / f"runtime-{port}.json").read_text())
         table_port = int(runtime["AzureWebJobsStorage"].split("TableEndpoint=http://127.0.0.1:")[1].split("/")[0])
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+        assert not (tmp_path / ".hub" / f"runtime-{port}.json").exists()
+        assert not (tmp_path / ".azurite" / "endpoint.json").exists()
         import socket
 
         with socket.socket() as s:

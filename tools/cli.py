@@ -7,13 +7,16 @@ import json
 import os
 import sys
 
-from tools.runner import ROOT, load_settings_values
+from tools.local_state import LocalState
+from tools.runner import load_settings_values
 
 
 def _hub():  # type: ignore[no-untyped-def]
-    runtime = ROOT / ".hub" / "runtime.json"
-    if "AzureWebJobsStorage" not in os.environ and runtime.exists():
-        os.environ["AzureWebJobsStorage"] = json.loads(runtime.read_text())["AzureWebJobsStorage"]
+    # The storage of a running `./hub run` (any of them: in one clone they share one), unless set explicitly.
+    if "AzureWebJobsStorage" not in os.environ:
+        storage = LocalState().storage_for_tools()
+        if storage:
+            os.environ["AzureWebJobsStorage"] = storage
     load_settings_values()
     from integrations.wiring import get_hub
 

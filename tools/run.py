@@ -1,4 +1,9 @@
-"""`./hub run`: Azurite + the local Functions runner + the fake providers, until Ctrl-C."""
+"""`./hub run`: Azurite + the local Functions runner + the fake providers, until Ctrl-C.
+
+Storage, in order: `--storage` or an `AzureWebJobsStorage` other than `UseDevelopmentStorage=true` (attach to
+it); else the Azurite another `./hub run` of this clone already runs (attach); else start Azurite on the
+clone's data folder and own it (`tools/local_state.py`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,8 @@ import signal
 import sys
 
 from tools import azurite
-from tools.runner import ROOT, LocalRunner, load_settings_values
-
-RUNTIME_FILE = ROOT / ".hub" / "runtime.json"
+from tools.local_state import DEV_STORAGE, LocalState
+from tools.runner import LocalRunner, load_settings_values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--json-logs", action="store_true", help="Structured JSON logs (as shipped to App Insights).")
     parser.add_argument("--no-fakes", action="store_true", help="Do not start the loopback fake providers.")
+    parser.add_argument("--storage", help="Attach to this storage connection string instead of a local Azurite.")
     args = parser.parse_args(argv)
     from shared import logs
 
@@ -27,9 +32,20 @@ def main(argv: list[str] | None = None) -> int:
 
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` dumps every thread's stack
     load_settings_values()
-    store = azurite.start(data_dir=ROOT / ".azurite" / "data")
-    if os.environ.get("AzureWebJobsStorage", "UseDevelopmentStorage=true") == "UseDevelopmentStorage=true":
-        os.environ["AzureWebJobsStorage"] = store.connection_string
+    state = LocalState()
+    if args.storage:
+        os.environ["AzureWebJobsStorage"] = args.storage
+    store, ownership, storage = None, None, "attached"
+    if os.environ.get("AzureWebJobsStorage", DEV_STORAGE) == DEV_STORAGE:
+        ownership = state.claim_storage()
+        if ownership is None:
+            os.environ["AzureWebJobsStorage"] = state.running_storage()
+            storage = "attached to the Azurite of another ./hub run in this clone (it stops with that hub)"
+        else:
+            store = azurite.start(data_dir=state.data_dir)
+            ownership.publish(store.connection_string)
+            os.environ["AzureWebJobsStorage"] = store.connection_string
+            storage = f"Azurite on {state.data_dir}"
     fakes = None
     if not args.no_fakes:
         from devfakes.launcher import start_fakes
@@ -41,16 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         # The seed's "142 invoices = 1.3 % of the daily quota" is measured against the fake's daily quota.
         os.environ.setdefault("HUB_PROVIDER_DAILY_QUOTAS", json.dumps({"fortnox": fakes.fortnox.daily_quota}))
     os.environ.setdefault("HUB_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")
-    RUNTIME_FILE.parent.mkdir(exist_ok=True)
-    RUNTIME_FILE.write_text(
-        json.dumps(
-            {
-                "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"],
-                "api": f"http://127.0.0.1:{args.port}",
-                "fakes": fakes.provider_urls if fakes else {},
-            },
-            indent=2,
-        )
+    runtime = state.write_runtime(
+        args.port,
+        {
+            "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"],
+            "api": f"http://127.0.0.1:{args.port}",
+            "storage": storage,
+            "fakes": fakes.provider_urls if fakes else {},
+        },
     )
 
     import uvicorn
@@ -60,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = LocalRunner(function_app.app)
     runner.start_background()
     print(f"Integration Hub on http://127.0.0.1:{args.port}/api/docs  (Ctrl-C stops)", file=sys.stderr)
+    print(f"storage: {storage}; runtime: {runtime}", file=sys.stderr)
     # uvicorn re-raises the signal that stopped it; with the default SIGTERM action the process would die
     # before the clean-up below and leave Azurite running. Exiting from a handler runs it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -69,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         runner.stop()
         if fakes:
             fakes.stop()
-        store.stop()
-        RUNTIME_FILE.unlink(missing_ok=True)
+        runtime.unlink(missing_ok=True)
+        if store:
+            store.stop()
+        if ownership:
+            ownership.release()
     return 0
 
 

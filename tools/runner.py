@@ -45,7 +45,14 @@ def load_settings_values(path: Path | None = None) -> dict[str, str]:
 
 def resolve(value: str) -> str:
     """Binding expressions `%Setting%` resolve to app settings, as the host does."""
-    return re.sub(r"%([^%]+)%", lambda m: os.environ[m.group(1)], value)
+
+    def setting(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise RuntimeError(f"app setting {name} (named by a binding) is not set: see local.settings.sample.json")
+        return os.environ[name]
+
+    return re.sub(r"%([^%]+)%", setting, value)
 
 
 def _timespan(value: str) -> float:
@@ -63,6 +70,9 @@ class QueueSettings:
     @classmethod
     def from_host_json(cls, path: Path = ROOT / "host.json") -> QueueSettings:
         q = json.loads(path.read_text()).get("extensions", {}).get("queues", {})
+        # The host lets an app setting override any host.json value: AzureFunctionsJobHost__extensions__queues__X.
+        prefix = "AzureFunctionsJobHost__extensions__queues__"
+        q = {**q, **{k[len(prefix) :]: v for k, v in os.environ.items() if k.startswith(prefix)}}
         return cls(
             batch_size=int(q.get("batchSize", 16)),
             visibility_timeout_s=_timespan(q.get("visibilityTimeout", "00:00:00")),
