@@ -23,7 +23,7 @@ from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, problem_body
 from integrations.api.ratelimit import Decision, RateLimiter
 from shared import logs, telemetry
-from shared.errors import STORAGE_RETRY_AFTER_S, FieldError
+from shared.errors import STORAGE_RETRY_AFTER_S, FieldError, StorageUnavailable
 
 log = logging.getLogger("hub.api")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
@@ -115,8 +115,13 @@ class Edge:
 
         try:
             decision = await anyio.to_thread.run_sync(check)
-        except Exception:  # noqa: BLE001 - the limiter's storage is down: say so, do not guess
-            log.exception("rate limiter unavailable on %s %s", scope["method"], path)
+        except Exception as exc:  # noqa: BLE001 - the limiter's storage is down: say so, do not guess
+            if isinstance(exc, StorageUnavailable):
+                # Expected during an outage, and logged on the event loop: one line, not a formatted traceback
+                # per request (tens of milliseconds each, with every other request waiting).
+                log.warning("rate limiter unavailable on %s %s: storage did not answer", scope["method"], path)
+            else:
+                log.exception("rate limiter unavailable on %s %s", scope["method"], path)
             await respond(
                 503,
                 "Service unavailable",

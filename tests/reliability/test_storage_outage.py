@@ -18,6 +18,7 @@ from devfakes.servers import serve
 from devfakes.settings import make_settings
 from integrations.api.app import create_api
 from integrations.auth.principal import Scope
+from integrations.usage.counters import FLUSH_INTERVAL_S
 from integrations.wiring import build_hub, set_hub
 
 
@@ -60,15 +61,22 @@ def test_a_hanging_storage_answers_503_fast_and_never_blocks_the_loop(storage_co
     hub = build_hub(make_settings(conn))
     set_hub(hub)
     try:
-        key = hub.api_keys.issue(tenant_id="fed-outage", scopes=[Scope.integrations_read], name="k").secret
+        issued = hub.api_keys.issue(tenant_id="fed-outage", scopes=[Scope.integrations_read], name="k")
+        key = issued.secret
         lag = LoopLag(create_api(max_body=hub.settings.max_body_bytes))
         with serve(lag) as base:
             auth = {"Authorization": f"Bearer {key}"}
             listing = f"{base}/api/v1/tenants/fed-outage/integrations"
-            assert requests.get(listing, headers=auth, timeout=30).status_code == 200
+            # Twice: the first counts against the address until the key is verified here; the second leases the
+            # key's tokens, so the calls in the hang pass the limiter and are counted.
+            for _ in range(2):
+                assert requests.get(listing, headers=auth, timeout=30).status_code == 200
             control = ControlLoop()
             lag.worst = control.watch.worst = 0.0
             hole.hang()
+            # Past the flush interval: the first answer counted during the hang starts a usage flush into the hung
+            # storage (on its own thread, never on the loop; the counts are kept for the next flush).
+            time.sleep(FLUSH_INTERVAL_S + 0.1)
             answers: list[requests.Response] = []
             started = time.monotonic()
             calls = [
@@ -100,6 +108,8 @@ def test_a_hanging_storage_answers_503_fast_and_never_blocks_the_loop(storage_co
             hole.resume()
             time.sleep(0.5)
             assert requests.get(listing, headers=auth, timeout=30).status_code == 200
+            counted = hub.api_usage.last_hours("fed-outage", f"client:{issued.key_id}", hours=1)
+            assert counted.requests == 7 and counted.errors_5xx == 4, counted  # nothing lost in the hang
     finally:
         hole.resume()
         hole.stop()
