@@ -12,10 +12,11 @@ import base64
 import functools
 import inspect
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -77,6 +78,16 @@ def _translated(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @dataclass(frozen=True)
+class Write:
+    """One write of a `Table.transact`: an insert, or a REPLACE/MERGE that is conditional when `etag` is set."""
+
+    kind: Literal["insert", "update"]
+    entity: Entity
+    etag: str | None = None
+    replace: bool = False  # REPLACE the whole row instead of MERGE-ing these columns
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[Entity]
     continuation: str | None
@@ -109,12 +120,24 @@ def decode_token(token: str | None) -> dict[str, str] | None:
 class Table:
     """One table. Entities are plain dicts; ETags travel beside them."""
 
-    def __init__(self, client: TableClient) -> None:
-        self._client = client
+    def __init__(self, client: TableClient, *, create: Callable[[], object] | None = None) -> None:
+        self._raw = client
+        self._create = create  # creates the table on first use: opening a table makes no storage call
+        self._created = threading.Event()
+        self._creating = threading.Lock()
+
+    @property
+    def _client(self) -> TableClient:
+        if self._create is not None and not self._created.is_set():
+            with self._creating:
+                if not self._created.is_set():
+                    self._create()
+                    self._created.set()
+        return self._raw
 
     @property
     def name(self) -> str:
-        return self._client.table_name
+        return self._raw.table_name
 
     def insert(self, entity: Entity) -> str:
         try:
@@ -158,6 +181,33 @@ class Table:
     def upsert(self, entity: Entity) -> str:
         """Unconditional write: only for rows with a single writer (e.g. append-only audit rows)."""
         return self._client.upsert_entity(entity, mode=UpdateMode.REPLACE)["etag"]
+
+    def transact(self, writes: list[Write]) -> list[str | None]:
+        """Up to 100 writes to one partition, all or none (an entity group transaction): an insert whose row
+        exists raises Conflict, a conditional write whose row changed raises PreconditionFailed. Returns each
+        written row's new ETag."""
+        ops: list[Any] = []
+        for w in writes:
+            mode = UpdateMode.REPLACE if w.replace else UpdateMode.MERGE
+            if w.kind == "insert":
+                ops.append(("create", w.entity))
+            elif w.etag is None:
+                ops.append(("upsert", w.entity, {"mode": mode}))
+            else:
+                ops.append(
+                    ("update", w.entity, {"mode": mode, "etag": w.etag, "match_condition": MatchConditions.IfNotModified})
+                )
+        try:
+            results = self._client.submit_transaction(ops)
+        except TableTransactionError as exc:
+            if exc.status_code == 409:
+                raise Conflict("a row of the transaction exists already") from exc
+            if exc.status_code == 412:
+                raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
+            if exc.status_code == 404:
+                raise NotFound("a row of the transaction was not found") from exc
+            raise
+        return [r.get("etag") for r in results]
 
     def merge_many(self, entities: list[Entity]) -> None:
         """Unconditional MERGE of up to 100 entities of one partition in one transaction (single-writer rows)."""
@@ -217,13 +267,19 @@ class TableStore:
         self._service = service
         self._prefix = prefix
         self._tables: dict[str, Table] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_connection_string(cls, conn: str, *, prefix: str) -> TableStore:
         return cls(TableServiceClient.from_connection_string(conn, **STORAGE_CLIENT), prefix=prefix)
 
     def table(self, name: str) -> Table:
-        if name not in self._tables:
-            client = self._service.create_table_if_not_exists(f"{self._prefix}{name}")
-            self._tables[name] = Table(client)
-        return self._tables[name]
+        """The table `<prefix><name>`, created (if missing) by its first operation, not here: building the hub's
+        collaborators is then free of I/O, so the API can use them on its event loop."""
+        with self._lock:
+            if name not in self._tables:
+                full = f"{self._prefix}{name}"
+                self._tables[name] = Table(
+                    self._service.get_table_client(full), create=lambda: self._service.create_table_if_not_exists(full)
+                )
+            return self._tables[name]

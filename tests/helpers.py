@@ -255,13 +255,13 @@ def active_fortnox(admin: ApiClient, fakes: Any) -> str:
 
 def mark_inflight(hub: Any, tenant: str, integration: str, *kinds: str) -> None:
     """Simulate a crash after the provider answered but before the outcome was recorded: the outbox rows of
-    these kinds are inflight again (outcome unknown)."""
+    these kinds are inflight again (outcome unknown), through the outbox so its counts follow."""
     from integrations.sync.outbox import RecordState
 
-    table = hub.outbox._table
-    for row in list(table.query("PartitionKey eq @pk", parameters={"pk": f"{tenant}|{integration}"})):
-        if row["RowKey"].split("|", 1)[0] in kinds:
-            table.merge_many([{**row, "State": RecordState.inflight.value}])
+    rows = hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": hub.outbox.partition(tenant, integration)})
+    keys = [row["RowKey"].split("|", 1) for row in rows if row["RowKey"].split("|", 1)[0] in kinds]
+    records = [hub.outbox.get(tenant, integration, kind, key) for kind, key in keys]
+    hub.outbox.mark_many(tenant, integration, [(r, RecordState.inflight, None, "") for r in records])
 
 
 def run_sync(admin: ApiClient, path: str, operation: str, *, timeout: float = 60) -> dict[str, Any]:

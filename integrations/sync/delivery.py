@@ -4,6 +4,7 @@ lookups before a replayed create, per-record failures)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
@@ -89,7 +90,8 @@ class _BatchMarks:
         self.outbox.mark_many(
             self.tenant, self.integration, [(r, RecordState.inflight, None, "") for r in todo], attempt=True
         )
-        return todo
+        # As they now are: the outcome marks count each record out of `inflight`.
+        return [replace(r, state=RecordState.inflight, attempts=r.attempts + 1) for r in todo]
 
     def finish(self, done: list[Outcome]) -> None:
         self.outbox.mark_many(self.tenant, self.integration, done)

@@ -4,12 +4,19 @@ One row per record and integration: PartitionKey `<tenant>|<integration>`, RowKe
 The row's state is the sync checkpoint: pending → inflight (outcome unknown) → synced (with the
 provider's id) or failed (retried next run). A replayed or resumed job therefore never re-creates a
 synced record, and looks up an inflight one at the provider before creating it again.
+
+Records by state are counted in SHARDS rows at the end of the same partition (`~counts|<n>`), changed in
+the same entity group transaction as the record they count: the counts never drift, even across a crash,
+and reading them is one short range query instead of a scan of every record the integration ever had.
+Writers pick a shard at random, so concurrent POSTs to one integration rarely race for one counter row.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.errors import Conflict, NotFound, PreconditionFailed
-from shared.tables import Table
+from shared.tables import Entity, Table, Write
 
 
 class RecordState(StrEnum):
@@ -28,6 +35,78 @@ class RecordState(StrEnum):
 
 
 CONTENDED_TRIES = 8
+SHARDS = 4
+_COUNTS = "~counts|"  # sorts after every `<kind>|<key>` row, so range reads of records never see it
+TRANSACTION_MAX = 100
+
+
+@dataclass(frozen=True)
+class Put:
+    outcome: str  # created, unchanged or replaced
+    counts: dict[str, int]  # records by state right after this write
+
+
+class _Counts:
+    """The counter shards of each partition. A job (the only writer of its records while it holds the lease)
+    reuses the shard row it last wrote, so marking a batch costs no extra read; a lost race reads again."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._seen: dict[tuple[str, str], tuple[dict[str, int], str]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, pk: str) -> dict[str, tuple[dict[str, int], str]]:
+        rows = self._table.query_versioned(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
+            parameters={"pk": pk, "lo": _COUNTS, "hi": _COUNTS + "~"},
+        )
+        shards = {e["RowKey"]: ({s.value: int(e.get(s.value) or 0) for s in RecordState}, etag) for e, etag in rows}
+        with self._lock:
+            for rk, seen in shards.items():
+                self._seen[(pk, rk)] = seen
+        return shards
+
+    @staticmethod
+    def total(shards: dict[str, tuple[dict[str, int], str]], delta: dict[str, int] | None = None) -> dict[str, int]:
+        out = {s.value: 0 for s in RecordState}
+        for values, _ in shards.values():
+            for state, n in values.items():
+                out[state] += n
+        for state, n in (delta or {}).items():
+            out[state] += n
+        return out
+
+    def change(self, pk: str, delta: dict[str, int], shards: dict[str, tuple[dict[str, int], str]] | None = None) -> Write:
+        """The write adding `delta` to one shard: based on `shards` when just read, else on the row this
+        instance last wrote (or a fresh read). A stale base loses the transaction's ETag check: read again."""
+        rk = f"{_COUNTS}{random.randrange(SHARDS)}"
+        if shards is not None:
+            base = shards.get(rk)
+        else:
+            with self._lock:
+                base = self._seen.get((pk, rk))
+            base = base or self.read(pk).get(rk)
+        values, etag = base or ({s.value: 0 for s in RecordState}, None)
+        entity: Entity = {"PartitionKey": pk, "RowKey": rk, **{k: values.get(k, 0) + delta.get(k, 0) for k in values}}
+        return Write("insert", entity) if etag is None else Write("update", entity, etag=etag, replace=True)
+
+    def written(self, write: Write, etag: str | None) -> None:
+        key = (write.entity["PartitionKey"], write.entity["RowKey"])
+        with self._lock:
+            if etag:
+                self._seen[key] = ({s.value: int(write.entity[s.value]) for s in RecordState}, etag)
+            else:
+                self._seen.pop(key, None)
+
+    def lost(self, write: Write) -> None:
+        with self._lock:
+            self._seen.pop((write.entity["PartitionKey"], write.entity["RowKey"]), None)
+
+
+def _delta(before: str | None, after: str) -> dict[str, int]:
+    if before == after:
+        return {}
+    return {after: 1, **({before: -1} if before else {})}
 
 
 @dataclass(frozen=True)
@@ -50,6 +129,7 @@ class Outbox:
     def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
         self._table = table
         self._now = now
+        self._counts = _Counts(table)
 
     @staticmethod
     def partition(tenant_id: str, integration_id: str) -> str:
@@ -57,7 +137,7 @@ class Outbox:
 
     def put(
         self, tenant_id: str, integration_id: str, kind: str, key: str, payload: dict[str, Any], *, updatable: bool = False
-    ) -> str:
+    ) -> Put:
         """Add a record; the same key again is accepted (idempotent) unless its content changed after sync.
         `updatable` records (members: state, not events) take a new version at any time; it keeps the
         provider's id and is delivered by the next run (a run holding the old version marks it conditionally,
@@ -76,30 +156,38 @@ class Outbox:
             "UpdatedAt": self._now(),
         }
         # Same-key writers race here (a client retrying while its first POST is still running, two platform
-        # workers): a lost ETag race is not the client's precondition, so read again and decide again; only
-        # after CONTENDED_TRIES losses is it a 409 the client may retry.
+        # workers), and writers of other keys race for a counter shard: a lost race is not the client's
+        # precondition, so read again and decide again; only after CONTENDED_TRIES losses is it a 409 the client
+        # may retry.
         for _ in range(CONTENDED_TRIES):
+            shards = self._counts.read(pk)
+            new = _delta(None, RecordState.pending.value)
+            counted = self._counts.change(pk, new, shards)
             try:
-                self._table.insert(entity)
-                return "created"
-            except Conflict:
-                pass
+                self._table.transact([Write("insert", entity), counted])
+                return Put("created", self._counts.total(shards, new))
+            except (Conflict, PreconditionFailed):
+                pass  # the record exists, or another writer changed or created our counter shard
             found = self._table.find(pk, rk)
             if found is None:
-                continue  # deleted in between: insert again
+                continue  # the race was for the counter shard (or the record was deleted in between)
             current, etag = found
             if current["Digest"] == digest:
-                return "unchanged"
+                return Put("unchanged", self._counts.total(shards))
             if not updatable and current["State"] in (RecordState.synced.value, RecordState.inflight.value):
                 raise Conflict(
                     f"{kind} {key} was already delivered; changes to delivered records need an update "
                     f"operation, not a new push."
                 ) from None
             keep = {"ExternalId": current.get("ExternalId", "")} if updatable else {}
+            moved = _delta(current["State"], RecordState.pending.value)
+            writes = [Write("update", {**entity, **keep}, etag=etag, replace=True)]
+            if moved:
+                writes.append(self._counts.change(pk, moved, shards))
             try:
-                self._table.replace({**entity, **keep}, etag=etag)
-                return "replaced"
-            except (PreconditionFailed, NotFound):
+                self._table.transact(writes)
+                return Put("replaced", self._counts.total(shards, moved))
+            except (PreconditionFailed, NotFound, Conflict):
                 continue
         raise Conflict(f"{kind} {key} is being written by other requests at the same moment; retry.", reason="contended")
 
@@ -138,21 +226,35 @@ class Outbox:
     ) -> OutboxRecord | None:
         """Conditional mark against the version the job read; None when the platform sent a newer version
         meanwhile (that version stays pending for the next run)."""
-        entity = self._outcome(self.partition(tenant_id, integration_id), record, state, external_id, error, attempt)
-        try:
-            etag = self._table.merge(entity, etag=record.etag)
-        except PreconditionFailed:
-            return None
-        return OutboxRecord(
-            record.kind,
-            record.key,
-            record.payload,
-            state,
-            external_id or record.external_id,
-            entity.get("Attempts", record.attempts),
-            error,
-            etag,
-        )
+        pk = self.partition(tenant_id, integration_id)
+        entity = self._outcome(pk, record, state, external_id, error, attempt)
+        moved = _delta(record.state.value, state.value)
+        for _ in range(CONTENDED_TRIES):
+            counted = self._counts.change(pk, moved) if moved else None
+            try:
+                etags = self._table.transact([Write("update", entity, etag=record.etag), *([counted] if counted else [])])
+            except PreconditionFailed:
+                if counted is None or self._changed(pk, record):
+                    return None
+                self._counts.lost(counted)  # the counter shard moved on: the record is as we read it, retry
+                continue
+            if counted:
+                self._counts.written(counted, etags[1])
+            return OutboxRecord(
+                record.kind,
+                record.key,
+                record.payload,
+                state,
+                external_id or record.external_id,
+                entity.get("Attempts", record.attempts),
+                error,
+                etags[0] or "",
+            )
+        raise Conflict(f"{record.kind} {record.key}: its counter is contended; the run retries.", reason="contended")
+
+    def _changed(self, pk: str, record: OutboxRecord) -> bool:
+        found = self._table.find(pk, f"{record.kind}|{record.key}")
+        return found is None or found[1] != record.etag
 
     def mark_many(
         self,
@@ -162,12 +264,29 @@ class Outbox:
         *,
         attempt: bool = False,
     ) -> None:
-        """Record many outcomes in one transaction. Safe without ETags: the sync lease makes the job the only
-        writer of its records while it runs."""
+        """Record many outcomes, each chunk in one transaction with its counter change. Safe without ETags on
+        the records: the sync lease makes the job the only writer of its records' states while it runs."""
         pk = self.partition(tenant_id, integration_id)
-        self._table.merge_many(
-            [self._outcome(pk, record, state, external_id, error, attempt) for record, state, external_id, error in changes]
-        )
+        for i in range(0, len(changes), TRANSACTION_MAX - 1):
+            chunk = changes[i : i + TRANSACTION_MAX - 1]
+            moved: dict[str, int] = {}
+            for record, state, _, _ in chunk:
+                for k, n in _delta(record.state.value, state.value).items():
+                    moved[k] = moved.get(k, 0) + n
+            writes = [Write("update", self._outcome(pk, r, st, x, e, attempt)) for r, st, x, e in chunk]
+            for _ in range(CONTENDED_TRIES):
+                counted = self._counts.change(pk, moved) if any(moved.values()) else None
+                try:
+                    etags = self._table.transact([*writes, *([counted] if counted else [])])
+                except PreconditionFailed:
+                    if counted:
+                        self._counts.lost(counted)
+                    continue
+                if counted:
+                    self._counts.written(counted, etags[-1])
+                break
+            else:
+                raise Conflict("outbox counters are contended; the run retries.", reason="contended")
 
     def _outcome(
         self, pk: str, record: OutboxRecord, state: RecordState, external_id: str | None, error: str, attempt: bool
@@ -200,23 +319,17 @@ class Outbox:
 
     def requeue(self, tenant_id: str, integration_id: str, kind: str, key: str) -> bool:
         """Deliver a synced record's last version again (e.g. to restore fields the provider must not own)."""
-        found = self._table.find(self.partition(tenant_id, integration_id), f"{kind}|{key}")
+        pk = self.partition(tenant_id, integration_id)
+        found = self._table.find(pk, f"{kind}|{key}")
         if not found or found[0]["State"] != RecordState.synced.value:
             return False
         entity, etag = found
-        try:
-            self._table.merge(
-                {**{k: entity[k] for k in ("PartitionKey", "RowKey")}, "State": RecordState.pending.value}, etag=etag
-            )
-        except PreconditionFailed:
-            return False  # a newer version arrived: it is pending already
-        return True
+        record = self._record(entity, etag)
+        return self.mark_if_unchanged(tenant_id, integration_id, record, RecordState.pending) is not None
 
     def counts(self, tenant_id: str, integration_id: str) -> dict[str, int]:
-        out = {s.value: 0 for s in RecordState}
-        for e in self._table.query("PartitionKey eq @pk", parameters={"pk": self.partition(tenant_id, integration_id)}):
-            out[e["State"]] += 1
-        return out
+        """Records by state: the sum of the counter shards (one range read, whatever the outbox's size)."""
+        return self._counts.total(self._counts.read(self.partition(tenant_id, integration_id)))
 
     def get(self, tenant_id: str, integration_id: str, kind: str, key: str) -> OutboxRecord:
         try:

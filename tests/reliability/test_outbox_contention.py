@@ -1,10 +1,12 @@
-"""Same-key outbox writes under contention: each writer gets an answer of its own (created, replaced,
-unchanged or a 409 to retry), never the 412 of a precondition the client did not send."""
+"""Outbox writes under contention: each same-key writer gets an answer of its own (created, replaced,
+unchanged or a 409 to retry), never the 412 of a precondition the client did not send; and the counts by
+state, kept in counter rows beside the records, always equal what the records say."""
 
 from __future__ import annotations
 
 from functools import partial
 
+from integrations.sync.outbox import Put, RecordState
 from integrations.wiring import Hub
 from shared.errors import Conflict
 from tests.helpers import together
@@ -14,6 +16,42 @@ def test_concurrent_same_key_puts_with_different_payloads_never_412(hub: Hub) ->
     for round_ in range(5):
         key = f"INV-{round_}"
         writes = [partial(hub.outbox.put, "fed-a", "int_x", "invoice", key, {"key": key, "amount": i}) for i in range(8)]
-        outcomes = together(*writes)
+        outcomes = [o.outcome if isinstance(o, Put) else o for o in together(*writes)]
         assert all(o in ("created", "replaced", "unchanged") or isinstance(o, Conflict) for o in outcomes), outcomes
         assert outcomes.count("created") == 1, outcomes
+    assert hub.outbox.counts("fed-a", "int_x") == _by_state(hub, "fed-a", "int_x")
+
+
+def _by_state(hub: Hub, tenant: str, integration: str) -> dict[str, int]:
+    """The truth the counters must match: every record row of the partition, by state."""
+    out = {s.value: 0 for s in RecordState}
+    rows = hub.outbox._table.query(  # noqa: SLF001 - the test reads the rows themselves
+        "PartitionKey eq @pk and RowKey lt '~'", parameters={"pk": hub.outbox.partition(tenant, integration)}
+    )
+    for row in rows:
+        out[row["State"]] += 1
+    return out
+
+
+def test_counts_match_the_records_through_concurrent_writes_and_marks(hub: Hub) -> None:
+    tenant, integration = "fed-c", "int_c"
+    puts = [partial(hub.outbox.put, tenant, integration, "invoice", f"INV-{i}", {"key": f"INV-{i}"}) for i in range(40)]
+    together(*puts[:20])
+    together(*puts[20:], *puts[:10])  # new keys and replays at once
+    assert (
+        hub.outbox.counts(tenant, integration)
+        == _by_state(hub, tenant, integration)
+        == {
+            "pending": 40,
+            "inflight": 0,
+            "synced": 0,
+            "failed": 0,
+        }
+    )
+    due = list(hub.outbox.due(tenant, integration, "invoice", max_attempts=5))
+    hub.outbox.mark_many(tenant, integration, [(r, RecordState.inflight, None, "") for r in due[:25]], attempt=True)
+    for r in due[25:30]:
+        assert hub.outbox.mark_if_unchanged(tenant, integration, r, RecordState.failed, error="no") is not None
+    together(*puts[30:])  # unchanged replays while marks happen
+    assert hub.outbox.counts(tenant, integration) == _by_state(hub, tenant, integration)
+    assert hub.outbox.counts(tenant, integration) == {"pending": 10, "inflight": 25, "synced": 0, "failed": 5}

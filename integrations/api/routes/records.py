@@ -74,10 +74,13 @@ def store(
 ) -> OutboxResult:
     """Put each record (a pydantic model with `key`) into the outbox; the tally says what was new."""
     tally = {"created": 0, "unchanged": 0, "replaced": 0}
+    counts: dict[str, int] = {}
     for record in records:
         payload = record.model_dump(mode="json")
-        tally[hub.outbox.put(tenant_id, integration_id, kind, record.key, payload, updatable=updatable)] += 1
-    return OutboxResult(**tally, counts=hub.outbox.counts(tenant_id, integration_id))
+        put = hub.outbox.put(tenant_id, integration_id, kind, record.key, payload, updatable=updatable)
+        tally[put.outcome] += 1
+        counts = put.counts  # as of the last write: no second read
+    return OutboxResult(**tally, counts=counts or hub.outbox.counts(tenant_id, integration_id))
 
 
 def require_fields_mapped(kind: str, records: list[Any], mapped: dict[str, str], map_name: str) -> None:
