@@ -3,9 +3,10 @@
 The bucket lives in a Table row (tokens, last refill). An instance takes a *lease* of a few tokens from it
 with an ETag-conditional write and spends them locally; only when its lease is empty does it go back to the
 row. Every admitted request consumed a token from the shared row, so across any number of processes the
-admitted total stays ≤ burst + rate × elapsed. The cost is one storage write per LEASE requests per
-instance; a token leased by an instance that then goes quiet is lost to the others until the row refills
-(at most LEASE per instance — the price of the fast path).
+admitted total stays ≤ burst + rate × elapsed. The cost is one storage write per lease (LEASE requests, or
+a quarter second of the policy's rate if larger, at most a quarter of its burst) per instance, and only one
+refill per key is in flight on an instance at a time; a token leased by an instance that then goes quiet is
+lost to the others until the row refills (at most one lease per instance — the price of the fast path).
 """
 
 from __future__ import annotations
@@ -40,28 +41,64 @@ class SharedRateLimiter:
         self._local: dict[tuple[str, str], int] = {}
         self._remaining_hint: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
+        self._refills: dict[tuple[str, str], threading.Lock] = {}
+        self._known: dict[str, dict[str, Policy]] = {}  # client → its plan's policies, once `check` resolved them
         # Probes are limited per instance, in memory: liveness and readiness must answer while storage does not.
         self._probes: dict[str, RateLimiter] = {}  # per plan (its read policy's name)
 
+    def check_local(self, client: str, path: str, method: str) -> Decision | None:
+        """A token from this instance's lease, if it holds one for this client: no I/O (None: call `check`)."""
+        if path == PROBES or path.startswith(PROBES + "/"):
+            return None
+        with self._lock:
+            policies = self._known.get(client)
+        if policies is None:
+            return None
+        return self._spend((client, policies[endpoint_class(path, method)].name), policies[endpoint_class(path, method)])
+
     def check(self, client: str, path: str, method: str) -> Decision:
         policies = self._policies_for(client) if self._policies_for else self.policies
+        with self._lock:
+            self._known[client] = policies  # plans are settings: fixed for the life of the instance
         if path == PROBES or path.startswith(PROBES + "/"):
             with self._lock:
                 probes = self._probes.setdefault(policies["read"].name, RateLimiter(policies))
             return probes.check(client, path, method)
         policy = policies[endpoint_class(path, method)]
         key = (client, policy.name)
+        spent = self._spend(key, policy)
+        if spent is not None:
+            return spent
+        # One storage trip per key at a time on this instance: concurrent requests that find the lease empty
+        # wait for the one refilling it instead of racing each other for the same row's ETag.
+        with self._refill_lock(key):
+            spent = self._spend(key, policy)  # refilled while we waited
+            if spent is not None:
+                return spent
+            taken, left = self._take(key, policy, self._lease_size(policy))
+            with self._lock:
+                self._remaining_hint[key] = left
+                if taken > 0:
+                    self._local[key] = self._local.get(key, 0) + taken - 1
+                    return self._decision(True, policy, self._local[key] + left, 0.0)
+        return self._decision(False, policy, 0.0, max(1.0, (1.0 - left) / policy.rate_per_s))
+
+    def _spend(self, key: tuple[str, str], policy: Policy) -> Decision | None:
         with self._lock:
             if self._local.get(key, 0) > 0:
                 self._local[key] -= 1
                 return self._decision(True, policy, self._local[key] + self._remaining_hint.get(key, 0.0), 0.0)
-        taken, left = self._take(key, policy, min(self._lease, max(1, policy.burst // 4)))
+        return None
+
+    def _refill_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
-            self._remaining_hint[key] = left
-            if taken > 0:
-                self._local[key] = self._local.get(key, 0) + taken - 1
-                return self._decision(True, policy, self._local[key] + left, 0.0)
-        return self._decision(False, policy, 0.0, max(1.0, (1.0 - left) / policy.rate_per_s))
+            return self._refills.setdefault(key, threading.Lock())
+
+    def _lease_size(self, policy: Policy) -> int:
+        """A quarter second of the policy's rate (at least `lease`), never more than a quarter of its burst: a
+        busy client costs a few storage writes per second per instance, and an instance that goes quiet strands
+        at most that many tokens."""
+        return max(1, min(max(self._lease, math.ceil(policy.rate_per_s / 4)), policy.burst // 4))
 
     def _take(self, key: tuple[str, str], policy: Policy, want: int) -> tuple[int, float]:
         """Take up to `want` whole tokens from the shared row; returns (taken, tokens left)."""
