@@ -372,7 +372,7 @@ def build_hub(settings: Settings, **overrides: Any) -> Hub:
     else:
         raise RuntimeError("Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName")
     # Provider windows are per token, not per process: every instance paces one integration's calls together.
-    limiter = SharedWindowLimiter(lambda: tables.table("ratewindows"))
+    limiter = SharedWindowLimiter(tables.table("ratewindows"))
     overrides.setdefault("outbound", OutboundClient(egress=settings.egress_policy(), limiter=limiter))
     return Hub(settings=settings, tables=tables, **overrides)
 

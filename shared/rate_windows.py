@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from shared.errors import Conflict, NotFound, PreconditionFailed, StorageUnavailable
 from shared.http import SlidingWindowLimiter, Window, window_span
-from shared.tables import Table, storage_call
+from shared.tables import Table
 
 log = logging.getLogger("hub.outbound")
 HOLD_S = 60.0  # how long a departed call counts if its caller dies before re-stamping it
@@ -60,13 +60,13 @@ class Slot:
 class SharedWindowLimiter:
     def __init__(
         self,
-        table: Callable[[], Table],
+        table: Table,
         *,
         local: SlidingWindowLimiter | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._table_of = table  # opened on first use: building a hub makes no storage call
+        self._table = table
         self._local = local or SlidingWindowLimiter(sleep=sleep)
         self._clock = clock
         self._sleep = sleep
@@ -187,12 +187,8 @@ class SharedWindowLimiter:
         # One partition per key: windows of different integrations never share a partition's throughput.
         return hashlib.sha256(key.encode()).hexdigest()[:32], "window"
 
-    def _table(self) -> Table:
-        with storage_call():  # creating the table is outside Table's own translation
-            return self._table_of()
-
     def _read(self, key: str) -> _Row:
-        found = self._table().find(*self._address(key))
+        found = self._table.find(*self._address(key))
         if found is None:
             return _Row()
         entity, etag = found
@@ -208,5 +204,5 @@ class SharedWindowLimiter:
             "BlockedUntil": row.blocked_until,
         }
         if row.etag is None:
-            return self._table().insert(entity)
-        return self._table().replace(entity, etag=row.etag)
+            return self._table.insert(entity)
+        return self._table.replace(entity, etag=row.etag)

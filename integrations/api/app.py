@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from integrations.api import problems
 from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
-from integrations.api.ratelimit import RateLimiter
+from integrations.api.ratelimit import Limiter
 from integrations.api.routes import (
     calendar,
     clients,
@@ -32,7 +32,7 @@ API_VERSION = "1.0.0"
 
 def create_api(
     *,
-    limiter: Callable[[], RateLimiter | None] | None = None,
+    limiter: Callable[[], Limiter | None] | None = None,
     max_body: int | None = None,
     deprecations: dict[str, Deprecation] | None = None,
     observe_status: Callable[[str, str, int], None] | None = None,

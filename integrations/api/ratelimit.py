@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,16 @@ def plan_policies(plan: str) -> dict[str, Policy]:
     }
 
 
+class Limiter(Protocol):
+    def check(self, client: str, path: str, method: str) -> Decision:
+        """The decision, possibly after storage I/O (the edge calls it in a worker thread)."""
+        ...
+
+    def check_local(self, client: str, path: str, method: str) -> Decision | None:
+        """The decision when it needs no I/O (the edge calls it on the event loop); None: ask `check`."""
+        ...
+
+
 class RateLimiter:
     def __init__(self, policies: dict[str, Policy] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.policies = policies or DEFAULT_POLICIES
@@ -94,3 +105,6 @@ class RateLimiter:
         reset = math.ceil(missing / policy.rate_per_s) if missing > 0 else 0
         retry = 0 if allowed else max(1, math.ceil((1.0 - tokens) / policy.rate_per_s))
         return Decision(allowed, policy, int(tokens), reset, retry)
+
+    def check_local(self, client: str, path: str, method: str) -> Decision | None:
+        return self.check(client, path, method)  # all in memory

@@ -186,6 +186,21 @@ class ApiKeys:
             return None
         return parts[1] if hmac.compare_digest(hit[1]["Hash"], self._hash(parts[2])) else None
 
+    def cached_principal(self, presented: str) -> Principal | None:
+        """The principal of a key this instance has verified within the revocation lag, with no storage I/O
+        (the API answers it on its event loop); None when only `authenticate` can tell (it may read)."""
+        key_id = self.verified_cached(presented)
+        if key_id is None:
+            return None
+        with self._lock:
+            hit = self._cache.get(key_id)
+        if not hit or hit[1] is None:
+            return None
+        try:
+            return self._principal(key_id, hit[1])
+        except Unauthorized:
+            return None  # revoked or expired: `authenticate` says so (and the denial is audited)
+
     def tenant_of(self, key_id: str) -> str | None:
         """The tenant a key id belongs to (cached like authentication; no secret checked)."""
         entity = self._load(key_id)

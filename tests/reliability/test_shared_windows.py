@@ -19,7 +19,7 @@ WINDOW_S = 0.5
 
 def _shared(conn: str, prefix: str) -> SharedWindowLimiter:
     store = TableStore.from_connection_string(conn, prefix=prefix)  # each instance opens its own client
-    return SharedWindowLimiter(lambda: store.table("ratewindows"))
+    return SharedWindowLimiter(store.table("ratewindows"))
 
 
 def _push(limiters: list[Limiter], *, threads_each: int, calls_each: int) -> tuple[FortnoxFake, list[int], float]:
