@@ -10,7 +10,15 @@ from tools import azurite
 
 def main() -> int:
     logging.disable(logging.WARNING)
-    from bench import api_auth_overhead, calendar_pull, member_sync, outbound_overhead, secrets_and_tokens, sync_push
+    from bench import (
+        api_auth_overhead,
+        calendar_pull,
+        member_sync,
+        outbound_overhead,
+        request_path,
+        secrets_and_tokens,
+        sync_push,
+    )
 
     rows: list[dict[str, object]] = []
     with azurite.start(in_memory=True) as store:
@@ -19,6 +27,7 @@ def main() -> int:
         rows.append(outbound_overhead.run(conn))
         rows += secrets_and_tokens.run(conn)
         rows.append(api_auth_overhead.run(conn))
+        rows += request_path.run(conn)
         rows.append(member_sync.run(conn))
         rows += calendar_pull.run(conn)
     print("| benchmark | baseline | measured | ratio | target | notes |")
