@@ -233,6 +233,11 @@ class Outbox:
             counted = self._counts.change(pk, moved) if moved else None
             try:
                 etags = self._table.transact([Write("update", entity, etag=record.etag), *([counted] if counted else [])])
+            except Conflict:
+                if counted is None:
+                    raise
+                self._counts.lost(counted)  # another writer created our counter shard first: retry on it
+                continue
             except PreconditionFailed:
                 if counted is None or self._changed(pk, record):
                     return None
@@ -278,9 +283,10 @@ class Outbox:
                 counted = self._counts.change(pk, moved) if any(moved.values()) else None
                 try:
                     etags = self._table.transact([*writes, *([counted] if counted else [])])
-                except PreconditionFailed:
-                    if counted:
-                        self._counts.lost(counted)
+                except (PreconditionFailed, Conflict):  # only the counter shard is conditional here
+                    if counted is None:
+                        raise
+                    self._counts.lost(counted)
                     continue
                 if counted:
                     self._counts.written(counted, etags[-1])

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from integrations.sync.outbox import Put, RecordState
+import pytest
+
+from integrations.sync.outbox import Outbox, Put, RecordState
 from integrations.wiring import Hub
 from shared.errors import Conflict
 from tests.helpers import together
@@ -55,3 +57,23 @@ def test_counts_match_the_records_through_concurrent_writes_and_marks(hub: Hub) 
     together(*puts[30:])  # unchanged replays while marks happen
     assert hub.outbox.counts(tenant, integration) == _by_state(hub, tenant, integration)
     assert hub.outbox.counts(tenant, integration) == {"pending": 10, "inflight": 25, "synced": 0, "failed": 5}
+
+
+def test_writers_racing_to_create_a_counter_shard_all_land(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two instances marking different records of one integration, both creating the same counter shard: the
+    loser's insert conflicts and it retries on the winner's row (it used to fail the run)."""
+    tenant = "fed-d"
+    for round_ in range(10):
+        integration = f"int_{round_}"
+        monkeypatch.setattr("integrations.sync.outbox.random.randrange", lambda n: 0)
+        for key in ("A", "B"):
+            hub.outbox.put(tenant, integration, "invoice", key, {"key": key})
+        monkeypatch.setattr("integrations.sync.outbox.random.randrange", lambda n: n - 1)  # a shard nobody made
+        first, second = hub.outbox, Outbox(hub.outbox._table, now=hub.clock)  # noqa: SLF001 - a second instance
+        a, b = list(first.due(tenant, integration, "invoice", max_attempts=5))
+        outcomes = together(
+            partial(first.mark_many, tenant, integration, [(a, RecordState.synced, "x", "")]),
+            partial(second.mark_many, tenant, integration, [(b, RecordState.synced, "y", "")]),
+        )
+        assert outcomes == [None, None], outcomes
+        assert first.counts(tenant, integration) == {"pending": 0, "inflight": 0, "synced": 2, "failed": 0}
