@@ -5,7 +5,9 @@ Plain functions taking their collaborators as keyword arguments; the API routes 
 
 from __future__ import annotations
 
+import random
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -31,7 +33,8 @@ from shared.errors import Conflict, FieldError, PreconditionFailed, ValidationFa
 
 Clock = Callable[[], datetime]
 WRITABLE = frozenset({"display_name", "sandbox", "credentials", "capabilities", "config", "provider", "family"})
-_RETRIES = 8  # optimistic-concurrency attempts when the caller gave no If-Match
+_RETRIES = 16  # optimistic-concurrency attempts when the caller gave no If-Match
+_BACKOFF_S = 0.005  # × attempt, jittered: writers that lost a round spread out instead of colliding again
 
 
 def new_integration_id() -> str:
@@ -127,7 +130,9 @@ def _write(
 ) -> Stored:
     """Read-modify-write under the ETag. With If-Match: one attempt (412 on mismatch). Without: retry on
     conflicts, re-applying `change` to the fresh document, so concurrent writers never lose an update."""
-    for _ in range(_RETRIES):
+    for attempt in range(_RETRIES):
+        if attempt:
+            time.sleep(random.uniform(0, _BACKOFF_S * attempt))
         current = repo.get(tenant_id, integration_id)
         if if_match is not None and if_match != current.etag and if_match != "*":
             raise PreconditionFailed("If-Match does not match the current ETag.", current_etag=current.etag)
