@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -247,14 +248,14 @@ class GuardedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self._policy)  # type: ignore[attr-defined]
+        self.poolmanager.pool_classes_by_scheme = _pool_classes(self._policy)
         self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
 
     def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
         raise EgressRefused("outbound proxies are not used: the egress policy checks the destination itself")
 
 
-def guard(session: Any, policy: EgressPolicy) -> Any:
+def guard(session: requests.Session, policy: EgressPolicy) -> requests.Session:
     """Mount the guarded transport on a `requests.Session` for both schemes; no environment proxies."""
     adapter = GuardedAdapter(policy)
     session.mount("https://", adapter)

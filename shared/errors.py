@@ -19,7 +19,7 @@ class HubError(Exception):
     title = "Internal error"
     type_slug = "internal"
 
-    def __init__(self, detail: str = "", *, retry_after: int | None = None, **extensions: object) -> None:
+    def __init__(self, detail: str = "", *, retry_after: float | None = None, **extensions: object) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.retry_after = retry_after  # seconds; the edge sends it as Retry-After
@@ -64,7 +64,8 @@ class ValidationFailed(HubError):
     status, title, type_slug = 422, "Validation failed", "validation-failed"
 
     def __init__(self, detail: str, errors: list[FieldError] | None = None, **extensions: object) -> None:
-        super().__init__(detail, **extensions)
+        super().__init__(detail)
+        self.extensions = extensions
         self.errors = errors or []
 
 

@@ -94,7 +94,7 @@ class Page:
 
 
 def _etag(entity: Mapping[str, Any]) -> str:
-    return entity.metadata["etag"]  # type: ignore[attr-defined]
+    return str(entity.metadata["etag"])  # type: ignore[attr-defined]
 
 
 def encode_token(token: Mapping[str, str] | None) -> str | None:
@@ -144,7 +144,7 @@ class Table:
             meta = self._client.create_entity(entity)
         except ResourceExistsError as exc:
             raise Conflict(f"{entity['RowKey']} exists already") from exc
-        return meta["etag"]
+        return str(meta["etag"])
 
     def get(self, partition: str, row: str) -> tuple[Entity, str]:
         try:
@@ -176,11 +176,11 @@ class Table:
             if exc.status_code == 412:
                 raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
             raise
-        return meta["etag"]
+        return str(meta["etag"])
 
     def upsert(self, entity: Entity) -> str:
         """Unconditional write: only for rows with a single writer (e.g. append-only audit rows)."""
-        return self._client.upsert_entity(entity, mode=UpdateMode.REPLACE)["etag"]
+        return str(self._client.upsert_entity(entity, mode=UpdateMode.REPLACE)["etag"])
 
     def transact(self, writes: list[Write]) -> list[str | None]:
         """Up to 100 writes to one partition, all or none (an entity group transaction): an insert whose row
@@ -251,7 +251,7 @@ class Table:
         self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int, continuation: str | None = None
     ) -> Page:
         pages = self._client.query_entities(flt, parameters=dict(parameters or {}), results_per_page=size).by_page(
-            continuation_token=decode_token(continuation)
+            continuation_token=decode_token(continuation)  # type: ignore[arg-type]  # the SDK takes its own dict
         )
         try:
             items = [dict(e) for e in next(pages)]

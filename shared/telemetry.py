@@ -40,7 +40,7 @@ def configure() -> None:
     _configured = True
     if os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING"):
         try:
-            from azure.monitor.opentelemetry import configure_azure_monitor  # type: ignore[import-not-found]
+            from azure.monitor.opentelemetry import configure_azure_monitor
         except ImportError:
             log.warning("APPLICATIONINSIGHTS_CONNECTION_STRING is set but azure-monitor-opentelemetry is missing")
             return

@@ -1,4 +1,4 @@
-"""`./hub test`: one Azurite for the whole run, then pytest in parallel (each test isolates its storage by prefix)."""
+"""`./hub test`: ruff, mypy, then one Azurite for the whole run, then pytest in parallel (each test isolates its storage by prefix)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ def main(argv: list[str]) -> int:
     lint = subprocess.call([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT)
     if lint:
         return lint
+    # The type checker: the modules and strictness are in pyproject.toml ([tool.mypy]); incremental, so fast.
+    types = subprocess.call([sys.executable, "-m", "mypy"], cwd=ROOT)
+    if types:
+        return types
     with azurite.start(in_memory=True) as store:
         status_dir = tempfile.mkdtemp(prefix="hub-status-")
         env = {**os.environ, "HUB_TEST_STORAGE": store.connection_string, "HUB_STATUS_DIR": status_dir}

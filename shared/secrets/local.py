@@ -10,6 +10,7 @@ import base64
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -36,7 +37,7 @@ class LocalSecretStore:
         self._fernet = fernet_for(key)
         self._now = now
 
-    def _rows(self, name: str) -> list[dict]:
+    def _rows(self, name: str) -> list[dict[str, Any]]:
         return [e for e in self._table.query("PartitionKey eq @n", parameters={"n": name}) if e["RowKey"] != _META]
 
     def _deleted(self, name: str) -> bool:
