@@ -101,7 +101,7 @@ class AccountingAdapter(Adapter):
             raise ProviderError(
                 detail=f"no account mapped for revenue category {category!r}", provider=self.spec.id, retriable=False
             )
-        return chart[category]
+        return str(chart[category])
 
     def vat_for(self, line: InvoiceLine) -> str | None:
         return line.vat_code or self.document.config.default_vat_code

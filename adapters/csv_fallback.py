@@ -50,13 +50,13 @@ class CsvFallbackAdapter(Adapter):
 
     def push_enrollment(self, payload: dict[str, Any]) -> str:
         self.request("PUT", f"/enrollments/{payload['key']}", operation="sync.push_enrollment", json=payload)
-        return payload["key"]
+        return str(payload["key"])
 
 
 ENROLLMENT_COLUMNS = ("member_id", "course_id", "course_title", "status", "enrolled_on", "completed_on")
 
 
-def enrollments_csv(rows: list[dict]) -> bytes:
+def enrollments_csv(rows: list[dict[str, Any]]) -> bytes:
     """RFC 4180 CSV (CRLF, quoted where needed) with a header row: what LMS imports expect."""
     import csv
     import io

@@ -120,7 +120,7 @@ class DynamicsAdapter(CrmAdapter):
     @staticmethod
     def _label(item: dict[str, Any]) -> str:
         label = (item.get("DisplayName") or {}).get("UserLocalizedLabel") or {}
-        return label.get("Label") or item["LogicalName"]
+        return str(label.get("Label") or item["LogicalName"])
 
     def objects(self) -> list[CrmObject]:
         params = {"$select": "LogicalName,EntitySetName,DisplayName", "$filter": "IsValidForAdvancedFind eq true"}
@@ -160,4 +160,4 @@ class DynamicsAdapter(CrmAdapter):
         row = self.request(
             "POST", f"/{entity_set(object_name)}", operation="sync.push_order", json=body, headers=RETURN
         ).json()
-        return row[f"{object_name}id"]
+        return str(row[f"{object_name}id"])

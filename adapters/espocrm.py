@@ -21,7 +21,7 @@ class EspoCrmAdapter(CrmAdapter):
 
     @property
     def _entity(self) -> str:
-        return self.document.config.member_object
+        return str(self.document.config.member_object)
 
     @property
     def _select(self) -> str:
@@ -92,7 +92,8 @@ class EspoCrmAdapter(CrmAdapter):
         return self._remote(response.json())
 
     def _metadata(self) -> dict[str, Any]:
-        return self.request("GET", "/Metadata", operation="metadata").json()
+        metadata: dict[str, Any] = self.request("GET", "/Metadata", operation="metadata").json()
+        return metadata
 
     def objects(self) -> list[CrmObject]:
         scopes = self._metadata().get("scopes", {})
@@ -122,4 +123,4 @@ class EspoCrmAdapter(CrmAdapter):
 
     def create_record(self, object_name: str, key: str, fields: dict[str, Any]) -> str:
         body = {**fields, self.order_key_field: key}
-        return self.request("POST", f"/{object_name}", operation="sync.push_order", json=body).json()["id"]
+        return str(self.request("POST", f"/{object_name}", operation="sync.push_order", json=body).json()["id"])

@@ -60,7 +60,7 @@ class GoogleCalendarAdapter(CalendarAdapter):
         )
         if response.status_code == 409:  # ours already (an earlier attempt, or deleted since): bring it up to date
             return self.update_event(event_id, event)
-        return response.json()["id"]
+        return str(response.json()["id"])
 
     def update_event(self, external_id: str, event: CalendarEvent) -> str:
         response = self.request(
@@ -68,7 +68,7 @@ class GoogleCalendarAdapter(CalendarAdapter):
         )
         if response.status_code != 200:
             raise LookupError(external_id)  # gone for good: the sync creates it again
-        return response.json()["id"]
+        return str(response.json()["id"])
 
     def delete_event(self, external_id: str) -> None:
         # 410: deleted already (Google keeps cancelled events); 404: never there. Either way it is gone.

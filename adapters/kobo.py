@@ -23,13 +23,14 @@ class KoboAdapter(Adapter):
 
     def submissions(self, asset_uid: str, since: str | None) -> Iterator[list[dict[str, Any]]]:
         """Pages of submissions at or after `since` (ISO time), oldest first."""
-        params: dict[str, Any] | None = {
+        first: dict[str, Any] = {
             "format": "json",
             "limit": self.PAGE_SIZE,
             "sort": json.dumps({"_submission_time": 1}),
         }
         if since:
-            params["query"] = json.dumps({"_submission_time": {"$gte": since}})
+            first["query"] = json.dumps({"_submission_time": {"$gte": since}})
+        params: dict[str, Any] | None = first
         url: str | None = f"/api/v2/assets/{asset_uid}/data/"
         while url:
             body = self.request("GET", url, operation="sync.import_registrations", params=params).json()

@@ -5,6 +5,8 @@ so the hub always learns the status by fetching the payment."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.payments import (
     PaymentAdapter,
     PaymentRequest,
@@ -42,7 +44,7 @@ class MollieAdapter(PaymentAdapter):
         return super().validate()
 
     @staticmethod
-    def _payment(body: dict) -> ProviderPayment:
+    def _payment(body: dict[str, Any]) -> ProviderPayment:
         return ProviderPayment(
             provider_payment_id=body["id"],
             status=STATUSES.get(body["status"], PaymentStatus.pending),

@@ -80,7 +80,7 @@ class OutlookCalendarAdapter(CalendarAdapter):
         # Graph drops a second create with the same transactionId. Per version: an event deleted in Outlook
         # and sent again with new content must be created anew, not matched to the deleted one.
         body = {**self._body(event), "transactionId": self.provider_event_id(f"{event.key}:{event.digest()}")}
-        return self.request("POST", self._collection, operation="sync.push_events", json=body).json()["id"]
+        return str(self.request("POST", self._collection, operation="sync.push_events", json=body).json()["id"])
 
     def update_event(self, external_id: str, event: CalendarEvent) -> str:
         response = self.request(
@@ -92,7 +92,7 @@ class OutlookCalendarAdapter(CalendarAdapter):
         )
         if response.status_code == 404:
             raise LookupError(external_id)  # deleted in Outlook: the sync creates it again
-        return response.json()["id"]
+        return str(response.json()["id"])
 
     def delete_event(self, external_id: str) -> None:
         self.request(
@@ -110,7 +110,7 @@ class OutlookCalendarAdapter(CalendarAdapter):
 
         def when(value: dict[str, str]) -> Any:
             moment = parse_when(value["dateTime"][:19])  # Graph sends 7 fractional digits; UTC as we asked
-            return moment.date() if all_day else moment
+            return moment.date() if all_day and isinstance(moment, datetime) else moment
 
         return RemoteEvent(
             item["id"],

@@ -5,6 +5,8 @@ when the payer comes back). Refunds name the capture."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.payments import (
     PaymentAdapter,
     PaymentRequest,
@@ -26,7 +28,7 @@ STATUSES = {
 
 class PayPalAdapter(PaymentAdapter):
     @staticmethod
-    def _payment(order: dict) -> ProviderPayment:
+    def _payment(order: dict[str, Any]) -> ProviderPayment:
         link = next((x["href"] for x in order.get("links", []) if x.get("rel") in ("payer-action", "approve")), None)
         captures = [c for unit in order.get("purchase_units", []) for c in (unit.get("payments") or {}).get("captures", [])]
         return ProviderPayment(
@@ -38,7 +40,7 @@ class PayPalAdapter(PaymentAdapter):
         )
 
     def create_payment(self, request: PaymentRequest) -> ProviderPayment:
-        body = {
+        body: dict[str, Any] = {
             "intent": "CAPTURE",
             "purchase_units": [
                 {

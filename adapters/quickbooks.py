@@ -6,16 +6,18 @@ invoice (deposited to the mapped bank account); expenses are `/purchase` (cash, 
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 
 REQUEST_ID_MAX = 50  # Intuit documents requestid as at most 50 characters
 
 
 class QuickBooksAdapter(AccountingAdapter):
-    def invoice_body(self, invoice: Invoice) -> dict:
+    def invoice_body(self, invoice: Invoice) -> dict[str, Any]:
         lines = []
         for line in invoice.lines:
-            detail: dict = {
+            detail: dict[str, Any] = {
                 "ItemRef": {"value": self.account_for(line.category)},
                 "Qty": line.quantity,
                 "UnitPrice": line.amount,
@@ -81,7 +83,7 @@ class QuickBooksAdapter(AccountingAdapter):
 
     def push_expense(self, expense: Expense) -> str:
         self.check_date(expense.key, expense.spent_on)
-        detail: dict = {"AccountRef": {"value": self.account_for(expense.category)}}
+        detail: dict[str, Any] = {"AccountRef": {"value": self.account_for(expense.category)}}
         if expense.vat_code:
             detail["TaxCodeRef"] = {"value": expense.vat_code}
         body = {

@@ -13,8 +13,8 @@ def adapter_class(dotted: str | None) -> type[Adapter]:
     if not dotted:
         return Adapter
     module, _, name = dotted.partition(":")
-    cls = getattr(importlib.import_module(module), name)
-    if not issubclass(cls, Adapter):
+    cls: object = getattr(importlib.import_module(module), name)
+    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
         raise TypeError(f"{dotted} is not an Adapter")
     return cls
 

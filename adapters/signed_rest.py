@@ -38,7 +38,7 @@ class SignedRestAdapter(Adapter):
     @property
     def key_id(self) -> str:
         config = self.document.config  # registries know us by federation code, insurers by broker id
-        return getattr(config, "signing_key_id", None) or getattr(config, "federation_code", None) or config.broker_id
+        return str(getattr(config, "signing_key_id", None) or getattr(config, "federation_code", None) or config.broker_id)
 
     def finish_call(self, call: Call, operation: str) -> Call:
         """Sign exactly what goes out: the final URL (query included) and the body bytes."""
@@ -93,4 +93,4 @@ class SignedRestAdapter(Adapter):
             raise ProviderError(
                 detail=f"{report['period']}: the registry refused the report ({problems})", provider=self.spec.id
             )
-        return response.json()["report_id"]
+        return str(response.json()["report_id"])

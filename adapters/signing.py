@@ -49,4 +49,4 @@ def signature_headers(
     )
     signer.sign(prepared, key_id=key_id, label=LABEL, tag=TAG, created=created, covered_component_ids=COVERED, body=body)
     names = ("Content-Digest", "Signature-Input", "Signature")
-    return {name: prepared.headers[name] for name in names if name in prepared.headers}
+    return {name: str(prepared.headers[name]) for name in names if name in prepared.headers}

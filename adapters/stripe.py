@@ -7,6 +7,9 @@ the PaymentIntent."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, ProviderRefund
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
@@ -45,7 +48,7 @@ class StripeAdapter(PaymentAdapter):
         )
         for capability, path in CAPABILITY_PROBES.items():
             if getattr(self.document.capabilities, capability):
-                checks.append(timed(f"provider.scope.{capability}", lambda p=path: self._probe(p)))
+                checks.append(timed(f"provider.scope.{capability}", functools.partial(self._probe, path)))
         return checks
 
     def _probe(self, path: str) -> str:
@@ -55,7 +58,7 @@ class StripeAdapter(PaymentAdapter):
         return f"GET {path} → {response.status_code}"
 
     @staticmethod
-    def _payment(intent: dict) -> ProviderPayment:
+    def _payment(intent: dict[str, Any]) -> ProviderPayment:
         return ProviderPayment(
             provider_payment_id=intent["id"],
             status=STATUSES.get(intent["status"], PaymentStatus.pending),

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -97,7 +98,7 @@ class SwishAdapter(PaymentAdapter):
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document.tenant_id}/{self.document.id}/{kind}/{key}").hex.upper()
 
     @staticmethod
-    def _payment(body: dict, token: str | None = None) -> ProviderPayment:
+    def _payment(body: dict[str, Any], token: str | None = None) -> ProviderPayment:
         return ProviderPayment(
             provider_payment_id=body["id"],
             status=STATUSES.get(body["status"], PaymentStatus.pending),

@@ -47,4 +47,4 @@ class TwilioAdapter(Adapter):
         if capabilities.status_callbacks and (self.ctx.callback_url or "").startswith("https://"):
             form["StatusCallback"] = self.ctx.callback_url or ""
         data = self.request("POST", self._messages, operation="sync.send_message", data=form).json()
-        return data["sid"]
+        return str(data["sid"])

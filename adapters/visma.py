@@ -6,15 +6,17 @@ again by amount and date); expenses are vouchers whose text ends with `[key]`.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 
 
 class VismaAdapter(AccountingAdapter):
-    def invoice_body(self, invoice: Invoice) -> dict:
+    def invoice_body(self, invoice: Invoice) -> dict[str, Any]:
         rows = []
         for line in invoice.lines:
             account = self.account_for(line.category)
-            row: dict = {
+            row: dict[str, Any] = {
                 "Text": line.description,
                 "UnitPrice": line.amount,
                 "Quantity": line.quantity,

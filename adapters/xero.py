@@ -8,6 +8,8 @@ the same way."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
@@ -41,7 +43,7 @@ class XeroAdapter(AccountingAdapter):
             checks.append(self.check_call("provider.authenticate", "GET", "/Organisation"))
         return checks
 
-    def invoice_body(self, invoice: Invoice) -> dict:
+    def invoice_body(self, invoice: Invoice) -> dict[str, Any]:
         lines = []
         for line in invoice.lines:
             item = {
@@ -83,9 +85,9 @@ class XeroAdapter(AccountingAdapter):
             json=body,
             idempotency_key=self.provider_key("inv", invoice.key),
         ).json()
-        return data["Invoices"][0]["InvoiceID"]
+        return str(data["Invoices"][0]["InvoiceID"])
 
-    def _find(self, resource: str, key: str) -> dict | None:
+    def _find(self, resource: str, key: str) -> dict[str, Any] | None:
         found = self.request("GET", f"/{resource}", operation="sync.lookup", params={"where": f'Reference=="{key}"'})
         items = found.json().get(resource) or []
         return items[0] if items else None
@@ -114,7 +116,7 @@ class XeroAdapter(AccountingAdapter):
             json=body,
             idempotency_key=self.provider_key("pay", payment.key),
         ).json()
-        return data["Payments"][0]["PaymentID"]
+        return str(data["Payments"][0]["PaymentID"])
 
     def find_expense(self, expense: Expense) -> str | None:
         found = self._find("BankTransactions", expense.key)
@@ -151,4 +153,4 @@ class XeroAdapter(AccountingAdapter):
             json=body,
             idempotency_key=self.provider_key("exp", expense.key),
         ).json()
-        return data["BankTransactions"][0]["BankTransactionID"]
+        return str(data["BankTransactions"][0]["BankTransactionID"])

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.base import Adapter
 from integrations.documents.document import ValidationCheck
 from integrations.validation import timed
@@ -11,12 +13,13 @@ from shared.redaction import REDACTOR
 
 
 class XledgerAdapter(Adapter):
-    def graphql(self, query: str, variables: dict | None = None, *, operation: str) -> dict:
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, operation: str) -> dict[str, Any]:
         response = self.request("POST", "", operation=operation, json={"query": query, "variables": variables or {}})
         body = response.json()
         if body.get("errors"):
             raise ValueError(REDACTOR.excerpt("; ".join(e.get("message", "error") for e in body["errors"]), 300))
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
     # Field and mutation names follow Xledger's GraphQL conventions (connections with edges/node, dbId,
     # extIdentifier); they are unverified against a live schema (providers-detail.md) and kept in one place here.
@@ -27,7 +30,7 @@ class XledgerAdapter(Adapter):
         edges = self.graphql(query, {"ref": key}, operation="sync.lookup")["transactions"]["edges"]
         return str(edges[0]["node"]["dbId"]) if edges else None
 
-    def export_reimbursement(self, payload: dict) -> str:
+    def export_reimbursement(self, payload: dict[str, Any]) -> str:
         account = self.document.config.chart_of_accounts.get(payload["category"])
         if account is None:
             raise ProviderError(detail=f"no account mapped for category {payload['category']!r}", provider="xledger")

@@ -1,4 +1,5 @@
-"""`./hub test`: ruff, mypy, then one Azurite for the whole run, then pytest in parallel (each test isolates its storage by prefix)."""
+"""`./hub test`: ruff, mypy, then one Azurite for the whole run and pytest in parallel (each test isolates its
+storage by prefix)."""
 
 from __future__ import annotations
 
