@@ -182,7 +182,7 @@ class Adapter:
         return [self.check_call("provider.authenticate", method, path.split(" ", 1)[0].format(**self.config_values()))]
 
     def check_call(self, name: str, method: str, path: str) -> ValidationCheck:
-        from integrations.validation import timed
+        from adapters.checks import timed
 
         def run() -> str:
             response = self.request(method, path, operation="validate")
@@ -194,8 +194,3 @@ class Adapter:
 class CursorExpired(Exception):
     """The provider no longer knows our change cursor (an expired delta link or sync token, 410 Gone):
     read everything again."""
-
-
-def provider_message(exc: ProviderError) -> str:
-    """A precise, secret-free sentence for validation results and sync errors."""
-    return exc.detail

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.checks import timed
 from integrations.documents.document import ValidationCheck
-from integrations.validation import timed
 
 REQUIRED_SCOPES = {"invoice_sync": "invoice", "payment_sync": "payment", "expense_sync": "bookkeeping"}
 

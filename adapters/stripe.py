@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from adapters.checks import timed
 from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, ProviderRefund
 from integrations.documents.document import ValidationCheck
-from integrations.validation import timed
 
 # capability → a cheap read that needs the matching restricted-key permission
 CAPABILITY_PROBES = {

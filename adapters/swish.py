@@ -22,9 +22,9 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from adapters.checks import timed
 from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, ProviderRefund, decimal_amount
 from integrations.documents.document import ValidationCheck
-from integrations.validation import timed
 from shared.errors import ProviderError
 from shared.http import Call
 
@@ -36,7 +36,6 @@ STATUSES = {
     "ERROR": PaymentStatus.failed,
     "CANCELLED": PaymentStatus.canceled,
 }
-DUPLICATE = "RP06"  # "a payment request with this instruction id already exists" (fake and docs; unverified)
 
 
 class SwishAdapter(PaymentAdapter):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.checks import timed
 from integrations.documents.document import ValidationCheck
-from integrations.validation import timed
 
 CONNECTIONS_URL = "https://api.xero.com/connections"
 

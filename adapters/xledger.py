@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.base import Adapter
+from adapters.checks import timed
 from integrations.documents.document import ValidationCheck
-from integrations.validation import timed
 from shared.errors import ProviderError
 from shared.redaction import REDACTOR
 

@@ -56,10 +56,6 @@ class PayloadTooLarge(HubError):
     status, title, type_slug = 413, "Payload too large", "payload-too-large"
 
 
-class UnsupportedMediaType(HubError):
-    status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
-
-
 class ValidationFailed(HubError):
     status, title, type_slug = 422, "Validation failed", "validation-failed"
 
