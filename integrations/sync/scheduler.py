@@ -27,9 +27,8 @@ def enqueue_due_syncs(*, hub: Any) -> int:
 
 def check_quota_alerts(*, hub: Any) -> int:
     """Every minute: tenants whose API usage crossed their threshold get one alert per period."""
-    from integrations.api.routes.observe import tenant_quota
     from integrations.usage.alerts import deliver as deliver_alert
-    from integrations.usage.quota import alerts_due
+    from integrations.usage.quota import alerts_due, tenant_quota
 
     hub.api_usage.flush()
     sent = 0

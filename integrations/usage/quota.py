@@ -117,3 +117,18 @@ def alerts_due(report: QuotaReport, *, alerts: Table, today: date) -> list[dict[
             }
         )
     return out
+
+
+def tenant_quota(hub: Any, tenant_id: str) -> QuotaReport:
+    """A tenant's API quota under its plan (the route and the minute's alert check both ask)."""
+    from integrations.usage.alerts import load as load_alert_settings
+
+    plan = PLANS.get(hub.settings.tenant_plans.get(tenant_id, "standard"), PLANS["standard"])
+    return quota_report(
+        tenant_id,
+        counters=hub.api_usage,
+        table=hub.tables.table("apiusage"),
+        plan=plan,
+        threshold_pct=load_alert_settings(hub, tenant_id).threshold_pct,
+        now=hub.now(),
+    )

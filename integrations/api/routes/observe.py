@@ -13,9 +13,8 @@ from integrations.api.deps import HubDep, IntegrationId, TenantId, authenticate,
 from integrations.api.routes.integrations import COMMON, P
 from integrations.auth.principal import Principal, Scope
 from integrations.usage.alerts import AlertSettings
-from integrations.usage.alerts import load as load_alert_settings
 from integrations.usage.alerts import save as save_alert_settings
-from integrations.usage.quota import PLANS, QuotaReport, quota_report
+from integrations.usage.quota import QuotaReport, tenant_quota
 from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -156,18 +155,6 @@ def provider(provider_id: str, principal: Any_, hub: HubDep) -> Any:
 def quota(tenant_id: TenantId, principal: UsageReader, hub: HubDep) -> Any:
     # Alerts are sent by the minute timer (integrations.sync.scheduler), not by a read.
     return tenant_quota(hub, tenant_id)
-
-
-def tenant_quota(hub: Any, tenant_id: str) -> QuotaReport:
-    plan = PLANS.get(hub.settings.tenant_plans.get(tenant_id, "standard"), PLANS["standard"])
-    return quota_report(
-        tenant_id,
-        counters=hub.api_usage,
-        table=hub.tables.table("apiusage"),
-        plan=plan,
-        threshold_pct=load_alert_settings(hub, tenant_id).threshold_pct,
-        now=hub.now(),
-    )
 
 
 class TenantUsageRow(BaseModel):
