@@ -22,6 +22,7 @@ from typing import Any
 
 from adapters.base import CursorExpired
 from adapters.calendar import CalendarEvent, RemoteEvent, when_text
+from integrations.events import cloud_event
 from integrations.sync.delivery import deliver
 from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
@@ -72,15 +73,14 @@ def push_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progre
 
 
 def _event(document: Any, external_id: str, kind: str, digest: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "type": f"dev.integration-hub.calendar_event.{kind}",
-        "id": f"{document.id}:calendar:{external_id}:{digest}",  # stable: consumers dedupe on it
-        "source": f"/tenants/{document.tenant_id}/integrations/{document.id}",
-        "subject": data.get("key") or f"{document.provider}:{external_id}",
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return cloud_event(
+        f"calendar_event.{kind}",
+        id=f"{document.id}:calendar:{external_id}:{digest}",
+        tenant_id=document.tenant_id,
+        integration_id=document.id,
+        subject=data.get("key") or f"{document.provider}:{external_id}",
+        data=data,
+    )
 
 
 def pull_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:

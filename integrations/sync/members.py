@@ -32,6 +32,7 @@ from typing import Any
 
 from adapters.crm import CrmAdapter, CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
+from integrations.events import cloud_event
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
 from shared.errors import ProviderError
@@ -130,16 +131,15 @@ class MemberMirror:
 
 
 def member_event(document: Any, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool) -> dict:
-    return {
-        "specversion": "1.0",
-        "type": "dev.integration-hub.member.created" if new else "dev.integration-hub.member.changed",
-        "id": f"{document.id}:{remote.external_id}:{remote.modified_at.isoformat()}",
-        "source": f"/tenants/{document.tenant_id}/integrations/{document.id}",
-        "subject": entry.key,
-        "time": remote.modified_at.isoformat(),
-        "datacontenttype": "application/json",
-        "data": {"key": entry.key, "external_id": remote.external_id, "fields": changed, "origin": document.provider},
-    }
+    return cloud_event(
+        "member.created" if new else "member.changed",
+        id=f"{document.id}:{remote.external_id}:{remote.modified_at.isoformat()}",
+        tenant_id=document.tenant_id,
+        integration_id=document.id,
+        subject=entry.key,
+        time=remote.modified_at.isoformat(),
+        data={"key": entry.key, "external_id": remote.external_id, "fields": changed, "origin": document.provider},
+    )
 
 
 @dataclass
@@ -281,15 +281,14 @@ class MemberSync:
         if entry is None or entry.external_id != external_id:
             return  # never ours, or already forgotten
         self.emit(
-            {
-                "specversion": "1.0",
-                "type": "dev.integration-hub.member.deleted",
-                "id": f"{self.document.id}:{external_id}:deleted",
-                "source": f"/tenants/{self.tenant}/integrations/{self.integration}",
-                "subject": entry.key,
-                "datacontenttype": "application/json",
-                "data": {"key": entry.key, "external_id": external_id, "origin": self.document.provider},
-            }
+            cloud_event(
+                "member.deleted",
+                id=f"{self.document.id}:{external_id}:deleted",
+                tenant_id=self.tenant,
+                integration_id=self.integration,
+                subject=entry.key,
+                data={"key": entry.key, "external_id": external_id, "origin": self.document.provider},
+            )
         )
         self.progress.pulled += 1
         self.save(MirrorEntry(key=entry.key, sent=entry.sent))

@@ -13,6 +13,7 @@ from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
 from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
 from adapters.kobo import answers
+from integrations.events import cloud_event
 from integrations.sync.calendar import pull_events, push_events
 from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
 from integrations.sync.members import MemberMirror, MemberSync
@@ -108,20 +109,19 @@ def pull_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
                 progress.skipped += 1
                 continue
             env.emit(
-                {
-                    "specversion": "1.0",
-                    "type": "dev.integration-hub.invoice.changed",
-                    "id": f"{integration}:invoice:{number}:{digest}",
-                    "source": f"/tenants/{tenant}/integrations/{integration}",
-                    "subject": invoice.get("ExternalInvoiceReference1") or f"{document.provider}-{number}",
-                    "datacontenttype": "application/json",
-                    "data": {
+                cloud_event(
+                    "invoice.changed",
+                    id=f"{integration}:invoice:{number}:{digest}",
+                    tenant_id=tenant,
+                    integration_id=integration,
+                    subject=invoice.get("ExternalInvoiceReference1") or f"{document.provider}-{number}",
+                    data={
                         "key": invoice.get("ExternalInvoiceReference1") or None,
                         "external_id": number,
                         "state": state,
                         "paid": state.get("Balance") in (0, 0.0, "0") and not state.get("Cancelled"),
                     },
-                }
+                )
             )
             seen.append(f"{number}|{digest}")
         env.state.mark_seen(tenant, integration, "invoice", seen)
@@ -149,22 +149,21 @@ def send_messages(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
 
 
 def registration_event(document: Any, asset_uid: str, submission: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "type": "dev.integration-hub.registration.submitted",
-        "id": f"{document.id}:{asset_uid}:{submission['_id']}",  # stable: consumers dedupe on it
-        "source": f"/tenants/{document.tenant_id}/integrations/{document.id}",
-        "subject": f"{asset_uid}/{submission['_id']}",
-        "time": submission.get("_submission_time"),
-        "datacontenttype": "application/json",
-        "data": {
+    return cloud_event(
+        "registration.submitted",
+        id=f"{document.id}:{asset_uid}:{submission['_id']}",
+        tenant_id=document.tenant_id,
+        integration_id=document.id,
+        subject=f"{asset_uid}/{submission['_id']}",
+        time=submission.get("_submission_time"),
+        data={
             "asset_uid": asset_uid,
             "submission_id": submission["_id"],
             "submission_uuid": submission.get("_uuid"),
             "submitted_at": submission.get("_submission_time"),
             "answers": answers(submission),
         },
-    }
+    )
 
 
 def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:

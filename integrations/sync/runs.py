@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from integrations.events import cloud_event as event_of
 from shared.tables import Table
 
 _MAX_MS = 10**13
@@ -88,13 +89,12 @@ class SyncRuns:
 
 def cloud_event(run: SyncRun) -> dict[str, Any]:
     """The run's result as a CloudEvents 1.0 JSON event for downstream consumers."""
-    return {
-        "specversion": "1.0",
-        "type": f"dev.integration-hub.sync.{run.status.value}",
-        "id": run.id,
-        "source": f"/tenants/{run.tenant_id}/integrations/{run.integration_id}",
-        "subject": run.operation,
-        "time": (run.finished_at or run.queued_at).isoformat(),
-        "datacontenttype": "application/json",
-        "data": json.loads(run.model_dump_json()),
-    }
+    return event_of(
+        f"sync.{run.status.value}",
+        id=run.id,
+        tenant_id=run.tenant_id,
+        integration_id=run.integration_id,
+        subject=run.operation,
+        time=(run.finished_at or run.queued_at).isoformat(),
+        data=json.loads(run.model_dump_json()),
+    )
