@@ -132,6 +132,13 @@ def require(scope: Scope):  # type: ignore[no-untyped-def]
     return check
 
 
+# Every route's principal, by the scope it requires: declared here once, imported by the route modules.
 Reader = Annotated[Principal, Depends(require(Scope.integrations_read))]
 Writer = Annotated[Principal, Depends(require(Scope.integrations_write))]
 Admin = Annotated[Principal, Depends(require(Scope.integrations_admin))]
+Runner = Annotated[Principal, Depends(require(Scope.syncs_run))]
+Auditor = Annotated[Principal, Depends(require(Scope.audit_read))]
+UsageReader = Annotated[Principal, Depends(require(Scope.usage_read))]
+ClientsAdmin = Annotated[Principal, Depends(require(Scope.clients_admin))]
+Payer = Annotated[Principal, Depends(require(Scope.payments_write))]
+Authenticated = Annotated[Principal, Depends(authenticate)]  # any valid credential, no scope

@@ -6,17 +6,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.api.deps import HubDep, TenantId, require
+from integrations.api.deps import ClientsAdmin, HubDep, TenantId
 from integrations.api.routes.integrations import COMMON, WRITE, P
 from integrations.auth.principal import Principal, Scope, expand
 from integrations.wiring import Hub
 from shared.errors import FieldError, Forbidden, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/api-keys", tags=["api keys"])
-ClientsAdmin = Annotated[Principal, Depends(require(Scope.clients_admin))]
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="API key id (the part after `hubk_`).")]
 
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from adapters.spec import ProviderSpec
-from integrations.api.deps import HubDep, IntegrationId, TenantId, authenticate, require
+from integrations.api.deps import (
+    Admin,
+    Auditor,
+    Authenticated,
+    HubDep,
+    IntegrationId,
+    TenantId,
+    UsageReader,
+)
 from integrations.api.routes.integrations import COMMON, P
-from integrations.auth.principal import Principal, Scope
 from integrations.usage.alerts import AlertSettings
 from integrations.usage.alerts import save as save_alert_settings
 from integrations.usage.quota import QuotaReport, tenant_quota
@@ -19,9 +26,6 @@ from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter()
-Auditor = Annotated[Principal, Depends(require(Scope.audit_read))]
-UsageReader = Annotated[Principal, Depends(require(Scope.usage_read))]
-Any_ = Annotated[Principal, Depends(authenticate)]
 
 
 class AuditEventOut(BaseModel):
@@ -125,7 +129,7 @@ def integration_usage(
     response_model=list[ProviderSpec],
     responses={401: COMMON[401], 429: COMMON[429]},
 )
-def providers(principal: Any_, hub: HubDep, family: Annotated[str | None, Query(max_length=40)] = None) -> Any:
+def providers(principal: Authenticated, hub: HubDep, family: Annotated[str | None, Query(max_length=40)] = None) -> Any:
     return [s for s in hub.catalog.all() if family is None or family in s.families]
 
 
@@ -137,7 +141,7 @@ def providers(principal: Any_, hub: HubDep, family: Annotated[str | None, Query(
     response_model=ProviderSpec,
     responses={401: COMMON[401], 404: COMMON[404], 429: COMMON[429]},
 )
-def provider(provider_id: str, principal: Any_, hub: HubDep) -> Any:
+def provider(provider_id: str, principal: Authenticated, hub: HubDep) -> Any:
     try:
         return hub.catalog.get(provider_id)
     except NotFound:
@@ -216,9 +220,6 @@ def tenant_usage(
     )
 
 
-Admin_ = Annotated[Principal, Depends(require(Scope.integrations_admin))]
-
-
 @router.put(
     "/api/v1/tenants/{tenant_id}/settings/alerts",
     tags=["usage"],
@@ -232,7 +233,7 @@ Admin_ = Annotated[Principal, Depends(require(Scope.integrations_admin))]
         415: {**P, "description": "Not JSON."},
     },
 )
-def put_alert_settings(tenant_id: TenantId, principal: Admin_, hub: HubDep, body: AlertSettings) -> Any:
+def put_alert_settings(tenant_id: TenantId, principal: Admin, hub: HubDep, body: AlertSettings) -> Any:
     saved = save_alert_settings(hub, tenant_id, body)
     hub.audit.record(
         tenant_id,

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
-from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId, require
+from integrations.api.deps import HubDep, IntegrationId, Payer, Reader, TenantId
 from integrations.api.routes.integrations import COMMON, WRITE, P
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
 from integrations.payments import Payment, Refund
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments", tags=["payments"])
-Payer = Annotated[Principal, Depends(require(Scope.payments_write))]
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
 PaymentKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's payment id.")]
 PROVIDER = {

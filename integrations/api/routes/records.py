@@ -7,20 +7,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
-from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer, require
+from integrations.api.deps import HubDep, IntegrationId, Runner, TenantId, Writer
 from integrations.api.routes.integrations import CONDITIONAL, WRITE
-from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
 from integrations.sync.jobs import supported_operations, trigger_sync
 from integrations.sync.runs import SyncRun
 from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
-Runner = Annotated[Principal, Depends(require(Scope.syncs_run))]
 
 
 def require_mapped(document: Any, categories: list[tuple[str, str]]) -> None:

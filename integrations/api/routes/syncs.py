@@ -24,13 +24,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, TenantId, require
+from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, Runner, TenantId
 from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
-from integrations.auth.principal import Principal, Scope
 from integrations.documents.document import Condition, ValidationResult
 from integrations.sync.jobs import supported_operations, trigger_sync
 from integrations.sync.registry import OPERATION as REPORTING
@@ -40,7 +39,6 @@ from integrations.sync.webhook_events import WebhookEvent
 from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["syncs"])
-Runner = Annotated[Principal, Depends(require(Scope.syncs_run))]
 Operation = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="Sync operation, e.g. push_invoices.")]
 
 
