@@ -12,6 +12,7 @@ from integrations.api.app import create_api
 from integrations.api.deps import authenticate
 from integrations.auth.principal import Principal, Scope
 from integrations.service import create_integration
+from integrations.table_names import TableName
 
 
 def run(conn: str) -> dict[str, object]:
@@ -25,7 +26,7 @@ def run(conn: str) -> dict[str, object]:
     # The production limiter (buckets shared through Table Storage, spent from local leases) with a plan
     # generous enough that the bench measures its cost, not its refusals.
     generous = SharedRateLimiter(
-        hub.tables.table("ratebuckets"),
+        hub.tables.table(TableName.ratebuckets),
         {k: Policy(p.name, rate_per_s=1e6, burst=10**9) for k, p in DEFAULT_POLICIES.items()},
     )
     secured = create_api(limiter=lambda: generous)

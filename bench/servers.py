@@ -23,6 +23,7 @@ from fastapi import FastAPI
 
 from devfakes.servers import free_port
 from devfakes.settings import make_settings
+from integrations.table_names import TableName
 
 
 def hub_app(conn: str, prefix: str) -> Any:
@@ -34,7 +35,7 @@ def hub_app(conn: str, prefix: str) -> Any:
     hub = build_hub(make_settings(conn, table_prefix=prefix, **queue_names(prefix)))
     set_hub(hub)
     generous = SharedRateLimiter(
-        hub.tables.table("ratebuckets"),
+        hub.tables.table(TableName.ratebuckets),
         {k: Policy(p.name, rate_per_s=1e6, burst=10**9) for k, p in DEFAULT_POLICIES.items()},
     )
     return create_api(limiter=lambda: generous, max_body=hub.settings.max_body_bytes)

@@ -34,6 +34,7 @@ from integrations.sync.outbox import Outbox
 from integrations.sync.runs import SyncRuns
 from integrations.sync.schedules import Schedules
 from integrations.sync.state import SyncState
+from integrations.table_names import TableName
 from integrations.tenant_urls import TenantUrls
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.counters import UsageCounters
@@ -77,12 +78,13 @@ class Hub:
 
     @property
     def integrations(self) -> IntegrationRepository:
-        return self._once("integrations", lambda: IntegrationRepository(self.tables.table("integrations")))
+        return self._once("integrations", lambda: IntegrationRepository(self.tables.table(TableName.integrations)))
 
     @property
     def api_keys(self) -> ApiKeys:
         return self._once(
-            "api_keys", lambda: ApiKeys(self.tables.table("apikeys"), pepper=self.settings.api_key_pepper, now=self.clock)
+            "api_keys",
+            lambda: ApiKeys(self.tables.table(TableName.apikeys), pepper=self.settings.api_key_pepper, now=self.clock),
         )
 
     @property
@@ -100,14 +102,14 @@ class Hub:
 
     @property
     def outbox(self) -> Outbox:
-        return self._once("outbox", lambda: Outbox(self.tables.table("outbox"), now=self.clock))
+        return self._once("outbox", lambda: Outbox(self.tables.table(TableName.outbox), now=self.clock))
 
     @property
     def payments(self) -> Payments:
         return self._once(
             "payments",
             lambda: Payments(
-                self.tables.table("payments"),
+                self.tables.table(TableName.payments),
                 adapter_for=self.adapter_for,
                 get_document=lambda t, i: self.integrations.get(t, i).document,
                 now=self.clock,
@@ -116,26 +118,27 @@ class Hub:
 
     @property
     def sync_state(self) -> SyncState:
-        return self._once("sync_state", lambda: SyncState(self.tables.table("syncstate")))
+        return self._once("sync_state", lambda: SyncState(self.tables.table(TableName.syncstate)))
 
     @property
     def member_mirror(self) -> MemberMirror:
-        return self._once("member_mirror", lambda: MemberMirror(self.tables.table("members")))
+        return self._once("member_mirror", lambda: MemberMirror(self.tables.table(TableName.members)))
 
     @property
     def runs(self) -> SyncRuns:
-        return self._once("runs", lambda: SyncRuns(self.tables.table("syncruns"), now=self.clock))
+        return self._once("runs", lambda: SyncRuns(self.tables.table(TableName.syncruns), now=self.clock))
 
     @property
     def schedules(self) -> Schedules:
         return self._once(
-            "schedules", lambda: Schedules(self.tables.table("schedules"), self.tables.table("due"), now=self.clock)
+            "schedules",
+            lambda: Schedules(self.tables.table(TableName.schedules), self.tables.table(TableName.due), now=self.clock),
         )
 
     @property
     def signing_keys(self) -> SigningKeys:
         return self._once(
-            "signing_keys", lambda: SigningKeys(self.tables.table("signingkeys"), self.secret_store, now=self.clock)
+            "signing_keys", lambda: SigningKeys(self.tables.table(TableName.signingkeys), self.secret_store, now=self.clock)
         )
 
     @property
@@ -146,7 +149,7 @@ class Hub:
 
         return self._once(
             "rate_limiter",
-            lambda: SharedRateLimiter(self.tables.table("ratebuckets"), policies_for=policies_for),
+            lambda: SharedRateLimiter(self.tables.table(TableName.ratebuckets), policies_for=policies_for),
         )
 
     @property
@@ -187,7 +190,7 @@ class Hub:
 
     @property
     def audit(self) -> AuditLog:
-        return self._once("audit", lambda: AuditLog(self.tables.table("audit"), now=self.clock))
+        return self._once("audit", lambda: AuditLog(self.tables.table(TableName.audit), now=self.clock))
 
     @property
     def secret_store(self) -> SecretStore:
@@ -198,7 +201,7 @@ class Hub:
                 return KeyVaultSecretStore.connect(self.settings.key_vault_url or "")
             from shared.secrets.local import LocalSecretStore
 
-            return LocalSecretStore(self.tables.table("secrets"), key=self.settings.local_secret_key, now=self.clock)
+            return LocalSecretStore(self.tables.table(TableName.secrets), key=self.settings.local_secret_key, now=self.clock)
 
         return self._once("secret_store", build)
 
@@ -207,25 +210,25 @@ class Hub:
         return self._once(
             "credentials",
             lambda: Credentials(
-                self.secret_store, audit=self.audit, rotations=self.tables.table("rotations"), now=self.clock
+                self.secret_store, audit=self.audit, rotations=self.tables.table(TableName.rotations), now=self.clock
             ),
         )
 
     @property
     def dead_letters(self) -> DeadLetters:
-        return self._once("dead_letters", lambda: DeadLetters(self.tables.table("deadletters"), now=self.clock))
+        return self._once("dead_letters", lambda: DeadLetters(self.tables.table(TableName.deadletters), now=self.clock))
 
     @property
     def leases(self) -> Leases:
-        return self._once("leases", lambda: Leases(self.tables.table("leases"), now=self.clock))
+        return self._once("leases", lambda: Leases(self.tables.table(TableName.leases), now=self.clock))
 
     @property
     def usage(self) -> UsageCounters:
-        return self._once("usage", lambda: UsageCounters(self.tables.table("usage"), now=self.clock))
+        return self._once("usage", lambda: UsageCounters(self.tables.table(TableName.usage), now=self.clock))
 
     @property
     def api_usage(self) -> UsageCounters:
-        return self._once("api_usage", lambda: UsageCounters(self.tables.table("apiusage"), now=self.clock))
+        return self._once("api_usage", lambda: UsageCounters(self.tables.table(TableName.apiusage), now=self.clock))
 
     def record_request(self, principal: Any, path: str, method: str, status: int) -> None:
         """Called by the HTTP edge for every authenticated request (in-memory tally, flushed in batches)."""
@@ -274,7 +277,7 @@ class Hub:
         return self._once(
             "oauth",
             lambda: OAuthFlows(
-                states=self.tables.table("oauthstates"),
+                states=self.tables.table(TableName.oauthstates),
                 signing_key=self.settings.state_signing_key,
                 broker=self.tokens,
                 audit=self.audit,
@@ -372,7 +375,7 @@ def build_hub(settings: Settings, **overrides: Any) -> Hub:
     else:
         raise RuntimeError("Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName")
     # Provider windows are per token, not per process: every instance paces one integration's calls together.
-    limiter = SharedWindowLimiter(tables.table("ratewindows"))
+    limiter = SharedWindowLimiter(tables.table(TableName.ratewindows))
     overrides.setdefault("outbound", OutboundClient(egress=settings.egress_policy(), limiter=limiter))
     return Hub(settings=settings, tables=tables, **overrides)
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from integrations.sync.jobs import trigger_sync
+from integrations.table_names import TableName
 from shared.errors import HubError
 
 log = logging.getLogger("hub.scheduler")
@@ -33,10 +34,12 @@ def check_quota_alerts(*, hub: Any) -> int:
     hub.api_usage.flush()
     sent = 0
     tenants = {
-        e["PartitionKey"] for e in hub.tables.table("apiusage").query("RowKey ge @lo", parameters={"lo": "client:"})
+        e["PartitionKey"] for e in hub.tables.table(TableName.apiusage).query("RowKey ge @lo", parameters={"lo": "client:"})
     }  # one scan a minute over counter rows; fine at our scale
     for tenant in sorted(tenants):
-        for event in alerts_due(tenant_quota(hub, tenant), alerts=hub.tables.table("quotaalerts"), today=hub.now().date()):
+        for event in alerts_due(
+            tenant_quota(hub, tenant), alerts=hub.tables.table(TableName.quotaalerts), today=hub.now().date()
+        ):
             deliver_alert(hub, tenant, event)
             sent += 1
     return sent

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from integrations.table_names import TableName
 from shared.egress import EgressRefused
 from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.http import Call, Policy
@@ -30,7 +31,7 @@ def save(hub: Any, tenant_id: str, settings: AlertSettings) -> AlertSettings:
             hub.outbound.egress.check_url(settings.webhook_url, schemes=("https",))
         except EgressRefused as exc:
             raise ValidationFailed("The webhook URL is not allowed.", [FieldError("/webhook_url", str(exc))]) from None
-    hub.tables.table("tenantsettings").upsert(
+    hub.tables.table(TableName.tenantsettings).upsert(
         {
             "PartitionKey": tenant_id,
             "RowKey": _ROW,
@@ -42,7 +43,7 @@ def save(hub: Any, tenant_id: str, settings: AlertSettings) -> AlertSettings:
 
 
 def load(hub: Any, tenant_id: str) -> AlertSettings:
-    found = hub.tables.table("tenantsettings").find(tenant_id, _ROW)
+    found = hub.tables.table(TableName.tenantsettings).find(tenant_id, _ROW)
     if not found:
         return AlertSettings(threshold_pct=hub.settings.quota_alert_pct.get(tenant_id, 80.0))
     return AlertSettings(webhook_url=found[0]["WebhookUrl"] or None, threshold_pct=found[0]["ThresholdPct"])

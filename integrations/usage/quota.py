@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from integrations.table_names import TableName
 from integrations.usage.counters import UsageCounters, tenant_rows
 from shared.errors import Conflict
 from shared.tables import Table
@@ -127,7 +128,7 @@ def tenant_quota(hub: Any, tenant_id: str) -> QuotaReport:
     return quota_report(
         tenant_id,
         counters=hub.api_usage,
-        table=hub.tables.table("apiusage"),
+        table=hub.tables.table(TableName.apiusage),
         plan=plan,
         threshold_pct=load_alert_settings(hub, tenant_id).threshold_pct,
         now=hub.now(),

@@ -19,6 +19,7 @@ from integrations.api.deps import (
     UsageReader,
 )
 from integrations.api.routes.integrations import COMMON, P
+from integrations.table_names import TableName
 from integrations.usage.alerts import AlertSettings
 from integrations.usage.alerts import save as save_alert_settings
 from integrations.usage.quota import QuotaReport, tenant_quota
@@ -198,7 +199,7 @@ def tenant_usage(
     start, end = date_range(hub, from_, to)
     hub.usage.flush()
     per: dict[str, Tally] = {}
-    for subject, _day, _op, tally in tenant_rows(hub.tables.table("usage"), tenant_id, start=start, end=end):
+    for subject, _day, _op, tally in tenant_rows(hub.tables.table(TableName.usage), tenant_id, start=start, end=end):
         per.setdefault(subject, Tally()).add(tally)
     providers = {}
     for integration_id in per:

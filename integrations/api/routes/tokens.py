@@ -16,6 +16,7 @@ from integrations.api.routes.integrations import P
 from integrations.auth.assertions import ASSERTION_TYPE, verify_assertion
 from integrations.auth.jwt_tokens import issue
 from integrations.auth.principal import Scope
+from integrations.table_names import TableName
 from shared.errors import Unauthorized
 
 router = APIRouter(tags=["oauth"])
@@ -79,7 +80,10 @@ def _token(hub: Any, form: dict[str, str], auth: str) -> JSONResponse:
         audience = f"{hub.settings.public_base_url.rstrip('/')}/api/v1/oauth/token"
         try:
             principal = verify_assertion(
-                form.get("client_assertion", ""), keys=hub.api_keys, seen=hub.tables.table("assertionjti"), audience=audience
+                form.get("client_assertion", ""),
+                keys=hub.api_keys,
+                seen=hub.tables.table(TableName.assertionjti),
+                audience=audience,
             )
         except Unauthorized:
             return _oauth_error(401, "invalid_client", "client authentication failed")

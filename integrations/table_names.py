@@ -1,0 +1,31 @@
+"""Every table the hub keeps, named once (each is `<HUB_TABLE_PREFIX><name>` in the account)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TableName(StrEnum):
+    apikeys = "apikeys"
+    apiusage = "apiusage"  # the tenants' own API calls, per client
+    assertionjti = "assertionjti"  # client-assertion ids already seen (replay protection)
+    audit = "audit"
+    deadletters = "deadletters"
+    due = "due"  # schedule slots waiting to run
+    integrations = "integrations"
+    leases = "leases"
+    members = "members"  # the member-sync mirror
+    oauthstates = "oauthstates"
+    outbox = "outbox"
+    payments = "payments"
+    quotaalerts = "quotaalerts"
+    ratebuckets = "ratebuckets"  # the API's token buckets
+    ratewindows = "ratewindows"  # the providers' windows
+    rotations = "rotations"
+    schedules = "schedules"
+    secrets = "secrets"  # the local secret store
+    signingkeys = "signingkeys"
+    syncruns = "syncruns"
+    syncstate = "syncstate"
+    tenantsettings = "tenantsettings"
+    usage = "usage"  # outbound provider calls
