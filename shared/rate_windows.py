@@ -28,7 +28,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.errors import Conflict, NotFound, PreconditionFailed, StorageUnavailable
 from shared.http import SlidingWindowLimiter, Window, window_span
@@ -159,7 +159,9 @@ class SharedWindowLimiter:
         returns False to write nothing; with `fresh_when_refused`, a refusal based on a remembered (possibly
         stale) row is re-checked against a fresh read first."""
         with self._lock(key):
-            row = self._seen.get(key)
+            seen = self._seen.get(key)
+            # `change` edits a copy: a write that fails leaves the remembered row as it was written.
+            row = replace(seen, slots=dict(seen.slots)) if seen else None
             fresh = row is None
             for _ in range(50):
                 if row is None:

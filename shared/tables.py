@@ -79,9 +79,9 @@ def _translated(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @dataclass(frozen=True)
 class Write:
-    """One write of a `Table.transact`: an insert, or a REPLACE/MERGE that is conditional when `etag` is set."""
+    """One write of a `Table.transact`: an insert, or a REPLACE/MERGE or a delete, conditional when `etag` is set."""
 
-    kind: Literal["insert", "update"]
+    kind: Literal["insert", "update", "delete"]
     entity: Entity
     etag: str | None = None
     replace: bool = False  # REPLACE the whole row instead of MERGE-ing these columns
@@ -189,23 +189,24 @@ class Table:
         ops: list[Any] = []
         for w in writes:
             mode = UpdateMode.REPLACE if w.replace else UpdateMode.MERGE
+            condition = {"etag": w.etag, "match_condition": MatchConditions.IfNotModified} if w.etag else {}
             if w.kind == "insert":
                 ops.append(("create", w.entity))
+            elif w.kind == "delete":
+                ops.append(("delete", w.entity, condition))
             elif w.etag is None:
                 ops.append(("upsert", w.entity, {"mode": mode}))
             else:
-                ops.append(
-                    ("update", w.entity, {"mode": mode, "etag": w.etag, "match_condition": MatchConditions.IfNotModified})
-                )
+                ops.append(("update", w.entity, {"mode": mode, **condition}))
         try:
             results = self._client.submit_transaction(ops)
         except TableTransactionError as exc:
             if exc.status_code == 409:
-                raise Conflict("a row of the transaction exists already") from exc
+                raise Conflict("The row exists already.") from exc
             if exc.status_code == 412:
                 raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
             if exc.status_code == 404:
-                raise NotFound("a row of the transaction was not found") from exc
+                raise NotFound("The row was not found.") from exc
             raise
         return [r.get("etag") for r in results]
 
@@ -225,15 +226,7 @@ class Table:
         PreconditionFailed, so a conditional delete is a claim of which exactly one caller succeeds.
         azure-data-tables 12.7's `delete_entity` swallows the 404 (two instances "deleting" one row would both
         succeed); a one-operation transaction reports it, in the same single round trip."""
-        options = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
-        try:
-            self._client.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": row}, options)])
-        except TableTransactionError as exc:
-            if exc.status_code == 404:
-                raise NotFound(f"{row} was not found") from exc
-            if exc.status_code == 412:
-                raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
-            raise
+        self.transact([Write("delete", {"PartitionKey": partition, "RowKey": row}, etag=etag)])
 
     def query(
         self, flt: str, *, parameters: Mapping[str, Any] | None = None, select: list[str] | None = None

@@ -106,25 +106,18 @@ class Edge:
             await send({"type": "http.response.body", "body": body})
 
         # The limiter may touch storage: inside the edge's error handling, so an outage is a 503 problem with the
-        # correlation header, never a bare 500.
-        # Off the event loop: the limiter may lease from storage, and key verification may read it; a storage
-        # hang must not stall every other request (and /api/health) on this worker.
-        # The common case needs no I/O (a key verified here before, a token left in this instance's lease): decided
-        # on the loop. Else in a worker thread.
-        def check() -> Decision | None:
-            limiter = self.limiter()
-            client = _client_key(scope, headers, self.verified_key)
-            return limiter.check(client, path, scope["method"]) if limiter else None
-
+        # correlation header, never a bare 500. The common case needs no I/O (a key verified here before, a token
+        # left in this instance's lease) and is decided on the loop; a refill from storage runs in a worker
+        # thread, so a storage hang never stalls other requests (and /api/health) on this worker. Picking the
+        # client and the limiter is I/O-free (cached verification; tables are opened lazily).
+        decision: Decision | None = None
         try:
             limiter = self.limiter()
-            decision = (
-                limiter.check_local(_client_key(scope, headers, self.verified_key), path, scope["method"])
-                if limiter
-                else None
-            )
-            if limiter and decision is None:
-                decision = await anyio.to_thread.run_sync(check)
+            if limiter is not None:
+                client = _client_key(scope, headers, self.verified_key)
+                decision = limiter.check_local(client, path, scope["method"])
+                if decision is None:
+                    decision = await anyio.to_thread.run_sync(limiter.check, client, path, scope["method"])
         except Exception as exc:  # noqa: BLE001 - the limiter's storage is down: say so, do not guess
             if isinstance(exc, StorageUnavailable):
                 # Expected during an outage, and logged on the event loop: one line, not a formatted traceback

@@ -54,7 +54,8 @@ class SharedRateLimiter:
             policies = self._known.get(client)
         if policies is None:
             return None
-        return self._spend((client, policies[endpoint_class(path, method)].name), policies[endpoint_class(path, method)])
+        policy = policies[endpoint_class(path, method)]
+        return self._spend((client, policy.name), policy)
 
     def check(self, client: str, path: str, method: str) -> Decision:
         policies = self._policies_for(client) if self._policies_for else self.policies

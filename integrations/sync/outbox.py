@@ -164,7 +164,8 @@ class Outbox:
             new = _delta(None, RecordState.pending.value)
             counted = self._counts.change(pk, new, shards)
             try:
-                self._table.transact([Write("insert", entity), counted])
+                etags = self._table.transact([Write("insert", entity), counted])
+                self._counts.written(counted, etags[1])  # a job marking these next starts from this version
                 return Put("created", self._counts.total(shards, new))
             except (Conflict, PreconditionFailed):
                 pass  # the record exists, or another writer changed or created our counter shard
@@ -185,7 +186,9 @@ class Outbox:
             if moved:
                 writes.append(self._counts.change(pk, moved, shards))
             try:
-                self._table.transact(writes)
+                etags = self._table.transact(writes)
+                if moved:
+                    self._counts.written(writes[1], etags[1])
                 return Put("replaced", self._counts.total(shards, moved))
             except (PreconditionFailed, NotFound, Conflict):
                 continue
