@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from adapters.paging import Page, PageRequest, paginate
 from adapters.spec import ProviderSpec
 from integrations.documents.document import ValidationCheck
 from shared.errors import ProviderError
@@ -162,6 +163,33 @@ class Adapter:
                 continue
             return response
         raise AssertionError("unreachable")
+
+    def pages(
+        self,
+        path: str,
+        *,
+        operation: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        items: str | None = None,
+        expect: frozenset[int] = frozenset(),
+        check: Callable[[requests.Response], None] | None = None,
+    ) -> Iterator[Page]:
+        """Every page of one read, paged the way the catalog says (adapters/paging.py). `path` may be a link the
+        provider handed us (a stored delta link; `params` None): links are followed only within its origin.
+        `check` sees each answer first, for the statuses in `expect` (an expired cursor, say)."""
+
+        def fetch(request: PageRequest) -> Any:
+            url = self.provider_link(request.url) if "://" in request.url else request.url
+            response = self.request(
+                "GET", url, operation=operation, params=request.params, headers=request.headers, expect=expect
+            )
+            if check:
+                check(response)
+            return response.json()
+
+        start = PageRequest(path, params, headers or {})
+        return paginate(fetch, self.spec.pagination, start, items_field=items)
 
     def finish_call(self, call: Call, operation: str) -> Call:
         """Last touch before sending (signed-request providers sign the exact bytes here)."""

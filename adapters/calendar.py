@@ -91,8 +91,6 @@ class EventPage:
 
 
 class CalendarAdapter(Adapter):
-    PAGE_SIZE = 250
-
     def provider_event_id(self, key: str) -> str:
         """An id derived from our key (per integration): what makes a replayed create recognisable."""
         digest = hashlib.sha256(f"{self.document.id}:{key}".encode()).digest()

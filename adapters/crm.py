@@ -50,7 +50,6 @@ class StaleMember(Exception):
 
 class CrmAdapter(Adapter):
     DEFAULT_KEY_FIELD = ""
-    PAGE_SIZE = 100
 
     @property
     def key_field(self) -> str:

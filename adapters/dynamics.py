@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import requests
+
 from adapters.crm import ChangePage, CrmAdapter, CrmField, CrmObject, CursorExpired, RemoteMember, StaleMember
 from shared.errors import ProviderError
 
@@ -57,30 +59,31 @@ class DynamicsAdapter(CrmAdapter):
         )
 
     def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
-        url: str | None = self.provider_link(cursor) if cursor else f"/{self._set}"
-        params: dict[str, Any] | None = None if cursor else {"$select": self._select}
-        prefer = {"Prefer": f"odata.track-changes,odata.maxpagesize={self.PAGE_SIZE}"}
-        while url:
-            response = self.request(
-                "GET", url, operation="sync.pull_members", params=params, headers=prefer, expect=frozenset({400, 410})
-            )
+        def check(response: requests.Response) -> None:
             if response.status_code == 410 or (response.status_code == 400 and "expired" in response.text.lower()):
                 raise CursorExpired(self._set)
             if response.status_code == 400:
                 raise ProviderError(
                     detail=f"dynamics365 answered 400: {response.text}", provider="dynamics365", status_code=400
                 )
-            body = response.json()
+
+        pages = self.pages(
+            cursor or f"/{self._set}",  # a delta link carries its query
+            operation="sync.pull_members",
+            params=None if cursor else {"$select": self._select},
+            headers={"Prefer": "odata.track-changes"},
+            expect=frozenset({400, 410}),
+            check=check,
+        )
+        for page in pages:
             members, deleted = [], []
-            for row in body.get("value", []):
+            for row in page.items:
                 if "$deletedEntity" in row.get("@odata.context", ""):
                     deleted.append(row["id"])
                 else:
                     members.append(self._remote(row))
-            url, params = body.get("@odata.nextLink"), None  # the next link carries the query itself
-            url = url and self.provider_link(url)
             # Delta pages come in no particular order: only the final delta link is a safe place to resume.
-            yield ChangePage(members, deleted, None if url else body.get("@odata.deltaLink"))
+            yield ChangePage(members, deleted, page.final)
 
     def get_member(self, external_id: str) -> RemoteMember:
         row = self.request(

@@ -38,31 +38,21 @@ class EspoCrmAdapter(CrmAdapter):
         )
 
     def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
-        offset, newest = 0, cursor
-        while True:
-            params: dict[str, Any] = {
-                "select": self._select,
-                "orderBy": "modifiedAt",
-                "order": "asc",
-                "maxSize": self.PAGE_SIZE,
-                "offset": offset,
-            }
-            if cursor:
-                params.update(
-                    {
-                        "where[0][type]": "greaterThanOrEquals",
-                        "where[0][attribute]": "modifiedAt",
-                        "where[0][value]": cursor,
-                    }
-                )
-            body = self.request("GET", f"/{self._entity}", operation="sync.pull_members", params=params).json()
-            members = [self._remote(row) for row in body.get("list", [])]
+        params: dict[str, Any] = {"select": self._select, "orderBy": "modifiedAt", "order": "asc"}
+        if cursor:
+            params.update(
+                {
+                    "where[0][type]": "greaterThanOrEquals",
+                    "where[0][attribute]": "modifiedAt",
+                    "where[0][value]": cursor,
+                }
+            )
+        newest = cursor
+        for page in self.pages(f"/{self._entity}", operation="sync.pull_members", params=params):
+            members = [self._remote(row) for row in page.items]
             if members:
                 newest = max(m.modified_at for m in members).strftime(ESPO_TIME)
-            offset += len(members)
             yield ChangePage(members, [], newest)  # ordered by modifiedAt: resumable after each page
-            if not members or offset >= int(body.get("total", 0)):
-                return
 
     def get_member(self, external_id: str) -> RemoteMember:
         return self._remote(self.request("GET", f"/{self._entity}/{external_id}", operation="sync.pull_members").json())

@@ -133,16 +133,8 @@ class FortnoxAdapter(AccountingAdapter):
         data = self.request("POST", "/vouchers", operation="sync.push_expense", json=body).json()["Voucher"]
         return f"{data['VoucherSeries']}{data['VoucherNumber']}"
 
-    PAGE_SIZE = 500
-
     def changed_invoices(self, since: str | None) -> Iterator[list[dict[str, Any]]]:
         """Pages of invoices modified at or after `since` ("YYYY-MM-DD HH:MM"), as Fortnox lists them."""
-        page, pages = 1, 1
-        while page <= pages:
-            params: dict[str, Any] = {"page": page, "limit": self.PAGE_SIZE}
-            if since:
-                params["lastmodified"] = since
-            data = self.request("GET", "/invoices", operation="sync.pull_invoices", params=params).json()
-            pages = int(data.get("MetaInformation", {}).get("@TotalPages", 1))
-            yield data.get("Invoices") or []
-            page += 1
+        params = {"lastmodified": since} if since else {}
+        for page in self.pages("/invoices", operation="sync.pull_invoices", params=params, items="Invoices"):
+            yield page.items

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from adapters.base import CursorExpired
 from adapters.calendar import CalendarAdapter, CalendarEvent, EventPage, RemoteEvent, parse_when, when_text
 from integrations.documents.document import ValidationCheck
@@ -93,22 +95,11 @@ class GoogleCalendarAdapter(CalendarAdapter):
         )
 
     def changes(self, sync_token: str | None) -> Iterator[EventPage]:
-        page_token: str | None = None
-        while True:
-            params: dict[str, Any] = {"maxResults": self.PAGE_SIZE}
-            if sync_token:
-                params["syncToken"] = sync_token
-            if page_token:
-                params["pageToken"] = page_token
-            response = self.request(
-                "GET", self._events, operation="sync.pull_events", params=params, expect=frozenset({410})
-            )
+        def check(response: requests.Response) -> None:
             if response.status_code == 410:
                 raise CursorExpired("google_calendar sync token")
-            body = response.json()
-            page_token = body.get("nextPageToken")
-            yield EventPage(
-                [self._remote(i) for i in body.get("items", [])], None if page_token else body.get("nextSyncToken")
-            )
-            if not page_token:
-                return
+
+        params = {"syncToken": sync_token} if sync_token else {}
+        pages = self.pages(self._events, operation="sync.pull_events", params=params, expect=frozenset({410}), check=check)
+        for page in pages:  # the sync token comes with the last page only
+            yield EventPage([self._remote(i) for i in page.items], page.final)

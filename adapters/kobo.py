@@ -19,21 +19,11 @@ def answers(submission: dict[str, Any]) -> dict[str, Any]:
 
 
 class KoboAdapter(Adapter):
-    PAGE_SIZE = 500
-
     def submissions(self, asset_uid: str, since: str | None) -> Iterator[list[dict[str, Any]]]:
         """Pages of submissions at or after `since` (ISO time), oldest first."""
-        first: dict[str, Any] = {
-            "format": "json",
-            "limit": self.PAGE_SIZE,
-            "sort": json.dumps({"_submission_time": 1}),
-        }
+        params: dict[str, Any] = {"format": "json", "sort": json.dumps({"_submission_time": 1})}
         if since:
-            first["query"] = json.dumps({"_submission_time": {"$gte": since}})
-        params: dict[str, Any] | None = first
-        url: str | None = f"/api/v2/assets/{asset_uid}/data/"
-        while url:
-            body = self.request("GET", url, operation="sync.import_registrations", params=params).json()
-            yield body.get("results", [])
-            # The next link carries the query; it is followed with our token, so only within the server's origin.
-            url, params = (self.provider_link(body["next"]) if body.get("next") else None), None
+            params["query"] = json.dumps({"_submission_time": {"$gte": since}})
+        # The next link carries the query; it is followed with our token, so only within the server's origin.
+        for page in self.pages(f"/api/v2/assets/{asset_uid}/data/", operation="sync.import_registrations", params=params):
+            yield page.items

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from adapters.base import CursorExpired
 from adapters.calendar import CalendarAdapter, CalendarEvent, EventPage, RemoteEvent, parse_when, when_text
 from integrations.documents.document import ValidationCheck
@@ -19,7 +21,6 @@ KEY_PROPERTY = "String {6f1c3a52-8e0b-4c4e-9a51-3d2b7e9f0a11} Name hubKey"
 
 
 class OutlookCalendarAdapter(CalendarAdapter):
-    PAGE_SIZE = 100
     WINDOW_PAST = timedelta(days=30)  # the delta window, fixed when a full read starts
     WINDOW_AHEAD = timedelta(days=400)
 
@@ -124,22 +125,19 @@ class OutlookCalendarAdapter(CalendarAdapter):
         )
 
     def changes(self, sync_token: str | None) -> Iterator[EventPage]:
-        url: str | None
-        if sync_token:
-            url, params = self.provider_link(sync_token), None
-        else:
+        def check(response: requests.Response) -> None:
+            if response.status_code == 410:
+                raise CursorExpired("outlook delta link")
+
+        url, params = sync_token, None  # a delta link carries its query
+        if not url:
             now = datetime.now(UTC).replace(microsecond=0)
             self._window = (when_text(now - self.WINDOW_PAST), when_text(now + self.WINDOW_AHEAD))
             url = "/me/calendarView/delta"
             params = {"startDateTime": self._window[0], "endDateTime": self._window[1]}
-        headers = {"Prefer": f'odata.maxpagesize={self.PAGE_SIZE}, outlook.body-content-type="text", outlook.timezone="UTC"'}
-        while url:
-            response = self.request(
-                "GET", url, operation="sync.pull_events", params=params, headers=headers, expect=frozenset({410})
-            )
-            if response.status_code == 410:
-                raise CursorExpired("outlook delta link")
-            body = response.json()
-            url, params = body.get("@odata.nextLink"), None  # the link carries the query itself
-            url = url and self.provider_link(url)
-            yield EventPage([self._remote(i) for i in body.get("value", [])], None if url else body.get("@odata.deltaLink"))
+        headers = {"Prefer": 'outlook.body-content-type="text", outlook.timezone="UTC"'}
+        pages = self.pages(
+            url, operation="sync.pull_events", params=params, headers=headers, expect=frozenset({410}), check=check
+        )
+        for page in pages:  # the delta link comes with the last page only
+            yield EventPage([self._remote(i) for i in page.items], page.final)

@@ -42,11 +42,25 @@ class RateLimitSpec(_Spec):
 
 
 class PaginationSpec(_Spec):
-    kind: Literal["page", "cursor", "offset", "next_link", "none"]
-    page_param: str | None = None
-    size_param: str | None = None
-    max_size: int | None = None
-    next_field: str | None = Field(None, description="Response field holding the next cursor or link.")
+    """How the provider pages a list; adapters/paging.py executes it (one strategy per kind)."""
+
+    kind: Literal["page", "offset", "cursor", "next_link", "delta_link", "none"]
+    page_param: str | None = Field(None, description="Query parameter of the page number, offset or cursor.")
+    size_param: str | None = Field(None, description="Query parameter of the page size.")
+    size_prefer: str | None = Field(None, description="Prefer-header preference of the page size (odata.maxpagesize).")
+    page_size: int | None = Field(None, ge=1, description="The page size the hub asks for (default max_size).")
+    max_size: int | None = Field(None, ge=1)
+    start: int | None = Field(None, description="First page number (default 1) or offset (default 0).")
+    items_field: str | None = Field(None, description="`/`-path of the records in a page (an adapter may name another).")
+    next_field: str | None = Field(
+        None,
+        description="`/`-path of the total pages (page), total count (offset), next cursor or has-more flag "
+        "(cursor) or next link.",
+    )
+    cursor_item_field: str | None = Field(None, description="Cursor from the last record's field (after a has-more flag).")
+    final_field: str | None = Field(
+        None, description="`/`-path, on the last page, of where the next incremental read starts."
+    )
 
 
 class WebhookSpec(_Spec):

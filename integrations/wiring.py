@@ -323,6 +323,8 @@ class Hub:
         if (limit := self.settings.provider_rate_limits.get(document.provider)) and spec.rate_limit:
             rate = type(spec.rate_limit).model_validate({**spec.rate_limit.model_dump(), **limit})
             spec = spec.model_copy(update={"rate_limit": rate})
+        if size := self.settings.provider_page_sizes.get(document.provider):
+            spec = spec.model_copy(update={"pagination": spec.pagination.model_copy(update={"page_size": size})})
         oauth = spec.auth.kind == "oauth2_code"
         machine = spec.auth.kind == "oauth2_client_credentials"
         if machine:

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         description='Per-provider rate-limit override, e.g. {"fortnox": {"requests": 25, '
         '"per_seconds": 1}} for a scaled-down fake.',
     )
+    provider_page_sizes: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-provider page size the hub asks for, e.g. {"fortnox": 100} (overrides the catalog).',
+    )
     provider_daily_quotas: dict[str, int] = Field(
         default_factory=dict,
         description="Daily request quota per provider from the tenant's plan with it "

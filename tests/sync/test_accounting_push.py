@@ -181,7 +181,6 @@ def test_payments_and_expenses(admin: ApiClient, fakes: Fakes, hub: Hub, provide
 def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hub, monkeypatch: Any) -> None:
     """Accounting pull: invoices paid in the ledger come back as invoice.changed events, once per change,
     with MetaInformation paging; a push-only integration does not offer the pull."""
-    from adapters.fortnox import FortnoxAdapter
 
     path, _, _ = active_ledger(admin, fakes, "fortnox")
     r = admin.post(f"{path}/syncs", json={"operation": "pull_invoices"})
@@ -190,7 +189,7 @@ def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hu
     assert admin.patch(path, {"config": {"sync_direction": "bidirectional"}}).status_code == 200
     assert admin.post(f"{path}:validate").json()["result"]["passed"]
     assert admin.post(f"{path}:resume").status_code == 200
-    monkeypatch.setattr(FortnoxAdapter, "PAGE_SIZE", 4)  # several pages of MetaInformation
+    monkeypatch.setitem(hub.settings.provider_page_sizes, "fortnox", 4)  # several pages of MetaInformation
 
     def run(operation: str) -> dict[str, Any]:
         return run_sync(admin, path, operation)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from adapters.outlook_calendar import OutlookCalendarAdapter
 from devfakes.calendars import CalendarFake
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
@@ -54,7 +53,7 @@ def events(n: int, **over: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("provider", ["google_calendar", "outlook"])
 def test_bidirectional_calendar_sync(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str, monkeypatch: Any) -> None:
-    monkeypatch.setattr(OutlookCalendarAdapter, "PAGE_SIZE", 2)  # Graph: several nextLink pages per read
+    monkeypatch.setitem(hub.settings.provider_page_sizes, "outlook", 2)  # Graph: several nextLink pages per read
     fake = fakes.calendars[provider]
     path = connect(admin, fakes, provider)
 

@@ -186,12 +186,11 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
 ) -> None:
     """EspoCRM (seed 004): offset paging, versionNumber concurrency; a pull that dies on page 3 resumes from
     its checkpoint and emits each change once."""
-    from adapters.espocrm import EspoCrmAdapter
     from devfakes.keyed import GOOD
     from integrations.sync.operations import SyncEnv, sync_members
     from shared.errors import ProviderError
 
-    monkeypatch.setattr(EspoCrmAdapter, "PAGE_SIZE", 4)
+    monkeypatch.setitem(hub.settings.provider_page_sizes, "espocrm", 4)
     espo = fakes.keyed
     doc = admin.create(crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact"))
     path = f"{admin.integrations}/{doc['id']}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import function_app
-from adapters.kobo import KoboAdapter
 from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
@@ -67,7 +66,7 @@ def test_twilio_sends_each_message_once(admin: ApiClient, fakes: Fakes, hub: Hub
 
 
 def test_kobo_submissions_become_registrations_once(admin: ApiClient, fakes: Fakes, hub: Hub, monkeypatch: Any) -> None:
-    monkeypatch.setattr(KoboAdapter, "PAGE_SIZE", 3)
+    monkeypatch.setitem(hub.settings.provider_page_sizes, "kobo", 3)
     kobo = fakes.keyed
     for i in range(7):
         kobo.kobo_submit(
