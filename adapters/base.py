@@ -88,8 +88,7 @@ class Adapter:
 
     def policy(self, operation: str) -> Policy:
         limit = self.spec.rate_limit
-        return Policy(
-            provider=self.spec.id,
+        return self.spec.policy(
             limit_key=f"{self.spec.id}:{self.document.id}" if limit else None,
             window=Window(limit.requests, limit.per_seconds, limit.concurrent) if limit else None,
             on_attempt=lambda status, ms: self.ctx.record_usage(operation, status, ms),

@@ -6,11 +6,12 @@ the rest. Facts come from ../shared/providers.md; what nobody could verify is li
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.documents.common import CREDENTIAL_SLOTS
+from shared.http import Policy
 
 
 class _Spec(BaseModel):
@@ -39,6 +40,15 @@ class RateLimitSpec(_Spec):
     per: str = Field(description="What the limit counts against: access_token, tenant, app, realm, user…")
     concurrent: int | None = None
     retry_after_header: str | None = Field("Retry-After", description="None when the provider sends no Retry-After.")
+
+
+class RetrySpec(_Spec):
+    """Which answers the outbound client retries for this provider (shared/http.py executes it)."""
+
+    statuses: list[int] = Field([429, 502, 503, 504], description="Answers worth another attempt (with backoff).")
+    not_processed: list[int] = Field(
+        [429, 503], description="Answers that promise nothing was done: even a write without a key is retried."
+    )
 
 
 class PaginationSpec(_Spec):
@@ -91,6 +101,7 @@ class ProviderSpec(_Spec):
     verification: str | None = Field(None, description="`METHOD /path` of the cheapest authenticated call.")
     rate_limit: RateLimitSpec | None = None
     daily_quota: int | None = Field(None, description="Requests per day used for quota burn; None = not published.")
+    retry: RetrySpec = RetrySpec()
     pagination: PaginationSpec = PaginationSpec(kind="none")
     idempotency: str | None = Field(None, description="`header:<name>` or `query:<name>` carrying our idempotency key.")
     webhook: WebhookSpec = WebhookSpec(scheme="none")
@@ -103,6 +114,17 @@ class ProviderSpec(_Spec):
         "provider has fixed domains; empty = any public host. Operators add self-hosted ones (HUB_SELF_HOSTED_HOSTS).",
     )
     unknowns: list[str] = Field(default_factory=list, description="Facts we could not verify (keep configurable).")
+
+    def policy(self, **options: Any) -> Policy:
+        """The outbound policy for a call to this provider: its retry facts, plus the caller's `options`."""
+        limit = self.rate_limit
+        return Policy(
+            provider=self.id,
+            retry_after_header=limit.retry_after_header if limit else "Retry-After",
+            retry_statuses=frozenset(self.retry.statuses),
+            not_processed=frozenset(self.retry.not_processed),
+            **options,
+        )
 
     def model_post_init(self, _: object) -> None:
         bad = [s for s in self.required_credentials if s not in CREDENTIAL_SLOTS]

@@ -113,22 +113,38 @@ class Credentials:
         )
         return StoredCredential(f"kv:{name}", created.version, previous.version if previous else None, disable_after)
 
-    def resolve(self, document: Any, slot: str, *, operation: str, actor: str = "hub") -> str:
+    def resolve(self, document: Any, slot: str, *, operation: str, actor: str = "hub", fresh: bool = False) -> str:
         ref = getattr(document.credentials, slot, None)
         if not ref:
             raise NotFound(f"The integration has no {slot}.")
-        return self.resolve_ref(document.tenant_id, document.id, ref, slot=slot, operation=operation, actor=actor)
+        return self.resolve_ref(
+            document.tenant_id, document.id, ref, slot=slot, operation=operation, actor=actor, fresh=fresh
+        )
+
+    @property
+    def cache_ttl_s(self) -> float:
+        return self._ttl
 
     def resolve_ref(
-        self, tenant_id: str, integration_id: str, ref: str, *, slot: str, operation: str, actor: str = "hub"
+        self,
+        tenant_id: str,
+        integration_id: str,
+        ref: str,
+        *,
+        slot: str,
+        operation: str,
+        actor: str = "hub",
+        fresh: bool = False,
     ) -> str:
+        """The secret's value, from the process cache unless `fresh` (a value another instance may have
+        replaced since, read where that matters: under the token lease)."""
         parts = parse_secret_ref(ref)
         if not may_use(parts.name, tenant_id=tenant_id, integration_id=integration_id):
             # Ownership is parsed, never a prefix: another tenant's (or integration's, or the hub's) secret.
             raise NotFound("The credential reference is outside this integration's namespace.")
         key = (parts.name, parts.version)
         with self._lock:
-            hit = self._cache.get(key)
+            hit = None if fresh else self._cache.get(key)
             if hit and time.monotonic() - hit[0] < self._ttl:
                 # Served from memory: counted, and audited in aggregate by `flush_cached_reads` (minute timer).
                 self._cached_reads[(tenant_id, integration_id, slot, parts.name, parts.version, operation, actor)] += 1

@@ -18,7 +18,7 @@ import requests
 from adapters.spec import ProviderSpec
 from integrations.tokens import AccessToken
 from shared.errors import ProviderError
-from shared.http import Call, OutboundClient, Policy
+from shared.http import Call, OutboundClient
 from shared.redaction import REDACTOR
 
 
@@ -106,7 +106,7 @@ class MachineTokens:
                 data={"grant_type": "client_credentials"},
                 expect=frozenset({400, 401}),
             ),
-            Policy(provider=document.provider, max_attempts=3),
+            self._spec_for(document.provider).policy(max_attempts=3),
         )
         data = response.json()
         if response.status_code >= 400 or "access_token" not in data:

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.spec import ProviderSpec
+from adapters.spec import AuthSpec, ProviderSpec
 from integrations.audit import AuditLog
 from integrations.credentials import Credentials, secret_name
 from integrations.documents.document import Condition
 from shared import telemetry
 from shared.errors import ProviderError
-from shared.http import Call, OutboundClient, Policy
+from shared.http import Call, OutboundClient
 from shared.leases import Leases
 from shared.redaction import REDACTOR
 from shared.secrets.store import SecretNotFound
@@ -50,6 +50,25 @@ class AccessToken:
         now = time.time() if now is None else now
         lifetime = self.expires_at - (self.issued_at if self.issued_at is not None else now)
         return self.expires_at - min(EARLY_S, EARLY_SHARE * max(lifetime, 0.0)) > now
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """What the catalog's auth facts mean for a refresh (adapters/catalog/<provider>.json, `auth`)."""
+
+    default_ttl_s: float  # a token answer without expires_in lives this long
+    rotates: bool  # a refresh answers a new refresh token, which must be stored before the access token is used
+    read_fresh: bool  # a cached copy of the refresh token may be dead: read it from the store under the lease
+
+    @classmethod
+    def of(cls, auth: AuthSpec, *, cache_ttl_s: float) -> RefreshPolicy:
+        return cls(
+            default_ttl_s=float(auth.access_token_ttl_s or 3600),
+            rotates=auth.refresh_rotates,
+            # Another instance may have rotated it since this one cached it: a single-use token (Fortnox, Visma)
+            # is dead at once, one with a grace period (Xero: 30 min) once the grace is shorter than the cache.
+            read_fresh=auth.refresh_rotates and (auth.refresh_single_use or auth.refresh_grace_s < cache_ttl_s),
+        )
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,8 @@ class TokenBroker:
         if cached and cached.fresh():
             return cached
         with self._leases.held(f"token-{document.tenant_id}-{key}", ttl_s=30, wait_s=60):
+            # Under the lease the shared copy is read from the store: another instance may have refreshed since
+            # this one cached it (a stale copy would refresh once per instance per lifetime, not once).
             shared = self._read_shared(document, operation)
             if shared and shared.fresh():
                 token = shared
@@ -128,6 +149,7 @@ class TokenBroker:
                 f"kv:{self._shared_name(document)}",
                 slot="oauth_access_token",
                 operation=operation,
+                fresh=True,
             )
         except SecretNotFound:
             return None
@@ -142,10 +164,16 @@ class TokenBroker:
             float(issued) if issued is not None else None,
         )
 
+    def policy(self, provider: str) -> RefreshPolicy:
+        return RefreshPolicy.of(self._spec_for(provider).auth, cache_ttl_s=self._credentials.cache_ttl_s)
+
     def _refresh(self, document: Any, operation: str) -> AccessToken:
         app = self._app_for(document)
+        policy = self.policy(document.provider)
         client_secret = self._credentials.resolve(document, "oauth_client_secret_ref", operation="token.refresh")
-        refresh_token = self._credentials.resolve(document, "oauth_refresh_token_ref", operation="token.refresh")
+        refresh_token = self._credentials.resolve(
+            document, "oauth_refresh_token_ref", operation="token.refresh", fresh=policy.read_fresh
+        )
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         data = self.exchange(app, client_secret, form, provider=document.provider)
         telemetry.token_refreshes.add(1, {"provider": document.provider, "outcome": data.get("error", "ok")})
@@ -172,8 +200,7 @@ class TokenBroker:
                 status_code=400,
                 retriable=False,
             )
-        spec = self._spec_for(document.provider)
-        token = self.publish(document, data, rotates=spec.auth.refresh_rotates, reason="refresh")
+        token = self.publish(document, data, rotates=policy.rotates, reason="refresh")
         self._audit.record(
             document.tenant_id,
             actor="hub:tokens",
@@ -198,7 +225,8 @@ class TokenBroker:
             )
         scopes = tuple(str(data.get("scope", "")).split())
         issued = time.time()
-        token = AccessToken(data["access_token"], issued + float(data.get("expires_in", 3600)), scopes, issued)
+        lifetime = float(data.get("expires_in") or self.policy(document.provider).default_ttl_s)
+        token = AccessToken(data["access_token"], issued + lifetime, scopes, issued)
         self._credentials.put(
             document.tenant_id,
             document.id,
@@ -229,7 +257,7 @@ class TokenBroker:
             form.update(client_id=app.client_id, client_secret=client_secret)
         response = self._outbound.send(
             Call("POST", app.token_url, headers=headers, data=form, expect=frozenset({400})),
-            Policy(provider=provider, max_attempts=3),
+            self._spec_for(provider).policy(max_attempts=3),
         )
         try:
             data = response.json()

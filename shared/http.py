@@ -138,6 +138,11 @@ class Policy:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     on_attempt: Callable[[int | None, float], None] | None = None
+    # From the provider's catalog entry: its retry header (None: it sends none, so a 429 waits out the window),
+    # the answers worth retrying, and those that promise nothing was processed.
+    retry_after_header: str | None = "Retry-After"
+    retry_statuses: frozenset[int] = RETRY_STATUSES
+    not_processed: frozenset[int] = NOT_PROCESSED
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -235,15 +240,13 @@ class OutboundClient:
             if refused:
                 raise _refused(policy, refused)
             retriable = (
-                (status in RETRY_STATUSES)
+                (status in policy.retry_statuses)
                 if response is not None
                 else not isinstance(network_error, requests.exceptions.SSLError)
             )
-            safe = idempotent or (status in NOT_PROCESSED)
+            safe = idempotent or (status in policy.not_processed)
             if not retriable or not safe or attempt >= policy.max_attempts:
-                raise self._error(
-                    policy.provider, response, None if response is not None else network_error, retriable=retriable
-                )
+                raise self._error(policy, response, None if response is not None else network_error, retriable=retriable)
             delay = self._delay(response, policy, attempt)
             if status == 429 and policy.limit_key and policy.window:
                 self.limiter.penalise(policy.limit_key, policy.window, delay)
@@ -287,7 +290,7 @@ class OutboundClient:
 
     def _delay(self, response: requests.Response | None, policy: Policy, attempt: int) -> float:
         if response is not None:
-            after = retry_after_seconds(response.headers.get("Retry-After"))
+            after = retry_after_seconds(response.headers.get(policy.retry_after_header or "", None))
             if after is not None:
                 return min(after, 300.0)
             if response.status_code == 429 and policy.window:
@@ -297,8 +300,9 @@ class OutboundClient:
 
     @staticmethod
     def _error(
-        provider: str, response: requests.Response | None, exc: Exception | None, *, retriable: bool
+        policy: Policy, response: requests.Response | None, exc: Exception | None, *, retriable: bool
     ) -> ProviderError:
+        provider = policy.provider
         if response is None:
             return ProviderError(
                 detail=f"{provider}: network error ({type(exc).__name__})", provider=provider, retriable=retriable
@@ -310,7 +314,7 @@ class OutboundClient:
             provider=provider,
             status_code=response.status_code,
             retriable=retriable,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            retry_after=retry_after_seconds(response.headers.get(policy.retry_after_header or "", None)),
         )
 
 

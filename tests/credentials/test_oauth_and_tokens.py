@@ -274,3 +274,41 @@ def test_a_short_lived_token_is_refreshed_once_per_lifetime_not_per_call(admin: 
     before = fakes.fortnox.token_calls.count("refresh_token")
     tokens = {hub.tokens.access_token(doc, operation="test").token for _ in range(30)}
     assert fakes.fortnox.token_calls.count("refresh_token") - before == 1 and len(tokens) == 1
+
+
+def test_a_second_instance_uses_the_token_the_first_refreshed(
+    admin: ApiClient, fakes: Fakes, hub: Hub, settings: Settings
+) -> None:
+    """Two instances, 2 s tokens: the second one read the shared token early (and cached it); when it next finds
+    its token stale, the first has already refreshed. Under the lease the shared copy is read from the store, so
+    the provider sees one refresh per lifetime, not one per instance (with the cached copy: two)."""
+    import time
+
+    other = build_hub(settings)
+    doc = _doc(hub, admin, connect_fortnox(admin, fakes.fortnox)["id"])
+    fakes.fortnox.token_ttl_s = 2.0
+    fakes.fortnox.expire_access_tokens()
+    hub.tokens.invalidate(doc)
+    first = hub.tokens.access_token(doc, operation="test")
+    assert other.tokens.access_token(doc, operation="test") == first  # read from the shared copy
+    before = fakes.fortnox.token_calls.count("refresh_token")
+    time.sleep(max(0.0, first.expires_at - time.time() - 0.4))  # inside the refresh margin (0.5 s)
+    second = hub.tokens.access_token(doc, operation="test")
+    assert second != first
+    assert other.tokens.access_token(doc, operation="test") == second
+    assert fakes.fortnox.token_calls.count("refresh_token") - before == 1
+
+
+def test_refresh_policy_reads_the_catalog() -> None:
+    """The catalog's auth facts, executed: default lifetime, rotation, and where a cached refresh token may be dead."""
+    from adapters.catalog import load
+    from integrations.tokens import RefreshPolicy
+
+    catalog = load()
+    fortnox = RefreshPolicy.of(catalog.get("fortnox").auth, cache_ttl_s=60)
+    xero = RefreshPolicy.of(catalog.get("xero").auth, cache_ttl_s=60)
+    paypal = RefreshPolicy.of(catalog.get("paypal").auth, cache_ttl_s=60)
+    assert (fortnox.default_ttl_s, fortnox.rotates, fortnox.read_fresh) == (3600, True, True)  # single-use
+    assert (xero.default_ttl_s, xero.rotates, xero.read_fresh) == (1800, True, False)  # 30 min grace
+    assert RefreshPolicy.of(catalog.get("xero").auth, cache_ttl_s=3600).read_fresh  # a cache outliving the grace
+    assert (paypal.default_ttl_s, paypal.rotates, paypal.read_fresh) == (32400, False, False)

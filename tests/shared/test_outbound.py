@@ -7,9 +7,12 @@ import threading
 import time
 from datetime import date
 
+import pytest
+
 from devfakes.fortnox import FortnoxFake
 from integrations.usage.counters import UsageCounters
 from integrations.wiring import Hub, utc_now
+from shared.errors import ProviderError
 from shared.http import Call, OutboundClient, Policy, SlidingWindowLimiter, Window
 from tests.helpers import fortnox_token, loopback, serve
 
@@ -57,12 +60,28 @@ def test_retry_after_is_honoured_and_everything_succeeds() -> None:
     assert slept[:3] == [2.0, 2.0, 2.0] and len(slept) == 5
 
 
+def test_retry_header_and_statuses_come_from_the_policy() -> None:
+    """The catalog's retry facts, executed: the provider's own header name, and what it says is worth a retry."""
+    fake = FortnoxFake(window_s=0.5)
+    with serve(fake.app()) as base:
+        token = fortnox_token(fake)
+        slept: list[float] = []
+        client = OutboundClient(egress=loopback(base), sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
+        call = Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"})
+        fake.fail_next(1, 429, {"X-Wait": "3", "Retry-After": "7"})
+        assert client.send(call, Policy(provider="p", retry_after_header="X-Wait")).status_code == 200
+        fake.fail_next(1, 429, {"Retry-After": "7"})
+        assert client.send(call, Policy(provider="p", retry_after_header=None, window=Window(25, 0.5))).status_code == 200
+        assert slept == [3.0, 0.5]  # a provider that sends no retry header: the window is waited out
+        fake.fail_next(1, 500)
+        assert client.send(call, Policy(provider="p", retry_statuses=frozenset({500}))).status_code == 200
+        fake.fail_next(1, 502)
+        with pytest.raises(ProviderError):
+            client.send(call, Policy(provider="p", retry_statuses=frozenset({500})))
+
+
 def test_post_without_idempotency_key_is_not_retried_after_a_timeout() -> None:
     client = OutboundClient(egress=loopback("http://127.0.0.1:9"), sleep=lambda s: None)
-    import pytest
-
-    from shared.errors import ProviderError
-
     with pytest.raises(ProviderError) as err:  # nothing listens on port 9 (discard): a network error
         client.send(Call("POST", "http://127.0.0.1:9/x", json={}, timeout_s=0.5), Policy(provider="x", max_attempts=3))
     assert err.value.retriable
