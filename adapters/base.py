@@ -17,9 +17,12 @@ import requests
 
 from adapters.paging import Page, PageRequest, paginate
 from adapters.spec import ProviderSpec
+from adapters.webhook_verifiers import WebhookVerifier, verifier_for
 from integrations.documents.document import ValidationCheck
 from shared.errors import ProviderError
 from shared.http import Call, OutboundClient, Policy, Window
+
+ORGANISATION_SCOPES = frozenset({"tenant", "realm", "organisation", "company"})
 
 
 @dataclass
@@ -86,10 +89,20 @@ class Adapter:
             raise ProviderError(detail=f"{self.spec.display_name} returned a link outside {origin}", provider=self.spec.id)
         return link
 
+    def limit_key(self) -> str:
+        """The window a call counts against, after what the provider counts (`rate_limit.per`): a limit per
+        organisation (Xero's per tenant, QuickBooks' per realm) is shared by every integration connected to that
+        organisation, in any of our tenants; the rest count per integration (its token, account, mailbox, user)."""
+        per = self.spec.rate_limit.per if self.spec.rate_limit else ""
+        organisation = getattr(self.document.config, "company_id", None)
+        if per in ORGANISATION_SCOPES and organisation:
+            return f"{self.spec.id}:org:{organisation}"
+        return f"{self.spec.id}:{self.document.id}"
+
     def policy(self, operation: str) -> Policy:
         limit = self.spec.rate_limit
         return self.spec.policy(
-            limit_key=f"{self.spec.id}:{self.document.id}" if limit else None,
+            limit_key=self.limit_key() if limit else None,
             window=Window(limit.requests, limit.per_seconds, limit.concurrent) if limit else None,
             on_attempt=lambda status, ms: self.ctx.record_usage(operation, status, ms),
             # A tenant admin is waiting for a validation: one retry, then a precise red, not a minute of backoff.
@@ -189,6 +202,11 @@ class Adapter:
 
         start = PageRequest(path, params, headers or {})
         return paginate(fetch, self.spec.pagination, start, items_field=items)
+
+    def webhook_verifier(self) -> WebhookVerifier | None:
+        """How this provider's deliveries are proven authentic (the catalog's scheme), None where the hub has no
+        verifier for it yet: the receiver refuses those."""
+        return verifier_for(self.spec.webhook)
 
     def finish_call(self, call: Call, operation: str) -> Call:
         """Last touch before sending (signed-request providers sign the exact bytes here)."""

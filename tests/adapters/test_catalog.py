@@ -42,3 +42,84 @@ def test_providers_endpoint(admin: ApiClient) -> None:
     assert admin.get("/api/v1/providers/fortnox").json()["verification"] == "GET /companyinformation"
     assert admin.get("/api/v1/providers/sage").status_code == 404
     assert admin.get("/api/v1/providers", headers={"Authorization": ""}).status_code in (200, 401)
+
+
+# Read by people, not code: the portal's wizard shows them from GET /providers (what a field means is there).
+DOCUMENTATION_FIELDS = {"docs", "unknowns"}
+# Where a field of each catalog model is read: `<receiver>.<field>` with the receiver named after the model
+# (`spec.pagination.page_size`, `self.spec.auth.kind`, `catalog.get(p).capabilities`, `limit.per`), so a field
+# read nowhere fails here.
+RECEIVERS = {
+    "ProviderSpec": ("spec", "get()", "_spec_for()"),  # and `self` in the spec's own methods
+    "AuthSpec": ("auth",),
+    "RateLimitSpec": ("limit", "rate_limit"),
+    "RetrySpec": ("retry",),
+    "PaginationSpec": ("spec", "pagination"),
+    "WebhookSpec": ("webhook",),
+}
+
+
+def test_every_catalog_field_has_a_consumer() -> None:
+    """No decorative data: every field of ProviderSpec (and of its parts) is read by product code."""
+    import ast
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    from adapters.spec import ProviderSpec
+
+    def receiver(node: ast.expr, source: Path) -> str:
+        if isinstance(node, ast.Name):
+            return "spec" if node.id == "self" and source.name == "spec.py" else node.id
+        if isinstance(node, ast.Attribute):
+            return node.attr
+        return receiver(node.func, source) + "()" if isinstance(node, ast.Call) else ""
+
+    root = Path(__file__).resolve().parents[2]
+    reads: set[tuple[str, str]] = set()
+    for source in [
+        *(root / "adapters").rglob("*.py"),
+        *(root / "integrations").rglob("*.py"),
+        *(root / "shared").rglob("*.py"),
+    ]:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                reads.add((receiver(node.value, source), node.attr))
+    unread: list[str] = []
+    models: list[type[BaseModel]] = [ProviderSpec]
+    while models:
+        model = models.pop()
+        for name, info in model.model_fields.items():
+            parts = [info.annotation, *typing.get_args(info.annotation)]
+            models += [p for p in parts if isinstance(p, type) and issubclass(p, BaseModel)]
+            read = any((receiver, name) in reads for receiver in RECEIVERS[model.__name__])
+            if not read and name not in DOCUMENTATION_FIELDS:
+                unread.append(f"{model.__name__}.{name}")
+    assert not unread, f"catalog fields no code reads: {unread}"
+
+
+def test_an_organisation_wide_limit_is_shared_by_its_integrations() -> None:
+    """Xero counts per organisation: two integrations on one organisation pace one window; Fortnox counts per
+    access token: each integration has its own."""
+    from types import SimpleNamespace
+
+    from adapters.base import Adapter, AdapterContext
+    from shared.http import OutboundClient
+
+    def key(provider: str, integration: str, company: str) -> str | None:
+        document = SimpleNamespace(id=integration, tenant_id="t", sandbox=True, config=SimpleNamespace(company_id=company))
+        context = AdapterContext(
+            document=document,
+            spec=load().get(provider),
+            outbound=OutboundClient(),
+            resolve_secret=lambda slot, op: "",
+            access_token=None,
+            invalidate_token=None,
+            record_usage=lambda op, status, ms: None,
+            url_overrides={},
+        )
+        return Adapter(context).policy("sync.push_invoice").limit_key
+
+    assert key("xero", "i1", "org-a") == key("xero", "i2", "org-a") != key("xero", "i3", "org-b")
+    assert key("quickbooks", "i1", "realm-1") == key("quickbooks", "i2", "realm-1")
+    assert key("fortnox", "i1", "x") != key("fortnox", "i2", "x")
