@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.documents.common import CREDENTIAL_SLOTS
-from shared.http import Policy
+from shared.http import NOT_PROCESSED, RETRY_STATUSES, Policy
 
 
 class _Spec(BaseModel):
@@ -45,9 +45,10 @@ class RateLimitSpec(_Spec):
 class RetrySpec(_Spec):
     """Which answers the outbound client retries for this provider (shared/http.py executes it)."""
 
-    statuses: list[int] = Field([429, 502, 503, 504], description="Answers worth another attempt (with backoff).")
+    # The defaults are the outbound client's own: one list of what is generally worth retrying.
+    statuses: list[int] = Field(sorted(RETRY_STATUSES), description="Answers worth another attempt (with backoff).")
     not_processed: list[int] = Field(
-        [429, 503], description="Answers that promise nothing was done: even a write without a key is retried."
+        sorted(NOT_PROCESSED), description="Answers that promise nothing was done: even a write without a key is retried."
     )
 
 

@@ -290,7 +290,7 @@ class OutboundClient:
 
     def _delay(self, response: requests.Response | None, policy: Policy, attempt: int) -> float:
         if response is not None:
-            after = retry_after_seconds(response.headers.get(policy.retry_after_header or "", None))
+            after = _retry_after(response, policy)
             if after is not None:
                 return min(after, 300.0)
             if response.status_code == 429 and policy.window:
@@ -314,8 +314,13 @@ class OutboundClient:
             provider=provider,
             status_code=response.status_code,
             retriable=retriable,
-            retry_after=retry_after_seconds(response.headers.get(policy.retry_after_header or "", None)),
+            retry_after=_retry_after(response, policy),
         )
+
+
+def _retry_after(response: requests.Response, policy: Policy) -> float | None:
+    """The wait the provider asked for, in the header its catalog entry names (None: it sends none)."""
+    return retry_after_seconds(response.headers.get(policy.retry_after_header)) if policy.retry_after_header else None
 
 
 def _host(url: str) -> str:
