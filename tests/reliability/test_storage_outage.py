@@ -1,7 +1,9 @@
 """A storage outage that hangs (no refusal, no answer): requests get a 503 problem with Retry-After within
 the storage client's bounded timeouts, liveness answers at once, readiness within 2 s, and the event loop is
-never blocked for more than 50 ms beyond what an idle control loop in the same process suffers at the same
-time (storage I/O runs on worker threads; one storage call on the loop would block it for seconds)."""
+never blocked the way one storage call on it would block it: for the storage client's read timeout (storage I/O
+runs on worker threads). The bound is a fifth of that timeout, or 50 ms beyond what an idle control loop in the
+same process suffers at the same time when load makes that larger: on a busy 2-core CI the server's loop,
+competing for the GIL with the request threads, wakes late by a few hundred milliseconds without any block."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from integrations.api.app import create_api
 from integrations.auth.principal import Scope
 from integrations.usage.counters import FLUSH_INTERVAL_S
 from integrations.wiring import build_hub, set_hub
+from shared.tables import STORAGE_CLIENT
 
 
 class LoopLag:
@@ -101,8 +104,8 @@ def test_a_hanging_storage_answers_503_fast_and_never_blocks_the_loop(storage_co
             ready = requests.get(f"{base}/api/health/ready", timeout=10)
             assert ready.status_code == 503 and time.monotonic() - t0 < 2.0, ready.text
             assert "tables" in ready.json()["checks"] and ready.json()["checks"]["tables"] != "ok"
-            # A storage call on the loop would block it for seconds (its timeouts); load alone delays both loops.
-            allowed = control.watch.worst + 0.05
+            # A storage call on the loop would block it for its read timeout; load alone delays both loops.
+            allowed = max(control.watch.worst + 0.05, STORAGE_CLIENT["read_timeout"] / 5)
             control.stop()
             assert lag.worst < allowed, f"the event loop was blocked for {lag.worst * 1000:.0f} ms (allowed {allowed})"
             hole.resume()
