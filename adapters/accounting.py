@@ -121,22 +121,3 @@ class AccountingAdapter(Adapter):
         if vat:
             self.account_for("input_vat")
         return round(expense.amount - vat, 2), vat
-
-    # The sync engine's contract; a provider implements what its catalog capabilities promise.
-    def find_invoice(self, key: str) -> str | None:
-        raise NotImplementedError
-
-    def push_invoice(self, invoice: Invoice) -> str:
-        raise NotImplementedError
-
-    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
-        raise NotImplementedError
-
-    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
-        raise NotImplementedError
-
-    def find_expense(self, expense: Expense) -> str | None:
-        raise NotImplementedError
-
-    def push_expense(self, expense: Expense) -> str:
-        raise NotImplementedError

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -95,22 +94,6 @@ class CalendarAdapter(Adapter):
         """An id derived from our key (per integration): what makes a replayed create recognisable."""
         digest = hashlib.sha256(f"{self.document.id}:{key}".encode()).digest()
         return base64.b32hexencode(digest).decode().lower().rstrip("=")[:32]
-
-    def find_event(self, key: str) -> str | None:
-        raise NotImplementedError
-
-    def create_event(self, event: CalendarEvent) -> str:
-        raise NotImplementedError
-
-    def update_event(self, external_id: str, event: CalendarEvent) -> str:
-        raise NotImplementedError
-
-    def delete_event(self, external_id: str) -> None:
-        raise NotImplementedError
-
-    def changes(self, sync_token: str | None) -> Iterator[EventPage]:
-        """Pages of changes since `sync_token` (None: every event, a full read). Raises CursorExpired."""
-        raise NotImplementedError
 
     def full_read_covers(self, starts_at: str) -> bool:
         """Whether the last full read would have listed an event starting then (Graph reads a window)."""

@@ -5,7 +5,6 @@ them to the platform's through config.member_field_map."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +48,8 @@ class StaleMember(Exception):
 
 
 class CrmAdapter(Adapter):
+    """The CRM family's shared parts; what each sync operation needs is in adapters.capabilities."""
+
     DEFAULT_KEY_FIELD = ""
 
     @property
@@ -58,11 +59,6 @@ class CrmAdapter(Adapter):
     @property
     def crm_fields(self) -> list[str]:
         return sorted(set(self.document.config.member_field_map.values()))
-
-    def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
-        """Pages of records changed since `cursor` (all records when None). Raises CursorExpired when the CRM
-        has forgotten the cursor."""
-        raise NotImplementedError
 
     def objects(self) -> list[CrmObject]:
         """The CRM's objects, for seed 003's "member object" and "order object" dropdowns."""
@@ -75,26 +71,3 @@ class CrmAdapter(Adapter):
     @property
     def order_key_field(self) -> str:
         return self.document.config.order_key_field or self.key_field
-
-    def find_record(self, object_name: str, key: str) -> str | None:
-        """The CRM id of an order-like record carrying our key (order_key_field), if any."""
-        raise NotImplementedError
-
-    def create_record(self, object_name: str, key: str, fields: dict[str, Any]) -> str:
-        raise NotImplementedError
-
-    def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:
-        """One field of a member record and the record's version (for a conditional update)."""
-        raise NotImplementedError
-
-    def get_member(self, external_id: str) -> RemoteMember:
-        raise NotImplementedError
-
-    def find_member(self, key: str) -> RemoteMember | None:
-        raise NotImplementedError
-
-    def create_member(self, key: str, fields: dict[str, Any]) -> RemoteMember:
-        raise NotImplementedError
-
-    def update_member(self, external_id: str, fields: dict[str, Any], version: str | None) -> RemoteMember:
-        raise NotImplementedError

@@ -21,7 +21,7 @@ from bench.common import alternating_medians, fresh_hub
 from devfakes.launcher import start_fakes
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.calendar import pull_events
-from integrations.sync.operations import SyncEnv
+from integrations.sync.operation import SyncEnv
 from integrations.sync.state import SyncState
 
 N = 600

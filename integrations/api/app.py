@@ -11,19 +11,24 @@ from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import Limiter
 from integrations.api.routes import (
+    accounting,
+    audit,
     calendar,
     clients,
     credentials,
     crm,
+    crm_records,
     dead_letters,
+    enrollments,
     health,
     integrations,
-    observe,
+    messages,
     payments,
-    records,
+    providers,
     registry,
     syncs,
     tokens,
+    usage,
 )
 from integrations.wiring import get_hub
 
@@ -50,10 +55,15 @@ def create_api(
     app.include_router(health.router)
     app.include_router(integrations.router)
     app.include_router(credentials.router)
-    app.include_router(observe.router)
+    app.include_router(audit.router)
+    app.include_router(usage.router)
+    app.include_router(providers.router)
     app.include_router(dead_letters.router)  # before syncs: /syncs/dead-letters is not a run id
     app.include_router(syncs.router)
-    app.include_router(records.router)
+    app.include_router(accounting.router)
+    app.include_router(crm_records.router)
+    app.include_router(enrollments.router)
+    app.include_router(messages.router)
     app.include_router(calendar.router)
     app.include_router(registry.router)
     app.include_router(crm.router)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from adapters import capabilities as can
 from adapters.base import CursorExpired
 from adapters.calendar import CalendarEvent, RemoteEvent, when_text
 from integrations.events import cloud_event
@@ -35,7 +36,7 @@ def _known(value: str | None) -> dict[str, Any]:
     return json.loads(value) if value else {}
 
 
-def push_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:
+def push_events(adapter: can.EventWrites, outbox: Outbox, document: Any, env: Any) -> Progress:
     tenant, integration = document.tenant_id, document.id
 
     def agreed(external_id: str, event: CalendarEvent, digest: str) -> str:
@@ -83,7 +84,7 @@ def _event(document: Any, external_id: str, kind: str, digest: str, data: dict[s
     )
 
 
-def pull_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:
+def pull_events(adapter: can.EventChanges, outbox: Outbox, document: Any, env: Any) -> Progress:
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
     wanted = set(document.config.event_type_filter)
@@ -161,5 +162,5 @@ def pull_events(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progre
         for external_id in missing:
             take(RemoteEvent(external_id, None), changes, [])
         env.state.forget(tenant, integration, KIND, missing)
-    env.state.set_cursor(tenant, integration, KIND, new_token)
+    env.state.set_cursor(tenant, integration, KIND, new_token, signpost=env.started_at)  # opaque: kept as is
     return progress

@@ -21,7 +21,8 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from integrations.documents.common import LifecycleStatus
-from integrations.sync.operations import OPERATION_FAMILIES, OPERATIONS, SyncEnv
+from integrations.sync.operation import SyncEnv
+from integrations.sync.operations import OPERATIONS, offered
 from integrations.sync.progress import Progress
 from integrations.sync.runs import TERMINAL, RunStatus, SyncRun, cloud_event
 from integrations.tokens import NeedsReauth
@@ -41,20 +42,8 @@ class SyncBusy(Exception):
 
 
 def supported_operations(hub: Any, document: Any) -> list[str]:
-    """Operations the provider's adapter has; pulls and pushes only where the integration's sync direction
-    includes them; and where the document has a capability flag of the operation's name, only when it is on."""
-    capabilities = set(hub.catalog.get(document.provider).capabilities)
-    direction = str(getattr(document.config, "sync_direction", "bidirectional"))
-    flags = document.capabilities.model_dump()
-
-    def offered(op: str, capability: str) -> bool:
-        if capability not in capabilities or flags.get(capability) is False:
-            return False
-        if op in OPERATION_FAMILIES and document.family not in OPERATION_FAMILIES[op]:
-            return False
-        return not (op.startswith("pull_") and direction == "push") and not (op.startswith("push_") and direction == "pull")
-
-    return [op for op, (_, _, capability) in OPERATIONS.items() if offered(op, capability)]
+    """The names of the operations this integration may run (see Operation.offered_to)."""
+    return [op.name for op in offered(document, hub.catalog.get(document.provider).capabilities)]
 
 
 def trigger_sync(hub: Any, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
@@ -144,7 +133,6 @@ def _execute(hub: Any, run: SyncRun, kept: KeptLease, dequeue_count: int) -> Syn
     run.started_at = run.started_at or hub.now()
     hub.runs.save(run)
     started = time.perf_counter()
-    kind, operation, _ = OPERATIONS[run.operation]
     # What earlier attempts checkpointed: this attempt's progress adds to it (a resumed run keeps its counts).
     base = run.model_copy()
     calls_before = _calls(hub, run)
@@ -171,11 +159,11 @@ def _execute(hub: Any, run: SyncRun, kept: KeptLease, dequeue_count: int) -> Syn
         write_file=lambda name, data: hub.exports.put(name, data, content_type="text/csv"),
         mirror=hub.member_mirror,
         state=hub.sync_state,
-        now=hub.now,
+        started_at=hub.now(),
         emit=lambda event: hub.queues.send(hub.settings.queue_integration_events, event),
     )
     try:
-        progress = operation(hub.adapter_for(document), hub.outbox, document, env)
+        progress = OPERATIONS[run.operation].run(hub.adapter_for(document), hub.outbox, document, env)
     except NeedsReauth as exc:
         return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started)
     except ProviderError as exc:

@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.crm import CrmAdapter, CursorExpired, RemoteMember, StaleMember
+from adapters.capabilities import MemberRecords
+from adapters.crm import CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
 from integrations.events import cloud_event
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
+from integrations.sync.state import SyncState
 from shared.errors import ProviderError
 from shared.tables import Table
 
@@ -56,8 +58,9 @@ class MirrorEntry:
 
 
 class MemberMirror:
-    """One row per member (`m|<key>`), an index by CRM id (`x|<id>`) and the pull cursor (`~cursor`), in the
-    integration's partition. Written only by the run holding the integration's sync lease."""
+    """One row per member (`m|<key>`) and an index by CRM id (`x|<id>`), in the integration's partition.
+    Written only by the run holding the integration's sync lease. (The pull cursor lives in SyncState like
+    every pull's; `~cursor` here is where earlier versions kept it, read once when SyncState has none.)"""
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -119,15 +122,12 @@ class MemberMirror:
             rows.append({"PartitionKey": pk, "RowKey": f"x|{entry.external_id}", "Key": entry.key})
         return rows
 
-    def cursor(self, tenant_id: str, integration_id: str) -> str | None:
+    def legacy_cursor(self, tenant_id: str, integration_id: str) -> str | None:
         found = self._table.find(self._pk(tenant_id, integration_id), "~cursor")
         return found[0]["Cursor"] if found else None
 
-    def set_cursor(self, tenant_id: str, integration_id: str, cursor: str | None) -> None:
-        if cursor:
-            self._table.merge_many(
-                [{"PartitionKey": self._pk(tenant_id, integration_id), "RowKey": "~cursor", "Cursor": cursor}]
-            )
+
+CURSOR = "members"  # the pull cursor's name in SyncState
 
 
 def member_event(document: Any, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool) -> dict:
@@ -144,12 +144,14 @@ def member_event(document: Any, entry: MirrorEntry, changed: dict[str, Any], rem
 
 @dataclass
 class MemberSync:
-    adapter: CrmAdapter
+    adapter: MemberRecords
     outbox: Outbox
     mirror: MemberMirror
     document: Any
     emit: Callable[[dict[str, Any]], None]
     heartbeat: Heartbeat
+    state: SyncState
+    started_at: datetime | None = None  # the run's start: the cursor's signpost
     progress: Progress = field(default_factory=Progress)
 
     def __post_init__(self) -> None:
@@ -248,7 +250,9 @@ class MemberSync:
         pending = {
             r.key: r for r in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS)
         }
-        cursor = self.mirror.cursor(self.tenant, self.integration)
+        cursor = self.state.cursor(self.tenant, self.integration, CURSOR) or self.mirror.legacy_cursor(
+            self.tenant, self.integration
+        )
         try:
             self.walk(cursor, pending)
         except CursorExpired:
@@ -271,7 +275,7 @@ class MemberSync:
             for key in self.overridden - set(pending):
                 self.outbox.requeue(self.tenant, self.integration, "member", key)  # the push below restores it
             self.overridden.clear()
-            self.mirror.set_cursor(self.tenant, self.integration, page.cursor)
+            self.state.set_cursor(self.tenant, self.integration, CURSOR, page.cursor, signpost=self.started_at)
 
     def forget(self, external_id: str) -> None:
         """Deleted in the CRM: tell the platform; the platform owns membership, so a later push of this member

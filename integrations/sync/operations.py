@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from adapters import capabilities as can
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
 from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
@@ -16,28 +15,15 @@ from adapters.kobo import answers
 from integrations.events import cloud_event
 from integrations.sync.calendar import pull_events, push_events
 from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
-from integrations.sync.members import MemberMirror, MemberSync
+from integrations.sync.members import MemberSync
+from integrations.sync.operation import Kind, Operation, SyncEnv
 from integrations.sync.outbox import Outbox, RecordState
-from integrations.sync.progress import Heartbeat, Progress
+from integrations.sync.progress import Progress
 from integrations.sync.registry import report_memberships
-from integrations.sync.state import SyncState
 from shared.errors import NotFound, ProviderError
 
 
-@dataclass
-class SyncEnv:
-    """What a run gives its operation besides adapter, outbox and document (each operation uses its part)."""
-
-    heartbeat: Heartbeat
-    run_id: str = ""
-    write_file: Callable[[str, bytes], None] | None = None
-    mirror: MemberMirror | None = None
-    emit: Callable[[dict[str, Any]], None] | None = None
-    state: SyncState | None = None
-    now: Callable[[], datetime] | None = None
-
-
-def push_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_invoices(adapter: can.InvoicePush, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     return deliver(
         "invoice",
         outbox,
@@ -48,7 +34,7 @@ def push_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
     )
 
 
-def push_payments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Payments settle invoices: each waits (pending, not attempted) until its invoice is delivered."""
     tenant, integration = document.tenant_id, document.id
     refs: dict[str, InvoiceRef | None] = {}
@@ -75,7 +61,7 @@ def push_payments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
     )
 
 
-def push_expenses(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_expenses(adapter: can.ExpensePush, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     return deliver(
         "expense",
         outbox,
@@ -89,15 +75,14 @@ def push_expenses(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
 INVOICE_STATE_FIELDS = ("Balance", "Total", "Cancelled", "Booked", "FinalPayDate", "DueDate", "Sent")
 
 
-def pull_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Accounting pull: invoices whose state changed in the ledger (paid, cancelled, booked…) become
     `invoice.changed` events, keyed by our invoice key when the hub delivered them. The cursor is the run's
-    start time less a minute (the ledger filters by the minute); re-read invoices whose state has not changed
+    start time less a minute (the ledger filters by the minute: the signpost); re-read invoices whose state has not changed
     are skipped by a digest of their state fields."""
     assert env.state is not None and env.emit is not None
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
-    started = env.now() if env.now else None
     for page in adapter.changed_invoices(env.state.cursor(tenant, integration, "invoices")):
         env.heartbeat()
         seen = []
@@ -126,12 +111,13 @@ def pull_invoices(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> 
             seen.append(f"{number}|{digest}")
         env.state.mark_seen(tenant, integration, "invoice", seen)
         progress.pulled += len(seen)
-    if started is not None:
-        env.state.set_cursor(tenant, integration, "invoices", (started - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M"))
+    if env.started_at is not None:  # the ledger filters by the minute: resume a minute before this run began
+        since = (env.started_at - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+        env.state.set_cursor(tenant, integration, "invoices", since, signpost=env.started_at)
     return progress
 
 
-def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def export_reimbursements(adapter: can.ReimbursementExport, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     return deliver(
         "reimbursement",
         outbox,
@@ -142,7 +128,7 @@ def export_reimbursements(adapter: Any, outbox: Outbox, document: Any, env: Sync
     )
 
 
-def send_messages(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def send_messages(adapter: can.MessageSend, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     return deliver(
         "message", outbox, document, find=adapter.find_message, push=adapter.send_message, heartbeat=env.heartbeat
     )
@@ -166,9 +152,10 @@ def registration_event(document: Any, asset_uid: str, submission: dict[str, Any]
     )
 
 
-def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def import_registrations(adapter: can.SubmissionReads, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Kobo submissions → registration events (seed 004), per form: resume from the newest submission time
-    seen; a submission already taken in (the page edge is re-read) is skipped. Emit first, then remember:
+    seen, held at the run's start (the signpost); a submission already taken in (the page edge, or what the
+    signpost re-reads) is skipped. Emit first, then remember:
     a crash in between re-emits with the same event id rather than losing a registration."""
     assert env.state is not None and env.emit is not None
     progress = Progress()
@@ -188,7 +175,7 @@ def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncE
                 taken.append(sid)
                 newest = max(newest or "", submission.get("_submission_time") or "")
             env.state.mark_seen(tenant, integration, f"kobo:{asset}", taken)
-            env.state.set_cursor(tenant, integration, f"kobo:{asset}", newest)
+            env.state.set_cursor(tenant, integration, f"kobo:{asset}", newest, signpost=env.started_at)
             progress.pulled += len(taken)
     return progress
 
@@ -196,7 +183,7 @@ def import_registrations(adapter: Any, outbox: Outbox, document: Any, env: SyncE
 TAG_SEPARATOR = "; "
 
 
-def push_tags(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_tags(adapter: can.TagFields, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Seed 003's event and course tags: each record appends a label (an event attended, a course completed)
     to the member's tag field in the CRM — read, append if absent, conditional update, re-read on a conflict.
     Append-if-absent makes a replay harmless. A record waits (unattempted) until its member is in the CRM."""
@@ -236,7 +223,7 @@ def push_tags(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Prog
     )
 
 
-def push_orders(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_orders(adapter: can.OrderRecords, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Seed 003's order object: each order becomes a record of config.order_object with its fields mapped
     through order_field_map and our key in order_key_field (found again before a replayed create)."""
     config = document.config
@@ -254,12 +241,22 @@ def push_orders(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Pr
     )
 
 
-def sync_members(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def sync_members(adapter: can.MemberRecords, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     assert env.mirror is not None and env.emit is not None
-    return MemberSync(adapter, outbox, env.mirror, document, emit=env.emit, heartbeat=env.heartbeat).run()
+    assert env.state is not None
+    return MemberSync(
+        adapter,
+        outbox,
+        env.mirror,
+        document,
+        emit=env.emit,
+        heartbeat=env.heartbeat,
+        state=env.state,
+        started_at=env.started_at,
+    ).run()
 
 
-def export_enrollments_csv(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def export_enrollments_csv(adapter: can.EnrollmentFiles, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """CSV fallback (seed 002: Cornerstone, Consio): every undelivered enrollment goes into one file per run;
     the records are marked delivered with the file's name, so a replayed run writes the same file again
     (overwrite) rather than a second one with the same rows."""
@@ -277,7 +274,7 @@ def export_enrollments_csv(adapter: Any, outbox: Outbox, document: Any, env: Syn
     return progress
 
 
-def sync_enrollments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def sync_enrollments(adapter: can.EnrollmentSync, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Seed 002's Cornerstone/Consio sync: through the partner's API when one is configured, else — or when
     it stays unavailable during the run — as a CSV file (if the integration allows the fallback). A record
     in flight when the API failed may reach the partner both ways; the partner keys both on its id."""
@@ -304,24 +301,50 @@ def sync_enrollments(adapter: Any, outbox: Outbox, document: Any, env: SyncEnv) 
     return progress
 
 
-# Operations of a multi-family provider (signed REST serves registries and insurers) that only one family has.
-OPERATION_FAMILIES: dict[str, frozenset[str]] = {"report_memberships": frozenset({"gov_sports_registry"})}
+def _registry(*operations: Operation) -> dict[str, Operation]:
+    return {op.name: op for op in operations}
 
-# operation name → (record kind it delivers, the function); the API only accepts operations the adapter has.
-OPERATIONS: dict[str, tuple[str, Callable[..., Progress], str]] = {
-    "push_invoices": ("invoice", push_invoices, "push_invoices"),
-    "push_payments": ("payment", push_payments, "push_payments"),
-    "push_expenses": ("expense", push_expenses, "push_expenses"),
-    "pull_invoices": ("invoice", pull_invoices, "pull_invoices"),
-    "export_reimbursements": ("reimbursement", export_reimbursements, "export_reimbursements"),
-    "export_enrollments_csv": ("enrollment", export_enrollments_csv, "csv_export"),
-    "sync_enrollments": ("enrollment", sync_enrollments, "sync_enrollments"),
-    "sync_members": ("member", sync_members, "sync_members"),
-    "push_tags": ("tag", push_tags, "push_tags"),
-    "push_orders": ("order", push_orders, "push_orders"),
-    "send_messages": ("message", send_messages, "send_message"),
-    "import_registrations": ("registration", import_registrations, "import_registrations"),
-    "push_events": ("calendar_event", push_events, "push_events"),
-    "pull_events": ("calendar_event", pull_events, "pull_events"),
-    "report_memberships": ("membership_report", report_memberships, "report_memberships"),
-}
+
+# Every sync operation, declared once. Adding one = a declaration here + the adapter methods of its Protocol
+# (and the operation's name in the catalog entries of the providers whose adapters have them).
+OPERATIONS: dict[str, Operation] = _registry(
+    Operation("push_invoices", Kind.push, "invoice", push_invoices, can.InvoicePush,
+              "Deliver handed-in invoices to the ledger.", flags=("invoice_sync",)),
+    Operation("push_payments", Kind.push, "payment", push_payments, can.PaymentPush,
+              "Book received payments against their delivered invoices.", flags=("payment_sync",)),
+    Operation("push_expenses", Kind.push, "expense", push_expenses, can.ExpensePush,
+              "Book handed-in expenses.", flags=("expense_sync",)),
+    Operation("pull_invoices", Kind.pull, "invoice", pull_invoices, can.InvoiceChanges,
+              "Report invoices whose state changed in the ledger (paid, cancelled…) as events.", on_change=True),
+    Operation("export_reimbursements", Kind.export, "reimbursement", export_reimbursements, can.ReimbursementExport,
+              "Export approved reimbursements.", flags=("reimbursement_export",)),
+    Operation("export_enrollments_csv", Kind.export, "enrollment", export_enrollments_csv, can.EnrollmentFiles,
+              "Write pending enrollments to one CSV file per run.", flags=("csv_fallback",)),
+    Operation("sync_enrollments", Kind.export, "enrollment", sync_enrollments, can.EnrollmentSync,
+              "Deliver enrollments through the partner's API, or as CSV when it is unavailable.",
+              flags=("enrollment_sync",)),
+    Operation("sync_members", Kind.sync, "member", sync_members, can.MemberRecords,
+              "Two-way member sync with the CRM's member object.", flags=("member_sync",), on_change=True),
+    Operation("push_tags", Kind.push, "tag", push_tags, can.TagFields,
+              "Append event and course labels to the member's tag fields.",
+              flags=("event_attendance", "course_completion")),
+    Operation("push_orders", Kind.push, "order", push_orders, can.OrderRecords,
+              "Create records of the CRM's order object.", flags=("order_sync",)),
+    Operation("send_messages", Kind.export, "message", send_messages, can.MessageSend,
+              "Send queued SMS/WhatsApp messages, once each.", flags=("sms", "whatsapp")),
+    Operation("import_registrations", Kind.pull, "registration", import_registrations, can.SubmissionReads,
+              "Take form submissions in as registration events.", flags=("import_registrations",), on_change=True),
+    Operation("push_events", Kind.push, "calendar_event", push_events, can.EventWrites,
+              "Create, update and delete the platform's events in the calendar.", flags=("push_events",)),
+    Operation("pull_events", Kind.pull, "calendar_event", pull_events, can.EventChanges,
+              "Report the calendar's changes as events.", flags=("pull_events",), on_change=True),
+    Operation("report_memberships", Kind.export, "membership_report", report_memberships, can.MembershipReports,
+              "PUT pending membership reports to the registry.", flags=("membership_reporting",),
+              families=frozenset({"gov_sports_registry"}),
+              own_schedule="config.reporting_schedule and config.reporting_time_zone"),
+)  # fmt: skip
+
+
+def offered(document: Any, capabilities: list[str]) -> list[Operation]:
+    """The operations this integration may run, given its provider's catalog capabilities."""
+    return [op for op in OPERATIONS.values() if op.offered_to(document, capabilities)]

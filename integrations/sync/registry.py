@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters import capabilities as can
 from integrations.documents.common import LifecycleStatus
 from integrations.sync.delivery import deliver
 from integrations.sync.outbox import Outbox
@@ -18,7 +19,7 @@ from integrations.sync.progress import Progress
 OPERATION = "report_memberships"
 
 
-def report_memberships(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:
+def report_memberships(adapter: can.MembershipReports, outbox: Outbox, document: Any, env: Any) -> Progress:
     progress = deliver(
         "membership_report",
         outbox,

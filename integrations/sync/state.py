@@ -1,11 +1,39 @@
 """Small per-integration sync state: named cursors (where a pull resumes), the ids already taken in (so a
 re-read page does not emit twice), and what we know of remote items (a small value per id: the calendar sync
 keeps each event's key and content digest there). Rows live in the integration's partition of the `syncstate`
-table and are written by the run holding the integration's sync lease."""
+table and are written by the run holding the integration's sync lease.
+
+Every pull's cursor lives here, and a timestamp cursor keeps singer's "signpost": it is never stored beyond
+the run's start. A record the provider commits during the run with an earlier timestamp than the newest one
+read (clock skew, a slow transaction) would otherwise fall behind the cursor and never be read; re-reading
+the records after the signpost is harmless, because every pull skips what it has already taken in."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from shared.tables import Table
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+
+
+def signposted(cursor: str | None, started_at: datetime | None) -> str | None:
+    """A timestamp cursor no later than `started_at`, in the cursor's own shape ("2026-11-26 10:00",
+    "2026-11-26T10:00:00.123Z", …); an opaque cursor (a sync token, a delta link) passes through."""
+    if not cursor or started_at is None:
+        return cursor
+    try:
+        at = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
+    except ValueError:
+        return cursor
+    zone = at.tzinfo or UTC
+    if at.replace(tzinfo=zone) <= started_at:
+        return cursor
+    suffix = _OFFSET.search(cursor)
+    naive = cursor[: suffix.start()] if suffix else cursor
+    start = started_at.astimezone(zone).strftime(f"%Y-%m-%d{naive[10:11] or 'T'}%H:%M:%S.%f")
+    return start[: len(naive)] + (suffix.group(0) if suffix else "")  # truncating rounds down: never past the start
 
 
 class SyncState:
@@ -20,8 +48,11 @@ class SyncState:
         found = self._table.find(self._pk(tenant_id, integration_id), f"cursor|{name}")
         return found[0]["Value"] if found else None
 
-    def set_cursor(self, tenant_id: str, integration_id: str, name: str, value: str | None) -> None:
-        if value:
+    def set_cursor(
+        self, tenant_id: str, integration_id: str, name: str, value: str | None, *, signpost: datetime | None = None
+    ) -> None:
+        """Where the next pull of `name` resumes; a timestamp is held at `signpost` (the run's start)."""
+        if value := signposted(value, signpost):
             pk = self._pk(tenant_id, integration_id)
             self._table.merge_many([{"PartitionKey": pk, "RowKey": f"cursor|{name}", "Value": value}])
 

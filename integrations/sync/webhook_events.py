@@ -16,19 +16,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.documents.common import LifecycleStatus
-from integrations.sync.jobs import supported_operations, trigger_sync
+from integrations.sync.jobs import trigger_sync
+from integrations.sync.operations import offered
 from integrations.sync.runs import RunStatus
 from shared.errors import HubError, NotFound
 
 log = logging.getLogger("hub.webhooks")
-
-# The read an event of each family calls for.
-PULL_FOR_FAMILY = {
-    "calendar": "pull_events",
-    "crm": "sync_members",
-    "accounting": "pull_invoices",
-    "data_collection": "import_registrations",
-}
 
 
 class WebhookEvent(BaseModel):
@@ -83,9 +76,10 @@ def _act(hub: Any, document: Any, event: WebhookEvent) -> Outcome:
         except HubError as exc:
             return Outcome("ignored", exc.detail)
         return Outcome("refreshed", f"payment {key} is {payment.status}")
-    operation = PULL_FOR_FAMILY.get(document.family)
-    if operation is None or operation not in supported_operations(hub, document):
+    reads = [op.name for op in offered(document, hub.catalog.get(document.provider).capabilities) if op.on_change]
+    if not reads:
         return Outcome("ignored", f"nothing to read for a {document.family} event")
+    operation = reads[0]
     for run in hub.runs.latest(document.tenant_id, document.id, limit=10):
         if run.operation == operation and run.status == RunStatus.queued:
             return Outcome("coalesced", f"{operation} already queued", run.id)

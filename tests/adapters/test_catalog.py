@@ -123,3 +123,28 @@ def test_an_organisation_wide_limit_is_shared_by_its_integrations() -> None:
     assert key("xero", "i1", "org-a") == key("xero", "i2", "org-a") != key("xero", "i3", "org-b")
     assert key("quickbooks", "i1", "realm-1") == key("quickbooks", "i2", "realm-1")
     assert key("fortnox", "i1", "x") != key("fortnox", "i2", "x")
+
+
+# Capabilities that are not sync operations: validation (every adapter) and the payment use case's calls.
+NOT_SYNC = {"validate", "create_payment", "refund"}
+
+
+def test_a_catalog_capability_is_exactly_what_its_adapter_implements() -> None:
+    """A provider lists a sync operation iff its adapter class has the methods of the operation's Protocol:
+    neither a promise the adapter cannot keep (a run failing with AttributeError) nor an operation the
+    adapter has but no integration is offered."""
+    from adapters.capabilities import implements
+    from integrations.sync.operations import OPERATIONS
+
+    checked = 0
+    for spec in load().all():
+        assert set(spec.capabilities) <= set(OPERATIONS) | NOT_SYNC, spec.id
+        if not spec.adapter:
+            continue
+        cls = adapter_class(spec.adapter)
+        for op in OPERATIONS.values():
+            if op.families is not None and not op.families & set(spec.families):
+                continue
+            assert (op.name in spec.capabilities) == implements(cls, op.requires), (spec.id, op.name)
+            checked += 1
+    assert checked > 100

@@ -187,7 +187,8 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
     """EspoCRM (seed 004): offset paging, versionNumber concurrency; a pull that dies on page 3 resumes from
     its checkpoint and emits each change once."""
     from devfakes.keyed import GOOD
-    from integrations.sync.operations import SyncEnv, sync_members
+    from integrations.sync.operation import SyncEnv
+    from integrations.sync.operations import sync_members
     from shared.errors import ProviderError
 
     monkeypatch.setitem(hub.settings.provider_page_sizes, "espocrm", 4)
@@ -202,7 +203,7 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
 
     document = hub.integrations.get(admin.tenant, doc["id"]).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append)
+    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append, state=hub.sync_state)
     progress = sync_members(hub.adapter_for(document), hub.outbox, document, env)
     assert progress.created == 12 and len(espo.espo_contacts) == 12
     assert {c["cHubMemberKey"] for c in espo.espo_contacts.values()} == {f"M-{i:04d}" for i in range(12)}
@@ -283,7 +284,8 @@ def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub:
     """EspoCRM's optimistic concurrency: a PUT with a stale versionNumber answers 409; the hub re-reads,
     applies the rule and writes what still wins, and the CRM user's edit reaches the platform."""
     from devfakes.keyed import GOOD
-    from integrations.sync.operations import SyncEnv, sync_members
+    from integrations.sync.operation import SyncEnv
+    from integrations.sync.operations import sync_members
 
     espo = fakes.keyed
     doc = admin.create(crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact"))
@@ -295,7 +297,7 @@ def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub:
     admin.post(f"{path}/outbox/members", json={"members": members(2, at=now)})
     document = hub.integrations.get(admin.tenant, doc["id"]).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append)
+    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append, state=hub.sync_state)
     sync_members(hub.adapter_for(document), hub.outbox, document, env)
     contact = next(c for c in espo.espo_contacts.values() if c["cHubMemberKey"] == "M-0001")
     espo.espo_edit_before_put[contact["id"]] = {"telephone1": "+4674444444"}
@@ -405,3 +407,23 @@ def test_espocrm_orders_and_event_tags(admin: ApiClient, fakes: Fakes, hub: Hub)
     assert run_sync(admin, path, "push_orders")["skipped"] == 1 and len(espo.espo_records["Opportunity"]) == 1
     run_sync(admin, path, "push_tags")
     assert contact["hlf_events"] == "SM 2026"
+
+
+def test_an_operation_whose_capability_flag_is_off_is_not_offered(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """The declaration's flag gates the operation everywhere: intake, manual trigger and schedule (before,
+    the intake route read the flag itself, and push_orders could still be run or scheduled with it off)."""
+    fake = fakes.dynamics
+    body = crm_doc("dynamics365", fake, order_object="salesorder", order_field_map={"title": "name"})
+    body["capabilities"] = {"member_sync": True, "order_sync": False}
+    doc = admin.create(body)
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fake.client_secret})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    refused = admin.post(f"{path}/outbox/orders", json={"orders": [{"key": "O-1", "fields": {"title": "Licens"}}]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/orders", refused.text
+    trigger = admin.post(f"{path}/syncs", json={"operation": "push_orders"})
+    assert trigger.status_code == 422 and "sync_members" in trigger.json()["errors"][0]["message"], trigger.text
+    schedule = admin.request("PUT", f"{path}/syncs/schedules/push_orders", json={"cron": "0 0 2 * * *"})
+    assert schedule.status_code == 422, schedule.text
+    assert fake.orders == {}

@@ -4,6 +4,7 @@ import stopped."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import function_app
@@ -104,3 +105,28 @@ def test_kobo_submissions_become_registrations_once(admin: ApiClient, fakes: Fak
     kobo.kobo_submit("aFormForClubs01", {"name": "Club 7"}, at="2026-11-22T08:00:00")
     assert run()["pulled"] == 1
     assert [e["data"]["answers"]["name"] for e in take_events(hub) if ".registration." in e["type"]] == ["Club 7"]
+
+
+def test_a_pull_cursor_never_passes_the_run_start(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """Singer's signpost: a submission stamped after the run began (a server clock ahead of ours) must not
+    carry the cursor past the run's start, or a submission committed later with an earlier stamp — still after
+    the run began — would fall behind the cursor and never be imported."""
+    kobo = fakes.keyed
+    later = lambda **delta: (datetime.now(UTC) + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%S")  # noqa: E731
+    kobo.kobo_submit("aFormSignpost001", {"name": "Ahead"}, at=later(hours=2))
+    path = activate(
+        admin,
+        {
+            "family": "data_collection",
+            "provider": "kobo",
+            "display_name": "Kobo signpost",
+            "config": {"server_url": "https://eu.kobotoolbox.org", "asset_uids": ["aFormSignpost001"]},
+        },
+        GOOD["kobo"],
+    )
+    assert run_sync(admin, path, "import_registrations")["pulled"] == 1
+    kobo.kobo_submit("aFormSignpost001", {"name": "Late but earlier"}, at=later(hours=1))
+    again = run_sync(admin, path, "import_registrations")
+    assert again["pulled"] == 1 and again["skipped"] == 1, again  # the ahead one is re-read and skipped
+    names = [e["data"]["answers"]["name"] for e in take_events(hub) if ".registration." in e["type"]]
+    assert names == ["Ahead", "Late but earlier"]

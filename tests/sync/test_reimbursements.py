@@ -60,7 +60,8 @@ def test_export_reimbursements_once_each(admin: ApiClient, fakes: Fakes, hub: Hu
 
 
 def test_inflight_records_are_looked_up_not_duplicated(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
-    from integrations.sync.operations import SyncEnv, export_reimbursements
+    from integrations.sync.operation import SyncEnv
+    from integrations.sync.operations import export_reimbursements
     from integrations.sync.outbox import RecordState
 
     doc = admin.create(

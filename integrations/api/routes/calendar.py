@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
-from integrations.api.routes.integrations import CONDITIONAL, WRITE
-from integrations.api.routes.records import OutboxResult, require_operation, store
+from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.documents.common import Slug
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -67,7 +67,7 @@ def enqueue_calendar_events(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: CalendarEventBatch
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    require_operation(hub, document, "push_events", "/events", "does not write events to the calendar")
+    require_delivery(hub, document, "calendar_event", "/events", "does not write events to the calendar")
     wanted = set(document.config.event_type_filter)
     taken = [e for e in body.events if not wanted or e.event_type in wanted]
     result = store(hub, tenant_id, integration_id, "calendar_event", taken, updatable=True)

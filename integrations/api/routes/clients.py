@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import ClientsAdmin, HubDep, TenantId
-from integrations.api.routes.integrations import COMMON, WRITE, P
+from integrations.api.problems import COMMON, WRITE, P
 from integrations.auth.principal import Principal, Scope, expand
 from integrations.wiring import Hub
 from shared.errors import FieldError, Forbidden, ValidationFailed

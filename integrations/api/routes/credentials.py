@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId
-from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import CREDENTIAL_SLOTS
 from integrations.service import set_credential_ref
 from shared.errors import BadRequest, FieldError, Unauthorized, ValidationFailed

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId
-from integrations.api.routes.integrations import COMMON, P
+from integrations.api.problems import COMMON, P
 from shared.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/crm", tags=["crm"])

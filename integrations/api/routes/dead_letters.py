@@ -9,9 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId
-from integrations.api.routes.integrations import COMMON, WRITE
-from integrations.api.routes.syncs import Runner
+from integrations.api.deps import HubDep, IntegrationId, Reader, Runner, TenantId
+from integrations.api.problems import COMMON, WRITE
 from integrations.dead_letters import DeadLetter, LetterStatus
 from integrations.sync.jobs import trigger_sync
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import Admin, HubDep, IfMatch, IntegrationId, Reader, TenantId, Writer
-from integrations.api.problems import Problem
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Integration, ValidationResult
 from integrations.documents.families import FamilyName, IntegrationCreate
@@ -25,25 +25,6 @@ from integrations.sync.registry import follow_reporting_schedule
 from integrations.validation import validate_integration
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
-
-P = {"model": Problem, "content": {"application/problem+json": {}}}
-COMMON = {
-    401: {**P, "description": "No or invalid credentials."},
-    403: {**P, "description": "The credential lacks the required scope."},
-    404: {**P, "description": "No such integration for this tenant."},
-    429: {**P, "description": "Rate limited; see Retry-After."},
-}
-WRITE = {
-    **COMMON,
-    400: {**P, "description": "Malformed JSON."},
-    413: {**P, "description": "Body too large."},
-    415: {**P, "description": "Not JSON."},
-    422: {**P, "description": "Field-level validation errors."},
-}
-CONDITIONAL = {
-    409: {**P, "description": "Not allowed in the current lifecycle state."},
-    412: {**P, "description": "If-Match does not match the current ETag."},
-}
 
 
 class IntegrationPage(BaseModel):

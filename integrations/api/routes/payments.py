@@ -10,7 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
 from integrations.api.deps import HubDep, IntegrationId, Payer, Reader, TenantId
-from integrations.api.routes.integrations import COMMON, WRITE, P
+from integrations.api.problems import COMMON, WRITE, P
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
 from integrations.payments import Payment, Refund

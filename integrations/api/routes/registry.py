@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
-from integrations.api.routes.integrations import CONDITIONAL, WRITE
-from integrations.api.routes.records import OutboxResult, require_operation, store
+from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.problems import CONDITIONAL, WRITE
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -89,7 +89,7 @@ def enqueue_membership_reports(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: MembershipReportBatch
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    require_operation(hub, document, "report_memberships", "/reports", "takes no membership reports")
+    require_delivery(hub, document, "membership_report", "/reports", "takes no membership reports")
     if not document.capabilities.membership_reporting:
         raise ValidationFailed(
             "This integration does not report memberships.",

@@ -29,22 +29,27 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, Runner, TenantId
-from integrations.api.routes.integrations import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.document import Condition, ValidationResult
 from integrations.sync.jobs import supported_operations, trigger_sync
-from integrations.sync.registry import OPERATION as REPORTING
+from integrations.sync.operations import OPERATIONS
 from integrations.sync.runs import SyncRun
 from integrations.sync.schedules import Schedule
 from integrations.sync.webhook_events import WebhookEvent
 from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["syncs"])
-Operation = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="Sync operation, e.g. push_invoices.")]
+# The enum documents every declared operation; which of them an integration is offered is checked per request
+# (a 422 naming its offered ones), so the schema's enum is not enforced here.
+NAMES = {"enum": list(OPERATIONS)}
+Operation = Annotated[
+    str, Path(pattern=r"^[a-z_]{3,40}$", description="Sync operation, e.g. push_invoices.", json_schema_extra=NAMES)
+]
 
 
 class TriggerSync(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    operation: str = Field(pattern=r"^[a-z_]{3,40}$", examples=["push_invoices"])
+    operation: str = Field(pattern=r"^[a-z_]{3,40}$", examples=["push_invoices"], json_schema_extra=NAMES)
 
 
 @router.post(
@@ -123,10 +128,10 @@ def schedule(
             "This integration cannot run that operation.",
             [FieldError("path:operation", f"must be one of {supported_operations(hub, document)}")],
         )
-    if operation == REPORTING:
+    if own := OPERATIONS[operation].own_schedule:
         raise ValidationFailed(
-            "Membership reports follow the registry's reporting schedule.",
-            [FieldError("path:operation", "set config.reporting_schedule (and reporting_time_zone) on the integration")],
+            f"{operation} follows the integration's {own}.",
+            [FieldError("path:operation", f"set {own} on the integration")],
         )
     return _out(hub.schedules.put(tenant_id, integration_id, operation, cron=body.cron, time_zone=body.time_zone))
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from integrations.api.deps import HubDep
-from integrations.api.routes.integrations import P
+from integrations.api.problems import P
 from integrations.auth.assertions import ASSERTION_TYPE, verify_assertion
 from integrations.auth.jwt_tokens import issue
 from integrations.auth.principal import Scope

@@ -1,24 +1,16 @@
-"""Read-only views: audit trail, usage, provider catalog."""
+"""Usage and quota: one integration's outbound usage and quota burn, the tenant's totals, its API quota
+per client and endpoint class, and the quota alert settings."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from adapters.spec import ProviderSpec
-from integrations.api.deps import (
-    Admin,
-    Auditor,
-    Authenticated,
-    HubDep,
-    IntegrationId,
-    TenantId,
-    UsageReader,
-)
-from integrations.api.routes.integrations import COMMON, P
+from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId, UsageReader
+from integrations.api.problems import COMMON, P
 from integrations.table_names import TableName
 from integrations.usage.alerts import AlertSettings
 from integrations.usage.alerts import save as save_alert_settings
@@ -27,53 +19,6 @@ from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter()
-
-
-class AuditEventOut(BaseModel):
-    id: str
-    at: datetime
-    actor: str
-    action: str = Field(
-        description="secret.write, secret.read, secret.rotate, secret.disable, oauth.start, oauth.grant, oauth.refresh, …"
-    )
-    integration_id: str | None
-    target: dict[str, Any]
-    outcome: str
-    reason: str
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEventOut]
-    next: str | None = None
-
-
-@router.get(
-    "/api/v1/tenants/{tenant_id}/audit",
-    tags=["audit"],
-    operation_id="listAuditEvents",
-    summary="The tenant's audit trail, newest first",
-    response_model=AuditPage,
-    responses={
-        **COMMON,
-        400: {**P, "description": "Malformed continuation token."},
-        422: {**P, "description": "Invalid query parameter."},
-    },
-)
-def audit(
-    tenant_id: TenantId,
-    principal: Auditor,
-    hub: HubDep,
-    action: Annotated[str | None, Query(pattern=r"^[a-z_.]{3,40}$")] = None,
-    integration_id: Annotated[str | None, Query(pattern=r"^int_[0-9a-f]{24}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    continuation: Annotated[str | None, Query(max_length=2000)] = None,
-) -> Any:
-    events, nxt = hub.audit.query(
-        tenant_id, action=action, integration_id=integration_id, size=limit, continuation=continuation
-    )
-    return AuditPage(
-        items=[AuditEventOut(**{k: getattr(e, k) for k in AuditEventOut.model_fields}) for e in events], next=nxt
-    )
 
 
 FromDate = Annotated[date | None, Query(alias="from", description="First day (UTC), default 29 days before `to`.")]
@@ -120,33 +65,6 @@ def integration_usage(
         end=end,
         quota=hub.settings.provider_daily_quotas.get(document.provider),
     )
-
-
-@router.get(
-    "/api/v1/providers",
-    tags=["providers"],
-    operation_id="listProviders",
-    summary="The provider catalog (what the portal's wizard offers)",
-    response_model=list[ProviderSpec],
-    responses={401: COMMON[401], 429: COMMON[429]},
-)
-def providers(principal: Authenticated, hub: HubDep, family: Annotated[str | None, Query(max_length=40)] = None) -> Any:
-    return [s for s in hub.catalog.all() if family is None or family in s.families]
-
-
-@router.get(
-    "/api/v1/providers/{provider_id}",
-    tags=["providers"],
-    operation_id="getProvider",
-    summary="One provider's catalog entry",
-    response_model=ProviderSpec,
-    responses={401: COMMON[401], 404: COMMON[404], 429: COMMON[429]},
-)
-def provider(provider_id: str, principal: Authenticated, hub: HubDep) -> Any:
-    try:
-        return hub.catalog.get(provider_id)
-    except NotFound:
-        raise NotFound(f"Unknown provider {provider_id!r}.") from None
 
 
 @router.get(

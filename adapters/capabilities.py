@@ -1,0 +1,129 @@
+"""What each sync operation needs of an adapter: one Protocol per capability a catalog entry can list.
+
+A provider's catalog entry names its capabilities (`"capabilities": ["push_invoices", …]`); its adapter class
+must then have the methods of the matching Protocol here, and a test holds every entry to that
+(`implements`). The sync engine's operations are typed against these Protocols, not against a family's base
+class, so a family base no longer carries `raise NotImplementedError` stubs that would satisfy any check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.calendar import CalendarEvent, EventPage
+from adapters.crm import ChangePage, RemoteMember
+
+
+class InvoicePush(Protocol):
+    def find_invoice(self, key: str) -> str | None: ...
+    def push_invoice(self, invoice: Invoice) -> str: ...
+
+
+class PaymentPush(Protocol):
+    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None: ...
+    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str: ...
+
+
+class ExpensePush(Protocol):
+    def find_expense(self, expense: Expense) -> str | None: ...
+    def push_expense(self, expense: Expense) -> str: ...
+
+
+class InvoiceChanges(Protocol):
+    def changed_invoices(self, since: str | None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the ledger's invoices changed at or after `since` (the provider's time format)."""
+        ...
+
+
+class ReimbursementExport(Protocol):
+    def find_reimbursement(self, key: str) -> str | None: ...
+    def export_reimbursement(self, payload: dict[str, Any]) -> str: ...
+
+
+class EnrollmentFiles(Protocol):
+    @property
+    def csv_fallback(self) -> bool:
+        """Whether enrollments may leave as a CSV file."""
+        ...
+
+
+class EnrollmentSync(EnrollmentFiles, Protocol):
+    @property
+    def has_api(self) -> bool: ...
+    def push_enrollment(self, payload: dict[str, Any]) -> str: ...
+
+
+class MemberRecords(Protocol):
+    def changed_members(self, cursor: str | None) -> Iterator[ChangePage]:
+        """Pages of records changed since `cursor` (all when None); CursorExpired when the CRM forgot it."""
+        ...
+
+    def get_member(self, external_id: str) -> RemoteMember: ...
+    def find_member(self, key: str) -> RemoteMember | None: ...
+    def create_member(self, key: str, fields: dict[str, Any]) -> RemoteMember: ...
+    def update_member(self, external_id: str, fields: dict[str, Any], version: str | None) -> RemoteMember: ...
+
+
+class TagFields(Protocol):
+    def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:
+        """One field of a member record and the record's version (for a conditional update)."""
+        ...
+
+    def update_member(self, external_id: str, fields: dict[str, Any], version: str | None) -> RemoteMember: ...
+
+
+class OrderRecords(Protocol):
+    def find_record(self, object_name: str, key: str) -> str | None:
+        """The CRM id of an order-like record carrying our key (order_key_field), if any."""
+        ...
+
+    def create_record(self, object_name: str, key: str, fields: dict[str, Any]) -> str: ...
+
+
+class MessageSend(Protocol):
+    def find_message(self, payload: dict[str, Any]) -> str | None: ...
+    def send_message(self, payload: dict[str, Any]) -> str: ...
+
+
+class SubmissionReads(Protocol):
+    def submissions(self, asset_uid: str, since: str | None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of a form's submissions at or after `since` (ISO time), oldest first."""
+        ...
+
+
+class EventWrites(Protocol):
+    def find_event(self, key: str) -> str | None: ...
+    def create_event(self, event: CalendarEvent) -> str: ...
+    def update_event(self, external_id: str, event: CalendarEvent) -> str: ...
+    def delete_event(self, external_id: str) -> None: ...
+
+
+class EventChanges(Protocol):
+    def changes(self, sync_token: str | None) -> Iterator[EventPage]:
+        """Pages of changes since `sync_token` (None: every event, a full read). Raises CursorExpired."""
+        ...
+
+    def full_read_covers(self, starts_at: str) -> bool:
+        """Whether the last full read would have listed an event starting then (Graph reads a window)."""
+        ...
+
+
+class MembershipReports(Protocol):
+    def put_membership_report(self, report: dict[str, Any]) -> str: ...
+
+
+def protocol_members(protocol: type) -> set[str]:
+    """The methods and properties a Protocol declares, its bases' included (typing keeps this private)."""
+    names: set[str] = set()
+    for cls in protocol.__mro__:
+        if cls is object or cls is Protocol or not getattr(cls, "_is_protocol", False):
+            continue
+        names |= {n for n in vars(cls) if not n.startswith("_")}
+    return names
+
+
+def implements(adapter_class: type, protocol: type) -> bool:
+    """Whether an adapter class has everything a capability's Protocol declares (an abstract stub would not
+    count: the family bases declare none of these)."""
+    return all(hasattr(adapter_class, name) for name in protocol_members(protocol))

@@ -1,0 +1,55 @@
+"""The outbox intake's rules, shared by every route that hands the hub records to deliver: records are taken in
+only when an operation the integration is offered delivers their kind, every mapped field must be mapped, and
+each record is put once by its key (the tally says what was new, unchanged or replaced)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from integrations.sync.operations import OPERATIONS, offered
+from shared.errors import FieldError, ValidationFailed
+
+
+class OutboxResult(BaseModel):
+    created: int
+    unchanged: int
+    replaced: int
+    counts: dict[str, int] = Field(description="Records by state for this integration.")
+
+
+def store(
+    hub: Any, tenant_id: str, integration_id: str, kind: str, records: list[Any], *, updatable: bool = False
+) -> OutboxResult:
+    """Put each record (a pydantic model with `key`) into the outbox; the tally says what was new."""
+    tally = {"created": 0, "unchanged": 0, "replaced": 0}
+    counts: dict[str, int] = {}
+    for record in records:
+        payload = record.model_dump(mode="json")
+        put = hub.outbox.put(tenant_id, integration_id, kind, record.key, payload, updatable=updatable)
+        tally[put.outcome] += 1
+        counts = put.counts  # as of the last write: no second read
+    return OutboxResult(**tally, counts=counts or hub.outbox.counts(tenant_id, integration_id))
+
+
+def require_fields_mapped(kind: str, records: list[Any], mapped: dict[str, str], map_name: str) -> None:
+    """Every platform field of every record (`record.fields`) must be mapped to a CRM field."""
+    unknown = [
+        FieldError(f"/{kind}/{i}/fields/{name}", f"not in {map_name} (mapped: {sorted(mapped)})")
+        for i, record in enumerate(records)
+        for name in record.fields
+        if name not in mapped
+    ]
+    if unknown:
+        raise ValidationFailed(f"Some {kind[:-1]} fields are not mapped to the CRM.", unknown[:50])
+
+
+def require_delivery(hub: Any, document: Any, record: str, pointer: str, what: str) -> None:
+    """Records of a kind are taken in only when an operation this integration is offered delivers them."""
+    if not any(
+        op.record == record and op.delivers for op in offered(document, hub.catalog.get(document.provider).capabilities)
+    ):
+        ops = [op.name for op in OPERATIONS.values() if op.record == record and op.delivers]
+        detail = f"{document.provider} runs none of {ops} here (not in its catalog, or the capability flag is off)"
+        raise ValidationFailed(f"This integration {what}.", [FieldError(pointer, detail)])

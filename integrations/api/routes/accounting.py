@@ -1,0 +1,230 @@
+"""Records for an accounting integration: invoices, the payments that settle them, expenses (the outbox
+intake of push_invoices, push_payments, push_expenses) and seed 002's reimbursement export. Each checks the
+chart of accounts and the fiscal year, and answers field by field."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from adapters.accounting import outside_fiscal_year
+from integrations.api.deps import HubDep, IntegrationId, Runner, TenantId, Writer
+from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.documents.common import Currency
+from integrations.sync.jobs import trigger_sync
+from integrations.sync.runs import SyncRun
+from shared.errors import FieldError, NotFound, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+
+
+def require_mapped(document: Any, categories: list[tuple[str, str]]) -> None:
+    """Every (pointer, category) must have an account in the integration's chart of accounts."""
+    chart = document.config.chart_of_accounts
+    errors = [
+        FieldError(pointer, f"no account mapped for {category!r}")
+        for pointer, category in categories
+        if category not in chart
+    ]
+    if errors:
+        raise ValidationFailed("Some categories have no account in the chart of accounts.", errors[:50])
+
+
+class InvoiceLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
+        description="Revenue category; mapped to an account by the chart of accounts.", examples=["license_fees"]
+    )
+    description: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    amount: float = Field(ge=0, description="Unit price excluding VAT.")
+    quantity: float = Field(1.0, gt=0)
+    vat_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")] | None = None
+
+
+class InvoiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's invoice id: the idempotency key at the provider."
+    )
+    customer_number: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    invoice_date: date
+    currency: Currency
+    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=100)
+
+
+class InvoiceBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invoices: list[InvoiceIn] = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/outbox/invoices",
+    status_code=202,
+    operation_id="enqueueInvoices",
+    summary="Hand invoices to the hub for delivery by the next push_invoices run",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_invoices(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: InvoiceBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    if document.family != "accounting":
+        raise ValidationFailed("Invoices go to accounting integrations.", [FieldError("/invoices", "wrong family")])
+    require_mapped(
+        document,
+        [
+            (f"/invoices/{i}/lines/{j}/category", line.category)
+            for i, inv in enumerate(body.invoices)
+            for j, line in enumerate(inv.lines)
+        ],
+    )
+    in_fiscal_year(document, [(f"/invoices/{i}/invoice_date", inv.invoice_date) for i, inv in enumerate(body.invoices)])
+    return store(hub, tenant_id, integration_id, "invoice", body.invoices)
+
+
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class PaymentRecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The platform's payment id: the idempotency key at the ledger.")
+    invoice_key: Key = Field(description="The invoice it settles (handed over through …/outbox/invoices).")
+    amount: float = Field(gt=0)
+    currency: Currency
+    paid_on: date
+    account_category: Category = Field("bank", description="Where the money arrived (chart of accounts).")
+
+
+class PaymentRecordBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payments: list[PaymentRecordIn] = Field(min_length=1, max_length=500)
+
+
+class ExpenseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The platform's expense id: the idempotency key at the ledger.")
+    spent_on: date
+    description: Annotated[str, StringConstraints(min_length=1, max_length=180)]
+    amount: float = Field(gt=0, description="Gross amount, VAT included.")
+    vat_amount: float = Field(0.0, ge=0, description="Input VAT within amount (booked on the input_vat account).")
+    vat_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")] | None = None
+    currency: Currency
+    category: Category = Field(description="Expense category (chart of accounts).", examples=["travel"])
+    paid_from: Category = Field("bank", description="The account category the money left.")
+    supplier: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
+class ExpenseBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expenses: list[ExpenseIn] = Field(min_length=1, max_length=500)
+
+
+def accounting_intake(hub: Any, tenant_id: str, integration_id: str, record: str) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_delivery(hub, document, record, "/", "does not take these records")
+    return document
+
+
+def in_fiscal_year(document: Any, dates: list[tuple[str, date]]) -> None:
+    outside = [FieldError(pointer, problem) for pointer, day in dates if (problem := outside_fiscal_year(document, day))]
+    if outside:
+        raise ValidationFailed("Some records fall outside the configured fiscal year.", outside[:50])
+
+
+@router.post(
+    "/outbox/payments",
+    status_code=202,
+    operation_id="enqueuePayments",
+    summary="Hand received payments to the hub (delivered against their invoices by push_payments)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_payments(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: PaymentRecordBatch
+) -> Any:
+    document = accounting_intake(hub, tenant_id, integration_id, "payment")
+    require_mapped(document, [(f"/payments/{i}/account_category", p.account_category) for i, p in enumerate(body.payments)])
+    in_fiscal_year(document, [(f"/payments/{i}/paid_on", p.paid_on) for i, p in enumerate(body.payments)])
+    unknown = []
+    for i, p in enumerate(body.payments):
+        try:
+            hub.outbox.get(tenant_id, integration_id, "invoice", p.invoice_key)
+        except NotFound:
+            unknown.append(
+                FieldError(f"/payments/{i}/invoice_key", f"no invoice {p.invoice_key} was handed to this integration")
+            )
+    if unknown:
+        raise ValidationFailed("Some payments settle unknown invoices.", unknown[:50])
+    return store(hub, tenant_id, integration_id, "payment", body.payments)
+
+
+@router.post(
+    "/outbox/expenses",
+    status_code=202,
+    operation_id="enqueueExpenses",
+    summary="Hand expenses to the hub (booked by push_expenses)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_expenses(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: ExpenseBatch
+) -> Any:
+    document = accounting_intake(hub, tenant_id, integration_id, "expense")
+    mapped = [(f"/expenses/{i}/category", e.category) for i, e in enumerate(body.expenses)]
+    mapped += [(f"/expenses/{i}/paid_from", e.paid_from) for i, e in enumerate(body.expenses)]
+    mapped += [(f"/expenses/{i}/vat_amount", "input_vat") for i, e in enumerate(body.expenses) if e.vat_amount]
+    require_mapped(document, mapped)
+    in_fiscal_year(document, [(f"/expenses/{i}/spent_on", e.spent_on) for i, e in enumerate(body.expenses)])
+    bad = [
+        FieldError(f"/expenses/{i}/vat_amount", "must be less than amount")
+        for i, e in enumerate(body.expenses)
+        if e.vat_amount >= e.amount
+    ]
+    if bad:
+        raise ValidationFailed("Some expenses are inconsistent.", bad[:50])
+    return store(hub, tenant_id, integration_id, "expense", body.expenses)
+
+
+class ReimbursementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's reimbursement id: the external reference at the ledger (idempotency)."
+    )
+    member_id: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(description="Who is reimbursed.")
+    description: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    amount: float = Field(gt=0)
+    currency: Currency
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
+        description="Expense category; mapped to an account by the chart of accounts.", examples=["travel"]
+    )
+    approved_on: date
+
+
+class ReimbursementExport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reimbursements: list[ReimbursementIn] = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/reimbursements:export",
+    status_code=202,
+    operation_id="exportReimbursements",
+    summary="Export approved reimbursements to the ledger (seed 002's exportReimbursements)",
+    response_model=SyncRun,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def export_reimbursements(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: ReimbursementExport
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_delivery(hub, document, "reimbursement", "/reimbursements", "does not export reimbursements")
+    require_mapped(document, [(f"/reimbursements/{i}/category", r.category) for i, r in enumerate(body.reimbursements)])
+    for r in body.reimbursements:
+        hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
+    return trigger_sync(hub, tenant_id, integration_id, "export_reimbursements", trigger="manual")

@@ -1,0 +1,61 @@
+"""The tenant's audit trail (secret access, OAuth grants, lifecycle, settings), newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from integrations.api.deps import Auditor, HubDep, TenantId
+from integrations.api.problems import COMMON, P
+
+router = APIRouter()
+
+
+class AuditEventOut(BaseModel):
+    id: str
+    at: datetime
+    actor: str
+    action: str = Field(
+        description="secret.write, secret.read, secret.rotate, secret.disable, oauth.start, oauth.grant, oauth.refresh, …"
+    )
+    integration_id: str | None
+    target: dict[str, Any]
+    outcome: str
+    reason: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next: str | None = None
+
+
+@router.get(
+    "/api/v1/tenants/{tenant_id}/audit",
+    tags=["audit"],
+    operation_id="listAuditEvents",
+    summary="The tenant's audit trail, newest first",
+    response_model=AuditPage,
+    responses={
+        **COMMON,
+        400: {**P, "description": "Malformed continuation token."},
+        422: {**P, "description": "Invalid query parameter."},
+    },
+)
+def audit(
+    tenant_id: TenantId,
+    principal: Auditor,
+    hub: HubDep,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_.]{3,40}$")] = None,
+    integration_id: Annotated[str | None, Query(pattern=r"^int_[0-9a-f]{24}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    continuation: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Any:
+    events, nxt = hub.audit.query(
+        tenant_id, action=action, integration_id=integration_id, size=limit, continuation=continuation
+    )
+    return AuditPage(
+        items=[AuditEventOut(**{k: getattr(e, k) for k in AuditEventOut.model_fields}) for e in events], next=nxt
+    )

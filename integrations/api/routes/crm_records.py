@@ -1,0 +1,156 @@
+"""Records for a CRM integration (seed 003): members (sync_members), event attendance and course completions
+(push_tags) and orders (push_orders), each field checked against the integration's field maps."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
+from integrations.api.intake import OutboxResult, require_delivery, require_fields_mapped, store
+from integrations.api.problems import CONDITIONAL, WRITE
+from shared.errors import FieldError, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+
+
+MemberValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's member id (kept at the CRM in member_key_field)."
+    )
+    updated_at: AwareDatetime = Field(
+        description="When the platform last changed this member: compared with the CRM's modified time for "
+        "shared fields (the later change wins)."
+    )
+    fields: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")], MemberValue] = Field(
+        min_length=1, max_length=200, description="Member fields by their platform names (keys of member_field_map)."
+    )
+
+
+class MemberBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    members: list[MemberIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/outbox/members",
+    status_code=202,
+    operation_id="enqueueMembers",
+    summary="Hand the current state of members to the hub (delivered by the next sync_members run)",
+    response_model=OutboxResult,
+    responses=WRITE,
+)
+def enqueue_members(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: MemberBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_delivery(hub, document, "member", "/members", "takes no members")
+    require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
+    return store(hub, tenant_id, integration_id, "member", body.members, updatable=True)
+
+
+class TagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's id of this attendance or completion."
+    )
+    member_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The member (synced through sync_members)."
+    )
+    label: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^;]+$")] = Field(
+        description="What lands in the CRM's tag field, e.g. the event or course name.", examples=["SM i boule 2026"]
+    )
+
+
+class TagBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[TagIn] = Field(min_length=1, max_length=1000)
+
+
+class TagRecord(TagIn):
+    tag_type: Literal["event", "course"]
+
+
+def _tags(hub: Any, tenant_id: str, integration_id: str, body: TagBatch, tag_type: str, capability: str) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_delivery(hub, document, "tag", "/items", "takes no CRM tags")
+    if not getattr(document.capabilities, capability):
+        raise ValidationFailed(
+            "This integration does not record these.", [FieldError("/items", f"capabilities.{capability} is off")]
+        )
+    if tag_type == "course" and not document.config.course_tag_field:
+        raise ValidationFailed(
+            "No CRM field receives courses.", [FieldError("/items", "config.course_tag_field is not set")]
+        )
+    records = [TagRecord(**item.model_dump(), tag_type=tag_type) for item in body.items]
+    return store(hub, tenant_id, integration_id, "tag", records)
+
+
+@router.post(
+    "/outbox/attendance",
+    status_code=202,
+    operation_id="enqueueAttendance",
+    summary="Event attendance/registration → the member's event tag field in the CRM (push_tags)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_attendance(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: TagBatch
+) -> Any:
+    return _tags(hub, tenant_id, integration_id, body, "event", "event_attendance")
+
+
+@router.post(
+    "/outbox/course-completions",
+    status_code=202,
+    operation_id="enqueueCourseCompletions",
+    summary="Completed courses → the member's course tag field in the CRM (push_tags)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_course_completions(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: TagBatch
+) -> Any:
+    return _tags(hub, tenant_id, integration_id, body, "course", "course_completion")
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
+        description="The platform's order id (kept in the CRM's order_key_field)."
+    )
+    fields: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")], MemberValue] = Field(
+        min_length=1, max_length=200, description="Order fields by their platform names (keys of order_field_map)."
+    )
+
+
+class OrderBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    orders: list[OrderIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/outbox/orders",
+    status_code=202,
+    operation_id="enqueueOrders",
+    summary="Orders/transactions → records of the CRM's order object (push_orders)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_orders(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: OrderBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_delivery(hub, document, "order", "/orders", "takes no orders")
+    if not document.config.order_object:
+        raise ValidationFailed(
+            "This integration does not sync orders.", [FieldError("/orders", "needs config.order_object")]
+        )
+    require_fields_mapped("orders", body.orders, document.config.order_field_map, "order_field_map")
+    return store(hub, tenant_id, integration_id, "order", body.orders)

@@ -1,0 +1,48 @@
+"""Course enrollments for an LMS integration (seed 002): delivered by sync_enrollments through the partner's
+API, or as a CSV file by export_enrollments_csv."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
+from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.problems import WRITE
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+
+
+class EnrollmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(description="Enrollment id.")
+    member_id: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    course_id: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    course_title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    status: Literal["enrolled", "in_progress", "completed", "withdrawn"]
+    enrolled_on: date
+    completed_on: date | None = None
+
+
+class EnrollmentBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enrollments: list[EnrollmentIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/outbox/enrollments",
+    status_code=202,
+    operation_id="enqueueEnrollments",
+    summary="Hand course enrollments to the hub (delivered by export_enrollments_csv)",
+    response_model=OutboxResult,
+    responses=WRITE,
+)
+def enqueue_enrollments(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: EnrollmentBatch
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    require_delivery(hub, document, "enrollment", "/enrollments", "takes no enrollments")
+    return store(hub, tenant_id, integration_id, "enrollment", body.enrollments)
