@@ -46,10 +46,10 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
                 },
             )
         time.sleep(window_s * 1.1)  # start with an empty window (validation used one request)
-        trigger_sync(hub, tenant, doc.id, "push_invoices", trigger="manual")
+        trigger_sync(hub.run_context, tenant, doc.id, "push_invoices", trigger="manual")
         message = hub.queues.client(hub.settings.queue_sync_jobs).receive_message()
         started = time.perf_counter()
-        result = run_job_message(message.content, dequeue_count=1, hub=hub)
+        result = run_job_message(message.content, dequeue_count=1, ctx=hub.run_context)
         wall = time.perf_counter() - started
         minimum = (math.ceil(N / 25) - 1) * window_s  # the last window's slack is free
         assert result.created == N and len(fake.invoices) == N, result

@@ -66,7 +66,7 @@ def queue_sync_jobs(message: func.QueueMessage) -> None:
     recorded(
         "sync_jobs",
         message,
-        lambda: run_job_message(message.get_body(), dequeue_count=message.dequeue_count or 1, hub=get_hub()),
+        lambda: run_job_message(message.get_body(), dequeue_count=message.dequeue_count or 1, ctx=get_hub().run_context),
     )
 
 

@@ -29,6 +29,7 @@ from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
 from integrations.repository import IntegrationRepository
 from integrations.structural import ProviderValidator
+from integrations.sync.context import RunContext
 from integrations.sync.members import MemberMirror
 from integrations.sync.outbox import Outbox
 from integrations.sync.runs import SyncRuns
@@ -316,6 +317,27 @@ class Hub:
                 overrides_for=self.urls_for,
                 outbound=self.outbound,
             ),
+        )
+
+    @property
+    def run_context(self) -> RunContext:
+        """The sync engine's view of the hub (built per use: a test may change a setting meanwhile)."""
+        return RunContext(
+            integrations=self.integrations,
+            catalog=self.catalog,
+            runs=self.runs,
+            leases=self.leases,
+            queues=self.queues,
+            outbox=self.outbox,
+            usage=self.usage,
+            exports=self.exports,
+            member_mirror=self.member_mirror,
+            sync_state=self.sync_state,
+            adapter_for=self.adapter_for,
+            now=self.clock,
+            lease_s=self.settings.sync_lease_s,
+            jobs_queue=self.settings.queue_sync_jobs,
+            events_queue=self.settings.queue_integration_events,
         )
 
     def adapter_for(self, document: Any) -> Adapter:

@@ -48,7 +48,8 @@ def deliver(
         records = [r for r in records if r not in waiting]
     for start in range(0, len(records), batch):
         heartbeat()  # still ours? (the checkpoint follows each batch's marks below)
-        chunk, todo, done = records[start : start + batch], [], []
+        chunk, todo = records[start : start + batch], []
+        done: list[Outcome] = []
         for record in chunk:
             updating = update is not None and record.external_id is not None
             if record.state == RecordState.inflight and not updating and (existing := find(record.payload)):

@@ -21,6 +21,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from integrations.documents.common import LifecycleStatus
+from integrations.sync.context import RunContext
 from integrations.sync.operation import SyncEnv
 from integrations.sync.operations import OPERATIONS, offered
 from integrations.sync.progress import Progress
@@ -30,7 +31,7 @@ from shared import logs, telemetry
 from shared.errors import Conflict, FieldError, HubError, ProviderError, ValidationFailed
 from shared.leases import KeptLease
 
-log = logging.getLogger("hub.sync")
+log = logging.getLogger("ctx.sync")
 MAX_DEQUEUE = 5  # host.json extensions.queues.maxDequeueCount
 # How long a run may wait for another run of its integration before it is failed (waiting costs one queue
 # message per lease TTL, not dequeue attempts).
@@ -41,29 +42,29 @@ class SyncBusy(Exception):
     """Another run of this integration holds the lease: try again later."""
 
 
-def supported_operations(hub: Any, document: Any) -> list[str]:
+def supported_operations(ctx: RunContext, document: Any) -> list[str]:
     """The names of the operations this integration may run (see Operation.offered_to)."""
-    return [op.name for op in offered(document, hub.catalog.get(document.provider).capabilities)]
+    return [op.name for op in offered(document, ctx.catalog.get(document.provider).capabilities)]
 
 
-def trigger_sync(hub: Any, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    if operation not in supported_operations(hub, document):
+def trigger_sync(ctx: RunContext, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
+    document = ctx.integrations.get(tenant_id, integration_id).document
+    if operation not in supported_operations(ctx, document):
         raise ValidationFailed(
             "This integration cannot run that operation.",
-            [FieldError("/operation", f"must be one of {supported_operations(hub, document) or ['(none)']}")],
+            [FieldError("/operation", f"must be one of {supported_operations(ctx, document) or ['(none)']}")],
         )
     if document.status != LifecycleStatus.active:
         raise Conflict(f"Only active integrations sync; this one is {document.status}.", reason="not_active")
-    run = hub.runs.create(tenant_id, integration_id, operation, trigger=trigger)
-    hub.queues.send(
-        hub.settings.queue_sync_jobs,
+    run = ctx.runs.create(tenant_id, integration_id, operation, trigger=trigger)
+    ctx.queues.send(
+        ctx.jobs_queue,
         {"tenant_id": tenant_id, "integration_id": integration_id, "run_id": run.id, "operation": operation},
     )
     return run
 
 
-def run_job_message(body: bytes, *, dequeue_count: int, hub: Any) -> SyncRun:
+def run_job_message(body: bytes, *, dequeue_count: int, ctx: RunContext) -> SyncRun:
     msg = json.loads(body)
     with (
         logs.bound(tenant_id=msg.get("tenant_id"), integration_id=msg.get("integration_id"), run_id=msg.get("run_id")),
@@ -72,48 +73,48 @@ def run_job_message(body: bytes, *, dequeue_count: int, hub: Any) -> SyncRun:
             kind=SpanKind.CONSUMER,
             parent=telemetry.context_from(msg),
             attributes={
-                "hub.tenant_id": msg.get("tenant_id"),
-                "hub.integration_id": msg.get("integration_id"),
-                "hub.operation": msg.get("operation"),
+                "ctx.tenant_id": msg.get("tenant_id"),
+                "ctx.integration_id": msg.get("integration_id"),
+                "ctx.operation": msg.get("operation"),
                 "messaging.message.delivery_count": dequeue_count,
             },
         ),
     ):
-        return _run(msg, dequeue_count=dequeue_count, hub=hub)
+        return _run(msg, dequeue_count=dequeue_count, ctx=ctx)
 
 
-def _run(msg: dict[str, Any], *, dequeue_count: int, hub: Any) -> SyncRun:
-    run = hub.runs.get(msg["tenant_id"], msg["integration_id"], msg["run_id"])
+def _run(msg: dict[str, Any], *, dequeue_count: int, ctx: RunContext) -> SyncRun:
+    run = ctx.runs.get(msg["tenant_id"], msg["integration_id"], msg["run_id"])
     if run.status in TERMINAL:
         return run  # a replayed message: the run already ended
     key = f"sync-{run.tenant_id}-{run.integration_id}"
-    lease = hub.leases.try_acquire(key, ttl_s=hub.settings.sync_lease_s, owner=run.id)
+    lease = ctx.leases.try_acquire(key, ttl_s=ctx.lease_s, owner=run.id)
     if lease is None:
-        return _defer(hub, msg, run, key)
-    with hub.leases.kept(lease, ttl_s=hub.settings.sync_lease_s) as kept, hub.usage.write_through():
+        return _defer(ctx, msg, run, key)
+    with ctx.leases.kept(lease, ttl_s=ctx.lease_s) as kept, ctx.usage.write_through():
         try:
-            return _execute(hub, run, kept, dequeue_count)
+            return _execute(ctx, run, kept, dequeue_count)
         except SyncBusy:
             # Our lease was taken while we stalled past its TTL: the taker runs this run now.
             log.warning("sync %s lost its lease to %s; stopping", run.id, key)
             return run
         finally:
-            _quietly(hub.usage.flush)
+            _quietly(ctx.usage.flush)
 
 
-def _defer(hub: Any, msg: dict[str, Any], run: SyncRun, key: str) -> SyncRun:
+def _defer(ctx: RunContext, msg: dict[str, Any], run: SyncRun, key: str) -> SyncRun:
     """The integration is leased: by another run, by this run still alive elsewhere (a redelivery of a live
     run), or by a crashed holder whose lease is stale. None of these is a failure of this message, so it must
     not spend the message's dequeue count: send it again, visible when the holder's lease would lapse."""
-    holder = hub.leases.holder(key)
-    now = hub.now()
+    holder = ctx.leases.holder(key)
+    now = ctx.now()
     if holder is not None and holder.owner != run.id and now - run.queued_at > MAX_WAIT:
         return _finish(
-            hub, run, RunStatus.failed, reason=f"run {holder.owner} kept the integration busy for over {MAX_WAIT}"
+            ctx, run, RunStatus.failed, reason=f"run {holder.owner} kept the integration busy for over {MAX_WAIT}"
         )
     until_free = (holder.expires_at - now).total_seconds() if holder else 0.0
-    delay = max(1, min(math.ceil(until_free) + 1, math.ceil(hub.settings.sync_lease_s) + 1))
-    hub.queues.send(hub.settings.queue_sync_jobs, {**msg, "deferrals": int(msg.get("deferrals", 0)) + 1}, delay_s=delay)
+    delay = max(1, min(math.ceil(until_free) + 1, math.ceil(ctx.lease_s) + 1))
+    ctx.queues.send(ctx.jobs_queue, {**msg, "deferrals": int(msg.get("deferrals", 0)) + 1}, delay_s=delay)
     log.info("sync %s deferred %d s: %s is held by %s", run.id, delay, key, holder.owner if holder else "nobody now")
     return run
 
@@ -125,17 +126,17 @@ def _quietly(call: Callable[[], None]) -> None:
         log.warning("post-run bookkeeping failed; it is retried by the next flush", exc_info=True)
 
 
-def _execute(hub: Any, run: SyncRun, kept: KeptLease, dequeue_count: int) -> SyncRun:
-    document = hub.integrations.get(run.tenant_id, run.integration_id).document
+def _execute(ctx: RunContext, run: SyncRun, kept: KeptLease, dequeue_count: int) -> SyncRun:
+    document = ctx.integrations.get(run.tenant_id, run.integration_id).document
     if document.status != LifecycleStatus.active:
-        return _finish(hub, run, RunStatus.skipped, reason=f"integration is {document.status}")
+        return _finish(ctx, run, RunStatus.skipped, reason=f"integration is {document.status}")
     run.status, run.attempts = RunStatus.running, run.attempts + 1
-    run.started_at = run.started_at or hub.now()
-    hub.runs.save(run)
+    run.started_at = run.started_at or ctx.now()
+    ctx.runs.save(run)
     started = time.perf_counter()
     # What earlier attempts checkpointed: this attempt's progress adds to it (a resumed run keeps its counts).
     base = run.model_copy()
-    calls_before = _calls(hub, run)
+    calls_before = _calls(ctx, run)
 
     def tally(progress: Progress) -> None:
         run.created = base.created + progress.created
@@ -144,62 +145,62 @@ def _execute(hub: Any, run: SyncRun, kept: KeptLease, dequeue_count: int) -> Syn
         run.pulled = base.pulled + progress.pulled
         run.failed = progress.failed
         run.errors = progress.errors
-        run.provider_calls = base.provider_calls + _calls(hub, run) - calls_before
+        run.provider_calls = base.provider_calls + _calls(ctx, run) - calls_before
 
     def heartbeat(progress: Progress | None = None) -> None:
         if kept.lost.is_set():
             raise SyncBusy(run.integration_id)
         if progress is not None:
             tally(progress)
-            hub.runs.save(run)
+            ctx.runs.save(run)
 
     env = SyncEnv(
         heartbeat=heartbeat,
         run_id=run.id,
-        write_file=lambda name, data: hub.exports.put(name, data, content_type="text/csv"),
-        mirror=hub.member_mirror,
-        state=hub.sync_state,
-        started_at=hub.now(),
-        emit=lambda event: hub.queues.send(hub.settings.queue_integration_events, event),
+        write_file=lambda name, data: ctx.exports.put(name, data, content_type="text/csv"),
+        mirror=ctx.member_mirror,
+        state=ctx.sync_state,
+        started_at=ctx.now(),
+        emit=lambda event: ctx.queues.send(ctx.events_queue, event),
     )
     try:
-        progress = OPERATIONS[run.operation].run(hub.adapter_for(document), hub.outbox, document, env)
+        progress = OPERATIONS[run.operation].run(ctx.adapter_for(document), ctx.outbox, document, env)
     except NeedsReauth as exc:
-        return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started)
+        return _finish(ctx, run, RunStatus.failed, reason=exc.detail, started=started)
     except ProviderError as exc:
         log.warning("sync %s of %s paused by the provider: %s", run.id, run.integration_id, exc.detail)
         if dequeue_count >= MAX_DEQUEUE or not exc.retriable:
-            _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started)
+            _finish(ctx, run, RunStatus.failed, reason=exc.detail, started=started)
             if not exc.retriable:
                 return run
         raise
     except HubError as exc:
-        return _finish(hub, run, RunStatus.failed, reason=exc.detail, started=started)
-    _quietly(hub.usage.flush)
+        return _finish(ctx, run, RunStatus.failed, reason=exc.detail, started=started)
+    _quietly(ctx.usage.flush)
     tally(progress)
     status = RunStatus.partial if progress.failed else RunStatus.succeeded
-    return _finish(hub, run, status, reason=progress.reason, started=started)
+    return _finish(ctx, run, status, reason=progress.reason, started=started)
 
 
-def _calls(hub: Any, run: SyncRun) -> int:
-    today = hub.now().date()
-    days = hub.usage.daily(run.tenant_id, run.integration_id, start=today, end=today)
+def _calls(ctx: RunContext, run: SyncRun) -> int:
+    today = ctx.now().date()
+    days = ctx.usage.daily(run.tenant_id, run.integration_id, start=today, end=today)
     return sum(t.requests for d in days for op, t in d.by_operation.items() if op.startswith("sync."))
 
 
 def _finish(
-    hub: Any,
+    ctx: RunContext,
     run: SyncRun,
     status: RunStatus,
     *,
     reason: str = "",
     started: float | None = None,
 ) -> SyncRun:
-    run.status, run.reason, run.finished_at = status, reason, hub.now()
+    run.status, run.reason, run.finished_at = status, reason, ctx.now()
     if started is not None:
         run.duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    hub.runs.save(run)
+    ctx.runs.save(run)
     telemetry.sync_runs.add(1, {"operation": run.operation, "status": run.status.value})
-    hub.queues.send(hub.settings.queue_integration_events, cloud_event(run))
+    ctx.queues.send(ctx.events_queue, cloud_event(run))
     log.info("sync %s %s: %s (created %d, failed %d)", run.operation, run.id, status, run.created, run.failed)
     return run

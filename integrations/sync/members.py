@@ -54,7 +54,7 @@ class MirrorEntry:
     sent: dict[str, Any] = field(default_factory=dict)  # the platform's previous version: which fields it changed
 
     def changed_locally(self, name: str, value: Any) -> bool:
-        return self.sent.get(name, self.base.get(name, _MISSING)) != value
+        return bool(self.sent.get(name, self.base.get(name, _MISSING)) != value)
 
 
 class MemberMirror:
@@ -130,7 +130,9 @@ class MemberMirror:
 CURSOR = "members"  # the pull cursor's name in SyncState
 
 
-def member_event(document: Any, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool) -> dict:
+def member_event(
+    document: Any, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool
+) -> dict[str, Any]:
     return cloud_event(
         "member.created" if new else "member.changed",
         id=f"{document.id}:{remote.external_id}:{remote.modified_at.isoformat()}",

@@ -46,17 +46,22 @@ def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: Any, env: 
                 record = outbox.get(tenant, integration, "invoice", key)
             except NotFound:
                 record = None
-            ok = record is not None and record.state == RecordState.synced and record.external_id
-            refs[key] = InvoiceRef(record.external_id, record.payload["customer_number"]) if ok else None  # type: ignore[union-attr,arg-type]
+            delivered = record is not None and record.state == RecordState.synced and record.external_id
+            refs[key] = InvoiceRef(record.external_id, record.payload["customer_number"]) if delivered else None  # type: ignore[union-attr,arg-type]
         return refs[key]
+
+    def delivered(payload: dict[str, Any]) -> InvoiceRef:
+        ref = invoice(payload)
+        assert ref is not None  # `ready` held the payment back until its invoice was delivered
+        return ref
 
     return deliver(
         "payment",
         outbox,
         document,
         ready=lambda payload: invoice(payload) is not None,
-        find=lambda payload: adapter.find_payment(InvoicePayment.from_payload(payload), invoice(payload)),
-        push=lambda payload: adapter.push_payment(InvoicePayment.from_payload(payload), invoice(payload)),
+        find=lambda payload: adapter.find_payment(InvoicePayment.from_payload(payload), delivered(payload)),
+        push=lambda payload: adapter.push_payment(InvoicePayment.from_payload(payload), delivered(payload)),
         heartbeat=env.heartbeat,
     )
 
@@ -197,6 +202,7 @@ def push_tags(adapter: can.TagFields, outbox: Outbox, document: Any, env: SyncEn
 
     def push(payload: dict[str, Any]) -> str:
         external_id, field_name = member(payload), fields[payload["tag_type"]]
+        assert external_id is not None  # `ready` held the tag back until its member was in the CRM
         for _ in range(3):
             value, version = adapter.read_field(external_id, field_name)
             labels = [x for x in str(value or "").split(TAG_SEPARATOR.strip()) if x.strip()]

@@ -35,7 +35,8 @@ class Schedule:
 def next_run(cron: str, time_zone: str, after: datetime) -> datetime:
     six = len(cron.split()) == 6
     local = after.astimezone(ZoneInfo(time_zone))
-    return croniter(cron, local, second_at_beginning=six).get_next(datetime).astimezone(UTC)
+    at: datetime = croniter(cron, local, second_at_beginning=six).get_next(datetime)
+    return at.astimezone(UTC)
 
 
 def check(cron: str, time_zone: str) -> None:

@@ -83,5 +83,5 @@ def _act(hub: Any, document: Any, event: WebhookEvent) -> Outcome:
     for run in hub.runs.latest(document.tenant_id, document.id, limit=10):
         if run.operation == operation and run.status == RunStatus.queued:
             return Outcome("coalesced", f"{operation} already queued", run.id)
-    run = trigger_sync(hub, document.tenant_id, document.id, operation, trigger="webhook")
+    run = trigger_sync(hub.run_context, document.tenant_id, document.id, operation, trigger="webhook")
     return Outcome("triggered", operation, run.id)

@@ -227,4 +227,4 @@ def export_reimbursements(
     require_mapped(document, [(f"/reimbursements/{i}/category", r.category) for i, r in enumerate(body.reimbursements)])
     for r in body.reimbursements:
         hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
-    return trigger_sync(hub, tenant_id, integration_id, "export_reimbursements", trigger="manual")
+    return trigger_sync(hub.run_context, tenant_id, integration_id, "export_reimbursements", trigger="manual")

@@ -52,6 +52,8 @@ def replay(tenant_id: TenantId, integration_id: IntegrationId, message_id: Messa
     hub.integrations.get(tenant_id, integration_id)
 
     def new_run(letter: DeadLetter) -> str:
-        return trigger_sync(hub, tenant_id, integration_id, str(letter.message["operation"]), trigger="replay").id
+        return trigger_sync(
+            hub.run_context, tenant_id, integration_id, str(letter.message["operation"]), trigger="replay"
+        ).id
 
     return hub.dead_letters.replay(tenant_id, integration_id, kind=KIND, message_id=message_id, action=new_run)

@@ -55,4 +55,4 @@ def send_messages(
         raise ValidationFailed("Some messages use a channel this integration does not send on.", off[:50])
     for m in body.messages:
         hub.outbox.put(tenant_id, integration_id, "message", m.key, m.model_dump(mode="json"))
-    return trigger_sync(hub, tenant_id, integration_id, "send_messages", trigger="manual")
+    return trigger_sync(hub.run_context, tenant_id, integration_id, "send_messages", trigger="manual")

@@ -63,7 +63,7 @@ class TriggerSync(BaseModel):
 def trigger(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: TriggerSync, response: Response
 ) -> Any:
-    run = trigger_sync(hub, tenant_id, integration_id, body.operation, trigger="manual")
+    run = trigger_sync(hub.run_context, tenant_id, integration_id, body.operation, trigger="manual")
     response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/syncs/{run.id}"
     return run
 
@@ -123,10 +123,10 @@ def schedule(
     tenant_id: TenantId, integration_id: IntegrationId, operation: Operation, principal: Admin, hub: HubDep, body: ScheduleIn
 ) -> Any:
     document = hub.integrations.get(tenant_id, integration_id).document
-    if operation not in supported_operations(hub, document):
+    if operation not in supported_operations(hub.run_context, document):
         raise ValidationFailed(
             "This integration cannot run that operation.",
-            [FieldError("path:operation", f"must be one of {supported_operations(hub, document)}")],
+            [FieldError("path:operation", f"must be one of {supported_operations(hub.run_context, document)}")],
         )
     if own := OPERATIONS[operation].own_schedule:
         raise ValidationFailed(
