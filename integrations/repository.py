@@ -12,9 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
-from integrations.documents.document import DOCUMENT_ADAPTER
+from integrations.documents.document import DOCUMENT_ADAPTER, AnyIntegration
 from shared.errors import PayloadTooLarge
 from shared.tables import Page, Table
 
@@ -35,19 +33,18 @@ class ListFilter:
     status: str | None = None
 
 
-def to_entity(document: BaseModel) -> dict[str, Any]:
+def to_entity(document: AnyIntegration) -> dict[str, Any]:
     body = document.model_dump_json()
     if len(body) > MAX_DOCUMENT_CHARS:
         raise PayloadTooLarge(f"The document is {len(body)} characters; the limit is {MAX_DOCUMENT_CHARS}.")
-    d = document  # typed access below
     entity: dict[str, Any] = {
-        "PartitionKey": d.tenant_id,
-        "RowKey": d.id,  # type: ignore[attr-defined]
-        "Family": d.family,
-        "Provider": d.provider,
-        "Status": str(d.status),  # type: ignore[attr-defined]
-        "Version": d.version,
-        "Chunks": 0,  # type: ignore[attr-defined]
+        "PartitionKey": document.tenant_id,
+        "RowKey": document.id,
+        "Family": document.family,
+        "Provider": document.provider,
+        "Status": str(document.status),
+        "Version": document.version,
+        "Chunks": 0,
     }
     chunks = [body[i : i + CHUNK] for i in range(0, len(body), CHUNK)] or [""]
     entity["Chunks"] = len(chunks)
@@ -67,14 +64,14 @@ class IntegrationRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def insert(self, document: BaseModel) -> str:
+    def insert(self, document: AnyIntegration) -> str:
         return self._table.insert(to_entity(document))
 
     def get(self, tenant_id: str, integration_id: str) -> Stored:
         entity, etag = self._table.get(tenant_id, integration_id)
         return Stored(from_entity(entity), etag)
 
-    def replace(self, document: BaseModel, *, etag: str) -> str:
+    def replace(self, document: AnyIntegration, *, etag: str) -> str:
         # REPLACE, not MERGE: a shorter document must not leave stale Body chunks behind.
         return self._table.replace(to_entity(document), etag=etag)
 

@@ -260,7 +260,7 @@ class TokenBroker:
             self._spec_for(provider).policy(max_attempts=3),
         )
         try:
-            data = response.json()
+            data: dict[str, Any] = response.json()
         except ValueError:
             raise ProviderError(
                 detail=f"{provider}: token endpoint answered {response.status_code} without JSON",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 
-blueprint = func.Blueprint()
+blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions declares no types here
 log = logging.getLogger("hub.triggers")
 
 # Queue names are app settings (%…%) so tests and environments can prefix them.
@@ -18,7 +18,7 @@ ALERT_WEBHOOKS_QUEUE = "%HUB_QUEUE_ALERT_WEBHOOKS%"
 MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
 
 
-def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], None]) -> None:
+def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], object]) -> None:
     """Run a queue function's body; a failure is recorded as a dead-letter attempt (the host's poison queue
     keeps only the body) and re-raised, so the host retries it as before."""
     try:

@@ -32,6 +32,6 @@ def validate_integration(
         checked_by=actor,
         kind=validator.kind,
         checks=checks,
-    )  # type: ignore[arg-type]
+    )
     stored = record_validation(tenant_id, integration_id, result, expected_hash=expected, repo=repo, actor=actor, now=now)
     return stored, result

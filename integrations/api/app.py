@@ -80,7 +80,7 @@ def create_api(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(  # type: ignore[arg-type]
+    app.add_middleware(
         Edge,
         max_body=max_body if max_body is not None else get_hub_settings_max_body(),
         # Default: buckets shared by every instance through Table Storage, spent from local leases.

@@ -3,6 +3,7 @@ carry `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and a `Link` to the migratio
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -36,11 +37,11 @@ def mark(app: Any, deprecations: dict[str, Deprecation]) -> None:
 
     def openapi() -> dict[str, Any]:
         fresh = app.openapi_schema is None
-        schema = original()
+        schema: dict[str, Any] = original()
         if fresh:
             for item in schema.get("paths", {}).values():
                 for operation in item.values():
-                    dep = deprecations.get(operation.get("operationId")) if isinstance(operation, dict) else None
+                    dep = deprecations.get(str(operation.get("operationId"))) if isinstance(operation, dict) else None
                     if dep:
                         operation["deprecated"] = True
                         operation["description"] = (
@@ -52,7 +53,7 @@ def mark(app: Any, deprecations: dict[str, Deprecation]) -> None:
     app.openapi = openapi
 
 
-def headers_for(scope: dict[str, Any], deprecations: dict[str, Deprecation]) -> list[tuple[bytes, bytes]]:
+def headers_for(scope: MutableMapping[str, Any], deprecations: dict[str, Deprecation]) -> list[tuple[bytes, bytes]]:
     operation = getattr(scope.get("route"), "operation_id", None)
     found = deprecations.get(operation) if operation else None
     return found.headers() if found else []

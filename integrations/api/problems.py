@@ -54,21 +54,22 @@ class Problem(BaseModel):
 
 
 # The response documentation every route module shares (one place: the OpenAPI contract reads the same).
-P = {"model": Problem, "content": {"application/problem+json": {}}}
-COMMON = {
+Responses = dict[int | str, dict[str, Any]]  # what FastAPI's `responses=` takes
+P: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
+COMMON: Responses = {
     401: {**P, "description": "No or invalid credentials."},
     403: {**P, "description": "The credential lacks the required scope."},
     404: {**P, "description": "No such integration for this tenant."},
     429: {**P, "description": "Rate limited; see Retry-After."},
 }
-WRITE = {
+WRITE: Responses = {
     **COMMON,
     400: {**P, "description": "Malformed JSON."},
     413: {**P, "description": "Body too large."},
     415: {**P, "description": "Not JSON."},
     422: {**P, "description": "Field-level validation errors."},
 }
-CONDITIONAL = {
+CONDITIONAL: Responses = {
     409: {**P, "description": "Not allowed in the current lifecycle state."},
     412: {**P, "description": "If-Match does not match the current ETag."},
 }

@@ -6,6 +6,7 @@ TTL bounds how long a revoked key may still work on an instance (REVOCATION_LAG_
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from integrations.auth.principal import Principal, Scope, expand
 from integrations.secret_names import AmbiguousTenant, check_tenant_id
@@ -43,7 +45,7 @@ class ApiKeys:
         self._table = table
         self._pepper = pepper.encode()
         self._now = now
-        self._cache: OrderedDict[str, tuple[float, dict | None]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, dict[str, Any] | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _hash(self, secret: str) -> str:
@@ -87,7 +89,7 @@ class ApiKeys:
         self._table.replace(entity, etag=etag)
         self._cache.pop(key_id, None)
 
-    def _owned(self, key_id: str, tenant_id: str | None) -> tuple[dict, str]:
+    def _owned(self, key_id: str, tenant_id: str | None) -> tuple[dict[str, Any], str]:
         entity, etag = self._table.get(key_id, _ROW)
         if tenant_id is not None and entity["TenantId"] != tenant_id:
             raise NotFound("No such API key.")  # another tenant's key does not exist for this caller
@@ -124,7 +126,7 @@ class ApiKeys:
         self._cache.pop(key_id, None)
         return issued
 
-    def list(self, tenant_id: str) -> list[dict]:
+    def list(self, tenant_id: str) -> list[dict[str, Any]]:
         ids = [e["RowKey"] for e in self._table.query("PartitionKey eq @p", parameters={"p": f"tenant|{tenant_id}"})]
         rows = [found[0] for key_id in ids if (found := self._table.find(key_id, _ROW))]
         return [
@@ -140,7 +142,7 @@ class ApiKeys:
             for e in rows
         ]
 
-    def _load(self, key_id: str) -> dict | None:
+    def _load(self, key_id: str) -> dict[str, Any] | None:
         # Ids are checked before they reach storage: Table keys refuse `/ \\ # ?` and control characters, and
         # a forged id must cost nothing but this match.
         if not KEY_ID.match(key_id):
@@ -206,20 +208,20 @@ class ApiKeys:
         entity = self._load(key_id)
         return entity["TenantId"] if entity else None
 
-    def client(self, key_id: str) -> tuple[Principal, list[dict]]:
+    def client(self, key_id: str) -> tuple[Principal, builtins.list[dict[str, Any]]]:
         """A client authenticated by other means (a signed assertion): its principal and registered public keys."""
         entity = self._load(key_id)
         if entity is None:
             raise Unauthorized("Invalid credentials.", reason="unknown")
         return self._principal(key_id, entity), json.loads(entity.get("Jwks") or "[]")
 
-    def register_public_keys(self, key_id: str, *, tenant_id: str, keys: list[dict]) -> None:
+    def register_public_keys(self, key_id: str, *, tenant_id: str, keys: builtins.list[dict[str, Any]]) -> None:
         entity, etag = self._owned(key_id, tenant_id)
         entity["Jwks"] = json.dumps(keys)
         self._table.replace(entity, etag=etag)
         self._cache.pop(key_id, None)
 
-    def _principal(self, key_id: str, entity: dict) -> Principal:
+    def _principal(self, key_id: str, entity: dict[str, Any]) -> Principal:
         if entity.get("RevokedAt"):
             raise Unauthorized("Invalid credentials.", reason="revoked", tenant_id=entity["TenantId"], key_id=key_id)
         expires = _ends_at(entity)
@@ -228,11 +230,11 @@ class ApiKeys:
         return Principal(tenant_id=entity["TenantId"], client_id=key_id, kind="api_key", scopes=expand(_scopes(entity)))
 
 
-def _scopes(entity: dict) -> frozenset[Scope]:
+def _scopes(entity: dict[str, Any]) -> frozenset[Scope]:
     return frozenset(Scope(s) for s in entity["Scopes"].split() if s in Scope._value2member_map_)
 
 
-def _ends_at(entity: dict) -> datetime | None:
+def _ends_at(entity: dict[str, Any]) -> datetime | None:
     """When a key stops working: its hard expiry or the end of a rotation's overlap, whichever comes first."""
     ends = [t for t in (entity.get("ExpiresAt"), entity.get("SunsetAt")) if t]
     return min(ends) if ends else None

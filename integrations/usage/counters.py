@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from shared.tables import Table
 
@@ -205,7 +206,7 @@ def _values(t: Tally) -> dict[str, object]:
     }
 
 
-def tally_of(entity: dict) -> Tally:
+def tally_of(entity: dict[str, Any]) -> Tally:
     """A counter row's values as a Tally."""
     return Tally(
         int(entity.get("Requests", 0)),

@@ -41,7 +41,7 @@ class CalendarEventIn(BaseModel):
     def _span(self) -> CalendarEventIn:
         if isinstance(self.starts_at, datetime) != isinstance(self.ends_at, datetime):
             raise ValueError("starts_at and ends_at must both be times or both be dates")
-        if self.ends_at <= self.starts_at:  # type: ignore[operator]
+        if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
 

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId
-from integrations.api.problems import COMMON, P
+from integrations.api.problems import COMMON, P, Responses
 from shared.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/crm", tags=["crm"])
 ObjectName = Annotated[str, Path(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", description="A CRM object's name.")]
-CRM = {
+CRM: Responses = {
     409: {**P, "description": "Not a CRM integration with a metadata-capable adapter."},
     502: {**P, "description": "The CRM refused or failed (detail names its answer)."},
 }

@@ -28,13 +28,13 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["int
 
 
 class IntegrationPage(BaseModel):
-    items: list[Integration]  # type: ignore[valid-type]
+    items: list[Integration]
     next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
 
 
 class ValidationResponse(BaseModel):
     result: ValidationResult
-    integration: Integration  # type: ignore[valid-type]
+    integration: Integration
 
 
 def _respond(response: Response, stored: Stored) -> Any:
@@ -70,7 +70,7 @@ def create(
     request: Request,
     response: Response,
     body: Annotated[IntegrationCreate, Body(examples=[EXAMPLE])],
-) -> Any:  # type: ignore[valid-type]
+) -> Any:
     # FastAPI validated the shape for the docs; the service validates again with tenant rules (secret namespace).
     stored = create_integration(
         tenant_id,

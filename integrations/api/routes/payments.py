@@ -10,7 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
 from integrations.api.deps import HubDep, IntegrationId, Payer, Reader, TenantId
-from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.problems import COMMON, WRITE, P, Responses
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
 from integrations.payments import Payment, Refund
@@ -18,7 +18,7 @@ from integrations.payments import Payment, Refund
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments", tags=["payments"])
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
 PaymentKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's payment id.")]
-PROVIDER = {
+PROVIDER: Responses = {
     409: {**P, "description": "Not active, capability off, key reused with other details, or not refundable."},
     502: {**P, "description": "The provider refused or failed (detail names its answer)."},
 }

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, Runner, TenantId
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
@@ -41,7 +41,7 @@ from shared.errors import FieldError, NotFound, ValidationFailed
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["syncs"])
 # The enum documents every declared operation; which of them an integration is offered is checked per request
 # (a 422 naming its offered ones), so the schema's enum is not enforced here.
-NAMES = {"enum": list(OPERATIONS)}
+NAMES: dict[str, JsonValue] = {"enum": list[JsonValue](OPERATIONS)}
 Operation = Annotated[
     str, Path(pattern=r"^[a-z_]{3,40}$", description="Sync operation, e.g. push_invoices.", json_schema_extra=NAMES)
 ]
