@@ -6,7 +6,7 @@ from __future__ import annotations
 from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
 from tests.helpers import ApiClient, fortnox
-from tests.sync.test_member_sync import crm_doc
+from tests.setups import crm_doc
 
 
 def test_dataverse_objects_and_fields(admin: ApiClient, fakes: Fakes) -> None:

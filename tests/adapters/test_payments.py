@@ -5,94 +5,15 @@ and multi-currency rules (minor units per ISO 4217, Swish SEK only, iDEAL EUR on
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from adapters.payments import decimal_amount, minor_amount
-from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
 from integrations.auth.principal import Scope
 from integrations.wiring import Hub
 from tests.helpers import ApiClient
-
-
-@dataclass
-class Case:
-    doc: dict[str, Any]
-    slot: str
-    secret: Callable[[Fakes], str]
-    currency: str
-    pay: Callable[[Fakes, str], None]  # the payer completes the payment at the provider
-    count: Callable[[Fakes], int]  # payments the provider holds
-    refunds: Callable[[Fakes], int]
-
-
-def gateway(provider: str, currencies: list[str], **over: Any) -> dict[str, Any]:
-    return {
-        "family": "payment_gateway",
-        "provider": provider,
-        "display_name": provider,
-        "capabilities": {"payments": True, "refunds": True},
-        "config": {"supported_currencies": currencies, "default_currency": currencies[0]},
-        **over,
-    }
-
-
-CASES = {
-    "stripe": Case(
-        gateway("stripe", ["SEK", "JPY"]),
-        "api_key_ref",
-        lambda f: GOOD["stripe"],
-        "SEK",
-        lambda f, pid: f.keyed.stripe_succeed(pid),
-        lambda f: len(f.keyed.stripe_intents),
-        lambda f: len(f.keyed.stripe_refunds),
-    ),
-    "paypal": Case(
-        gateway("paypal", ["EUR", "SEK"], oauth_client_id=GOOD["paypal_client"]),
-        "oauth_client_secret_ref",
-        lambda f: GOOD["paypal"],
-        "EUR",
-        lambda f, pid: f.keyed.paypal_approve(pid),
-        lambda f: len(f.keyed.paypal_orders),
-        lambda f: len(f.keyed.paypal_refunds),
-    ),
-    "ideal": Case(
-        gateway("ideal", ["EUR"], config={"supported_currencies": ["EUR"], "default_currency": "EUR", "psp": "mollie"}),
-        "api_key_ref",
-        lambda f: GOOD["mollie"],
-        "EUR",
-        lambda f, pid: f.keyed.mollie_store[pid].update(status="paid"),
-        lambda f: len(f.keyed.mollie_store),
-        lambda f: len(f.keyed.mollie_refunds),
-    ),
-    "swish": Case(
-        gateway("swish", ["SEK"]),
-        "signing_certificate_ref",
-        lambda f: f.swish.client_p12_b64,
-        "SEK",
-        lambda f, pid: f.swish.pay(pid),
-        lambda f: len(f.swish.requests),
-        lambda f: len(f.swish.refunds),
-    ),
-}
-
-
-def active_gateway(admin: ApiClient, fakes: Fakes, provider: str) -> str:
-    case = CASES[provider]
-    doc = dict(case.doc)
-    if provider == "swish":
-        doc["config"] = {**doc["config"], "merchant_id": fakes.swish.payee_alias}
-    created = admin.create(doc)
-    path = f"{admin.integrations}/{created['id']}"
-    assert admin.request("PUT", f"{path}/credentials/{case.slot}", json={"value": case.secret(fakes)}).status_code == 200
-    result = admin.post(f"{path}:validate").json()["result"]
-    assert result["passed"], result
-    assert admin.post(f"{path}:activate").status_code == 200
-    return path
+from tests.setups import CASES, active_gateway
 
 
 @pytest.mark.parametrize("provider", list(CASES))

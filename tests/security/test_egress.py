@@ -18,6 +18,7 @@ from shared.egress import EgressPolicy, refusal
 from shared.errors import ProviderError
 from shared.http import Call, OutboundClient, Policy
 from tests.helpers import ApiClient, every_family, loopback, serve
+from tests.setups import espo
 
 FORBIDDEN = [
     "127.0.0.1",
@@ -38,14 +39,6 @@ FORBIDDEN = [
     "2002:a9fe:a9fe::1",
     "2001:0:4136:e378:8000:63bf:3fff:fdd2",
 ]
-
-
-def espo(tenant: str, instance_url: str) -> dict:
-    """An EspoCRM document: its API lives at the tenant's own `instance_url` (self-hosted)."""
-    body = next(b for b in every_family(tenant) if b["provider"] == "dynamics365")
-    body = {**body, "provider": "espocrm", "display_name": "Espo", "credentials": {}}
-    body["config"] = {k: v for k, v in body["config"].items() if k != "directory_id"} | {"instance_url": instance_url}
-    return body
 
 
 @contextlib.contextmanager

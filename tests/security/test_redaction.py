@@ -19,7 +19,7 @@ from shared.errors import ProviderError
 from shared.http import OutboundClient
 from shared.redaction import MASK, Redactor
 from tests.helpers import ApiClient, loopback, serve
-from tests.security.test_egress import espo
+from tests.setups import espo
 
 KEY = "sk/espo&key?x#1%2\"q'z-77"  # every character that once cut a mask short
 

@@ -9,31 +9,10 @@ from typing import Any
 
 import pytest
 
-from devfakes.calendars import CalendarFake
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, connect_fortnox, mark_inflight, run_sync, take_events
-
-
-def calendar_doc(provider: str, fake: CalendarFake, **config: Any) -> dict[str, Any]:
-    return {
-        "family": "calendar",
-        "provider": provider,
-        "display_name": f"Tävlingskalender ({provider})",
-        "oauth_client_id": fake.client_id,
-        "capabilities": {"push_events": True, "pull_events": True},
-        "config": {"sync_direction": "bidirectional", "event_type_filter": ["tournament", "meeting"], **config},
-    }
-
-
-def connect(admin: ApiClient, fakes: Fakes, provider: str, **config: Any) -> str:
-    fake = fakes.calendars[provider]
-    doc = connect_fortnox(admin, fake, body=calendar_doc(provider, fake, **config))
-    path = f"{admin.integrations}/{doc['id']}"
-    result = admin.post(f"{path}:validate").json()["result"]
-    assert result["passed"], result
-    assert admin.post(f"{path}:activate").status_code == 200
-    return path
+from tests.setups import calendar_doc, connect
 
 
 def events(n: int, **over: Any) -> list[dict[str, Any]]:

@@ -13,37 +13,8 @@ import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, mark_inflight, take_events
+from tests.setups import crm_doc
 from tools.runner import LocalRunner
-
-FIELD_MAP = {
-    "first_name": "firstname",
-    "last_name": "lastname",
-    "email": "emailaddress1",
-    "phone": "telephone1",
-    "membership_status": "hlf_membershipstatus",
-    "segment": "hlf_segment",
-}
-OWNERSHIP = {"membership_status": "platform", "segment": "crm"}
-
-
-def crm_doc(provider: str, fake: Any, **config: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "family": "crm",
-        "provider": provider,
-        "display_name": "HLF portal",
-        "config": {
-            "instance_url": "https://hlf.crm4.dynamics.com",
-            "member_object": "contact",
-            "member_field_map": FIELD_MAP,
-            "field_ownership": OWNERSHIP,
-            "event_tag_field": "hlf_events",
-            **config,
-        },
-    }
-    if provider == "dynamics365":
-        body["oauth_client_id"] = fake.client_id
-        body["config"]["directory_id"] = fake.directory_id
-    return body
 
 
 def members(n: int, *, at: datetime, **over: Any) -> list[dict[str, Any]]:

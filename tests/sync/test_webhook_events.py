@@ -7,9 +7,8 @@ from __future__ import annotations
 import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.adapters.test_payments import CASES, active_gateway
 from tests.helpers import FAST_QUEUES, ApiClient
-from tests.sync.test_calendar_sync import connect
+from tests.setups import CASES, active_gateway, connect
 from tools.runner import LocalRunner
 
 

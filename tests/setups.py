@@ -1,0 +1,149 @@
+"""How tests bring an integration of each kind to life — its document, credential, validation and activation —
+shared by the test modules (so no test module imports another)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from devfakes.calendars import CalendarFake
+from devfakes.keyed import GOOD
+from devfakes.launcher import Fakes
+from tests.helpers import ApiClient, connect_fortnox, every_family
+
+
+@dataclass
+class Case:
+    doc: dict[str, Any]
+    slot: str
+    secret: Callable[[Fakes], str]
+    currency: str
+    pay: Callable[[Fakes, str], None]  # the payer completes the payment at the provider
+    count: Callable[[Fakes], int]  # payments the provider holds
+    refunds: Callable[[Fakes], int]
+
+
+def gateway(provider: str, currencies: list[str], **over: Any) -> dict[str, Any]:
+    return {
+        "family": "payment_gateway",
+        "provider": provider,
+        "display_name": provider,
+        "capabilities": {"payments": True, "refunds": True},
+        "config": {"supported_currencies": currencies, "default_currency": currencies[0]},
+        **over,
+    }
+
+
+CASES = {
+    "stripe": Case(
+        gateway("stripe", ["SEK", "JPY"]),
+        "api_key_ref",
+        lambda f: GOOD["stripe"],
+        "SEK",
+        lambda f, pid: f.keyed.stripe_succeed(pid),
+        lambda f: len(f.keyed.stripe_intents),
+        lambda f: len(f.keyed.stripe_refunds),
+    ),
+    "paypal": Case(
+        gateway("paypal", ["EUR", "SEK"], oauth_client_id=GOOD["paypal_client"]),
+        "oauth_client_secret_ref",
+        lambda f: GOOD["paypal"],
+        "EUR",
+        lambda f, pid: f.keyed.paypal_approve(pid),
+        lambda f: len(f.keyed.paypal_orders),
+        lambda f: len(f.keyed.paypal_refunds),
+    ),
+    "ideal": Case(
+        gateway("ideal", ["EUR"], config={"supported_currencies": ["EUR"], "default_currency": "EUR", "psp": "mollie"}),
+        "api_key_ref",
+        lambda f: GOOD["mollie"],
+        "EUR",
+        lambda f, pid: f.keyed.mollie_store[pid].update(status="paid"),
+        lambda f: len(f.keyed.mollie_store),
+        lambda f: len(f.keyed.mollie_refunds),
+    ),
+    "swish": Case(
+        gateway("swish", ["SEK"]),
+        "signing_certificate_ref",
+        lambda f: f.swish.client_p12_b64,
+        "SEK",
+        lambda f, pid: f.swish.pay(pid),
+        lambda f: len(f.swish.requests),
+        lambda f: len(f.swish.refunds),
+    ),
+}
+
+
+def active_gateway(admin: ApiClient, fakes: Fakes, provider: str) -> str:
+    case = CASES[provider]
+    doc = dict(case.doc)
+    if provider == "swish":
+        doc["config"] = {**doc["config"], "merchant_id": fakes.swish.payee_alias}
+    created = admin.create(doc)
+    path = f"{admin.integrations}/{created['id']}"
+    assert admin.request("PUT", f"{path}/credentials/{case.slot}", json={"value": case.secret(fakes)}).status_code == 200
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"], result
+    assert admin.post(f"{path}:activate").status_code == 200
+    return path
+
+
+def calendar_doc(provider: str, fake: CalendarFake, **config: Any) -> dict[str, Any]:
+    return {
+        "family": "calendar",
+        "provider": provider,
+        "display_name": f"Tävlingskalender ({provider})",
+        "oauth_client_id": fake.client_id,
+        "capabilities": {"push_events": True, "pull_events": True},
+        "config": {"sync_direction": "bidirectional", "event_type_filter": ["tournament", "meeting"], **config},
+    }
+
+
+def connect(admin: ApiClient, fakes: Fakes, provider: str, **config: Any) -> str:
+    fake = fakes.calendars[provider]
+    doc = connect_fortnox(admin, fake, body=calendar_doc(provider, fake, **config))
+    path = f"{admin.integrations}/{doc['id']}"
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"], result
+    assert admin.post(f"{path}:activate").status_code == 200
+    return path
+
+
+FIELD_MAP = {
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "email": "emailaddress1",
+    "phone": "telephone1",
+    "membership_status": "hlf_membershipstatus",
+    "segment": "hlf_segment",
+}
+OWNERSHIP = {"membership_status": "platform", "segment": "crm"}
+
+
+def crm_doc(provider: str, fake: Any, **config: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "family": "crm",
+        "provider": provider,
+        "display_name": "HLF portal",
+        "config": {
+            "instance_url": "https://hlf.crm4.dynamics.com",
+            "member_object": "contact",
+            "member_field_map": FIELD_MAP,
+            "field_ownership": OWNERSHIP,
+            "event_tag_field": "hlf_events",
+            **config,
+        },
+    }
+    if provider == "dynamics365":
+        body["oauth_client_id"] = fake.client_id
+        body["config"]["directory_id"] = fake.directory_id
+    return body
+
+
+def espo(tenant: str, instance_url: str) -> dict:
+    """An EspoCRM document: its API lives at the tenant's own `instance_url` (self-hosted)."""
+    body = next(b for b in every_family(tenant) if b["provider"] == "dynamics365")
+    body = {**body, "provider": "espocrm", "display_name": "Espo", "credentials": {}}
+    body["config"] = {k: v for k, v in body["config"].items() if k != "directory_id"} | {"instance_url": instance_url}
+    return body
