@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from adapters.base import Adapter, AdapterContext
+from adapters.base import Adapter
 from adapters.catalog import Catalog, default_catalog
-from adapters.registry import build_adapter
+from adapters.factory import AdapterFactory
 from integrations.api.ratelimit import Policy, plan_policies
 from integrations.api.shared_ratelimit import SharedRateLimiter
 from integrations.audit import AuditLog
@@ -341,47 +341,19 @@ class Hub:
         )
 
     def adapter_for(self, document: Any) -> Adapter:
-        spec = self.catalog.get(document.provider)
-        if (limit := self.settings.provider_rate_limits.get(document.provider)) and spec.rate_limit:
-            rate = type(spec.rate_limit).model_validate({**spec.rate_limit.model_dump(), **limit})
-            spec = spec.model_copy(update={"rate_limit": rate})
-        if size := self.settings.provider_page_sizes.get(document.provider):
-            spec = spec.model_copy(update={"pagination": spec.pagination.model_copy(update={"page_size": size})})
-        oauth = spec.auth.kind == "oauth2_code"
-        machine = spec.auth.kind == "oauth2_client_credentials"
-        if machine:
-            access_token = lambda op: self.machine_tokens.access_token(document, operation=op)  # noqa: E731
-            invalidate = lambda: self.machine_tokens.invalidate(document)  # noqa: E731
-        elif oauth:
-            access_token = lambda op: self.tokens.access_token(document, operation=op)  # noqa: E731
-            invalidate = lambda: self.tokens.invalidate(document)  # noqa: E731
-        else:
-            access_token = invalidate = None  # type: ignore[assignment]
-
-        def record(operation: str, status: int | None, latency_ms: float) -> None:
-            self.usage.record(
-                tenant_id=document.tenant_id,
-                integration_id=document.id,
-                provider=document.provider,
-                operation=operation,
-                status=status,
-                latency_ms=latency_ms,
-            )
-
-        return build_adapter(
-            AdapterContext(
-                document=document,
-                spec=spec,
-                outbound=self.outbound,
-                resolve_secret=lambda slot, op: self.credentials.resolve(document, slot, operation=op),
-                access_token=access_token,
-                invalidate_token=invalidate,
-                record_usage=record,
-                url_overrides=self.urls_for(document.provider),
-                url_hosts=self.tenant_url_hosts(document.provider),
-                callback_url=f"{self.settings.public_base_url.rstrip('/')}/api/v1/webhooks/{document.provider}/{document.id}",
-            )
-        )
+        return AdapterFactory(
+            catalog=self.catalog,
+            outbound=self.outbound,
+            credentials=self.credentials,
+            user_tokens=self.tokens,
+            machine_tokens=self.machine_tokens,
+            usage=self.usage,
+            rate_limits=self.settings.provider_rate_limits,
+            page_sizes=self.settings.provider_page_sizes,
+            urls_for=self.urls_for,
+            url_hosts=self.tenant_url_hosts,
+            public_base_url=self.settings.public_base_url,
+        )(document)
 
 
 def build_hub(settings: Settings, **overrides: Any) -> Hub:

@@ -1,0 +1,88 @@
+"""Building the adapter of a stored document: its provider's catalog entry with the operator's overrides
+(rate limits, page sizes, URLs), its credentials and access tokens, its usage counter and its callback URL.
+
+The collaborators are passed in as narrow Protocols and callables, so this module needs nothing of
+`integrations/` (the composition root, `integrations/wiring.Hub`, supplies them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from adapters.base import Adapter, AdapterContext
+from adapters.catalog import Catalog
+from adapters.registry import build_adapter
+from adapters.spec import ProviderSpec
+from shared.http import OutboundClient
+
+
+class TokenSource(Protocol):
+    """Where an OAuth provider's access token comes from (the user-grant broker or the machine-token one)."""
+
+    def access_token(self, document: Any, *, operation: str) -> Any: ...
+    def invalidate(self, document: Any) -> None: ...
+
+
+class SecretResolver(Protocol):
+    def resolve(self, document: Any, slot: str, *, operation: str) -> str: ...
+
+
+class UsageRecorder(Protocol):
+    def record(
+        self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None, latency_ms: float
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class AdapterFactory:
+    catalog: Catalog
+    outbound: OutboundClient
+    credentials: SecretResolver
+    user_tokens: TokenSource  # oauth2_code providers
+    machine_tokens: TokenSource  # oauth2_client_credentials providers
+    usage: UsageRecorder
+    rate_limits: Mapping[str, Mapping[str, Any]]  # provider → rate_limit fields that replace the catalog's
+    page_sizes: Mapping[str, int]  # provider → page size that replaces the catalog's
+    urls_for: Callable[[str], dict[str, str]]  # provider → the operator's URL overrides
+    url_hosts: Callable[[str], tuple[str, ...]]  # provider → hosts a tenant URL may name
+    public_base_url: str
+
+    def spec_for(self, provider: str) -> ProviderSpec:
+        """The catalog entry as this deployment runs it."""
+        spec = self.catalog.get(provider)
+        if (limit := self.rate_limits.get(provider)) and spec.rate_limit:
+            rate = type(spec.rate_limit).model_validate({**spec.rate_limit.model_dump(), **limit})
+            spec = spec.model_copy(update={"rate_limit": rate})
+        if size := self.page_sizes.get(provider):
+            spec = spec.model_copy(update={"pagination": spec.pagination.model_copy(update={"page_size": size})})
+        return spec
+
+    def __call__(self, document: Any) -> Adapter:
+        spec = self.spec_for(document.provider)
+        tokens = {"oauth2_code": self.user_tokens, "oauth2_client_credentials": self.machine_tokens}.get(spec.auth.kind)
+
+        def record(operation: str, status: int | None, latency_ms: float) -> None:
+            self.usage.record(
+                tenant_id=document.tenant_id,
+                integration_id=document.id,
+                provider=document.provider,
+                operation=operation,
+                status=status,
+                latency_ms=latency_ms,
+            )
+
+        return build_adapter(
+            AdapterContext(
+                document=document,
+                spec=spec,
+                outbound=self.outbound,
+                resolve_secret=lambda slot, op: self.credentials.resolve(document, slot, operation=op),
+                access_token=(lambda op: tokens.access_token(document, operation=op)) if tokens else None,
+                invalidate_token=(lambda: tokens.invalidate(document)) if tokens else None,
+                record_usage=record,
+                url_overrides=self.urls_for(document.provider),
+                url_hosts=self.url_hosts(document.provider),
+                callback_url=f"{self.public_base_url.rstrip('/')}/api/v1/webhooks/{document.provider}/{document.id}",
+            )
+        )
