@@ -1,0 +1,41 @@
+"""What every API-key fake shares: the good credentials, call counts, idempotency replays, one lock."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+GOOD = {
+    "stripe": "sk_test_51GoodKeyForTheFake",
+    "stripe_restricted": "rk_test_51RestrictedKeyNoRefunds",
+    "mollie": "test_GoodMollieKeyForTheFake12345",
+    "kobo": "good-kobo-token-0123456789",
+    "twilio_sid": "AC" + "1" * 32,
+    "twilio": "good-twilio-auth-token-0123",
+    "espocrm": "good-espo-api-key-0123456789",
+    "xledger": "good-xledger-token-0123456789",
+    "paypal_client": "paypal-client-id-sandbox",
+    "paypal": "paypal-client-secret-value",
+    "partner": "partner-api-token-0123456789",
+}
+
+
+@dataclass
+class KeyedBase:
+    calls: dict[str, int] = field(default_factory=dict)
+    request_ids: dict[str, dict] = field(default_factory=dict)  # PayPal-Request-Id / Mollie Idempotency-Key → body
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _count(self, provider: str) -> None:
+        with self.lock:
+            self.calls[provider] = self.calls.get(provider, 0) + 1
+
+    def _replay(self, request: Request, header: str) -> dict | None:
+        key = request.headers.get(header)
+        return self.request_ids.get(f"{request.url.path}|{key}") if key else None
+
+    def _remember(self, request: Request, header: str, body: dict) -> None:
+        if key := request.headers.get(header):
+            self.request_ids[f"{request.url.path}|{key}"] = body
