@@ -44,6 +44,7 @@ def test_one_trace_from_http_through_queue_to_provider(admin: ApiClient, fakes: 
     assert {"HTTP POST", "sync job", "fortnox POST"} <= names, names
     job = next(s for s in ours if s.name == "sync job")
     assert job.parent is not None  # continued from the message's traceparent, not a new root
+    assert job.attributes.get("hub.operation") == "push_invoices" and job.attributes.get("hub.tenant_id")
     pushes = [s for s in ours if s.name == "fortnox POST"]
     assert len(pushes) >= 142 and all(s.attributes.get("hub.provider") == "fortnox" for s in pushes)
 

@@ -31,7 +31,7 @@ from shared import logs, telemetry
 from shared.errors import Conflict, FieldError, HubError, ProviderError, ValidationFailed
 from shared.leases import KeptLease
 
-log = logging.getLogger("ctx.sync")
+log = logging.getLogger("hub.sync")
 MAX_DEQUEUE = 5  # host.json extensions.queues.maxDequeueCount
 # How long a run may wait for another run of its integration before it is failed (waiting costs one queue
 # message per lease TTL, not dequeue attempts).
@@ -73,9 +73,9 @@ def run_job_message(body: bytes, *, dequeue_count: int, ctx: RunContext) -> Sync
             kind=SpanKind.CONSUMER,
             parent=telemetry.context_from(msg),
             attributes={
-                "ctx.tenant_id": msg.get("tenant_id"),
-                "ctx.integration_id": msg.get("integration_id"),
-                "ctx.operation": msg.get("operation"),
+                "hub.tenant_id": msg.get("tenant_id"),
+                "hub.integration_id": msg.get("integration_id"),
+                "hub.operation": msg.get("operation"),
                 "messaging.message.delivery_count": dequeue_count,
             },
         ),
