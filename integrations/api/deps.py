@@ -1,4 +1,5 @@
-"""Dependencies routes declare: the hub, the authenticated principal (with a scope), the tenant."""
+"""Dependencies routes declare: the authenticated principal (with a scope), the path's ids, and the collaborators
+they use (the outbox intake, the sync engine; the Hub itself for routes not yet narrowed)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, Header, Path, Request
 
+from integrations.api.intake import Intake
 from integrations.auth.principal import Principal, Scope
 from integrations.secret_names import TENANT_MAX, TENANT_PATTERN
+from integrations.sync.context import RunContext
 from integrations.wiring import Hub, get_hub
 from shared.errors import Forbidden, NotFound, Unauthorized
 
@@ -25,6 +28,20 @@ async def hub_dep() -> Hub:
 
 
 HubDep = Annotated[Hub, Depends(hub_dep)]
+
+
+# Collaborators a route may ask for one by one (its signature says what it uses; the Hub stays behind here).
+async def intake_dep() -> Intake:
+    hub = get_hub()
+    return Intake(hub.integrations, hub.catalog, hub.outbox)
+
+
+async def sync_dep() -> RunContext:
+    return get_hub().run_context
+
+
+IntakeDep = Annotated[Intake, Depends(intake_dep)]
+SyncDep = Annotated[RunContext, Depends(sync_dep)]
 TenantId = Annotated[
     str,
     Path(

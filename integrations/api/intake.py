@@ -1,14 +1,19 @@
-"""The outbox intake's rules, shared by every route that hands the hub records to deliver: records are taken in
-only when an operation the integration is offered delivers their kind, every mapped field must be mapped, and
-each record is put once by its key (the tally says what was new, unchanged or replaced)."""
+"""The outbox intake: what every route that hands the hub records to deliver does. Records of a kind are taken
+in only when an operation the integration is offered delivers that kind; every mapped field must be mapped;
+each record is put once by its key (the tally says what was new, unchanged or replaced). Routes get an
+`Intake` through their dependencies (`IntakeDep`), not the Hub."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from adapters.catalog import Catalog
+from integrations.repository import IntegrationRepository
 from integrations.sync.operations import OPERATIONS, offered
+from integrations.sync.outbox import Outbox
 from shared.errors import FieldError, ValidationFailed
 
 
@@ -17,20 +22,6 @@ class OutboxResult(BaseModel):
     unchanged: int
     replaced: int
     counts: dict[str, int] = Field(description="Records by state for this integration.")
-
-
-def store(
-    hub: Any, tenant_id: str, integration_id: str, kind: str, records: list[Any], *, updatable: bool = False
-) -> OutboxResult:
-    """Put each record (a pydantic model with `key`) into the outbox; the tally says what was new."""
-    tally = {"created": 0, "unchanged": 0, "replaced": 0}
-    counts: dict[str, int] = {}
-    for record in records:
-        payload = record.model_dump(mode="json")
-        put = hub.outbox.put(tenant_id, integration_id, kind, record.key, payload, updatable=updatable)
-        tally[put.outcome] += 1
-        counts = put.counts  # as of the last write: no second read
-    return OutboxResult(**tally, counts=counts or hub.outbox.counts(tenant_id, integration_id))
 
 
 def require_fields_mapped(kind: str, records: list[Any], mapped: dict[str, str], map_name: str) -> None:
@@ -45,11 +36,30 @@ def require_fields_mapped(kind: str, records: list[Any], mapped: dict[str, str],
         raise ValidationFailed(f"Some {kind[:-1]} fields are not mapped to the CRM.", unknown[:50])
 
 
-def require_delivery(hub: Any, document: Any, record: str, pointer: str, what: str) -> None:
-    """Records of a kind are taken in only when an operation this integration is offered delivers them."""
-    if not any(
-        op.record == record and op.delivers for op in offered(document, hub.catalog.get(document.provider).capabilities)
-    ):
-        ops = [op.name for op in OPERATIONS.values() if op.record == record and op.delivers]
-        detail = f"{document.provider} runs none of {ops} here (not in its catalog, or the capability flag is off)"
-        raise ValidationFailed(f"This integration {what}.", [FieldError(pointer, detail)])
+@dataclass(frozen=True)
+class Intake:
+    integrations: IntegrationRepository
+    catalog: Catalog
+    outbox: Outbox
+
+    def open(self, tenant_id: str, integration_id: str, record: str, pointer: str, what: str) -> Any:
+        """The integration's document, when an operation it is offered delivers records of this kind."""
+        document = self.integrations.get(tenant_id, integration_id).document
+        capabilities = self.catalog.get(document.provider).capabilities
+        if not any(op.record == record and op.delivers for op in offered(document, capabilities)):
+            ops = [op.name for op in OPERATIONS.values() if op.record == record and op.delivers]
+            detail = f"{document.provider} runs none of {ops} here (not in its catalog, or the capability flag is off)"
+            raise ValidationFailed(f"This integration {what}.", [FieldError(pointer, detail)])
+        return document
+
+    def store(self, document: Any, kind: str, records: list[Any], *, updatable: bool = False) -> OutboxResult:
+        """Put each record (a pydantic model with `key`) into the outbox; the tally says what was new."""
+        tenant_id, integration_id = document.tenant_id, document.id
+        tally = {"created": 0, "unchanged": 0, "replaced": 0}
+        counts: dict[str, int] = {}
+        for record in records:
+            payload = record.model_dump(mode="json")
+            put = self.outbox.put(tenant_id, integration_id, kind, record.key, payload, updatable=updatable)
+            tally[put.outcome] += 1
+            counts = put.counts  # as of the last write: no second read
+        return OutboxResult(**tally, counts=counts or self.outbox.counts(tenant_id, integration_id))

@@ -40,6 +40,11 @@ def test_export_reimbursements_once_each(admin: ApiClient, fakes: Fakes, hub: Hu
     admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
     assert admin.post(f"{path}:validate").json()["result"]["passed"]
     assert admin.post(f"{path}:activate").status_code == 200
+    # Xledger only exports reimbursements: invoices handed to it would wait forever, so they are refused.
+    invoice = {"key": "INV-1", "customer_number": "1", "invoice_date": "2026-11-20", "currency": "SEK"}
+    invoice["lines"] = [{"category": "travel", "description": "Licens", "amount": 100}]
+    refused = admin.post(f"{path}/outbox/invoices", json={"invoices": [invoice]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/invoices", refused.text
     bad = reimbursements(1)
     bad[0]["category"] = "snacks"
     r = admin.post(f"{path}/reimbursements:export", json={"reimbursements": bad})

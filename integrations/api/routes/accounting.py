@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
-from integrations.api.deps import HubDep, IntegrationId, Runner, TenantId, Writer
-from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.deps import IntakeDep, IntegrationId, Runner, SyncDep, TenantId, Writer
+from integrations.api.intake import OutboxResult
 from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.documents.common import Currency
 from integrations.sync.jobs import trigger_sync
@@ -70,11 +70,9 @@ class InvoiceBatch(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_invoices(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: InvoiceBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: InvoiceBatch
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    if document.family != "accounting":
-        raise ValidationFailed("Invoices go to accounting integrations.", [FieldError("/invoices", "wrong family")])
+    document = intake.open(tenant_id, integration_id, "invoice", "/invoices", "takes no invoices")
     require_mapped(
         document,
         [
@@ -84,7 +82,7 @@ def enqueue_invoices(
         ],
     )
     in_fiscal_year(document, [(f"/invoices/{i}/invoice_date", inv.invoice_date) for i, inv in enumerate(body.invoices)])
-    return store(hub, tenant_id, integration_id, "invoice", body.invoices)
+    return intake.store(document, "invoice", body.invoices)
 
 
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
@@ -125,12 +123,6 @@ class ExpenseBatch(BaseModel):
     expenses: list[ExpenseIn] = Field(min_length=1, max_length=500)
 
 
-def accounting_intake(hub: Any, tenant_id: str, integration_id: str, record: str) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, record, "/", "does not take these records")
-    return document
-
-
 def in_fiscal_year(document: Any, dates: list[tuple[str, date]]) -> None:
     outside = [FieldError(pointer, problem) for pointer, day in dates if (problem := outside_fiscal_year(document, day))]
     if outside:
@@ -146,22 +138,22 @@ def in_fiscal_year(document: Any, dates: list[tuple[str, date]]) -> None:
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_payments(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: PaymentRecordBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: PaymentRecordBatch
 ) -> Any:
-    document = accounting_intake(hub, tenant_id, integration_id, "payment")
+    document = intake.open(tenant_id, integration_id, "payment", "/", "does not take these records")
     require_mapped(document, [(f"/payments/{i}/account_category", p.account_category) for i, p in enumerate(body.payments)])
     in_fiscal_year(document, [(f"/payments/{i}/paid_on", p.paid_on) for i, p in enumerate(body.payments)])
     unknown = []
     for i, p in enumerate(body.payments):
         try:
-            hub.outbox.get(tenant_id, integration_id, "invoice", p.invoice_key)
+            intake.outbox.get(tenant_id, integration_id, "invoice", p.invoice_key)
         except NotFound:
             unknown.append(
                 FieldError(f"/payments/{i}/invoice_key", f"no invoice {p.invoice_key} was handed to this integration")
             )
     if unknown:
         raise ValidationFailed("Some payments settle unknown invoices.", unknown[:50])
-    return store(hub, tenant_id, integration_id, "payment", body.payments)
+    return intake.store(document, "payment", body.payments)
 
 
 @router.post(
@@ -173,9 +165,9 @@ def enqueue_payments(
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_expenses(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: ExpenseBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: ExpenseBatch
 ) -> Any:
-    document = accounting_intake(hub, tenant_id, integration_id, "expense")
+    document = intake.open(tenant_id, integration_id, "expense", "/", "does not take these records")
     mapped = [(f"/expenses/{i}/category", e.category) for i, e in enumerate(body.expenses)]
     mapped += [(f"/expenses/{i}/paid_from", e.paid_from) for i, e in enumerate(body.expenses)]
     mapped += [(f"/expenses/{i}/vat_amount", "input_vat") for i, e in enumerate(body.expenses) if e.vat_amount]
@@ -188,7 +180,7 @@ def enqueue_expenses(
     ]
     if bad:
         raise ValidationFailed("Some expenses are inconsistent.", bad[:50])
-    return store(hub, tenant_id, integration_id, "expense", body.expenses)
+    return intake.store(document, "expense", body.expenses)
 
 
 class ReimbursementIn(BaseModel):
@@ -220,11 +212,15 @@ class ReimbursementExport(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def export_reimbursements(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: ReimbursementExport
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Runner,
+    intake: IntakeDep,
+    sync: SyncDep,
+    body: ReimbursementExport,
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "reimbursement", "/reimbursements", "does not export reimbursements")
+    document = intake.open(tenant_id, integration_id, "reimbursement", "/reimbursements", "does not export reimbursements")
     require_mapped(document, [(f"/reimbursements/{i}/category", r.category) for i, r in enumerate(body.reimbursements)])
     for r in body.reimbursements:
-        hub.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
-    return trigger_sync(hub.run_context, tenant_id, integration_id, "export_reimbursements", trigger="manual")
+        intake.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
+    return trigger_sync(sync, tenant_id, integration_id, "export_reimbursements", trigger="manual")

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
-from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.intake import OutboxResult
 from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.documents.common import Slug
 
@@ -64,11 +64,10 @@ class CalendarOutboxResult(OutboxResult):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_calendar_events(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: CalendarEventBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: CalendarEventBatch
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "calendar_event", "/events", "does not write events to the calendar")
+    document = intake.open(tenant_id, integration_id, "calendar_event", "/events", "does not write events to the calendar")
     wanted = set(document.config.event_type_filter)
     taken = [e for e in body.events if not wanted or e.event_type in wanted]
-    result = store(hub, tenant_id, integration_id, "calendar_event", taken, updatable=True)
+    result = intake.store(document, "calendar_event", taken, updatable=True)
     return CalendarOutboxResult(**result.model_dump(), filtered=len(body.events) - len(taken))

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
-from integrations.api.intake import OutboxResult, require_delivery, require_fields_mapped, store
+from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.intake import Intake, OutboxResult, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
 from shared.errors import FieldError, ValidationFailed
 
@@ -47,12 +47,11 @@ class MemberBatch(BaseModel):
     responses=WRITE,
 )
 def enqueue_members(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: MemberBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: MemberBatch
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "member", "/members", "takes no members")
+    document = intake.open(tenant_id, integration_id, "member", "/members", "takes no members")
     require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
-    return store(hub, tenant_id, integration_id, "member", body.members, updatable=True)
+    return intake.store(document, "member", body.members, updatable=True)
 
 
 class TagIn(BaseModel):
@@ -77,9 +76,8 @@ class TagRecord(TagIn):
     tag_type: Literal["event", "course"]
 
 
-def _tags(hub: Any, tenant_id: str, integration_id: str, body: TagBatch, tag_type: str, capability: str) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "tag", "/items", "takes no CRM tags")
+def _tags(intake: Intake, tenant_id: str, integration_id: str, body: TagBatch, tag_type: str, capability: str) -> Any:
+    document = intake.open(tenant_id, integration_id, "tag", "/items", "takes no CRM tags")
     if not getattr(document.capabilities, capability):
         raise ValidationFailed(
             "This integration does not record these.", [FieldError("/items", f"capabilities.{capability} is off")]
@@ -89,7 +87,7 @@ def _tags(hub: Any, tenant_id: str, integration_id: str, body: TagBatch, tag_typ
             "No CRM field receives courses.", [FieldError("/items", "config.course_tag_field is not set")]
         )
     records = [TagRecord(**item.model_dump(), tag_type=tag_type) for item in body.items]
-    return store(hub, tenant_id, integration_id, "tag", records)
+    return intake.store(document, "tag", records)
 
 
 @router.post(
@@ -101,9 +99,9 @@ def _tags(hub: Any, tenant_id: str, integration_id: str, body: TagBatch, tag_typ
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_attendance(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: TagBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: TagBatch
 ) -> Any:
-    return _tags(hub, tenant_id, integration_id, body, "event", "event_attendance")
+    return _tags(intake, tenant_id, integration_id, body, "event", "event_attendance")
 
 
 @router.post(
@@ -115,9 +113,9 @@ def enqueue_attendance(
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_course_completions(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: TagBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: TagBatch
 ) -> Any:
-    return _tags(hub, tenant_id, integration_id, body, "course", "course_completion")
+    return _tags(intake, tenant_id, integration_id, body, "course", "course_completion")
 
 
 class OrderIn(BaseModel):
@@ -144,13 +142,12 @@ class OrderBatch(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_orders(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: OrderBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: OrderBatch
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "order", "/orders", "takes no orders")
+    document = intake.open(tenant_id, integration_id, "order", "/orders", "takes no orders")
     if not document.config.order_object:
         raise ValidationFailed(
             "This integration does not sync orders.", [FieldError("/orders", "needs config.order_object")]
         )
     require_fields_mapped("orders", body.orders, document.config.order_field_map, "order_field_map")
-    return store(hub, tenant_id, integration_id, "order", body.orders)
+    return intake.store(document, "order", body.orders)

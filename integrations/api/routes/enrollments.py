@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
-from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.intake import OutboxResult
 from integrations.api.problems import WRITE
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -41,8 +41,7 @@ class EnrollmentBatch(BaseModel):
     responses=WRITE,
 )
 def enqueue_enrollments(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: EnrollmentBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EnrollmentBatch
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "enrollment", "/enrollments", "takes no enrollments")
-    return store(hub, tenant_id, integration_id, "enrollment", body.enrollments)
+    document = intake.open(tenant_id, integration_id, "enrollment", "/enrollments", "takes no enrollments")
+    return intake.store(document, "enrollment", body.enrollments)

@@ -8,8 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import HubDep, IntegrationId, Runner, TenantId
-from integrations.api.intake import require_delivery
+from integrations.api.deps import IntakeDep, IntegrationId, Runner, SyncDep, TenantId
 from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
@@ -42,10 +41,14 @@ class MessageBatch(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def send_messages(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: MessageBatch
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Runner,
+    intake: IntakeDep,
+    sync: SyncDep,
+    body: MessageBatch,
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "message", "/messages", "sends no messages")
+    document = intake.open(tenant_id, integration_id, "message", "/messages", "sends no messages")
     off = [
         FieldError(f"/messages/{i}/channel", f"the {m.channel} capability is off for this integration")
         for i, m in enumerate(body.messages)
@@ -54,5 +57,5 @@ def send_messages(
     if off:
         raise ValidationFailed("Some messages use a channel this integration does not send on.", off[:50])
     for m in body.messages:
-        hub.outbox.put(tenant_id, integration_id, "message", m.key, m.model_dump(mode="json"))
-    return trigger_sync(hub.run_context, tenant_id, integration_id, "send_messages", trigger="manual")
+        intake.outbox.put(tenant_id, integration_id, "message", m.key, m.model_dump(mode="json"))
+    return trigger_sync(sync, tenant_id, integration_id, "send_messages", trigger="manual")

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-from integrations.api.deps import HubDep, IntegrationId, TenantId, Writer
-from integrations.api.intake import OutboxResult, require_delivery, store
+from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.intake import OutboxResult
 from integrations.api.problems import CONDITIONAL, WRITE
 from shared.errors import FieldError, ValidationFailed
 
@@ -86,14 +86,13 @@ def _breakdowns_add_up(reports: list[MembershipReportIn]) -> None:
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_membership_reports(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: MembershipReportBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: MembershipReportBatch
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    require_delivery(hub, document, "membership_report", "/reports", "takes no membership reports")
+    document = intake.open(tenant_id, integration_id, "membership_report", "/reports", "takes no membership reports")
     if not document.capabilities.membership_reporting:
         raise ValidationFailed(
             "This integration does not report memberships.",
             [FieldError("/reports", "capabilities.membership_reporting is off")],
         )
     _breakdowns_add_up(body.reports)
-    return store(hub, tenant_id, integration_id, "membership_report", body.reports, updatable=True)
+    return intake.store(document, "membership_report", body.reports, updatable=True)
