@@ -147,3 +147,14 @@ def espo(tenant: str, instance_url: str) -> dict:
     body = {**body, "provider": "espocrm", "display_name": "Espo", "credentials": {}}
     body["config"] = {k: v for k, v in body["config"].items() if k != "directory_id"} | {"instance_url": instance_url}
     return body
+
+
+def active_espo(admin: ApiClient, **config: Any) -> tuple[dict[str, Any], str]:
+    """An active EspoCRM member-sync integration against the keyed fake: (document, its path)."""
+    body = crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact", **config)
+    doc = admin.create(body)
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    return doc, path

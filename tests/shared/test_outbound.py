@@ -44,12 +44,17 @@ def test_burst_of_200_stays_inside_the_window() -> None:
     assert elapsed >= 7 * 0.5  # 200 requests need at least 7 full windows after the first
 
 
+def sleepy_client(fake: FortnoxFake, base: str) -> tuple[str, list[float], OutboundClient]:
+    """A token, the list of the client's back-off sleeps (each cut to 50 ms), and the client."""
+    slept: list[float] = []
+    client = OutboundClient(egress=loopback(base), sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
+    return fortnox_token(fake), slept, client
+
+
 def test_retry_after_is_honoured_and_everything_succeeds() -> None:
     fake = FortnoxFake(window_s=0.5)
     with serve(fake.app()) as base:
-        token = fortnox_token(fake)
-        slept: list[float] = []
-        client = OutboundClient(egress=loopback(base), sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
+        token, slept, client = sleepy_client(fake, base)
         fake.fail_next(3, 429, {"Retry-After": "2"})
         fake.fail_next(2, 503)
         r = client.send(
@@ -64,9 +69,7 @@ def test_retry_header_and_statuses_come_from_the_policy() -> None:
     """The catalog's retry facts, executed: the provider's own header name, and what it says is worth a retry."""
     fake = FortnoxFake(window_s=0.5)
     with serve(fake.app()) as base:
-        token = fortnox_token(fake)
-        slept: list[float] = []
-        client = OutboundClient(egress=loopback(base), sleep=lambda s: (slept.append(s), time.sleep(min(s, 0.05))))
+        token, slept, client = sleepy_client(fake, base)
         call = Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"})
         fake.fail_next(1, 429, {"X-Wait": "3", "Retry-After": "7"})
         assert client.send(call, Policy(provider="p", retry_after_header="X-Wait")).status_code == 200

@@ -13,7 +13,7 @@ import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, mark_inflight, take_events
-from tests.setups import crm_doc
+from tests.setups import active_espo, crm_doc
 from tools.runner import LocalRunner
 
 
@@ -157,18 +157,13 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
 ) -> None:
     """EspoCRM (seed 004): offset paging, versionNumber concurrency; a pull that dies on page 3 resumes from
     its checkpoint and emits each change once."""
-    from devfakes.keyed import GOOD
     from integrations.sync.operation import SyncEnv
     from integrations.sync.operations import sync_members
     from shared.errors import ProviderError
 
     monkeypatch.setitem(hub.settings.provider_page_sizes, "espocrm", 4)
     espo = fakes.keyed
-    doc = admin.create(crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact"))
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
+    doc, path = active_espo(admin)
     now = datetime.now(UTC)
     assert admin.post(f"{path}/outbox/members", json={"members": members(12, at=now)}).status_code == 202
 
@@ -254,16 +249,11 @@ def test_a_new_member_version_during_a_run_is_not_lost(admin: ApiClient, fakes: 
 def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     """EspoCRM's optimistic concurrency: a PUT with a stale versionNumber answers 409; the hub re-reads,
     applies the rule and writes what still wins, and the CRM user's edit reaches the platform."""
-    from devfakes.keyed import GOOD
     from integrations.sync.operation import SyncEnv
     from integrations.sync.operations import sync_members
 
     espo = fakes.keyed
-    doc = admin.create(crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact"))
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
+    doc, path = active_espo(admin)
     now = datetime.now(UTC)
     admin.post(f"{path}/outbox/members", json={"members": members(2, at=now)})
     document = hub.integrations.get(admin.tenant, doc["id"]).document

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId, UsageReader
@@ -25,7 +25,7 @@ FromDate = Annotated[date | None, Query(alias="from", description="First day (UT
 ToDate = Annotated[date | None, Query(description="Last day (UTC), default today.")]
 
 
-def date_range(hub: Any, from_: date | None, to: date | None) -> tuple[date, date]:
+async def date_range(hub: HubDep, from_: FromDate = None, to: ToDate = None) -> tuple[date, date]:
     """`from`/`to` query parameters: the last 30 days by default, at most 366 days, in order."""
     for name, value in (("from", from_), ("to", to)):
         if value is not None and not 2000 <= value.year <= 2100:
@@ -37,6 +37,9 @@ def date_range(hub: Any, from_: date | None, to: date | None) -> tuple[date, dat
             "Invalid date range.", [FieldError("query:from", "must be on or before `to`, within 366 days")]
         )
     return start, end
+
+
+Days = Annotated[tuple[date, date], Depends(date_range)]  # (first, last) day asked for
 
 
 @router.get(
@@ -52,10 +55,9 @@ def integration_usage(
     integration_id: IntegrationId,
     principal: UsageReader,
     hub: HubDep,
-    from_: FromDate = None,
-    to: ToDate = None,
+    days: Days,
 ) -> Any:
-    start, end = date_range(hub, from_, to)
+    start, end = days
     document = hub.integrations.get(tenant_id, integration_id).document
     return usage_report(
         document,
@@ -109,12 +111,11 @@ def tenant_usage(
     tenant_id: TenantId,
     principal: UsageReader,
     hub: HubDep,
-    from_: FromDate = None,
-    to: ToDate = None,
+    days: Days,
 ) -> Any:
     from integrations.usage.counters import Tally, tenant_rows
 
-    start, end = date_range(hub, from_, to)
+    start, end = days
     hub.usage.flush()
     per: dict[str, Tally] = {}
     for subject, _day, _op, tally in tenant_rows(hub.tables.table(TableName.usage), tenant_id, start=start, end=end):
