@@ -49,7 +49,7 @@ def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], object]
 @blueprint.function_name("timer_due_syncs")
 @blueprint.timer_trigger(arg_name="timer", schedule="%HUB_DUE_SYNCS_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def timer_due_syncs(timer: func.TimerRequest) -> None:
-    from integrations.sync.scheduler import enqueue_due_syncs
+    from integrations.minute_timer import enqueue_due_syncs
     from integrations.wiring import get_hub
 
     hub = get_hub()
@@ -80,7 +80,9 @@ def queue_webhook_events(message: func.QueueMessage) -> None:
     recorded(
         "webhook_events",
         message,
-        lambda: process_webhook_event(get_hub(), WebhookEvent.model_validate_json(message.get_body())),
+        lambda: process_webhook_event(
+            get_hub().run_context, get_hub().payments, WebhookEvent.model_validate_json(message.get_body())
+        ),
     )
 
 

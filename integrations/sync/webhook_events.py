@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.documents.common import LifecycleStatus
+from integrations.payments import Payments
+from integrations.sync.context import RunContext
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.operations import offered
 from integrations.sync.runs import RunStatus
@@ -46,25 +48,25 @@ class Outcome:
     run_id: str | None = None
 
 
-def process_webhook_event(hub: Any, event: WebhookEvent) -> Outcome:
+def process_webhook_event(sync: RunContext, payments: Payments, event: WebhookEvent) -> Outcome:
     """One integration's events are processed one at a time (a lease): the host runs a queue batch
     concurrently, and "seen already?" and "a pull already queued?" are check-then-act."""
     tenant, integration = event.tenant_id, event.integration_id
     seen_id = event.id.replace("|", "_")
-    with hub.leases.held(f"webhook-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-        if hub.sync_state.seen(tenant, integration, "webhook", seen_id):
+    with sync.leases.held(f"webhook-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
+        if sync.sync_state.seen(tenant, integration, "webhook", seen_id):
             return Outcome("duplicate", "already processed")
         try:
-            document = hub.integrations.get(tenant, integration).document
+            document = sync.integrations.get(tenant, integration).document
         except NotFound:
             return Outcome("ignored", "no such integration")
-        outcome = _act(hub, document, event)
-        hub.sync_state.mark_seen(tenant, integration, "webhook", [seen_id])
+        outcome = _act(sync, payments, document, event)
+        sync.sync_state.mark_seen(tenant, integration, "webhook", [seen_id])
     log.info("webhook event %s (%s) for %s: %s %s", event.id, event.type, integration, outcome.action, outcome.detail)
     return outcome
 
 
-def _act(hub: Any, document: Any, event: WebhookEvent) -> Outcome:
+def _act(sync: RunContext, payments: Payments, document: Any, event: WebhookEvent) -> Outcome:
     if document.status != LifecycleStatus.active:
         return Outcome("ignored", f"integration is {document.status}")
     if document.family == "payment_gateway":
@@ -72,16 +74,16 @@ def _act(hub: Any, document: Any, event: WebhookEvent) -> Outcome:
         if not isinstance(key, str):
             return Outcome("ignored", "no payment_key in the event")
         try:
-            payment = hub.payments.get(document.tenant_id, document.id, key, refresh=True)
+            payment = payments.get(document.tenant_id, document.id, key, refresh=True)
         except HubError as exc:
             return Outcome("ignored", exc.detail)
         return Outcome("refreshed", f"payment {key} is {payment.status}")
-    reads = [op.name for op in offered(document, hub.catalog.get(document.provider).capabilities) if op.on_change]
+    reads = [op.name for op in offered(document, sync.catalog.get(document.provider).capabilities) if op.on_change]
     if not reads:
         return Outcome("ignored", f"nothing to read for a {document.family} event")
     operation = reads[0]
-    for run in hub.runs.latest(document.tenant_id, document.id, limit=10):
+    for run in sync.runs.latest(document.tenant_id, document.id, limit=10):
         if run.operation == operation and run.status == RunStatus.queued:
             return Outcome("coalesced", f"{operation} already queued", run.id)
-    run = trigger_sync(hub.run_context, document.tenant_id, document.id, operation, trigger="webhook")
+    run = trigger_sync(sync, document.tenant_id, document.id, operation, trigger="webhook")
     return Outcome("triggered", operation, run.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from integrations.auth.principal import Scope
-from integrations.sync.scheduler import check_quota_alerts
+from integrations.minute_timer import check_quota_alerts
 from integrations.wiring import Hub
 from tests.helpers import ApiClient
 
@@ -70,7 +70,7 @@ def test_alert_webhook_is_ssrf_guarded_and_called(api: str, hub: Hub, tenant: st
         hub.settings.alert_webhook_ca_bundle = str(certs.ca_pem)
         r = admin.request("PUT", path, json={"webhook_url": f"{receiver}/hook", "threshold_pct": 1})
         assert r.status_code == 200, r.text
-        from integrations.sync.scheduler import check_quota_alerts
+        from integrations.minute_timer import check_quota_alerts
         from integrations.usage import quota
 
         quota.PLANS["tiny-hook"] = quota.Plan("tiny-hook", daily=10, monthly=1000)

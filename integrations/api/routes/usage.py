@@ -78,7 +78,7 @@ def integration_usage(
     responses=COMMON,
 )
 def quota(tenant_id: TenantId, principal: UsageReader, hub: HubDep) -> Any:
-    # Alerts are sent by the minute timer (integrations.sync.scheduler), not by a read.
+    # Alerts are sent by the minute timer (integrations.minute_timer), not by a read.
     return tenant_quota(hub, tenant_id)
 
 

@@ -1,4 +1,6 @@
-"""The minute timer's work: enqueue due syncs, and disable credential versions whose overlap ended."""
+"""The minute timer's work: enqueue due syncs, disable credential versions whose overlap ended, send quota
+alerts. It composes several use cases, so like `triggers.py` (its only caller) it is handed the Hub; the sync
+engine it starts gets only its RunContext."""
 
 from __future__ import annotations
 
