@@ -58,11 +58,15 @@ def run(conn: str) -> dict[str, object]:
 
         def full_read() -> None:
             events: list[dict] = []
-            sync = MemberSync(adapter, hub.outbox, hub.member_mirror, doc, emit=events.append, heartbeat=_alive)
+            sync = MemberSync(
+                adapter, hub.outbox, hub.member_mirror, doc, emit=events.append, heartbeat=_alive, state=hub.sync_state
+            )
             sync.walk(None, {})
             assert events == []  # nothing changed since the mirror was filled
 
-        MemberSync(adapter, hub.outbox, hub.member_mirror, doc, emit=lambda e: None, heartbeat=_alive).run()
+        MemberSync(
+            adapter, hub.outbox, hub.member_mirror, doc, emit=lambda e: None, heartbeat=_alive, state=hub.sync_state
+        ).run()
         b, m = alternating_medians(bare, full_read, rounds=3)
         return {
             "bench": f"member sync: full read of {N} unchanged contacts vs reading them bare",

@@ -32,8 +32,7 @@ def enqueue_due_syncs(*, hub: Any) -> int:
 
 def check_quota_alerts(*, hub: Any) -> int:
     """Every minute: tenants whose API usage crossed their threshold get one alert per period."""
-    from integrations.usage.alerts import deliver as deliver_alert
-    from integrations.usage.quota import alerts_due, tenant_quota
+    from integrations.usage.quota import alerts_due
 
     hub.api_usage.flush()
     sent = 0
@@ -42,8 +41,8 @@ def check_quota_alerts(*, hub: Any) -> int:
     }  # one scan a minute over counter rows; fine at our scale
     for tenant in sorted(tenants):
         for event in alerts_due(
-            tenant_quota(hub, tenant), alerts=hub.tables.table(TableName.quotaalerts), today=hub.now().date()
+            hub.tenant_quota(tenant), alerts=hub.tables.table(TableName.quotaalerts), today=hub.now().date()
         ):
-            deliver_alert(hub, tenant, event)
+            hub.quota_alerts.deliver(tenant, event)
             sent += 1
     return sent

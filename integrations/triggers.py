@@ -90,7 +90,6 @@ def queue_webhook_events(message: func.QueueMessage) -> None:
 @blueprint.queue_trigger(arg_name="message", queue_name=ALERT_WEBHOOKS_QUEUE, connection="AzureWebJobsStorage")
 def queue_alert_webhooks(message: func.QueueMessage) -> None:
     # Tenant webhooks are posted here, off the minute timer, so a slow receiver delays nobody's syncs.
-    from integrations.usage.alerts import post_webhook
     from integrations.wiring import get_hub
 
-    recorded("alert_webhooks", message, lambda: post_webhook(get_hub(), json.loads(message.get_body())))
+    recorded("alert_webhooks", message, lambda: get_hub().quota_alerts.post_webhook(json.loads(message.get_body())))

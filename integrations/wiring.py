@@ -38,7 +38,9 @@ from integrations.sync.state import SyncState
 from integrations.table_names import TableName
 from integrations.tenant_urls import TenantUrls
 from integrations.tokens import ProviderApp, TokenBroker
+from integrations.usage.alerts import QuotaAlerts
 from integrations.usage.counters import UsageCounters
+from integrations.usage.quota import QuotaReport, tenant_quota
 from integrations.validation import Validator
 from shared.blobs import Blobs
 from shared.errors import BadRequest
@@ -317,6 +319,30 @@ class Hub:
                 overrides_for=self.urls_for,
                 outbound=self.outbound,
             ),
+        )
+
+    @property
+    def quota_alerts(self) -> QuotaAlerts:
+        settings = self.settings
+        return QuotaAlerts(
+            table=self.tables.table(TableName.tenantsettings),
+            queues=self.queues,
+            outbound=self.outbound,
+            alerts_queue=settings.queue_alerts,
+            webhooks_queue=settings.queue_alert_webhooks,
+            default_pct=settings.quota_alert_pct,
+            ca_bundle=settings.alert_webhook_ca_bundle,
+        )
+
+    def tenant_quota(self, tenant_id: str) -> QuotaReport:
+        """The tenant's API quota under its plan, with its alert threshold."""
+        return tenant_quota(
+            tenant_id,
+            counters=self.api_usage,
+            table=self.tables.table(TableName.apiusage),
+            plan_name=self.settings.tenant_plans.get(tenant_id, "standard"),
+            threshold_pct=self.quota_alerts.load(tenant_id).threshold_pct,
+            now=self.now(),
         )
 
     @property

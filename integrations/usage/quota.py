@@ -16,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from integrations.table_names import TableName
 from integrations.usage.counters import UsageCounters, tenant_rows
 from shared.errors import Conflict
 from shared.tables import Table
@@ -120,16 +119,21 @@ def alerts_due(report: QuotaReport, *, alerts: Table, today: date) -> list[dict[
     return out
 
 
-def tenant_quota(hub: Any, tenant_id: str) -> QuotaReport:
+def tenant_quota(
+    tenant_id: str,
+    *,
+    counters: UsageCounters,
+    table: Table,
+    plan_name: str,
+    threshold_pct: float,
+    now: datetime,
+) -> QuotaReport:
     """A tenant's API quota under its plan (the route and the minute's alert check both ask)."""
-    from integrations.usage.alerts import load as load_alert_settings
-
-    plan = PLANS.get(hub.settings.tenant_plans.get(tenant_id, "standard"), PLANS["standard"])
     return quota_report(
         tenant_id,
-        counters=hub.api_usage,
-        table=hub.tables.table(TableName.apiusage),
-        plan=plan,
-        threshold_pct=load_alert_settings(hub, tenant_id).threshold_pct,
-        now=hub.now(),
+        counters=counters,
+        table=table,
+        plan=PLANS.get(plan_name, PLANS["standard"]),
+        threshold_pct=threshold_pct,
+        now=now,
     )

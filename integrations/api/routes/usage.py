@@ -13,8 +13,7 @@ from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId, UsageR
 from integrations.api.problems import COMMON, P
 from integrations.table_names import TableName
 from integrations.usage.alerts import AlertSettings
-from integrations.usage.alerts import save as save_alert_settings
-from integrations.usage.quota import QuotaReport, tenant_quota
+from integrations.usage.quota import QuotaReport
 from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -79,7 +78,7 @@ def integration_usage(
 )
 def quota(tenant_id: TenantId, principal: UsageReader, hub: HubDep) -> Any:
     # Alerts are sent by the minute timer (integrations.minute_timer), not by a read.
-    return tenant_quota(hub, tenant_id)
+    return hub.tenant_quota(tenant_id)
 
 
 class TenantUsageRow(BaseModel):
@@ -154,7 +153,7 @@ def tenant_usage(
     },
 )
 def put_alert_settings(tenant_id: TenantId, principal: Admin, hub: HubDep, body: AlertSettings) -> Any:
-    saved = save_alert_settings(hub, tenant_id, body)
+    saved = hub.quota_alerts.save(tenant_id, body)
     hub.audit.record(
         tenant_id,
         actor=principal.actor,
