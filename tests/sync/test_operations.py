@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from integrations.documents.families import FAMILY_CREATES
 from integrations.sync.operations import OPERATIONS, offered
 from integrations.sync.state import signposted
 
@@ -60,6 +61,9 @@ def test_what_an_integration_is_offered_follows_catalog_flags_direction_and_fami
 
 
 def test_every_declaration_is_complete() -> None:
+    """A misspelt flag would switch its operation off for good: every flag is some family's capability."""
+    flags = {name for create in FAMILY_CREATES for name in create.model_fields["capabilities"].annotation.model_fields}
     for name, op in OPERATIONS.items():
         assert op.name == name and op.description and op.record and callable(op.run)
         assert op.requires.__module__ == "adapters.capabilities", name
+        assert set(op.flags) <= flags, (name, set(op.flags) - flags)
