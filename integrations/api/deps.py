@@ -12,6 +12,7 @@ from integrations.api.intake import Intake
 from integrations.auth.principal import Principal, Scope
 from integrations.secret_names import TENANT_MAX, TENANT_PATTERN
 from integrations.sync.context import RunContext
+from integrations.sync.schedules import Schedules
 from integrations.wiring import Hub, get_hub
 from shared.errors import Forbidden, NotFound, Unauthorized
 
@@ -40,8 +41,13 @@ async def sync_dep() -> RunContext:
     return get_hub().run_context
 
 
+async def schedules_dep() -> Schedules:
+    return get_hub().schedules
+
+
 IntakeDep = Annotated[Intake, Depends(intake_dep)]
 SyncDep = Annotated[RunContext, Depends(sync_dep)]
+SchedulesDep = Annotated[Schedules, Depends(schedules_dep)]
 TenantId = Annotated[
     str,
     Path(

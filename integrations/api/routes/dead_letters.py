@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from integrations.api.deps import HubDep, IntegrationId, Reader, Runner, TenantId
+from integrations.api.deps import HubDep, IntegrationId, Reader, Runner, SyncDep, TenantId
 from integrations.api.problems import COMMON, WRITE
 from integrations.dead_letters import DeadLetter, LetterStatus
 from integrations.sync.jobs import trigger_sync
@@ -48,12 +48,12 @@ def list_dead_letters(
     response_model=DeadLetter,
     responses=WRITE,
 )
-def replay(tenant_id: TenantId, integration_id: IntegrationId, message_id: MessageId, principal: Runner, hub: HubDep) -> Any:
+def replay(
+    tenant_id: TenantId, integration_id: IntegrationId, message_id: MessageId, principal: Runner, hub: HubDep, sync: SyncDep
+) -> Any:
     hub.integrations.get(tenant_id, integration_id)
 
     def new_run(letter: DeadLetter) -> str:
-        return trigger_sync(
-            hub.run_context, tenant_id, integration_id, str(letter.message["operation"]), trigger="replay"
-        ).id
+        return trigger_sync(sync, tenant_id, integration_id, str(letter.message["operation"]), trigger="replay").id
 
     return hub.dead_letters.replay(tenant_id, integration_id, kind=KIND, message_id=message_id, action=new_run)

@@ -28,7 +28,7 @@ from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, Runner, TenantId
+from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, Runner, SchedulesDep, SyncDep, TenantId
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.document import Condition, ValidationResult
 from integrations.sync.jobs import supported_operations, trigger_sync
@@ -61,9 +61,14 @@ class TriggerSync(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def trigger(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: TriggerSync, response: Response
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Runner,
+    sync: SyncDep,
+    body: TriggerSync,
+    response: Response,
 ) -> Any:
-    run = trigger_sync(hub.run_context, tenant_id, integration_id, body.operation, trigger="manual")
+    run = trigger_sync(sync, tenant_id, integration_id, body.operation, trigger="manual")
     response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/syncs/{run.id}"
     return run
 
@@ -79,9 +84,9 @@ class RunPage(BaseModel):
     response_model=RunPage,
     responses=COMMON,
 )
-def runs(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep, limit: int = 20) -> Any:
-    hub.integrations.get(tenant_id, integration_id)
-    return RunPage(items=hub.runs.latest(tenant_id, integration_id, limit=max(1, min(limit, 100))))
+def runs(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, sync: SyncDep, limit: int = 20) -> Any:
+    sync.integrations.get(tenant_id, integration_id)
+    return RunPage(items=sync.runs.latest(tenant_id, integration_id, limit=max(1, min(limit, 100))))
 
 
 @router.get("/syncs/{run_id}", operation_id="getSyncRun", summary="One sync run", response_model=SyncRun, responses=COMMON)
@@ -89,10 +94,10 @@ def run(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    sync: SyncDep,
     run_id: Annotated[str, Path(pattern=r"^[0-9]{13}-[0-9a-f]{8}$")],
 ) -> Any:
-    return hub.runs.get(tenant_id, integration_id, run_id)
+    return sync.runs.get(tenant_id, integration_id, run_id)
 
 
 class ScheduleIn(BaseModel):
@@ -120,20 +125,26 @@ def _out(s: Schedule) -> ScheduleOut:
     responses=WRITE,
 )
 def schedule(
-    tenant_id: TenantId, integration_id: IntegrationId, operation: Operation, principal: Admin, hub: HubDep, body: ScheduleIn
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    operation: Operation,
+    principal: Admin,
+    sync: SyncDep,
+    schedules: SchedulesDep,
+    body: ScheduleIn,
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    if operation not in supported_operations(hub.run_context, document):
+    document = sync.integrations.get(tenant_id, integration_id).document
+    if operation not in supported_operations(sync, document):
         raise ValidationFailed(
             "This integration cannot run that operation.",
-            [FieldError("path:operation", f"must be one of {supported_operations(hub.run_context, document)}")],
+            [FieldError("path:operation", f"must be one of {supported_operations(sync, document)}")],
         )
     if own := OPERATIONS[operation].own_schedule:
         raise ValidationFailed(
             f"{operation} follows the integration's {own}.",
             [FieldError("path:operation", f"set {own} on the integration")],
         )
-    return _out(hub.schedules.put(tenant_id, integration_id, operation, cron=body.cron, time_zone=body.time_zone))
+    return _out(schedules.put(tenant_id, integration_id, operation, cron=body.cron, time_zone=body.time_zone))
 
 
 @router.delete(
@@ -144,10 +155,15 @@ def schedule(
     responses=COMMON,
 )
 def cancel(
-    tenant_id: TenantId, integration_id: IntegrationId, operation: Operation, principal: Admin, hub: HubDep
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    operation: Operation,
+    principal: Admin,
+    sync: SyncDep,
+    schedules: SchedulesDep,
 ) -> Response:
-    hub.integrations.get(tenant_id, integration_id)
-    hub.schedules.cancel(tenant_id, integration_id, operation)
+    sync.integrations.get(tenant_id, integration_id)
+    schedules.cancel(tenant_id, integration_id, operation)
     return Response(status_code=204)
 
 
@@ -171,13 +187,15 @@ class IntegrationStatus(BaseModel):
     response_model=IntegrationStatus,
     responses=COMMON,
 )
-def status(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    last_day = hub.usage.last_hours(tenant_id, integration_id, hours=24)
+def status(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, sync: SyncDep, schedules: SchedulesDep
+) -> Any:
+    document = sync.integrations.get(tenant_id, integration_id).document
+    last_day = sync.usage.last_hours(tenant_id, integration_id, hours=24)
     requests, errors = last_day.requests, last_day.errors
-    oauth = hub.catalog.get(document.provider).auth.kind == "oauth2_code"
+    oauth = sync.catalog.get(document.provider).auth.kind == "oauth2_code"
     reauth = any(c.type == "needs_reauth" for c in document.conditions)
-    last = hub.runs.latest(tenant_id, integration_id, limit=1)
+    last = sync.runs.latest(tenant_id, integration_id, limit=1)
     return IntegrationStatus(
         integration_id=document.id,
         lifecycle=document.status,
@@ -191,10 +209,10 @@ def status(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader
         if document.credentials.oauth_refresh_token_ref
         else "not_connected",
         last_sync=last[0] if last else None,
-        schedules=[_out(s) for s in hub.schedules.for_integration(tenant_id, integration_id)],
+        schedules=[_out(s) for s in schedules.for_integration(tenant_id, integration_id)],
         requests_24h=requests,
         error_rate_24h=round(errors / requests, 4) if requests else None,
-        outbox=hub.outbox.counts(tenant_id, integration_id),
+        outbox=sync.outbox.counts(tenant_id, integration_id),
     )
 
 
