@@ -158,3 +158,13 @@ def active_espo(admin: ApiClient, **config: Any) -> tuple[dict[str, Any], str]:
     assert admin.post(f"{path}:validate").json()["result"]["passed"]
     assert admin.post(f"{path}:activate").status_code == 200
     return doc, path
+
+
+def active_dynamics(admin: ApiClient, fake: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """An active Dynamics 365 integration of `body` (a crm_doc) against the Dataverse fake: (document, path)."""
+    doc = admin.create(body)
+    path = f"{admin.integrations}/{doc['id']}"
+    admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fake.client_secret})
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    return doc, path

@@ -13,7 +13,7 @@ import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, mark_inflight, take_events
-from tests.setups import active_espo, crm_doc
+from tests.setups import active_dynamics, active_espo, crm_doc
 from tools.runner import LocalRunner
 
 
@@ -316,11 +316,7 @@ def test_orders_become_records_of_the_order_object(admin: ApiClient, fakes: Fake
         order_key_field="hub_orderkey",
     )
     body["capabilities"] = {"member_sync": True, "order_sync": True}
-    doc = admin.create(body)
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fake.client_secret})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
+    doc, path = active_dynamics(admin, fake, body)
     orders = [{"key": f"ORD-{i}", "fields": {"title": f"Licens 2026 #{i}", "total": 450.0}} for i in range(3)]
     bad = admin.post(f"{path}/outbox/orders", json={"orders": [{"key": "X", "fields": {"colour": "red"}}]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/orders/0/fields/colour"
@@ -376,11 +372,7 @@ def test_an_operation_whose_capability_flag_is_off_is_not_offered(admin: ApiClie
     fake = fakes.dynamics
     body = crm_doc("dynamics365", fake, order_object="salesorder", order_field_map={"title": "name"})
     body["capabilities"] = {"member_sync": True, "order_sync": False}
-    doc = admin.create(body)
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fake.client_secret})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
+    doc, path = active_dynamics(admin, fake, body)
     refused = admin.post(f"{path}/outbox/orders", json={"orders": [{"key": "O-1", "fields": {"title": "Licens"}}]})
     assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/orders", refused.text
     trigger = admin.post(f"{path}/syncs", json={"operation": "push_orders"})
