@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from integrations.table_names import integration_partition
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
 from shared.tables import Table
@@ -67,7 +68,7 @@ class DeadLetters:
 
     @staticmethod
     def _keys(tenant_id: str, integration_id: str, kind: str, message_id: str) -> tuple[str, str]:
-        return f"{tenant_id}|{integration_id}", f"{kind}|{message_id}"
+        return integration_partition(tenant_id, integration_id), f"{kind}|{message_id}"
 
     def failed(
         self,
@@ -117,7 +118,11 @@ class DeadLetters:
 
     def list(self, tenant_id: str, integration_id: str, *, kind: str, status: LetterStatus | None) -> list[DeadLetter]:
         flt = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
-        params: dict[str, Any] = {"pk": f"{tenant_id}|{integration_id}", "lo": f"{kind}|", "hi": f"{kind}|~"}
+        params: dict[str, Any] = {
+            "pk": integration_partition(tenant_id, integration_id),
+            "lo": f"{kind}|",
+            "hi": f"{kind}|~",
+        }
         if status is not None:
             flt += " and Status eq @status"
             params["status"] = status.value

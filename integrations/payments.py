@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, decimal_amount
 from integrations.documents.common import LifecycleStatus
+from integrations.table_names import integration_partition
 from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, ProviderError, ValidationFailed
 from shared.tables import Table
 
@@ -92,7 +93,7 @@ class Payments:
 
     # --- storage ---------------------------------------------------------------------------------------------
     def _load(self, tenant_id: str, integration_id: str, key: str) -> tuple[Payment, dict[str, Any], str]:
-        found = self._table.find(f"{tenant_id}|{integration_id}", key)
+        found = self._table.find(integration_partition(tenant_id, integration_id), key)
         if not found:
             raise NotFound(f"No payment {key} on this integration.")
         entity, etag = found
@@ -111,7 +112,10 @@ class Payments:
         """Payments of one integration in key order, a page at a time."""
         self._get_document(tenant_id, integration_id)  # 404 for an unknown integration
         page = self._table.page(
-            "PartitionKey eq @pk", parameters={"pk": f"{tenant_id}|{integration_id}"}, size=size, continuation=continuation
+            "PartitionKey eq @pk",
+            parameters={"pk": integration_partition(tenant_id, integration_id)},
+            size=size,
+            continuation=continuation,
         )
         return [Payment.model_validate_json(e["Body"]) for e in page.items], page.continuation
 
@@ -142,7 +146,7 @@ class Payments:
         if problems:
             raise ValidationFailed("This payment cannot go through this integration.", problems)
 
-        pk, digest, now = f"{tenant_id}|{integration_id}", _digest(request), self._now()
+        pk, digest, now = integration_partition(tenant_id, integration_id), _digest(request), self._now()
         payment = Payment(
             key=request.key,
             integration_id=integration_id,

@@ -29,3 +29,9 @@ class TableName(StrEnum):
     syncstate = "syncstate"
     tenantsettings = "tenantsettings"
     usage = "usage"  # outbound provider calls
+
+
+def integration_partition(tenant_id: str, integration_id: str) -> str:
+    """The partition key of an integration's rows in its per-integration tables (outbox, sync state, mirror,
+    runs, payments, dead letters): one integration's rows are one partition, so a transaction spans them."""
+    return f"{tenant_id}|{integration_id}"

@@ -37,6 +37,7 @@ from integrations.events import cloud_event
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
 from integrations.sync.state import SyncState
+from integrations.table_names import integration_partition
 from shared.errors import ProviderError
 from shared.tables import Table
 
@@ -67,7 +68,7 @@ class MemberMirror:
 
     @staticmethod
     def _pk(tenant_id: str, integration_id: str) -> str:
-        return f"{tenant_id}|{integration_id}"
+        return integration_partition(tenant_id, integration_id)
 
     def get(self, tenant_id: str, integration_id: str, key: str) -> MirrorEntry | None:
         found = self._table.find(self._pk(tenant_id, integration_id), f"m|{key}")

@@ -23,6 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from integrations.table_names import integration_partition
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Entity, Table, Write
 
@@ -133,7 +134,7 @@ class Outbox:
 
     @staticmethod
     def partition(tenant_id: str, integration_id: str) -> str:
-        return f"{tenant_id}|{integration_id}"
+        return integration_partition(tenant_id, integration_id)
 
     def put(
         self, tenant_id: str, integration_id: str, kind: str, key: str, payload: dict[str, Any], *, updatable: bool = False

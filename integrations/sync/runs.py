@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from integrations.events import cloud_event as event_of
+from integrations.table_names import integration_partition
 from shared.tables import Table
 
 _MAX_MS = 10**13
@@ -72,10 +73,14 @@ class SyncRuns:
         return run
 
     def _entity(self, run: SyncRun) -> dict[str, Any]:
-        return {"PartitionKey": f"{run.tenant_id}|{run.integration_id}", "RowKey": run.id, "Body": run.model_dump_json()}
+        return {
+            "PartitionKey": integration_partition(run.tenant_id, run.integration_id),
+            "RowKey": run.id,
+            "Body": run.model_dump_json(),
+        }
 
     def get(self, tenant_id: str, integration_id: str, run_id: str) -> SyncRun:
-        entity, _ = self._table.get(f"{tenant_id}|{integration_id}", run_id)
+        entity, _ = self._table.get(integration_partition(tenant_id, integration_id), run_id)
         return SyncRun.model_validate_json(entity["Body"])
 
     def save(self, run: SyncRun) -> None:
@@ -83,7 +88,9 @@ class SyncRuns:
         self._table.upsert(self._entity(run))
 
     def latest(self, tenant_id: str, integration_id: str, *, limit: int) -> list[SyncRun]:
-        page = self._table.page("PartitionKey eq @pk", parameters={"pk": f"{tenant_id}|{integration_id}"}, size=limit)
+        page = self._table.page(
+            "PartitionKey eq @pk", parameters={"pk": integration_partition(tenant_id, integration_id)}, size=limit
+        )
         return [SyncRun.model_validate_json(e["Body"]) for e in page.items]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from integrations.table_names import integration_partition
 from shared.tables import Table
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
@@ -42,7 +43,7 @@ class SyncState:
 
     @staticmethod
     def _pk(tenant_id: str, integration_id: str) -> str:
-        return f"{tenant_id}|{integration_id}"
+        return integration_partition(tenant_id, integration_id)
 
     def cursor(self, tenant_id: str, integration_id: str, name: str) -> str | None:
         found = self._table.find(self._pk(tenant_id, integration_id), f"cursor|{name}")
