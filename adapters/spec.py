@@ -75,6 +75,9 @@ class PaginationSpec(_Spec):
 
 
 class WebhookSpec(_Spec):
+    """How the provider proves a delivery is its own (adapters/webhook_verifiers has one module per scheme) and
+    how the receiver answers it."""
+
     scheme: Literal[
         "stripe",
         "hmac_sha256_base64",
@@ -85,10 +88,22 @@ class WebhookSpec(_Spec):
         "twilio",
         "espocrm",
         "shared_secret",
+        "twitch_eventsub",
+        "google_channel",
+        "graph_client_state",
+        "meta",
+        "x_crc",
         "none",
     ]
-    header: str | None = None
-    tolerance_s: int | None = None
+    header: str | None = Field(None, description="The header carrying the signature (or token).")
+    prefix: str = Field("", description="What precedes the signature in that header (Meta and X: `sha256=`).")
+    tolerance_s: int | None = Field(None, ge=1, description="How old a signed timestamp may be.")
+    max_body_bytes: int = Field(256 * 1024, ge=1, le=1024 * 1024, description="Larger deliveries are refused (413).")
+    reject_status: int = Field(401, description="The status a delivery that fails verification gets.")
+    empty_replies: bool = Field(False, description="Answer with an empty body (Xero's intent-to-receive insists).")
+    paused_status: int = Field(
+        200, description="What a paused or decommissioned integration answers: 200 (accept and drop) or 410."
+    )
 
 
 class ProviderSpec(_Spec):

@@ -55,7 +55,7 @@ RECEIVERS = {
     "RateLimitSpec": ("limit", "rate_limit"),
     "RetrySpec": ("retry",),
     "PaginationSpec": ("spec", "pagination"),
-    "WebhookSpec": ("webhook",),
+    "WebhookSpec": ("webhook", "spec"),  # `spec` in the verifiers, built from the entry's WebhookSpec
 }
 
 

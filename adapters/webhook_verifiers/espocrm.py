@@ -1,0 +1,35 @@
+"""EspoCRM (v9+): `Signature: base64(webhookId + ':' + hex HMAC-SHA256(secretKey, raw body))` (PHP's
+hash_hmac returns hex by default). The secret key is per webhook, so the id beside it needs no check."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+
+from adapters.spec import WebhookSpec
+from adapters.webhook_verifiers.base import (
+    Handshake,
+    SignedDelivery,
+    WebhookRejected,
+    hmac_sha256,
+    matches_any,
+    required_header,
+)
+
+
+class EspoSignature:
+    def __init__(self, spec: WebhookSpec) -> None:
+        self._header = spec.header or "Signature"
+
+    def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
+        try:
+            decoded = base64.b64decode(required_header(delivery, self._header), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise WebhookRejected(f"the {self._header} header is not base64") from None
+        _webhook_id, sep, digest = decoded.rpartition(":")
+        if not sep:
+            raise WebhookRejected(f"the {self._header} header is not webhookId:signature")
+        if not matches_any([digest], secrets, lambda secret: hmac_sha256(secret.encode(), delivery.body).hex()):
+            raise WebhookRejected(f"the {self._header} signature does not match")
+        return None
