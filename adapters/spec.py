@@ -97,12 +97,14 @@ class WebhookSpec(_Spec):
     ]
     header: str | None = Field(None, description="The header carrying the signature (or token).")
     prefix: str = Field("", description="What precedes the signature in that header (Meta and X: `sha256=`).")
-    tolerance_s: int | None = Field(None, ge=1, description="How old a signed timestamp may be.")
+    tolerance_s: int | None = Field(None, description="How old a signed timestamp may be, in seconds.")
     max_body_bytes: int = Field(256 * 1024, ge=1, le=1024 * 1024, description="Larger deliveries are refused (413).")
     reject_status: int = Field(401, description="The status a delivery that fails verification gets.")
     empty_replies: bool = Field(False, description="Answer with an empty body (Xero's intent-to-receive insists).")
-    paused_status: int = Field(
-        200, description="What a paused or decommissioned integration answers: 200 (accept and drop) or 410."
+    gone_status: int = Field(
+        410,
+        description="What a decommissioned integration answers: 410 tells most senders to stop (EspoCRM deletes "
+        "the webhook); a paused one answers 200 and drops the delivery, so the subscription survives the pause.",
     )
 
 

@@ -1,6 +1,7 @@
-"""A loopback TCP relay in front of a real service (Azurite) that can be made to hang: connections stay
-open and nothing comes back, the way a storage outage looks from the client (no refusal, just silence).
-Outage tests put it between the hub and its storage; it fakes nothing of the storage itself."""
+"""A loopback TCP relay in front of a real service (Azurite) that can be made to hang — connections stay
+open and nothing comes back, the way a storage outage looks from the client (no refusal, just silence) — or
+to refuse, the way a stopped Azurite does (connections reset at once). Outage tests put it between the hub
+and its storage; it fakes nothing of the storage itself."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class Blackhole:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.hanging = threading.Event()
+        self.refusing = threading.Event()
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self._stop = threading.Event()
@@ -21,8 +23,12 @@ class Blackhole:
     def hang(self) -> None:
         self.hanging.set()
 
+    def refuse(self) -> None:
+        self.refusing.set()
+
     def resume(self) -> None:
         self.hanging.clear()
+        self.refusing.clear()
 
     def stop(self) -> None:
         self._stop.set()
@@ -34,6 +40,9 @@ class Blackhole:
                 client, _ = self._server.accept()
             except OSError:
                 return
+            if self.refusing.is_set():
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self.target)
             except OSError:
@@ -46,7 +55,7 @@ class Blackhole:
         try:
             while not self._stop.is_set():
                 data = src.recv(65536)
-                if not data:
+                if not data or self.refusing.is_set():
                     break
                 while self.hanging.is_set() and not self._stop.is_set():
                     time.sleep(0.05)  # hold the bytes: the other side waits for an answer that never comes

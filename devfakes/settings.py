@@ -16,6 +16,7 @@ def make_settings(conn: str, **overrides: object) -> Settings:
         sync_lease_s=3.0,
         queue_sync_jobs=f"{prefix}-sync-jobs",
         queue_webhook_events=f"{prefix}-webhook-events",
+        queue_webhook_deliveries=f"{prefix}-webhook-deliveries",
         queue_integration_events=f"{prefix}-integration-events",
         queue_alerts=f"{prefix}-alerts",
         queue_alert_webhooks=f"{prefix}-alert-webhooks",

@@ -199,6 +199,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'HUB_QUEUE_WEBHOOK_EVENTS', value: 'hub-webhook-events' }
         { name: 'HUB_QUEUE_INTEGRATION_EVENTS', value: 'hub-integration-events' }
         { name: 'HUB_QUEUE_ALERT_WEBHOOKS', value: 'hub-alert-webhooks' }
+        { name: 'HUB_QUEUE_WEBHOOK_DELIVERIES', value: 'hub-webhook-deliveries' }
       ]
     }
   }

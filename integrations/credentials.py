@@ -40,6 +40,9 @@ class StoredCredential:
     previous_disabled_after: datetime | None
 
 
+VERSIONS = "*versions"  # cache key beside (name, version): the enabled versions of a name, newest first
+
+
 class Credentials:
     def __init__(
         self,
@@ -97,6 +100,7 @@ class Credentials:
             )
         with self._lock:
             self._cache.pop((name, None), None)
+            self._cache.pop((name, VERSIONS), None)
         self._audit.record(
             tenant_id,
             actor=actor,
@@ -120,6 +124,30 @@ class Credentials:
         return self.resolve_ref(
             document.tenant_id, document.id, ref, slot=slot, operation=operation, actor=actor, fresh=fresh
         )
+
+    def accepted_values(self, document: Any, slot: str, *, operation: str) -> list[str]:
+        """The slot's current value and, while a rotation's overlap lasts, the previous one (still enabled until
+        `sweep_overlaps` disables it): what a webhook verifier accepts, so a provider still signing with the old
+        secret during the switch is not refused. [] when the slot is empty (the verifier then refuses)."""
+        ref = getattr(document.credentials, slot, None)
+        if not ref:
+            return []
+        parts = parse_secret_ref(ref)
+        if parts.version:  # pinned: exactly that version
+            return [self.resolve(document, slot, operation=operation)]
+        key = (parts.name, VERSIONS)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit and time.monotonic() - hit[0] < self._ttl:
+            versions = hit[1].split()
+        else:
+            versions = [v.version for v in self._store.versions(parts.name) if v.enabled][:2]
+            with self._lock:
+                self._cache[key] = (time.monotonic(), " ".join(versions))
+        return [
+            self.resolve_ref(document.tenant_id, document.id, f"kv:{parts.name}@{version}", slot=slot, operation=operation)
+            for version in versions
+        ]
 
     @property
     def cache_ttl_s(self) -> float:

@@ -102,9 +102,18 @@ class Payments:
     def _save(self, tenant_id: str, payment: Payment, entity: dict[str, Any], etag: str, **extra: Any) -> str:
         payment.updated_at = self._now()
         return self._table.replace(
-            {**entity, **extra, "Body": payment.model_dump_json()},
+            # ProviderPaymentId: a column, so a provider's callback that names only its own id finds the row.
+            {**entity, **extra, "ProviderPaymentId": payment.provider_payment_id or "", "Body": payment.model_dump_json()},
             etag=etag,
         )
+
+    def key_for_provider_id(self, tenant_id: str, integration_id: str, provider_payment_id: str) -> str | None:
+        """The platform's key of the payment the provider calls `provider_payment_id` (one integration's rows)."""
+        rows = self._table.query(
+            "PartitionKey eq @pk and ProviderPaymentId eq @id",
+            parameters={"pk": integration_partition(tenant_id, integration_id), "id": provider_payment_id},
+        )
+        return next((str(row["RowKey"]) for row in rows), None)
 
     def list(
         self, tenant_id: str, integration_id: str, *, size: int, continuation: str | None

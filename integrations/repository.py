@@ -59,13 +59,22 @@ def from_entity(entity: dict[str, Any]) -> Any:
 
 
 class IntegrationRepository:
-    """Reads and conditionally writes integration documents. Every query is constrained to one tenant."""
+    """Reads and conditionally writes integration documents. Every query is constrained to one tenant, except
+    `tenant_of`: a provider's webhook URL names only the integration, so an index (PartitionKey = integration
+    id) says whose it is — one point read, never a scan an unauthenticated caller could set off."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, index: Table | None = None) -> None:
         self._table = table
+        self._index = index
 
     def insert(self, document: AnyIntegration) -> str:
+        if self._index is not None:  # first: a document is never without its index row (ids are never reused)
+            self._index.upsert({"PartitionKey": document.id, "RowKey": "", "Tenant": document.tenant_id})
         return self._table.insert(to_entity(document))
+
+    def tenant_of(self, integration_id: str) -> str | None:
+        found = self._index.find(integration_id, "") if self._index is not None else None
+        return str(found[0]["Tenant"]) if found else None
 
     def get(self, tenant_id: str, integration_id: str) -> Stored:
         entity, etag = self._table.get(tenant_id, integration_id)

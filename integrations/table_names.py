@@ -13,6 +13,7 @@ class TableName(StrEnum):
     deadletters = "deadletters"
     due = "due"  # schedule slots waiting to run
     integrations = "integrations"
+    integrationindex = "integrationindex"  # integration id → tenant (webhook URLs name only the integration)
     leases = "leases"
     members = "members"  # the member-sync mirror
     oauthstates = "oauthstates"
@@ -29,6 +30,7 @@ class TableName(StrEnum):
     syncstate = "syncstate"
     tenantsettings = "tenantsettings"
     usage = "usage"  # outbound provider calls
+    webhookdeliveries = "webhookdeliveries"  # inbound provider deliveries, raw, until processed (and after)
 
 
 def integration_partition(tenant_id: str, integration_id: str) -> str:

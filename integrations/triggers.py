@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import azure.functions as func
 
+from shared.queues import MAX_DEQUEUE_COUNT
+
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions declares no types here
 log = logging.getLogger("hub.triggers")
 
@@ -15,7 +17,7 @@ log = logging.getLogger("hub.triggers")
 WEBHOOK_EVENTS_QUEUE = "%HUB_QUEUE_WEBHOOK_EVENTS%"
 SYNC_JOBS_QUEUE = "%HUB_QUEUE_SYNC_JOBS%"
 ALERT_WEBHOOKS_QUEUE = "%HUB_QUEUE_ALERT_WEBHOOKS%"
-MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
+WEBHOOK_DELIVERIES_QUEUE = "%HUB_QUEUE_WEBHOOK_DELIVERIES%"
 
 
 def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], object]) -> None:
@@ -93,3 +95,12 @@ def queue_alert_webhooks(message: func.QueueMessage) -> None:
     from integrations.wiring import get_hub
 
     recorded("alert_webhooks", message, lambda: get_hub().quota_alerts.post_webhook(json.loads(message.get_body())))
+
+
+@blueprint.function_name("queue_webhook_deliveries")
+@blueprint.queue_trigger(arg_name="message", queue_name=WEBHOOK_DELIVERIES_QUEUE, connection="AzureWebJobsStorage")
+def queue_webhook_deliveries(message: func.QueueMessage) -> None:
+    # Not `recorded`: the delivery row is its own dead letter (attempts, last error, `failed` after the last).
+    from integrations.wiring import get_hub
+
+    get_hub().delivery_processing.process(message.get_body(), dequeue_count=message.dequeue_count or 1)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from adapters.base import Adapter
 from adapters.catalog import Catalog, default_catalog
 from adapters.factory import AdapterFactory
-from integrations.api.ratelimit import Policy, plan_policies
+from integrations.api.ratelimit import WEBHOOK_PATH, Policy, plan_policies
 from integrations.api.shared_ratelimit import SharedRateLimiter
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
@@ -42,11 +42,14 @@ from integrations.usage.alerts import QuotaAlerts
 from integrations.usage.counters import UsageCounters
 from integrations.usage.quota import QuotaReport, tenant_quota
 from integrations.validation import Validator
+from integrations.webhooks.deliveries import WebhookDeliveries
+from integrations.webhooks.processor import DeliveryProcessing
+from integrations.webhooks.receiver import Receiver
 from shared.blobs import Blobs
-from shared.errors import BadRequest
+from shared.errors import BadRequest, RateLimited
 from shared.http import OutboundClient
 from shared.leases import Leases
-from shared.queues import Queues
+from shared.queues import MAX_DEQUEUE_COUNT, Queues
 from shared.rate_windows import SharedWindowLimiter
 from shared.redaction import install as install_redaction
 from shared.secrets.store import SecretStore
@@ -81,7 +84,12 @@ class Hub:
 
     @property
     def integrations(self) -> IntegrationRepository:
-        return self._once("integrations", lambda: IntegrationRepository(self.tables.table(TableName.integrations)))
+        return self._once(
+            "integrations",
+            lambda: IntegrationRepository(
+                self.tables.table(TableName.integrations), index=self.tables.table(TableName.integrationindex)
+            ),
+        )
 
     @property
     def api_keys(self) -> ApiKeys:
@@ -117,6 +125,42 @@ class Hub:
                 get_document=lambda t, i: self.integrations.get(t, i).document,
                 now=self.clock,
             ),
+        )
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveries:
+        return self._once(
+            "webhook_deliveries", lambda: WebhookDeliveries(self.tables.table(TableName.webhookdeliveries), now=self.clock)
+        )
+
+    @property
+    def webhook_receiver(self) -> Receiver:
+        def admit(integration_id: str) -> None:
+            decision = self.rate_limiter.check(f"webhook:{integration_id}", WEBHOOK_PATH, "POST")
+            if not decision.allowed:
+                raise RateLimited(f"Too many deliveries; retry in {decision.retry_after} s.", decision.retry_after)
+
+        return self._once(
+            "webhook_receiver",
+            lambda: Receiver(
+                integrations=self.integrations,
+                catalog=self.catalog,
+                credentials=self.credentials,
+                deliveries=self.webhook_deliveries,
+                queues=self.queues,
+                queue=self.settings.queue_webhook_deliveries,
+                now=self.clock,
+                admit=admit,
+            ),
+        )
+
+    @property
+    def delivery_processing(self) -> DeliveryProcessing:
+        return DeliveryProcessing(
+            deliveries=self.webhook_deliveries,
+            sync=self.run_context,
+            payments=self.payments,
+            max_attempts=MAX_DEQUEUE_COUNT,
         )
 
     @property

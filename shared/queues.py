@@ -11,6 +11,8 @@ from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePoli
 from shared import telemetry
 from shared.tables import STORAGE_CLIENT, storage_call
 
+MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount: the attempts a message gets
+
 
 class Queues:
     def __init__(self, service: QueueServiceClient) -> None:

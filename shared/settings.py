@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Queues (the trigger bindings read the same settings as %HUB_QUEUE_…%)
     queue_sync_jobs: str = Field("hub-sync-jobs", validation_alias="HUB_QUEUE_SYNC_JOBS")
     queue_webhook_events: str = Field("hub-webhook-events", validation_alias="HUB_QUEUE_WEBHOOK_EVENTS")
+    queue_webhook_deliveries: str = Field(
+        "hub-webhook-deliveries",
+        validation_alias="HUB_QUEUE_WEBHOOK_DELIVERIES",
+        description="Verified provider deliveries.",
+    )
     queue_integration_events: str = Field("hub-integration-events", validation_alias="HUB_QUEUE_INTEGRATION_EVENTS")
     sync_lease_s: float = Field(
         30.0,

@@ -241,9 +241,17 @@ class Table:
             yield dict(entity), _etag(entity)
 
     def page(
-        self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int, continuation: str | None = None
+        self,
+        flt: str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        size: int,
+        continuation: str | None = None,
+        select: list[str] | None = None,
     ) -> Page:
-        pages = self._client.query_entities(flt, parameters=dict(parameters or {}), results_per_page=size).by_page(
+        pages = self._client.query_entities(
+            flt, parameters=dict(parameters or {}), results_per_page=size, select=select
+        ).by_page(
             continuation_token=decode_token(continuation)  # type: ignore[arg-type]  # the SDK takes its own dict
         )
         try:

@@ -60,6 +60,7 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     monkeypatch.setenv("HUB_QUEUE_WEBHOOK_EVENTS", settings.queue_webhook_events)
     monkeypatch.setenv("HUB_QUEUE_INTEGRATION_EVENTS", settings.queue_integration_events)
     monkeypatch.setenv("HUB_QUEUE_ALERT_WEBHOOKS", settings.queue_alert_webhooks)
+    monkeypatch.setenv("HUB_QUEUE_WEBHOOK_DELIVERIES", settings.queue_webhook_deliveries)
     hub = build_hub(settings)
     set_hub(hub)
     yield hub

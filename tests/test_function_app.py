@@ -20,6 +20,7 @@ def test_indexed_function_metadata() -> None:
         "queue_sync_jobs",
         "queue_webhook_events",
         "queue_alert_webhooks",
+        "queue_webhook_deliveries",
     }
 
     http_trigger = functions["http_api"][0]
@@ -34,6 +35,7 @@ def test_indexed_function_metadata() -> None:
         ("queue_sync_jobs", "HUB_QUEUE_SYNC_JOBS"),
         ("queue_webhook_events", "HUB_QUEUE_WEBHOOK_EVENTS"),
         ("queue_alert_webhooks", "HUB_QUEUE_ALERT_WEBHOOKS"),
+        ("queue_webhook_deliveries", "HUB_QUEUE_WEBHOOK_DELIVERIES"),
     ):
         trigger = functions[name][0]
         assert trigger["type"] == "queueTrigger"

@@ -29,6 +29,7 @@ from integrations.api.routes import (
     syncs,
     tokens,
     usage,
+    webhooks,
 )
 from integrations.wiring import get_hub
 
@@ -70,6 +71,8 @@ def create_api(
     app.include_router(payments.router)
     app.include_router(clients.router)
     app.include_router(tokens.router)
+    app.include_router(webhooks.receivers)
+    app.include_router(webhooks.router)
     deprecations = DEPRECATIONS if deprecations is None else deprecations
     mark(app, deprecations)
     generate = app.openapi

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from integrations.api.body_checks import depth_exceeds, value_errors
 from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, problem_body
-from integrations.api.ratelimit import Decision, Limiter
+from integrations.api.ratelimit import WEBHOOK_PATH, Decision, Limiter
 from shared import logs, telemetry
 from shared.errors import STORAGE_RETRY_AFTER_S, FieldError, StorageUnavailable
 
@@ -154,7 +154,9 @@ class Edge:
             ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             has_body = (length not in (None, b"0")) or headers.get(b"transfer-encoding") == b"chunked"
             accepted = FORM_TYPES if path in FORM_PATHS else JSON_TYPES
-            if has_body and path.startswith("/api/") and ctype not in accepted:
+            # A provider's delivery comes as the provider sends it (form, JSON, empty): the receiver takes the bytes.
+            webhook = path.startswith(WEBHOOK_PATH)
+            if has_body and path.startswith("/api/") and ctype not in accepted and not webhook:
                 await respond(
                     415,
                     "Unsupported media type",
@@ -185,7 +187,7 @@ class Edge:
                 chunks.append(chunk)
                 more = message.get("more_body", False)
             body = b"".join(chunks)
-            if ctype in JSON_TYPES:
+            if ctype in JSON_TYPES and not path.startswith(WEBHOOK_PATH):
                 if depth_exceeds(body, self.max_depth):
                     await respond(
                         400, "Bad request", f"JSON may nest at most {self.max_depth} levels deep.", "malformed-json"

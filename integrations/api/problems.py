@@ -69,6 +69,11 @@ WRITE: Responses = {
     415: {**P, "description": "Not JSON."},
     422: {**P, "description": "Field-level validation errors."},
 }
+PAGED: Responses = {  # a listing with `limit` and an opaque `continuation`
+    **COMMON,
+    400: {**P, "description": "Malformed continuation token."},
+    422: {**P, "description": "Invalid query parameter."},
+}
 CONDITIONAL: Responses = {
     409: {**P, "description": "Not allowed in the current lifecycle state."},
     412: {**P, "description": "If-Match does not match the current ETag."},

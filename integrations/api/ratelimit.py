@@ -45,8 +45,14 @@ class Decision:
         ]
 
 
-# Endpoint classes: reads are cheap, writes and validations cost the hub (and providers) more.
+WEBHOOK_PATH = "/api/v1/webhooks/"
+
+
+# Endpoint classes: webhook receivers have their own (a provider's burst is not a client's); reads are cheap;
+# writes and validations cost the hub (and providers) more.
 def endpoint_class(path: str, method: str) -> str:
+    if path.startswith(WEBHOOK_PATH):
+        return "webhook"
     if method in ("GET", "HEAD", "OPTIONS"):
         return "read"
     if path.endswith((":validate", ":sync")) or "/syncs" in path:
@@ -58,6 +64,9 @@ DEFAULT_POLICIES = {
     "read": Policy("read", rate_per_s=20.0, burst=100),
     "write": Policy("write", rate_per_s=5.0, burst=30),
     "heavy": Policy("heavy", rate_per_s=0.5, burst=10),
+    # Per sending address at the edge and again per integration in the receiver: Stripe or Xero replaying a
+    # backlog sends bursts; beyond this they get 429 and retry later (they all do).
+    "webhook": Policy("webhook", rate_per_s=50.0, burst=200),
 }
 
 

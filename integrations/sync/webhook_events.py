@@ -16,12 +16,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.documents.common import LifecycleStatus
-from integrations.payments import Payments
+from integrations.events import cloud_event
+from integrations.payments import Payment, Payments
 from integrations.sync.context import RunContext
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.operations import offered
 from integrations.sync.runs import RunStatus
-from shared.errors import HubError, NotFound
+from shared.errors import NotFound
 
 log = logging.getLogger("hub.webhooks")
 
@@ -66,17 +67,36 @@ def process_webhook_event(sync: RunContext, payments: Payments, event: WebhookEv
     return outcome
 
 
+def payment_event(document: Any, payment: Payment) -> dict[str, Any]:
+    """`payment.<status>`, with an id stable for (payment, status): re-fetching again emits the same fact."""
+    return cloud_event(
+        f"payment.{payment.status}",
+        id=f"payment:{payment.key}:{payment.status}",
+        tenant_id=document.tenant_id,
+        integration_id=document.id,
+        subject=f"payments/{payment.key}",
+        data={"key": payment.key, "status": payment.status, "amount": payment.amount, "currency": payment.currency},
+        time=payment.updated_at.isoformat(),
+    )
+
+
 def _act(sync: RunContext, payments: Payments, document: Any, event: WebhookEvent) -> Outcome:
     if document.status != LifecycleStatus.active:
         return Outcome("ignored", f"integration is {document.status}")
     if document.family == "payment_gateway":
         key = event.data.get("payment_key")
+        provider_id = event.data.get("provider_payment_id")
+        if not isinstance(key, str) and isinstance(provider_id, str):
+            key = payments.key_for_provider_id(document.tenant_id, document.id, provider_id)
         if not isinstance(key, str):
-            return Outcome("ignored", "no payment_key in the event")
+            return Outcome("ignored", "the event names no payment of this integration")
         try:
             payment = payments.get(document.tenant_id, document.id, key, refresh=True)
-        except HubError as exc:
+        except NotFound as exc:
             return Outcome("ignored", exc.detail)
+        # A provider or storage failure propagates: the queue retries, and after its last attempt the delivery
+        # is a dead letter to replay, rather than an event lost with the payment left pending.
+        sync.queues.send(sync.events_queue, payment_event(document, payment))
         return Outcome("refreshed", f"payment {key} is {payment.status}")
     reads = [op.name for op in offered(document, sync.catalog.get(document.provider).capabilities) if op.on_change]
     if not reads:

@@ -10,7 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
 from integrations.api.deps import HubDep, IntegrationId, Payer, Reader, TenantId
-from integrations.api.problems import COMMON, WRITE, P, Responses
+from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
 from integrations.payments import Payment, Refund
@@ -77,11 +77,7 @@ class PaymentPage(BaseModel):
     operation_id="listPayments",
     summary="Payments of this integration (stored state; refresh one to ask the provider)",
     response_model=PaymentPage,
-    responses={
-        **COMMON,
-        400: {**P, "description": "Malformed continuation token."},
-        422: {**P, "description": "Invalid query parameter."},
-    },
+    responses=PAGED,
 )
 def list_payments(
     tenant_id: TenantId,

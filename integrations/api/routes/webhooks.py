@@ -1,0 +1,170 @@
+"""Provider webhooks: the public receivers (no API key: the signature authenticates the sender) and, for the
+tenant, the deliveries they stored — listed with their processing outcome, a failed one replayed.
+
+| operationId                | method | path                                                            |
+|----------------------------|--------|-----------------------------------------------------------------|
+| receiveWebhook             | POST   | /api/v1/webhooks/{provider}/{integration_id}                    |
+| answerWebhookChallenge     | GET    | /api/v1/webhooks/{provider}/{integration_id} (Meta, X handshakes)|
+| listWebhookDeliveries      | GET    | …/integrations/{id}/webhook-deliveries?status=failed            |
+| replayWebhookDelivery      | POST   | …/integrations/{id}/webhook-deliveries/{delivery_id}:replay     |
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from integrations.api.deps import IntegrationId, Reader, Runner, TenantId
+from integrations.api.problems import PAGED, WRITE, P, Responses, problem
+from integrations.repository import IntegrationRepository
+from integrations.webhooks.deliveries import DeliveryStatus, WebhookDeliveries, WebhookDelivery
+from integrations.webhooks.receiver import Inbound, Receiver, Unverified
+from integrations.wiring import get_hub
+from shared.queues import Queues
+
+receivers = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["webhooks"])
+
+Provider = Annotated[str, Path(max_length=40, description="The provider's catalog id (stripe, xero, twilio…).")]
+# Any id up to 64 characters: a malformed one is a 404 like an unknown one (the receiver says nothing more).
+ReceiverIntegration = Annotated[str, Path(max_length=64, description="The integration the provider was given.")]
+DeliveryId = Annotated[str, Path(pattern=r"^whd_[0-9a-f]{32}$", description="A stored delivery's id.")]
+
+RECEIVER_RESPONSES: Responses = {
+    200: {"description": "Stored and queued (or a handshake answered, or a paused integration's delivery dropped)."},
+    401: {**P, "description": "The signature (or token) does not verify (Xero's intent-to-receive: an empty body)."},
+    404: {**P, "description": "No receiver at this URL."},
+    410: {"description": "The integration is decommissioned: stop sending."},
+    413: {**P, "description": "The body is over the provider's limit."},
+    422: {**P, "description": "A path segment is too long."},
+    429: {**P, "description": "Too many deliveries for this integration; the provider retries."},
+    503: {**P, "description": "Storage is unavailable: nothing was stored, the provider retries."},
+}
+
+
+async def receiver_dep() -> Receiver:
+    return get_hub().webhook_receiver
+
+
+async def deliveries_dep() -> WebhookDeliveries:
+    return get_hub().webhook_deliveries
+
+
+async def integrations_dep() -> IntegrationRepository:
+    return get_hub().integrations
+
+
+async def queues_dep() -> Queues:
+    return get_hub().queues
+
+
+ReceiverDep = Annotated[Receiver, Depends(receiver_dep)]
+DeliveriesDep = Annotated[WebhookDeliveries, Depends(deliveries_dep)]
+IntegrationsDep = Annotated[IntegrationRepository, Depends(integrations_dep)]
+QueuesDep = Annotated[Queues, Depends(queues_dep)]
+
+
+async def _receive(request: Request, provider: str, integration_id: str, receiver: Receiver) -> Response:
+    body = await request.body()  # the exact bytes the sender signed (the edge has bounded them)
+    base = get_hub().settings.public_base_url.rstrip("/")
+    query = request.url.query
+    inbound = Inbound(
+        provider=provider,
+        integration_id=integration_id,
+        method=request.method,
+        # The URL the provider was given (and signed, for Twilio): the public base, not the host we were reached on.
+        url=f"{base}{request.url.path}" + (f"?{query}" if query else ""),
+        headers=dict(request.headers),
+        query=dict(request.query_params),
+        body=body,
+    )
+    try:
+        reply = await anyio.to_thread.run_sync(receiver.receive, inbound)
+    except Unverified as exc:
+        if exc.empty:
+            return Response(status_code=exc.status)
+        detail = "The delivery's signature does not verify."
+        return problem(exc.status, detail, instance=request.url.path, slug="webhook-unverified", title="Unauthorized")
+    return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
+
+
+@receivers.post(
+    "/{provider}/{integration_id}",
+    operation_id="receiveWebhook",
+    summary="A provider's webhook delivery (authenticated by its signature; stored, then processed from a queue)",
+    responses=RECEIVER_RESPONSES,
+    openapi_extra={"requestBody": {"content": {"*/*": {}}, "description": "The provider's payload, as it sends it."}},
+)
+async def receive_webhook(
+    request: Request, provider: Provider, integration_id: ReceiverIntegration, receiver: ReceiverDep
+) -> Response:
+    return await _receive(request, provider, integration_id, receiver)
+
+
+@receivers.get(
+    "/{provider}/{integration_id}",
+    operation_id="answerWebhookChallenge",
+    summary="A provider's subscription check (Meta's hub.challenge, X's crc_token)",
+    responses=RECEIVER_RESPONSES,
+)
+async def answer_challenge(
+    request: Request, provider: Provider, integration_id: ReceiverIntegration, receiver: ReceiverDep
+) -> Response:
+    return await _receive(request, provider, integration_id, receiver)
+
+
+class DeliveryPage(BaseModel):
+    items: list[WebhookDelivery]
+    next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
+
+
+@router.get(
+    "/webhook-deliveries",
+    operation_id="listWebhookDeliveries",
+    summary="Provider deliveries this integration received, with what processing made of them",
+    response_model=DeliveryPage,
+    responses=PAGED,
+)
+def list_deliveries(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    integrations: IntegrationsDep,
+    deliveries: DeliveriesDep,
+    status: Annotated[
+        DeliveryStatus | None, Query(description="Only deliveries in this state (failed: dead letters).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    continuation: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Any:
+    integrations.get(tenant_id, integration_id)
+    items, nxt = deliveries.list(tenant_id, integration_id, status=status, size=limit, continuation=continuation)
+    return DeliveryPage(items=items, next=nxt)
+
+
+@router.post(
+    "/webhook-deliveries/{delivery_id}:replay",
+    operation_id="replayWebhookDelivery",
+    summary="Process a failed delivery again (once: a second replay is a 409)",
+    status_code=202,
+    response_model=WebhookDelivery,
+    responses={**WRITE, 409: {**P, "description": "The delivery is not failed, or a replay of it is under way."}},
+)
+def replay_delivery(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    delivery_id: DeliveryId,
+    principal: Runner,
+    integrations: IntegrationsDep,
+    deliveries: DeliveriesDep,
+    queues: QueuesDep,
+) -> Any:
+    integrations.get(tenant_id, integration_id)
+    delivery = deliveries.claim_replay(tenant_id, integration_id, delivery_id)
+    message = {"tenant_id": tenant_id, "integration_id": integration_id, "delivery_id": delivery.id}
+    queues.send(get_hub().settings.queue_webhook_deliveries, message)
+    return delivery

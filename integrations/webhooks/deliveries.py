@@ -1,0 +1,187 @@
+"""Inbound webhook deliveries, stored raw before the receiver answers and kept as their processing log.
+
+A delivery's id is a hash of what identifies it (provider, the message-id headers, the exact body), so a
+provider's retry of one delivery lands on the same row: the receiver inserts it once and only re-enqueues it
+while it is still `received` (a crash between the store and the enqueue is healed by the sender's retry).
+The processor moves it to `processed`, or after the queue's last attempt to `failed` with its error; a replay
+claims a failed row back to `received` (ETag-checked: two replays make one) and enqueues it again.
+
+Rows: `PartitionKey = <tenant>|<integration>`, `RowKey = <delivery id>`; the body in binary properties of at
+most 64 KiB each (the receiver's body limit keeps a row well inside an entity's 1 MiB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from integrations.table_names import integration_partition
+from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.redaction import REDACTOR
+from shared.tables import Page, Table
+
+CHUNK_BYTES = 60 * 1024
+ERROR_LIMIT = 500
+# Headers a processor needs, kept with the body. Everything else is dropped: signatures (never logged or
+# stored) and tokens (X-Goog-Channel-Token is the channel's secret).
+KEPT_HEADERS = frozenset(
+    {
+        "content-type",
+        "webhook-id",
+        "webhook-timestamp",
+        "twitch-eventsub-message-id",
+        "twitch-eventsub-message-type",
+        "twitch-eventsub-subscription-type",
+        "x-goog-channel-id",
+        "x-goog-resource-id",
+        "x-goog-resource-state",
+        "x-goog-resource-uri",
+        "x-goog-message-number",
+        "paypal-transmission-id",
+    }
+)
+IDENTIFYING = (
+    "webhook-id",
+    "twitch-eventsub-message-id",
+    "x-goog-channel-id",
+    "x-goog-message-number",
+    "paypal-transmission-id",
+)
+
+
+class DeliveryStatus(StrEnum):
+    received = "received"  # stored and queued, not processed yet
+    processed = "processed"
+    failed = "failed"  # the queue's attempts are spent: a dead letter until replayed
+    dropped = "dropped"  # accepted and not processed (the integration is paused or decommissioned)
+
+
+class WebhookDelivery(BaseModel):
+    id: str
+    tenant_id: str
+    integration_id: str
+    provider: str
+    status: DeliveryStatus
+    received_at: datetime
+    headers: dict[str, str] = Field(default_factory=dict, description="The headers processing needs (no signatures).")
+    size: int = Field(description="Body size in bytes.")
+    attempts: int = 0
+    last_error: str | None = Field(None, description="Why the last attempt failed (redacted, bounded).")
+    processed_at: datetime | None = None
+    outcomes: list[str] = Field(default_factory=list, description="What each event in the delivery led to.")
+    replayed_at: datetime | None = None
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items() if name.lower() in KEPT_HEADERS}
+
+
+def delivery_id(provider: str, headers: Mapping[str, str], body: bytes, *, salt: str = "") -> str:
+    digest = hashlib.sha256(provider.encode() + b"\0" + salt.encode())
+    for name in IDENTIFYING:
+        digest.update(b"\0" + headers.get(name, "").encode())
+    digest.update(b"\0" + body)
+    return "whd_" + digest.hexdigest()[:32]
+
+
+class WebhookDeliveries:
+    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
+        self._table = table
+        self._now = now
+
+    @staticmethod
+    def _entity(delivery: WebhookDelivery, body: bytes | None = None) -> dict[str, Any]:
+        entity: dict[str, Any] = {
+            "PartitionKey": integration_partition(delivery.tenant_id, delivery.integration_id),
+            "RowKey": delivery.id,
+            "Status": delivery.status.value,
+            "Meta": delivery.model_dump_json(),
+        }
+        if body is not None:
+            chunks = [body[i : i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)]
+            entity["Chunks"] = len(chunks)
+            entity.update({f"Body{i}": chunk for i, chunk in enumerate(chunks)})
+        return entity
+
+    def store(self, delivery: WebhookDelivery, body: bytes) -> tuple[WebhookDelivery, bool]:
+        """(the stored delivery, whether it is new). One insert: the row is whole or absent."""
+        try:
+            self._table.insert(self._entity(delivery, body))
+            return delivery, True
+        except Conflict:
+            return self.get(delivery.tenant_id, delivery.integration_id, delivery.id)[0], False
+
+    def _find(self, tenant_id: str, integration_id: str, delivery: str) -> tuple[dict[str, Any], str]:
+        found = self._table.find(integration_partition(tenant_id, integration_id), delivery)
+        if found is None:
+            raise NotFound(f"No webhook delivery {delivery} on this integration.")
+        return found
+
+    def get(self, tenant_id: str, integration_id: str, delivery: str) -> tuple[WebhookDelivery, str]:
+        entity, etag = self._find(tenant_id, integration_id, delivery)
+        return WebhookDelivery.model_validate_json(entity["Meta"]), etag
+
+    def body(self, tenant_id: str, integration_id: str, delivery: str) -> bytes:
+        entity, _ = self._find(tenant_id, integration_id, delivery)
+        return b"".join(bytes(entity[f"Body{i}"]) for i in range(int(entity.get("Chunks", 0))))
+
+    def _update(self, delivery: WebhookDelivery, etag: str) -> str:
+        # MERGE keeps the body properties; the ETag makes each transition one writer's.
+        return self._table.merge(self._entity(delivery), etag=etag)
+
+    def processed(self, delivery: WebhookDelivery, etag: str, outcomes: list[str]) -> None:
+        delivery.status, delivery.processed_at, delivery.outcomes = DeliveryStatus.processed, self._now(), outcomes
+        delivery.attempts += 1
+        self._update(delivery, etag)
+
+    def dropped(self, delivery: WebhookDelivery, etag: str, why: str) -> None:
+        delivery.status, delivery.processed_at, delivery.outcomes = DeliveryStatus.dropped, self._now(), [why]
+        self._update(delivery, etag)
+
+    def attempt_failed(
+        self, tenant_id: str, integration_id: str, delivery_id: str, error: BaseException, *, final: bool
+    ) -> None:
+        for _ in range(10):
+            delivery, etag = self.get(tenant_id, integration_id, delivery_id)
+            delivery.attempts += 1
+            delivery.last_error = f"{type(error).__name__}: " + REDACTOR.excerpt(
+                str(getattr(error, "detail", None) or error), ERROR_LIMIT
+            )
+            if final:
+                delivery.status = DeliveryStatus.failed
+            try:
+                self._update(delivery, etag)
+                return
+            except PreconditionFailed:
+                continue
+        raise Conflict(f"webhook delivery {delivery_id} is too contended")
+
+    def list(
+        self, tenant_id: str, integration_id: str, *, status: DeliveryStatus | None, size: int, continuation: str | None
+    ) -> tuple[list[WebhookDelivery], str | None]:
+        flt, params = "PartitionKey eq @pk", {"pk": integration_partition(tenant_id, integration_id)}
+        if status is not None:
+            flt += " and Status eq @status"
+            params["status"] = status.value
+        page: Page = self._table.page(flt, parameters=params, size=size, continuation=continuation, select=["Meta"])
+        return [WebhookDelivery.model_validate_json(e["Meta"]) for e in page.items], page.continuation
+
+    def claim_replay(self, tenant_id: str, integration_id: str, delivery_id: str) -> WebhookDelivery:
+        """A failed delivery back to `received`, to be enqueued again. Anything else is a 409."""
+        delivery, etag = self.get(tenant_id, integration_id, delivery_id)
+        if delivery.status != DeliveryStatus.failed:
+            raise Conflict(
+                f"Webhook delivery {delivery_id} is {delivery.status}; only failed deliveries are replayed.",
+                reason="not_failed",
+            )
+        delivery.status, delivery.replayed_at, delivery.attempts = DeliveryStatus.received, self._now(), 0
+        try:
+            self._update(delivery, etag)
+        except PreconditionFailed:
+            raise Conflict(f"Webhook delivery {delivery_id} is being replayed already.", reason="replaying") from None
+        return delivery
