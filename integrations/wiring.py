@@ -135,8 +135,11 @@ class Hub:
 
     @property
     def webhook_receiver(self) -> Receiver:
+        ingest = Policy("webhook-ingest", self.settings.webhook_ingest_per_s, self.settings.webhook_ingest_burst)
+        limiter = SharedRateLimiter(self.tables.table(TableName.ratebuckets), policies={"webhook": ingest})
+
         def admit(integration_id: str) -> None:
-            decision = self.rate_limiter.check(f"webhook:{integration_id}", WEBHOOK_PATH, "POST")
+            decision = limiter.check(f"webhook:{integration_id}", WEBHOOK_PATH, "POST")
             if not decision.allowed:
                 raise RateLimited(f"Too many deliveries; retry in {decision.retry_after} s.", decision.retry_after)
 

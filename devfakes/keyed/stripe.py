@@ -33,6 +33,7 @@ class StripeFake(KeyedBase):
         return [
             Route("/stripe/v1/payment_intents", self.stripe_payment_intents, methods=["POST"]),
             Route("/stripe/v1/payment_intents/{id}", self.stripe_payment_intent),
+            Route("/stripe/v1/payment_intents/{id}/confirm", self.stripe_confirm, methods=["POST"]),
             Route("/stripe/v1/refunds", self.stripe_refunds_create, methods=["POST"]),
             Route("/stripe/v1/{resource}", self.stripe),
         ]
@@ -185,6 +186,22 @@ class StripeFake(KeyedBase):
             return refund
 
         return await self._stripe_idempotent(request, create)
+
+    async def stripe_confirm(self, request: Request) -> Response:
+        """Test mode's confirm with a test card: `pm_card_visa` succeeds, `pm_card_chargeDeclined` is declined."""
+        self._count("stripe")
+        if refused := self._stripe_key_ok(request):
+            return refused
+        intent = self.stripe_intents.get(request.path_params["id"])
+        if intent is None:
+            return JSONResponse({"error": {"type": "invalid_request_error", "code": "resource_missing"}}, 404)
+        method = parse_qs((await request.body()).decode()).get("payment_method", [""])[0]
+        if method == "pm_card_chargeDeclined":
+            return JSONResponse({"error": {"type": "card_error", "code": "card_declined"}}, 402)
+        if method != "pm_card_visa":
+            return JSONResponse({"error": {"type": "invalid_request_error", "param": "payment_method"}}, 400)
+        intent["status"] = "succeeded"
+        return JSONResponse(intent)
 
     def stripe_succeed(self, pi_id: str) -> None:
         self.stripe_intents[pi_id]["status"] = "succeeded"
