@@ -18,6 +18,7 @@ def main() -> int:
         request_path,
         secrets_and_tokens,
         sync_push,
+        webhook_ingest,
     )
 
     rows: list[dict[str, object]] = []
@@ -30,6 +31,7 @@ def main() -> int:
         rows += request_path.run(conn)
         rows.append(member_sync.run(conn))
         rows += calendar_pull.run(conn)
+        rows += webhook_ingest.run(conn)
     print("| benchmark | baseline | measured | ratio | target | notes |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -32,7 +32,9 @@ def hub_app(conn: str, prefix: str) -> Any:
     from integrations.api.shared_ratelimit import SharedRateLimiter
     from integrations.wiring import build_hub, set_hub
 
-    hub = build_hub(make_settings(conn, table_prefix=prefix, **queue_names(prefix)))
+    # The webhook ingest limit as generous as the API's: the bench measures the receiver, not its refusals.
+    generous_ingest = {"webhook_ingest_per_s": 1e6, "webhook_ingest_burst": 10**9}
+    hub = build_hub(make_settings(conn, table_prefix=prefix, **queue_names(prefix), **generous_ingest))
     set_hub(hub)
     generous = SharedRateLimiter(
         hub.tables.table(TableName.ratebuckets),
@@ -63,7 +65,7 @@ def bare_app(conn: str, prefix: str) -> FastAPI:
 def queue_names(prefix: str) -> dict[str, str]:
     return {
         f"queue_{q.replace('-', '_')}": f"{prefix}-{q}"
-        for q in ("sync-jobs", "webhook-events", "integration-events", "alerts", "alert-webhooks")
+        for q in ("sync-jobs", "webhook-events", "webhook-deliveries", "integration-events", "alerts", "alert-webhooks")
     }
 
 

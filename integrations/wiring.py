@@ -44,7 +44,7 @@ from integrations.usage.quota import QuotaReport, tenant_quota
 from integrations.validation import Validator
 from integrations.webhooks.deliveries import WebhookDeliveries
 from integrations.webhooks.processor import DeliveryProcessing
-from integrations.webhooks.receiver import Receiver
+from integrations.webhooks.receiver import Receiver, RecentIntegrations
 from shared.blobs import Blobs
 from shared.errors import BadRequest, RateLimited
 from shared.http import OutboundClient
@@ -154,6 +154,7 @@ class Hub:
                 queue=self.settings.queue_webhook_deliveries,
                 now=self.clock,
                 admit=admit,
+                recent=RecentIntegrations(self.settings.webhook_lookup_cache_s),
             ),
         )
 

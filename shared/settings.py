@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, description="Largest accepted request body (413 above).")
     webhook_ingest_per_s: float = Field(50.0, gt=0, description="Deliveries per second one integration may receive.")
     webhook_ingest_burst: int = Field(200, ge=1, description="Deliveries one integration may receive in a burst.")
+    webhook_lookup_cache_s: float = Field(
+        5.0, ge=0, description="How long a receiver reuses an integration it looked up (0: read it per delivery)."
+    )
     public_base_url: str = Field("http://127.0.0.1:7071", description="Base URL the hub is reachable at (OAuth redirects).")
     # Provider base URLs can be overridden per provider (fakes locally): HUB_PROVIDER_URLS='{"fortnox": {...}}'
     provider_urls: dict[str, dict[str, str]] = Field(

@@ -9,6 +9,7 @@ replayable."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from integrations.documents.common import LifecycleStatus
 from integrations.payments import Payments
 from integrations.sync.context import RunContext
 from integrations.sync.webhook_events import WebhookEvent, process_webhook_event
-from integrations.webhooks.deliveries import DeliveryStatus, WebhookDeliveries
+from integrations.webhooks.deliveries import DeliveryStatus, WebhookDeliveries, WebhookDelivery
 from integrations.webhooks.readers import read_events
 from shared.errors import NotFound
 
@@ -36,6 +37,8 @@ class DeliveryMessage(BaseModel):
     tenant_id: str = Field(min_length=1, max_length=64)
     integration_id: str = Field(min_length=1, max_length=64)
     delivery_id: str = Field(min_length=1, max_length=64)
+    delivery: WebhookDelivery | None = Field(None, description="The delivery, when it rides in the message.")
+    body: str | None = Field(None, description="Its raw body, base64, when it rides in the message.")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class DeliveryProcessing:
         with self.sync.leases.held(
             f"delivery-{tenant}-{integration}-{message.delivery_id}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S
         ):
+            inline = base64.b64decode(message.body) if message.body is not None else None
+            if message.delivery is not None and inline is not None:
+                self.deliveries.store(message.delivery, inline)  # the row, once (a provider's retry finds it)
             delivery, etag = self.deliveries.get(tenant, integration, message.delivery_id)
             if delivery.status != DeliveryStatus.received:
                 return [f"duplicate: already {delivery.status}"]
@@ -80,7 +86,8 @@ class DeliveryProcessing:
                 self.deliveries.dropped(delivery, etag, why)
                 return [why]
             outcomes = []
-            for event in read_events(delivery, self.deliveries.body(tenant, integration, delivery.id)):
+            body = inline if inline is not None else self.deliveries.body(tenant, integration, delivery.id)
+            for event in read_events(delivery, body):
                 outcome = self.handle(
                     self.sync,
                     self.payments,

@@ -9,13 +9,20 @@ never 2xx without a durable copy.
    nowhere.
 3. A paused (or draft) integration answers 200 and drops the delivery (the provider keeps the subscription);
    a decommissioned one answers the catalog's `gone_status` (410: stop sending). Neither stores anything.
-4. Store the delivery (raw body + the headers processing needs, never a signature or token), then enqueue
-   it; only then answer 2xx. Storage down → StorageUnavailable → 503, and the sender retries.
+4. Make the delivery durable (raw body + the headers processing needs, never a signature or token) — in the
+   queue message itself when it fits (one storage write: the processor writes the delivery's row), else as a
+   row and then a message pointing to it — and only then answer 2xx. Storage down → StorageUnavailable → 503,
+   and the sender retries; nothing is half-written (one message, or a whole row without a message, which the
+   sender's retry queues).
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +48,35 @@ SECRET_SLOT = "webhook_secret_ref"
 # Unsigned pointers carry nothing that tells two deliveries apart (Mollie posts the same `id=tr_…` on every
 # status change), so each receipt is its own delivery: processing them is a re-fetch, harmless to repeat.
 EACH_RECEIPT_DISTINCT = frozenset({"unsigned_refetch"})
+# A queue message holds 64 KiB after the queue's base64, and the body rides base64 in JSON inside it.
+INLINE_MAX_BYTES = 24 * 1024
+RECENT_MAX = 10_000
+
+
+class RecentIntegrations:
+    """The receiver's short memory of integrations it looked up — found or not, so a repeated unknown id costs
+    no more than a known one — for `ttl_s`: a provider's burst reads storage once, not per delivery. The
+    processor re-reads the document, so a pause within the window still stops processing."""
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+
+    def get(self, integration_id: str, read: Callable[[str], Any]) -> Any:
+        now = self._clock()
+        with self._lock:
+            hit = self._seen.get(integration_id)
+        if hit is not None and now - hit[0] < self._ttl_s:
+            return hit[1]
+        document = read(integration_id)
+        with self._lock:
+            self._seen[integration_id] = (now, document)
+            self._seen.move_to_end(integration_id)
+            while len(self._seen) > RECENT_MAX:
+                self._seen.popitem(last=False)
+        return document
 
 
 @dataclass(frozen=True)
@@ -78,6 +114,7 @@ class Receiver:
     queue: str
     now: Callable[[], datetime]
     admit: Callable[[str], None]  # the per-integration ingest limit: raises RateLimited
+    recent: RecentIntegrations
 
     def receive(self, inbound: Inbound) -> Reply:
         document = self._integration(inbound)
@@ -113,16 +150,19 @@ class Receiver:
         return self._store_and_enqueue(document, inbound, received_at, webhook.scheme)
 
     def _integration(self, inbound: Inbound) -> Any:
-        tenant = self.integrations.tenant_of(inbound.integration_id)
-        try:
-            # Read on every path (a miss reads a key no tenant has): existence does not show in the timing.
-            document = self.integrations.get(tenant or "~", inbound.integration_id).document
-        except NotFound:
-            document = None
+        document = self.recent.get(inbound.integration_id, self._read)
         known_provider = any(spec.id == inbound.provider for spec in self.catalog.all())
         if document is None or not known_provider or document.provider != inbound.provider:
             raise NotFound("No webhook receiver here.")
         return document
+
+    def _read(self, integration_id: str) -> Any:
+        tenant = self.integrations.tenant_of(integration_id)
+        try:
+            # Read on every path (a miss reads a key no tenant has): existence does not show in the timing.
+            return self.integrations.get(tenant or "~", integration_id).document
+        except NotFound:
+            return None
 
     def _store_and_enqueue(self, document: Any, inbound: Inbound, received_at: datetime, scheme: str) -> Reply:
         headers = kept_headers(inbound.headers)
@@ -137,10 +177,16 @@ class Receiver:
             headers=headers,
             size=len(inbound.body),
         )
-        stored, new = self.deliveries.store(delivery, inbound.body)
-        if new or stored.status == DeliveryStatus.received:
-            # Also when not new but still `received`: the first receipt may have died between store and enqueue.
-            self.queues.send(
-                self.queue, {"tenant_id": document.tenant_id, "integration_id": document.id, "delivery_id": stored.id}
-            )
-        return Reply(200, delivery_id=stored.id)  # 200, not 202: Xero's intent-to-receive checks for it
+        message: dict[str, Any] = {
+            "tenant_id": document.tenant_id,
+            "integration_id": document.id,
+            "delivery_id": delivery.id,
+        }
+        if len(inbound.body) <= INLINE_MAX_BYTES:
+            # The queue message is the durable copy (one storage write); the processor writes the delivery's row.
+            message |= {"delivery": delivery.model_dump(mode="json"), "body": base64.b64encode(inbound.body).decode()}
+        else:
+            # Too large for a queue message: the row first (whole or absent), then a message pointing to it.
+            self.deliveries.store(delivery, inbound.body)
+        self.queues.send(self.queue, message)
+        return Reply(200, delivery_id=delivery.id)  # 200, not 202: Xero's intent-to-receive checks for it
