@@ -65,6 +65,13 @@ class PayPalAdapter(PaymentAdapter):
         ).json()
         return self._payment(order)
 
+    def verify_webhook_signature(self, question: dict[str, Any]) -> bool:
+        """PayPal's own check of a delivery's transmission signature (the webhook verifier asks through this)."""
+        data = self.request(
+            "POST", "/v1/notifications/verify-webhook-signature", operation="webhooks.verify", json=question
+        ).json()
+        return bool(data.get("verification_status") == "SUCCESS")
+
     def get_payment(self, provider_payment_id: str) -> ProviderPayment:
         order = self.request("GET", f"/v2/checkout/orders/{provider_payment_id}", operation="payments.get").json()
         if order["status"] == "APPROVED":  # the payer approved: capture now (idempotent per order)

@@ -11,6 +11,17 @@ from typing import Any
 from adapters.base import Adapter
 from shared.errors import ProviderError
 
+# A message's statuses in the order Twilio moves through them; callbacks may arrive out of order, so a status
+# never replaces a later one (the three final ones rank alike: whichever came first stands).
+STATUS_ORDER = ("accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read")
+FINAL = {"delivered": 6, "undelivered": 6, "failed": 6, "read": 7, "canceled": 6}
+
+
+def status_rank(status: str) -> int:
+    if status in FINAL:
+        return FINAL[status]
+    return STATUS_ORDER.index(status) if status in STATUS_ORDER else -1
+
 
 class TwilioAdapter(Adapter):
     @property

@@ -154,6 +154,7 @@ class Hub:
                 queue=self.settings.queue_webhook_deliveries,
                 now=self.clock,
                 admit=admit,
+                adapter_for=self.adapter_for,
                 recent=RecentIntegrations(self.settings.webhook_lookup_cache_s),
             ),
         )

@@ -2,8 +2,8 @@
 built from the entry's header, prefix and tolerance, so a provider that signs the way another does is a
 catalog line, not code.
 
-A scheme without a verifier here (PayPal's, until its verify call lands; `none`) has no receiver: deliveries
-for it are refused rather than accepted unverified."""
+A scheme without a verifier here (`none`) has no receiver: deliveries for it are refused rather than accepted
+unverified. PayPal's verifier asks PayPal (`remote`, the adapter's call); every other one is pure."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from adapters.webhook_verifiers.base import (
 from adapters.webhook_verifiers.body_hmac import base64_body, hex_body
 from adapters.webhook_verifiers.espocrm import EspoSignature
 from adapters.webhook_verifiers.meta import MetaSignature
+from adapters.webhook_verifiers.paypal import PayPalSignature, RemoteCheck
 from adapters.webhook_verifiers.standard_webhooks import StandardSignature
 from adapters.webhook_verifiers.stripe import StripeSignature
 from adapters.webhook_verifiers.tokens import GoogleChannelToken, GraphClientState, SharedSecret, UnsignedPointer
@@ -44,7 +45,10 @@ VERIFIERS: dict[str, VerifierFactory] = {
 }
 
 
-def verifier_for(webhook: WebhookSpec) -> WebhookVerifier | None:
-    """The verifier of a catalog entry's scheme, or None where the hub has none (refuse the delivery)."""
+def verifier_for(webhook: WebhookSpec, *, remote: RemoteCheck | None = None) -> WebhookVerifier | None:
+    """The verifier of a catalog entry's scheme, or None where the hub has none (refuse the delivery).
+    `remote`: how a scheme verified by the provider asks it (PayPal)."""
+    if webhook.scheme == "paypal":
+        return PayPalSignature(webhook, remote)
     factory = VERIFIERS.get(webhook.scheme)
     return factory(webhook) if factory else None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -12,6 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devfakes.keyed.base import GOOD, KeyedBase
+
+PAYPAL_SIGNING_KEY = b"fake-paypal-certificate-key"  # stands in for PayPal's certificate
 
 
 @dataclass
@@ -28,6 +34,7 @@ class PayPalFake(KeyedBase):
             Route("/paypal/v2/payments/captures/{id}/refund", self.paypal_refund, methods=["POST"]),
             Route("/paypal/v1/oauth2/token", self.paypal_token, methods=["POST"]),
             Route("/paypal/v1/notifications/webhooks", self.paypal_webhooks),
+            Route("/paypal/v1/notifications/verify-webhook-signature", self.paypal_verify, methods=["POST"]),
         ]
 
     def _paypal_refused(self, request: Request) -> Response | None:
@@ -136,3 +143,35 @@ class PayPalFake(KeyedBase):
                 status_code=401,
             )
         return JSONResponse({"webhooks": []})
+
+    # --- webhook signatures: the fake signs with its own key what real PayPal signs with its certificate -------
+    def paypal_sign(self, event: dict, webhook_id: str) -> dict[str, str]:
+        """The headers of a delivery of `event` to the webhook `webhook_id`, as PayPal would send them."""
+        transmission_id, at = str(uuid.uuid4()), "2026-12-03T10:00:00Z"
+        return {
+            "PAYPAL-TRANSMISSION-ID": transmission_id,
+            "PAYPAL-TRANSMISSION-TIME": at,
+            "PAYPAL-TRANSMISSION-SIG": self._paypal_signature(transmission_id, at, webhook_id, event),
+            "PAYPAL-CERT-URL": "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594",
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+        }
+
+    @staticmethod
+    def _paypal_signature(transmission_id: str, at: str, webhook_id: str, event: dict) -> str:
+        crc = zlib.crc32(json.dumps(event, sort_keys=True, separators=(",", ":")).encode())
+        message = f"{transmission_id}|{at}|{webhook_id}|{crc}".encode()
+        return base64.b64encode(hmac.new(PAYPAL_SIGNING_KEY, message, hashlib.sha256).digest()).decode()
+
+    async def paypal_verify(self, request: Request) -> Response:
+        self._count("paypal")
+        if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.paypal_tokens:
+            return JSONResponse({"name": "AUTHENTICATION_FAILURE"}, status_code=401)
+        q = await request.json()
+        try:
+            expected = self._paypal_signature(
+                q["transmission_id"], q["transmission_time"], q["webhook_id"], q["webhook_event"]
+            )
+        except (KeyError, TypeError):
+            return JSONResponse({"name": "VALIDATION_ERROR", "message": "Invalid request - see details"}, 400)
+        ok = hmac.compare_digest(expected, str(q.get("transmission_sig", "")))
+        return JSONResponse({"verification_status": "SUCCESS" if ok else "FAILURE"})

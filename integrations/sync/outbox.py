@@ -341,6 +341,40 @@ class Outbox:
         """Records by state: the sum of the counter shards (one range read, whatever the outbox's size)."""
         return self._counts.total(self._counts.read(self.partition(tenant_id, integration_id)))
 
+    def record_provider_status(
+        self, tenant_id: str, integration_id: str, kind: str, external_id: str, status: str, *, rank: Callable[[str], int]
+    ) -> str | None:
+        """The provider's word on a delivered record (Twilio: sent, delivered, failed…) on the record that
+        carries `external_id`, unless it already holds a later one (`rank`): callbacks arrive out of order.
+        The record's key, or None when no record of this integration has that id."""
+        flt = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and ExternalId eq @id"
+        pk = self.partition(tenant_id, integration_id)
+        for _ in range(10):
+            found = next(
+                iter(
+                    self._table.query_versioned(
+                        flt, parameters={"pk": pk, "lo": f"{kind}|", "hi": f"{kind}|~", "id": external_id}
+                    )
+                ),
+                None,
+            )
+            if found is None:
+                return None
+            entity, etag = found
+            key = str(entity["RowKey"]).split("|", 1)[1]
+            if rank(str(entity.get("ProviderStatus") or "")) >= rank(status):
+                return key
+            try:
+                self._table.merge({"PartitionKey": pk, "RowKey": entity["RowKey"], "ProviderStatus": status}, etag=etag)
+                return key
+            except PreconditionFailed:
+                continue
+        raise Conflict(f"{kind} {external_id} is too contended")
+
+    def provider_status(self, tenant_id: str, integration_id: str, kind: str, key: str) -> str | None:
+        found = self._table.find(self.partition(tenant_id, integration_id), f"{kind}|{key}")
+        return (str(found[0].get("ProviderStatus") or "") or None) if found else None
+
     def get(self, tenant_id: str, integration_id: str, kind: str, key: str) -> OutboxRecord:
         try:
             e, _ = self._table.get(self.partition(tenant_id, integration_id), f"{kind}|{key}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.twilio import status_rank
 from integrations.documents.common import LifecycleStatus
 from integrations.events import cloud_event
 from integrations.payments import Payment, Payments
@@ -67,6 +68,25 @@ def process_webhook_event(sync: RunContext, payments: Payments, event: WebhookEv
     return outcome
 
 
+def _message_status(sync: RunContext, document: Any, event: WebhookEvent) -> Outcome:
+    sid, status = str(event.data.get("message_sid") or ""), str(event.data.get("status") or "")
+    key = sync.outbox.record_provider_status(document.tenant_id, document.id, "message", sid, status, rank=status_rank)
+    if key is None:
+        return Outcome("ignored", f"no message {sid} on this integration")
+    sync.queues.send(
+        sync.events_queue,
+        cloud_event(
+            f"message.{status}",
+            id=f"message:{key}:{status}",
+            tenant_id=document.tenant_id,
+            integration_id=document.id,
+            subject=f"messages/{key}",
+            data={"key": key, "status": status, "provider_message_id": sid},
+        ),
+    )
+    return Outcome("recorded", f"message {key} is {status}")
+
+
 def payment_event(document: Any, payment: Payment) -> dict[str, Any]:
     """`payment.<status>`, with an id stable for (payment, status): re-fetching again emits the same fact."""
     return cloud_event(
@@ -98,6 +118,8 @@ def _act(sync: RunContext, payments: Payments, document: Any, event: WebhookEven
         # is a dead letter to replay, rather than an event lost with the payment left pending.
         sync.queues.send(sync.events_queue, payment_event(document, payment))
         return Outcome("refreshed", f"payment {key} is {payment.status}")
+    if event.type == "message.status":
+        return _message_status(sync, document, event)
     reads = [op.name for op in offered(document, sync.catalog.get(document.provider).capabilities) if op.on_change]
     if not reads:
         return Outcome("ignored", f"nothing to read for a {document.family} event")

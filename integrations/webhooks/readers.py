@@ -59,6 +59,18 @@ def stripe(delivery: WebhookDelivery, body: bytes) -> list[InboundEvent]:
     return [InboundEvent(event_id, kind, data)]
 
 
+def paypal(delivery: WebhookDelivery, body: bytes) -> list[InboundEvent]:
+    """Order events name the order in `resource.id`; capture events in `supplementary_data.related_ids`."""
+    event = _json(body)
+    try:
+        kind, event_id, resource = str(event["event_type"]), str(event["id"]), event["resource"]
+    except (KeyError, TypeError):
+        raise MalformedDelivery("a PayPal event has id, event_type and resource") from None
+    related = ((resource.get("supplementary_data") or {}).get("related_ids") or {}) if isinstance(resource, dict) else {}
+    order = related.get("order_id") or (resource.get("id") if kind.startswith("CHECKOUT.ORDER.") else None)
+    return [InboundEvent(event_id, kind, {"provider_payment_id": order} if order else {})]
+
+
 def mollie(delivery: WebhookDelivery, body: bytes) -> list[InboundEvent]:
     payment = _form(body).get("id", "")
     if not payment.startswith("tr_"):
@@ -155,6 +167,7 @@ def one_event(delivery: WebhookDelivery, body: bytes) -> list[InboundEvent]:
 
 READERS: dict[str, Reader] = {
     "stripe": stripe,
+    "paypal": paypal,
     "ideal": mollie,
     "swish": swish,
     "xero": xero,

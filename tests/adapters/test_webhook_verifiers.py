@@ -17,7 +17,7 @@ import stripe
 from twilio.request_validator import RequestValidator
 
 from adapters.spec import WebhookSpec
-from adapters.webhook_verifiers import VERIFIERS, Handshake, SignedDelivery, WebhookRejected, verifier_for
+from adapters.webhook_verifiers import Handshake, SignedDelivery, WebhookRejected, verifier_for
 
 NOW = 1_796_000_000.0
 SW_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-key-32-bytes!!").decode()
@@ -315,8 +315,35 @@ def test_no_secret_configured_is_a_rejection_not_a_pass() -> None:
             verify(case, case.sign(body, case.secret, NOW - 5), [])
 
 
-def test_every_catalog_scheme_but_none_and_paypal_has_a_verifier() -> None:
+def test_every_catalog_scheme_but_none_has_a_verifier() -> None:
     from adapters.catalog import default_catalog
 
-    schemes = {spec.webhook.scheme for spec in default_catalog().all()}
-    assert schemes - set(VERIFIERS) <= {"none", "paypal"}
+    for spec in default_catalog().all():
+        assert (verifier_for(spec.webhook) is None) == (spec.webhook.scheme == "none"), spec.id
+
+
+def test_paypal_asks_paypal_with_each_webhook_id() -> None:
+    asked: list[dict[str, object]] = []
+
+    def paypal_says(question: dict[str, object]) -> bool:
+        asked.append(question)
+        return question["webhook_id"] == "WH-NEW"
+
+    verifier = verifier_for(WebhookSpec(scheme="paypal"), remote=paypal_says)
+    assert verifier is not None
+    headers = {
+        "PAYPAL-TRANSMISSION-ID": "t-1",
+        "PAYPAL-TRANSMISSION-TIME": "2026-12-03T10:00:00Z",
+        "PAYPAL-TRANSMISSION-SIG": "c2ln",
+        "PAYPAL-CERT-URL": "https://api-m.paypal.com/v1/notifications/certs/CERT-1",
+        "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+    }
+    delivery = SignedDelivery(headers, b'{"id": "WH-EVT-1"}', NOW)
+    assert verifier.verify(delivery, ["WH-OLD", "WH-NEW"]) is None  # during a re-registration: either id
+    assert asked[-1]["webhook_event"] == {"id": "WH-EVT-1"} and asked[-1]["transmission_sig"] == "c2ln"
+    with pytest.raises(WebhookRejected):
+        verifier.verify(delivery, ["WH-OLD"])
+    with pytest.raises(WebhookRejected, match="missing"):
+        verifier.verify(replace(delivery, headers={k: v for k, v in headers.items() if "SIG" not in k}), ["WH-NEW"])
+    with pytest.raises(WebhookRejected, match="not reachable"):
+        verifier_for(WebhookSpec(scheme="paypal")).verify(delivery, ["WH-NEW"])  # type: ignore[union-attr]

@@ -123,3 +123,77 @@ def test_deliveries_beyond_the_ingest_limit_are_429(api: str, admin: ApiClient, 
     limited = [r for r in answers if r.status_code == 429]
     assert len(limited) >= 5 and limited[0].headers["Retry-After"] and "ratelimit" in limited[0].headers
     assert limited[0].headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_twilio_status_callbacks_reach_the_message(api: str, admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    from twilio.request_validator import RequestValidator
+
+    from devfakes.keyed import GOOD
+
+    doc = admin.create(
+        {
+            "family": "messaging",
+            "provider": "twilio",
+            "display_name": "SMS",
+            "config": {"account_sid": GOOD["twilio_sid"], "default_sender": "+46701740605"},
+        }
+    )
+    path = f"{admin.integrations}/{doc['id']}"
+    assert admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["twilio"]}).status_code == 200
+    with_secret(admin, path, "twilio-auth-token")  # the account's auth token signs the callbacks
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    message = {"key": "MSG-1", "to": "+46701234567", "body": "Välkommen!"}
+    assert admin.post(f"{path}/messages", json={"messages": [message]}).status_code == 202
+    drain("queue_sync_jobs")
+    sent = admin.get(f"{path}/messages/MSG-1").json()
+    assert sent["state"] == "synced" and sent["delivery_status"] is None and sent["provider_message_id"]
+    public = f"https://hub.test/api/v1/webhooks/twilio/{doc['id']}"  # the URL Twilio was given, and signs
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def callback(status: str, token: str = "twilio-auth-token") -> int:
+        params = {"MessageSid": sent["provider_message_id"], "MessageStatus": status, "AccountSid": GOOD["twilio_sid"]}
+        signature = RequestValidator(token).compute_signature(public, params)
+        body = "&".join(f"{k}={v}" for k, v in params.items())
+        url = f"{api}/api/v1/webhooks/twilio/{doc['id']}"
+        return requests.post(url, data=body, headers={**form, "X-Twilio-Signature": signature}, timeout=30).status_code
+
+    assert callback("delivered", token="not-the-token") == 401
+    assert callback("delivered") == 200
+    drain()
+    assert callback("sent") == 200  # out of order: arrives after "delivered"
+    drain()
+    assert admin.get(f"{path}/messages/MSG-1").json()["delivery_status"] == "delivered"
+    events = hub.queues.peek_all(hub.settings.queue_integration_events)
+    assert "dev.integration-hub.message.delivered" in [e["type"] for e in events]
+    assert admin.get(f"{path}/messages/NOPE").status_code == 404
+
+
+def test_paypal_deliveries_are_verified_by_paypal(api: str, admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    path = active_gateway(admin, fakes, "paypal")
+    with_secret(admin, path, "WH-4KH30237RB3361024")  # the id of the webhook registered at PayPal
+    body = {
+        "key": "PAY-P",
+        "amount_minor": 2500,
+        "currency": "EUR",
+        "description": "Licens",
+        "return_url": "https://fed.example/back",
+    }
+    payment = admin.post(f"{path}/payments", json=body).json()
+    CASES["paypal"].pay(fakes, payment["provider_payment_id"])
+    event = {
+        "id": "WH-EVT-1",
+        "event_type": "CHECKOUT.ORDER.APPROVED",
+        "resource": {"id": payment["provider_payment_id"], "status": "APPROVED"},
+    }
+    url = f"{api}/api/v1/webhooks/paypal/{path.rsplit('/', 1)[1]}"
+    data = json.dumps(event)
+    json_type = {"Content-Type": "application/json"}
+    forged = fakes.keyed.paypal_sign(event, "WH-SOMEONE-ELSES")
+    assert requests.post(url, data=data, headers={**forged, **json_type}, timeout=30).status_code == 401
+    headers = fakes.keyed.paypal_sign(event, "WH-4KH30237RB3361024")
+    tampered = json.dumps({**event, "resource": {**event["resource"], "status": "COMPLETED"}})
+    assert requests.post(url, data=tampered, headers={**headers, **json_type}, timeout=30).status_code == 401
+    assert requests.post(url, data=data, headers={**headers, **json_type}, timeout=30).status_code == 200
+    drain()
+    assert admin.get(f"{path}/payments/PAY-P").json()["status"] == "succeeded"

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import IntakeDep, IntegrationId, Runner, SyncDep, TenantId
-from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.api.deps import IntakeDep, IntegrationId, Reader, Runner, SyncDep, TenantId
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+MessageKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's message id.")]
 
 
 class MessageIn(BaseModel):
@@ -59,3 +60,36 @@ def send_messages(
     for m in body.messages:
         intake.outbox.put(tenant_id, integration_id, "message", m.key, m.model_dump(mode="json"))
     return trigger_sync(sync, tenant_id, integration_id, "send_messages", trigger="manual")
+
+
+class MessageStatus(BaseModel):
+    key: str
+    state: str = Field(description="The outbox state: pending, synced (sent to Twilio) or failed.")
+    provider_message_id: str | None = Field(None, description="Twilio's message SID, once sent.")
+    delivery_status: str | None = Field(
+        None, description="Twilio's latest word from its status callbacks: sent, delivered, undelivered, failed…"
+    )
+    attempts: int
+    last_error: str = ""
+
+
+@router.get(
+    "/messages/{key}",
+    operation_id="getMessage",
+    summary="A message: sent yet, and what Twilio's status callbacks said about its delivery",
+    response_model=MessageStatus,
+    responses=COMMON,
+)
+def get_message(
+    tenant_id: TenantId, integration_id: IntegrationId, key: MessageKey, principal: Reader, intake: IntakeDep
+) -> Any:
+    intake.integrations.get(tenant_id, integration_id)
+    record = intake.outbox.get(tenant_id, integration_id, "message", key)
+    return MessageStatus(
+        key=record.key,
+        state=record.state,
+        provider_message_id=record.external_id,
+        delivery_status=intake.outbox.provider_status(tenant_id, integration_id, "message", key),
+        attempts=record.attempts,
+        last_error=record.last_error,
+    )
