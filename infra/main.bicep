@@ -200,6 +200,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'HUB_QUEUE_INTEGRATION_EVENTS', value: 'hub-integration-events' }
         { name: 'HUB_QUEUE_ALERT_WEBHOOKS', value: 'hub-alert-webhooks' }
         { name: 'HUB_QUEUE_WEBHOOK_DELIVERIES', value: 'hub-webhook-deliveries' }
+        { name: 'HUB_QUEUE_EVENT_FANOUT', value: 'hub-event-fanout' }
+        { name: 'HUB_QUEUE_EVENT_DELIVERIES', value: 'hub-event-deliveries' }
       ]
     }
   }

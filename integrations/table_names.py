@@ -12,6 +12,8 @@ class TableName(StrEnum):
     audit = "audit"
     deadletters = "deadletters"
     due = "due"  # schedule slots waiting to run
+    eventdeliveries = "eventdeliveries"  # the log of events sent to tenants' endpoints
+    eventendpoints = "eventendpoints"  # tenants' event endpoints
     integrations = "integrations"
     integrationindex = "integrationindex"  # integration id → tenant (webhook URLs name only the integration)
     leases = "leases"

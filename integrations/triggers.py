@@ -18,6 +18,8 @@ WEBHOOK_EVENTS_QUEUE = "%HUB_QUEUE_WEBHOOK_EVENTS%"
 SYNC_JOBS_QUEUE = "%HUB_QUEUE_SYNC_JOBS%"
 ALERT_WEBHOOKS_QUEUE = "%HUB_QUEUE_ALERT_WEBHOOKS%"
 WEBHOOK_DELIVERIES_QUEUE = "%HUB_QUEUE_WEBHOOK_DELIVERIES%"
+EVENT_FANOUT_QUEUE = "%HUB_QUEUE_EVENT_FANOUT%"
+EVENT_DELIVERIES_QUEUE = "%HUB_QUEUE_EVENT_DELIVERIES%"
 
 
 def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], object]) -> None:
@@ -104,3 +106,20 @@ def queue_webhook_deliveries(message: func.QueueMessage) -> None:
     from integrations.wiring import get_hub
 
     get_hub().delivery_processing.process(message.get_body(), dequeue_count=message.dequeue_count or 1)
+
+
+@blueprint.function_name("queue_event_fanout")
+@blueprint.queue_trigger(arg_name="message", queue_name=EVENT_FANOUT_QUEUE, connection="AzureWebJobsStorage")
+def queue_event_fanout(message: func.QueueMessage) -> None:
+    from integrations.wiring import get_hub
+
+    recorded("event_fanout", message, lambda: get_hub().event_sender.fan_out(json.loads(message.get_body())))
+
+
+@blueprint.function_name("queue_event_deliveries")
+@blueprint.queue_trigger(arg_name="message", queue_name=EVENT_DELIVERIES_QUEUE, connection="AzureWebJobsStorage")
+def queue_event_deliveries(message: func.QueueMessage) -> None:
+    # A failing endpoint does not fail the message: the sender re-queues it on its own schedule (hours apart).
+    from integrations.wiring import get_hub
+
+    recorded("event_deliveries", message, lambda: get_hub().event_sender.deliver(json.loads(message.get_body())))

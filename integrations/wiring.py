@@ -24,6 +24,8 @@ from integrations.auth.jwt_tokens import SigningKeys
 from integrations.credentials import Credentials
 from integrations.dead_letters import DeadLetters
 from integrations.documents.document import Condition
+from integrations.events_out.delivery import EventSender
+from integrations.events_out.endpoints import EventEndpoints
 from integrations.machine_tokens import MachineTokens
 from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
@@ -166,6 +168,30 @@ class Hub:
             sync=self.run_context,
             payments=self.payments,
             max_attempts=MAX_DEQUEUE_COUNT,
+        )
+
+    @property
+    def event_endpoints(self) -> EventEndpoints:
+        return self._once(
+            "event_endpoints",
+            lambda: EventEndpoints(self.tables.table(TableName.eventendpoints), self.secret_store, now=self.clock),
+        )
+
+    @property
+    def event_sender(self) -> EventSender:
+        return self._once(
+            "event_sender",
+            lambda: EventSender(
+                endpoints=self.event_endpoints,
+                log_table=self.tables.table(TableName.eventdeliveries),
+                queues=self.queues,
+                outbound=self.outbound,
+                events_queue=self.settings.queue_integration_events,
+                fanout_queue=self.settings.queue_event_fanout,
+                deliveries_queue=self.settings.queue_event_deliveries,
+                now=self.clock,
+                ca_bundle=self.settings.alert_webhook_ca_bundle,
+            ),
         )
 
     @property
@@ -412,7 +438,7 @@ class Hub:
             now=self.clock,
             lease_s=self.settings.sync_lease_s,
             jobs_queue=self.settings.queue_sync_jobs,
-            events_queue=self.settings.queue_integration_events,
+            publish=self.event_sender.publish,
         )
 
     def adapter_for(self, document: Any) -> Adapter:

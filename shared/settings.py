@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         description="Verified provider deliveries.",
     )
     queue_integration_events: str = Field("hub-integration-events", validation_alias="HUB_QUEUE_INTEGRATION_EVENTS")
+    queue_event_fanout: str = Field(
+        "hub-event-fanout", validation_alias="HUB_QUEUE_EVENT_FANOUT", description="Events to fan out to endpoints."
+    )
+    queue_event_deliveries: str = Field(
+        "hub-event-deliveries", validation_alias="HUB_QUEUE_EVENT_DELIVERIES", description="One event to one endpoint."
+    )
     sync_lease_s: float = Field(
         30.0,
         description="Lease preventing overlapping runs; renewed every third of it while a run works, so a crashed "

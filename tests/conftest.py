@@ -61,6 +61,8 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     monkeypatch.setenv("HUB_QUEUE_INTEGRATION_EVENTS", settings.queue_integration_events)
     monkeypatch.setenv("HUB_QUEUE_ALERT_WEBHOOKS", settings.queue_alert_webhooks)
     monkeypatch.setenv("HUB_QUEUE_WEBHOOK_DELIVERIES", settings.queue_webhook_deliveries)
+    monkeypatch.setenv("HUB_QUEUE_EVENT_FANOUT", settings.queue_event_fanout)
+    monkeypatch.setenv("HUB_QUEUE_EVENT_DELIVERIES", settings.queue_event_deliveries)
     hub = build_hub(settings)
     set_hub(hub)
     yield hub

@@ -21,6 +21,8 @@ def test_indexed_function_metadata() -> None:
         "queue_webhook_events",
         "queue_alert_webhooks",
         "queue_webhook_deliveries",
+        "queue_event_fanout",
+        "queue_event_deliveries",
     }
 
     http_trigger = functions["http_api"][0]
@@ -36,6 +38,8 @@ def test_indexed_function_metadata() -> None:
         ("queue_webhook_events", "HUB_QUEUE_WEBHOOK_EVENTS"),
         ("queue_alert_webhooks", "HUB_QUEUE_ALERT_WEBHOOKS"),
         ("queue_webhook_deliveries", "HUB_QUEUE_WEBHOOK_DELIVERIES"),
+        ("queue_event_fanout", "HUB_QUEUE_EVENT_FANOUT"),
+        ("queue_event_deliveries", "HUB_QUEUE_EVENT_DELIVERIES"),
     ):
         trigger = functions[name][0]
         assert trigger["type"] == "queueTrigger"

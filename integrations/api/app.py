@@ -20,6 +20,7 @@ from integrations.api.routes import (
     crm_records,
     dead_letters,
     enrollments,
+    event_endpoints,
     health,
     integrations,
     messages,
@@ -73,6 +74,7 @@ def create_api(
     app.include_router(tokens.router)
     app.include_router(webhooks.receivers)
     app.include_router(webhooks.router)
+    app.include_router(event_endpoints.router)
     deprecations = DEPRECATIONS if deprecations is None else deprecations
     mark(app, deprecations)
     generate = app.openapi

@@ -37,4 +37,4 @@ class RunContext:
     now: Callable[[], datetime]
     lease_s: float  # the integration's sync lease (host.json-independent: a setting)
     jobs_queue: str  # where sync jobs are queued
-    events_queue: str  # where integration events (run results, pulled changes) go
+    publish: Callable[[dict[str, Any]], None]  # an integration event (run results, pulled changes): feed + endpoints

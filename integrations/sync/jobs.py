@@ -161,7 +161,7 @@ def _execute(ctx: RunContext, run: SyncRun, kept: KeptLease, dequeue_count: int)
         mirror=ctx.member_mirror,
         state=ctx.sync_state,
         started_at=ctx.now(),
-        emit=lambda event: ctx.queues.send(ctx.events_queue, event),
+        emit=ctx.publish,
     )
     try:
         progress = OPERATIONS[run.operation].run(ctx.adapter_for(document), ctx.outbox, document, env)
@@ -201,6 +201,6 @@ def _finish(
         run.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     ctx.runs.save(run)
     telemetry.sync_runs.add(1, {"operation": run.operation, "status": run.status.value})
-    ctx.queues.send(ctx.events_queue, cloud_event(run))
+    ctx.publish(cloud_event(run))
     log.info("sync %s %s: %s (created %d, failed %d)", run.operation, run.id, status, run.created, run.failed)
     return run

@@ -73,8 +73,7 @@ def _message_status(sync: RunContext, document: Any, event: WebhookEvent) -> Out
     key = sync.outbox.record_provider_status(document.tenant_id, document.id, "message", sid, status, rank=status_rank)
     if key is None:
         return Outcome("ignored", f"no message {sid} on this integration")
-    sync.queues.send(
-        sync.events_queue,
+    sync.publish(
         cloud_event(
             f"message.{status}",
             id=f"message:{key}:{status}",
@@ -116,7 +115,7 @@ def _act(sync: RunContext, payments: Payments, document: Any, event: WebhookEven
             return Outcome("ignored", exc.detail)
         # A provider or storage failure propagates: the queue retries, and after its last attempt the delivery
         # is a dead letter to replay, rather than an event lost with the payment left pending.
-        sync.queues.send(sync.events_queue, payment_event(document, payment))
+        sync.publish(payment_event(document, payment))
         return Outcome("refreshed", f"payment {key} is {payment.status}")
     if event.type == "message.status":
         return _message_status(sync, document, event)

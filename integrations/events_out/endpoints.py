@@ -1,0 +1,141 @@
+"""Tenants' event endpoints (the Svix / Standard Webhooks model): an HTTPS URL, the event types it wants, and a
+signing secret shown once — rotatable, the previous one still signing beside the new for an overlap.
+
+Rows: `PartitionKey = <tenant>`, `RowKey = <endpoint id>`. Secrets live in the secret store
+(`<tenant>--shared--evtep-<hex>`, a version per rotation), never in the row.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.secrets.store import SecretStore
+from shared.tables import Table
+
+DEFAULT_OVERLAP = timedelta(hours=24)
+
+
+class EndpointStatus(StrEnum):
+    enabled = "enabled"
+    disabled = "disabled"  # after sustained failure (or by the tenant): nothing is sent until re-enabled
+
+
+class EventEndpoint(BaseModel):
+    id: str
+    tenant_id: str
+    url: str
+    event_types: list[str] = Field(
+        default_factory=list,
+        description="Event types it receives (`payment.succeeded`, `sync.*`); empty: every type.",
+    )
+    description: str = ""
+    status: EndpointStatus = EndpointStatus.enabled
+    created_at: datetime
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+    previous_secret_until: datetime | None = Field(
+        None, description="Until then deliveries carry a signature with the previous secret too (rotation)."
+    )
+
+    def wants(self, event_type: str) -> bool:
+        short = event_type.removeprefix("dev.integration-hub.")
+        return not self.event_types or any(fnmatch.fnmatchcase(short, pattern) for pattern in self.event_types)
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class EventEndpoints:
+    def __init__(self, table: Table, store: SecretStore, *, now: Callable[[], datetime]) -> None:
+        self._table = table
+        self._store = store
+        self._now = now
+
+    @staticmethod
+    def secret_name(endpoint: EventEndpoint) -> str:
+        return f"{endpoint.tenant_id}--shared--evtep-{endpoint.id.removeprefix('ep_')}"
+
+    def _write(self, endpoint: EventEndpoint, etag: str | None) -> str:
+        entity = {"PartitionKey": endpoint.tenant_id, "RowKey": endpoint.id, "Body": endpoint.model_dump_json()}
+        return self._table.insert(entity) if etag is None else self._table.replace(entity, etag=etag)
+
+    def create(self, tenant_id: str, url: str, event_types: list[str], description: str) -> tuple[EventEndpoint, str]:
+        """(the endpoint, its signing secret — shown this once)."""
+        endpoint = EventEndpoint(
+            id="ep_" + secrets.token_hex(12),
+            tenant_id=tenant_id,
+            url=url,
+            event_types=event_types,
+            description=description,
+            created_at=self._now(),
+        )
+        secret = new_secret()
+        self._store.set(self.secret_name(endpoint), secret, tags={"tenant": tenant_id, "endpoint": endpoint.id})
+        self._write(endpoint, None)
+        return endpoint, secret
+
+    def _get(self, tenant_id: str, endpoint_id: str) -> tuple[EventEndpoint, str]:
+        found = self._table.find(tenant_id, endpoint_id)
+        if found is None:
+            raise NotFound(f"No event endpoint {endpoint_id}.")
+        return EventEndpoint.model_validate_json(found[0]["Body"]), found[1]
+
+    def get(self, tenant_id: str, endpoint_id: str) -> EventEndpoint:
+        return self._get(tenant_id, endpoint_id)[0]
+
+    def of_tenant(self, tenant_id: str) -> list[EventEndpoint]:
+        rows = self._table.query("PartitionKey eq @t", parameters={"t": tenant_id})
+        return sorted((EventEndpoint.model_validate_json(e["Body"]) for e in rows), key=lambda e: e.created_at)
+
+    def delete(self, tenant_id: str, endpoint_id: str) -> None:
+        endpoint = self.get(tenant_id, endpoint_id)
+        self._table.delete(tenant_id, endpoint_id)
+        self._store.delete(self.secret_name(endpoint))
+
+    def _change(self, tenant_id: str, endpoint_id: str, change: Callable[[EventEndpoint], None]) -> EventEndpoint:
+        for _ in range(10):
+            endpoint, etag = self._get(tenant_id, endpoint_id)
+            change(endpoint)
+            try:
+                self._write(endpoint, etag)
+                return endpoint
+            except PreconditionFailed:
+                continue
+        raise Conflict(f"Event endpoint {endpoint_id} is too contended; retry.")
+
+    def rotate(self, tenant_id: str, endpoint_id: str, overlap: timedelta = DEFAULT_OVERLAP) -> tuple[EventEndpoint, str]:
+        """A new secret (shown once); the previous one keeps signing beside it for `overlap`."""
+        endpoint = self.get(tenant_id, endpoint_id)
+        secret = new_secret()
+        self._store.set(self.secret_name(endpoint), secret, tags={"tenant": tenant_id, "endpoint": endpoint_id})
+        until = self._now() + overlap
+
+        def overlap_from_now(e: EventEndpoint) -> None:
+            e.previous_secret_until = until
+
+        return self._change(tenant_id, endpoint_id, overlap_from_now), secret
+
+    def set_status(self, tenant_id: str, endpoint_id: str, status: EndpointStatus, reason: str | None) -> EventEndpoint:
+        at = self._now()
+
+        def apply(e: EventEndpoint) -> None:
+            e.status = status
+            e.disabled_at, e.disabled_reason = (at, reason) if status == EndpointStatus.disabled else (None, None)
+
+        return self._change(tenant_id, endpoint_id, apply)
+
+    def signing_secrets(self, endpoint: EventEndpoint) -> list[str]:
+        """The current secret, and the previous one while the rotation's overlap lasts (newest first)."""
+        name = self.secret_name(endpoint)
+        versions = [v.version for v in self._store.versions(name) if v.enabled]
+        overlapping = endpoint.previous_secret_until is not None and self._now() < endpoint.previous_secret_until
+        return [self._store.get(name, version) for version in versions[: 2 if overlapping else 1]]
