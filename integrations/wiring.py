@@ -407,6 +407,7 @@ class Hub:
             webhooks_queue=settings.queue_alert_webhooks,
             default_pct=settings.quota_alert_pct,
             ca_bundle=settings.alert_webhook_ca_bundle,
+            publish=self.event_sender.publish,
         )
 
     def tenant_quota(self, tenant_id: str) -> QuotaReport:

@@ -7,12 +7,13 @@ to checked public addresses and follows no redirect off the origin). It is poste
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from integrations.events import cloud_event
 from shared.egress import EgressRefused
 from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.http import Call, OutboundClient, Policy
@@ -37,6 +38,7 @@ class QuotaAlerts:
     webhooks_queue: str
     default_pct: Mapping[str, float]  # tenant → threshold when it set none (HUB_QUOTA_ALERT_PCT)
     ca_bundle: str | None = None  # the receivers' CA bundle (tests); None: the system's
+    publish: Callable[[dict[str, Any]], None] | None = None  # the hub's events: the feed and tenants' endpoints
 
     def save(self, tenant_id: str, settings: AlertSettings) -> AlertSettings:
         if settings.webhook_url:
@@ -61,8 +63,20 @@ class QuotaAlerts:
         return AlertSettings(webhook_url=found[0]["WebhookUrl"] or None, threshold_pct=found[0]["ThresholdPct"])
 
     def deliver(self, tenant_id: str, event: dict[str, Any]) -> None:
-        """Record the alert, and hand the webhook post (if any) to its own queue."""
+        """Record the alert, publish it as a signed `quota.threshold` event (the tenant's event endpoints), and
+        hand the legacy unsigned webhook post (if one is configured) to its own queue."""
         self.queues.send(self.alerts_queue, event)
+        if self.publish is not None:
+            self.publish(
+                cloud_event(
+                    "quota.threshold",
+                    id=f"quota:{tenant_id}:{event.get('period')}:{event.get('period_key')}:{event.get('threshold_pct')}",
+                    tenant_id=tenant_id,
+                    integration_id="-",
+                    subject=f"quota/{event.get('period')}/{event.get('period_key')}",
+                    data={k: v for k, v in event.items() if k != "type"},
+                )
+            )
         if self.load(tenant_id).webhook_url:
             self.queues.send(self.webhooks_queue, {"tenant_id": tenant_id, "event": event})
 

@@ -163,3 +163,14 @@ def test_a_rotation_signs_with_both_secrets_during_the_overlap(admin: ApiClient,
         standardwebhooks.Webhook(secret).verify(body, headers)
     assert admin.delete(path).status_code == 204
     assert admin.get(f"/api/v1/tenants/{admin.tenant}/event-endpoints").json()["items"] == []
+
+
+def test_quota_alerts_reach_endpoints_signed(admin: ApiClient, hub: Hub, receiver: Receiver) -> None:
+    secret = register(admin, receiver, event_types=["quota.*"])["secret"]
+    alert = {"type": "dev.integration-hub.quota.threshold", "tenant_id": admin.tenant, "period": "day",
+             "period_key": "2026-12-03", "used": 9, "limit": 10, "pct": 90.0, "threshold_pct": 80.0, "plan": "free"}  # fmt: skip
+    hub.quota_alerts.deliver(admin.tenant, alert)
+    drain()
+    ((headers, body),) = receiver.received
+    payload = standardwebhooks.Webhook(secret).verify(body, headers)
+    assert payload["type"] == "dev.integration-hub.quota.threshold" and payload["data"]["pct"] == 90.0
