@@ -159,14 +159,19 @@ class StripeFake(KeyedBase):
 
         return await self._stripe_idempotent(request, create)
 
-    async def stripe_payment_intent(self, request: Request) -> Response:
+    def _stripe_intent(self, request: Request) -> dict | Response:
+        """The path's payment intent, or Stripe's refusal (bad key, no such intent)."""
         self._count("stripe")
         if refused := self._stripe_key_ok(request):
             return refused
         intent = self.stripe_intents.get(request.path_params["id"])
         if intent is None:
             return JSONResponse({"error": {"type": "invalid_request_error", "code": "resource_missing"}}, 404)
-        return JSONResponse(intent)
+        return intent
+
+    async def stripe_payment_intent(self, request: Request) -> Response:
+        intent = self._stripe_intent(request)
+        return intent if isinstance(intent, Response) else JSONResponse(intent)
 
     async def stripe_refunds_create(self, request: Request) -> Response:
         self._count("stripe")
@@ -189,12 +194,9 @@ class StripeFake(KeyedBase):
 
     async def stripe_confirm(self, request: Request) -> Response:
         """Test mode's confirm with a test card: `pm_card_visa` succeeds, `pm_card_chargeDeclined` is declined."""
-        self._count("stripe")
-        if refused := self._stripe_key_ok(request):
-            return refused
-        intent = self.stripe_intents.get(request.path_params["id"])
-        if intent is None:
-            return JSONResponse({"error": {"type": "invalid_request_error", "code": "resource_missing"}}, 404)
+        intent = self._stripe_intent(request)
+        if isinstance(intent, Response):
+            return intent
         method = parse_qs((await request.body()).decode()).get("payment_method", [""])[0]
         if method == "pm_card_chargeDeclined":
             return JSONResponse({"error": {"type": "card_error", "code": "card_declined"}}, 402)
