@@ -174,7 +174,14 @@ class Hub:
     def event_endpoints(self) -> EventEndpoints:
         return self._once(
             "event_endpoints",
-            lambda: EventEndpoints(self.tables.table(TableName.eventendpoints), self.secret_store, now=self.clock),
+            lambda: EventEndpoints(
+                self.tables.table(TableName.eventendpoints),
+                self.secret_store,
+                now=self.clock,
+                resolve=lambda tenant, ref: self.credentials.resolve_ref(
+                    tenant, "-", ref, slot="event_endpoint_secret", operation="events.sign"
+                ),
+            ),
         )
 
     @property

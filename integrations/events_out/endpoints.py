@@ -55,10 +55,19 @@ def new_secret() -> str:
 
 
 class EventEndpoints:
-    def __init__(self, table: Table, store: SecretStore, *, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        table: Table,
+        store: SecretStore,
+        *,
+        now: Callable[[], datetime],
+        resolve: Callable[[str, str], str] | None = None,
+    ) -> None:
         self._table = table
         self._store = store
         self._now = now
+        # (tenant, `kv:<name>@<version>`) → the value, through the hub's one secret path (cached, audited).
+        self._resolve = resolve or (lambda tenant, ref: self._store.get(*ref.removeprefix("kv:").split("@")))
 
     @staticmethod
     def secret_name(endpoint: EventEndpoint) -> str:
@@ -138,4 +147,4 @@ class EventEndpoints:
         name = self.secret_name(endpoint)
         versions = [v.version for v in self._store.versions(name) if v.enabled]
         overlapping = endpoint.previous_secret_until is not None and self._now() < endpoint.previous_secret_until
-        return [self._store.get(name, version) for version in versions[: 2 if overlapping else 1]]
+        return [self._resolve(endpoint.tenant_id, f"kv:{name}@{version}") for version in versions[: 2 if overlapping else 1]]

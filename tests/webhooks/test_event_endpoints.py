@@ -82,6 +82,9 @@ def test_an_endpoint_gets_each_event_once_signed(admin: ApiClient, hub: Hub, rec
     assert payload["type"] == "dev.integration-hub.payment.succeeded" and payload["data"] == {"key": "P1"}
     log = admin.get(f"/api/v1/tenants/{admin.tenant}/event-endpoints/{endpoint['id']}/deliveries").json()["items"]
     assert [(d["state"], len(d["attempts"]), d["attempts"][0]["status_code"]) for d in log] == [("succeeded", 1, 204)]
+    audit = admin.get(f"/api/v1/tenants/{admin.tenant}/audit", params={"action": "secret.read"}).json()["items"]
+    signing = [a for a in audit if "evtep" in a["target"]["name"]]
+    assert signing and signing[0]["target"]["operation"] == "events.sign" and secret not in json.dumps(audit)
 
 
 def test_bad_endpoint_urls_are_field_errors(admin: ApiClient, hub: Hub) -> None:
