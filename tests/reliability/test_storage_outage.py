@@ -99,7 +99,9 @@ def test_a_hanging_storage_answers_503_fast_and_never_blocks_the_loop(storage_co
             assert all(a.headers["Retry-After"] == "5" for a in answers)
             assert all(a.headers["Content-Type"].startswith("application/problem+json") for a in answers)
             assert took < 25, took
-            assert max(live) < 0.5, max(live)
+            # Liveness waits on nothing but the loop: a storage call on it would hold it for the read timeout
+            # (5 s); load alone has delayed it by 0.64 s on a busy 2-core run. The same bound as the loop's below.
+            assert max(live) < STORAGE_CLIENT["read_timeout"] / 5, max(live)
             t0 = time.monotonic()
             ready = requests.get(f"{base}/api/health/ready", timeout=10)
             assert ready.status_code == 503 and time.monotonic() - t0 < 2.0, ready.text
