@@ -137,6 +137,10 @@ class Hub:
 
     @property
     def webhook_receiver(self) -> Receiver:
+        return self._once("webhook_receiver", self._build_webhook_receiver)
+
+    def _build_webhook_receiver(self) -> Receiver:
+        # Built once per hub (the route asks on every delivery): the ingest limiter's local leases must persist.
         ingest = Policy("webhook-ingest", self.settings.webhook_ingest_per_s, self.settings.webhook_ingest_burst)
         limiter = SharedRateLimiter(self.tables.table(TableName.ratebuckets), policies={"webhook": ingest})
 
@@ -145,20 +149,17 @@ class Hub:
             if not decision.allowed:
                 raise RateLimited(f"Too many deliveries; retry in {decision.retry_after} s.", decision.retry_after)
 
-        return self._once(
-            "webhook_receiver",
-            lambda: Receiver(
-                integrations=self.integrations,
-                catalog=self.catalog,
-                credentials=self.credentials,
-                deliveries=self.webhook_deliveries,
-                queues=self.queues,
-                queue=self.settings.queue_webhook_deliveries,
-                now=self.clock,
-                admit=admit,
-                adapter_for=self.adapter_for,
-                recent=RecentIntegrations(self.settings.webhook_lookup_cache_s),
-            ),
+        return Receiver(
+            integrations=self.integrations,
+            catalog=self.catalog,
+            credentials=self.credentials,
+            deliveries=self.webhook_deliveries,
+            queues=self.queues,
+            queue=self.settings.queue_webhook_deliveries,
+            now=self.clock,
+            admit=admit,
+            adapter_for=self.adapter_for,
+            recent=RecentIntegrations(self.settings.webhook_lookup_cache_s),
         )
 
     @property

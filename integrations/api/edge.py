@@ -144,6 +144,8 @@ class Edge:
                 [(b"retry-after", str(decision.retry_after).encode())],
             )
             return
+        # A provider's delivery comes as the provider sends it (form, JSON, empty): the receiver takes the bytes.
+        webhook = path.startswith(WEBHOOK_PATH)
         if scope["method"].encode() in _BODY_METHODS:
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body:
@@ -154,8 +156,6 @@ class Edge:
             ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             has_body = (length not in (None, b"0")) or headers.get(b"transfer-encoding") == b"chunked"
             accepted = FORM_TYPES if path in FORM_PATHS else JSON_TYPES
-            # A provider's delivery comes as the provider sends it (form, JSON, empty): the receiver takes the bytes.
-            webhook = path.startswith(WEBHOOK_PATH)
             if has_body and path.startswith("/api/") and ctype not in accepted and not webhook:
                 await respond(
                     415,
@@ -187,7 +187,7 @@ class Edge:
                 chunks.append(chunk)
                 more = message.get("more_body", False)
             body = b"".join(chunks)
-            if ctype in JSON_TYPES and not path.startswith(WEBHOOK_PATH):
+            if ctype in JSON_TYPES and not webhook:
                 if depth_exceeds(body, self.max_depth):
                     await respond(
                         400, "Bad request", f"JSON may nest at most {self.max_depth} levels deep.", "malformed-json"
