@@ -20,6 +20,7 @@ def make_settings(conn: str, **overrides: object) -> Settings:
         queue_integration_events=f"{prefix}-integration-events",
         queue_event_fanout=f"{prefix}-event-fanout",
         queue_event_deliveries=f"{prefix}-event-deliveries",
+        queue_outbound_calls=f"{prefix}-outbound-calls",
         queue_alerts=f"{prefix}-alerts",
         queue_alert_webhooks=f"{prefix}-alert-webhooks",
         local_secret_key="test-local-secret-key",

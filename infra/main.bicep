@@ -202,6 +202,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'HUB_QUEUE_WEBHOOK_DELIVERIES', value: 'hub-webhook-deliveries' }
         { name: 'HUB_QUEUE_EVENT_FANOUT', value: 'hub-event-fanout' }
         { name: 'HUB_QUEUE_EVENT_DELIVERIES', value: 'hub-event-deliveries' }
+        { name: 'HUB_QUEUE_OUTBOUND_CALLS', value: 'hub-outbound-calls' }
       ]
     }
   }

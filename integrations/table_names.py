@@ -19,6 +19,7 @@ class TableName(StrEnum):
     leases = "leases"
     members = "members"  # the member-sync mirror
     oauthstates = "oauthstates"
+    outboundcalls = "outboundcalls"  # provider calls run off the request path, with their results
     outbox = "outbox"
     payments = "payments"
     quotaalerts = "quotaalerts"

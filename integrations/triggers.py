@@ -20,6 +20,7 @@ ALERT_WEBHOOKS_QUEUE = "%HUB_QUEUE_ALERT_WEBHOOKS%"
 WEBHOOK_DELIVERIES_QUEUE = "%HUB_QUEUE_WEBHOOK_DELIVERIES%"
 EVENT_FANOUT_QUEUE = "%HUB_QUEUE_EVENT_FANOUT%"
 EVENT_DELIVERIES_QUEUE = "%HUB_QUEUE_EVENT_DELIVERIES%"
+OUTBOUND_CALLS_QUEUE = "%HUB_QUEUE_OUTBOUND_CALLS%"
 
 
 def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], object]) -> None:
@@ -123,3 +124,13 @@ def queue_event_deliveries(message: func.QueueMessage) -> None:
     from integrations.wiring import get_hub
 
     recorded("event_deliveries", message, lambda: get_hub().event_sender.deliver(json.loads(message.get_body())))
+
+
+@blueprint.function_name("queue_outbound_calls")
+@blueprint.queue_trigger(arg_name="message", queue_name=OUTBOUND_CALLS_QUEUE, connection="AzureWebJobsStorage")
+def queue_outbound_calls(message: func.QueueMessage) -> None:
+    # Not `recorded`: the call's row is its own dead letter (attempts, last error, `failed` after the last).
+    from integrations.wiring import get_hub
+
+    outcome = get_hub().call_runner.process(message.get_body(), dequeue_count=message.dequeue_count or 1)
+    log.info("outbound call %s: %s", message.id, outcome)

@@ -21,6 +21,8 @@ from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
 from integrations.auth.denials import AnonymousDenials
 from integrations.auth.jwt_tokens import SigningKeys
+from integrations.calls.runner import CallRunner
+from integrations.calls.store import OutboundCalls
 from integrations.credentials import Credentials
 from integrations.dead_letters import DeadLetters
 from integrations.documents.document import Condition
@@ -168,6 +170,20 @@ class Hub:
             deliveries=self.webhook_deliveries,
             sync=self.run_context,
             payments=self.payments,
+            max_attempts=MAX_DEQUEUE_COUNT,
+        )
+
+    @property
+    def call_runner(self) -> CallRunner:
+        return CallRunner(
+            calls=OutboundCalls(self.tables.table(TableName.outboundcalls), now=self.clock),
+            integrations=self.integrations,
+            catalog=self.catalog,
+            leases=self.leases,
+            queues=self.queues,
+            queue=self.settings.queue_outbound_calls,
+            adapter_for=self.adapter_for,
+            publish=self.event_sender.publish,
             max_attempts=MAX_DEQUEUE_COUNT,
         )
 

@@ -109,6 +109,10 @@ class Redactor:
         scrubbed = self.scrub(text)
         return scrubbed if len(scrubbed) <= limit else scrubbed[:limit] + "…"
 
+    def error(self, error: BaseException, limit: int) -> str:
+        """What an exception says, fit to store and show: its type, then its (provider-facing) detail, scrubbed."""
+        return f"{type(error).__name__}: " + self.excerpt(str(getattr(error, "detail", None) or error), limit)
+
 
 REDACTOR = Redactor()  # process-wide: a log record may come from any thread or library
 _installed = False

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     queue_event_deliveries: str = Field(
         "hub-event-deliveries", validation_alias="HUB_QUEUE_EVENT_DELIVERIES", description="One event to one endpoint."
     )
+    queue_outbound_calls: str = Field(
+        "hub-outbound-calls",
+        validation_alias="HUB_QUEUE_OUTBOUND_CALLS",
+        description="Provider calls that must not block a request (relays, publishing, enrolment).",
+    )
     sync_lease_s: float = Field(
         30.0,
         description="Lease preventing overlapping runs; renewed every third of it while a run works, so a crashed "

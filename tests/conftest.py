@@ -63,6 +63,7 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     monkeypatch.setenv("HUB_QUEUE_WEBHOOK_DELIVERIES", settings.queue_webhook_deliveries)
     monkeypatch.setenv("HUB_QUEUE_EVENT_FANOUT", settings.queue_event_fanout)
     monkeypatch.setenv("HUB_QUEUE_EVENT_DELIVERIES", settings.queue_event_deliveries)
+    monkeypatch.setenv("HUB_QUEUE_OUTBOUND_CALLS", settings.queue_outbound_calls)
     hub = build_hub(settings)
     set_hub(hub)
     yield hub

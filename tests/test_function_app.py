@@ -23,6 +23,7 @@ def test_indexed_function_metadata() -> None:
         "queue_webhook_deliveries",
         "queue_event_fanout",
         "queue_event_deliveries",
+        "queue_outbound_calls",
     }
 
     http_trigger = functions["http_api"][0]
@@ -40,6 +41,7 @@ def test_indexed_function_metadata() -> None:
         ("queue_webhook_deliveries", "HUB_QUEUE_WEBHOOK_DELIVERIES"),
         ("queue_event_fanout", "HUB_QUEUE_EVENT_FANOUT"),
         ("queue_event_deliveries", "HUB_QUEUE_EVENT_DELIVERIES"),
+        ("queue_outbound_calls", "HUB_QUEUE_OUTBOUND_CALLS"),
     ):
         trigger = functions[name][0]
         assert trigger["type"] == "queueTrigger"

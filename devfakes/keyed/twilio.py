@@ -18,6 +18,9 @@ from devfakes.keyed.base import GOOD, KeyedBase
 @dataclass
 class TwilioFake(KeyedBase):
     twilio_sent: list[dict] = field(default_factory=list)
+    # Faults for the next message POSTs, one each: "down" answers 502 and sends nothing; "lost" sends the
+    # message and answers 502 anyway (the answer lost on the way back: the sender cannot know it was sent).
+    twilio_faults: list[str] = field(default_factory=list)
 
     def routes(self) -> list[Route]:
         return [
@@ -65,7 +68,11 @@ class TwilioFake(KeyedBase):
             "date_created": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),
         }
         with self.lock:
-            self.twilio_sent.append(message)
+            fault = self.twilio_faults.pop(0) if self.twilio_faults else None
+            if fault != "down":
+                self.twilio_sent.append(message)
+        if fault:
+            return JSONResponse({"code": 20500, "message": "An internal server error has occurred", "status": 502}, 502)
         return JSONResponse(message, status_code=201)
 
     async def twilio(self, request: Request) -> Response:

@@ -14,6 +14,7 @@ from integrations.api.routes import (
     accounting,
     audit,
     calendar,
+    calls,
     clients,
     credentials,
     crm,
@@ -66,6 +67,7 @@ def create_api(
     app.include_router(crm_records.router)
     app.include_router(enrollments.router)
     app.include_router(messages.router)
+    app.include_router(calls.router)
     app.include_router(calendar.router)
     app.include_router(registry.router)
     app.include_router(crm.router)

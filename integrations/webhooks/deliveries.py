@@ -149,9 +149,7 @@ class WebhookDeliveries:
         for _ in range(10):
             delivery, etag = self.get(tenant_id, integration_id, delivery_id)
             delivery.attempts += 1
-            delivery.last_error = f"{type(error).__name__}: " + REDACTOR.excerpt(
-                str(getattr(error, "detail", None) or error), ERROR_LIMIT
-            )
+            delivery.last_error = REDACTOR.error(error, ERROR_LIMIT)
             if final:
                 delivery.status = DeliveryStatus.failed
             try:

@@ -130,19 +130,21 @@ NOT_SYNC = {"validate", "create_payment", "refund"}
 
 
 def test_a_catalog_capability_is_exactly_what_its_adapter_implements() -> None:
-    """A provider lists a sync operation iff its adapter class has the methods of the operation's Protocol:
+    """A provider lists a sync operation or an outbound call iff its adapter class has the methods of the operation's Protocol:
     neither a promise the adapter cannot keep (a run failing with AttributeError) nor an operation the
     adapter has but no integration is offered."""
     from adapters.capabilities import implements
+    from integrations.calls.operations import CALLS
     from integrations.sync.operations import OPERATIONS
 
     checked = 0
+    declared = [*OPERATIONS.values(), *CALLS.values()]
     for spec in load().all():
-        assert set(spec.capabilities) <= set(OPERATIONS) | NOT_SYNC, spec.id
+        assert set(spec.capabilities) <= set(OPERATIONS) | set(CALLS) | NOT_SYNC, spec.id
         if not spec.adapter:
             continue
         cls = adapter_class(spec.adapter)
-        for op in OPERATIONS.values():
+        for op in declared:
             if op.families is not None and not op.families & set(spec.families):
                 continue
             assert (op.name in spec.capabilities) == implements(cls, op.requires), (spec.id, op.name)

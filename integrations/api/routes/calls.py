@@ -1,0 +1,124 @@
+"""Outbound calls: a provider call the platform asks for and does not wait for (a relayed message now; social
+posts, ADAMS notifications and insurance enrolments as their adapters arrive), run once by the outbound-calls
+queue function, its result recorded, a failed one replayable (`integrations/calls/`).
+
+| operationId        | method | path                                                   |
+|--------------------|--------|--------------------------------------------------------|
+| requestCall        | POST   | …/integrations/{id}/calls                              |
+| listCalls          | GET    | …/integrations/{id}/calls?status=failed                |
+| getCall            | GET    | …/integrations/{id}/calls/{key}                        |
+| replayCall         | POST   | …/integrations/{id}/calls/{key}:replay                 |
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from integrations.api.deps import IntegrationId, Reader, Runner, TenantId
+from integrations.api.problems import COMMON, PAGED, WRITE, P
+from integrations.calls.operations import CALLS
+from integrations.calls.runner import CallRunner
+from integrations.calls.store import CallStatus, OutboundCall
+from integrations.wiring import get_hub
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["calls"])
+KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,80}$"
+CallKey = Annotated[str, Path(pattern=KEY_PATTERN, description="The caller's key for the call.")]
+
+
+async def runner_dep() -> CallRunner:
+    return get_hub().call_runner
+
+
+RunnerDep = Annotated[CallRunner, Depends(runner_dep)]
+
+
+class CallIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=KEY_PATTERN)] = Field(
+        description="Your id for this call: repeating the request with it is safe (the call runs once)."
+    )
+    operation: str = Field(max_length=80, description=f"One of {sorted(CALLS)} (as the provider and flags allow).")
+    args: dict[str, Any] = Field(default_factory=dict, description="The operation's arguments.")
+
+
+class CallPage(BaseModel):
+    items: list[OutboundCall]
+    next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
+
+
+@router.post(
+    "/calls",
+    operation_id="requestCall",
+    summary="Ask for a provider call without waiting for it (queued, run once, its result kept)",
+    status_code=202,
+    response_model=OutboundCall,
+    responses={
+        **WRITE,
+        200: {"description": "The same key was accepted before: that call, as it stands.", "model": OutboundCall},
+        409: {**P, "description": "The key was used for another call, or the integration is not active."},
+    },
+)
+def request_call(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Runner,
+    runner: RunnerDep,
+    body: CallIn,
+    response: Response,
+) -> Any:
+    call, new = runner.request(tenant_id, integration_id, body.key, body.operation, body.args)
+    response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/calls/{call.key}"
+    if not new:
+        response.status_code = 200
+    return call
+
+
+@router.get(
+    "/calls",
+    operation_id="listCalls",
+    summary="Calls made through this integration, with their outcome (status=failed: the dead letters)",
+    response_model=CallPage,
+    responses=PAGED,
+)
+def list_calls(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    runner: RunnerDep,
+    status: Annotated[CallStatus | None, Query(description="Only calls in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    continuation: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Any:
+    runner.integrations.get(tenant_id, integration_id)
+    items, nxt = runner.calls.list(tenant_id, integration_id, status=status, size=limit, continuation=continuation)
+    return CallPage(items=items, next=nxt)
+
+
+@router.get(
+    "/calls/{key}",
+    operation_id="getCall",
+    summary="One call: queued, running, succeeded (with the provider's result) or failed (with why)",
+    response_model=OutboundCall,
+    responses=COMMON,
+)
+def get_call(tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Reader, runner: RunnerDep) -> Any:
+    runner.integrations.get(tenant_id, integration_id)
+    return runner.calls.get(tenant_id, integration_id, key)[0]
+
+
+@router.post(
+    "/calls/{key}:replay",
+    operation_id="replayCall",
+    summary="Run a failed call again (once: a second replay is a 409)",
+    status_code=202,
+    response_model=OutboundCall,
+    responses={**WRITE, 409: {**P, "description": "The call is not failed, or a replay of it is under way."}},
+)
+def replay_call(
+    tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Runner, runner: RunnerDep
+) -> Any:
+    return runner.replay(tenant_id, integration_id, key)

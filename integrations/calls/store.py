@@ -1,0 +1,149 @@
+"""Outbound calls: one row per provider call the platform asked for off the request path, and its outcome.
+
+The caller names the call (`key`, like an idempotency key): the same key with the same operation and arguments
+is the same call (accepted once, run once); with different ones it is a 409. A call moves queued → running
+(an attempt started: its outcome is unknown until it ends) → succeeded (with the provider's result) or failed
+(with its error: permanent at once, transient after the queue's last attempt). A failed call is a dead letter
+the API lists; a replay claims it back to queued (ETag-checked: two replays make one).
+
+Rows: `PartitionKey = <tenant>|<integration>`, `RowKey = <key>`; the call as JSON in `Meta`, its status also in
+`Status` (so a status filter is a property filter, not a scan of JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from integrations.table_names import integration_partition
+from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.redaction import REDACTOR
+from shared.tables import Page, Table
+
+ERROR_LIMIT = 500
+
+
+class CallStatus(StrEnum):
+    queued = "queued"
+    running = "running"  # an attempt started; if it crashed, the next one looks the call up before repeating it
+    succeeded = "succeeded"
+    failed = "failed"  # permanent, or the queue's attempts are spent: a dead letter until replayed
+
+
+class OutboundCall(BaseModel):
+    key: str = Field(description="The caller's name for the call: the same key is the same call.")
+    tenant_id: str
+    integration_id: str
+    operation: str
+    args: dict[str, Any] = Field(description="The operation's arguments, as accepted.")
+    digest: str = Field(description="Hash of operation and arguments: a reused key must match it.")
+    status: CallStatus
+    created_at: datetime
+    updated_at: datetime
+    attempts: int = 0
+    result: dict[str, Any] | None = Field(None, description="What the provider answered (its ids), once succeeded.")
+    last_error: str | None = Field(None, description="Why the last attempt failed (redacted, bounded).")
+    replays: int = 0
+
+
+def call_digest(operation: str, args: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps([operation, args], sort_keys=True).encode()).hexdigest()[:32]
+
+
+class OutboundCalls:
+    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
+        self._table = table
+        self._now = now
+
+    @staticmethod
+    def _entity(call: OutboundCall) -> dict[str, Any]:
+        return {
+            "PartitionKey": integration_partition(call.tenant_id, call.integration_id),
+            "RowKey": call.key,
+            "Status": call.status.value,
+            "Meta": call.model_dump_json(),
+        }
+
+    def add(
+        self, tenant_id: str, integration_id: str, key: str, operation: str, args: dict[str, Any]
+    ) -> tuple[OutboundCall, bool]:
+        """(the call, whether it is new). A key already used for another operation or other arguments is a 409."""
+        now = self._now()
+        call = OutboundCall(
+            key=key,
+            tenant_id=tenant_id,
+            integration_id=integration_id,
+            operation=operation,
+            args=args,
+            digest=call_digest(operation, args),
+            status=CallStatus.queued,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            self._table.insert(self._entity(call))
+            return call, True
+        except Conflict:
+            existing, _ = self.get(tenant_id, integration_id, key)
+        if existing.digest != call.digest:
+            raise Conflict(
+                f"Call {key} was already made with another operation or other arguments; use a new key.",
+                reason="key_reused",
+            )
+        return existing, False
+
+    def get(self, tenant_id: str, integration_id: str, key: str) -> tuple[OutboundCall, str]:
+        found = self._table.find(integration_partition(tenant_id, integration_id), key)
+        if found is None:
+            raise NotFound(f"No call {key} on this integration.")
+        entity, etag = found
+        return OutboundCall.model_validate_json(entity["Meta"]), etag
+
+    def save(self, call: OutboundCall, etag: str) -> str:
+        """One writer per transition: a stale ETag is a PreconditionFailed the caller decides about."""
+        call.updated_at = self._now()
+        return self._table.replace(self._entity(call), etag=etag)
+
+    def attempt_failed(
+        self, tenant_id: str, integration_id: str, key: str, error: BaseException, *, final: bool
+    ) -> OutboundCall:
+        for _ in range(10):
+            call, etag = self.get(tenant_id, integration_id, key)
+            if call.status in (CallStatus.succeeded, CallStatus.failed):
+                return call  # another attempt settled it meanwhile
+            call.last_error = REDACTOR.error(error, ERROR_LIMIT)
+            call.status = CallStatus.failed if final else CallStatus.running
+            try:
+                self.save(call, etag)
+                return call
+            except PreconditionFailed:
+                continue
+        raise Conflict(f"call {key} is too contended")
+
+    def list(
+        self, tenant_id: str, integration_id: str, *, status: CallStatus | None, size: int, continuation: str | None
+    ) -> tuple[list[OutboundCall], str | None]:
+        flt, params = "PartitionKey eq @pk", {"pk": integration_partition(tenant_id, integration_id)}
+        if status is not None:
+            flt += " and Status eq @status"
+            params["status"] = status.value
+        page: Page = self._table.page(flt, parameters=params, size=size, continuation=continuation, select=["Meta"])
+        return [OutboundCall.model_validate_json(e["Meta"]) for e in page.items], page.continuation
+
+    def claim_replay(self, tenant_id: str, integration_id: str, key: str) -> OutboundCall:
+        """A failed call back to `queued`, to be enqueued again. Anything else is a 409."""
+        call, etag = self.get(tenant_id, integration_id, key)
+        if call.status != CallStatus.failed:
+            raise Conflict(f"Call {key} is {call.status}; only failed calls are replayed.", reason="not_failed")
+        call.status, call.attempts, call.replays = CallStatus.queued, 0, call.replays + 1
+        try:
+            self.save(call, etag)
+        except PreconditionFailed:
+            raise Conflict(f"Call {key} is being replayed already.", reason="replaying") from None
+        return call
