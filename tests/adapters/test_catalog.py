@@ -130,9 +130,9 @@ NOT_SYNC = {"validate", "create_payment", "refund"}
 
 
 def test_a_catalog_capability_is_exactly_what_its_adapter_implements() -> None:
-    """A provider lists a sync operation or an outbound call iff its adapter class has the methods of the operation's Protocol:
-    neither a promise the adapter cannot keep (a run failing with AttributeError) nor an operation the
-    adapter has but no integration is offered."""
+    """A provider lists a sync operation or an outbound call iff its adapter class has the methods of the
+    operation's Protocol: neither a promise the adapter cannot keep (a run failing with AttributeError) nor an
+    operation the adapter has but no integration is offered."""
     from adapters.capabilities import implements
     from integrations.calls.operations import CALLS
     from integrations.sync.operations import OPERATIONS
