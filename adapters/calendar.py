@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from adapters.base import Adapter
+from shared.errors import ProviderError
 
 When = date | datetime  # a date for all-day events, an aware datetime otherwise
 
@@ -89,6 +90,15 @@ class EventPage:
     sync_token: str | None  # set on the last page only: where the next incremental read starts
 
 
+@dataclass(frozen=True)
+class Watch:
+    """A change subscription at the provider: Google's push channel or Graph's subscription."""
+
+    id: str
+    resource_id: str | None  # Google's resourceId (stopping a channel names both)
+    expires_at: datetime
+
+
 class CalendarAdapter(Adapter):
     def provider_event_id(self, key: str) -> str:
         """An id derived from our key (per integration): what makes a replayed create recognisable."""
@@ -98,3 +108,15 @@ class CalendarAdapter(Adapter):
     def full_read_covers(self, starts_at: str) -> bool:
         """Whether the last full read would have listed an event starting then (Graph reads a window)."""
         return True
+
+    def notification_url(self) -> str:
+        """Where the provider posts change notifications: the hub's receiver, over HTTPS only (both providers
+        refuse anything else)."""
+        url = self.ctx.callback_url or ""
+        if not url.startswith("https://"):
+            raise ProviderError(
+                detail=f"{self.spec.id} posts change notifications over HTTPS only; the hub's public URL gives "
+                f"{url!r} (set HUB_PUBLIC_BASE_URL)",
+                provider=self.spec.id,
+            )
+        return url

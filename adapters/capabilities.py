@@ -8,10 +8,11 @@ class, so a family base no longer carries `raise NotImplementedError` stubs that
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
-from adapters.calendar import CalendarEvent, EventPage
+from adapters.calendar import CalendarEvent, EventPage, Watch
 from adapters.crm import ChangePage, RemoteMember
 
 
@@ -107,6 +108,14 @@ class EventChanges(Protocol):
     def full_read_covers(self, starts_at: str) -> bool:
         """Whether the last full read would have listed an event starting then (Graph reads a window)."""
         ...
+
+
+class ChangeWatch(Protocol):
+    """A provider the hub subscribes to for change notifications (Google channels, Graph subscriptions)."""
+
+    def watch_changes(self, secret: str, expires_at: datetime) -> Watch: ...
+    def renew_watch(self, watch: Watch, secret: str, expires_at: datetime) -> Watch: ...
+    def stop_watch(self, watch: Watch) -> None: ...
 
 
 class MembershipReports(Protocol):

@@ -1,17 +1,21 @@
 """Google Calendar API v3: events written under an id derived from our key (Google lets the client choose
 event ids, and a second insert of the same id is 409 — a replayed create finds the first), read back
-incrementally with `syncToken` (given on the last page only; 410 Gone → a full read)."""
+incrementally with `syncToken` (given on the last page only; 410 Gone → a full read). Changes are announced on
+a push channel (`events/watch`) whose token is the integration's webhook secret; channels cannot be extended,
+so renewing one opens a new channel and then stops the old."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from adapters.base import CursorExpired
-from adapters.calendar import CalendarAdapter, CalendarEvent, EventPage, RemoteEvent, parse_when, when_text
+from adapters.calendar import CalendarAdapter, CalendarEvent, EventPage, RemoteEvent, Watch, parse_when, when_text
 from integrations.documents.document import ValidationCheck
 
 GONE = frozenset({404, 410})
@@ -103,3 +107,24 @@ class GoogleCalendarAdapter(CalendarAdapter):
         pages = self.pages(self._events, operation="sync.pull_events", params=params, expect=frozenset({410}), check=check)
         for page in pages:  # the sync token comes with the last page only
             yield EventPage([self._remote(i) for i in page.items], page.final)
+
+    def watch_changes(self, secret: str, expires_at: datetime) -> Watch:
+        body = {
+            "id": str(uuid.uuid4()),
+            "type": "web_hook",
+            "address": self.notification_url(),
+            "token": secret,
+            "expiration": int(expires_at.timestamp() * 1000),
+        }
+        data = self.request("POST", f"{self._events}/watch", operation="webhook.subscribe", json=body).json()
+        expires = datetime.fromtimestamp(int(data["expiration"]) / 1000, UTC) if data.get("expiration") else expires_at
+        return Watch(str(data["id"]), str(data["resourceId"]), expires)
+
+    def renew_watch(self, watch: Watch, secret: str, expires_at: datetime) -> Watch:
+        new = self.watch_changes(secret, expires_at)  # the new channel first: no gap in notifications
+        self.stop_watch(watch)
+        return new
+
+    def stop_watch(self, watch: Watch) -> None:
+        body = {"id": watch.id, "resourceId": watch.resource_id}
+        self.request("POST", "/channels/stop", operation="webhook.unsubscribe", json=body, expect=GONE)  # gone: expired

@@ -1,7 +1,9 @@
 """Outlook calendars through Microsoft Graph v1.0: events carry our key in a single-value extended property
 (found again with `$filter`) and a `transactionId` (Graph's own guard against a retried create); changes come
 from `calendarView/delta` — v1.0 offers it for the primary calendar only, over a window fixed by the first
-call — following `@odata.nextLink` to the `@odata.deltaLink` we keep (410 Gone → a full read)."""
+call — following `@odata.nextLink` to the `@odata.deltaLink` we keep (410 Gone → a full read). Changes are
+announced by a Graph subscription (created only once Graph has checked the URL with its `validationToken`)
+whose `clientState` is the integration's webhook secret, renewed with a PATCH of its expiry."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from urllib.parse import quote
 import requests
 
 from adapters.base import CursorExpired
-from adapters.calendar import CalendarAdapter, CalendarEvent, EventPage, RemoteEvent, parse_when, when_text
+from adapters.calendar import CalendarAdapter, CalendarEvent, EventPage, RemoteEvent, Watch, parse_when, when_text
 from integrations.documents.document import ValidationCheck
 
 # A string property in our own namespace (a GUID we chose) holding the platform's event key.
+GONE = frozenset({404, 410})
 KEY_PROPERTY = "String {6f1c3a52-8e0b-4c4e-9a51-3d2b7e9f0a11} Name hubKey"
 
 
@@ -141,3 +144,30 @@ class OutlookCalendarAdapter(CalendarAdapter):
         )
         for page in pages:  # the delta link comes with the last page only
             yield EventPage([self._remote(i) for i in page.items], page.final)
+
+    def watch_changes(self, secret: str, expires_at: datetime) -> Watch:
+        body = {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": self.notification_url(),
+            "resource": "me/events",  # the primary calendar's events: what calendarView/delta reads
+            "expirationDateTime": expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "clientState": secret[:128],
+        }
+        data = self.request("POST", "/subscriptions", operation="webhook.subscribe", json=body).json()
+        return Watch(str(data["id"]), None, _instant(data.get("expirationDateTime")) or expires_at)
+
+    def renew_watch(self, watch: Watch, secret: str, expires_at: datetime) -> Watch:
+        body = {"expirationDateTime": expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+        response = self.request(
+            "PATCH", f"/subscriptions/{quote(watch.id, safe='')}", operation="webhook.renew", json=body, expect=GONE
+        )
+        if response.status_code in GONE:
+            return self.watch_changes(secret, expires_at)  # Graph removed it (expired, or a lifecycle removal)
+        return Watch(watch.id, None, _instant(response.json().get("expirationDateTime")) or expires_at)
+
+    def stop_watch(self, watch: Watch) -> None:
+        self.request("DELETE", f"/subscriptions/{quote(watch.id, safe='')}", operation="webhook.unsubscribe", expect=GONE)
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None

@@ -101,6 +101,12 @@ class WebhookSpec(_Spec):
     max_body_bytes: int = Field(256 * 1024, ge=1, le=1024 * 1024, description="Larger deliveries are refused (413).")
     reject_status: int = Field(401, description="The status a delivery that fails verification gets.")
     empty_replies: bool = Field(False, description="Answer with an empty body (Xero's intent-to-receive insists).")
+    subscription_ttl_s: int | None = Field(
+        None,
+        ge=60,
+        description="How long a change subscription the hub registers lives (the provider's longest, a margin off).",
+    )
+    renew_before_s: int = Field(86400, ge=60, description="How long before its expiry the timer renews a subscription.")
     gone_status: int = Field(
         410,
         description="What a decommissioned integration answers: 410 tells most senders to stop (EspoCRM deletes "

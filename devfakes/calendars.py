@@ -5,17 +5,28 @@ Both keep a change log, so incremental reads return exactly what changed since a
 made to forget their tokens (`expire_tokens`): Google answers 410 `fullSyncRequired` to a stale `syncToken`,
 Graph 410 `SyncStateNotFound` to a stale delta link. Google takes client-chosen event ids (base32hex, 409 on a
 second insert); Graph dedupes creates by `transactionId` and finds events by a single-value extended property.
-A calendar user's edits are made with `user_edit` / `user_add` / `user_delete`."""
+A calendar user's edits are made with `user_edit` / `user_add` / `user_delete`.
+
+Change notifications: Google's `events/watch` channels (a `sync` message on creation, `exists` on each user
+change, `channels/stop`) and Graph's subscriptions (the `validationToken` handshake before a create succeeds,
+`PATCH` to renew within 10,080 minutes, `DELETE`; a `value[]` notification with `clientState` on each user
+change). Both post to the hub's public URL, which `hub_urls` maps to where the hub listens on loopback."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import secrets
+import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
+import requests
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,6 +55,9 @@ class CalendarFake(OAuthAccountingFake):
     token_floor: int = 0  # tokens issued before this change number are forgotten
     fail_next: int = 0  # the next N calls answer 503 (an outage)
     calls: int = 0
+    hub_urls: dict[str, str] = field(default_factory=dict)  # public URL prefix → the hub's loopback URL
+    watches: dict[str, dict[str, Any]] = field(default_factory=dict)  # live channels / subscriptions by id
+    sent: list[tuple[str, int]] = field(default_factory=list)  # notifications posted: (kind, the hub's status)
 
     def _change(self, event_id: str, event: dict[str, Any]) -> dict[str, Any]:
         self.seq += 1
@@ -54,10 +68,29 @@ class CalendarFake(OAuthAccountingFake):
     def user_edit(self, event_id: str, **fields: Any) -> None:
         with self.lock:
             self._change(event_id, {**self.events[event_id], **fields})
+        self._notify_change(event_id)
 
     def user_delete(self, event_id: str) -> None:
         with self.lock:
             self._change(event_id, {**self.events[event_id], "_deleted": True})
+        self._notify_change(event_id)
+
+    def _post(self, url: str, kind: str, **kw: Any) -> requests.Response:
+        for public, local in self.hub_urls.items():
+            if url.startswith(public):
+                url = local + url[len(public) :]
+        try:
+            response = requests.post(url, timeout=10, **kw)
+        except requests.RequestException:  # the receiver is down: the provider drops it (Google) or retries later
+            with self.lock:
+                self.sent.append((kind, 0))
+            raise
+        with self.lock:
+            self.sent.append((kind, response.status_code))
+        return response
+
+    def _notify_change(self, event_id: str) -> None:
+        raise NotImplementedError
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -96,7 +129,74 @@ class GoogleCalendarFake(CalendarFake):
         event_id = secrets.token_hex(8)
         with self.lock:
             self._change(event_id, {"id": event_id, "summary": summary, "status": "confirmed", **_times(start, end)})
+        self._notify_change(event_id)
         return event_id
+
+    def _channel_message(self, channel: dict[str, Any], state: str) -> None:
+        with self.lock:
+            channel["number"] += 1
+            number = channel["number"]
+        headers = {
+            "X-Goog-Channel-ID": channel["id"],
+            "X-Goog-Channel-Token": channel["token"],
+            "X-Goog-Channel-Expiration": channel["expiration_text"],
+            "X-Goog-Resource-ID": channel["resourceId"],
+            "X-Goog-Resource-URI": channel["resourceUri"],
+            "X-Goog-Resource-State": state,
+            "X-Goog-Message-Number": str(number),
+        }
+        self._post(channel["address"], state, headers=headers, data=b"")  # Google's messages have no body
+
+    def _notify_change(self, event_id: str) -> None:
+        now_ms = time.time() * 1000
+        for channel in list(self.watches.values()):
+            if channel["expiration"] > now_ms:
+                with contextlib.suppress(requests.RequestException):  # undelivered: Google drops it
+                    self._channel_message(channel, "exists")
+
+    async def watch(self, request: Request) -> Response:
+        if denied := self._gate(request):
+            return denied
+        if request.path_params["cal"] != self.calendar_id:
+            return JSONResponse({"error": {"code": 404, "message": "Not Found"}}, status_code=404)
+        body = await request.json()
+        channel_id, address = str(body.get("id") or ""), str(body.get("address") or "")
+        if body.get("type") != "web_hook" or not re.fullmatch(r"[A-Za-z0-9\-_+/=]{1,64}", channel_id):
+            return JSONResponse({"error": {"code": 400, "message": "Invalid channel id or type."}}, status_code=400)
+        if not address.startswith("https://"):
+            return JSONResponse({"error": {"code": 400, "message": "WebHook callback must be HTTPS."}}, status_code=400)
+        if channel_id in self.watches:
+            return JSONResponse({"error": {"code": 400, "message": "Channel id not unique."}}, status_code=400)
+        longest = (time.time() + 30 * 86400) * 1000
+        expiration = min(float(body.get("expiration") or longest), longest)
+        channel = {
+            "kind": "api#channel",
+            "id": channel_id,
+            "resourceId": "res-" + secrets.token_hex(6),
+            "resourceUri": f"{request.url.replace(query='')}".removesuffix("/watch"),
+            "token": str(body.get("token") or ""),
+            "expiration": expiration,
+            "expiration_text": datetime.fromtimestamp(expiration / 1000, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+            "address": address,
+            "number": 0,
+        }
+        with self.lock:
+            self.watches[channel_id] = channel
+        with contextlib.suppress(requests.RequestException):  # the channel opens whether or not this arrives
+            await anyio.to_thread.run_sync(self._channel_message, channel, "sync")
+        public = {k: channel[k] for k in ("kind", "id", "resourceId", "resourceUri", "token")}
+        return JSONResponse({**public, "expiration": str(int(expiration))})
+
+    async def stop(self, request: Request) -> Response:
+        if denied := self._gate(request):
+            return denied
+        body = await request.json()
+        with self.lock:
+            channel = self.watches.get(str(body.get("id")))
+            if channel is None or channel["resourceId"] != body.get("resourceId"):
+                return JSONResponse({"error": {"code": 404, "message": "Channel not found"}}, status_code=404)
+            del self.watches[channel["id"]]
+        return Response(status_code=204)
 
     async def calendar(self, request: Request) -> Response:
         if denied := self._gate(request):
@@ -185,7 +285,9 @@ class GoogleCalendarFake(CalendarFake):
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/calendar/v3/calendars/{cal}", self.calendar),
                 Route("/calendar/v3/calendars/{cal}/events", self.list_or_insert, methods=["GET", "POST"]),
+                Route("/calendar/v3/calendars/{cal}/events/watch", self.watch, methods=["POST"]),
                 Route("/calendar/v3/calendars/{cal}/events/{id}", self.one, methods=["GET", "PUT", "DELETE"]),
+                Route("/calendar/v3/channels/stop", self.stop, methods=["POST"]),
             ]
         )
 
@@ -197,6 +299,7 @@ def _times(start: str, end: str) -> dict[str, Any]:
     return {"start": one(start), "end": one(end)}
 
 
+GRAPH_EVENT_MAX_MINUTES = 10080  # an Outlook event subscription's longest life
 KEY_FILTER = re.compile(r"ep/id eq '(?P<id>[^']+)' and ep/value eq '(?P<value>(?:[^']|'')*)'\)$")
 
 
@@ -216,7 +319,89 @@ class GraphCalendarFake(CalendarFake):
             self.created += 1
             event_id = f"AAMkAD-user-{self.created}"
             self._change(event_id, {"id": event_id, "subject": subject, **_graph_times(start, end)})
+        self._notify_change(event_id)
         return event_id
+
+    def _notify_change(self, event_id: str) -> None:
+        now = datetime.now(UTC)
+        for sub in list(self.watches.values()):
+            if datetime.fromisoformat(sub["expirationDateTime"]) <= now:
+                continue
+            item = {
+                "subscriptionId": sub["id"],
+                "subscriptionExpirationDateTime": sub["expirationDateTime"],
+                "clientState": sub["clientState"],
+                "changeType": "updated",
+                "resource": f"Users/{self.company_id}/Events/{event_id}",
+                "tenantId": self.company_id,
+                "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "id": event_id},
+            }
+            with contextlib.suppress(requests.RequestException):  # undelivered: dropped here (Graph retries)
+                self._post(sub["notificationUrl"], "notification", json={"value": [item]})
+
+    def _expiry(self, body: dict[str, Any]) -> str | Response:
+        try:
+            at = datetime.fromisoformat(str(body.get("expirationDateTime", "")).replace("Z", "+00:00"))
+        except ValueError:
+            return self._error(400, "InvalidRequest")
+        now = datetime.now(UTC)
+        if at.tzinfo is None or at <= now or at > now + timedelta(minutes=GRAPH_EVENT_MAX_MINUTES):
+            return self._error(400, "InvalidRequest")  # "Subscription expiration can only be 10070 minutes…"
+        return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    async def subscribe(self, request: Request) -> Response:
+        if denied := self._gate(request):
+            return denied
+        body = await request.json()
+        url, state = str(body.get("notificationUrl") or ""), str(body.get("clientState") or "")
+        if not url.startswith("https://") or not body.get("resource") or not body.get("changeType") or len(state) > 128:
+            return self._error(400, "InvalidRequest")
+        expiry = self._expiry(body)
+        if isinstance(expiry, Response):
+            return expiry
+        token = secrets.token_urlsafe(24)
+        sep = "&" if "?" in url else "?"
+        try:
+            echo = await anyio.to_thread.run_sync(lambda: self._post(f"{url}{sep}validationToken={token}", "validation"))
+            valid = (
+                echo.status_code == 200
+                and echo.text == token
+                and echo.headers.get("content-type", "").startswith("text/plain")
+            )
+        except requests.RequestException:
+            valid = False
+        if not valid:
+            return self._error(400, "ValidationError")  # "Subscription validation request failed."
+        sub = {
+            "id": str(uuid.uuid4()),
+            "resource": body["resource"],
+            "changeType": body["changeType"],
+            "notificationUrl": url,
+            "expirationDateTime": expiry,
+            "clientState": state,
+        }
+        with self.lock:
+            self.watches[sub["id"]] = sub
+        return JSONResponse({k: v for k, v in sub.items() if k != "clientState"} | {"clientState": state}, status_code=201)
+
+    async def subscription(self, request: Request) -> Response:
+        if denied := self._gate(request):
+            return denied
+        sub_id = request.path_params["id"]
+        with self.lock:
+            sub = self.watches.get(sub_id)
+        if sub is None:
+            return self._error(404, "ResourceNotFound")
+        if request.method == "DELETE":
+            with self.lock:
+                self.watches.pop(sub_id, None)
+            return Response(status_code=204)
+        expiry = self._expiry(await request.json())
+        if isinstance(expiry, Response):
+            return expiry
+        with self.lock:
+            sub["expirationDateTime"] = expiry
+        return JSONResponse(sub)
 
     def _error(self, status: int, code: str) -> Response:
         return JSONResponse({"error": {"code": code, "message": code}}, status_code=status)
@@ -338,6 +523,8 @@ class GraphCalendarFake(CalendarFake):
                 Route("/v1.0/me/events", self.find),
                 Route("/v1.0/me/events/{id}", self.one, methods=["PATCH", "DELETE"]),
                 Route("/v1.0/me/calendarView/delta", self.delta),
+                Route("/v1.0/subscriptions", self.subscribe, methods=["POST"]),
+                Route("/v1.0/subscriptions/{id}", self.subscription, methods=["PATCH", "DELETE"]),
             ]
         )
 

@@ -29,6 +29,7 @@ class TableName(StrEnum):
     schedules = "schedules"
     secrets = "secrets"  # the local secret store
     signingkeys = "signingkeys"
+    subscriptions = "subscriptions"  # change subscriptions the hub registered at providers (calendar watches)
     syncruns = "syncruns"
     syncstate = "syncstate"
     tenantsettings = "tenantsettings"

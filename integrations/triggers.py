@@ -62,6 +62,16 @@ def timer_due_syncs(timer: func.TimerRequest) -> None:
     log.info("due syncs enqueued: %d (past_due=%s)", count, timer.past_due)
 
 
+@blueprint.function_name("timer_subscriptions")
+@blueprint.timer_trigger(arg_name="timer", schedule="%HUB_SUBSCRIPTIONS_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def timer_subscriptions(timer: func.TimerRequest) -> None:
+    # Its own timer, not the minute one: renewals call providers, and a slow one must delay no sync.
+    from integrations.wiring import get_hub
+
+    count = get_hub().subscriptions.renew_due()
+    log.info("change subscriptions renewed or retried: %d (past_due=%s)", count, timer.past_due)
+
+
 @blueprint.function_name("queue_sync_jobs")
 @blueprint.queue_trigger(arg_name="message", queue_name=SYNC_JOBS_QUEUE, connection="AzureWebJobsStorage")
 def queue_sync_jobs(message: func.QueueMessage) -> None:

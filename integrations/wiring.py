@@ -32,6 +32,7 @@ from integrations.machine_tokens import MachineTokens
 from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
 from integrations.repository import IntegrationRepository
+from integrations.service import set_credential_ref
 from integrations.structural import ProviderValidator
 from integrations.sync.context import RunContext
 from integrations.sync.members import MemberMirror
@@ -49,6 +50,7 @@ from integrations.validation import Validator
 from integrations.webhooks.deliveries import WebhookDeliveries
 from integrations.webhooks.processor import DeliveryProcessing
 from integrations.webhooks.receiver import Receiver, RecentIntegrations
+from integrations.webhooks.subscriptions import ChangeSubscriptions
 from shared.blobs import Blobs
 from shared.errors import BadRequest, RateLimited
 from shared.http import OutboundClient
@@ -171,6 +173,28 @@ class Hub:
             sync=self.run_context,
             payments=self.payments,
             max_attempts=MAX_DEQUEUE_COUNT,
+        )
+
+    @property
+    def subscriptions(self) -> ChangeSubscriptions:
+        def set_secret_ref(tenant_id: str, integration_id: str, ref: str) -> None:
+            set_credential_ref(
+                tenant_id, integration_id, "webhook_secret_ref", ref, repo=self.integrations, actor="hub", now=self.now
+            )
+
+        return self._once(
+            "subscriptions",
+            lambda: ChangeSubscriptions(
+                table=self.tables.table(TableName.subscriptions),
+                integrations=self.integrations,
+                catalog=self.catalog,
+                credentials=self.credentials,
+                leases=self.leases,
+                adapter_for=self.adapter_for,
+                set_secret_ref=set_secret_ref,
+                publish=self.event_sender.publish,
+                now=self.clock,
+            ),
         )
 
     @property

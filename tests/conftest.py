@@ -57,6 +57,7 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     monkeypatch.setenv("AzureWebJobsStorage", settings.storage_connection or "")
     monkeypatch.setenv("HUB_QUEUE_SYNC_JOBS", settings.queue_sync_jobs)
     monkeypatch.setenv("HUB_DUE_SYNCS_SCHEDULE", "0 * * * * *")
+    monkeypatch.setenv("HUB_SUBSCRIPTIONS_SCHEDULE", "0 */10 * * * *")
     monkeypatch.setenv("HUB_QUEUE_WEBHOOK_EVENTS", settings.queue_webhook_events)
     monkeypatch.setenv("HUB_QUEUE_INTEGRATION_EVENTS", settings.queue_integration_events)
     monkeypatch.setenv("HUB_QUEUE_ALERT_WEBHOOKS", settings.queue_alert_webhooks)
@@ -71,10 +72,13 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
 
 
 @pytest.fixture
-def api(hub: Hub) -> Iterator[str]:
+def api(hub: Hub, request: pytest.FixtureRequest) -> Iterator[str]:
     from integrations.api.app import create_api
 
     with serve(create_api(max_body=hub.settings.max_body_bytes, observe_status=status_coverage.observe)) as base_url:
+        if "fakes" in request.fixturenames:
+            for calendar in request.getfixturevalue("fakes").calendars.values():
+                calendar.hub_urls[PUBLIC_BASE] = base_url  # change notifications reach this hub over loopback
         yield base_url
 
 

@@ -24,6 +24,7 @@ def test_indexed_function_metadata() -> None:
         "queue_event_fanout",
         "queue_event_deliveries",
         "queue_outbound_calls",
+        "timer_subscriptions",
     }
 
     http_trigger = functions["http_api"][0]
@@ -33,6 +34,8 @@ def test_indexed_function_metadata() -> None:
 
     timer = functions["timer_due_syncs"][0]
     assert timer["type"] == "timerTrigger" and timer["schedule"] == "%HUB_DUE_SYNCS_SCHEDULE%"
+    renewals = functions["timer_subscriptions"][0]
+    assert renewals["type"] == "timerTrigger" and renewals["schedule"] == "%HUB_SUBSCRIPTIONS_SCHEDULE%"
 
     for name, setting in (
         ("queue_sync_jobs", "HUB_QUEUE_SYNC_JOBS"),
@@ -64,6 +67,7 @@ def test_sample_settings_name_every_binding_setting() -> None:
     for key in (
         "AzureWebJobsStorage",
         "HUB_DUE_SYNCS_SCHEDULE",
+        "HUB_SUBSCRIPTIONS_SCHEDULE",
         "HUB_QUEUE_SYNC_JOBS",
         "HUB_QUEUE_WEBHOOK_EVENTS",
         "FUNCTIONS_WORKER_RUNTIME",

@@ -176,6 +176,15 @@ def spec_of(document: BaseModel) -> dict[str, Any]:
     )
 
 
+# Left out of the hash: validation never exercises it (it authenticates the provider to us, not us to the
+# provider), the hub sets it itself when it subscribes to a calendar's changes on activation, and rotating it
+# must not take an active integration back through validation.
+_UNVALIDATED_CREDENTIALS = frozenset({"webhook_secret_ref"})
+
+
 def config_hash(spec: dict[str, Any]) -> str:
-    material = json.dumps({k: spec.get(k) for k in _HASHED}, sort_keys=True, separators=(",", ":"))
+    hashed = {k: spec.get(k) for k in _HASHED}
+    if isinstance(hashed["credentials"], dict):
+        hashed["credentials"] = {k: v for k, v in hashed["credentials"].items() if k not in _UNVALIDATED_CREDENTIALS}
+    material = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(material.encode()).hexdigest()

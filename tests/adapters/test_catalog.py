@@ -130,20 +130,23 @@ NOT_SYNC = {"validate", "create_payment", "refund"}
 
 
 def test_a_catalog_capability_is_exactly_what_its_adapter_implements() -> None:
-    """A provider lists a sync operation or an outbound call iff its adapter class has the methods of the
-    operation's Protocol: neither a promise the adapter cannot keep (a run failing with AttributeError) nor an
-    operation the adapter has but no integration is offered."""
-    from adapters.capabilities import implements
+    """A provider lists a sync operation, an outbound call or change subscriptions iff its adapter class has the
+    methods of the Protocol: neither a promise the adapter cannot keep (a run failing with AttributeError) nor
+    an operation the adapter has but no integration is offered."""
+    from adapters.capabilities import ChangeWatch, implements
     from integrations.calls.operations import CALLS
     from integrations.sync.operations import OPERATIONS
+    from integrations.webhooks.subscriptions import CAPABILITY as WATCH
 
     checked = 0
     declared = [*OPERATIONS.values(), *CALLS.values()]
     for spec in load().all():
-        assert set(spec.capabilities) <= set(OPERATIONS) | set(CALLS) | NOT_SYNC, spec.id
+        assert set(spec.capabilities) <= set(OPERATIONS) | set(CALLS) | NOT_SYNC | {WATCH}, spec.id
         if not spec.adapter:
             continue
         cls = adapter_class(spec.adapter)
+        assert (WATCH in spec.capabilities) == implements(cls, ChangeWatch), spec.id
+        assert (WATCH in spec.capabilities) == (spec.webhook.subscription_ttl_s is not None), spec.id
         for op in declared:
             if op.families is not None and not op.families & set(spec.families):
                 continue

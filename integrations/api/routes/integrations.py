@@ -23,6 +23,7 @@ from integrations.service import (
 )
 from integrations.sync.registry import follow_reporting_schedule
 from integrations.validation import validate_integration
+from integrations.wiring import Hub
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
 
@@ -168,8 +169,7 @@ async def patch(
             now=hub.now,
             urls=hub.tenant_urls,
         )
-        follow_reporting_schedule(hub.schedules, stored.document)
-        return _respond(response, stored)
+        return _respond(response, _follow(hub, stored))
 
     return await anyio.to_thread.run_sync(apply)
 
@@ -187,6 +187,16 @@ def validate(tenant_id: TenantId, integration_id: IntegrationId, principal: Writ
     )
     response.headers["ETag"] = stored.etag
     return ValidationResponse(result=result, integration=stored.document)
+
+
+def _follow(hub: Hub, stored: Stored) -> Stored:
+    """What follows a document's state after every write: its reporting schedule, and its change subscription
+    at the provider (a failure is recorded on the subscription, never raised: the write happened). Making a
+    webhook secret for the subscription changes the document, so the latest version is answered."""
+    follow_reporting_schedule(hub.schedules, stored.document)
+    if hub.subscriptions.follow(stored.document) is not None:
+        return hub.integrations.get(stored.document.tenant_id, stored.document.id)
+    return stored
 
 
 def _transition_route(
@@ -209,8 +219,7 @@ def _transition_route(
             actor=principal.actor,
             now=hub.now,
         )
-        follow_reporting_schedule(hub.schedules, stored.document)
-        return _respond(response, stored)
+        return _respond(response, _follow(hub, stored))
 
     router.add_api_route(
         path or f"/{{integration_id}}:{transition.value}",

@@ -5,6 +5,7 @@ tenant, the deliveries they stored — listed with their processing outcome, a f
 |----------------------------|--------|-----------------------------------------------------------------|
 | receiveWebhook             | POST   | /api/v1/webhooks/{provider}/{integration_id}                    |
 | answerWebhookChallenge     | GET    | /api/v1/webhooks/{provider}/{integration_id} (Meta, X handshakes)|
+| getWebhookSubscription     | GET    | …/integrations/{id}/webhook-subscription                        |
 | listWebhookDeliveries      | GET    | …/integrations/{id}/webhook-deliveries?status=failed            |
 | replayWebhookDelivery      | POST   | …/integrations/{id}/webhook-deliveries/{delivery_id}:replay     |
 """
@@ -19,11 +20,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import IntegrationId, Reader, Runner, TenantId
-from integrations.api.problems import PAGED, WRITE, P, Responses, problem
+from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem
 from integrations.repository import IntegrationRepository
 from integrations.webhooks.deliveries import DeliveryStatus, WebhookDeliveries, WebhookDelivery
 from integrations.webhooks.receiver import Inbound, Receiver, Unverified
+from integrations.webhooks.subscriptions import ChangeSubscription, ChangeSubscriptions
 from integrations.wiring import get_hub
+from shared.errors import NotFound
 from shared.queues import Queues
 
 receivers = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -115,6 +118,34 @@ async def answer_challenge(
     request: Request, provider: Provider, integration_id: ReceiverIntegration, receiver: ReceiverDep
 ) -> Response:
     return await _receive(request, provider, integration_id, receiver)
+
+
+async def subscriptions_dep() -> ChangeSubscriptions:
+    return get_hub().subscriptions
+
+
+SubscriptionsDep = Annotated[ChangeSubscriptions, Depends(subscriptions_dep)]
+
+
+@router.get(
+    "/webhook-subscription",
+    operation_id="getWebhookSubscription",
+    summary="The change subscription the hub keeps at the provider (calendars that pull: Google channel, Graph)",
+    response_model=ChangeSubscription,
+    responses=COMMON,
+)
+def get_subscription(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    integrations: IntegrationsDep,
+    subscriptions: SubscriptionsDep,
+) -> Any:
+    integrations.get(tenant_id, integration_id)
+    found = subscriptions.get(tenant_id, integration_id)
+    if found is None:
+        raise NotFound("This integration has no change subscription (not an active calendar that pulls events).")
+    return found
 
 
 class DeliveryPage(BaseModel):
