@@ -13,6 +13,7 @@ def main() -> int:
     from bench import (
         api_auth_overhead,
         calendar_pull,
+        event_fanout,
         member_sync,
         outbound_overhead,
         request_path,
@@ -32,6 +33,7 @@ def main() -> int:
         rows.append(member_sync.run(conn))
         rows += calendar_pull.run(conn)
         rows += webhook_ingest.run(conn)
+        rows.append(event_fanout.run(conn))
     print("| benchmark | baseline | measured | ratio | target | notes |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -255,9 +255,15 @@ class GuardedAdapter(HTTPAdapter):
         raise EgressRefused("outbound proxies are not used: the egress policy checks the destination itself")
 
 
+# requests' defaults keep 10 connections to 10 hosts: the hub's worker threads (a fan-out's 16, a function
+# batch's jobs) to one provider, or a tenant's endpoints on many hosts, would each pay a new TLS handshake.
+POOL_HOSTS = 64
+POOL_PER_HOST = 32
+
+
 def guard(session: requests.Session, policy: EgressPolicy) -> requests.Session:
     """Mount the guarded transport on a `requests.Session` for both schemes; no environment proxies."""
-    adapter = GuardedAdapter(policy)
+    adapter = GuardedAdapter(policy, pool_connections=POOL_HOSTS, pool_maxsize=POOL_PER_HOST)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.trust_env = False  # HTTP(S)_PROXY would send traffic around the check

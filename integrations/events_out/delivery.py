@@ -2,25 +2,30 @@
 Standard Webhooks, at least once, retried on a schedule, logged per endpoint, replayable.
 
 - `publish(event)`: the platform's feed (`integration-events`) and one fan-out message (`event-fanout`).
-- `fan_out(event)` (queue function): one delivery row and one message (`event-deliveries`) per wanting endpoint,
-  so a slow or failing endpoint delays no other.
-- `deliver(message)` (queue function): POST the event's exact bytes with `webhook-id` (the message id — the
-  receiver's dedupe key), `webhook-timestamp` and `webhook-signature` (`v1,<sig>`, two during a rotation).
-  A 2xx ends it. Anything else is re-queued with the next delay of RETRY_DELAYS_S (the message completes: the
-  schedule is ours, not the queue's); after the last attempt the delivery is `exhausted`, and an endpoint whose
-  deliveries are exhausted with no success since it was created or re-enabled is disabled, with an
-  `endpoint.disabled` event (to the platform's feed and the tenant's other endpoints).
+- `fan_out(event)` (queue function): a delivery row per wanting endpoint, then every first attempt side by
+  side (FANOUT_CONCURRENCY at once), so a slow or failing endpoint delays no other. The rows share the tenant's
+  partition, so they are written (and their outcomes recorded) in entity-group transactions of up to 100.
+- an attempt POSTs the event's exact bytes with `webhook-id` (the message id — the receiver's dedupe key),
+  `webhook-timestamp` and `webhook-signature` (`v1,<sig>`, two during a rotation). A 2xx ends it. Anything
+  else is queued on `event-deliveries` with the next delay of RETRY_DELAYS_S, and `deliver(message)` (queue
+  function) makes that attempt (the message completes: the schedule is ours, not the queue's). After the last
+  attempt the delivery is `exhausted`, and an endpoint whose deliveries are exhausted with no success since it
+  was created or re-enabled is disabled, with an `endpoint.disabled` event (to the platform's feed and the
+  tenant's other endpoints).
 
 The schedule (after the first attempt): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — 8 attempts over about
-27.6 h, Svix's. Rows: `PartitionKey = <tenant>|<endpoint>`, `RowKey = <message id>`.
+27.6 h, Svix's. Rows: `PartitionKey = <tenant>`, `RowKey = <endpoint id>|<message id>` (an endpoint's log is
+one range of its tenant's partition).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,12 +41,15 @@ from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.http import Call, OutboundClient, Policy
 from shared.queues import Queues
 from shared.redaction import REDACTOR
-from shared.tables import Table
+from shared.tables import Table, Write
 
 log = logging.getLogger("hub.events_out")
 RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
 ATTEMPTS = len(RETRY_DELAYS_S) + 1
 TIMEOUT_S = 15.0
+FANOUT_RECHECK_S = 5
+MARKER = "~fanout|"  # the marker rows' keys: outside every endpoint's `ep_…|` range
+FANOUT_CONCURRENCY = 8  # first attempts one fan-out makes at once (remote endpoints answer in tens of ms)
 
 
 class DeliveryState(StrEnum):
@@ -98,19 +106,51 @@ class EventSender:
             self.queues.send(self.fanout_queue, {"event": event})
 
     def fan_out(self, message: dict[str, Any]) -> int:
+        """Returns how many endpoints this run attempted."""
         event = message["event"]
         tenant = tenant_of(event)
         if tenant is None:
             return 0
-        count = 0
-        for endpoint in self.endpoints.of_tenant(tenant):
-            if endpoint.status == EndpointStatus.enabled and endpoint.wants(str(event.get("type", ""))):
-                self._queue_new(endpoint, event)
-                count += 1
-        return count
+        kind = str(event.get("type", ""))
+        wanting = [e for e in self.endpoints.of_tenant(tenant) if e.status == EndpointStatus.enabled and e.wants(kind)]
+        if not wanting:
+            return 0
+        fresh = [_Claimed(endpoint, self._new_delivery(endpoint, event)) for endpoint in wanting]
+        marker = {"PartitionKey": tenant, "RowKey": f"{MARKER}{fresh[0].delivery.message_id}"}
+        # One marker row per event claims its fan-out: the first run writes each endpoint's row once, with its
+        # first attempt's outcome. The same event again (emitted twice upstream, or this message redelivered)
+        # finds the marker: done → nothing to send; a run still under way → this message waits for it;
+        # a run that stopped (a crash) → the rows are claimed one by one, and only endpoints with no attempt
+        # recorded are attempted (those the crash cut off before their row may get the webhook-id twice).
+        now = self.now()
+        until = now + timedelta(seconds=TIMEOUT_S * (1 + len(wanting) // FANOUT_CONCURRENCY) + 30)
+        try:
+            marker_etag = self.log_table.insert({**marker, "State": "running", "Until": until})
+            claimed, first = fresh, True
+        except Conflict:
+            row, marker_etag = self.log_table.get(marker["PartitionKey"], marker["RowKey"])
+            if row.get("State") == "done":
+                return 0
+            if row["Until"] > now:  # look again shortly: a run usually ends within a second
+                self.queues.send(self.fanout_queue, message, delay_s=FANOUT_RECHECK_S)
+                return 0
+            claimed, first = self._claim(fresh), False
+        # Each endpoint's first attempt is made here instead of through a queue message of its own: most
+        # deliveries succeed at once, and a message per endpoint cost more storage round trips and a polling
+        # delay before every first POST. A slow endpoint holds one worker for at most TIMEOUT_S.
+        with ThreadPoolExecutor(max_workers=min(FANOUT_CONCURRENCY, max(1, len(claimed)))) as pool:
+            attempts = list(pool.map(lambda c: self._attempt(c.endpoint, c.delivery), claimed))
+        for c, attempt in zip(claimed, attempts, strict=True):
+            self._record(c.delivery, attempt)
+        written = self._insert_outcomes(claimed) if first else self._write_outcomes(claimed)
+        for c in written:
+            self._follow_up(c.endpoint, c.delivery)
+        with contextlib.suppress(PreconditionFailed):  # another run recovering the same event finished first
+            self.log_table.replace({**marker, "State": "done", "Until": until}, etag=marker_etag)
+        return len(claimed)
 
-    def _queue_new(self, endpoint: EventEndpoint, event: dict[str, Any]) -> None:
-        delivery = EventDelivery(
+    def _new_delivery(self, endpoint: EventEndpoint, event: dict[str, Any]) -> EventDelivery:
+        return EventDelivery(
             message_id=message_id(event),
             endpoint_id=endpoint.id,
             tenant_id=endpoint.tenant_id,
@@ -119,17 +159,72 @@ class EventSender:
             created_at=self.now(),
             event=event,
         )
+
+    def _claim(self, fresh: list[_Claimed]) -> list[_Claimed]:
+        """The rows written before any attempt: batched; a batch that meets a row already there is done row
+        by row, and a row already there is attempted only if no attempt was recorded on it."""
+        claimed: list[_Claimed] = []
+        for chunk in _batches(fresh, self._entity):
+            try:
+                etags = self.log_table.transact([Write("insert", self._entity(c.delivery)) for c in chunk])
+            except Conflict:
+                claimed += [c for c in map(self._claim_one, chunk) if c is not None]
+                continue
+            for c, etag in zip(chunk, etags, strict=True):
+                c.etag = etag or ""
+                claimed.append(c)
+        return claimed
+
+    def _insert_outcomes(self, attempted: list[_Claimed]) -> list[_Claimed]:
+        """The rows, each with its first attempt, batched; a row already there (another run recorded it) is
+        left as it is and not followed up here."""
+        written: list[_Claimed] = []
+        for chunk in _batches(attempted, self._entity):
+            try:
+                self.log_table.transact([Write("insert", self._entity(c.delivery)) for c in chunk])
+                written += chunk
+            except Conflict:
+                for c in chunk:
+                    try:
+                        self.log_table.insert(self._entity(c.delivery))
+                        written.append(c)
+                    except Conflict:
+                        continue
+        return written
+
+    def _claim_one(self, c: _Claimed) -> _Claimed | None:
         try:
-            self.log_table.insert(self._entity(delivery))
+            c.etag = self.log_table.insert(self._entity(c.delivery))
+            return c
         except Conflict:
-            return  # fanned out before (the fan-out message came twice): that delivery is under way
-        self._enqueue(delivery, delay_s=0)
+            found, etag = self._load(c.delivery.tenant_id, c.delivery.endpoint_id, c.delivery.message_id)
+        if found.state != DeliveryState.pending or found.attempts or found.replays:
+            return None  # settled, or under way on its schedule
+        return _Claimed(c.endpoint, found, etag)  # that fan-out stopped between the row and its attempt
+
+    def _write_outcomes(self, claimed: list[_Claimed]) -> list[_Claimed]:
+        """Each attempt recorded on its row (ETag-checked), batched; the ones written, to follow up."""
+        written: list[_Claimed] = []
+        for chunk in _batches(claimed, self._entity):
+            try:
+                self.log_table.transact(
+                    [Write("update", self._entity(c.delivery), etag=c.etag, replace=True) for c in chunk]
+                )
+                written += chunk
+            except PreconditionFailed:  # a replay took one over meanwhile: it schedules its own attempts
+                for c in chunk:
+                    try:
+                        self.log_table.replace(self._entity(c.delivery), etag=c.etag)
+                        written.append(c)
+                    except PreconditionFailed:
+                        continue
+        return written
 
     @staticmethod
     def _entity(delivery: EventDelivery) -> dict[str, Any]:
         return {
-            "PartitionKey": f"{delivery.tenant_id}|{delivery.endpoint_id}",
-            "RowKey": delivery.message_id,
+            "PartitionKey": delivery.tenant_id,
+            "RowKey": f"{delivery.endpoint_id}|{delivery.message_id}",
             "State": delivery.state.value,
             "CreatedAt": delivery.created_at,
             "Body": delivery.model_dump_json(),
@@ -148,7 +243,7 @@ class EventSender:
 
     # --- delivering -----------------------------------------------------------------------------------------
     def _load(self, tenant_id: str, endpoint_id: str, msg: str) -> tuple[EventDelivery, str]:
-        found = self.log_table.find(f"{tenant_id}|{endpoint_id}", msg)
+        found = self.log_table.find(tenant_id, f"{endpoint_id}|{msg}")
         if found is None:
             raise NotFound(f"No delivery {msg} to endpoint {endpoint_id}.")
         return EventDelivery.model_validate_json(found[0]["Body"]), found[1]
@@ -166,25 +261,31 @@ class EventSender:
             return delivery.state  # the endpoint was deleted: nothing to send to
         if endpoint.status != EndpointStatus.enabled:
             return delivery.state  # kept pending: a replay after re-enabling sends it
-        attempt = self._attempt(endpoint, delivery)
-        delivery.attempts.append(attempt)
-        succeeded = attempt.status_code is not None and 200 <= attempt.status_code < 300
-        if succeeded:
-            delivery.state, delivery.next_attempt_at = DeliveryState.succeeded, None
-        elif len(delivery.attempts) >= ATTEMPTS:
-            delivery.state, delivery.next_attempt_at = DeliveryState.exhausted, None
-        else:
-            delay = RETRY_DELAYS_S[len(delivery.attempts) - 1]
-            delivery.next_attempt_at = attempt.at + timedelta(seconds=delay)
+        self._record(delivery, self._attempt(endpoint, delivery))
         try:
             self.log_table.replace(self._entity(delivery), etag=etag)
         except PreconditionFailed:
             return delivery.state  # a replay took it over meanwhile; it schedules its own attempts
+        self._follow_up(endpoint, delivery)
+        return delivery.state
+
+    @staticmethod
+    def _record(delivery: EventDelivery, attempt: Attempt) -> None:
+        """The attempt on the delivery: succeeded, exhausted, or pending with the time of the next."""
+        delivery.attempts.append(attempt)
+        if attempt.status_code is not None and 200 <= attempt.status_code < 300:
+            delivery.state, delivery.next_attempt_at = DeliveryState.succeeded, None
+        elif len(delivery.attempts) >= ATTEMPTS:
+            delivery.state, delivery.next_attempt_at = DeliveryState.exhausted, None
+        else:
+            delivery.next_attempt_at = attempt.at + timedelta(seconds=RETRY_DELAYS_S[len(delivery.attempts) - 1])
+
+    def _follow_up(self, endpoint: EventEndpoint, delivery: EventDelivery) -> None:
+        """After the row is written: the next attempt queued, or the endpoint judged."""
         if delivery.state == DeliveryState.pending and delivery.next_attempt_at is not None:
             self._enqueue(delivery, delay_s=RETRY_DELAYS_S[len(delivery.attempts) - 1])
         if delivery.state == DeliveryState.exhausted:
             self._maybe_disable(endpoint)
-        return delivery.state
 
     def _attempt(self, endpoint: EventEndpoint, delivery: EventDelivery) -> Attempt:
         at = self.now()
@@ -222,9 +323,8 @@ class EventSender:
     def _maybe_disable(self, endpoint: EventEndpoint) -> None:
         """Sustained failure: no delivery succeeded since the endpoint was created or re-enabled."""
         since = endpoint.disabled_at or endpoint.created_at
-        rows = self.log_table.query(
-            "PartitionKey eq @pk and State eq 'succeeded'", parameters={"pk": f"{endpoint.tenant_id}|{endpoint.id}"}
-        )
+        flt, params = _endpoint_range(endpoint.tenant_id, endpoint.id)
+        rows = self.log_table.query(f"{flt} and State eq 'succeeded'", parameters=params)
         if any(EventDelivery.model_validate_json(r["Body"]).created_at >= since for r in rows):
             return
         reason = f"every attempt of a delivery failed over {sum(RETRY_DELAYS_S) / 3600:.1f} h and none succeeded"
@@ -243,7 +343,7 @@ class EventSender:
 
     # --- the log and replays --------------------------------------------------------------------------------
     def log(self, tenant_id: str, endpoint_id: str, *, state: DeliveryState | None = None) -> list[EventDelivery]:
-        flt, params = "PartitionKey eq @pk", {"pk": f"{tenant_id}|{endpoint_id}"}
+        flt, params = _endpoint_range(tenant_id, endpoint_id)
         if state is not None:
             flt += " and State eq @state"
             params["state"] = state.value
@@ -271,3 +371,35 @@ class EventSender:
                 self.replay(tenant_id, endpoint_id, delivery.message_id)
                 count += 1
         return count
+
+
+@dataclass
+class _Claimed:
+    """A delivery this fan-out attempts: its endpoint, and the row's ETag once written."""
+
+    endpoint: EventEndpoint
+    delivery: EventDelivery
+    etag: str = ""
+
+
+def _batches(claimed: list[_Claimed], entity: Callable[[EventDelivery], dict[str, Any]]) -> Iterator[list[_Claimed]]:
+    """Entity-group transactions: at most 100 writes and 4 MiB; an event may be up to a 64 KiB property."""
+    chunk: list[_Claimed] = []
+    size = 0
+    for c in claimed:
+        weight = len(entity(c.delivery)["Body"]) + 1024
+        if chunk and (len(chunk) == 100 or size + weight > 3 * 1024 * 1024):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(c)
+        size += weight
+    if chunk:
+        yield chunk
+
+
+def _endpoint_range(tenant_id: str, endpoint_id: str) -> tuple[str, dict[str, str]]:
+    """One endpoint's rows: the `<endpoint>|` range of its tenant's partition ('}' sorts right after '|')."""
+    return (
+        "PartitionKey eq @pk and RowKey gt @lo and RowKey lt @hi",
+        {"pk": tenant_id, "lo": f"{endpoint_id}|", "hi": f"{endpoint_id}}}"},
+    )

@@ -2,7 +2,9 @@
 signing secret shown once — rotatable, the previous one still signing beside the new for an overlap.
 
 Rows: `PartitionKey = <tenant>`, `RowKey = <endpoint id>`. Secrets live in the secret store
-(`<tenant>--shared--evtep-<hex>`, a version per rotation), never in the row.
+(`<tenant>--shared--evtep-<hex>`, a version per rotation), never in the row; the row names the versions that
+sign (`SecretVersions`, newest first), so a delivery resolves them through the cached path without listing the
+store's versions each time.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.secrets.store import SecretStore
@@ -45,6 +47,10 @@ class EventEndpoint(BaseModel):
         None, description="Until then deliveries carry a signature with the previous secret too (rotation)."
     )
 
+    # Not part of the API's shape: the secret versions that sign, newest first (the previous one kept while a
+    # rotation's overlap lasts). Empty on rows written before they were recorded: the store's list is read.
+    _secret_versions: list[str] = PrivateAttr(default_factory=list)
+
     def wants(self, event_type: str) -> bool:
         short = event_type.removeprefix("dev.integration-hub.")
         return not self.event_types or any(fnmatch.fnmatchcase(short, pattern) for pattern in self.event_types)
@@ -74,8 +80,19 @@ class EventEndpoints:
         return f"{endpoint.tenant_id}--shared--evtep-{endpoint.id.removeprefix('ep_')}"
 
     def _write(self, endpoint: EventEndpoint, etag: str | None) -> str:
-        entity = {"PartitionKey": endpoint.tenant_id, "RowKey": endpoint.id, "Body": endpoint.model_dump_json()}
+        entity = {
+            "PartitionKey": endpoint.tenant_id,
+            "RowKey": endpoint.id,
+            "Body": endpoint.model_dump_json(),
+            "SecretVersions": ",".join(endpoint._secret_versions),
+        }
         return self._table.insert(entity) if etag is None else self._table.replace(entity, etag=etag)
+
+    @staticmethod
+    def _read(entity: dict[str, object]) -> EventEndpoint:
+        endpoint = EventEndpoint.model_validate_json(str(entity["Body"]))
+        endpoint._secret_versions = [v for v in str(entity.get("SecretVersions") or "").split(",") if v]
+        return endpoint
 
     def create(self, tenant_id: str, url: str, event_types: list[str], description: str) -> tuple[EventEndpoint, str]:
         """(the endpoint, its signing secret — shown this once)."""
@@ -88,7 +105,8 @@ class EventEndpoints:
             created_at=self._now(),
         )
         secret = new_secret()
-        self._store.set(self.secret_name(endpoint), secret, tags={"tenant": tenant_id, "endpoint": endpoint.id})
+        stored = self._store.set(self.secret_name(endpoint), secret, tags={"tenant": tenant_id, "endpoint": endpoint.id})
+        endpoint._secret_versions = [stored.version]
         self._write(endpoint, None)
         return endpoint, secret
 
@@ -96,14 +114,14 @@ class EventEndpoints:
         found = self._table.find(tenant_id, endpoint_id)
         if found is None:
             raise NotFound(f"No event endpoint {endpoint_id}.")
-        return EventEndpoint.model_validate_json(found[0]["Body"]), found[1]
+        return self._read(found[0]), found[1]
 
     def get(self, tenant_id: str, endpoint_id: str) -> EventEndpoint:
         return self._get(tenant_id, endpoint_id)[0]
 
     def of_tenant(self, tenant_id: str) -> list[EventEndpoint]:
         rows = self._table.query("PartitionKey eq @t", parameters={"t": tenant_id})
-        return sorted((EventEndpoint.model_validate_json(e["Body"]) for e in rows), key=lambda e: e.created_at)
+        return sorted((self._read(e) for e in rows), key=lambda e: e.created_at)
 
     def delete(self, tenant_id: str, endpoint_id: str) -> None:
         endpoint = self.get(tenant_id, endpoint_id)
@@ -125,11 +143,12 @@ class EventEndpoints:
         """A new secret (shown once); the previous one keeps signing beside it for `overlap`."""
         endpoint = self.get(tenant_id, endpoint_id)
         secret = new_secret()
-        self._store.set(self.secret_name(endpoint), secret, tags={"tenant": tenant_id, "endpoint": endpoint_id})
+        stored = self._store.set(self.secret_name(endpoint), secret, tags={"tenant": tenant_id, "endpoint": endpoint_id})
         until = self._now() + overlap
 
         def overlap_from_now(e: EventEndpoint) -> None:
             e.previous_secret_until = until
+            e._secret_versions = [stored.version, *[v for v in self._versions(e) if v != stored.version][:1]]
 
         return self._change(tenant_id, endpoint_id, overlap_from_now), secret
 
@@ -145,6 +164,11 @@ class EventEndpoints:
     def signing_secrets(self, endpoint: EventEndpoint) -> list[str]:
         """The current secret, and the previous one while the rotation's overlap lasts (newest first)."""
         name = self.secret_name(endpoint)
-        versions = [v.version for v in self._store.versions(name) if v.enabled]
+        versions = self._versions(endpoint)
         overlapping = endpoint.previous_secret_until is not None and self._now() < endpoint.previous_secret_until
         return [self._resolve(endpoint.tenant_id, f"kv:{name}@{version}") for version in versions[: 2 if overlapping else 1]]
+
+    def _versions(self, endpoint: EventEndpoint) -> list[str]:
+        if endpoint._secret_versions:
+            return endpoint._secret_versions
+        return [v.version for v in self._store.versions(self.secret_name(endpoint)) if v.enabled]

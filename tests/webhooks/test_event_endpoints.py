@@ -20,7 +20,7 @@ import function_app
 from devfakes.servers import loopback, serve
 from devfakes.swish import SwishFake
 from integrations.events import cloud_event
-from integrations.events_out.delivery import ATTEMPTS, RETRY_DELAYS_S, EventSender
+from integrations.events_out.delivery import ATTEMPTS, MARKER, RETRY_DELAYS_S, Attempt, EventSender, message_id
 from integrations.wiring import Hub
 from shared.http import OutboundClient
 from tests.helpers import FAST_QUEUES, ApiClient
@@ -104,11 +104,12 @@ def test_a_failing_endpoint_gets_the_schedule_then_is_disabled(admin: ApiClient,
     clock = [datetime(2026, 12, 3, 10, 0, tzinfo=UTC)]
     base = hub.event_sender
     sender = EventSender(**{**base.__dict__, "now": lambda: clock[0]})  # the same collaborators, a clock we move
-    sender.publish(event(admin.tenant, 7))
-    LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_event_fanout"].drain(timeout=30)
+    assert sender.fan_out({"event": event(admin.tenant, 7)}) == 1  # the fan-out makes the first attempt
     (pending,) = sender.log(admin.tenant, endpoint_id)
-    waits = []
-    for attempt in range(ATTEMPTS):  # the queue's messages, each when it becomes visible
+    assert pending.next_attempt_at is not None
+    waits = [(pending.next_attempt_at - clock[0]).total_seconds()]
+    clock[0] = pending.next_attempt_at
+    for attempt in range(1, ATTEMPTS):  # the queue's messages, each when it becomes visible
         message = {
             "tenant_id": admin.tenant,
             "endpoint_id": endpoint_id,
@@ -177,3 +178,40 @@ def test_quota_alerts_reach_endpoints_signed(admin: ApiClient, hub: Hub, receive
     ((headers, body),) = receiver.received
     payload = standardwebhooks.Webhook(secret).verify(body, headers)
     assert payload["type"] == "dev.integration-hub.quota.threshold" and payload["data"]["pct"] == 90.0
+
+
+def test_a_fan_out_cut_off_by_a_crash_sends_only_what_it_had_not_recorded(
+    admin: ApiClient, hub: Hub, receiver: Receiver
+) -> None:
+    first, second = (register(admin, receiver)["endpoint"]["id"] for _ in range(2))
+    sender = hub.event_sender
+    evt = event(admin.tenant, 11)
+    done = sender.fan_out({"event": evt})
+    assert done == 2 and len(receiver.received) == 2
+    assert sender.fan_out({"event": evt}) == 0 and len(receiver.received) == 2  # the same event again: nothing
+
+    # A run that died after recording the first endpoint's attempt but before the second's: its marker says
+    # `running` until a time now past, and the second endpoint has no row.
+    evt = event(admin.tenant, 12)
+    msg = message_id(evt)
+    sender.log_table.insert(
+        {"PartitionKey": admin.tenant, "RowKey": f"{MARKER}{msg}", "State": "running", "Until": hub.now()}
+    )
+    (crashed,) = [e for e in sender.endpoints.of_tenant(admin.tenant) if e.id == first]
+    recorded = sender._new_delivery(crashed, evt)
+    sender._record(recorded, Attempt(at=hub.now(), status_code=204))
+    sender.log_table.insert(sender._entity(recorded))
+    receiver.received.clear()
+    assert sender.fan_out({"event": evt}) == 1  # only the endpoint the crash cut off
+    assert len(receiver.received) == 1
+    assert [d.state for d in sender.log(admin.tenant, second) if d.message_id == msg] == ["succeeded"]
+    assert [len(d.attempts) for d in sender.log(admin.tenant, first) if d.message_id == msg] == [1]
+
+    # A run still under way: the same event waits for it (re-queued shortly), nothing is sent twice.
+    evt = event(admin.tenant, 13)
+    until = hub.now() + timedelta(minutes=1)
+    sender.log_table.insert(
+        {"PartitionKey": admin.tenant, "RowKey": f"{MARKER}{message_id(evt)}", "State": "running", "Until": until}
+    )
+    receiver.received.clear()
+    assert sender.fan_out({"event": evt}) == 0 and receiver.received == []
