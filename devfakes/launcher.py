@@ -16,6 +16,7 @@ from devfakes.oauth_accounting import urls as accounting_urls
 from devfakes.registry import RegistryFake
 from devfakes.servers import serve
 from devfakes.swish import SwishFake
+from devfakes.tenant_endpoint import TenantEndpointFake
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Fakes:
     registry: RegistryFake
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    tenant_endpoint: TenantEndpointFake = field(default_factory=TenantEndpointFake)
+    tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
     def origins(self) -> list[str]:
@@ -41,7 +44,14 @@ class Fakes:
             for value in urls.values()
             if value.startswith(("http://", "https://")) and (u := urlsplit(value)).port
         }
+        if self.tenant_endpoint_url:
+            found.add(f"127.0.0.1:{urlsplit(self.tenant_endpoint_url).port}")
         return sorted(found)
+
+    @property
+    def ca_bundle(self) -> str:
+        """The test CA that certifies the HTTPS fakes (Swish, the tenant endpoint)."""
+        return str(self.swish.ca_pem)
 
     def hub_settings(self) -> dict[str, object]:
         """What a hub needs to use these fakes: where they are, and the egress exception for exactly them."""
@@ -79,4 +89,7 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         urls[name] = calendar_urls(name, stack.enter_context(serve(fake.app())))
     registry = RegistryFake()  # Sweden's registry is configured; other countries are not (a precise red)
     urls["signed_rest"] = {"base_url.SE": f"{stack.enter_context(serve(registry.app()))}/api"}
-    return Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack)
+    fakes = Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack)
+    tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
+    fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))
+    return fakes

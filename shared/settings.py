@@ -112,7 +112,9 @@ class Settings(BaseSettings):
         '["kobo.example.org"]}. Added to the catalog\'s fixed domains.',
     )
     alert_webhook_ca_bundle: str | None = Field(
-        None, description="CA bundle for alert webhooks (tests); default: system store."
+        None,
+        description="CA bundle trusted for tenant event endpoints and alert webhooks (local runs and tests); "
+        "default: the system store.",
     )
     entra_issuer: str | None = Field(
         None, description="Issuer of portal users' tokens, e.g. https://login.microsoftonline.com/<tid>/v2.0."

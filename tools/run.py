@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("HUB_EGRESS_ALLOW_ORIGINS", json.dumps(fakes.origins))
         # The seed's "142 invoices = 1.3 % of the daily quota" is measured against the fake's daily quota.
         os.environ.setdefault("HUB_PROVIDER_DAILY_QUOTAS", json.dumps({"fortnox": fakes.fortnox.daily_quota}))
+        # The fake tenant endpoint (events out) is certified by the fakes' test CA.
+        os.environ.setdefault("HUB_ALERT_WEBHOOK_CA_BUNDLE", fakes.ca_bundle)
     os.environ.setdefault("HUB_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")
     runtime = state.write_runtime(
         args.port,
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             "api": f"http://127.0.0.1:{args.port}",
             "storage": storage,
             "fakes": fakes.provider_urls if fakes else {},
+            "tenant_endpoint": fakes.tenant_endpoint_url if fakes else None,
         },
     )
 
