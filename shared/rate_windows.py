@@ -17,6 +17,14 @@ is never failed by its own bookkeeping.
 
 Each instance remembers the row it last wrote, so an instance that is the only caller for a key spends one
 conditional write per departure and one per completion, and reads only after losing a race.
+
+Large windows (Google Maps' 3,000 a minute) are taken in *leases*: one write takes up to 1/LEASE_FRACTION of
+the window's requests at once, this instance's calls spend them locally, and when the last of them completes
+the lease is re-stamped in one write — all its used slots to the last completion + window, the unused freed.
+Counting every call of a lease from its last completion is conservative, so the shared count never falls
+below the provider's. A lease not spent within LEASE_IDLE_S is retired (its unused slots freed at its last
+completion). Windows under LEASE_FRACTION requests (Fortnox' 25 per 5 s) lease one slot: a write each way, as
+before.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ log = logging.getLogger("hub.outbound")
 HOLD_S = 60.0  # how long a departed call counts if its caller dies before re-stamping it
 BUCKETS = 200  # expiry resolution: 1/200 of the window
 MAX_POLL_FRACTION = 0.1  # a full window is re-read at least 10× per window (other instances re-stamp early)
+LEASE_FRACTION = 50  # a lease is at most 1/50 of the window: no instance sits on much of another's share
+LEASE_IDLE_S = 5.0  # a lease unspent for this long is retired (a quiet instance frees what it holds)
 
 
 @dataclass
@@ -52,9 +62,32 @@ class _Row:
         return {b: n for b, n in self.slots.items() if b * grain > now and n > 0}
 
 
-@dataclass(frozen=True)
-class Slot:
+@dataclass
+class _Lease:
+    """Slots this instance took in one write: where they are provisionally counted, how many are left to hand
+    out, how many are out (departed, not completed), and the latest completion."""
+
     bucket: int
+    size: int
+    taken_at: float
+    left: int
+    out: int = 0
+    used: int = 0
+    last_done: float = 0.0
+    restamped: bool = False
+
+    def spend(self) -> None:
+        self.left -= 1
+        self.out += 1
+        self.used += 1
+
+    @property
+    def settled(self) -> bool:
+        return self.left == 0 and self.out == 0 and not self.restamped
+
+
+def lease_size(window: Window) -> int:
+    return max(1, window.requests // LEASE_FRACTION)
 
 
 class SharedWindowLimiter:
@@ -73,26 +106,71 @@ class SharedWindowLimiter:
         self._seen: dict[str, _Row] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._leases: dict[str, _Lease] = {}
+        self._lease_guard = threading.Lock()
+        self._takers: dict[str, threading.Lock] = {}
 
     def acquire(self, key: str, window: Window) -> Callable[[], None]:
         local_release = self._local.acquire(key, window)
         try:
-            slot = self._take(key, window)
+            lease = self._spend(key, window)
         except StorageUnavailable:
             log.warning("shared rate window for %s unavailable: this call is paced by this instance only", key)
-            slot = None
+            lease = None
 
         def release() -> None:
             done = self._clock()  # the response is back: the slot counts from now, not from when the write lands
             local_release()
-            if slot is None:
+            if lease is None:
                 return
-            try:
-                self._restamp(key, window, slot, done)
-            except StorageUnavailable:
-                log.warning("shared rate window for %s unavailable: a slot keeps its provisional expiry", key)
+            with self._lease_guard:
+                lease.out -= 1
+                lease.last_done = max(lease.last_done, done)
+                settled = lease.settled
+                if settled:
+                    lease.restamped = True
+            if settled:
+                try:
+                    self._restamp(key, window, lease)
+                except StorageUnavailable:
+                    log.warning("shared rate window for %s unavailable: a lease keeps its provisional expiry", key)
 
         return release
+
+    def _spend(self, key: str, window: Window) -> _Lease:
+        """A slot from this instance's lease on the key, or a new lease (one write) when it is spent. One thread
+        takes the next lease while the others wait for it, so an instance holds one lease per key."""
+        lease = self._from_lease(key, window)
+        if lease is not None:
+            return lease
+        with self._taking(key):
+            lease = self._from_lease(key, window)  # another thread may have taken one meanwhile
+            if lease is not None:
+                return lease
+            fresh = self._take(key, window)
+            with self._lease_guard:
+                fresh.spend()
+                self._leases[key] = fresh
+            return fresh
+
+    def _from_lease(self, key: str, window: Window) -> _Lease | None:
+        retired: _Lease | None = None
+        with self._lease_guard:
+            lease = self._leases.get(key)
+            if lease is not None and lease.left > 0 and self._clock() - lease.taken_at > LEASE_IDLE_S:
+                lease.left = 0  # retired: nothing more is handed out of it
+                if lease.settled:
+                    lease.restamped, retired = True, lease
+            elif lease is not None and lease.left > 0:
+                lease.spend()
+                return lease
+        if retired is not None:
+            self._restamp(key, window, retired)
+        return None
+
+    def _taking(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._takers.setdefault(key, threading.Lock())
 
     def penalise(self, key: str, window: Window, seconds: float) -> None:
         """After a 429, every instance waits: the block is written to the shared row."""
@@ -112,11 +190,11 @@ class SharedWindowLimiter:
 
     # -- the row ---------------------------------------------------------------------------------------
 
-    def _take(self, key: str, window: Window) -> Slot:
+    def _take(self, key: str, window: Window) -> _Lease:
         grain = window_span(window) / BUCKETS
         while True:
             wait = 0.0
-            taken: Slot | None = None
+            taken: _Lease | None = None
 
             def admit(row: _Row) -> bool:
                 nonlocal wait, taken
@@ -127,12 +205,14 @@ class SharedWindowLimiter:
                 if row.blocked_until > now:
                     wait = row.blocked_until - now
                     return False
-                if sum(live.values()) >= window.requests:
+                free = window.requests - sum(live.values())
+                if free <= 0:
                     wait = min(min(live) * grain - now, window_span(window) * MAX_POLL_FRACTION)
                     return False
+                size = min(lease_size(window), free)
                 bucket = math.ceil((now + HOLD_S + window_span(window)) / grain)
-                row.slots[bucket] = row.slots.get(bucket, 0) + 1
-                taken = Slot(bucket)
+                row.slots[bucket] = row.slots.get(bucket, 0) + size
+                taken = _Lease(bucket=bucket, size=size, taken_at=now, left=size)
                 return True
 
             self._update(key, admit, fresh_when_refused=True)
@@ -140,16 +220,18 @@ class SharedWindowLimiter:
                 return taken
             self._sleep(max(wait, 0.001))
 
-    def _restamp(self, key: str, window: Window, slot: Slot, done: float) -> None:
+    def _restamp(self, key: str, window: Window, lease: _Lease) -> None:
+        """The lease's provisional slots off; its used ones counted from its last completion."""
         grain = window_span(window) / BUCKETS
 
         def move(row: _Row) -> bool:
             now = self._clock()
             row.slots = row.live(now, grain)
-            if row.slots.get(slot.bucket, 0) > 0:
-                row.slots[slot.bucket] -= 1
-            bucket = math.ceil((done + window_span(window)) / grain)
-            row.slots[bucket] = row.slots.get(bucket, 0) + 1
+            if lease.bucket in row.slots:
+                row.slots[lease.bucket] = max(0, row.slots[lease.bucket] - lease.size)
+            if lease.used:
+                bucket = math.ceil((lease.last_done + window_span(window)) / grain)
+                row.slots[bucket] = row.slots.get(bucket, 0) + lease.used
             return True
 
         self._update(key, move)

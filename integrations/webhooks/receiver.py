@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +38,7 @@ from integrations.webhooks.deliveries import (
     kept_headers,
 )
 from shared.errors import NotFound, PayloadTooLarge
+from shared.memo import Memo
 from shared.queues import Queues
 
 log = logging.getLogger("hub.webhooks")
@@ -50,33 +48,12 @@ SECRET_SLOT = "webhook_secret_ref"
 EACH_RECEIPT_DISTINCT = frozenset({"unsigned_refetch"})
 # A queue message holds 64 KiB after the queue's base64, and the body rides base64 in JSON inside it.
 INLINE_MAX_BYTES = 24 * 1024
-RECENT_MAX = 10_000
 
 
-class RecentIntegrations:
-    """The receiver's short memory of integrations it looked up — found or not, so a repeated unknown id costs
-    no more than a known one — for `ttl_s`: a provider's burst reads storage once, not per delivery. The
-    processor re-reads the document, so a pause within the window still stops processing."""
-
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: OrderedDict[str, tuple[float, Any]] = OrderedDict()
-
-    def get(self, integration_id: str, read: Callable[[str], Any]) -> Any:
-        now = self._clock()
-        with self._lock:
-            hit = self._seen.get(integration_id)
-        if hit is not None and now - hit[0] < self._ttl_s:
-            return hit[1]
-        document = read(integration_id)
-        with self._lock:
-            self._seen[integration_id] = (now, document)
-            self._seen.move_to_end(integration_id)
-            while len(self._seen) > RECENT_MAX:
-                self._seen.popitem(last=False)
-        return document
+# The receiver's short memory of integrations it looked up — found or not, so a repeated unknown id costs no
+# more than a known one — for a few seconds: a provider's burst reads storage once, not per delivery. The
+# processor re-reads the document, so a pause within the window still stops processing.
+RecentIntegrations = Memo[str]
 
 
 @dataclass(frozen=True)

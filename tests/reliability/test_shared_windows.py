@@ -22,13 +22,15 @@ def _shared(conn: str, prefix: str) -> SharedWindowLimiter:
     return SharedWindowLimiter(store.table("ratewindows"))
 
 
-def _push(limiters: list[Limiter], *, threads_each: int, calls_each: int) -> tuple[FortnoxFake, list[int], float]:
+def _push(
+    limiters: list[Limiter], *, threads_each: int, calls_each: int, requests: int = 25
+) -> tuple[FortnoxFake, list[int], float]:
     """Every instance's threads call the same token; returns the fake, the statuses and the wall time."""
-    fake = FortnoxFake(window_s=WINDOW_S)
+    fake = FortnoxFake(window_s=WINDOW_S, window_requests=requests)
     statuses: list[int] = []
     with serve(fake.app()) as base:
         token = fortnox_token(fake)
-        policy = Policy(provider="fortnox", limit_key="fortnox:one-integration", window=Window(25, WINDOW_S))
+        policy = Policy(provider="fortnox", limit_key="fortnox:one-integration", window=Window(requests, WINDOW_S))
         clients = [OutboundClient(egress=loopback(base), limiter=limiter) for limiter in limiters]
 
         def worker(client: OutboundClient) -> None:
@@ -53,6 +55,29 @@ def test_two_instances_stay_inside_one_window(storage_connection: str) -> None:
     assert statuses == [200] * 160
     assert fake.throttled == 0
     assert elapsed >= 5 * WINDOW_S  # 160 calls need at least 6 windows: the two instances did not each get 25
+
+
+class CountingWindows(SharedWindowLimiter):
+    writes = 0
+
+    def _write(self, key: str, row: object) -> str:  # type: ignore[override]
+        CountingWindows.writes += 1
+        return super()._write(key, row)  # type: ignore[arg-type]
+
+
+def test_a_large_window_is_taken_in_leases_and_still_holds(storage_connection: str) -> None:
+    """500 a window (Google Maps' kind of limit, scaled): each write takes a lease of 10 slots, so two instances
+    spend far fewer than two writes a call, and together they still stay inside the provider's window."""
+    prefix = "t" + secrets.token_hex(5)
+    CountingWindows.writes = 0
+    limiters = [
+        CountingWindows(TableStore.from_connection_string(storage_connection, prefix=prefix).table("ratewindows"))
+        for _ in range(2)
+    ]
+    fake, statuses, elapsed = _push(limiters, threads_each=4, calls_each=200, requests=500)
+    assert statuses == [200] * 1600 and fake.throttled == 0
+    assert elapsed >= 3 * WINDOW_S  # 1600 calls need at least 4 windows of 500
+    assert CountingWindows.writes <= 1600 * 2 / 5, CountingWindows.writes  # 3,200 without leases (two a call)
 
 
 def test_two_instances_with_their_own_windows_are_throttled() -> None:
