@@ -125,6 +125,8 @@ class Adapter:
         kind = self.spec.auth.kind
         if kind in ("oauth2_code", "oauth2_client_credentials") and self.ctx.access_token:
             return {"Authorization": f"Bearer {self.ctx.access_token(operation).token}"}
+        if kind == "api_key" and self.spec.auth.query:
+            return {}  # the key travels in the query string (auth_params)
         if kind == "api_key":
             key = self.ctx.resolve_secret("api_key_ref", operation)
             scheme = self.spec.auth.scheme
@@ -133,6 +135,12 @@ class Adapter:
             key = self.ctx.resolve_secret("api_key_ref", operation)
             user = getattr(self.document.config, "account_sid", "") or ""
             return {"Authorization": "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()}
+        return {}
+
+    def auth_params(self, operation: str) -> dict[str, str]:
+        """Where the provider reads its key from the query string (the outbound client logs URLs without it)."""
+        if self.spec.auth.kind == "api_key" and self.spec.auth.query:
+            return {self.spec.auth.query: self.ctx.resolve_secret("api_key_ref", operation)}
         return {}
 
     def request(
@@ -156,6 +164,8 @@ class Adapter:
             header = name
         elif idempotency_key and where == "query":
             params = {**(params or {}), name: idempotency_key}
+        if keyed := self.auth_params(operation):
+            params = {**(params or {}), **keyed}
         for attempt in (1, 2):
             call = Call(
                 method,

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
 from adapters.calendar import CalendarEvent, EventPage, Watch
 from adapters.crm import ChangePage, RemoteMember
+from adapters.maps import MapImage, Place, Route
 
 
 class InvoicePush(Protocol):
@@ -136,3 +137,19 @@ def implements(adapter_class: type, protocol: type) -> bool:
     """Whether an adapter class has everything a capability's Protocol declares (an abstract stub would not
     count: the family bases declare none of these)."""
     return all(hasattr(adapter_class, name) for name in protocol_members(protocol))
+
+
+class Geocoding(Protocol):
+    def geocode(self, address: str, *, region: str | None = None) -> list[Place]: ...
+
+
+class Directions(Protocol):
+    def directions(self, origin: str, destination: str, *, mode: str = "driving") -> list[Route]: ...
+
+
+class StaticMaps(Protocol):
+    def static_map(self, center: str, *, zoom: int, width: int, height: int) -> MapImage: ...
+
+
+class PlacesSearch(Protocol):
+    def places_search(self, query: str) -> list[Place]: ...

@@ -32,6 +32,11 @@ class AuthSpec(_Spec):
     authority: str | None = Field(None, description="Entra ID authority for msal (client credentials).")
     header: str = Field("Authorization", description="Header carrying the credential for api_key auth.")
     scheme: str = Field("Bearer", description="Prefix before the credential in that header ('' for none).")
+    query: str | None = Field(
+        None,
+        description="Query parameter carrying the api_key instead of a header (Google's web services `key`, "
+        "Mapbox `access_token`).",
+    )
 
 
 class RateLimitSpec(_Spec):
@@ -136,6 +141,12 @@ class ProviderSpec(_Spec):
         default_factory=list,
         description="Host patterns (globs) a tenant-supplied URL (instance_url, server_url…) must match where the "
         "provider has fixed domains; empty = any public host. Operators add self-hosted ones (HUB_SELF_HOSTED_HOSTS).",
+    )
+    cache_ttl_s: int = Field(
+        0,
+        ge=0,
+        description="How long the provider's terms let a looked-up result be kept (Google: lat/lng for 30 days); "
+        "0 = not at all.",
     )
     unknowns: list[str] = Field(default_factory=list, description="Facts we could not verify (keep configurable).")
 

@@ -14,6 +14,7 @@ def main() -> int:
         api_auth_overhead,
         calendar_pull,
         event_fanout,
+        maps_geocode,
         member_sync,
         outbound_overhead,
         request_path,
@@ -34,6 +35,7 @@ def main() -> int:
         rows += calendar_pull.run(conn)
         rows += webhook_ingest.run(conn)
         rows.append(event_fanout.run(conn))
+        rows += maps_geocode.run(conn)
     print("| benchmark | baseline | measured | ratio | target | notes |")
     print("|---|---|---|---|---|---|")
     for r in rows:

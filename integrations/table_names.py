@@ -17,6 +17,7 @@ class TableName(StrEnum):
     integrations = "integrations"
     integrationindex = "integrationindex"  # integration id → tenant (webhook URLs name only the integration)
     leases = "leases"
+    mapbudgets = "mapbudgets"  # the mapping family's monthly budget, reserved in blocks
     members = "members"  # the member-sync mirror
     oauthstates = "oauthstates"
     outboundcalls = "outboundcalls"  # provider calls run off the request path, with their results

@@ -29,6 +29,8 @@ from integrations.documents.document import Condition
 from integrations.events_out.delivery import EventSender
 from integrations.events_out.endpoints import EventEndpoints
 from integrations.machine_tokens import MachineTokens
+from integrations.maps.budget import MonthlyBudget
+from integrations.maps.lookups import DOCUMENT_TTL_S, MapLookups
 from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
 from integrations.repository import IntegrationRepository
@@ -55,6 +57,7 @@ from shared.blobs import Blobs
 from shared.errors import BadRequest, RateLimited
 from shared.http import OutboundClient
 from shared.leases import Leases
+from shared.memo import Memo
 from shared.queues import MAX_DEQUEUE_COUNT, Queues
 from shared.rate_windows import SharedWindowLimiter
 from shared.redaction import install as install_redaction
@@ -194,6 +197,23 @@ class Hub:
                 set_secret_ref=set_secret_ref,
                 publish=self.event_sender.publish,
                 now=self.clock,
+            ),
+        )
+
+    @property
+    def map_lookups(self) -> MapLookups:
+        return self._once(
+            "map_lookups",
+            lambda: MapLookups(
+                integrations=self.integrations,
+                catalog=self.catalog,
+                credentials=self.credentials,
+                budget=MonthlyBudget(
+                    self.tables.table(TableName.mapbudgets), publish=self.event_sender.publish, now=self.clock
+                ),
+                adapter_for=self.adapter_for,
+                documents=Memo(DOCUMENT_TTL_S),
+                results=Memo(0),  # each result kept for its provider's cache_ttl_s
             ),
         )
 

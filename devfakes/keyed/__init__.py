@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from devfakes.keyed.base import GOOD
 from devfakes.keyed.espocrm import EspoCrmFake
 from devfakes.keyed.kobo import KoboFake
+from devfakes.keyed.maps import MapsFake
 from devfakes.keyed.mollie import MollieFake
 from devfakes.keyed.partner import PartnerFake
 from devfakes.keyed.paypal import PayPalFake
@@ -22,13 +23,23 @@ __all__ = ["GOOD", "KeyedFakes", "keyed_urls"]
 
 
 @dataclass
-class KeyedFakes(XledgerFake, EspoCrmFake, PartnerFake, TwilioFake, KoboFake, PayPalFake, MollieFake, StripeFake):
+class KeyedFakes(MapsFake, XledgerFake, EspoCrmFake, PartnerFake, TwilioFake, KoboFake, PayPalFake, MollieFake, StripeFake):
     def app(self) -> Starlette:
         # Specific routes before catch-alls: Stripe's and EspoCRM's `{resource}` routes come last in their lists.
         return Starlette(
             routes=[
                 route
-                for fake in (StripeFake, MollieFake, PayPalFake, KoboFake, TwilioFake, PartnerFake, EspoCrmFake, XledgerFake)
+                for fake in (
+                    StripeFake,
+                    MollieFake,
+                    PayPalFake,
+                    KoboFake,
+                    TwilioFake,
+                    PartnerFake,
+                    EspoCrmFake,
+                    XledgerFake,
+                    MapsFake,
+                )
                 for route in fake.routes(self)
             ]
         )
@@ -44,4 +55,6 @@ def keyed_urls(base: str) -> dict[str, dict[str, str]]:
         "paypal": {"base_url": f"{base}/paypal"},
         "xledger": {"base_url": f"{base}/xledger/graphql"},
         "cornerstone": {"base_url": f"{base}/partner"},
+        "google_maps": {"base_url": f"{base}/gmaps/maps/api"},
+        "mapbox": {"base_url": f"{base}/mapbox"},
     }

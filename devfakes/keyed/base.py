@@ -19,6 +19,10 @@ GOOD = {
     "paypal_client": "paypal-client-id-sandbox",
     "paypal": "paypal-client-secret-value",
     "partner": "partner-api-token-0123456789",
+    "google_maps": "AIzaGoodServerKeyIpRestricted0123456",
+    "google_maps_browser": "AIzaBrowserKeyReferrerRestricted0123",
+    "mapbox": "sk.eyJ1IjoiZmVkIiwiYSI6Imdvb2Qtc2VjcmV0LXRva2VuIn0.fake",
+    "mapbox_public": "pk.eyJ1IjoiZmVkIiwiYSI6InB1YmxpYy10b2tlbiJ9.fake",
 }
 
 

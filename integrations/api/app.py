@@ -24,6 +24,7 @@ from integrations.api.routes import (
     event_endpoints,
     health,
     integrations,
+    maps,
     messages,
     payments,
     providers,
@@ -71,6 +72,7 @@ def create_api(
     app.include_router(calendar.router)
     app.include_router(registry.router)
     app.include_router(crm.router)
+    app.include_router(maps.router)
     app.include_router(payments.router)
     app.include_router(clients.router)
     app.include_router(tokens.router)

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Path, Request
 
 from integrations.api.intake import Intake
 from integrations.auth.principal import Principal, Scope
+from integrations.maps.lookups import MapLookups
 from integrations.secret_names import TENANT_MAX, TENANT_PATTERN
 from integrations.sync.context import RunContext
 from integrations.sync.schedules import Schedules
@@ -41,12 +42,17 @@ async def sync_dep() -> RunContext:
     return get_hub().run_context
 
 
+async def maps_dep() -> MapLookups:
+    return get_hub().map_lookups
+
+
 async def schedules_dep() -> Schedules:
     return get_hub().schedules
 
 
 IntakeDep = Annotated[Intake, Depends(intake_dep)]
 SyncDep = Annotated[RunContext, Depends(sync_dep)]
+MapsDep = Annotated[MapLookups, Depends(maps_dep)]
 SchedulesDep = Annotated[Schedules, Depends(schedules_dep)]
 TenantId = Annotated[
     str,

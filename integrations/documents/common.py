@@ -74,6 +74,11 @@ class CredentialRefs(Strict):
     signing_key_ref: SecretRef | None = Field(None, description="Request-signing key (ADAMS, signed REST).")
     stream_key_ref: SecretRef | None = Field(None, description="Streaming ingest key (YouTube/Twitch).")
     webhook_secret_ref: SecretRef | None = Field(None, description="Secret verifying the provider's webhooks.")
+    browser_key_ref: SecretRef | None = Field(
+        None,
+        description="Browser-facing map key or token (restricted by referrer / allowed URLs at the provider): handed "
+        "out only to an origin on the integration's domain allowlist, never used for server calls.",
+    )
 
     def present(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v}

@@ -135,17 +135,20 @@ def test_a_catalog_capability_is_exactly_what_its_adapter_implements() -> None:
     an operation the adapter has but no integration is offered."""
     from adapters.capabilities import ChangeWatch, implements
     from integrations.calls.operations import CALLS
+    from integrations.maps.lookups import LOOKUPS
     from integrations.sync.operations import OPERATIONS
     from integrations.webhooks.subscriptions import CAPABILITY as WATCH
 
     checked = 0
     declared = [*OPERATIONS.values(), *CALLS.values()]
     for spec in load().all():
-        assert set(spec.capabilities) <= set(OPERATIONS) | set(CALLS) | NOT_SYNC | {WATCH}, spec.id
+        assert set(spec.capabilities) <= set(OPERATIONS) | set(CALLS) | NOT_SYNC | {WATCH} | set(LOOKUPS), spec.id
         if not spec.adapter:
             continue
         cls = adapter_class(spec.adapter)
         assert (WATCH in spec.capabilities) == implements(cls, ChangeWatch), spec.id
+        for name, (protocol, _) in LOOKUPS.items():
+            assert (name in spec.capabilities) == implements(cls, protocol), (spec.id, name)
         assert (WATCH in spec.capabilities) == (spec.webhook.subscription_ttl_s is not None), spec.id
         for op in declared:
             if op.families is not None and not op.families & set(spec.families):

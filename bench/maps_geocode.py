@@ -1,0 +1,92 @@
+"""Mapping geocode through the hub's lookup use case (the route's work, in process) against a bare call to the
+Google Maps fake, same run:
+
+- warm: an address the integration looked up before — served from the cache Google's terms allow (no provider
+  call, no budget spent, no storage: the document is remembered too). Target ≤ 0.1× the bare call.
+- cold: a new address each time — the budget taken (in blocks), the adapter's authenticated, rate-limited,
+  counted call, the result kept. Target ≤ 1.2× the bare call.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import requests
+
+from bench.common import fresh_hub, interleaved_p50
+from devfakes.keyed import GOOD
+from devfakes.launcher import start_fakes
+from integrations.documents.lifecycle import Transition
+from integrations.service import create_integration, set_credential_ref, transition_integration
+from integrations.validation import validate_integration
+
+N = 300
+
+
+def run(conn: str) -> list[dict[str, object]]:
+    fakes = start_fakes()
+    try:
+        hub = fresh_hub(conn, **fakes.hub_settings())
+        tenant = "bench-fed"
+        body = {
+            "family": "mapping",
+            "provider": "google_maps",
+            "display_name": "Kartor",
+            "capabilities": {"geocoding": True},
+            "config": {"domain_allowlist": ["www.petanque.se"], "monthly_usage_budget": 1_000_000},
+        }
+        doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
+        stored = hub.credentials.put(tenant, doc.id, "api_key_ref", GOOD["google_maps"], actor="bench")
+        set_credential_ref(tenant, doc.id, "api_key_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+        validate_integration(tenant, doc.id, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
+        transition_integration(
+            tenant, doc.id, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
+        )
+        maps, session = hub.map_lookups, requests.Session()
+        url = f"{fakes.provider_urls['google_maps']['base_url']}/geocode/json"
+        fresh = (f"Boulevägen {n}, Stockholm" for n in itertools.count())
+
+        def bare() -> None:
+            r = session.get(url, params={"address": next(fresh), "key": GOOD["google_maps"]}, timeout=10)
+            assert r.json()["status"] == "OK"
+
+        def cold() -> None:
+            assert not maps.geocode(tenant, doc.id, next(fresh)).cached
+
+        def warm() -> None:
+            assert maps.geocode(tenant, doc.id, "Kungsholmsgatan 1, Stockholm").cached
+
+        maps.geocode(tenant, doc.id, "Kungsholmsgatan 1, Stockholm")
+        warm_ms, bare_ms = interleaved_p50(warm, bare, n=N)
+        cold_ms, bare2_ms = interleaved_p50(cold, bare, n=N)
+    finally:
+        fakes.stop()
+    return [
+        {
+            "bench": "maps geocode, warm cache vs a bare call to the fake (p50)",
+            "baseline": f"{bare_ms:.3f} ms",
+            "measured": f"{warm_ms:.3f} ms",
+            "ratio": round(warm_ms / bare_ms, 3),
+            "target": "≤ 0.1",
+            "notes": "no provider call, no storage",
+        },
+        {
+            "bench": "maps geocode, cold vs a bare call to the fake (p50)",
+            "baseline": f"{bare2_ms:.3f} ms",
+            "measured": f"{cold_ms:.3f} ms",
+            "ratio": round(cold_ms / bare2_ms, 3),
+            "target": "≤ 1.2",
+            "notes": "budget in blocks, rate window shared by instances, usage counted, result kept",
+        },
+    ]
+
+
+if __name__ == "__main__":
+    import logging
+
+    from tools import azurite
+
+    logging.disable(logging.WARNING)
+    with azurite.start(in_memory=True) as store:
+        for row in run(store.connection_string):
+            print(row)

@@ -1,0 +1,97 @@
+"""The mapping family's monthly usage budget (`config.monthly_usage_budget`), enforced before a call leaves:
+a call past it is refused here and never reaches the provider (cloud billing budgets only alert; this is what
+stops spend). At 80 % a `mapping.budget_threshold` event goes to the tenant's endpoints, once a month.
+
+Every instance takes the budget in blocks from one row per integration and month (`Reserved`, ETag-checked),
+so a call costs a storage write only once per block. A block is at most an eighth of what is left (and never
+more than BLOCK_MAX), so what a crashed instance held and never used is a small, shrinking part of the month,
+and near the end of the budget blocks are single calls: the number of provider calls never exceeds the budget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from integrations.events import cloud_event
+from integrations.table_names import integration_partition
+from shared.errors import Conflict, PreconditionFailed, RateLimited
+from shared.tables import Table
+
+BLOCK_MAX = 25
+ALERT_PCT = 80
+TRIES = 10
+
+
+def _next_month(now: datetime) -> datetime:
+    return datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+
+
+class MonthlyBudget:
+    def __init__(self, table: Table, *, publish: Callable[[dict[str, Any]], None], now: Callable[[], datetime]) -> None:
+        self._table = table
+        self._publish = publish
+        self._now = now
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, str, str], int] = {}  # (tenant, integration, month) → calls this instance holds
+
+    def take(self, document: Any) -> None:
+        """One call's worth of the budget, or RateLimited until the month ends."""
+        budget: int | None = document.config.monthly_usage_budget
+        if budget is None:
+            return
+        now = self._now()
+        month = now.strftime("%Y-%m")
+        key = (document.tenant_id, document.id, month)
+        with self._lock:
+            if self._held.get(key, 0) > 0:
+                self._held[key] -= 1
+                return
+        pk, rk = integration_partition(document.tenant_id, document.id), f"budget|{month}"
+        for _ in range(TRIES):
+            found = self._table.find(pk, rk)
+            reserved = int(found[0]["Reserved"]) if found else 0
+            alerted = bool(found[0].get("Alerted")) if found else False
+            left = budget - reserved
+            if left <= 0:
+                raise RateLimited(
+                    f"The monthly usage budget of {budget} calls is spent for {month}; lookups resume next month "
+                    f"(or raise config.monthly_usage_budget).",
+                    retry_after=max(1, int((_next_month(now) - now).total_seconds())),
+                )
+            block = max(1, min(BLOCK_MAX, left // 8))
+            crossing = not alerted and (reserved + block) * 100 >= ALERT_PCT * budget
+            entity = {"PartitionKey": pk, "RowKey": rk, "Reserved": reserved + block, "Alerted": alerted or crossing}
+            try:
+                if found is None:
+                    self._table.insert(entity)
+                else:
+                    self._table.replace(entity, etag=found[1])
+            except (Conflict, PreconditionFailed):
+                continue  # another instance took a block meanwhile: look again
+            with self._lock:
+                self._held[key] = self._held.get(key, 0) + block - 1
+            if crossing:
+                self._alert(document, budget, reserved + block, month)
+            return
+        raise Conflict("The mapping budget is contended right now; retry.", reason="contended")
+
+    def used(self, document: Any) -> int:
+        """Calls taken from this month's budget by every instance (those held but not yet made included)."""
+        month = self._now().strftime("%Y-%m")
+        found = self._table.find(integration_partition(document.tenant_id, document.id), f"budget|{month}")
+        return int(found[0]["Reserved"]) if found else 0
+
+    def _alert(self, document: Any, budget: int, reserved: int, month: str) -> None:
+        self._publish(
+            cloud_event(
+                "mapping.budget_threshold",
+                id=f"mapping-budget:{document.id}:{month}",
+                tenant_id=document.tenant_id,
+                integration_id=document.id,
+                subject="mapping/budget",
+                data={"month": month, "budget": budget, "reserved": reserved, "threshold_pct": ALERT_PCT},
+            )
+        )
