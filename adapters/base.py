@@ -155,6 +155,7 @@ class Adapter:
         headers: dict[str, str] | None = None,
         idempotency_key: str | None = None,
         expect: frozenset[int] = frozenset(),
+        max_bytes: int | None = None,
     ) -> requests.Response:
         """One authenticated call. The idempotency key goes where the catalog says the provider reads it
         (`header:<name>` or `query:<name>`); a 401 on a token we hold refreshes it once and retries."""
@@ -178,6 +179,8 @@ class Adapter:
                 idempotency_key=idempotency_key,
                 idempotency_header=header,
                 expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()),
+                max_bytes=max_bytes,
+                verify=self.ctx.url_overrides.get("ca_bundle") or True,  # an operator's CA for this provider
             )
             response = self.ctx.outbound.send(self.finish_call(call, operation), self.policy(operation))
             if response.status_code == 401 and attempt == 1 and self.ctx.invalidate_token:

@@ -88,6 +88,9 @@ class RemoteEvent:
 class EventPage:
     events: list[RemoteEvent]
     sync_token: str | None  # set on the last page only: where the next incremental read starts
+    # Every event there is, whatever the token asked (a feed has no incremental form): what the hub knew and
+    # this read lacks was deleted.
+    complete: bool = False
 
 
 @dataclass(frozen=True)

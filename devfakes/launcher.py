@@ -10,6 +10,7 @@ from devfakes.calendars import CalendarFake, GoogleCalendarFake, GraphCalendarFa
 from devfakes.calendars import urls as calendar_urls
 from devfakes.entra_dataverse import EntraDataverseFake
 from devfakes.fortnox import FortnoxFake
+from devfakes.ical import ICalFake
 from devfakes.keyed import KeyedFakes, keyed_urls
 from devfakes.oauth_accounting import OAuthAccountingFake
 from devfakes.oauth_accounting import urls as accounting_urls
@@ -31,6 +32,7 @@ class Fakes:
     provider_urls: dict[str, dict[str, str]]
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     tenant_endpoint: TenantEndpointFake = field(default_factory=TenantEndpointFake)
+    ical: ICalFake = field(default_factory=ICalFake)
     tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
@@ -92,4 +94,7 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     fakes = Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack)
     tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
     fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))
+    # iCal feeds live at the tenant's own HTTPS address (config.ics_url): only the CA and the origin are the hub's.
+    feeds = stack.enter_context(serve(fakes.ical.app(), **tls))
+    urls["ical"] = {"feeds": f"{feeds}/feeds", "ca_bundle": str(swish.ca_pem)}
     return fakes

@@ -127,6 +127,7 @@ class Call:
     expect: frozenset[int] = frozenset()  # error statuses the caller handles itself (returned, not raised)
     cert: tuple[str, str] | None = None  # client certificate and key files (mutual TLS)
     verify: str | bool = True  # CA bundle path, or True for the system store
+    max_bytes: int | None = None  # a larger answer is refused while it streams in, never held whole (feeds)
 
 
 @dataclass
@@ -271,9 +272,10 @@ class OutboundClient:
                 cert=call.cert,
                 verify=call.verify,
                 allow_redirects=False,
+                stream=call.max_bytes is not None,
             )
             if not response.is_redirect:
-                return response
+                return _bounded(response, call.max_bytes, policy) if call.max_bytes is not None else response
             target = urljoin(response.url or url, response.headers.get("location", ""))
             if not same_origin(target, call.url):
                 response.close()
@@ -325,6 +327,28 @@ def _retry_after(response: requests.Response, policy: Policy) -> float | None:
 
 def _host(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _bounded(response: requests.Response, limit: int, policy: Policy) -> requests.Response:
+    """Read a streamed answer up to `limit` bytes; past it the connection is dropped and the call refused."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise ProviderError(
+            detail=f"{policy.provider}: the answer is {int(declared)} bytes, over the {limit}-byte limit",
+            provider=policy.provider,
+            retriable=False,
+        )
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            response.close()
+            raise ProviderError(
+                detail=f"{policy.provider}: the answer is over the {limit}-byte limit", provider=policy.provider
+            )
+    response._content = bytes(body)  # what `.content`, `.text` and `.json()` read from now on
+    return response
 
 
 def _safe_url(url: str) -> str:

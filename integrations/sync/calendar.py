@@ -129,14 +129,20 @@ def pull_events(adapter: can.EventChanges, outbox: Outbox, document: Any, env: A
         known[remote.external_id] = {"key": key, "digest": digest, "start": data["starts_at"]}
         changes[remote.external_id] = json.dumps(known[remote.external_id])
 
+    complete = False
+
     def walk(token: str | None) -> tuple[set[str], str | None]:
+        nonlocal complete
         listed: set[str] = set()
         new_token = None
         if token is None:
             recall(None)
         for page in adapter.changes(token):
             env.heartbeat()
-            if token is not None:
+            if page.complete and not complete and token is not None:
+                recall(None)  # the answer lists everything: compare it with all the hub knows
+            complete = complete or page.complete
+            if token is not None and not complete:
                 recall([remote.external_id for remote in page.events])
             changes: dict[str, str] = {}
             gone: list[str] = []
@@ -156,7 +162,7 @@ def pull_events(adapter: can.EventChanges, outbox: Outbox, document: Any, env: A
         full = True
         listed, new_token = walk(None)
         progress.reason = "the sync token had expired: read the whole calendar once"
-    if full:  # a full read lists what exists: what we knew and it lacks was deleted meanwhile
+    if full or complete:  # a full read lists what exists: what we knew and it lacks was deleted meanwhile
         missing = [i for i, e in known.items() if i not in listed and adapter.full_read_covers(e.get("start", ""))]
         changes: dict[str, str] = {}
         for external_id in missing:
