@@ -451,7 +451,7 @@ class CrmConfig(Strict):
 
 class CrmIntegrationCreate(IntegrationCreateBase):
     family: Literal["crm"] = Field(description="Integration family (discriminator).")
-    provider: Literal["dynamics365", "espocrm", "consio"] = Field(description="Provider this integration connects to.")
+    provider: Literal["dynamics365", "espocrm"] = Field(description="Provider this integration connects to.")
     capabilities: CrmCapabilities = Field(
         default_factory=CrmCapabilities, description="Capability flags: what the hub may do with this provider."
     )
@@ -472,7 +472,9 @@ class LmsConfig(Strict):
 
 class LmsIntegrationCreate(IntegrationCreateBase):
     family: Literal["lms"] = Field(description="Integration family (discriminator).")
-    provider: Literal["cornerstone"] = Field(description="Provider this integration connects to.")
+    provider: Literal["cornerstone", "consio"] = Field(
+        description="Provider this integration connects to (Consio exchanges enrollments like an LMS, seed 002)."
+    )
     capabilities: LmsCapabilities = Field(
         default_factory=LmsCapabilities, description="Capability flags: what the hub may do with this provider."
     )

@@ -95,3 +95,28 @@ def enrollments(start: int, stop: int) -> list[dict]:
         }
         for i in range(start, stop)
     ]
+
+
+def test_consio_is_an_lms_partner_with_nothing_of_a_crm_to_fill_in(admin: ApiClient, hub: Hub, fakes: Fakes) -> None:
+    """Seed 002's Consio adapter exchanges enrollments (API when a contract provides one, else CSV): it is an LMS
+    family provider, created with no CRM settings (member object, field map) it would never use."""
+    crm = admin.post(admin.integrations, json={"family": "crm", "provider": "consio", "display_name": "Consio"})
+    assert crm.status_code == 422 and crm.json()["errors"][0]["pointer"].startswith("/provider"), crm.text
+    doc = admin.create({"family": "lms", "provider": "consio", "display_name": "Consio"})
+    path = f"{admin.integrations}/{doc['id']}"
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    row = {
+        "key": "EN-1",
+        "member_id": "M1",
+        "course_id": "DOM-1",
+        "course_title": "Domare",
+        "status": "enrolled",
+        "enrolled_on": "2026-10-01",
+    }
+    assert admin.post(f"{path}/outbox/enrollments", json={"enrollments": [row]}).json()["created"] == 1
+    run = admin.post(f"{path}/syncs", json={"operation": "export_enrollments_csv"}).json()
+    LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"].drain(timeout=60)
+    assert admin.get(f"{path}/syncs/{run['id']}").json()["created"] == 1
+    exported = admin.get(f"{path}/exports/enrollments-{run['id']}.csv")
+    assert exported.status_code == 200 and "DOM-1" in exported.text
