@@ -13,6 +13,18 @@ from shared.errors import ProviderError
 
 
 @dataclass(frozen=True)
+class InvoiceStatus:
+    """An invoice's state as the ledger reports it, for the accounting pull: the ledger's id, our key when the
+    hub delivered it (the reference we set), the state fields by the provider's own names, and what they mean."""
+
+    external_id: str
+    key: str | None
+    state: dict[str, Any]
+    paid: bool
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
 class InvoiceLine:
     category: str  # revenue category, mapped through the chart of accounts
     description: str

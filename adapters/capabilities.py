@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
-from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
 from adapters.calendar import CalendarEvent, EventPage, Watch
 from adapters.crm import ChangePage, RemoteMember
 from adapters.maps import MapImage, Place, Route
@@ -33,8 +33,13 @@ class ExpensePush(Protocol):
 
 
 class InvoiceChanges(Protocol):
-    def changed_invoices(self, since: str | None) -> Iterator[list[dict[str, Any]]]:
-        """Pages of the ledger's invoices changed at or after `since` (the provider's time format)."""
+    def changed_invoices(self, since: str | None) -> Iterator[list[InvoiceStatus]]:
+        """Pages of the ledger's invoices changed at or after `since` (None: all of them)."""
+        ...
+
+    def invoice_cursor(self, run_started: datetime) -> str:
+        """Where the next pull starts, in the provider's time format: at or before the run's start, less the
+        ledger's filter resolution (Fortnox filters by the minute)."""
         ...
 
 

@@ -9,12 +9,14 @@ since a time (`lastmodified`, minute precision) page by page (`page`/`limit`, Me
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
 from adapters.checks import timed
 from integrations.documents.document import ValidationCheck
 
+INVOICE_STATE_FIELDS = ("Balance", "Total", "Cancelled", "Booked", "FinalPayDate", "DueDate", "Sent")
 REQUIRED_SCOPES = {"invoice_sync": "invoice", "payment_sync": "payment", "expense_sync": "bookkeeping"}
 
 
@@ -133,8 +135,23 @@ class FortnoxAdapter(AccountingAdapter):
         data = self.request("POST", "/vouchers", operation="sync.push_expense", json=body).json()["Voucher"]
         return f"{data['VoucherSeries']}{data['VoucherNumber']}"
 
-    def changed_invoices(self, since: str | None) -> Iterator[list[dict[str, Any]]]:
+    def changed_invoices(self, since: str | None) -> Iterator[list[InvoiceStatus]]:
         """Pages of invoices modified at or after `since` ("YYYY-MM-DD HH:MM"), as Fortnox lists them."""
         params = {"lastmodified": since} if since else {}
         for page in self.pages("/invoices", operation="sync.pull_invoices", params=params, items="Invoices"):
-            yield page.items
+            yield [self._status(i) for i in page.items]
+
+    @staticmethod
+    def _status(invoice: dict[str, Any]) -> InvoiceStatus:
+        state = {f: invoice.get(f) for f in INVOICE_STATE_FIELDS if f in invoice}
+        cancelled = bool(state.get("Cancelled"))
+        return InvoiceStatus(
+            external_id=str(invoice["DocumentNumber"]),
+            key=invoice.get("ExternalInvoiceReference1") or None,
+            state=state,
+            paid=state.get("Balance") in (0, 0.0, "0") and not cancelled,
+            cancelled=cancelled,
+        )
+
+    def invoice_cursor(self, run_started: datetime) -> str:
+        return (run_started - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")  # Fortnox filters by the minute

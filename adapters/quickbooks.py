@@ -6,9 +6,11 @@ invoice (deposited to the mapped bank account); expenses are `/purchase` (cash, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
 
 REQUEST_ID_MAX = 50  # Intuit documents requestid as at most 50 characters
 
@@ -110,3 +112,26 @@ class QuickBooksAdapter(AccountingAdapter):
             idempotency_key=self.provider_key("exp", expense.key, limit=REQUEST_ID_MAX),
         ).json()
         return str(data["Purchase"]["Id"])
+
+    # --- the accounting pull: a query on Metadata.LastUpdatedTime, paged by STARTPOSITION/MAXRESULTS ------------
+    def changed_invoices(self, since: str | None) -> Iterator[list[InvoiceStatus]]:
+        where = f" where Metadata.LastUpdatedTime >= '{since}'" if since else ""
+        params = {"query": f"select * from Invoice{where} orderby Metadata.LastUpdatedTime"}
+        for page in self.pages("/query", operation="sync.pull_invoices", params=params, items="QueryResponse/Invoice"):
+            yield [self._status(i) for i in page.items]
+
+    @staticmethod
+    def _status(invoice: dict[str, Any]) -> InvoiceStatus:
+        state: dict[str, Any] = {f: invoice.get(f) for f in ("Balance", "TotalAmt", "DueDate") if f in invoice}
+        note = str(invoice.get("PrivateNote") or "")
+        voided = "Voided" in note  # QuickBooks zeroes a voided invoice and notes it; there is no status field
+        return InvoiceStatus(
+            external_id=str(invoice.get("DocNumber") or invoice["Id"]),
+            key=note.removeprefix("hub:") if note.startswith("hub:") else None,
+            state={**state, "Voided": voided},
+            paid=not voided and state.get("Balance") in (0, 0.0) and bool(state.get("TotalAmt")),
+            cancelled=voided,
+        )
+
+    def invoice_cursor(self, run_started: datetime) -> str:
+        return run_started.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -6,9 +6,11 @@ again by amount and date); expenses are vouchers whose text ends with `[key]`.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
 
 
 class VismaAdapter(AccountingAdapter):
@@ -85,3 +87,23 @@ class VismaAdapter(AccountingAdapter):
             "Rows": rows,
         }
         return str(self.request("POST", "/vouchers", operation="sync.push_expense", json=body).json()["Id"])
+
+    # --- the accounting pull: an OData filter on ModifiedUtc, paged by $page/$pagesize ----------------------------
+    def changed_invoices(self, since: str | None) -> Iterator[list[InvoiceStatus]]:
+        params = {"$filter": f"ModifiedUtc ge {since}"} if since else {}
+        for page in self.pages("/customerinvoices", operation="sync.pull_invoices", params=params, items="Data"):
+            yield [self._status(i) for i in page.items]
+
+    @staticmethod
+    def _status(invoice: dict[str, Any]) -> InvoiceStatus:
+        fields = ("RemainingAmount", "TotalAmount", "IsCreditInvoice", "DueDate")
+        state = {f: invoice.get(f) for f in fields if f in invoice}
+        return InvoiceStatus(
+            external_id=str(invoice.get("InvoiceNumber") or invoice["Id"]),
+            key=invoice.get("YourReference") or None,
+            state=state,
+            paid=state.get("RemainingAmount") in (0, 0.0) and bool(state.get("TotalAmount")),
+        )
+
+    def invoice_cursor(self, run_started: datetime) -> str:
+        return run_started.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -8,9 +8,11 @@ the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
 from adapters.checks import timed
 from integrations.documents.document import ValidationCheck
 
@@ -154,3 +156,27 @@ class XeroAdapter(AccountingAdapter):
             idempotency_key=self.provider_key("exp", expense.key),
         ).json()
         return str(data["BankTransactions"][0]["BankTransactionID"])
+
+    # --- the accounting pull: invoices changed since the cursor (`If-Modified-Since`, UTC), paged ---------------
+    def changed_invoices(self, since: str | None) -> Iterator[list[InvoiceStatus]]:
+        headers = {"If-Modified-Since": since} if since else {}
+        params = {"where": 'Type=="ACCREC"', "order": "UpdatedDateUTC"}
+        pages = self.pages("/Invoices", operation="sync.pull_invoices", params=params, headers=headers, items="Invoices")
+        for page in pages:
+            yield [self._status(i) for i in page.items]
+
+    @staticmethod
+    def _status(invoice: dict[str, Any]) -> InvoiceStatus:
+        fields = ("Status", "AmountDue", "AmountPaid", "Total", "FullyPaidOnDate")
+        state = {f: invoice.get(f) for f in fields if f in invoice}
+        return InvoiceStatus(
+            external_id=str(invoice.get("InvoiceNumber") or invoice["InvoiceID"]),
+            key=invoice.get("Reference") or None,
+            state=state,
+            paid=state.get("Status") == "PAID",
+            cancelled=state.get("Status") in ("VOIDED", "DELETED"),
+        )
+
+    def invoice_cursor(self, run_started: datetime) -> str:
+        # Xero answers what changed *after* the instant, to the second, in UTC: a second earlier misses nothing.
+        return (run_started - timedelta(seconds=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -8,12 +8,14 @@ provider's 429 (Xero: Retry-After + X-Rate-Limit-Problem; Visma: ErrorCode 4010)
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import parse_qs, urlencode
 
@@ -78,6 +80,58 @@ class OAuthAccountingFake:
             if replay_key:
                 self.replays[replay_key] = body
             return body
+
+    # --- the ledger's own state of the invoices it holds (what the accounting pull reads) ---------------------
+    def _with_state(self, body: dict, n: int) -> dict:
+        """A new invoice as the ledger keeps it: a number, an amount due and a modification time."""
+        now = datetime.now(UTC)
+        if self.name == "xero":
+            return {
+                **body,
+                "InvoiceNumber": f"INV-{n:04d}",
+                "Total": 450.0,
+                "AmountDue": 450.0,
+                "AmountPaid": 0.0,
+                "UpdatedDateUTC": now,
+            }
+        if self.name == "quickbooks":
+            return {
+                **body,
+                "DocNumber": str(1000 + n),
+                "TotalAmt": 450.0,
+                "Balance": 450.0,
+                "MetaData": {"LastUpdatedTime": now},
+            }
+        return {**body, "InvoiceNumber": n, "TotalAmount": 450.0, "RemainingAmount": 450.0, "ModifiedUtc": now}
+
+    @staticmethod
+    def _modified(invoice: dict) -> datetime:
+        return invoice.get("UpdatedDateUTC") or invoice.get("ModifiedUtc") or invoice["MetaData"]["LastUpdatedTime"]
+
+    def settle(self, index: int) -> None:
+        """The customer paid invoice `index` (what the ledger's bank matching does)."""
+        with self.lock:
+            invoice, now = self.invoices[index], datetime.now(UTC)
+            if self.name == "xero":
+                invoice.update(Status="PAID", AmountDue=0.0, AmountPaid=invoice["Total"], UpdatedDateUTC=now)
+            elif self.name == "quickbooks":
+                invoice.update(Balance=0.0, MetaData={"LastUpdatedTime": now})
+            else:
+                invoice.update(RemainingAmount=0.0, ModifiedUtc=now)
+
+    def _listing(self, since: datetime | None, start: int, size: int) -> list[dict]:
+        """Invoices modified at or after `since`, oldest change first, one page of them (JSON-ready)."""
+        with self.lock:
+            found = sorted((i for i in self.invoices if since is None or self._modified(i) >= since), key=self._modified)
+        page = found[start : start + size]
+        stamp = {"UpdatedDateUTC", "ModifiedUtc"}
+        out = []
+        for invoice in page:
+            item = {k: (v.isoformat() if k in stamp else v) for k, v in invoice.items()}
+            if "MetaData" in item:
+                item["MetaData"] = {"LastUpdatedTime": invoice["MetaData"]["LastUpdatedTime"].isoformat()}
+            out.append(item)
+        return out
 
     def _known_invoice(self, invoice_id: str) -> bool:
         return any(invoice_id in (i.get("InvoiceID"), i.get("Id")) for i in self.invoices)
@@ -249,8 +303,14 @@ class OAuthAccountingFake:
             return limited
         if request.method == "GET":
             where = request.query_params.get("where", "")
-            ref = where.removeprefix('Reference=="').removesuffix('"')
-            return JSONResponse({"Invoices": [i for i in self.invoices if i["Reference"] == ref]})
+            if where.startswith("Reference=="):
+                ref = where.removeprefix('Reference=="').removesuffix('"')
+                return JSONResponse({"Invoices": [i for i in self._listing(None, 0, 10**6) if i["Reference"] == ref]})
+            since = request.headers.get("if-modified-since")
+            after = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+            size = min(int(request.query_params.get("pageSize", 100)), 1000)
+            page = int(request.query_params.get("page", 1))
+            return JSONResponse({"Invoices": self._listing(after, (page - 1) * size, size)})
         invoice = (await request.json())["Invoices"][0]
         lines = invoice.get("LineItems") or []
         if not lines or any(not line.get("AccountCode") for line in lines) or not invoice.get("Contact"):
@@ -258,8 +318,12 @@ class OAuthAccountingFake:
                 {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred"},
                 status_code=400,
             )
-        body = self._record(request.headers.get("idempotency-key"), lambda n: {**invoice, "InvoiceID": f"inv-{n:06d}"})
-        return JSONResponse({"Invoices": [body]}, headers={"X-MinLimit-Remaining": str(self.per_minute - len(self.window))})
+        body = self._record(
+            request.headers.get("idempotency-key"), lambda n: self._with_state({**invoice, "InvoiceID": f"inv-{n:06d}"}, n)
+        )
+        public = self._listing(None, 0, len(self.invoices))
+        shown = next(i for i in public if i["InvoiceID"] == body["InvoiceID"])
+        return JSONResponse({"Invoices": [shown]}, headers={"X-MinLimit-Remaining": str(self.per_minute - len(self.window))})
 
     async def qbo_invoice(self, request: Request) -> Response:
         if not self._bearer_ok(request):
@@ -274,8 +338,10 @@ class OAuthAccountingFake:
                 {"Fault": {"Error": [{"Message": "Required param missing", "code": "2020"}], "type": "ValidationFault"}},
                 status_code=400,
             )
-        body = self._record(request.query_params.get("requestid"), lambda n: {**invoice, "Id": str(n)})
-        return JSONResponse({"Invoice": body})
+        body = self._record(request.query_params.get("requestid"), lambda n: self._with_state({**invoice, "Id": str(n)}, n))
+        return JSONResponse(
+            {"Invoice": next(i for i in self._listing(None, 0, len(self.invoices)) if i["Id"] == body["Id"])}
+        )
 
     async def visma_invoices(self, request: Request) -> Response:
         if not self._bearer_ok(request):
@@ -284,13 +350,36 @@ class OAuthAccountingFake:
             return limited
         if request.method == "GET":
             flt = request.query_params.get("$filter", "")
-            ref = flt.removeprefix("YourReference eq '").removesuffix("'")
-            found = [i for i in self.invoices if i["YourReference"] == ref]
-            return JSONResponse({"Meta": {"TotalNumberOfResults": len(found)}, "Data": found})
+            if flt.startswith("YourReference eq"):
+                ref = flt.removeprefix("YourReference eq '").removesuffix("'")
+                found = [i for i in self._listing(None, 0, 10**6) if i["YourReference"] == ref]
+                return JSONResponse({"Meta": {"TotalNumberOfResults": len(found)}, "Data": found})
+            since = datetime.fromisoformat(flt.removeprefix("ModifiedUtc ge ")) if flt else None
+            size = min(int(request.query_params.get("$pagesize", 50)), 1000)
+            page = int(request.query_params.get("$page", 1))
+            data = self._listing(since, (page - 1) * size, size)
+            return JSONResponse({"Meta": {"CurrentPage": page, "PageSize": size}, "Data": data})
         invoice = await request.json()
         if not invoice.get("Rows") or any("AccountNumber" not in r for r in invoice["Rows"]):
             return JSONResponse({"ErrorCode": 4000, "ErrorMessage": "Validation failed: Rows"}, status_code=400)
-        return JSONResponse(self._record(None, lambda n: {**invoice, "Id": f"9f0c{n:028x}"}), status_code=201)
+        body = self._record(None, lambda n: self._with_state({**invoice, "Id": f"9f0c{n:028x}"}, n))
+        shown = next(i for i in self._listing(None, 0, len(self.invoices)) if i["Id"] == body["Id"])
+        return JSONResponse(shown, status_code=201)
+
+    async def qbo_query(self, request: Request) -> Response:
+        if not self._bearer_ok(request):
+            return JSONResponse({"fault": {"error": [{"message": "AuthenticationFailed"}]}}, status_code=401)
+        if limited := self._throttle():
+            return limited
+        query = request.query_params.get("query", "")
+        if not query.lower().startswith("select * from invoice"):
+            return JSONResponse({"Fault": {"Error": [{"Message": "QueryParserError"}]}}, status_code=400)
+        found = re.search(r"Metadata\.LastUpdatedTime >= '([^']+)'", query)
+        since = datetime.fromisoformat(found.group(1)) if found else None
+        start = int(request.query_params.get("STARTPOSITION", 1))
+        size = min(int(request.query_params.get("MAXRESULTS", 100)), 1000)
+        items = self._listing(since, start - 1, size)
+        return JSONResponse({"QueryResponse": {"Invoice": items, "startPosition": start, "maxResults": len(items)}})
 
     # QuickBooks
     async def qbo_companyinfo(self, request: Request) -> Response:
@@ -332,6 +421,7 @@ class OAuthAccountingFake:
                 Route("/xero/api.xro/2.0/Organisation", self.xero_organisation),
                 Route("/xero/api.xro/2.0/Invoices", self.xero_invoices, methods=["GET", "POST"]),
                 Route("/qbo/v3/company/{realm}/invoice", self.qbo_invoice, methods=["POST"]),
+                Route("/qbo/v3/company/{realm}/query", self.qbo_query),
                 Route("/visma/v2/customerinvoices", self.visma_invoices, methods=["GET", "POST"]),
                 Route("/xero/api.xro/2.0/Payments", self.xero_payments, methods=["GET", "PUT"]),
                 Route("/xero/api.xro/2.0/BankTransactions", self.xero_bank_transactions, methods=["GET", "PUT"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from typing import Any
 
 from adapters import capabilities as can
@@ -77,14 +76,11 @@ def push_expenses(adapter: can.ExpensePush, outbox: Outbox, document: Any, env: 
     )
 
 
-INVOICE_STATE_FIELDS = ("Balance", "Total", "Cancelled", "Booked", "FinalPayDate", "DueDate", "Sent")
-
-
 def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Accounting pull: invoices whose state changed in the ledger (paid, cancelled, booked…) become
-    `invoice.changed` events, keyed by our invoice key when the hub delivered them. The cursor is the run's
-    start time less a minute (the ledger filters by the minute: the signpost); re-read invoices whose state has not changed
-    are skipped by a digest of their state fields."""
+    `invoice.changed` events, keyed by our invoice key when the hub delivered them. The cursor is where the
+    adapter says the next pull starts (at or before this run's start: the signpost); re-read invoices whose
+    state has not changed are skipped by a digest of their state fields."""
     assert env.state is not None and env.emit is not None
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
@@ -92,33 +88,32 @@ def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: Any, en
         env.heartbeat()
         seen = []
         for invoice in page:
-            state = {f: invoice.get(f) for f in INVOICE_STATE_FIELDS if f in invoice}
-            digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:16]
-            number = str(invoice["DocumentNumber"])
-            if env.state.seen(tenant, integration, "invoice", f"{number}|{digest}"):
+            digest = hashlib.sha256(json.dumps(invoice.state, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            if env.state.seen(tenant, integration, "invoice", f"{invoice.external_id}|{digest}"):
                 progress.skipped += 1
                 continue
             env.emit(
                 cloud_event(
                     "invoice.changed",
-                    id=f"{integration}:invoice:{number}:{digest}",
+                    id=f"{integration}:invoice:{invoice.external_id}:{digest}",
                     tenant_id=tenant,
                     integration_id=integration,
-                    subject=invoice.get("ExternalInvoiceReference1") or f"{document.provider}-{number}",
+                    subject=invoice.key or f"{document.provider}-{invoice.external_id}",
                     data={
-                        "key": invoice.get("ExternalInvoiceReference1") or None,
-                        "external_id": number,
-                        "state": state,
-                        "paid": state.get("Balance") in (0, 0.0, "0") and not state.get("Cancelled"),
+                        "key": invoice.key,
+                        "external_id": invoice.external_id,
+                        "state": invoice.state,
+                        "paid": invoice.paid,
+                        "cancelled": invoice.cancelled,
                     },
                 )
             )
-            seen.append(f"{number}|{digest}")
+            seen.append(f"{invoice.external_id}|{digest}")
         env.state.mark_seen(tenant, integration, "invoice", seen)
         progress.pulled += len(seen)
-    if env.started_at is not None:  # the ledger filters by the minute: resume a minute before this run began
-        since = (env.started_at - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
-        env.state.set_cursor(tenant, integration, "invoices", since, signpost=env.started_at)
+    if env.started_at is not None:
+        resume = adapter.invoice_cursor(env.started_at)
+        env.state.set_cursor(tenant, integration, "invoices", resume, signpost=env.started_at)
     return progress
 
 

@@ -27,9 +27,10 @@ ACCOUNT_FIELD: dict[str, Any] = {
 }
 
 
-def active(admin: ApiClient, fakes: Fakes, provider: str) -> str:
+def active(admin: ApiClient, fakes: Fakes, provider: str, direction: str = "push") -> str:
     fake = fakes.accounting[provider]
     config: dict[str, Any] = {
+        "sync_direction": direction,
         "fiscal_year": {"year": 2026, "start_month": 7},
         "chart_of_accounts": ACCOUNTS[provider],
         "default_vat_code": "OUTPUT2" if provider == "xero" else "TAX",
@@ -204,3 +205,31 @@ def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hu
     assert run("pull_invoices")["pulled"] == 1
     events = take_events(hub)
     assert [(e["subject"], e["data"]["paid"]) for e in events] == [("INV-2026-00003", True)], events
+
+
+@pytest.mark.parametrize("provider", ["xero", "quickbooks", "visma"])
+def test_pull_invoice_state_from_every_ledger(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
+    """`bidirectional` means what it says for Xero, QuickBooks and Visma too: invoices paid in the ledger come
+    back as invoice.changed events keyed by our invoice key, once per change, read from where the last pull
+    left off (each ledger's own modified-since filter), paged the way the catalog says."""
+    fake = fakes.accounting[provider]
+    path = active(admin, fakes, provider, direction="bidirectional")
+    mine = invoices(3)
+    for invoice in mine:
+        invoice["invoice_date"] = "2026-09-01"  # inside the fiscal year (July 2026 – June 2027)
+    assert admin.post(f"{path}/outbox/invoices", json={"invoices": mine}).json()["created"] == 3
+    assert run_sync(admin, path, "push_invoices")["created"] == 3
+    take_events(hub)
+
+    first = run_sync(admin, path, "pull_invoices")
+    assert first["status"] == "succeeded" and first["pulled"] == 3, first
+    reported = take_events(hub, "invoice.changed")
+    assert sorted(e["data"]["key"] for e in reported) == sorted(i["key"] for i in mine)
+    assert not any(e["data"]["paid"] for e in reported)
+
+    assert run_sync(admin, path, "pull_invoices")["pulled"] == 0 and take_events(hub, "invoice.changed") == []
+    fake.settle(1)
+    third = run_sync(admin, path, "pull_invoices")
+    assert third["pulled"] == 1, third
+    (paid,) = take_events(hub, "invoice.changed")
+    assert paid["data"]["paid"] and paid["data"]["key"] == mine[1]["key"] and paid["subject"] == mine[1]["key"]
