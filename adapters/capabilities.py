@@ -158,3 +158,20 @@ class StaticMaps(Protocol):
 
 class PlacesSearch(Protocol):
     def places_search(self, query: str) -> list[Place]: ...
+
+
+class InsuranceEnrolments(Protocol):
+    def put_enrolment(self, enrolment: dict[str, Any]) -> str: ...
+
+
+class ClaimSubmissions(Protocol):
+    def put_claim(self, claim: dict[str, Any]) -> str: ...
+    def claim(self, key: str) -> dict[str, Any] | None: ...
+
+
+class PremiumQuotes(Protocol):
+    def quote_premium(self, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class Certificates(Protocol):
+    def certificate(self, licence_key: str, group: str | None = None) -> bytes | None: ...

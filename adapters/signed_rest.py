@@ -1,10 +1,10 @@
-"""Signed REST: partners without a public API — government sports registries now, insurers next round — speak
-a contract we publish (adapters/contracts/gov_registry.openapi.yaml) and authenticate us by HTTP Message
-Signatures (adapters/signing.py) made with the integration's `signing_key_ref`.
+"""Signed REST: partners without a public API — government sports registries and insurers — speak contracts
+we publish (adapters/contracts/gov_registry.openapi.yaml, insurance.openapi.yaml) and authenticate us by HTTP
+Message Signatures (adapters/signing.py) made with the integration's `signing_key_ref`.
 
-Each country's registry lives at its own address, set by the operator (not the tenant, so no tenant can point
-signed requests elsewhere): HUB_PROVIDER_URLS {"signed_rest": {"base_url.SE": "https://…"}}, with `base_url`
-as the fallback for every country."""
+Each country's registry and each insurer lives at its own address, set by the operator (not the tenant, so no
+tenant can point signed requests elsewhere): HUB_PROVIDER_URLS {"signed_rest": {"base_url.SE": "https://…",
+"insurer.<broker id>": "https://…"}}, with `base_url` as the fallback for every country."""
 
 from __future__ import annotations
 
@@ -30,9 +30,12 @@ class SignedRestAdapter(Adapter):
 
     @property
     def base_url(self) -> str:
-        country = getattr(self.document.config, "country_code", "")
-        urls = self.ctx.url_overrides
-        url = urls.get(f"base_url.{country}") or urls.get("base_url") or self.spec.base_urls["production"]
+        urls, config = self.ctx.url_overrides, self.document.config
+        if self.document.family == "insurance":  # each insurer at its own address, named by our broker id there
+            url = urls.get(f"insurer.{config.broker_id}") or self.spec.base_urls["production"]
+        else:
+            country = getattr(config, "country_code", "")
+            url = urls.get(f"base_url.{country}") or urls.get("base_url") or self.spec.base_urls["production"]
         return url.rstrip("/")
 
     @property
@@ -63,8 +66,8 @@ class SignedRestAdapter(Adapter):
         return f"/federations/{quote(self.document.config.federation_code, safe='')}"
 
     def validate(self) -> list[ValidationCheck]:
-        if self.document.family != "gov_sports_registry":
-            return super().validate()  # insurers arrive with the next round
+        if self.document.family == "insurance":
+            return self._validate_insurer()
         country = self.document.config.country_code
         if PLACEHOLDER_HOST in self.base_url:
             return [
@@ -94,3 +97,75 @@ class SignedRestAdapter(Adapter):
                 detail=f"{report['period']}: the registry refused the report ({problems})", provider=self.spec.id
             )
         return str(response.json()["report_id"])
+
+    # --- insurer -------------------------------------------------------------------------------------------------
+    @property
+    def _broker(self) -> str:
+        return f"/brokers/{quote(self.document.config.broker_id, safe='')}"
+
+    def _group(self, group: str) -> str:
+        return f"{self._broker}/policy-groups/{quote(group, safe='')}"
+
+    def _validate_insurer(self) -> list[ValidationCheck]:
+        config = self.document.config
+        if PLACEHOLDER_HOST in self.base_url:
+            return [
+                ValidationCheck(
+                    name="insurer.endpoint",
+                    passed=False,
+                    detail=f"No insurer endpoint is configured for broker {config.broker_id}: the operator sets "
+                    f'HUB_PROVIDER_URLS {{"signed_rest": {{"insurer.{config.broker_id}": "https://…"}}}}',
+                )
+            ]
+        if not config.policy_group_ids:
+            return [ValidationCheck(name="insurer.policy_groups", passed=False, detail="config.policy_group_ids is empty")]
+        return [self.check_call(f"insurer.group.{g}", "GET", self._group(g)) for g in config.policy_group_ids]
+
+    def _refused(self, response: requests.Response, what: str) -> ProviderError:
+        problems = "; ".join(str(e) for e in response.json().get("errors", [])) if response.content else ""
+        return ProviderError(
+            detail=f"{what}: the insurer refused ({problems or response.status_code})", provider=self.spec.id
+        )
+
+    def put_enrolment(self, enrolment: dict[str, Any]) -> str:
+        """PUT by licence: enrolling again (a replay, or a change) changes the enrolment, never a second one."""
+        group = enrolment.get("policy_group_id") or self.document.config.policy_group_ids[0]
+        body = {k: v for k, v in enrolment.items() if k not in ("key", "policy_group_id")}
+        body["licence_key"] = enrolment["key"]
+        path = f"{self._group(group)}/enrolments/{quote(enrolment['key'], safe='')}"
+        response = self.request("PUT", path, operation="sync.enrol_licence_holders", json=body, expect=frozenset({422}))
+        if response.status_code == 422:
+            raise self._refused(response, f"enrolment {enrolment['key']}")
+        return str(response.json()["enrolment_id"])
+
+    def put_claim(self, claim: dict[str, Any]) -> str:
+        body = {**{k: v for k, v in claim.items() if k != "key"}, "claim_key": claim["key"]}
+        path = f"{self._broker}/claims/{quote(claim['key'], safe='')}"
+        response = self.request("PUT", path, operation="sync.submit_claims", json=body, expect=frozenset({422}))
+        if response.status_code == 422:
+            raise self._refused(response, f"claim {claim['key']}")
+        return str(response.json()["claim_id"])
+
+    def claim(self, key: str) -> dict[str, Any] | None:
+        path = f"{self._broker}/claims/{quote(key, safe='')}"
+        response = self.request("GET", path, operation="insurance.claim_status", expect=frozenset({404}))
+        return None if response.status_code == 404 else dict(response.json())
+
+    def quote_premium(self, request: dict[str, Any]) -> dict[str, Any]:
+        path = f"{self._broker}/quotes"
+        response = self.request("POST", path, operation="insurance.quote", json=request, expect=frozenset({422}))
+        if response.status_code == 422:
+            raise self._refused(response, "the quote")
+        return dict(response.json())
+
+    def certificate(self, licence_key: str, group: str | None = None) -> bytes | None:
+        group = group or self.document.config.policy_group_ids[0]
+        path = f"{self._group(group)}/enrolments/{quote(licence_key, safe='')}/certificate"
+        response = self.request(
+            "GET", path, operation="insurance.certificate", headers={"Accept": "application/pdf"}, expect=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        if not response.content.startswith(b"%PDF"):
+            raise ProviderError(detail="the insurer's certificate is not a PDF", provider=self.spec.id)
+        return response.content

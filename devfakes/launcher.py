@@ -11,6 +11,7 @@ from devfakes.calendars import urls as calendar_urls
 from devfakes.entra_dataverse import EntraDataverseFake
 from devfakes.fortnox import FortnoxFake
 from devfakes.ical import ICalFake
+from devfakes.insurer import InsurerFake
 from devfakes.keyed import KeyedFakes, keyed_urls
 from devfakes.oauth_accounting import OAuthAccountingFake
 from devfakes.oauth_accounting import urls as accounting_urls
@@ -33,6 +34,7 @@ class Fakes:
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     tenant_endpoint: TenantEndpointFake = field(default_factory=TenantEndpointFake)
     ical: ICalFake = field(default_factory=ICalFake)
+    insurer: InsurerFake = field(default_factory=InsurerFake)
     tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
@@ -63,6 +65,9 @@ class Fakes:
         self._stack.close()
 
 
+INSURER_BROKER = "BRK-FOLKSAM-7"  # the broker id the fake insurer knows the hub's federation by
+
+
 def fortnox_urls(base: str) -> dict[str, str]:
     return {"base_url": f"{base}/3", "authorize_url": f"{base}/oauth-v1/auth", "token_url": f"{base}/oauth-v1/token"}
 
@@ -91,7 +96,9 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         urls[name] = calendar_urls(name, stack.enter_context(serve(fake.app())))
     registry = RegistryFake()  # Sweden's registry is configured; other countries are not (a precise red)
     urls["signed_rest"] = {"base_url.SE": f"{stack.enter_context(serve(registry.app()))}/api"}
-    fakes = Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack)
+    insurer = InsurerFake()  # one insurer, known to the hub by our broker id there
+    urls["signed_rest"][f"insurer.{INSURER_BROKER}"] = f"{stack.enter_context(serve(insurer.app()))}/api"
+    fakes = Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack, insurer=insurer)
     tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
     fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))
     # iCal feeds live at the tenant's own HTTPS address (config.ics_url): only the CA and the origin are the hub's.

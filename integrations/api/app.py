@@ -23,6 +23,7 @@ from integrations.api.routes import (
     enrollments,
     event_endpoints,
     health,
+    insurance,
     integrations,
     maps,
     messages,
@@ -73,6 +74,7 @@ def create_api(
     app.include_router(registry.router)
     app.include_router(crm.router)
     app.include_router(maps.router)
+    app.include_router(insurance.router)
     app.include_router(payments.router)
     app.include_router(clients.router)
     app.include_router(tokens.router)

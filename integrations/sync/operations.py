@@ -14,6 +14,7 @@ from adapters.kobo import answers
 from integrations.events import cloud_event
 from integrations.sync.calendar import pull_events, push_events
 from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
+from integrations.sync.insurance import enrol_licence_holders, submit_claims
 from integrations.sync.members import MemberSync
 from integrations.sync.operation import Kind, Operation, SyncEnv
 from integrations.sync.outbox import Outbox, RecordState
@@ -343,6 +344,12 @@ OPERATIONS: dict[str, Operation] = _registry(
               "PUT pending membership reports to the registry.", flags=("membership_reporting",),
               families=frozenset({"gov_sports_registry"}),
               own_schedule="config.reporting_schedule and config.reporting_time_zone"),
+    Operation("enrol_licence_holders", Kind.push, "insurance_enrolment", enrol_licence_holders, can.InsuranceEnrolments,
+              "Enrol handed-in licence holders in the group policy (PUT by licence: once each).",
+              flags=("auto_enrollment",), families=frozenset({"insurance"})),
+    Operation("submit_claims", Kind.push, "insurance_claim", submit_claims, can.ClaimSubmissions,
+              "Submit handed-in claims to the insurer (PUT by claim key: once each).",
+              flags=("claims_submission",), families=frozenset({"insurance"})),
 )  # fmt: skip
 
 

@@ -1,0 +1,206 @@
+"""The insurance family: licence holders handed in for auto-enrolment and claims for submission (outbox intake,
+delivered once each by enrol_licence_holders / submit_claims), and the insurer's services a person waits for —
+a premium quote, a claim's status, a licence holder's certificate (the insurer's PDF, kept in Blob Storage).
+
+| operationId                | Method | Path (under …/integrations/{id})                     |
+|----------------------------|--------|------------------------------------------------------|
+| enqueueInsuranceEnrolments | POST   | /outbox/insurance-enrolments                         |
+| enqueueInsuranceClaims     | POST   | /outbox/insurance-claims                             |
+| quotePremium               | POST   | /insurance/quotes                                    |
+| getInsuranceClaim          | GET    | /insurance/claims/{claim_key}                        |
+| getInsuranceCertificate    | GET    | /insurance/certificates/{licence_key} (application/pdf) |
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.intake import OutboxResult
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.documents.common import LifecycleStatus
+from integrations.sync.insurance import SERVICES
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["insurance"])
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+KeyPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Coverage = Literal["accident", "liability", "health", "travel", "equipment", "event_cancellation"]
+SERVICE: Responses = {
+    409: {**P, "description": "Not an active insurance integration, or the service's capability flag is off."},
+    502: {**P, "description": "The insurer refused or failed (detail names its answer)."},
+}
+
+
+class EnrolmentIn(BaseModel):
+    """The minimum the insurer's contract needs: no address, contact or health data."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The licence number: one enrolment per licence.", examples=["LIC-2026-000123"])
+    first_name: Name
+    last_name: Name
+    birth_date: date
+    licence_category: Key = Field(examples=["senior"])
+    coverage_types: list[Coverage] = Field(min_length=1, max_length=6)
+    policy_group_id: Key | None = Field(None, description="One of config.policy_group_ids (default: the first).")
+
+
+class EnrolmentBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enrolments: list[EnrolmentIn] = Field(min_length=1, max_length=500)
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The claim's key: submitted once.", examples=["CLM-2026-0042"])
+    licence_key: Key
+    occurred_on: date
+    coverage_type: Coverage
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    amount_minor: int | None = Field(None, ge=0, description="Claimed amount in minor units (öre, cent).")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+
+
+class ClaimBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    claims: list[ClaimIn] = Field(min_length=1, max_length=100)
+
+
+class QuoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    licence_category: Key = Field(examples=["senior"])
+    age_band: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}(-[0-9]{1,3}|\+)$")] = Field(examples=["18-64"])
+    coverage_types: list[Coverage] = Field(min_length=1, max_length=6)
+
+
+class Quote(BaseModel):
+    premium_minor: int = Field(description="The yearly premium in minor units.")
+    currency: str
+    coverage_types: list[str]
+
+
+class Claim(BaseModel):
+    claim_key: str
+    status: str = Field(description="received, in_review, approved, rejected or paid (the insurer's word).")
+    claim_id: str
+
+
+def _group_known(document: Any, records: list[EnrolmentIn]) -> None:
+    groups = set(document.config.policy_group_ids)
+    errors = [
+        FieldError(f"/enrolments/{i}/policy_group_id", f"not one of config.policy_group_ids {sorted(groups)}")
+        for i, e in enumerate(records)
+        if e.policy_group_id is not None and e.policy_group_id not in groups
+    ]
+    if errors:
+        raise ValidationFailed("Unknown policy groups.", errors[:50])
+
+
+@router.post(
+    "/outbox/insurance-enrolments",
+    status_code=202,
+    operation_id="enqueueInsuranceEnrolments",
+    summary="Hand licence holders in for auto-enrolment (delivered once each by enrol_licence_holders)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_enrolments(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EnrolmentBatch
+) -> Any:
+    document = intake.open(tenant_id, integration_id, "insurance_enrolment", "/enrolments", "takes no enrolments")
+    _group_known(document, body.enrolments)
+    return intake.store(document, "insurance_enrolment", body.enrolments, updatable=True)
+
+
+@router.post(
+    "/outbox/insurance-claims",
+    status_code=202,
+    operation_id="enqueueInsuranceClaims",
+    summary="Hand claims in for submission (delivered once each by submit_claims)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_claims(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: ClaimBatch
+) -> Any:
+    document = intake.open(tenant_id, integration_id, "insurance_claim", "/claims", "takes no claims")
+    return intake.store(document, "insurance_claim", body.claims, updatable=True)
+
+
+def _insurer(hub: Any, tenant_id: str, integration_id: str, flag: str) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    if document.family != "insurance":
+        raise Conflict(f"{document.provider} ({document.family}) is not an insurance integration.", reason="not_insurance")
+    if document.status != LifecycleStatus.active:
+        raise Conflict(f"The integration is {document.status.value}: the insurer's services need an active one.")
+    if not getattr(document.capabilities, flag):
+        raise Conflict(f"{flag} is switched off for this integration (capabilities.{flag}).", reason="capability_off")
+    return hub.adapter_for(document)
+
+
+@router.post(
+    "/insurance/quotes",
+    operation_id="quotePremium",
+    summary="The insurer's yearly premium for a licence category and age band",
+    response_model=Quote,
+    responses={**WRITE, **SERVICE},
+)
+async def quote(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: QuoteIn) -> Any:
+    _, flag = SERVICES["quote_premium"]
+
+    def ask() -> Any:
+        return _insurer(hub, tenant_id, integration_id, flag).quote_premium(body.model_dump(mode="json"))
+
+    return Quote(**(await anyio.to_thread.run_sync(ask)))
+
+
+@router.get(
+    "/insurance/claims/{claim_key}",
+    operation_id="getInsuranceClaim",
+    summary="A submitted claim's status at the insurer",
+    response_model=Claim,
+    responses={**COMMON, **SERVICE},
+)
+async def claim(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep, claim_key: KeyPath
+) -> Any:
+    def ask() -> Any:
+        return _insurer(hub, tenant_id, integration_id, "claims_submission").claim(claim_key)
+
+    found = await anyio.to_thread.run_sync(ask)
+    if found is None:
+        raise NotFound(f"The insurer knows no claim {claim_key} (a handed-in claim is submitted by submit_claims).")
+    return Claim(claim_key=claim_key, status=str(found["status"]), claim_id=str(found["claim_id"]))
+
+
+@router.get(
+    "/insurance/certificates/{licence_key}",
+    operation_id="getInsuranceCertificate",
+    summary="A licence holder's insurance certificate (the insurer's PDF, kept in Blob Storage)",
+    response_class=Response,
+    responses={**COMMON, **SERVICE, 200: {"content": {"application/pdf": {}}, "description": "The certificate."}},
+)
+async def certificate(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep, licence_key: KeyPath
+) -> Response:
+    _, flag = SERVICES["certificates"]
+
+    def fetch() -> bytes | None:
+        pdf: bytes | None = _insurer(hub, tenant_id, integration_id, flag).certificate(licence_key)
+        if pdf is not None:  # kept: the federation's record of what the insurer certified, and when
+            hub.exports.put(
+                f"{tenant_id}/{integration_id}/certificates/{licence_key}.pdf", pdf, content_type="application/pdf"
+            )
+        return pdf
+
+    pdf = await anyio.to_thread.run_sync(fetch)
+    if pdf is None:
+        raise NotFound(f"{licence_key} is not enrolled with the insurer.")
+    headers = {"Content-Disposition": f'attachment; filename="certificate-{licence_key}.pdf"', "Cache-Control": "no-store"}
+    return Response(pdf, media_type="application/pdf", headers=headers)
