@@ -39,6 +39,9 @@ class AdapterContext:
     # receivers answer there.
     callback_url: str | None = None
     url_hosts: tuple[str, ...] = ()  # hosts a tenant URL may name (catalog's fixed domains + HUB_SELF_HOSTED_HOSTS)
+    # An entry in the tenant's audit trail (operation, what was touched): providers of special-category data
+    # (ADAMS) record every read and write there, never the payload.
+    audit: Callable[[str, dict[str, str]], None] | None = None
 
 
 class Adapter:

@@ -28,6 +28,18 @@ class SecretResolver(Protocol):
     def resolve(self, document: Any, slot: str, *, operation: str) -> str: ...
 
 
+class AuditRecorder(Protocol):
+    def record(
+        self,
+        tenant_id: str,
+        *,
+        actor: str,
+        action: str,
+        integration_id: str | None = None,
+        target: dict[str, Any] | None = None,
+    ) -> str: ...
+
+
 class UsageRecorder(Protocol):
     def record(
         self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None, latency_ms: float
@@ -47,6 +59,7 @@ class AdapterFactory:
     urls_for: Callable[[str], dict[str, str]]  # provider → the operator's URL overrides
     url_hosts: Callable[[str], tuple[str, ...]]  # provider → hosts a tenant URL may name
     public_base_url: str
+    audit: AuditRecorder | None = None
 
     def spec_for(self, provider: str) -> ProviderSpec:
         """The catalog entry as this deployment runs it."""
@@ -84,5 +97,22 @@ class AdapterFactory:
                 url_overrides=self.urls_for(document.provider),
                 url_hosts=self.url_hosts(document.provider),
                 callback_url=f"{self.public_base_url.rstrip('/')}/api/v1/webhooks/{document.provider}/{document.id}",
+                audit=self._auditor(document),
             )
         )
+
+    def _auditor(self, document: Any) -> Callable[[str, dict[str, str]], None] | None:
+        audit = self.audit
+        if audit is None:
+            return None
+
+        def record(operation: str, target: dict[str, str]) -> None:
+            audit.record(
+                document.tenant_id,
+                actor="hub",
+                action=f"{document.provider}.access",
+                integration_id=document.id,
+                target={"operation": operation, **target},
+            )
+
+        return record

@@ -25,23 +25,15 @@ from shared.http import Call
 PLACEHOLDER_HOST = ".invalid"
 
 
-class SignedRestAdapter(Adapter):
+class SignedAdapter(Adapter):
+    """Requests signed with the integration's key (every contract of ours shares this); `key_id` names the key
+    to the partner."""
+
     _key: str | None = None
 
     @property
-    def base_url(self) -> str:
-        urls, config = self.ctx.url_overrides, self.document.config
-        if self.document.family == "insurance":  # each insurer at its own address, named by our broker id there
-            url = urls.get(f"insurer.{config.broker_id}") or self.spec.base_urls["production"]
-        else:
-            country = getattr(config, "country_code", "")
-            url = urls.get(f"base_url.{country}") or urls.get("base_url") or self.spec.base_urls["production"]
-        return url.rstrip("/")
-
-    @property
     def key_id(self) -> str:
-        config = self.document.config  # registries know us by federation code, insurers by broker id
-        return str(getattr(config, "signing_key_id", None) or getattr(config, "federation_code", None) or config.broker_id)
+        raise NotImplementedError
 
     def finish_call(self, call: Call, operation: str) -> Call:
         """Sign exactly what goes out: the final URL (query included) and the body bytes."""
@@ -59,6 +51,23 @@ class SignedRestAdapter(Adapter):
             call.method, url, body=body, headers=headers, key_pem=self._key, key_id=self.key_id, created=datetime.now(UTC)
         )
         return dataclasses.replace(call, url=url, params=None, json=None, data=body, headers=headers)
+
+
+class SignedRestAdapter(SignedAdapter):
+    @property
+    def base_url(self) -> str:
+        urls, config = self.ctx.url_overrides, self.document.config
+        if self.document.family == "insurance":  # each insurer at its own address, named by our broker id there
+            url = urls.get(f"insurer.{config.broker_id}") or self.spec.base_urls["production"]
+        else:
+            country = getattr(config, "country_code", "")
+            url = urls.get(f"base_url.{country}") or urls.get("base_url") or self.spec.base_urls["production"]
+        return url.rstrip("/")
+
+    @property
+    def key_id(self) -> str:
+        config = self.document.config  # registries know us by federation code, insurers by broker id
+        return str(getattr(config, "signing_key_id", None) or getattr(config, "federation_code", None) or config.broker_id)
 
     # --- government sports registry ------------------------------------------------------------------------------
     @property

@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from devfakes.adams import AdamsFake
 from devfakes.calendars import CalendarFake, GoogleCalendarFake, GraphCalendarFake
 from devfakes.calendars import urls as calendar_urls
 from devfakes.entra_dataverse import EntraDataverseFake
@@ -35,6 +36,7 @@ class Fakes:
     tenant_endpoint: TenantEndpointFake = field(default_factory=TenantEndpointFake)
     ical: ICalFake = field(default_factory=ICalFake)
     insurer: InsurerFake = field(default_factory=InsurerFake)
+    adams: AdamsFake = field(default_factory=AdamsFake)
     tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
@@ -98,7 +100,11 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     urls["signed_rest"] = {"base_url.SE": f"{stack.enter_context(serve(registry.app()))}/api"}
     insurer = InsurerFake()  # one insurer, known to the hub by our broker id there
     urls["signed_rest"][f"insurer.{INSURER_BROKER}"] = f"{stack.enter_context(serve(insurer.app()))}/api"
-    fakes = Fakes(fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack, insurer=insurer)
+    adams = AdamsFake()
+    urls["adams"] = {"base_url": f"{stack.enter_context(serve(adams.app()))}/api"}
+    fakes = Fakes(
+        fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack, insurer=insurer, adams=adams
+    )
     tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
     fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))
     # iCal feeds live at the tenant's own HTTPS address (config.ics_url): only the CA and the origin are the hub's.

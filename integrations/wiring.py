@@ -523,6 +523,7 @@ class Hub:
             urls_for=self.urls_for,
             url_hosts=self.tenant_url_hosts,
             public_base_url=self.settings.public_base_url,
+            audit=self.audit,
         )(document)
 
 

@@ -12,6 +12,7 @@ from integrations.api.edge import Edge
 from integrations.api.ratelimit import Limiter
 from integrations.api.routes import (
     accounting,
+    adams,
     audit,
     calendar,
     calls,
@@ -75,6 +76,7 @@ def create_api(
     app.include_router(crm.router)
     app.include_router(maps.router)
     app.include_router(insurance.router)
+    app.include_router(adams.router)
     app.include_router(payments.router)
     app.include_router(clients.router)
     app.include_router(tokens.router)

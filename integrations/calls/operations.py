@@ -60,6 +60,17 @@ def _find_relayed(adapter: can.MessageSend, args: RelayMessage, key: str) -> dic
     return {"message_sid": sid} if sid else None
 
 
+class AdamsNotification(_Args):
+    athlete_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+    kind: Literal["retirement", "return_to_competition", "unavailability", "whereabouts_change"]
+    effective_on: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+def _relay_adams(adapter: can.AdamsNotifications, args: AdamsNotification, key: str) -> dict[str, Any]:
+    return {"notification_id": adapter.put_notification(args.model_dump(), key)}
+
+
 def _registry(*operations: CallOperation) -> dict[str, CallOperation]:
     return {op.name: op for op in operations}
 
@@ -75,6 +86,16 @@ CALLS: dict[str, CallOperation] = _registry(
         _find_relayed,
         "Send one SMS/WhatsApp message now (a relay: the caller does not wait for Twilio).",
         flags=("sms", "whatsapp"),
+    ),
+    CallOperation(
+        "relay_adams_notification",
+        AdamsNotification,
+        can.AdamsNotifications,
+        _relay_adams,
+        None,  # a PUT by the call's key: ADAMS keeps one notification per key
+        "Relay a notification about an athlete to ADAMS (retirement, unavailability…), once per key.",
+        flags=("notification_relay",),
+        families=frozenset({"wada_adams"}),
     ),
 )
 

@@ -12,6 +12,7 @@ from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
 from adapters.kobo import answers
 from integrations.events import cloud_event
+from integrations.sync.adams import pull_test_results, submit_tues, sync_whereabouts
 from integrations.sync.calendar import pull_events, push_events
 from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
 from integrations.sync.insurance import enrol_licence_holders, submit_claims
@@ -350,6 +351,15 @@ OPERATIONS: dict[str, Operation] = _registry(
     Operation("submit_claims", Kind.push, "insurance_claim", submit_claims, can.ClaimSubmissions,
               "Submit handed-in claims to the insurer (PUT by claim key: once each).",
               flags=("claims_submission",), families=frozenset({"insurance"})),
+    Operation("sync_whereabouts", Kind.push, "whereabouts", sync_whereabouts, can.WhereaboutsFilings,
+              "File athletes' whereabouts in ADAMS (PUT by athlete and quarter: a change updates the filing).",
+              flags=("whereabouts_sync",), families=frozenset({"wada_adams"})),
+    Operation("submit_tues", Kind.push, "tue", submit_tues, can.TueSubmissions,
+              "Submit TUE applications to ADAMS (PUT by key: once each).",
+              flags=("tue_management",), families=frozenset({"wada_adams"})),
+    Operation("pull_test_results", Kind.pull, "test_result", pull_test_results, can.TestResults,
+              "Report new test results from ADAMS as adams.test_result events.",
+              flags=("test_result_tracking",), families=frozenset({"wada_adams"}), on_change=True),
 )  # fmt: skip
 
 

@@ -1,0 +1,155 @@
+"""WADA/ADAMS intake and status: athletes' whereabouts filings and TUE applications handed to an ADAMS
+integration (delivered once each by sync_whereabouts / submit_tues), and a TUE application's status.
+Special-category health data: only the contract's fields are accepted (anything else is a 422), TUEs name the
+Prohibited List class, never a diagnosis, and nothing of a payload is logged.
+
+| operationId        | Method | Path (under …/integrations/{id})   |
+|--------------------|--------|------------------------------------|
+| enqueueWhereabouts | POST   | /outbox/adams-whereabouts          |
+| enqueueTues        | POST   | /outbox/adams-tues                 |
+| getTue             | GET    | /adams/tues/{key}                  |
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from adapters import capabilities as can
+from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.intake import OutboxResult
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.documents.common import LifecycleStatus
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["adams"])
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+Time = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+SUBSTANCE_CLASSES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "M1", "M2", "M3", "P1")
+
+
+class Slot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: date
+    start: Time
+    end: Time
+    location: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class WhereaboutsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    athlete_id: Id = Field(description="The athlete's ADAMS id (never a name).")
+    quarter: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-Q[1-4]$")] = Field(examples=["2027-Q1"])
+    sport_code: Id
+    slots: list[Slot] = Field(min_length=1, max_length=92, description="One 60-minute slot a day, at most.")
+
+    @property
+    def key(self) -> str:
+        return f"{self.athlete_id}|{self.quarter}"
+
+    @model_validator(mode="after")
+    def _one_slot_a_day(self) -> WhereaboutsIn:
+        days = [s.date for s in self.slots]
+        if len(days) != len(set(days)):
+            raise ValueError("one slot a day")
+        return self
+
+
+class WhereaboutsBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filings: list[WhereaboutsIn] = Field(min_length=1, max_length=200)
+
+
+class TueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Id = Field(description="The application's key: submitted once.")
+    athlete_id: Id
+    sport_code: Id
+    substance_class: Literal[SUBSTANCE_CLASSES] = Field(  # type: ignore[valid-type]
+        description="The WADA Prohibited List class of the substance — never the diagnosis."
+    )
+    submitted_on: date
+
+
+class TueBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tues: list[TueIn] = Field(min_length=1, max_length=100)
+
+
+class TueStatus(BaseModel):
+    key: str
+    status: str = Field(description="submitted, under_review, granted or denied (ADAMS' word).")
+
+
+def _sports_known(document: Any, codes: list[str], pointer: str) -> None:
+    allowed = set(document.config.sport_codes)
+    errors = [FieldError(f"/{pointer}/{i}/sport_code", f"not one of config.sport_codes {sorted(allowed)}")
+              for i, code in enumerate(codes) if code not in allowed]  # fmt: skip
+    if errors:
+        raise ValidationFailed("Unknown sport codes.", errors[:50])
+
+
+@router.post(
+    "/outbox/adams-whereabouts",
+    status_code=202,
+    operation_id="enqueueWhereabouts",
+    summary="Hand athletes' whereabouts filings to ADAMS (a new version of a quarter updates the filing)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_whereabouts(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: WhereaboutsBatch
+) -> Any:
+    document = intake.open(tenant_id, integration_id, "whereabouts", "/filings", "takes no whereabouts")
+    _sports_known(document, [f.sport_code for f in body.filings], "filings")
+    return intake.store(document, "whereabouts", body.filings, updatable=True)
+
+
+@router.post(
+    "/outbox/adams-tues",
+    status_code=202,
+    operation_id="enqueueTues",
+    summary="Hand TUE applications to ADAMS (submitted once each)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_tues(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: TueBatch
+) -> Any:
+    document = intake.open(tenant_id, integration_id, "tue", "/tues", "takes no TUE applications")
+    _sports_known(document, [t.sport_code for t in body.tues], "tues")
+    return intake.store(document, "tue", body.tues)
+
+
+@router.get(
+    "/adams/tues/{key}",
+    operation_id="getTue",
+    summary="A TUE application's status in ADAMS",
+    response_model=TueStatus,
+    responses={**COMMON, 409: {**P, "description": "Not an active ADAMS integration with TUE management on."},
+               502: {**P, "description": "ADAMS refused or failed."}},
+)  # fmt: skip
+async def tue(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
+) -> Any:
+    def ask() -> Any:
+        document = hub.integrations.get(tenant_id, integration_id).document
+        if document.family != "wada_adams" or document.status != LifecycleStatus.active:
+            raise Conflict("Not an active WADA/ADAMS integration.", reason="not_adams")
+        if not document.capabilities.tue_management:
+            raise Conflict("tue_management is switched off (capabilities.tue_management).", reason="capability_off")
+        adapter: can.TueSubmissions = hub.adapter_for(document)  # type: ignore[assignment]
+        return adapter.tue(key)
+
+    found = await anyio.to_thread.run_sync(ask)
+    if found is None:
+        raise NotFound(f"ADAMS knows no TUE application {key}.")
+    return TueStatus(key=key, status=str(found["status"]))
