@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -106,6 +107,33 @@ class SignedRestAdapter(SignedAdapter):
                 detail=f"{report['period']}: the registry refused the report ({problems})", provider=self.spec.id
             )
         return str(response.json()["report_id"])
+
+    # Filings other than membership reports: the registry's collection for each record kind (PUT by key).
+    FILINGS = {"grant_application": "grant-applications", "facility": "facilities", "event_report": "event-reports"}
+
+    def put_filing(self, kind: str, filing: dict[str, Any]) -> str:
+        path = f"{self._federation}/{self.FILINGS[kind]}/{quote(filing['key'], safe='')}"
+        response = self.request("PUT", path, operation=f"sync.{kind}", json=filing, expect=frozenset({422}))
+        if response.status_code == 422:
+            problems = "; ".join(str(e) for e in response.json().get("errors", []))
+            raise ProviderError(
+                detail=f"{kind} {filing['key']}: the registry refused it ({problems})", provider=self.spec.id
+            )
+        return str(response.json()["id"])
+
+    def filing(self, kind: str, key: str) -> dict[str, Any] | None:
+        path = f"{self._federation}/{self.FILINGS[kind]}/{quote(key, safe='')}"
+        response = self.request("GET", path, operation=f"registry.{kind}_status", expect=frozenset({404}))
+        return None if response.status_code == 404 else dict(response.json())
+
+    def changed_obligations(self, since: str | None) -> Iterator[list[dict[str, Any]]]:
+        params = {"since": since} if since else {}
+        path = f"{self._federation}/compliance-obligations"
+        for page in self.pages(path, operation="sync.track_compliance", params=params, items="obligations"):
+            yield page.items
+
+    def obligation_cursor(self, run_started: datetime) -> str:
+        return (run_started - timedelta(seconds=1)).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     # --- insurer -------------------------------------------------------------------------------------------------
     @property

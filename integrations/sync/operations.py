@@ -20,7 +20,13 @@ from integrations.sync.members import MemberSync
 from integrations.sync.operation import Kind, Operation, SyncEnv
 from integrations.sync.outbox import Outbox, RecordState
 from integrations.sync.progress import Progress
-from integrations.sync.registry import report_memberships
+from integrations.sync.registry import (
+    register_facilities,
+    report_events,
+    report_memberships,
+    submit_grant_applications,
+    track_compliance,
+)
 from shared.errors import NotFound, ProviderError
 
 
@@ -345,6 +351,18 @@ OPERATIONS: dict[str, Operation] = _registry(
               "PUT pending membership reports to the registry.", flags=("membership_reporting",),
               families=frozenset({"gov_sports_registry"}),
               own_schedule="config.reporting_schedule and config.reporting_time_zone"),
+    Operation("submit_grant_applications", Kind.push, "grant_application", submit_grant_applications,
+              can.RegistryFilings, "Submit grant applications to the registry (PUT by key: once each).",
+              flags=("grant_applications",), families=frozenset({"gov_sports_registry"})),
+    Operation("register_facilities", Kind.push, "facility", register_facilities, can.RegistryFilings,
+              "Register facilities with the registry (PUT by key: a change updates).",
+              flags=("facility_registration",), families=frozenset({"gov_sports_registry"})),
+    Operation("report_events", Kind.push, "event_report", report_events, can.RegistryFilings,
+              "Report events and competitions to the registry (PUT by key: a correction revises).",
+              flags=("event_reporting",), families=frozenset({"gov_sports_registry"})),
+    Operation("track_compliance", Kind.pull, "obligation", track_compliance, can.ComplianceObligations,
+              "Report the registry's new or changed compliance obligations as events.",
+              flags=("compliance_tracking",), families=frozenset({"gov_sports_registry"})),
     Operation("enrol_licence_holders", Kind.push, "insurance_enrolment", enrol_licence_holders, can.InsuranceEnrolments,
               "Enrol handed-in licence holders in the group policy (PUT by licence: once each).",
               flags=("auto_enrollment",), families=frozenset({"insurance"})),

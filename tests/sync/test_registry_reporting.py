@@ -14,7 +14,7 @@ from adapters.signing import signature_headers
 from devfakes.launcher import Fakes
 from devfakes.registry import RegistryFake
 from integrations.wiring import Hub
-from tests.helpers import FAST_QUEUES, ApiClient, run_sync
+from tests.helpers import FAST_QUEUES, ApiClient, run_sync, take_events
 from tools.runner import LocalRunner
 
 
@@ -193,3 +193,56 @@ def test_insurers_on_signed_rest_do_not_report_memberships(admin: ApiClient) -> 
     doc = admin.create(insurer)
     r = admin.post(f"{admin.integrations}/{doc['id']}/syncs", json={"operation": "report_memberships"})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/operation", r.text
+
+
+def test_grants_facilities_events_and_compliance(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """The registry's other reports: grant applications, facility registrations and event reports delivered once
+    each (a second PUT amends), a grant's status read back, compliance obligations reported once per change;
+    each behind its own flag."""
+    registry = fakes.registry
+    pem, public = RegistryFake.new_key()
+    registry.enrol("SBF", "SE", public)
+    flags = {"membership_reporting": False, "grant_applications": True, "facility_registration": True,
+             "event_reporting": True, "compliance_tracking": True}  # fmt: skip
+    doc = admin.create({**registry_doc(), "capabilities": flags})
+    path = f"{admin.integrations}/{doc['id']}"
+    assert admin.request("PUT", f"{path}/credentials/signing_key_ref", json={"value": pem}).status_code == 200
+    assert admin.post(f"{path}:validate").json()["result"]["passed"] and admin.post(f"{path}:activate").status_code == 200
+
+    grant = {"key": "GR-2027-1", "programme": "Idrottslyftet 2027", "purpose": "Nya banor för ungdomar",
+             "amount_minor": 5_000_000, "currency": "SEK", "year": 2027}  # fmt: skip
+    facility = {"key": "F-SOLNA", "name": "Boulehallen Solna", "kind": "indoor_hall", "address": "Arenavägen 1",
+                "pistes": 24, "accessible": True}  # fmt: skip
+    event = {"key": "SM-2027", "title": "SM i boule", "starts_on": "2027-06-12", "ends_on": "2027-06-13",
+             "level": "national", "participants": 412, "clubs": 61}  # fmt: skip
+    for route, field, item in (("grant-applications", "applications", grant), ("facilities", "facilities", facility),
+                               ("event-reports", "events", event)):  # fmt: skip
+        r = admin.post(f"{path}/outbox/registry-{route}", json={field: [item]})
+        assert r.status_code == 202 and r.json()["created"] == 1, r.text
+    backwards = admin.post(f"{path}/outbox/registry-event-reports", json={"events": [{**event, "ends_on": "2027-06-01"}]})
+    assert backwards.status_code == 422
+    for operation in ("submit_grant_applications", "register_facilities", "report_events"):
+        assert run_sync(admin, path, operation)["created"] == 1, operation
+    assert {k[1] for k in registry.filings} == {"grant-applications", "facilities", "event-reports"}
+    assert registry.rejected == []
+
+    corrected = {**event, "participants": 420}  # a correction revises the report at the registry
+    assert admin.post(f"{path}/outbox/registry-event-reports", json={"events": [corrected]}).json()["replaced"] == 1
+    assert run_sync(admin, path, "report_events")["updated"] == 1
+    assert registry.filings[("SBF", "event-reports", "SM-2027")]["participants"] == 420
+
+    status = admin.get(f"{path}/registry/grant-applications/GR-2027-1")
+    assert status.status_code == 200 and status.json()["status"] == "submitted", status.text
+    assert admin.get(f"{path}/registry/grant-applications/GR-NOPE").status_code == 404
+
+    take_events(hub)
+    registry.oblige("SBF", "OB-1", "Årsredovisning 2026", "2027-03-31")
+    registry.oblige("SBF", "OB-2", "Antidopingplan", "2027-02-15")
+    assert run_sync(admin, path, "track_compliance")["pulled"] == 2
+    assert sorted(e["data"]["obligation_id"] for e in take_events(hub, "compliance_obligation")) == ["OB-1", "OB-2"]
+    registry.oblige("SBF", "OB-2", "Antidopingplan", "2027-02-15", status="fulfilled")
+    assert run_sync(admin, path, "track_compliance")["pulled"] == 1
+    assert [e["data"]["status"] for e in take_events(hub, "compliance_obligation")] == ["fulfilled"]
+
+    r = admin.post(f"{path}/syncs", json={"operation": "report_memberships"})
+    assert r.status_code == 422  # membership reporting is off here

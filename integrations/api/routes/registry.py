@@ -5,15 +5,17 @@ period replaces the pending one, or — once delivered — goes to the registry 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+import anyio
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
-from integrations.api.problems import CONDITIONAL, WRITE
-from shared.errors import FieldError, ValidationFailed
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.documents.common import LifecycleStatus
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
@@ -96,3 +98,143 @@ def enqueue_membership_reports(
         )
     _breakdowns_add_up(body.reports)
     return intake.store(document, "membership_report", body.reports, updatable=True)
+
+
+# --- the registry's other filings: grant applications, facilities, event reports ------------------------------
+Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class GrantApplicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key = Field(description="The application's key: one application per key.")
+    programme: Text = Field(examples=["Idrottslyftet 2027"])
+    purpose: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    amount_minor: int = Field(ge=1, description="Applied-for amount in minor units.")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    year: int = Field(ge=2000, le=2100)
+
+
+class FacilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    name: Text
+    kind: Literal["boulodrome", "indoor_hall", "clubhouse"]
+    address: Text
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+    pistes: int = Field(ge=0, le=500)
+    accessible: bool = False
+
+
+class EventReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    title: Text
+    starts_on: date
+    ends_on: date
+    level: Literal["club", "regional", "national", "international"]
+    participants: int = Field(ge=0)
+    clubs: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> EventReportIn:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class GrantApplications(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applications: list[GrantApplicationIn] = Field(min_length=1, max_length=50)
+
+
+class Facilities(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facilities: list[FacilityIn] = Field(min_length=1, max_length=500)
+
+
+class EventReports(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventReportIn] = Field(min_length=1, max_length=500)
+
+
+def _intake(intake: Any, tenant_id: str, integration_id: str, kind: str, pointer: str, records: list[Any]) -> Any:
+    document = intake.open(tenant_id, integration_id, kind, pointer, f"takes no {kind.replace('_', ' ')}s")
+    return intake.store(document, kind, records, updatable=True)
+
+
+@router.post(
+    "/outbox/registry-grant-applications",
+    status_code=202,
+    operation_id="enqueueGrantApplications",
+    summary="Hand grant applications to a registry integration (submitted once each)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_grant_applications(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: GrantApplications
+) -> Any:
+    return _intake(intake, tenant_id, integration_id, "grant_application", "/applications", body.applications)
+
+
+@router.post(
+    "/outbox/registry-facilities",
+    status_code=202,
+    operation_id="enqueueFacilities",
+    summary="Hand facilities to register with the registry (a change updates the registration)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_facilities(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: Facilities
+) -> Any:
+    return _intake(intake, tenant_id, integration_id, "facility", "/facilities", body.facilities)
+
+
+@router.post(
+    "/outbox/registry-event-reports",
+    status_code=202,
+    operation_id="enqueueEventReports",
+    summary="Hand events and competitions to report to the registry (a correction revises the report)",
+    response_model=OutboxResult,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def enqueue_event_reports(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EventReports
+) -> Any:
+    return _intake(intake, tenant_id, integration_id, "event_report", "/events", body.events)
+
+
+class GrantStatus(BaseModel):
+    key: str
+    status: str = Field(description="submitted, under_review, approved or rejected (the registry's word).")
+
+
+@router.get(
+    "/registry/grant-applications/{key}",
+    operation_id="getGrantApplication",
+    summary="A grant application's status at the registry",
+    response_model=GrantStatus,
+    responses={**COMMON, 409: {**P, "description": "Not an active registry integration with grant applications on."},
+               502: {**P, "description": "The registry refused or failed."}},
+)  # fmt: skip
+async def grant_application(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
+) -> Any:
+    def ask() -> Any:
+        document = hub.integrations.get(tenant_id, integration_id).document
+        if document.family != "gov_sports_registry" or document.status != LifecycleStatus.active:
+            raise Conflict("Not an active government registry integration.", reason="not_registry")
+        if not document.capabilities.grant_applications:
+            raise Conflict("grant_applications is switched off (capabilities.grant_applications).", reason="capability_off")
+        return hub.adapter_for(document).filing("grant_application", key)  # type: ignore[attr-defined]
+
+    found = await anyio.to_thread.run_sync(ask)
+    if found is None:
+        raise NotFound(f"The registry knows no grant application {key}.")
+    return GrantStatus(key=key, status=str(found["status"]))
