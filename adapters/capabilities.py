@@ -203,3 +203,9 @@ class RegistryFilings(Protocol):
 class ComplianceObligations(Protocol):
     def changed_obligations(self, since: str | None) -> Iterator[list[dict[str, Any]]]: ...
     def obligation_cursor(self, run_started: datetime) -> str: ...
+
+
+class VatReports(Protocol):
+    def vat_report(self, start: str, end: str) -> dict[str, Any]:
+        """The ledger's own VAT summary for [start, end] (YYYY-MM-DD): {"rows": [{code, net, vat}], …}."""
+        ...

@@ -135,3 +135,14 @@ class QuickBooksAdapter(AccountingAdapter):
 
     def invoice_cursor(self, run_started: datetime) -> str:
         return run_started.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # --- VAT: QuickBooks' own Tax Summary report --------------------------------------------------------------
+    def vat_report(self, start: str, end: str) -> dict[str, Any]:
+        params = {"start_date": start, "end_date": end}
+        data = self.request("GET", "/reports/TaxSummary", operation="accounting.vat_report", params=params).json()
+        rows = []
+        for row in data.get("Rows", {}).get("Row", []):
+            cols = [c.get("value", "") for c in row.get("ColData", [])]
+            if len(cols) >= 3 and cols[0]:
+                rows.append({"code": cols[0], "net": float(cols[1] or 0), "vat": float(cols[2] or 0)})
+        return {"rows": rows, "currency": data.get("Header", {}).get("Currency")}

@@ -381,6 +381,23 @@ class OAuthAccountingFake:
         items = self._listing(since, start - 1, size)
         return JSONResponse({"QueryResponse": {"Invoice": items, "startPosition": start, "maxResults": len(items)}})
 
+    async def qbo_tax_summary(self, request: Request) -> Response:
+        """The Tax Summary report over the invoices it holds: net sales per tax code and 25 % VAT on them."""
+        if not self._bearer_ok(request):
+            return JSONResponse({"fault": {"error": [{"message": "AuthenticationFailed"}]}}, status_code=401)
+        start, end = request.query_params.get("start_date", ""), request.query_params.get("end_date", "~")
+        net: dict[str, float] = {}
+        with self.lock:
+            for invoice in self.invoices:
+                if start <= invoice.get("TxnDate", "") <= end:
+                    for line in invoice["Line"]:
+                        code = line["SalesItemLineDetail"].get("TaxCodeRef", {}).get("value", "NON")
+                        net[code] = net.get(code, 0.0) + float(line["Amount"])
+        rows = [
+            {"ColData": [{"value": c}, {"value": f"{n:.2f}"}, {"value": f"{n * 0.25:.2f}"}]} for c, n in sorted(net.items())
+        ]
+        return JSONResponse({"Header": {"ReportName": "TaxSummary", "Currency": "SEK"}, "Rows": {"Row": rows}})
+
     # QuickBooks
     async def qbo_companyinfo(self, request: Request) -> Response:
         if not self._bearer_ok(request):
@@ -422,6 +439,7 @@ class OAuthAccountingFake:
                 Route("/xero/api.xro/2.0/Invoices", self.xero_invoices, methods=["GET", "POST"]),
                 Route("/qbo/v3/company/{realm}/invoice", self.qbo_invoice, methods=["POST"]),
                 Route("/qbo/v3/company/{realm}/query", self.qbo_query),
+                Route("/qbo/v3/company/{realm}/reports/TaxSummary", self.qbo_tax_summary),
                 Route("/visma/v2/customerinvoices", self.visma_invoices, methods=["GET", "POST"]),
                 Route("/xero/api.xro/2.0/Payments", self.xero_payments, methods=["GET", "PUT"]),
                 Route("/xero/api.xro/2.0/BankTransactions", self.xero_bank_transactions, methods=["GET", "PUT"]),

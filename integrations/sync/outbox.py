@@ -204,6 +204,14 @@ class Outbox:
             if record.attempts < max_attempts:
                 yield record
 
+    def delivered(self, tenant_id: str, integration_id: str, kind: str) -> Iterator[OutboxRecord]:
+        """Every record of `kind` the provider has (synced): one range read of the integration's partition."""
+        for e, etag in self._table.query_versioned(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State eq 'synced'",
+            parameters={"pk": self.partition(tenant_id, integration_id), "lo": f"{kind}|", "hi": f"{kind}|~"},
+        ):
+            yield self._record(e, etag)
+
     def _record(self, e: dict[str, Any], etag: str = "") -> OutboxRecord:
         kind, key = e["RowKey"].split("|", 1)
         return OutboxRecord(

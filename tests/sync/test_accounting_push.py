@@ -108,9 +108,9 @@ LEDGER = {
 }
 
 
-def active_ledger(admin: ApiClient, fakes: Fakes, provider: str) -> tuple[str, Any, Any]:
+def active_ledger(admin: ApiClient, fakes: Fakes, provider: str, **flags: bool) -> tuple[str, Any, Any]:
     """An accounting integration with invoice, payment and expense sync; (path, payments, expenses) at the fake."""
-    caps = {"invoice_sync": True, "payment_sync": True, "expense_sync": True}
+    caps = {"invoice_sync": True, "payment_sync": True, "expense_sync": True, **flags}
     config: dict[str, Any] = {"fiscal_year": {"year": 2026}, "chart_of_accounts": LEDGER[provider]}
     if provider == "fortnox":
         fake: Any = fakes.fortnox
@@ -233,3 +233,31 @@ def test_pull_invoice_state_from_every_ledger(admin: ApiClient, fakes: Fakes, hu
     assert third["pulled"] == 1, third
     (paid,) = take_events(hub, "invoice.changed")
     assert paid["data"]["paid"] and paid["data"]["key"] == mine[1]["key"] and paid["subject"] == mine[1]["key"]
+
+
+@pytest.mark.parametrize("provider", ["quickbooks", "fortnox"])
+def test_vat_report_from_the_ledger_or_computed(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
+    """QuickBooks has a VAT report (Tax Summary): the hub answers with it. Fortnox has none through its API: the
+    hub computes net sales per VAT code from the invoices it delivered, and says so. Off by default."""
+    path, _, _ = active_ledger(admin, fakes, provider, vat_reporting=True)
+    batch = invoices(4)
+    for i, invoice in enumerate(batch):
+        invoice["invoice_date"] = "2026-10-0" + str(i + 1)
+    assert admin.post(f"{path}/outbox/invoices", json={"invoices": batch}).json()["created"] == 4
+    assert run_sync(admin, path, "push_invoices")["created"] == 4
+    expected_net = sum(line["amount"] for invoice in batch[:3] for line in invoice["lines"])  # Oct 1–3 only
+
+    r = admin.get(f"{path}/accounting/vat-report", params={"from": "2026-10-01", "to": "2026-10-03"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert round(sum(row["net"] for row in report["rows"]), 2) == round(expected_net, 2), report
+    if provider == "quickbooks":
+        assert report["source"] == "provider" and all(row["vat"] is not None for row in report["rows"])
+    else:
+        assert report["source"] == "hub" and report["invoices"] == 3 and "Fortnox offers no VAT report" in report["note"]
+        assert all(row["vat"] is None for row in report["rows"])
+
+    backwards = admin.get(f"{path}/accounting/vat-report", params={"from": "2026-10-03", "to": "2026-10-01"})
+    assert backwards.status_code == 422
+    off, _, _ = active_ledger(admin, fakes, provider)
+    assert admin.get(f"{off}/accounting/vat-report", params={"from": "2026-10-01", "to": "2026-10-03"}).status_code == 409

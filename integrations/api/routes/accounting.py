@@ -7,17 +7,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+import anyio
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
-from integrations.api.deps import IntakeDep, IntegrationId, Runner, SyncDep, TenantId, Writer
+from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, Runner, SyncDep, TenantId, Writer
 from integrations.api.intake import OutboxResult
-from integrations.api.problems import CONDITIONAL, WRITE
-from integrations.documents.common import Currency
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.documents.common import Currency, LifecycleStatus
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
-from shared.errors import FieldError, NotFound, ValidationFailed
+from integrations.vat import vat_report
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
@@ -224,3 +226,52 @@ def export_reimbursements(
     for r in body.reimbursements:
         intake.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
     return trigger_sync(sync, tenant_id, integration_id, "export_reimbursements", trigger="manual")
+
+
+class VatRow(BaseModel):
+    code: str = Field(description="The ledger's VAT code (or `none`).")
+    net: float = Field(description="Taxable amount, VAT excluded.")
+    vat: float | None = Field(None, description="VAT amount (the ledger's report only: the hub knows no rates).")
+
+
+class VatReport(BaseModel):
+    source: str = Field(description="`provider`: the ledger's own report; `hub`: computed from what the hub delivered.")
+    period: dict[str, str]
+    rows: list[VatRow]
+    note: str | None = Field(None, description="Where the figures come from when the ledger has no VAT report API.")
+    input_vat: float | None = None
+    invoices: int | None = None
+    expenses: int | None = None
+    currency: str | None = None
+
+
+@router.get(
+    "/accounting/vat-report",
+    operation_id="getVatReport",
+    summary="The period's VAT report: the ledger's own where its API has one, else computed from the hub's deliveries",
+    response_model=VatReport,
+    responses={**COMMON, 409: {**P, "description": "Not an active accounting integration with vat_reporting on."},
+               422: {**P, "description": "Invalid period."}, 502: {**P, "description": "The ledger refused or failed."}},
+)  # fmt: skip
+async def vat_report_route(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+) -> Any:
+    if end < start:
+        raise ValidationFailed("The period ends before it starts.", [FieldError("query:to", "is before from")])
+
+    def build() -> Any:
+        document = hub.integrations.get(tenant_id, integration_id).document
+        if document.family != "accounting" or document.status != LifecycleStatus.active:
+            raise Conflict("Not an active accounting integration.", reason="not_accounting")
+        if not document.capabilities.vat_reporting:
+            raise Conflict("vat_reporting is switched off (capabilities.vat_reporting).", reason="capability_off")
+        capabilities = hub.catalog.get(document.provider).capabilities
+        adapter = hub.adapter_for(document)
+        return vat_report(document, adapter, hub.outbox, capabilities, start.isoformat(), end.isoformat())
+
+    return VatReport(**(await anyio.to_thread.run_sync(build)))
