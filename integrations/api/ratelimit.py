@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,28 @@ class Limiter(Protocol):
         ...
 
 
+# Clients an instance remembers (buckets, leases, plans): beyond it the oldest are forgotten — a client seen
+# again starts afresh (a full local bucket; for the shared limiter, one storage read) — so callers identified by
+# address cannot grow an instance's memory without bound.
+MAX_CLIENTS = 50_000
+
+
+def remember(table: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Set `table[key]`, forgetting the oldest entries past `limit` (dicts keep insertion order)."""
+    if key not in table:
+        while len(table) >= limit:
+            table.pop(next(iter(table)))
+    table[key] = value
+
+
 class RateLimiter:
-    def __init__(self, policies: dict[str, Policy] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        policies: dict[str, Policy] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
+        self._max = max_clients
         self.policies = policies or DEFAULT_POLICIES
         self._clock = clock
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
@@ -109,7 +129,7 @@ class RateLimiter:
             allowed = tokens >= 1.0
             if allowed:
                 tokens -= 1.0
-            self._buckets[key] = (tokens, now)
+            remember(self._buckets, key, (tokens, now), self._max)
         missing = policy.burst - tokens
         reset = math.ceil(missing / policy.rate_per_s) if missing > 0 else 0
         retry = 0 if allowed else max(1, math.ceil((1.0 - tokens) / policy.rate_per_s))

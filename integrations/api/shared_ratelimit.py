@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from integrations.api.ratelimit import DEFAULT_POLICIES, Decision, Policy, RateLimiter, endpoint_class
+from integrations.api.ratelimit import DEFAULT_POLICIES, MAX_CLIENTS, Decision, Policy, RateLimiter, endpoint_class, remember
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
 
@@ -32,7 +32,9 @@ class SharedRateLimiter:
         clock: Callable[[], float] = time.time,
         lease: int = LEASE,
         policies_for: Callable[[str], dict[str, Policy]] | None = None,
+        max_clients: int = MAX_CLIENTS,
     ) -> None:
+        self._max = max_clients
         self._table = table
         self.policies = policies or DEFAULT_POLICIES
         self._policies_for = policies_for
@@ -60,10 +62,10 @@ class SharedRateLimiter:
     def check(self, client: str, path: str, method: str) -> Decision:
         policies = self._policies_for(client) if self._policies_for else self.policies
         with self._lock:
-            self._known[client] = policies  # plans are settings: fixed for the life of the instance
+            remember(self._known, client, policies, self._max)  # plans are settings: fixed for the instance's life
         if path == PROBES or path.startswith(PROBES + "/"):
             with self._lock:
-                probes = self._probes.setdefault(policies["read"].name, RateLimiter(policies))
+                probes = self._probes.setdefault(policies["read"].name, RateLimiter(policies, max_clients=self._max))
             return probes.check(client, path, method)
         policy = policies[endpoint_class(path, method)]
         key = (client, policy.name)
@@ -78,9 +80,9 @@ class SharedRateLimiter:
                 return spent
             taken, left = self._take(key, policy, self._lease_size(policy))
             with self._lock:
-                self._remaining_hint[key] = left
+                remember(self._remaining_hint, key, left, self._max)
                 if taken > 0:
-                    self._local[key] = self._local.get(key, 0) + taken - 1
+                    remember(self._local, key, self._local.get(key, 0) + taken - 1, self._max)
                     return self._decision(True, policy, self._local[key] + left, 0.0)
         return self._decision(False, policy, 0.0, max(1.0, (1.0 - left) / policy.rate_per_s))
 
@@ -93,7 +95,9 @@ class SharedRateLimiter:
 
     def _refill_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
-            return self._refills.setdefault(key, threading.Lock())
+            if key not in self._refills:  # a forgotten lock may still be held: two refills then race, ETag-checked
+                remember(self._refills, key, threading.Lock(), self._max)
+            return self._refills[key]
 
     def _lease_size(self, policy: Policy) -> int:
         """A quarter second of the policy's rate (at least `lease`), never more than a quarter of its burst: a

@@ -77,3 +77,16 @@ def test_plans_size_the_buckets(api: str, hub: Hub, tenant: str) -> None:
     assert r.headers["X-RateLimit-Limit"] == "500" and '"dedicated-read"' in r.headers["RateLimit-Policy"]
     r = requests.get(f"{api}/api/health", timeout=10)  # anonymous: the standard plan, by IP
     assert r.headers["X-RateLimit-Limit"] == "100"
+
+
+def test_an_instance_remembers_a_bounded_number_of_clients(hub: Hub) -> None:
+    """Callers identified by address could grow an instance's per-client state without end: past the bound the
+    oldest clients are forgotten (a forgotten client is served again, at the cost of one storage read)."""
+    limiter = SharedRateLimiter(hub.tables.table("ratebuckets"), POLICY, lease=5, max_clients=20)
+    for n in range(60):
+        assert limiter.check(f"addr:203.0.113.{n}", "/api/v1/providers", "GET").allowed
+        assert limiter.check(f"addr:203.0.113.{n}", "/api/health", "GET").allowed  # the in-memory probe buckets
+    for state in (limiter._local, limiter._remaining_hint, limiter._refills, limiter._known):
+        assert len(state) <= 20, state
+    assert all(len(probes._buckets) <= 20 for probes in limiter._probes.values())
+    assert limiter.check("addr:203.0.113.0", "/api/v1/providers", "GET").allowed  # forgotten, then served again
