@@ -11,65 +11,37 @@ from typing import Any
 
 from adapters import capabilities as can
 from integrations.events import cloud_event
-from integrations.sync.delivery import deliver
+from integrations.sync.delivery import by_key
+from integrations.sync.news import report_news
 from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
 
-
-def sync_whereabouts(adapter: can.WhereaboutsFilings, outbox: Outbox, document: Any, env: Any) -> Progress:
-    return deliver(
-        "whereabouts",
-        outbox,
-        document,
-        find=lambda payload: None,  # a PUT by athlete and quarter: sending again is an update
-        push=adapter.put_whereabouts,
-        update=lambda payload, _: adapter.put_whereabouts(payload),
-        heartbeat=env.heartbeat,
-    )
-
-
-def submit_tues(adapter: can.TueSubmissions, outbox: Outbox, document: Any, env: Any) -> Progress:
-    return deliver(
-        "tue",
-        outbox,
-        document,
-        find=lambda payload: None,  # a PUT by key
-        push=adapter.put_tue,
-        update=lambda payload, _: adapter.put_tue(payload),
-        heartbeat=env.heartbeat,
-    )
+# PUT by athlete and quarter (a new version updates the filing), and by the application's key.
+sync_whereabouts = by_key("whereabouts", lambda adapter, payload: adapter.put_whereabouts(payload))
+submit_tues = by_key("tue", lambda adapter, payload: adapter.put_tue(payload))
 
 
 RESULT_FIELDS = ("sample_id", "athlete_id", "collected_on", "outcome", "recorded_at")
 
 
 def pull_test_results(adapter: can.TestResults, outbox: Outbox, document: Any, env: Any) -> Progress:
-    assert env.state is not None and env.emit is not None
-    progress = Progress()
-    tenant, integration = document.tenant_id, document.id
-    for page in adapter.changed_results(env.state.cursor(tenant, integration, "test_results")):
-        env.heartbeat()
-        fresh = []
-        for result in page:
-            seen = f"{result['sample_id']}|{result.get('outcome')}"
-            if env.state.seen(tenant, integration, "test_result", seen):
-                progress.skipped += 1
-                continue
-            data = {k: result.get(k) for k in RESULT_FIELDS}  # nothing beyond what a federation acts on
-            env.emit(
-                cloud_event(
-                    "adams.test_result",
-                    id=f"{integration}:test_result:{seen}",
-                    tenant_id=tenant,
-                    integration_id=integration,
-                    subject=f"adams:{result['sample_id']}",
-                    data=data,
-                )
-            )
-            fresh.append(seen)
-        env.state.mark_seen(tenant, integration, "test_result", fresh)
-        progress.pulled += len(fresh)
-    if env.started_at is not None:
-        resume = adapter.result_cursor(env.started_at)
-        env.state.set_cursor(tenant, integration, "test_results", resume, signpost=env.started_at)
-    return progress
+    def event(result: dict[str, Any], seen: str) -> dict[str, Any]:
+        return cloud_event(
+            "adams.test_result",
+            id=f"{document.id}:test_result:{seen}",
+            tenant_id=document.tenant_id,
+            integration_id=document.id,
+            subject=f"adams:{result['sample_id']}",
+            data={k: result.get(k) for k in RESULT_FIELDS},  # nothing beyond what a federation acts on
+        )
+
+    return report_news(
+        adapter.changed_results,
+        adapter.result_cursor,
+        env=env,
+        document=document,
+        cursor="test_results",
+        kind="test_result",
+        seen_key=lambda result: f"{result['sample_id']}|{result.get('outcome')}",
+        event=event,
+    )

@@ -115,3 +115,21 @@ class _ConditionalMarks(_BatchMarks):
             )
             if marked is None and external_id:
                 self.outbox.set_external_id(self.tenant, self.integration, record.kind, record.key, external_id)
+
+
+def by_key(kind: str, put: Callable[[Any, dict[str, Any]], str]) -> Callable[[Any, Outbox, Any, Any], Progress]:
+    """The push of a provider that takes each record by PUT to its key (our contracts: registries, insurers,
+    ADAMS): sending again updates it, so a replayed record needs no lookup and a new version is the same PUT."""
+
+    def run(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:
+        return deliver(
+            kind,
+            outbox,
+            document,
+            find=lambda payload: None,
+            push=lambda payload: put(adapter, payload),
+            update=lambda payload, _: put(adapter, payload),
+            heartbeat=env.heartbeat,
+        )
+
+    return run

@@ -7,12 +7,8 @@ contract needs, and it is never logged (records and errors are kept in the outbo
 
 from __future__ import annotations
 
-from typing import Any
-
 from adapters import capabilities as can
-from integrations.sync.delivery import deliver
-from integrations.sync.outbox import Outbox
-from integrations.sync.progress import Progress
+from integrations.sync.delivery import by_key
 
 # Services a person waits for: catalog capability → (the adapter Protocol, the document flag switching it on).
 SERVICES: dict[str, tuple[type, str]] = {
@@ -21,25 +17,5 @@ SERVICES: dict[str, tuple[type, str]] = {
 }
 
 
-def enrol_licence_holders(adapter: can.InsuranceEnrolments, outbox: Outbox, document: Any, env: Any) -> Progress:
-    return deliver(
-        "insurance_enrolment",
-        outbox,
-        document,
-        find=lambda payload: None,  # a PUT by licence: sending again is safe
-        push=adapter.put_enrolment,
-        update=lambda payload, _: adapter.put_enrolment(payload),
-        heartbeat=env.heartbeat,
-    )
-
-
-def submit_claims(adapter: can.ClaimSubmissions, outbox: Outbox, document: Any, env: Any) -> Progress:
-    return deliver(
-        "insurance_claim",
-        outbox,
-        document,
-        find=lambda payload: None,  # a PUT by claim key
-        push=adapter.put_claim,
-        update=lambda payload, _: adapter.put_claim(payload),
-        heartbeat=env.heartbeat,
-    )
+enrol_licence_holders = by_key("insurance_enrolment", lambda adapter, payload: adapter.put_enrolment(payload))
+submit_claims = by_key("insurance_claim", lambda adapter, payload: adapter.put_claim(payload))

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from adapters import capabilities as can
-from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef
+from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
 from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
 from adapters.kobo import answers
@@ -17,6 +17,7 @@ from integrations.sync.calendar import pull_events, push_events
 from integrations.sync.delivery import MAX_RECORD_ATTEMPTS, deliver
 from integrations.sync.insurance import enrol_licence_holders, submit_claims
 from integrations.sync.members import MemberSync
+from integrations.sync.news import report_news
 from integrations.sync.operation import Kind, Operation, SyncEnv
 from integrations.sync.outbox import Outbox, RecordState
 from integrations.sync.progress import Progress
@@ -86,43 +87,39 @@ def push_expenses(adapter: can.ExpensePush, outbox: Outbox, document: Any, env: 
 
 def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     """Accounting pull: invoices whose state changed in the ledger (paid, cancelled, booked…) become
-    `invoice.changed` events, keyed by our invoice key when the hub delivered them. The cursor is where the
-    adapter says the next pull starts (at or before this run's start: the signpost); re-read invoices whose
-    state has not changed are skipped by a digest of their state fields."""
-    assert env.state is not None and env.emit is not None
-    progress = Progress()
-    tenant, integration = document.tenant_id, document.id
-    for page in adapter.changed_invoices(env.state.cursor(tenant, integration, "invoices")):
-        env.heartbeat()
-        seen = []
-        for invoice in page:
-            digest = hashlib.sha256(json.dumps(invoice.state, sort_keys=True, default=str).encode()).hexdigest()[:16]
-            if env.state.seen(tenant, integration, "invoice", f"{invoice.external_id}|{digest}"):
-                progress.skipped += 1
-                continue
-            env.emit(
-                cloud_event(
-                    "invoice.changed",
-                    id=f"{integration}:invoice:{invoice.external_id}:{digest}",
-                    tenant_id=tenant,
-                    integration_id=integration,
-                    subject=invoice.key or f"{document.provider}-{invoice.external_id}",
-                    data={
-                        "key": invoice.key,
-                        "external_id": invoice.external_id,
-                        "state": invoice.state,
-                        "paid": invoice.paid,
-                        "cancelled": invoice.cancelled,
-                    },
-                )
-            )
-            seen.append(f"{invoice.external_id}|{digest}")
-        env.state.mark_seen(tenant, integration, "invoice", seen)
-        progress.pulled += len(seen)
-    if env.started_at is not None:
-        resume = adapter.invoice_cursor(env.started_at)
-        env.state.set_cursor(tenant, integration, "invoices", resume, signpost=env.started_at)
-    return progress
+    `invoice.changed` events, keyed by our invoice key when the hub delivered them; an invoice re-read with the
+    same state is skipped by a digest of its state fields."""
+
+    def seen_key(invoice: InvoiceStatus) -> str:
+        digest = hashlib.sha256(json.dumps(invoice.state, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return f"{invoice.external_id}|{digest}"
+
+    def event(invoice: InvoiceStatus, seen: str) -> dict[str, Any]:
+        return cloud_event(
+            "invoice.changed",
+            id=f"{document.id}:invoice:{seen.replace('|', ':')}",
+            tenant_id=document.tenant_id,
+            integration_id=document.id,
+            subject=invoice.key or f"{document.provider}-{invoice.external_id}",
+            data={
+                "key": invoice.key,
+                "external_id": invoice.external_id,
+                "state": invoice.state,
+                "paid": invoice.paid,
+                "cancelled": invoice.cancelled,
+            },
+        )
+
+    return report_news(
+        adapter.changed_invoices,
+        adapter.invoice_cursor,
+        env=env,
+        document=document,
+        cursor="invoices",
+        kind="invoice",
+        seen_key=seen_key,
+        event=event,
+    )
 
 
 def export_reimbursements(adapter: can.ReimbursementExport, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:

@@ -15,23 +15,19 @@ from typing import Any
 from adapters import capabilities as can
 from integrations.documents.common import LifecycleStatus
 from integrations.events import cloud_event
-from integrations.sync.delivery import deliver
+from integrations.sync.delivery import by_key
+from integrations.sync.news import report_news
 from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
 
 OPERATION = "report_memberships"
 
 
+_put_reports = by_key("membership_report", lambda adapter, payload: adapter.put_membership_report(payload))
+
+
 def report_memberships(adapter: can.MembershipReports, outbox: Outbox, document: Any, env: Any) -> Progress:
-    progress = deliver(
-        "membership_report",
-        outbox,
-        document,
-        find=lambda payload: None,  # a PUT by period: sending again is safe
-        push=adapter.put_membership_report,
-        update=lambda payload, _: adapter.put_membership_report(payload),
-        heartbeat=env.heartbeat,
-    )
+    progress = _put_reports(adapter, outbox, document, env)  # a PUT by period: sending again is a revision
     if not (progress.created or progress.updated or progress.failed):
         progress.reason = "no membership report pending: the platform hands one in with POST …/outbox/membership-reports"
     return progress
@@ -58,54 +54,31 @@ def follow_reporting_schedule(schedules: Any, document: Any) -> None:
         )
 
 
-def _filings(kind: str) -> Any:
-    def run(adapter: can.RegistryFilings, outbox: Outbox, document: Any, env: Any) -> Progress:
-        return deliver(
-            kind,
-            outbox,
-            document,
-            find=lambda payload: None,  # a PUT by key: sending again amends
-            push=lambda payload: adapter.put_filing(kind, payload),
-            update=lambda payload, _: adapter.put_filing(kind, payload),
-            heartbeat=env.heartbeat,
-        )
-
-    return run
-
-
-submit_grant_applications = _filings("grant_application")
-register_facilities = _filings("facility")
-report_events = _filings("event_report")
+submit_grant_applications = by_key("grant_application", lambda adapter, p: adapter.put_filing("grant_application", p))
+register_facilities = by_key("facility", lambda adapter, p: adapter.put_filing("facility", p))
+report_events = by_key("event_report", lambda adapter, p: adapter.put_filing("event_report", p))
 
 
 def track_compliance(adapter: can.ComplianceObligations, outbox: Outbox, document: Any, env: Any) -> Progress:
     """New or changed obligations (a deadline, its status) as events the platform's compliance screen follows."""
-    assert env.state is not None and env.emit is not None
-    progress = Progress()
-    tenant, integration = document.tenant_id, document.id
-    for page in adapter.changed_obligations(env.state.cursor(tenant, integration, "obligations")):
-        env.heartbeat()
-        fresh = []
-        for item in page:
-            seen = f"{item['obligation_id']}|{item.get('status')}|{item.get('due_on')}"
-            if env.state.seen(tenant, integration, "obligation", seen):
-                progress.skipped += 1
-                continue
-            data = {k: item.get(k) for k in ("obligation_id", "title", "due_on", "status")}
-            env.emit(
-                cloud_event(
-                    "registry.compliance_obligation",
-                    id=f"{integration}:obligation:{seen}",
-                    tenant_id=tenant,
-                    integration_id=integration,
-                    subject=f"obligations/{item['obligation_id']}",
-                    data=data,
-                )
-            )
-            fresh.append(seen)
-        env.state.mark_seen(tenant, integration, "obligation", fresh)
-        progress.pulled += len(fresh)
-    if env.started_at is not None:
-        resume = adapter.obligation_cursor(env.started_at)
-        env.state.set_cursor(tenant, integration, "obligations", resume, signpost=env.started_at)
-    return progress
+
+    def event(item: dict[str, Any], seen: str) -> dict[str, Any]:
+        return cloud_event(
+            "registry.compliance_obligation",
+            id=f"{document.id}:obligation:{seen}",
+            tenant_id=document.tenant_id,
+            integration_id=document.id,
+            subject=f"obligations/{item['obligation_id']}",
+            data={k: item.get(k) for k in ("obligation_id", "title", "due_on", "status")},
+        )
+
+    return report_news(
+        adapter.changed_obligations,
+        adapter.obligation_cursor,
+        env=env,
+        document=document,
+        cursor="obligations",
+        kind="obligation",
+        seen_key=lambda item: f"{item['obligation_id']}|{item.get('status')}|{item.get('due_on')}",
+        event=event,
+    )

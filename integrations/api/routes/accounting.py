@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from adapters.accounting import outside_fiscal_year
 from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, Runner, SyncDep, TenantId, Writer
 from integrations.api.intake import OutboxResult
+from integrations.api.live import active_adapter
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
-from integrations.documents.common import Currency, LifecycleStatus
+from integrations.documents.common import Currency
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
 from integrations.vat import vat_report
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
@@ -265,13 +266,8 @@ async def vat_report_route(
         raise ValidationFailed("The period ends before it starts.", [FieldError("query:to", "is before from")])
 
     def build() -> Any:
-        document = hub.integrations.get(tenant_id, integration_id).document
-        if document.family != "accounting" or document.status != LifecycleStatus.active:
-            raise Conflict("Not an active accounting integration.", reason="not_accounting")
-        if not document.capabilities.vat_reporting:
-            raise Conflict("vat_reporting is switched off (capabilities.vat_reporting).", reason="capability_off")
+        document, adapter = active_adapter(hub, tenant_id, integration_id, family="accounting", flag="vat_reporting")
         capabilities = hub.catalog.get(document.provider).capabilities
-        adapter = hub.adapter_for(document)
         return vat_report(document, adapter, hub.outbox, capabilities, start.isoformat(), end.isoformat())
 
     return VatReport(**(await anyio.to_thread.run_sync(build)))

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from adapters import capabilities as can
 from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
+from integrations.api.live import active_adapter
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
-from integrations.documents.common import LifecycleStatus
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["adams"])
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
@@ -141,12 +141,9 @@ async def tue(
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> Any:
     def ask() -> Any:
-        document = hub.integrations.get(tenant_id, integration_id).document
-        if document.family != "wada_adams" or document.status != LifecycleStatus.active:
-            raise Conflict("Not an active WADA/ADAMS integration.", reason="not_adams")
-        if not document.capabilities.tue_management:
-            raise Conflict("tue_management is switched off (capabilities.tue_management).", reason="capability_off")
-        adapter: can.TueSubmissions = hub.adapter_for(document)  # type: ignore[assignment]
+        adapter: can.TueSubmissions = active_adapter(
+            hub, tenant_id, integration_id, family="wada_adams", flag="tue_management"
+        )[1]
         return adapter.tue(key)
 
     found = await anyio.to_thread.run_sync(ask)

@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
+from integrations.api.live import active_adapter
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
-from integrations.documents.common import LifecycleStatus
 from integrations.sync.insurance import SERVICES
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["insurance"])
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
@@ -134,14 +134,7 @@ def enqueue_claims(
 
 
 def _insurer(hub: Any, tenant_id: str, integration_id: str, flag: str) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    if document.family != "insurance":
-        raise Conflict(f"{document.provider} ({document.family}) is not an insurance integration.", reason="not_insurance")
-    if document.status != LifecycleStatus.active:
-        raise Conflict(f"The integration is {document.status.value}: the insurer's services need an active one.")
-    if not getattr(document.capabilities, flag):
-        raise Conflict(f"{flag} is switched off for this integration (capabilities.{flag}).", reason="capability_off")
-    return hub.adapter_for(document)
+    return active_adapter(hub, tenant_id, integration_id, family="insurance", flag=flag)[1]
 
 
 @router.post(

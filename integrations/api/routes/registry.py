@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 
 from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
+from integrations.api.live import active_adapter
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
-from integrations.documents.common import LifecycleStatus
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
@@ -227,12 +227,8 @@ async def grant_application(
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> Any:
     def ask() -> Any:
-        document = hub.integrations.get(tenant_id, integration_id).document
-        if document.family != "gov_sports_registry" or document.status != LifecycleStatus.active:
-            raise Conflict("Not an active government registry integration.", reason="not_registry")
-        if not document.capabilities.grant_applications:
-            raise Conflict("grant_applications is switched off (capabilities.grant_applications).", reason="capability_off")
-        return hub.adapter_for(document).filing("grant_application", key)  # type: ignore[attr-defined]
+        _, adapter = active_adapter(hub, tenant_id, integration_id, family="gov_sports_registry", flag="grant_applications")
+        return adapter.filing("grant_application", key)
 
     found = await anyio.to_thread.run_sync(ask)
     if found is None:
