@@ -15,6 +15,7 @@ from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef, In
 from adapters.calendar import CalendarEvent, EventPage, Watch
 from adapters.crm import ChangePage, RemoteMember
 from adapters.maps import MapImage, Place, Route
+from adapters.youtube import Broadcast, LiveStream
 
 
 class InvoicePush(Protocol):
@@ -209,3 +210,8 @@ class VatReports(Protocol):
     def vat_report(self, start: str, end: str) -> dict[str, Any]:
         """The ledger's own VAT summary for [start, end] (YYYY-MM-DD): {"rows": [{code, net, vat}], …}."""
         ...
+
+
+class Broadcasts(Protocol):
+    def create_stream(self, title: str) -> LiveStream: ...
+    def create_broadcast(self, *, title: str, scheduled_start: str, privacy: str, stream_id: str) -> Broadcast: ...

@@ -42,7 +42,15 @@ class AuditRecorder(Protocol):
 
 class UsageRecorder(Protocol):
     def record(
-        self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None, latency_ms: float
+        self,
+        *,
+        tenant_id: str,
+        integration_id: str,
+        provider: str,
+        operation: str,
+        status: int | None,
+        latency_ms: float,
+        units: int = 1,
     ) -> None: ...
 
 
@@ -83,6 +91,7 @@ class AdapterFactory:
                 operation=operation,
                 status=status,
                 latency_ms=latency_ms,
+                units=spec.operation_units.get(operation, 1),
             )
 
         return build_adapter(

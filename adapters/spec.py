@@ -142,6 +142,11 @@ class ProviderSpec(_Spec):
         description="Host patterns (globs) a tenant-supplied URL (instance_url, server_url…) must match where the "
         "provider has fixed domains; empty = any public host. Operators add self-hosted ones (HUB_SELF_HOSTED_HOSTS).",
     )
+    operation_units: dict[str, int] = Field(
+        default_factory=dict,
+        description="What an operation costs against `daily_quota` where the provider counts units, not requests "
+        "(YouTube: a list 1, a write 50); unlisted operations cost 1.",
+    )
     cache_ttl_s: int = Field(
         0,
         ge=0,

@@ -20,6 +20,7 @@ from devfakes.registry import RegistryFake
 from devfakes.servers import serve
 from devfakes.swish import SwishFake
 from devfakes.tenant_endpoint import TenantEndpointFake
+from devfakes.youtube import YouTubeFake
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Fakes:
     ical: ICalFake = field(default_factory=ICalFake)
     insurer: InsurerFake = field(default_factory=InsurerFake)
     adams: AdamsFake = field(default_factory=AdamsFake)
+    youtube: YouTubeFake = field(default_factory=lambda: YouTubeFake("youtube", "grace"))
     tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
@@ -102,8 +104,26 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     urls["signed_rest"][f"insurer.{INSURER_BROKER}"] = f"{stack.enter_context(serve(insurer.app()))}/api"
     adams = AdamsFake()
     urls["adams"] = {"base_url": f"{stack.enter_context(serve(adams.app()))}/api"}
+    youtube = YouTubeFake("youtube", "grace")  # Google refresh tokens last
+    yt = stack.enter_context(serve(youtube.app()))
+    urls["youtube"] = {
+        "authorize_url": f"{yt}/oauth/authorize",
+        "token_url": f"{yt}/oauth/token",
+        "base_url": f"{yt}/youtube/v3",
+    }
     fakes = Fakes(
-        fortnox, dynamics, keyed, accounting, swish, calendars, registry, urls, stack, insurer=insurer, adams=adams
+        fortnox,
+        dynamics,
+        keyed,
+        accounting,
+        swish,
+        calendars,
+        registry,
+        urls,
+        stack,
+        insurer=insurer,
+        adams=adams,
+        youtube=youtube,
     )
     tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
     fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))

@@ -10,6 +10,7 @@ class TableName(StrEnum):
     apiusage = "apiusage"  # the tenants' own API calls, per client
     assertionjti = "assertionjti"  # client-assertion ids already seen (replay protection)
     audit = "audit"
+    broadcasts = "broadcasts"  # streaming: the reusable live stream and the broadcasts made per key
     deadletters = "deadletters"
     due = "due"  # schedule slots waiting to run
     eventdeliveries = "eventdeliveries"  # the log of events sent to tenants' endpoints

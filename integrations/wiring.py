@@ -35,6 +35,7 @@ from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
 from integrations.repository import IntegrationRepository
 from integrations.service import set_credential_ref
+from integrations.streaming import Broadcasts
 from integrations.structural import ProviderValidator
 from integrations.sync.context import RunContext
 from integrations.sync.members import MemberMirror
@@ -198,6 +199,16 @@ class Hub:
                 publish=self.event_sender.publish,
                 now=self.clock,
             ),
+        )
+
+    @property
+    def broadcasts(self) -> Broadcasts:
+        def set_secret_ref(tenant_id: str, integration_id: str, slot: str, ref: str) -> None:
+            set_credential_ref(tenant_id, integration_id, slot, ref, repo=self.integrations, actor="hub", now=self.now)
+
+        return self._once(
+            "broadcasts",
+            lambda: Broadcasts(self.tables.table(TableName.broadcasts), self.credentials, set_secret_ref),
         )
 
     @property

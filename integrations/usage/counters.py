@@ -40,8 +40,10 @@ class Tally:
     errors_network: int = 0
     throttled: int = 0
     latency_ms: float = 0.0
+    units: int = 0  # what the provider's quota counts (YouTube: units, a write costing 50); requests elsewhere
 
     def add(self, other: Tally) -> None:
+        self.units += other.units
         self.requests += other.requests
         self.errors_4xx += other.errors_4xx
         self.errors_5xx += other.errors_5xx
@@ -62,9 +64,9 @@ class DailyUsage:
     by_operation: dict[str, Tally] = field(default_factory=dict)
 
 
-def classify(status: int | None) -> Tally:
+def classify(status: int | None, units: int = 1) -> Tally:
     """One outbound attempt → its contribution. 429s count as throttled, not as errors of ours."""
-    t = Tally(requests=1)
+    t = Tally(requests=1, units=units)
     if status is None:
         t.errors_network = 1
     elif status == 429:
@@ -102,11 +104,19 @@ class UsageCounters:
             self._write_through.reset(token)
 
     def record(
-        self, *, tenant_id: str, integration_id: str, provider: str, operation: str, status: int | None, latency_ms: float
+        self,
+        *,
+        tenant_id: str,
+        integration_id: str,
+        provider: str,
+        operation: str,
+        status: int | None,
+        latency_ms: float,
+        units: int = 1,
     ) -> None:
         """Never raises: counting must not fail the call it counts (a failed write stays pending and goes with
         the next flush)."""
-        t = classify(status)
+        t = classify(status, units)
         t.latency_ms = latency_ms
         now = self._now()
         day = f"{integration_id}|{now.date().isoformat()}|{operation}|{self._shard}"
@@ -203,6 +213,7 @@ def _values(t: Tally) -> dict[str, object]:
         "ErrorsNetwork": t.errors_network,
         "Throttled": t.throttled,
         "LatencyMs": float(t.latency_ms),
+        "Units": t.units,
     }
 
 
@@ -215,6 +226,7 @@ def tally_of(entity: dict[str, Any]) -> Tally:
         int(entity.get("ErrorsNetwork", 0)),
         int(entity.get("Throttled", 0)),
         float(entity.get("LatencyMs", 0)),
+        int(entity.get("Units", entity.get("Requests", 0))),  # rows from before units: one a request
     )
 
 

@@ -20,7 +20,12 @@ class UsageDay(BaseModel):
     errors_network: int
     throttled: int = Field(description="429 answers from the provider.")
     avg_latency_ms: float | None
-    quota_burn_pct: float | None = Field(description="Requests as % of the provider's daily quota (None if unknown).")
+    units: int = Field(
+        0,
+        description="What the provider's quota counts: requests, or units where a call costs more "
+        "(YouTube: 50 for a write).",
+    )
+    quota_burn_pct: float | None = Field(description="Units as % of the provider's daily quota (None if unknown).")
 
 
 class UsageReport(BaseModel):
@@ -28,7 +33,7 @@ class UsageReport(BaseModel):
     provider: str
     start: date
     end: date
-    daily_quota: int | None = Field(description="Requests per day the quota burn is measured against.")
+    daily_quota: int | None = Field(description="Requests (or units) per day the quota burn is measured against.")
     daily_quota_source: str
     totals: UsageDay
     by_operation: dict[str, UsageDay] = Field(description="Totals per operation (validate, sync.push_invoice, …).")
@@ -58,7 +63,8 @@ def usage_report(
             errors_network=t.errors_network,
             throttled=t.throttled,
             avg_latency_ms=round(t.latency_ms / t.requests, 2) if t.requests else None,
-            quota_burn_pct=round(100 * t.requests / limit, 3) if limit else None,
+            units=t.units,
+            quota_burn_pct=round(100 * t.units / limit, 3) if limit else None,
         )
 
     from integrations.usage.counters import Tally
@@ -68,7 +74,7 @@ def usage_report(
         total.add(d.tally)
     rows = [row(d.day, d.tally) for d in days]
     totals = row(end, total)
-    totals.quota_burn_pct = None if not limit else round(100 * total.requests / (limit * max(1, (end - start).days + 1)), 3)
+    totals.quota_burn_pct = None if not limit else round(100 * total.units / (limit * max(1, (end - start).days + 1)), 3)
     ops: dict[str, Tally] = {}
     for d in days:
         for op, t in d.by_operation.items():

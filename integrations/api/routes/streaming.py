@@ -1,0 +1,87 @@
+"""Broadcasts for federation events on a streaming integration (YouTube Live): created once per key, bound to
+the integration's reusable live stream; the answer carries the RTMP ingestion address and a masked stream key —
+the key itself stays a secret (credentials/stream_key_ref), never in a response or a log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.live import active_adapter
+from integrations.api.problems import COMMON, WRITE, P
+from integrations.streaming import SERVICES, BroadcastOut
+from shared.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/streaming", tags=["streaming"])
+KEY = r"^[A-Za-z0-9._:-]{1,64}$"
+
+
+class BroadcastIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=KEY)] = Field(
+        description="The federation event's key: one broadcast per key."
+    )
+    title: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(examples=["SM i boule 2027 — final"])
+    scheduled_start: datetime = Field(description="When the stream starts (with a time zone).")
+    privacy: Literal["public", "unlisted", "private"] = "public"
+
+    @field_validator("scheduled_start")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("needs a time zone (…Z or …+02:00)")
+        return v
+
+
+@router.post(
+    "/broadcasts",
+    status_code=201,
+    operation_id="createBroadcast",
+    summary="Create (once per key) a broadcast for a federation event, bound to the integration's live stream",
+    response_model=BroadcastOut,
+    responses={**WRITE, 200: {"description": "The broadcast made for this key before.", "model": BroadcastOut},
+               409: {**P, "description": "Not an active streaming integration with channel_management on."},
+               502: {**P, "description": "The provider refused or failed (quota included)."}},
+)  # fmt: skip
+async def create_broadcast(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: BroadcastIn, response: Response
+) -> Any:
+    _, flag = SERVICES["create_broadcast"]
+
+    def create() -> tuple[BroadcastOut, bool]:
+        document, adapter = active_adapter(hub, tenant_id, integration_id, family="streaming", flag=flag)
+        start = body.scheduled_start.isoformat().replace("+00:00", "Z")
+        return hub.broadcasts.create(
+            document, adapter, key=body.key, title=body.title, scheduled_start=start, privacy=body.privacy
+        )
+
+    out, created = await anyio.to_thread.run_sync(create)
+    if not created:
+        response.status_code = 200
+    return out
+
+
+@router.get(
+    "/broadcasts/{key}",
+    operation_id="getBroadcast",
+    summary="The broadcast made for a federation event",
+    response_model=BroadcastOut,
+    responses=COMMON,
+)
+def get_broadcast(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    hub: HubDep,
+    key: Annotated[str, Path(pattern=KEY)],
+) -> Any:
+    document = hub.integrations.get(tenant_id, integration_id).document
+    found = hub.broadcasts.get(document, key)
+    if found is None:
+        raise NotFound(f"No broadcast for {key}.")
+    return found

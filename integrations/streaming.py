@@ -1,0 +1,81 @@
+"""Broadcasts for federation events on a streaming integration (`capabilities.channel_management`): the first
+one creates the integration's reusable live stream and keeps its key as the `stream_key_ref` secret (written,
+audited and rotatable like any credential, never answered: the API shows the RTMP ingestion address and a masked
+key); every broadcast is bound to that stream. A broadcast is created once per key: the same key again answers
+the first one. Rows: `PartitionKey = <tenant>|<integration>`, `RowKey = "stream"` or `broadcast|<key>`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from adapters import capabilities as can
+from integrations.credentials import Credentials
+from integrations.table_names import integration_partition
+from shared.errors import Conflict
+from shared.tables import Table
+
+# The catalog capability → (the adapter Protocol, the document flag switching it on).
+SERVICES: dict[str, tuple[type, str]] = {"create_broadcast": (can.Broadcasts, "channel_management")}
+
+
+class BroadcastOut(BaseModel):
+    key: str
+    broadcast_id: str
+    watch_url: str
+    scheduled_start: str
+    privacy: str
+    rtmp_url: str = Field(description="Where the encoder sends the stream.")
+    stream_key: str = Field(description="Masked: the key itself is a secret (credentials/stream_key_ref).")
+
+
+@dataclass(frozen=True)
+class Broadcasts:
+    table: Table
+    credentials: Credentials
+    set_secret_ref: Callable[[str, str, str, str], None]  # tenant, integration, slot, ref
+
+    def get(self, document: Any, key: str) -> BroadcastOut | None:
+        found = self.table.find(integration_partition(document.tenant_id, document.id), f"broadcast|{key}")
+        return BroadcastOut.model_validate_json(found[0]["Body"]) if found else None
+
+    def create(
+        self, document: Any, adapter: can.Broadcasts, *, key: str, title: str, scheduled_start: str, privacy: str
+    ) -> tuple[BroadcastOut, bool]:
+        """(the broadcast, whether this call created it)."""
+        if (existing := self.get(document, key)) is not None:
+            return existing, False
+        pk = integration_partition(document.tenant_id, document.id)
+        stream = self.table.find(pk, "stream")
+        if stream is None or not document.credentials.stream_key_ref:
+            created = adapter.create_stream(f"{document.display_name} (Integration Hub)")
+            stored = self.credentials.put(
+                document.tenant_id, document.id, "stream_key_ref", created.stream_name, actor="hub", reason="live stream"
+            )
+            self.set_secret_ref(document.tenant_id, document.id, "stream_key_ref", stored.ref)
+            row = {"StreamId": created.id, "Ingestion": created.ingestion_address, "Tail": created.stream_name[-4:]}
+            self.table.upsert({"PartitionKey": pk, "RowKey": "stream", **row})
+            stream_id, ingestion, tail = created.id, created.ingestion_address, created.stream_name[-4:]
+        else:
+            stream_id, ingestion, tail = stream[0]["StreamId"], stream[0]["Ingestion"], stream[0]["Tail"]
+        made = adapter.create_broadcast(title=title, scheduled_start=scheduled_start, privacy=privacy, stream_id=stream_id)
+        out = BroadcastOut(
+            key=key,
+            broadcast_id=made.id,
+            watch_url=made.watch_url,
+            scheduled_start=made.scheduled_start,
+            privacy=made.privacy,
+            rtmp_url=ingestion,
+            stream_key="•" * 8 + tail,
+        )
+        try:
+            self.table.insert({"PartitionKey": pk, "RowKey": f"broadcast|{key}", "Body": json.dumps(out.model_dump())})
+        except Conflict:  # a concurrent request with the same key won: answer its broadcast (ours stays unlisted)
+            first = self.get(document, key)
+            assert first is not None
+            return first, False
+        return out, True
