@@ -20,6 +20,7 @@ from devfakes.registry import RegistryFake
 from devfakes.servers import serve
 from devfakes.swish import SwishFake
 from devfakes.tenant_endpoint import TenantEndpointFake
+from devfakes.twitch import TwitchFake
 from devfakes.youtube import YouTubeFake
 
 
@@ -39,6 +40,7 @@ class Fakes:
     insurer: InsurerFake = field(default_factory=InsurerFake)
     adams: AdamsFake = field(default_factory=AdamsFake)
     youtube: YouTubeFake = field(default_factory=lambda: YouTubeFake("youtube", "grace"))
+    twitch: TwitchFake = field(default_factory=lambda: TwitchFake("twitch", "rotating"))
     tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
@@ -111,6 +113,9 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         "token_url": f"{yt}/oauth/token",
         "base_url": f"{yt}/youtube/v3",
     }
+    twitch = TwitchFake("twitch", "rotating")  # Twitch rotates refresh tokens
+    tw = stack.enter_context(serve(twitch.app()))
+    urls["twitch"] = {"authorize_url": f"{tw}/oauth/authorize", "token_url": f"{tw}/oauth/token", "base_url": f"{tw}/helix"}
     fakes = Fakes(
         fortnox,
         dynamics,
@@ -124,6 +129,7 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         insurer=insurer,
         adams=adams,
         youtube=youtube,
+        twitch=twitch,
     )
     tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
     fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))

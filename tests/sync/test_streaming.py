@@ -68,3 +68,28 @@ def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
     assert naive.status_code == 422 and naive.json()["errors"][0]["pointer"] == "/scheduled_start"
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert key not in logged
+
+
+def test_twitch_schedules_a_segment_and_keeps_the_channel_key_secret(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    fake = fakes.twitch
+    body = {
+        "family": "streaming",
+        "provider": "twitch",
+        "display_name": "SBF på Twitch",
+        "oauth_client_id": fake.client_id,
+        "capabilities": {"channel_management": True},
+    }
+    doc = connect_fortnox(admin, fake, body=body)
+    path = f"{admin.integrations}/{doc['id']}"
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+    event = {"key": "CUP-1", "title": "Svenska cupen, final", "scheduled_start": "2027-08-01T13:00:00+02:00"}
+    r = admin.post(f"{path}/streaming/broadcasts", json=event)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["rtmp_url"] == "rtmp://live.twitch.tv/app" and made["watch_url"] == "https://www.twitch.tv/bouleforbundet"
+    assert fake.stream_key not in r.text and made["stream_key"].endswith(fake.stream_key[-4:])
+    (segment,) = fake.segments.values()
+    assert segment["title"] == "Svenska cupen, final" and segment["start_time"].startswith("2027-08-01T11:00:00")
+    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    assert hub.credentials.resolve(document, "stream_key_ref", operation="test") == fake.stream_key
