@@ -118,3 +118,14 @@ def test_azurite_dies_with_a_hub_killed_by_sigkill() -> None:
         time.sleep(0.1)
     os.kill(child, signal.SIGKILL)
     raise AssertionError("Azurite outlived the hub that started it")
+
+
+def test_the_public_base_url_follows_the_port_unless_set() -> None:
+    """`./hub run --port 7391` must send OAuth consent back to 7391: the sample settings' loopback default used
+    to win over the port (the README's calendar walkthrough failed on any other port)."""
+    from tools.run import LOOPBACK_DEFAULT, public_base_url
+
+    assert public_base_url(7391, None, LOOPBACK_DEFAULT) == "http://127.0.0.1:7391"
+    assert public_base_url(7391, None, None) == "http://127.0.0.1:7391"
+    assert public_base_url(7391, None, "https://hub.example.se") == "https://hub.example.se"  # a real deployment's
+    assert public_base_url(7391, "https://tunnel.example.net", LOOPBACK_DEFAULT) == "https://tunnel.example.net"

@@ -18,6 +18,19 @@ from tools import azurite
 from tools.local_state import DEV_STORAGE, LocalState
 from tools.runner import LocalRunner, load_settings_values
 
+LOOPBACK_DEFAULT = "http://127.0.0.1:7071"
+
+
+def public_base_url(port: int, explicit: str | None, configured: str | None) -> str:
+    """Where providers send the browser back (OAuth) and post callbacks: the caller's own setting, else a
+    settings file's unless it is the sample's loopback default, which follows `--port` (a hub on 7391 must not
+    send OAuth consent back to 7071)."""
+    if explicit:
+        return explicit
+    if configured and configured != LOOPBACK_DEFAULT:
+        return configured
+    return f"http://127.0.0.1:{port}"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the Integration Hub locally.")
@@ -31,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(json_format=args.json_logs)
 
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` dumps every thread's stack
+    explicit_base = os.environ.get("HUB_PUBLIC_BASE_URL")  # the caller's own, before the settings file's
     load_settings_values()
+    os.environ["HUB_PUBLIC_BASE_URL"] = public_base_url(args.port, explicit_base, os.environ.get("HUB_PUBLIC_BASE_URL"))
     state = LocalState()
     if args.storage:
         os.environ["AzureWebJobsStorage"] = args.storage
@@ -58,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("HUB_PROVIDER_DAILY_QUOTAS", json.dumps({"fortnox": fakes.fortnox.daily_quota}))
         # The fake tenant endpoint (events out) is certified by the fakes' test CA.
         os.environ.setdefault("HUB_ALERT_WEBHOOK_CA_BUNDLE", fakes.ca_bundle)
-    os.environ.setdefault("HUB_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")
     runtime = state.write_runtime(
         args.port,
         {
