@@ -17,7 +17,10 @@ from adapters import capabilities as can
 from integrations.credentials import Credentials
 from integrations.table_names import integration_partition
 from shared.errors import Conflict
+from shared.leases import LeaseBusy, Leases
 from shared.tables import Table
+
+LEASE_S = 60.0  # a creation is three provider calls; a crashed holder's lease frees itself
 
 # The catalog capability → (the adapter Protocol, the document flag switching it on).
 SERVICES: dict[str, tuple[type, str]] = {"create_broadcast": (can.Broadcasts, "channel_management")}
@@ -38,6 +41,7 @@ class Broadcasts:
     table: Table
     credentials: Credentials
     set_secret_ref: Callable[[str, str, str, str], None]  # tenant, integration, slot, ref
+    leases: Leases
 
     def get(self, document: Any, key: str) -> BroadcastOut | None:
         found = self.table.find(integration_partition(document.tenant_id, document.id), f"broadcast|{key}")
@@ -46,7 +50,19 @@ class Broadcasts:
     def create(
         self, document: Any, adapter: can.Broadcasts, *, key: str, title: str, scheduled_start: str, privacy: str
     ) -> tuple[BroadcastOut, bool]:
-        """(the broadcast, whether this call created it)."""
+        """(the broadcast, whether this call created it). One creation per integration at a time, on every
+        instance: two requests for one key make one broadcast, and the first broadcast makes the one stream."""
+        try:
+            with self.leases.held(f"broadcasts|{document.tenant_id}|{document.id}", ttl_s=LEASE_S, wait_s=LEASE_S / 2):
+                return self._create(
+                    document, adapter, key=key, title=title, scheduled_start=scheduled_start, privacy=privacy
+                )
+        except LeaseBusy:
+            raise Conflict("Another broadcast is being created for this integration; retry.", reason="in_progress") from None
+
+    def _create(
+        self, document: Any, adapter: can.Broadcasts, *, key: str, title: str, scheduled_start: str, privacy: str
+    ) -> tuple[BroadcastOut, bool]:
         if (existing := self.get(document, key)) is not None:
             return existing, False
         pk = integration_partition(document.tenant_id, document.id)
@@ -72,10 +88,5 @@ class Broadcasts:
             rtmp_url=ingestion,
             stream_key="•" * 8 + tail,
         )
-        try:
-            self.table.insert({"PartitionKey": pk, "RowKey": f"broadcast|{key}", "Body": json.dumps(out.model_dump())})
-        except Conflict:  # a concurrent request with the same key won: answer its broadcast (ours stays unlisted)
-            first = self.get(document, key)
-            assert first is not None
-            return first, False
+        self.table.insert({"PartitionKey": pk, "RowKey": f"broadcast|{key}", "Body": json.dumps(out.model_dump())})
         return out, True

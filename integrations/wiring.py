@@ -208,7 +208,7 @@ class Hub:
 
         return self._once(
             "broadcasts",
-            lambda: Broadcasts(self.tables.table(TableName.broadcasts), self.credentials, set_secret_ref),
+            lambda: Broadcasts(self.tables.table(TableName.broadcasts), self.credentials, set_secret_ref, self.leases),
         )
 
     @property

@@ -12,7 +12,7 @@ import pytest
 
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, connect_fortnox
+from tests.helpers import ApiClient, connect_fortnox, together
 
 
 def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
@@ -49,16 +49,24 @@ def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
     assert document.credentials.stream_key_ref  # kept as a reference, resolvable by the hub only
     assert hub.credentials.resolve(document, "stream_key_ref", operation="test") == key
 
+    # Requests racing for new keys: one stream stays the only stream, each key one broadcast (a lease per
+    # integration; without it both made a stream and a broadcast each).
+    racing = {**event, "key": "SM-2027-Q", "title": "Kvartsfinal"}
+    answers = together(*[lambda: admin.post(f"{path}/streaming/broadcasts", json=racing) for _ in range(4)])
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]  # type: ignore[attr-defined]
+    assert len({a.json()["broadcast_id"] for a in answers}) == 1 and len(fake.streams) == 1  # type: ignore[attr-defined]
+    assert len(fake.broadcasts) == 2
+
     again = admin.post(f"{path}/streaming/broadcasts", json=event)
-    assert again.status_code == 200 and again.json() == made and len(fake.broadcasts) == 1
+    assert again.status_code == 200 and again.json() == made and len(fake.broadcasts) == 2
     second = admin.post(f"{path}/streaming/broadcasts", json={**event, "key": "SM-2027-S", "title": "Semifinal"})
     assert second.status_code == 201 and len(fake.streams) == 1  # the same reusable stream
     assert admin.get(f"{path}/streaming/broadcasts/SM-2027-S").json()["broadcast_id"] == second.json()["broadcast_id"]
 
     usage = admin.get(f"{path}/usage").json()
     ops = usage["by_operation"]
-    assert ops["streaming.create_broadcast"]["units"] == 100 and ops["streaming.create_broadcast"]["requests"] == 2
-    assert ops["streaming.create_stream"]["units"] == 50 and ops["streaming.bind"]["units"] == 100
+    assert ops["streaming.create_broadcast"]["units"] == 150 and ops["streaming.create_broadcast"]["requests"] == 3
+    assert ops["streaming.create_stream"]["units"] == 50 and ops["streaming.bind"]["units"] == 150
     assert usage["totals"]["units"] == fake.units  # what YouTube counted, the hub counted
     days = (date.fromisoformat(usage["end"]) - date.fromisoformat(usage["start"])).days + 1  # the report's period
     assert usage["daily_quota"] == 10_000
