@@ -164,9 +164,10 @@ class EventSender:
         """The rows written before any attempt: batched; a batch that meets a row already there is done row
         by row, and a row already there is attempted only if no attempt was recorded on it."""
         claimed: list[_Claimed] = []
-        for chunk in _batches(fresh, self._entity):
+        for batch in _batches(fresh, self._entity):
+            chunk = [c for c, _ in batch]
             try:
-                etags = self.log_table.transact([Write("insert", self._entity(c.delivery)) for c in chunk])
+                etags = self.log_table.transact([Write("insert", entity) for _, entity in batch])
             except Conflict:
                 claimed += [c for c in map(self._claim_one, chunk) if c is not None]
                 continue
@@ -179,14 +180,14 @@ class EventSender:
         """The rows, each with its first attempt, batched; a row already there (another run recorded it) is
         left as it is and not followed up here."""
         written: list[_Claimed] = []
-        for chunk in _batches(attempted, self._entity):
+        for batch in _batches(attempted, self._entity):
             try:
-                self.log_table.transact([Write("insert", self._entity(c.delivery)) for c in chunk])
-                written += chunk
+                self.log_table.transact([Write("insert", entity) for _, entity in batch])
+                written += [c for c, _ in batch]
             except Conflict:
-                for c in chunk:
+                for c, entity in batch:
                     try:
-                        self.log_table.insert(self._entity(c.delivery))
+                        self.log_table.insert(entity)
                         written.append(c)
                     except Conflict:
                         continue
@@ -205,16 +206,14 @@ class EventSender:
     def _write_outcomes(self, claimed: list[_Claimed]) -> list[_Claimed]:
         """Each attempt recorded on its row (ETag-checked), batched; the ones written, to follow up."""
         written: list[_Claimed] = []
-        for chunk in _batches(claimed, self._entity):
+        for batch in _batches(claimed, self._entity):
             try:
-                self.log_table.transact(
-                    [Write("update", self._entity(c.delivery), etag=c.etag, replace=True) for c in chunk]
-                )
-                written += chunk
+                self.log_table.transact([Write("update", entity, etag=c.etag, replace=True) for c, entity in batch])
+                written += [c for c, _ in batch]
             except PreconditionFailed:  # a replay took one over meanwhile: it schedules its own attempts
-                for c in chunk:
+                for c, entity in batch:
                     try:
-                        self.log_table.replace(self._entity(c.delivery), etag=c.etag)
+                        self.log_table.replace(entity, etag=c.etag)
                         written.append(c)
                     except PreconditionFailed:
                         continue
@@ -382,16 +381,20 @@ class _Claimed:
     etag: str = ""
 
 
-def _batches(claimed: list[_Claimed], entity: Callable[[EventDelivery], dict[str, Any]]) -> Iterator[list[_Claimed]]:
-    """Entity-group transactions: at most 100 writes and 4 MiB; an event may be up to a 64 KiB property."""
-    chunk: list[_Claimed] = []
+def _batches(
+    claimed: list[_Claimed], entity: Callable[[EventDelivery], dict[str, Any]]
+) -> Iterator[list[tuple[_Claimed, dict[str, Any]]]]:
+    """Entity-group transactions of (delivery, its row) — each row serialised once: at most 100 writes and
+    4 MiB; an event may be up to a 64 KiB property."""
+    chunk: list[tuple[_Claimed, dict[str, Any]]] = []
     size = 0
     for c in claimed:
-        weight = len(entity(c.delivery)["Body"]) + 1024
+        row = entity(c.delivery)
+        weight = len(row["Body"]) + 1024
         if chunk and (len(chunk) == 100 or size + weight > 3 * 1024 * 1024):
             yield chunk
             chunk, size = [], 0
-        chunk.append(c)
+        chunk.append((c, row))
         size += weight
     if chunk:
         yield chunk
