@@ -9,6 +9,10 @@ property holds 64 KiB (32 K UTF-16 chars) and an entity 1 MiB, so we cap a docum
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +22,8 @@ from shared.tables import Page, Table
 
 CHUNK = 30_000  # characters per string property (UTF-16 worst case stays under 64 KiB)
 MAX_DOCUMENT_CHARS = 512 * 1024
+RECENT_S = 2.0  # how old a document `recent` may hand out: a change made on another instance shows within this
+RECENT_MAX = 10_000  # documents remembered per instance
 
 
 @dataclass(frozen=True)
@@ -63,14 +69,19 @@ class IntegrationRepository:
     `tenant_of`: a provider's webhook URL names only the integration, so an index (PartitionKey = integration
     id) says whose it is — one point read, never a scan an unauthenticated caller could set off."""
 
-    def __init__(self, table: Table, *, index: Table | None = None) -> None:
+    def __init__(self, table: Table, *, index: Table | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._table = table
         self._index = index
+        self._clock = clock
+        self._recent: OrderedDict[tuple[str, str], tuple[float, Stored]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def insert(self, document: AnyIntegration) -> str:
         if self._index is not None:  # first: a document is never without its index row (ids are never reused)
             self._index.upsert({"PartitionKey": document.id, "RowKey": "", "Tenant": document.tenant_id})
-        return self._table.insert(to_entity(document))
+        etag = self._table.insert(to_entity(document))
+        self._remember(Stored(document, etag))
+        return etag
 
     def tenant_of(self, integration_id: str) -> str | None:
         found = self._index.find(integration_id, "") if self._index is not None else None
@@ -78,11 +89,41 @@ class IntegrationRepository:
 
     def get(self, tenant_id: str, integration_id: str) -> Stored:
         entity, etag = self._table.get(tenant_id, integration_id)
-        return Stored(from_entity(entity), etag)
+        return self._remember(Stored(from_entity(entity), etag))
+
+    def recent(self, tenant_id: str, integration_id: str) -> Stored:
+        """The document as this instance read or wrote it at most RECENT_S ago, else a fresh read. For checks on
+        hot paths that may act on what was true a moment ago (the outbox intake: a record taken in just before a
+        change is the same as a record that arrived a moment earlier). Never for a conditional write: the ETag
+        may be stale; `get` is for those."""
+        with self._lock:
+            hit = self._recent.get((tenant_id, integration_id))
+        if hit is not None and self._clock() - hit[0] < RECENT_S:
+            return hit[1]
+        return self.get(tenant_id, integration_id)
+
+    def _remember(self, stored: Stored) -> Stored:
+        key = (stored.document.tenant_id, stored.document.id)
+        with self._lock:
+            self._recent[key] = (self._clock(), stored)
+            self._recent.move_to_end(key)
+            while len(self._recent) > RECENT_MAX:
+                self._recent.popitem(last=False)
+        return stored
 
     def replace(self, document: AnyIntegration, *, etag: str) -> str:
         # REPLACE, not MERGE: a shorter document must not leave stale Body chunks behind.
-        return self._table.replace(to_entity(document), etag=etag)
+        try:
+            new = self._table.replace(to_entity(document), etag=etag)
+        except Exception:
+            self._forget(document.tenant_id, document.id)  # someone else changed it: read it fresh next time
+            raise
+        self._remember(Stored(document, new))
+        return new
+
+    def _forget(self, tenant_id: str, integration_id: str) -> None:
+        with self._lock:
+            self._recent.pop((tenant_id, integration_id), None)
 
     def list(self, tenant_id: str, flt: ListFilter, *, size: int, continuation: str | None) -> tuple[list[Any], str | None]:
         clauses, params = ["PartitionKey eq @tenant"], {"tenant": tenant_id}

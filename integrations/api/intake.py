@@ -44,7 +44,7 @@ class Intake:
 
     def open(self, tenant_id: str, integration_id: str, record: str, pointer: str, what: str) -> Any:
         """The integration's document, when an operation it is offered delivers records of this kind."""
-        document = self.integrations.get(tenant_id, integration_id).document
+        document = self.integrations.recent(tenant_id, integration_id).document
         capabilities = self.catalog.get(document.provider).capabilities
         if not any(op.record == record and op.delivers for op in offered(document, capabilities)):
             ops = [op.name for op in OPERATIONS.values() if op.record == record and op.delivers]

@@ -17,6 +17,7 @@ import hashlib
 import json
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ class RecordState(StrEnum):
 
 CONTENDED_TRIES = 8
 SHARDS = 4
+RECENT_S = 2.0  # how old the counter shards a POST starts from may be (its write is conditional on its shard)
 _COUNTS = "~counts|"  # sorts after every `<kind>|<key>` row, so range reads of records never see it
 TRANSACTION_MAX = 100
 
@@ -51,21 +53,45 @@ class _Counts:
     """The counter shards of each partition. A job (the only writer of its records while it holds the lease)
     reuses the shard row it last wrote, so marking a batch costs no extra read; a lost race reads again."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, clock: Callable[[], float] = time.monotonic) -> None:
         self._table = table
+        self._clock = clock
         self._seen: dict[tuple[str, str], tuple[dict[str, int], str]] = {}
+        self._read_at: dict[str, float] = {}  # when each partition's shards were last read whole
         self._lock = threading.Lock()
 
     def read(self, pk: str) -> dict[str, tuple[dict[str, int], str]]:
+        started = self._clock()
         rows = self._table.query_versioned(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
             parameters={"pk": pk, "lo": _COUNTS, "hi": _COUNTS + "~"},
         )
         shards = {e["RowKey"]: ({s.value: int(e.get(s.value) or 0) for s in RecordState}, etag) for e, etag in rows}
         with self._lock:
+            for gone in [k for k in self._seen if k[0] == pk and k[1] not in shards]:
+                del self._seen[gone]
             for rk, seen in shards.items():
                 self._seen[(pk, rk)] = seen
+            self._read_at[pk] = started
+            if len(self._read_at) > 10_000:  # bounded: forget the oldest reads (they only save a read)
+                for old in sorted(self._read_at, key=self._read_at.__getitem__)[:1000]:
+                    self._forget(old)
         return shards
+
+    def recent(self, pk: str) -> dict[str, tuple[dict[str, int], str]]:
+        """The shards as this instance last read or wrote them, when it read them whole at most RECENT_S ago;
+        else a fresh read. A write based on them is conditional on its own shard, so only the other shards'
+        share of the counts it reports may be up to RECENT_S old."""
+        with self._lock:
+            at = self._read_at.get(pk)
+            if at is not None and self._clock() - at < RECENT_S:
+                return {rk: seen for (p, rk), seen in self._seen.items() if p == pk}
+        return self.read(pk)
+
+    def _forget(self, pk: str) -> None:
+        self._read_at.pop(pk, None)
+        for key in [k for k in self._seen if k[0] == pk]:
+            del self._seen[key]
 
     @staticmethod
     def total(shards: dict[str, tuple[dict[str, int], str]], delta: dict[str, int] | None = None) -> dict[str, int]:
@@ -101,7 +127,7 @@ class _Counts:
 
     def lost(self, write: Write) -> None:
         with self._lock:
-            self._seen.pop((write.entity["PartitionKey"], write.entity["RowKey"]), None)
+            self._forget(write.entity["PartitionKey"])  # the next write reads every shard again
 
 
 def _delta(before: str | None, after: str) -> dict[str, int]:
@@ -127,10 +153,10 @@ def _digest(payload: dict[str, Any]) -> str:
 
 
 class Outbox:
-    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
+    def __init__(self, table: Table, *, now: Callable[[], datetime], clock: Callable[[], float] = time.monotonic) -> None:
         self._table = table
         self._now = now
-        self._counts = _Counts(table)
+        self._counts = _Counts(table, clock)
 
     @staticmethod
     def partition(tenant_id: str, integration_id: str) -> str:
@@ -160,8 +186,8 @@ class Outbox:
         # workers), and writers of other keys race for a counter shard: a lost race is not the client's
         # precondition, so read again and decide again; only after CONTENDED_TRIES losses is it a 409 the client
         # may retry.
-        for _ in range(CONTENDED_TRIES):
-            shards = self._counts.read(pk)
+        for attempt in range(CONTENDED_TRIES):
+            shards = self._counts.recent(pk) if attempt == 0 else self._counts.read(pk)
             new = _delta(None, RecordState.pending.value)
             counted = self._counts.change(pk, new, shards)
             try:
@@ -169,7 +195,7 @@ class Outbox:
                 self._counts.written(counted, etags[1])  # a job marking these next starts from this version
                 return Put("created", self._counts.total(shards, new))
             except (Conflict, PreconditionFailed):
-                pass  # the record exists, or another writer changed or created our counter shard
+                self._counts.lost(counted)  # the record exists, or another writer changed or created our shard
             found = self._table.find(pk, rk)
             if found is None:
                 continue  # the race was for the counter shard (or the record was deleted in between)

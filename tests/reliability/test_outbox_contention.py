@@ -77,3 +77,38 @@ def test_writers_racing_to_create_a_counter_shard_all_land(hub: Hub, monkeypatch
         )
         assert outcomes == [None, None], outcomes
         assert first.counts(tenant, integration) == {"pending": 0, "inflight": 0, "synced": 2, "failed": 0}
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_two_instances_report_counts_at_most_recent_s_old_and_never_drift(hub: Hub) -> None:
+    """Each instance starts a POST from the counter shards it read at most RECENT_S ago (one storage call per
+    POST instead of two); its write is conditional on the shard it changes, so the rows never drift, and what
+    it reports catches up with the other instance's writes once its read is RECENT_S old."""
+    from integrations.sync.outbox import RECENT_S
+
+    tenant, integration = "fed-d", "int_d"
+    clock_a, clock_b = _Clock(), _Clock()
+    a = Outbox(hub.outbox._table, now=hub.now, clock=clock_a)  # noqa: SLF001 - two instances on one table
+    b = Outbox(hub.outbox._table, now=hub.now, clock=clock_b)  # noqa: SLF001
+    put_a = [partial(a.put, tenant, integration, "invoice", f"A-{i}", {"i": i}) for i in range(20)]
+    put_b = [partial(b.put, tenant, integration, "invoice", f"B-{i}", {"i": i}) for i in range(20)]
+    together(*put_a[:10], *put_b[:10])
+    assert a.counts(tenant, integration) == _by_state(hub, tenant, integration) == {**_zero(), "pending": 20}
+    b.put(tenant, integration, "invoice", "B-x", {})  # b's shards are fresh now
+    together(*put_a[10:])  # ten records b has not read
+    clock_b.t += RECENT_S + 0.1
+    reported = b.put(tenant, integration, "invoice", "B-y", {}).counts
+    assert reported == _by_state(hub, tenant, integration) == {**_zero(), "pending": 32}
+    together(*put_b[10:], *put_a[:5])  # new keys on b, replays on a
+    assert a.counts(tenant, integration) == _by_state(hub, tenant, integration) == {**_zero(), "pending": 42}
+
+
+def _zero() -> dict[str, int]:
+    return {s.value: 0 for s in RecordState}
