@@ -21,7 +21,10 @@ from datetime import datetime, timedelta
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
 
-_PARTITION = "lease"
+# Each lease is its own partition (PartitionKey = key): Table Storage serves a partition from one server and
+# caps it near 2,000 entities/s, so one shared partition would make every refresh and sync-run lease in the
+# account contend for one server. Keys stay point reads and conditional writes.
+_ROW = "lease"
 log = logging.getLogger("hub.leases")
 
 
@@ -45,13 +48,13 @@ class Leases:
     def try_acquire(self, key: str, *, ttl_s: float, owner: str | None = None) -> Lease | None:
         owner = owner or secrets.token_hex(8)
         expires = self._now() + timedelta(seconds=ttl_s)
-        entity = {"PartitionKey": _PARTITION, "RowKey": key, "Owner": owner, "ExpiresAt": expires}
+        entity = {"PartitionKey": key, "RowKey": _ROW, "Owner": owner, "ExpiresAt": expires}
         try:
             return Lease(key, owner, self._table.insert(entity), expires)
         except Conflict:
             pass
         try:
-            current, etag = self._table.get(_PARTITION, key)
+            current, etag = self._table.get(key, _ROW)
         except NotFound:
             return None  # released in between: the caller simply tries again
         if current["ExpiresAt"] > self._now():
@@ -64,7 +67,7 @@ class Leases:
     def holder(self, key: str) -> Lease | None:
         """Who holds `key` and until when (None: free). An `expires_at` in the past is a stale lease: its holder
         stopped renewing (crashed), and the next `try_acquire` takes it over."""
-        found = self._table.find(_PARTITION, key)
+        found = self._table.find(key, _ROW)
         if found is None:
             return None
         entity, etag = found
@@ -83,7 +86,7 @@ class Leases:
     def renew(self, lease: Lease, *, ttl_s: float) -> Lease:
         """Extend a held lease; LeaseBusy if it expired and somebody else took it."""
         expires = self._now() + timedelta(seconds=ttl_s)
-        entity = {"PartitionKey": _PARTITION, "RowKey": lease.key, "Owner": lease.owner, "ExpiresAt": expires}
+        entity = {"PartitionKey": lease.key, "RowKey": _ROW, "Owner": lease.owner, "ExpiresAt": expires}
         try:
             return Lease(lease.key, lease.owner, self._table.replace(entity, etag=lease.etag), expires)
         except (PreconditionFailed, NotFound):
@@ -91,7 +94,7 @@ class Leases:
 
     def release(self, lease: Lease) -> None:
         try:
-            self._table.delete(_PARTITION, lease.key, etag=lease.etag)
+            self._table.delete(lease.key, _ROW, etag=lease.etag)
         except (PreconditionFailed, NotFound):
             pass  # expired and taken over: nothing of ours to release
 

@@ -107,7 +107,7 @@ class SharedRateLimiter:
 
     def _take(self, key: tuple[str, str], policy: Policy, want: int) -> tuple[int, float]:
         """Take up to `want` whole tokens from the shared row; returns (taken, tokens left)."""
-        pk, rk = "bucket", f"{key[0]}|{key[1]}"
+        pk, rk = f"{key[0]}|{key[1]}", "bucket"  # a partition per bucket: buckets never contend for a server
         for _ in range(20):
             now = self._clock()
             found = self._table.find(pk, rk)
