@@ -10,8 +10,13 @@ counts: the provider saw the request somewhere in between, so counting from the 
 the network jitter. Expiries are rounded *up* to buckets of 1/200 of the window, which keeps the row a few
 kilobytes even for a 6000-per-5-minutes window.
 
+A provider's `concurrent` limit (Xero's 5 per tenant) is shared the same way: the row also holds the calls in
+flight, each counted until its completion (or departure + HOLD_S, if its caller dies), and a departure is
+admitted only while fewer than `concurrent` are in flight on every instance together. Such keys take one slot
+per write (no leases): a call in flight must be visible to the other instances.
+
 The in-process `SlidingWindowLimiter` still runs first (it paces this instance's threads without a storage
-round trip and enforces `concurrent`, which stays per instance). If storage does not answer, the call goes
+round trip and holds its own share of `concurrent` with a semaphore). If storage does not answer, the call goes
 ahead under that local window alone and the 429 handling in `shared/http` is the backstop: an outbound call
 is never failed by its own bookkeeping.
 
@@ -48,6 +53,7 @@ BUCKETS = 200  # expiry resolution: 1/200 of the window
 MAX_POLL_FRACTION = 0.1  # a full window is re-read at least 10× per window (other instances re-stamp early)
 LEASE_FRACTION = 50  # a lease is at most 1/50 of the window: no instance sits on much of another's share
 LEASE_IDLE_S = 5.0  # a lease unspent for this long is retired (a quiet instance frees what it holds)
+CONCURRENT_POLL_S = 0.02  # how often a call held back by `concurrent` looks at the row again
 
 
 @dataclass
@@ -57,9 +63,13 @@ class _Row:
     slots: dict[int, int] = field(default_factory=dict)
     blocked_until: float = 0.0
     etag: str | None = None
+    out: dict[int, int] = field(default_factory=dict)  # calls in flight, by the second their count lapses
 
     def live(self, now: float, grain: float) -> dict[int, int]:
         return {b: n for b, n in self.slots.items() if b * grain > now and n > 0}
+
+    def in_flight(self, now: float) -> dict[int, int]:
+        return {b: n for b, n in self.out.items() if b > now and n > 0}
 
 
 @dataclass
@@ -75,6 +85,7 @@ class _Lease:
     used: int = 0
     last_done: float = 0.0
     restamped: bool = False
+    out_at: int | None = None  # where its call is counted in flight (keys with a `concurrent` limit)
 
     def spend(self) -> None:
         self.left -= 1
@@ -87,6 +98,8 @@ class _Lease:
 
 
 def lease_size(window: Window) -> int:
+    if window.concurrent:
+        return 1  # every call in flight is written where the other instances see it
     return max(1, window.requests // LEASE_FRACTION)
 
 
@@ -209,10 +222,18 @@ class SharedWindowLimiter:
                 if free <= 0:
                     wait = min(min(live) * grain - now, window_span(window) * MAX_POLL_FRACTION)
                     return False
+                out_at = None
+                if window.concurrent:
+                    row.out = row.in_flight(now)
+                    if sum(row.out.values()) >= window.concurrent:
+                        wait = CONCURRENT_POLL_S  # a completion on any instance frees one: look again soon
+                        return False
+                    out_at = math.ceil(now + HOLD_S)
+                    row.out[out_at] = row.out.get(out_at, 0) + 1
                 size = min(lease_size(window), free)
                 bucket = math.ceil((now + HOLD_S + window_span(window)) / grain)
                 row.slots[bucket] = row.slots.get(bucket, 0) + size
-                taken = _Lease(bucket=bucket, size=size, taken_at=now, left=size)
+                taken = _Lease(bucket=bucket, size=size, taken_at=now, left=size, out_at=out_at)
                 return True
 
             self._update(key, admit, fresh_when_refused=True)
@@ -232,6 +253,9 @@ class SharedWindowLimiter:
             if lease.used:
                 bucket = math.ceil((lease.last_done + window_span(window)) / grain)
                 row.slots[bucket] = row.slots.get(bucket, 0) + lease.used
+            if lease.out_at is not None and row.out.get(lease.out_at, 0) > 0:
+                row.out[lease.out_at] -= 1  # the call is back: no longer in flight
+                row.out = row.in_flight(now)
             return True
 
         self._update(key, move)
@@ -277,7 +301,8 @@ class SharedWindowLimiter:
             return _Row()
         entity, etag = found
         slots = {int(b): int(n) for b, n in json.loads(entity.get("Slots") or "{}").items()}
-        return _Row(slots, float(entity.get("BlockedUntil") or 0.0), etag)
+        out = {int(b): int(n) for b, n in json.loads(entity.get("Out") or "{}").items()}
+        return _Row(slots, float(entity.get("BlockedUntil") or 0.0), etag, out)
 
     def _write(self, key: str, row: _Row) -> str:
         pk, rk = self._address(key)
@@ -286,6 +311,7 @@ class SharedWindowLimiter:
             "RowKey": rk,
             "Slots": json.dumps({str(b): n for b, n in sorted(row.slots.items())}, separators=(",", ":")),
             "BlockedUntil": row.blocked_until,
+            "Out": json.dumps({str(b): n for b, n in sorted(row.out.items())}, separators=(",", ":")),
         }
         if row.etag is None:
             return self._table.insert(entity)

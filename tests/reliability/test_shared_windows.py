@@ -113,3 +113,37 @@ def test_storage_outage_never_fails_the_call_it_paces() -> None:
         policy = Policy(provider="fortnox", limit_key="fortnox:outage", window=Window(25, WINDOW_S))
         call = Call("GET", f"{base}/3/companyinformation", headers={"Authorization": f"Bearer {token}"})
         assert client.send(call, policy).status_code == 200
+
+
+def _most_in_flight(limiters: list[Limiter], window: Window, *, threads_each: int, calls_each: int) -> int:
+    """The most calls ever in flight at once when every instance's threads call one key (20 ms a call)."""
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
+
+    def worker(limiter: Limiter) -> None:
+        for _ in range(calls_each):
+            release = limiter.acquire("xero:one-tenant", window)
+            with lock:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+            time.sleep(0.02)
+            with lock:
+                state["now"] -= 1
+            release()
+
+    workers = [threading.Thread(target=worker, args=(lim,)) for lim in limiters for _ in range(threads_each)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return state["most"]
+
+
+def test_a_concurrent_limit_holds_across_instances(storage_connection: str) -> None:
+    """Xero allows 5 calls in flight per tenant: two instances with 4 threads each never have more than 5 out
+    together (each instance's own semaphore alone lets 8 out: the hole this closes)."""
+    window = Window(1000, 1.0, concurrent=5)
+    prefix = "t" + secrets.token_hex(5)
+    shared: list[Limiter] = [_shared(storage_connection, prefix), _shared(storage_connection, prefix)]
+    assert _most_in_flight(shared, window, threads_each=4, calls_each=6) <= 5
+    alone: list[Limiter] = [SlidingWindowLimiter(), SlidingWindowLimiter()]
+    assert _most_in_flight(alone, window, threads_each=4, calls_each=6) > 5
