@@ -4,7 +4,6 @@ lookups before a replayed create, per-record failures)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
@@ -36,11 +35,11 @@ def deliver(
     client's own retries) abort the run and the job comes back.
 
     With `update` the kind is updatable (calendar events: the platform may send a new version at any time):
-    a version delivered before goes to its provider id (updates are idempotent, so no lookup first), and
-    marks are conditional on the version read, so a version arriving mid-run stays pending."""
+    a version delivered before goes to its provider id (updates are idempotent, so no lookup first). Marks
+    are conditional on the version read, for every kind: a version arriving mid-run stays pending."""
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
-    marks = _ConditionalMarks(outbox, tenant, integration) if update else _BatchMarks(outbox, tenant, integration)
+    marks = _Marks(outbox, tenant, integration)
     records = list(outbox.due(tenant, integration, kind, max_attempts=MAX_RECORD_ATTEMPTS))
     if ready is not None:  # records waiting for another (a payment for its invoice) stay pending, unattempted
         waiting = [r for r in records if not ready(r.payload)]
@@ -81,39 +80,24 @@ def deliver(
     return progress
 
 
-class _BatchMarks:
-    """Events (invoices, payments…) never change once taken in: one transaction per batch."""
+class _Marks:
+    """One transaction per batch, each mark conditional on the version the run read: a record replaced
+    meanwhile (a new payload, a member's new version) stays pending for the next run — but still learns the
+    provider id, so it updates rather than creates."""
 
     def __init__(self, outbox: Outbox, tenant: str, integration: str) -> None:
         self.outbox, self.tenant, self.integration = outbox, tenant, integration
 
     def begin(self, todo: list[OutboxRecord]) -> list[OutboxRecord]:
-        self.outbox.mark_many(
+        marked = self.outbox.mark_many(
             self.tenant, self.integration, [(r, RecordState.inflight, None, "") for r in todo], attempt=True
         )
-        # As they now are: the outcome marks count each record out of `inflight`.
-        return [replace(r, state=RecordState.inflight, attempts=r.attempts + 1) for r in todo]
+        return [r for r in marked if r is not None]  # as they now are, with the versions the outcomes hold to
 
     def finish(self, done: list[Outcome]) -> None:
-        self.outbox.mark_many(self.tenant, self.integration, done)
-
-
-class _ConditionalMarks(_BatchMarks):
-    """Updatable records: each mark holds only if the version is the one we read. A newer version that
-    arrived meanwhile stays pending — but still learns the provider id, so it updates rather than creates."""
-
-    def begin(self, todo: list[OutboxRecord]) -> list[OutboxRecord]:
-        fresh = [
-            self.outbox.mark_if_unchanged(self.tenant, self.integration, r, RecordState.inflight, attempt=True) for r in todo
-        ]
-        return [r for r in fresh if r is not None]
-
-    def finish(self, done: list[Outcome]) -> None:
-        for record, state, external_id, error in done:
-            marked = self.outbox.mark_if_unchanged(
-                self.tenant, self.integration, record, state, external_id=external_id, error=error
-            )
-            if marked is None and external_id:
+        marked = self.outbox.mark_many(self.tenant, self.integration, done)
+        for (record, _, external_id, _), mark in zip(done, marked, strict=True):
+            if mark is None and external_id:
                 self.outbox.set_external_id(self.tenant, self.integration, record.kind, record.key, external_id)
 
 

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -306,31 +306,76 @@ class Outbox:
         changes: list[tuple[OutboxRecord, RecordState, str | None, str]],
         *,
         attempt: bool = False,
-    ) -> None:
-        """Record many outcomes, each chunk in one transaction with its counter change. Safe without ETags on
-        the records: the sync lease makes the job the only writer of its records' states while it runs."""
+    ) -> list[OutboxRecord | None]:
+        """Record many outcomes, each chunk in one transaction with its counter change. Each mark holds only if
+        the record is still the version the job read (its ETag): a POST may replace a pending record between
+        the job's read and its mark, and that version must stay pending, not be marked as delivered. When a
+        chunk loses that check, its records are marked one by one and the changed ones are left as they are.
+        Returns each record as marked (with its new ETag), or None where a newer version was left pending."""
         pk = self.partition(tenant_id, integration_id)
+        marked: list[OutboxRecord | None] = []
         for i in range(0, len(changes), TRANSACTION_MAX - 1):
             chunk = changes[i : i + TRANSACTION_MAX - 1]
             moved: dict[str, int] = {}
             for record, state, _, _ in chunk:
                 for k, n in _delta(record.state.value, state.value).items():
                     moved[k] = moved.get(k, 0) + n
-            writes = [Write("update", self._outcome(pk, r, st, x, e, attempt)) for r, st, x, e in chunk]
+            writes = [Write("update", self._outcome(pk, r, st, x, e, attempt), etag=r.etag or None) for r, st, x, e in chunk]
             for _ in range(CONTENDED_TRIES):
                 counted = self._counts.change(pk, moved) if any(moved.values()) else None
                 try:
                     etags = self._table.transact([*writes, *([counted] if counted else [])])
-                except (PreconditionFailed, Conflict):  # only the counter shard is conditional here
+                except Conflict:
                     if counted is None:
                         raise
-                    self._counts.lost(counted)
+                    self._counts.lost(counted)  # another writer created our counter shard first: retry on it
                     continue
+                except PreconditionFailed:
+                    if counted is not None:
+                        self._counts.lost(counted)
+                    if counted is not None and not self._any_changed(pk, chunk):
+                        continue  # only the counter shard moved on: retry the chunk
+                    marked += self._one_by_one(tenant_id, integration_id, chunk, attempt)
+                    break
                 if counted:
                     self._counts.written(counted, etags[-1])
+                marked += [
+                    self._as_marked(record, state, external_id, error, attempt, etag or "")
+                    for (record, state, external_id, error), etag in zip(chunk, etags, strict=False)
+                ]
                 break
             else:
                 raise Conflict("outbox counters are contended; the run retries.", reason="contended")
+        return marked
+
+    def _any_changed(self, pk: str, chunk: list[tuple[OutboxRecord, RecordState, str | None, str]]) -> bool:
+        return any(r.etag and self._changed(pk, r) for r, _, _, _ in chunk)
+
+    def _one_by_one(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        chunk: list[tuple[OutboxRecord, RecordState, str | None, str]],
+        attempt: bool,
+    ) -> list[OutboxRecord | None]:
+        return [
+            self.mark_if_unchanged(tenant_id, integration_id, r, st, external_id=x, error=e, attempt=attempt)
+            for r, st, x, e in chunk
+        ]
+
+    @staticmethod
+    def _as_marked(
+        record: OutboxRecord, state: RecordState, external_id: str | None, error: str, attempt: bool, etag: str
+    ) -> OutboxRecord:
+        attempts = record.attempts + 1 if attempt else record.attempts
+        return replace(
+            record,
+            state=state,
+            external_id=external_id or record.external_id,
+            attempts=attempts,
+            last_error=error[:1000],
+            etag=etag,
+        )
 
     def _outcome(
         self, pk: str, record: OutboxRecord, state: RecordState, external_id: str | None, error: str, attempt: bool

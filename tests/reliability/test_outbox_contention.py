@@ -75,7 +75,7 @@ def test_writers_racing_to_create_a_counter_shard_all_land(hub: Hub, monkeypatch
             partial(first.mark_many, tenant, integration, [(a, RecordState.synced, "x", "")]),
             partial(second.mark_many, tenant, integration, [(b, RecordState.synced, "y", "")]),
         )
-        assert outcomes == [None, None], outcomes
+        assert [[m.state if m else None for m in marked] for marked in outcomes] == [["synced"], ["synced"]], outcomes
         assert first.counts(tenant, integration) == {"pending": 0, "inflight": 0, "synced": 2, "failed": 0}
 
 
@@ -112,3 +112,27 @@ def test_two_instances_report_counts_at_most_recent_s_old_and_never_drift(hub: H
 
 def _zero() -> dict[str, int]:
     return {s.value: 0 for s in RecordState}
+
+
+def test_a_batch_mark_leaves_a_version_replaced_after_the_run_read_it_pending(hub: Hub) -> None:
+    """A run reads three pending invoices; the platform replaces one with a corrected payload before the run
+    marks them. The batch mark must not carry the corrected version to `synced` (it was never delivered): that
+    one stays pending with its new payload, the two others are marked (before, the batch wrote without ETags)."""
+    tenant, integration = "fed-m", "int_m"
+    for key in ("A", "B", "C"):
+        hub.outbox.put(tenant, integration, "invoice", key, {"key": key, "amount": 1})
+    read = list(hub.outbox.due(tenant, integration, "invoice", max_attempts=5))
+    assert hub.outbox.put(tenant, integration, "invoice", "B", {"key": "B", "amount": 2}).outcome == "replaced"
+    marked = hub.outbox.mark_many(tenant, integration, [(r, RecordState.synced, f"x-{r.key}", "") for r in read])
+    assert [m.key if m else None for m in marked] == ["A", None, "C"]
+    b = hub.outbox.get(tenant, integration, "invoice", "B")
+    assert (b.state, b.payload["amount"]) == (RecordState.pending, 2)
+    assert (
+        hub.outbox.counts(tenant, integration)
+        == _by_state(hub, tenant, integration)
+        == {
+            **_zero(),
+            "pending": 1,
+            "synced": 2,
+        }
+    )
