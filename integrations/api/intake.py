@@ -21,7 +21,10 @@ class OutboxResult(BaseModel):
     created: int
     unchanged: int
     replaced: int
-    counts: dict[str, int] = Field(description="Records by state for this integration.")
+    counts: dict[str, int] = Field(
+        description="Records by state for this integration, as of this write (writes made on other instances in"
+        " the last 2 s may be missing; `GET …/status` reads them fresh)."
+    )
 
 
 def require_fields_mapped(kind: str, records: list[Any], mapped: dict[str, str], map_name: str) -> None:
