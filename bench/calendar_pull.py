@@ -15,9 +15,11 @@ partition grows, which Table Storage's do not). Target = 1."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
+from adapters.capabilities import EventChanges
 from bench.common import alternating_medians, fresh_hub
+from devfakes.calendars import GoogleCalendarFake
 from devfakes.launcher import start_fakes
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.calendar import pull_events
@@ -31,7 +33,7 @@ def run(conn: str) -> list[dict[str, object]]:
     fakes = start_fakes()
     try:
         hub = fresh_hub(conn, **fakes.hub_settings())
-        fake, tenant = fakes.calendars["google_calendar"], "bench-cal"
+        fake, tenant = cast(GoogleCalendarFake, fakes.calendars["google_calendar"]), "bench-cal"
         body = {
             "family": "calendar",
             "provider": "google_calendar",
@@ -48,8 +50,8 @@ def run(conn: str) -> list[dict[str, object]]:
         doc = hub.integrations.get(tenant, doc.id).document
         for i in range(N):
             fake.user_add(f"Tävling {i}", f"2027-05-{1 + i % 28:02d}T09:00:00Z", f"2027-05-{1 + i % 28:02d}T17:00:00Z")
-        adapter = hub.adapter_for(doc)
-        emitted: list[dict] = []
+        adapter = cast(EventChanges, hub.adapter_for(doc))
+        emitted: list[dict[str, Any]] = []
         env = SyncEnv(heartbeat=lambda progress=None: None, state=hub.sync_state, emit=emitted.append)
 
         def bare() -> None:
@@ -63,7 +65,7 @@ def run(conn: str) -> list[dict[str, object]]:
         pull_events(adapter, hub.outbox, doc, env)  # the first read takes every event in
         assert len(emitted) == N
         b, m = alternating_medians(bare, full_read, rounds=3)
-        full = {
+        full: dict[str, object] = {
             "bench": f"calendar pull: full read of {N} unchanged events vs walking them bare",
             "baseline": f"{b * 1000:.0f} ms",
             "measured": f"{m * 1000:.0f} ms",
@@ -87,7 +89,7 @@ def run(conn: str) -> list[dict[str, object]]:
         others = {f"elsewhere{i:06d}": '{"key": null, "digest": "0", "start": ""}' for i in range(N * 9)}
         hub.sync_state.remember(tenant, doc.id, "calendar", others)  # 10x the events known, none of them changed
         large = incremental()
-        scale = {
+        scale: dict[str, object] = {
             "bench": f"calendar pull: state rows read for 5 changes, {N * 10} events known vs {N}",
             "baseline": f"{small} rows",
             "measured": f"{large} rows",

@@ -6,7 +6,9 @@ import statistics
 import time
 from collections.abc import Callable
 
+from devfakes.fortnox import FortnoxFake
 from devfakes.settings import make_settings
+from integrations.documents.document import AccountingIntegration
 from integrations.wiring import Hub, build_hub, set_hub
 
 
@@ -29,7 +31,8 @@ def p50_ms(fn: Callable[[], object], *, n: int, warmup: int = 20) -> float:
 
 def interleaved_p50(a: Callable[[], object], b: Callable[[], object], *, n: int, rounds: int = 5) -> tuple[float, float]:
     """Alternate rounds of a and b so machine noise hits both alike; p50 of all samples of each."""
-    sa, sb = [], []
+    sa: list[float] = []
+    sb: list[float] = []
     for fn in (a, b):
         for _ in range(20):
             fn()
@@ -42,7 +45,7 @@ def interleaved_p50(a: Callable[[], object], b: Callable[[], object], *, n: int,
     return statistics.median(sa), statistics.median(sb)
 
 
-def connected_fortnox(hub: Hub, fake: object, tenant: str) -> object:
+def connected_fortnox(hub: Hub, fake: FortnoxFake, tenant: str) -> AccountingIntegration:
     """A Fortnox integration connected through the OAuth code exchange against the fake (no browser)."""
     from devfakes.documents import fortnox
     from integrations.credentials import secret_name
@@ -50,21 +53,21 @@ def connected_fortnox(hub: Hub, fake: object, tenant: str) -> object:
 
     doc = create_integration(
         tenant,
-        fortnox(tenant, oauth_client_id=fake.client_id, credentials={}),  # type: ignore[attr-defined]
+        fortnox(tenant, oauth_client_id=fake.client_id, credentials={}),
         repo=hub.integrations,
         actor="bench",
         now=hub.now,
     ).document
-    stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")  # type: ignore[attr-defined]
+    stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")
     set_credential_ref(
         tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now
     )
     doc = hub.integrations.get(tenant, doc.id).document
     redirect = hub.oauth._redirect_uri  # noqa: SLF001 - the bench plays the browser
-    code = fake.issue_code(["companyinformation", "invoice"], redirect)  # type: ignore[attr-defined]
+    code = fake.issue_code(["companyinformation", "invoice"], redirect)
     data = hub.tokens.exchange(
         hub.provider_app(doc),
-        fake.client_secret,  # type: ignore[attr-defined]
+        fake.client_secret,
         {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect},
         provider="fortnox",
     )
@@ -78,12 +81,14 @@ def connected_fortnox(hub: Hub, fake: object, tenant: str) -> object:
         actor="bench",
         now=hub.now,
     )
-    return hub.integrations.get(tenant, doc.id).document
+    connected: AccountingIntegration = hub.integrations.get(tenant, doc.id).document
+    return connected
 
 
 def alternating_medians(a: Callable[[], object], b: Callable[[], object], *, rounds: int) -> tuple[float, float]:
     """Seconds: the median of `rounds` single runs of each, alternating, for slow whole-walk benchmarks."""
-    sa, sb = [], []
+    sa: list[float] = []
+    sb: list[float] = []
     for _ in range(rounds):
         for fn, out in ((a, sa), (b, sb)):
             t = time.perf_counter()

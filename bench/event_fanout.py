@@ -94,7 +94,8 @@ def run(conn: str) -> dict[str, object]:
                 assert session.post(url, data=body, headers=headers, timeout=15, verify=ca).status_code == 204
             assert box.count - before == ENDPOINTS
 
-        hub_fan_out(), bare_loop()  # warm: connections, the secret cache
+        hub_fan_out()  # warm: connections, the secret cache
+        bare_loop()
         measured, baseline = alternating_medians(hub_fan_out, bare_loop, rounds=ROUNDS)
     return {
         "bench": f"event fan-out to {ENDPOINTS} endpoints (HTTPS loopback) vs a bare signed requests.post loop",

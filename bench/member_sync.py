@@ -9,7 +9,9 @@ one transaction per 50 changed members — the per-record point reads it replace
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
+from adapters.capabilities import MemberRecords
 from bench.common import alternating_medians, fresh_hub
 from devfakes.launcher import start_fakes
 from integrations.service import create_integration, set_credential_ref
@@ -51,13 +53,13 @@ def run(conn: str) -> dict[str, object]:
             row = {"contactid": str(uuid.uuid4()), "firstname": f"A{i}", "lastname": "B", "emailaddress1": f"{i}@x.se"}
             fake._stamp(row)  # noqa: SLF001 - seeding the fake CRM
             fake.contacts[row["contactid"]] = row
-        adapter = hub.adapter_for(doc)
+        adapter = cast(MemberRecords, hub.adapter_for(doc))
 
         def bare() -> None:
             assert sum(len(page.members) for page in adapter.changed_members(None)) == N
 
         def full_read() -> None:
-            events: list[dict] = []
+            events: list[dict[str, Any]] = []
             sync = MemberSync(
                 adapter, hub.outbox, hub.member_mirror, doc, emit=events.append, heartbeat=_alive, state=hub.sync_state
             )

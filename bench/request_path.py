@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import requests
 
@@ -121,7 +122,7 @@ def _outbox(tenant: str, integration: str, h: str, b: str, auth: dict[str, str])
     """A new invoice key per call, so every POST really stores a record (a repeated key is a cheap replay)."""
     counter = iter(range(10**9))
 
-    def invoice() -> dict[str, object]:
+    def invoice() -> dict[str, Any]:
         return {
             "key": f"INV-{next(counter):07d}",
             "customer_number": "100",

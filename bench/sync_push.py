@@ -48,6 +48,7 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
         time.sleep(window_s * 1.1)  # start with an empty window (validation used one request)
         trigger_sync(hub.run_context, tenant, doc.id, "push_invoices", trigger="manual")
         message = hub.queues.client(hub.settings.queue_sync_jobs).receive_message()
+        assert message is not None, "the trigger queued no job"
         started = time.perf_counter()
         result = run_job_message(message.content, dequeue_count=1, ctx=hub.run_context)
         wall = time.perf_counter() - started

@@ -54,7 +54,7 @@ class AdamsFake(SignedPartnerFake):
             return JSONResponse({"title": "unknown organization"}, status_code=404)
         return verified
 
-    def _put(self, store: dict, key: tuple[str, str] | tuple[str, str, str], body: dict, id_field: str) -> Response:
+    def _put(self, store: dict[Any, Any], key: tuple[str, ...], body: dict[str, Any], id_field: str) -> Response:
         with self.lock:
             self.puts += 1
             current = store.get(key)

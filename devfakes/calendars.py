@@ -43,7 +43,8 @@ def _token(data: dict[str, Any]) -> str:
 
 def _untoken(value: str) -> dict[str, Any] | None:
     try:
-        return json.loads(base64.urlsafe_b64decode(value.encode()))
+        parsed: dict[str, Any] = json.loads(base64.urlsafe_b64decode(value.encode()))
+        return parsed
     except ValueError:
         return None
 
@@ -224,8 +225,8 @@ class GoogleCalendarFake(CalendarFake):
                 if token := q.get("syncToken"):
                     parsed = _untoken(token)
                     if parsed is None or parsed["seq"] < self.token_floor:
-                        body = {"error": {"code": 410, "errors": [{"reason": "fullSyncRequired"}]}}
-                        return JSONResponse(body, status_code=410)
+                        gone = {"error": {"code": 410, "errors": [{"reason": "fullSyncRequired"}]}}
+                        return JSONResponse(gone, status_code=410)
                     since = parsed["seq"]
                 state = {"since": since, "upto": self.seq, "offset": 0}
             since, upto, offset = state["since"], state["upto"], state["offset"]
@@ -490,7 +491,7 @@ class GraphCalendarFake(CalendarFake):
 
             def in_window(e: dict[str, Any]) -> bool:
                 start = e.get("start", {}).get("dateTime", "")[:19]
-                return state["start"][:19] <= start <= state["end"][:19]
+                return bool(state["start"][:19] <= start <= state["end"][:19])
 
             changed = sorted(
                 (

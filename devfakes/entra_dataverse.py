@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
@@ -36,16 +37,16 @@ class EntraDataverseFake:
     client_secret: str = "d365-app-client-secret-value"
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token → (audience, expires)
     token_calls: int = 0
-    contacts: dict[str, dict] = field(default_factory=dict)
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     max_page: int = 5000
     writes: int = 0
     list_calls: int = 0
-    edit_before_patch: dict[str, dict] = field(default_factory=dict)  # id → a CRM edit that lands first
+    edit_before_patch: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → a CRM edit that lands first
     clock_offset_s: float = 0.0
     seq: int = 0  # change sequence: every write takes the next number
     tombstones: list[tuple[int, str]] = field(default_factory=list)
     expired_before: int = 0
-    orders: dict[str, dict] = field(default_factory=dict)
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def openid(self, request: Request) -> Response:
@@ -102,7 +103,7 @@ class EntraDataverseFake:
             self.seq += 1
             self.tombstones.append((self.seq, contact_id))
 
-    def _stamp(self, row: dict) -> None:
+    def _stamp(self, row: dict[str, Any]) -> None:
         self.seq += 1
         row["_seq"] = self.seq
         now = datetime.fromtimestamp(time.time() + self.clock_offset_s, UTC)
@@ -111,16 +112,16 @@ class EntraDataverseFake:
         row["versionnumber"] = version
         row["@odata.etag"] = f'W/"{version}{uuid.uuid4().int % 10_000:04d}"'
 
-    def crm_edit(self, contact_id: str, fields: dict) -> None:
+    def crm_edit(self, contact_id: str, fields: dict[str, Any]) -> None:
         with self.lock:
             self.contacts[contact_id].update(fields)
             self._stamp(self.contacts[contact_id])
 
-    def by_key(self, key: str, field_name: str = "externaluseridentifier") -> dict:
+    def by_key(self, key: str, field_name: str = "externaluseridentifier") -> dict[str, Any]:
         return next(c for c in self.contacts.values() if c.get(field_name) == key)
 
     @staticmethod
-    def _select(row: dict, select: str | None) -> dict:
+    def _select(row: dict[str, Any], select: str | None) -> dict[str, Any]:
         if not select:
             return {k: v for k, v in row.items() if not k.startswith("_")}
         keep = set(select.split(",")) | {"@odata.etag"}
@@ -131,10 +132,10 @@ class EntraDataverseFake:
             return refused
         q = request.query_params
         if request.method == "POST":
-            body = await request.json()
+            posted = await request.json()
             with self.lock:
                 self.writes += 1
-                row = {"contactid": str(uuid.uuid4()), **body}
+                row = {"contactid": str(uuid.uuid4()), **posted}
                 self._stamp(row)
                 self.contacts[row["contactid"]] = row
             return JSONResponse(dict(row), status_code=201)
@@ -157,7 +158,7 @@ class EntraDataverseFake:
         size = min(size, self.max_page, int(q.get("$top", 5000)))
         start = int(q.get("$skiptoken", 0))
         page = rows[start : start + size]
-        body: dict = {"value": [self._select(r, q.get("$select")) for r in page]}
+        body: dict[str, Any] = {"value": [self._select(r, q.get("$select")) for r in page]}
         if start + size < len(rows) and "$top" not in q:
             rest = {k: v for k, v in q.items() if k != "$skiptoken"}
             base = str(request.url).split("?", 1)[0]
@@ -174,7 +175,10 @@ class EntraDataverseFake:
     async def entity_definitions(self, request: Request) -> Response:
         if refused := self._refused(request):
             return refused
-        label = lambda text: {"UserLocalizedLabel": {"Label": text}}  # noqa: E731
+
+        def label(text: str) -> dict[str, Any]:
+            return {"UserLocalizedLabel": {"Label": text}}
+
         return JSONResponse(
             {
                 "value": [
@@ -231,7 +235,9 @@ class EntraDataverseFake:
                 )
             snapshot = int(q.get("$snapshot", self.seq))
             since = token or 0
-            rows: list[dict] = [self._select(r, q.get("$select")) for r in self.contacts.values() if r["_seq"] > since]
+            rows: list[dict[str, Any]] = [
+                self._select(r, q.get("$select")) for r in self.contacts.values() if r["_seq"] > since
+            ]
             if token is not None:
                 rows += [
                     {
@@ -250,7 +256,7 @@ class EntraDataverseFake:
         start = int(q.get("$skiptoken", 0))
         base = str(request.url).split("?", 1)[0]
         keep = {k: v for k, v in q.items() if k not in ("$skiptoken", "$snapshot", "$deltatoken")}
-        body: dict = {"value": rows[start : start + size]}
+        body: dict[str, Any] = {"value": rows[start : start + size]}
         if start + size < len(rows):
             nxt = {
                 **keep,

@@ -116,9 +116,9 @@ class FortnoxFake:
                 return JSONResponse(self._tokens(grant_id))
             if grant_type == "refresh_token":
                 presented = str(form.get("refresh_token", ""))
-                grant_id = self.refresh_index.get(presented)
-                grant = self.grants.get(grant_id or "")
-                if grant is None or grant.revoked:
+                found_id = self.refresh_index.get(presented)
+                grant = self.grants.get(found_id or "")
+                if found_id is None or grant is None or grant.revoked:
                     return JSONResponse(
                         {"error": "invalid_grant", "error_description": "Invalid refresh token"}, status_code=400
                     )
@@ -128,7 +128,7 @@ class FortnoxFake:
                         {"error": "invalid_grant", "error_description": "Refresh token reused"}, status_code=400
                     )
                 grant.used_refresh_tokens.add(presented)
-                return JSONResponse(self._tokens(grant_id))  # type: ignore[arg-type]
+                return JSONResponse(self._tokens(found_id))
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
 
     def _tokens(self, grant_id: str) -> dict[str, Any]:

@@ -65,7 +65,7 @@ class InsurerFake(SignedPartnerFake):
         if isinstance(verified := await self._verified(request), Response):
             return verified
         key = tuple(request.path_params[k] for k in ("broker", "group", "licence"))
-        enrolment = self.enrolments.get(key)  # type: ignore[arg-type]
+        enrolment = self.enrolments.get(key)
         if enrolment is None:
             return JSONResponse({"title": "not enrolled"}, status_code=404)
         text = f"Certificate {enrolment['enrolment_id']}: {enrolment['first_name']} {enrolment['last_name']}"

@@ -53,7 +53,7 @@ class _Response(HttpResponseImpl):
         self._content = content
 
 
-class FakeKeyVaultTransport(HttpTransport):
+class FakeKeyVaultTransport(HttpTransport):  # type: ignore[type-arg]  # azure-core types are untyped here
     def __init__(self) -> None:
         self.secrets: dict[str, list[dict[str, Any]]] = {}  # name → versions, oldest first
         self.deleted: dict[str, list[dict[str, Any]]] = {}

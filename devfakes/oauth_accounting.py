@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
@@ -43,10 +43,10 @@ class OAuthAccountingFake:
     window_s: float = 60.0
     window: deque[float] = field(default_factory=deque)
     throttled: int = 0
-    invoices: list[dict] = field(default_factory=list)
-    payments: list[dict] = field(default_factory=list)
-    expenses: list[dict] = field(default_factory=list)
-    replays: dict[str, dict] = field(default_factory=dict)  # idempotency key / requestid → first response
+    invoices: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    expenses: list[dict[str, Any]] = field(default_factory=list)
+    replays: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key / requestid → first response
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _over_limit(self) -> str | None:
@@ -70,7 +70,9 @@ class OAuthAccountingFake:
             return JSONResponse({"ErrorCode": 4010, "ErrorMessage": "Rate limit exceeded"}, status_code=429)
         return JSONResponse({"fault": {"error": [{"message": "ThrottleExceeded"}], "type": "SERVICE"}}, status_code=429)
 
-    def _record(self, replay_key: str | None, build: Callable[[int], dict], into: list | None = None) -> dict:
+    def _record(
+        self, replay_key: str | None, build: Callable[[int], dict[str, Any]], into: list[Any] | None = None
+    ) -> dict[str, Any]:
         target = self.invoices if into is None else into
         with self.lock:
             if replay_key and replay_key in self.replays:
@@ -82,7 +84,7 @@ class OAuthAccountingFake:
             return body
 
     # --- the ledger's own state of the invoices it holds (what the accounting pull reads) ---------------------
-    def _with_state(self, body: dict, n: int) -> dict:
+    def _with_state(self, body: dict[str, Any], n: int) -> dict[str, Any]:
         """A new invoice as the ledger keeps it: a number, an amount due and a modification time."""
         now = datetime.now(UTC)
         if self.name == "xero":
@@ -105,8 +107,11 @@ class OAuthAccountingFake:
         return {**body, "InvoiceNumber": n, "TotalAmount": 450.0, "RemainingAmount": 450.0, "ModifiedUtc": now}
 
     @staticmethod
-    def _modified(invoice: dict) -> datetime:
-        return invoice.get("UpdatedDateUTC") or invoice.get("ModifiedUtc") or invoice["MetaData"]["LastUpdatedTime"]
+    def _modified(invoice: dict[str, Any]) -> datetime:
+        stamp: datetime = (
+            invoice.get("UpdatedDateUTC") or invoice.get("ModifiedUtc") or invoice["MetaData"]["LastUpdatedTime"]
+        )
+        return stamp
 
     def settle(self, index: int) -> None:
         """The customer paid invoice `index` (what the ledger's bank matching does)."""
@@ -119,7 +124,7 @@ class OAuthAccountingFake:
             else:
                 invoice.update(RemainingAmount=0.0, ModifiedUtc=now)
 
-    def _listing(self, since: datetime | None, start: int, size: int) -> list[dict]:
+    def _listing(self, since: datetime | None, start: int, size: int) -> list[dict[str, Any]]:
         """Invoices modified at or after `since`, oldest change first, one page of them (JSON-ready)."""
         with self.lock:
             found = sorted((i for i in self.invoices if since is None or self._modified(i) >= since), key=self._modified)
@@ -249,7 +254,7 @@ class OAuthAccountingFake:
                 del self.refresh[presented]
             return JSONResponse(self._issue(scopes))
 
-    def _issue(self, scopes: list[str]) -> dict:
+    def _issue(self, scopes: list[str]) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.access[access] = time.time() + 1800
         self.refresh[refresh] = (scopes, None)

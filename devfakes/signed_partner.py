@@ -24,7 +24,7 @@ from adapters.signing import TAG
 class _Message:
     method: str
     url: str
-    headers: CaseInsensitiveDict
+    headers: CaseInsensitiveDict[str]
 
 
 @dataclass

@@ -11,6 +11,7 @@ import ssl
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -51,8 +52,8 @@ class SwishFake:
     client_p12_b64: str  # what a merchant uploads: the PKCS#12 bundle, base64
     stranger_p12_b64: str  # a certificate from another CA: must be refused
     payee_alias: str = "1231181189"
-    requests: dict[str, dict] = field(default_factory=dict)
-    refunds: dict[str, dict] = field(default_factory=dict)
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> SwishFake:

@@ -6,12 +6,16 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from tools.local_state import LocalState
 from tools.runner import load_settings_values
 
+if TYPE_CHECKING:  # the hub is imported only after the settings are loaded
+    from integrations.wiring import Hub
 
-def _hub():  # type: ignore[no-untyped-def]
+
+def _hub() -> Hub:
     # The storage of a running `./hub run` (any of them: in one clone they share one), unless set explicitly.
     if "AzureWebJobsStorage" not in os.environ:
         storage = LocalState().storage_for_tools()

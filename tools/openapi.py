@@ -206,11 +206,12 @@ def changelog(limit: int = 50) -> str:
         sha_old = older.split(" ")[0]
 
         def spec_at(sha: str) -> dict[str, Any]:
-            return json.loads(
+            spec: dict[str, Any] = json.loads(
                 subprocess.run(
                     ["git", "show", f"{sha}:openapi/v1.json"], cwd=ROOT, capture_output=True, text=True, check=True
                 ).stdout
             )
+            return spec
 
         changes = Differ(spec_at(sha_old), spec_at(sha_new)).run()
         lines.append(f"## {date_} {sha_new[:8]} {' '.join(subject)}")

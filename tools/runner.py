@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
 from azure.core.exceptions import ResourceExistsError
 from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
@@ -36,7 +35,7 @@ def load_settings_values(path: Path | None = None) -> dict[str, str]:
     """Values of local.settings.json (or the sample) into os.environ; existing variables win."""
     for candidate in [path] if path else [ROOT / "local.settings.json", ROOT / "local.settings.sample.json"]:
         if candidate and candidate.exists():
-            values = json.loads(candidate.read_text()).get("Values", {})
+            values: dict[str, str] = json.loads(candidate.read_text()).get("Values", {})
             for key, value in values.items():
                 os.environ.setdefault(key, str(value))
             return values
@@ -93,7 +92,7 @@ def queue_client(conn: str, name: str) -> QueueClient:
 
 
 class QueueWorker:
-    def __init__(self, function: func.FunctionBuilder | Any, settings: QueueSettings) -> None:
+    def __init__(self, function: Any, settings: QueueSettings) -> None:
         binding = function.get_bindings_dict()["bindings"][0]
         self.name = function.get_function_name()
         self.queue_name = resolve(binding["queueName"])
@@ -128,7 +127,7 @@ class QueueWorker:
         return len(batch)
 
     def _handle(self, msg: Any) -> None:
-        message = QueueMessage(
+        message = QueueMessage(  # type: ignore[no-untyped-call]  # azure-functions' constructor is untyped
             id=msg.id,
             body=msg.content,
             dequeue_count=msg.dequeue_count,
@@ -192,7 +191,9 @@ class _Visible:
         while not self._stop.wait(self._visibility_s / 2):
             try:
                 updated = self._queue.update_message(self._id, self.pop_receipt, visibility_timeout=self._visibility_s)
-                self.pop_receipt = updated.pop_receipt  # read by the handler only after stop() joined this thread
+                self.pop_receipt = (
+                    updated.pop_receipt or self.pop_receipt
+                )  # read by the handler only after stop() joined this thread
             except Exception:  # noqa: BLE001 - a blip: the next renewal (well within the timeout) tries again
                 log.warning("renewing visibility of message %s failed", self._id, exc_info=True)
 
@@ -206,7 +207,8 @@ class TimerWorker:
 
     def next_after(self, moment: datetime) -> datetime:
         six = len(self.schedule.split()) == 6
-        return croniter(self.schedule, moment, second_at_beginning=six).get_next(datetime)
+        following: datetime = croniter(self.schedule, moment, second_at_beginning=six).get_next(datetime)
+        return following
 
     def fire(self, *, past_due: bool = False) -> None:
         self.user_function(TimerRequest(past_due=past_due))

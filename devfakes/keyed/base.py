@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
@@ -29,17 +30,17 @@ GOOD = {
 @dataclass
 class KeyedBase:
     calls: dict[str, int] = field(default_factory=dict)
-    request_ids: dict[str, dict] = field(default_factory=dict)  # PayPal-Request-Id / Mollie Idempotency-Key → body
+    request_ids: dict[str, dict[str, Any]] = field(default_factory=dict)  # PayPal-Request-Id / Mollie Idempotency-Key → body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _count(self, provider: str) -> None:
         with self.lock:
             self.calls[provider] = self.calls.get(provider, 0) + 1
 
-    def _replay(self, request: Request, header: str) -> dict | None:
+    def _replay(self, request: Request, header: str) -> dict[str, Any] | None:
         key = request.headers.get(header)
         return self.request_ids.get(f"{request.url.path}|{key}") if key else None
 
-    def _remember(self, request: Request, header: str, body: dict) -> None:
+    def _remember(self, request: Request, header: str, body: dict[str, Any]) -> None:
         if key := request.headers.get(header):
             self.request_ids[f"{request.url.path}|{key}"] = body

@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,13 +18,13 @@ from devfakes.keyed.base import GOOD, KeyedBase
 
 @dataclass
 class EspoCrmFake(KeyedBase):
-    espo_contacts: dict[str, dict] = field(default_factory=dict)
+    espo_contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     espo_writes: int = 0
     espo_clock_offset_s: float = 0.0
     espo_fail_list_after: int | None = None  # answer 500 to list calls after this many
     espo_list_calls: int = 0
-    espo_edit_before_put: dict[str, dict] = field(default_factory=dict)  # id → a CRM edit that lands first
-    espo_records: dict[str, dict[str, dict]] = field(default_factory=dict)  # other entity types → id → record
+    espo_edit_before_put: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → a CRM edit that lands first
+    espo_records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # other entity types → id → record
 
     def routes(self) -> list[Route]:
         return [
@@ -40,12 +41,12 @@ class EspoCrmFake(KeyedBase):
             return Response(status_code=401)  # EspoCRM answers 401 with an empty body
         return JSONResponse({"user": {"id": "api-user", "userName": "hub"}, "acl": {}})
 
-    def espo_stamp(self, row: dict) -> None:
+    def espo_stamp(self, row: dict[str, Any]) -> None:
         at = datetime.fromtimestamp(time.time() + self.espo_clock_offset_s, UTC)
         row["modifiedAt"] = at.strftime("%Y-%m-%d %H:%M:%S")
         row["versionNumber"] = int(row.get("versionNumber", 0)) + 1
 
-    def espo_edit(self, contact_id: str, fields: dict) -> None:
+    def espo_edit(self, contact_id: str, fields: dict[str, Any]) -> None:
         with self.lock:
             self.espo_contacts[contact_id].update(fields)
             self.espo_stamp(self.espo_contacts[contact_id])
@@ -103,9 +104,9 @@ class EspoCrmFake(KeyedBase):
             rows = sorted(self.espo_contacts.values(), key=lambda r: (r["modifiedAt"], r["id"]))
         kind, attribute, value = q.get("where[0][type]"), q.get("where[0][attribute]"), q.get("where[0][value]")
         if kind == "greaterThanOrEquals":
-            rows = [r for r in rows if str(r.get(attribute, "")) >= str(value)]
+            rows = [r for r in rows if str(r.get(attribute or "", "")) >= str(value)]
         elif kind == "equals":
-            rows = [r for r in rows if r.get(attribute) == value]
+            rows = [r for r in rows if r.get(attribute or "") == value]
         elif kind:
             return JSONResponse({"message": f"unsupported where type {kind}"}, status_code=400)
         offset, size = int(q.get("offset", 0)), min(int(q.get("maxSize", 20)), 200)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -16,7 +17,7 @@ from devfakes.keyed.base import GOOD, KeyedBase
 
 @dataclass
 class KoboFake(KeyedBase):
-    kobo_submissions: dict[str, list[dict]] = field(default_factory=dict)  # asset uid → submissions
+    kobo_submissions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # asset uid → submissions
     kobo_data_calls: int = 0
 
     def routes(self) -> list[Route]:
@@ -52,7 +53,7 @@ class KoboFake(KeyedBase):
             nxt = f"{str(request.url).split('?', 1)[0]}?{urlencode({**rest, 'start': start + limit})}"
         return JSONResponse({"count": len(rows), "next": nxt, "previous": None, "results": rows[start : start + limit]})
 
-    def kobo_submit(self, uid: str, answers: dict, *, at: str) -> dict:
+    def kobo_submit(self, uid: str, answers: dict[str, Any], *, at: str) -> dict[str, Any]:
         with self.lock:
             rows = self.kobo_submissions.setdefault(uid, [])
             row = {

@@ -9,6 +9,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -87,7 +88,7 @@ class MapsFake(KeyedBase):
         return None
 
     @staticmethod
-    def _g_result(text: str, name: str | None = None) -> dict:
+    def _g_result(text: str, name: str | None = None) -> dict[str, Any]:
         lat, lng = _point(text)
         result = {
             "formatted_address": f"{text.strip().title()}, Sverige",

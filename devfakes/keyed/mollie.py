@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,8 +15,8 @@ from devfakes.keyed.base import GOOD, KeyedBase
 
 @dataclass
 class MollieFake(KeyedBase):
-    mollie_store: dict[str, dict] = field(default_factory=dict)
-    mollie_refunds: list[dict] = field(default_factory=list)
+    mollie_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mollie_refunds: list[dict[str, Any]] = field(default_factory=list)
 
     def routes(self) -> list[Route]:
         return [

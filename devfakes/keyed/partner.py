@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,7 +14,7 @@ from devfakes.keyed.base import GOOD, KeyedBase
 
 @dataclass
 class PartnerFake(KeyedBase):
-    partner_enrollments: dict[str, dict] = field(default_factory=dict)
+    partner_enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
     partner_down: bool = False
     partner_puts: int = 0
 

@@ -10,6 +10,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,8 +24,8 @@ PAYPAL_SIGNING_KEY = b"fake-paypal-certificate-key"  # stands in for PayPal's ce
 @dataclass
 class PayPalFake(KeyedBase):
     paypal_tokens: set[str] = field(default_factory=set)
-    paypal_orders: dict[str, dict] = field(default_factory=dict)
-    paypal_refunds: list[dict] = field(default_factory=list)
+    paypal_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paypal_refunds: list[dict[str, Any]] = field(default_factory=list)
 
     def routes(self) -> list[Route]:
         return [
@@ -145,7 +146,7 @@ class PayPalFake(KeyedBase):
         return JSONResponse({"webhooks": []})
 
     # --- webhook signatures: the fake signs with its own key what real PayPal signs with its certificate -------
-    def paypal_sign(self, event: dict, webhook_id: str) -> dict[str, str]:
+    def paypal_sign(self, event: dict[str, Any], webhook_id: str) -> dict[str, str]:
         """The headers of a delivery of `event` to the webhook `webhook_id`, as PayPal would send them."""
         transmission_id, at = str(uuid.uuid4()), "2026-12-03T10:00:00Z"
         return {
@@ -157,7 +158,7 @@ class PayPalFake(KeyedBase):
         }
 
     @staticmethod
-    def _paypal_signature(transmission_id: str, at: str, webhook_id: str, event: dict) -> str:
+    def _paypal_signature(transmission_id: str, at: str, webhook_id: str, event: dict[str, Any]) -> str:
         crc = zlib.crc32(json.dumps(event, sort_keys=True, separators=(",", ":")).encode())
         message = f"{transmission_id}|{at}|{webhook_id}|{crc}".encode()
         return base64.b64encode(hmac.new(PAYPAL_SIGNING_KEY, message, hashlib.sha256).digest()).decode()

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -23,9 +24,11 @@ RESTRICTED_PERMISSIONS = {"balance", "payment_intents"}  # no refunds, subscript
 class StripeFake(KeyedBase):
     stripe_window: deque[float] = field(default_factory=deque)
     stripe_throttled: int = 0
-    stripe_intents: dict[str, dict] = field(default_factory=dict)
-    stripe_refunds: list[dict] = field(default_factory=list)
-    stripe_idempotency: dict[str, tuple[str, dict]] = field(default_factory=dict)  # key → (params digest, response)
+    stripe_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stripe_refunds: list[dict[str, Any]] = field(default_factory=list)
+    stripe_idempotency: dict[str, tuple[str, dict[str, Any]]] = field(
+        default_factory=dict
+    )  # key → (params digest, response)
     stripe_in_flight: set[str] = field(default_factory=set)  # keys whose first request is still being processed
     stripe_write_delay_s: float = 0.0  # how long a write takes (a real one takes a few hundred ms)
 
@@ -112,7 +115,7 @@ class StripeFake(KeyedBase):
             with self.lock:
                 self.stripe_in_flight.discard(key or "")
 
-    def _stripe_once(self, key: str | None, form: dict, create) -> Response:  # type: ignore[no-untyped-def]
+    def _stripe_once(self, key: str | None, form: dict[str, Any], create) -> Response:  # type: ignore[no-untyped-def]
         with self.lock:
             if key and key in self.stripe_idempotency:
                 params, body = self.stripe_idempotency[key]
@@ -140,7 +143,7 @@ class StripeFake(KeyedBase):
         if refused := self._stripe_key_ok(request):
             return refused
 
-        def create(form: dict) -> dict | Response:
+        def create(form: dict[str, Any]) -> dict[str, Any] | Response:
             if not str(form.get("amount", "")).isdigit() or int(form["amount"]) < 1:
                 return JSONResponse({"error": {"type": "invalid_request_error", "param": "amount"}}, 400)
             pi_id = f"pi_{uuid.uuid4().hex[:24]}"
@@ -159,7 +162,7 @@ class StripeFake(KeyedBase):
 
         return await self._stripe_idempotent(request, create)
 
-    def _stripe_intent(self, request: Request) -> dict | Response:
+    def _stripe_intent(self, request: Request) -> dict[str, Any] | Response:
         """The path's payment intent, or Stripe's refusal (bad key, no such intent)."""
         self._count("stripe")
         if refused := self._stripe_key_ok(request):
@@ -178,7 +181,7 @@ class StripeFake(KeyedBase):
         if refused := self._stripe_key_ok(request):
             return refused
 
-        def create(form: dict) -> dict | Response:
+        def create(form: dict[str, Any]) -> dict[str, Any] | Response:
             intent = self.stripe_intents.get(form.get("payment_intent", ""))
             if intent is None or intent["status"] != "succeeded":
                 return JSONResponse({"error": {"type": "invalid_request_error", "code": "charge_not_refundable"}}, 400)

@@ -6,6 +6,7 @@ import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from devfakes.keyed.base import GOOD, KeyedBase
 
 @dataclass
 class TwilioFake(KeyedBase):
-    twilio_sent: list[dict] = field(default_factory=list)
+    twilio_sent: list[dict[str, Any]] = field(default_factory=list)
     # Faults for the next message POSTs, one each: "down" answers 502 and sends nothing; "lost" sends the
     # message and answers 502 anyway (the answer lost on the way back: the sender cannot know it was sent).
     twilio_faults: list[str] = field(default_factory=list)

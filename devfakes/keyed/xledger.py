@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,7 +14,7 @@ from devfakes.keyed.base import GOOD, KeyedBase
 
 @dataclass
 class XledgerFake(KeyedBase):
-    xledger_entries: list[dict] = field(default_factory=list)
+    xledger_entries: list[dict[str, Any]] = field(default_factory=list)
 
     def routes(self) -> list[Route]:
         return [
