@@ -1,21 +1,30 @@
 """Dependencies routes declare: the authenticated principal (with a scope), the path's ids, and the collaborators
-they use (the outbox intake, the sync engine; the Hub itself for routes not yet narrowed)."""
+they use (the outbox intake, the sync engine, the key admin, the token issuer; the Hub itself for routes not yet
+narrowed)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import anyio
 from fastapi import Depends, Header, Path, Request
 
 from integrations.api.intake import Intake
+from integrations.audit import AuditLog
+from integrations.auth.api_keys import ApiKeys
+from integrations.auth.jwt_tokens import SigningKeys
 from integrations.auth.principal import Principal, Scope
 from integrations.maps.lookups import MapLookups
 from integrations.secret_names import TENANT_MAX, TENANT_PATTERN
 from integrations.sync.context import RunContext
 from integrations.sync.schedules import Schedules
+from integrations.table_names import TableName
 from integrations.wiring import Hub, get_hub
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.tables import Table
 
 INTEGRATION_ID_PATTERN = r"^int_[0-9a-f]{24}$"
 
@@ -50,10 +59,50 @@ async def schedules_dep() -> Schedules:
     return get_hub().schedules
 
 
+@dataclass(frozen=True)
+class KeyAdmin:
+    """What the API-key routes use: the keys, the audit log they record every change in, and the clock."""
+
+    keys: ApiKeys
+    audit: AuditLog
+    now: Callable[[], datetime]
+
+
+async def key_admin_dep() -> KeyAdmin:
+    hub = get_hub()
+    return KeyAdmin(hub.api_keys, hub.audit, hub.clock)
+
+
 IntakeDep = Annotated[Intake, Depends(intake_dep)]
 SyncDep = Annotated[RunContext, Depends(sync_dep)]
 MapsDep = Annotated[MapLookups, Depends(maps_dep)]
 SchedulesDep = Annotated[Schedules, Depends(schedules_dep)]
+KeyAdminDep = Annotated[KeyAdmin, Depends(key_admin_dep)]
+
+
+@dataclass(frozen=True)
+class TokenIssuer:
+    """What the token endpoint uses: the clients' keys, the assertion ids already seen (replay), the keys it
+    signs with, and the audience signed assertions must name (this endpoint's public URL)."""
+
+    keys: ApiKeys
+    seen: Table
+    signing: SigningKeys
+    audience: str
+
+
+async def issuer_dep() -> TokenIssuer:
+    hub = get_hub()
+    audience = f"{hub.settings.public_base_url.rstrip('/')}/api/v1/oauth/token"
+    return TokenIssuer(hub.api_keys, hub.tables.table(TableName.assertionjti), hub.signing_keys, audience)
+
+
+async def signing_dep() -> SigningKeys:
+    return get_hub().signing_keys
+
+
+IssuerDep = Annotated[TokenIssuer, Depends(issuer_dep)]
+SigningDep = Annotated[SigningKeys, Depends(signing_dep)]
 TenantId = Annotated[
     str,
     Path(

@@ -9,10 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.api.deps import ClientsAdmin, HubDep, TenantId
+from integrations.api.deps import ClientsAdmin, KeyAdmin, KeyAdminDep, TenantId
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.auth.principal import Principal, Scope, expand
-from integrations.wiring import Hub
 from shared.errors import FieldError, Forbidden, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/api-keys", tags=["api keys"])
@@ -61,8 +60,8 @@ def _within(principal: Principal, scopes: Iterable[Scope | str], *, what: str) -
         raise Forbidden(f"{what} needs every scope the key has; this credential lacks some.", beyond_scopes=beyond)
 
 
-def _manageable(principal: Principal, hub: Hub, tenant_id: str, key_id: str, *, what: str) -> None:
-    _within(principal, hub.api_keys.scopes_of(key_id, tenant_id=tenant_id), what=what)
+def _manageable(principal: Principal, admin: KeyAdmin, tenant_id: str, key_id: str, *, what: str) -> None:
+    _within(principal, admin.keys.scopes_of(key_id, tenant_id=tenant_id), what=what)
 
 
 @router.post(
@@ -73,12 +72,12 @@ def _manageable(principal: Principal, hub: Hub, tenant_id: str, key_id: str, *, 
     response_model=IssuedKeyOut,
     responses=WRITE,
 )
-def create(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep, body: KeyCreate) -> Any:
+def create(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyCreate) -> Any:
     _within(principal, body.scopes, what="Issuing a key")
-    if body.expires_at and body.expires_at <= hub.now():
+    if body.expires_at and body.expires_at <= admin.now():
         raise ValidationFailed("The expiry is in the past.", [FieldError("/expires_at", "must be in the future")])
-    issued = hub.api_keys.issue(tenant_id=tenant_id, scopes=body.scopes, name=body.name, expires_at=body.expires_at)
-    hub.audit.record(
+    issued = admin.keys.issue(tenant_id=tenant_id, scopes=body.scopes, name=body.name, expires_at=body.expires_at)
+    admin.audit.record(
         tenant_id,
         actor=principal.actor,
         action="api_key.create",
@@ -94,9 +93,9 @@ def create(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep, body: KeyC
     response_model=list[KeyOut],
     responses=COMMON,
 )
-def list_(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep) -> Any:
+def list_(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep) -> Any:
     # Listing shows no secrets, so it shows every key; `manageable` says which this caller may administer.
-    return [{**key, "manageable": not _beyond(principal, key["scopes"])} for key in hub.api_keys.list(tenant_id)]
+    return [{**key, "manageable": not _beyond(principal, key["scopes"])} for key in admin.keys.list(tenant_id)]
 
 
 @router.post(
@@ -107,10 +106,10 @@ def list_(tenant_id: TenantId, principal: ClientsAdmin, hub: HubDep) -> Any:
     response_model=IssuedKeyOut,
     responses={**WRITE, 409: {**P, "description": "The key no longer works (expired, or its overlap has ended)."}},
 )
-def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep, body: KeyRotate) -> Any:
-    _manageable(principal, hub, tenant_id, key_id, what="Rotating a key")
-    issued = hub.api_keys.rotate(key_id, tenant_id=tenant_id, overlap_s=body.overlap_seconds)
-    hub.audit.record(
+def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyRotate) -> Any:
+    _manageable(principal, admin, tenant_id, key_id, what="Rotating a key")
+    issued = admin.keys.rotate(key_id, tenant_id=tenant_id, overlap_s=body.overlap_seconds)
+    admin.audit.record(
         tenant_id,
         actor=principal.actor,
         action="api_key.rotate",
@@ -126,10 +125,10 @@ def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: Hub
     summary="Revoke an API key (effective on every instance within 30 s)",
     responses=COMMON,
 )
-def revoke(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep) -> Response:
-    _manageable(principal, hub, tenant_id, key_id, what="Revoking a key")
-    hub.api_keys.revoke(key_id, tenant_id=tenant_id)
-    hub.audit.record(tenant_id, actor=principal.actor, action="api_key.revoke", target={"key_id": key_id})
+def revoke(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep) -> Response:
+    _manageable(principal, admin, tenant_id, key_id, what="Revoking a key")
+    admin.keys.revoke(key_id, tenant_id=tenant_id)
+    admin.audit.record(tenant_id, actor=principal.actor, action="api_key.revoke", target={"key_id": key_id})
     return Response(status_code=204)
 
 
@@ -147,17 +146,19 @@ class PublicKeys(BaseModel):
     summary="Register the public keys of a client's signed M2M assertions (RFC 7523)",
     responses=WRITE,
 )
-def register_keys(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, hub: HubDep, body: PublicKeys) -> Response:
+def register_keys(
+    tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: PublicKeys
+) -> Response:
     from integrations.auth.assertions import public_key
 
-    _manageable(principal, hub, tenant_id, key_id, what="Registering keys on a key")
+    _manageable(principal, admin, tenant_id, key_id, what="Registering keys on a key")
     for i, jwk in enumerate(body.keys):
         try:
             public_key(jwk)
         except (ValueError, KeyError, TypeError) as exc:
             raise ValidationFailed("A key is not a usable public JWK.", [FieldError(f"/keys/{i}", str(exc))]) from None
-    hub.api_keys.register_public_keys(key_id, tenant_id=tenant_id, keys=body.keys)
-    hub.audit.record(
+    admin.keys.register_public_keys(key_id, tenant_id=tenant_id, keys=body.keys)
+    admin.audit.record(
         tenant_id,
         actor=principal.actor,
         action="api_key.keys",

@@ -11,12 +11,11 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from integrations.api.deps import HubDep
+from integrations.api.deps import IssuerDep, SigningDep, TokenIssuer
 from integrations.api.problems import P
 from integrations.auth.assertions import ASSERTION_TYPE, verify_assertion
-from integrations.auth.jwt_tokens import issue
-from integrations.auth.principal import Scope
-from integrations.table_names import TableName
+from integrations.auth.jwt_tokens import SigningKeys, issue
+from integrations.auth.principal import Principal, Scope
 from shared.errors import Unauthorized
 
 router = APIRouter(tags=["oauth"])
@@ -64,30 +63,26 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
         }
     },
 )
-async def token(request: Request, hub: HubDep) -> Any:
+async def token(request: Request, issuer: IssuerDep) -> Any:
     from urllib.parse import parse_qs
 
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     authorization = request.headers.get("authorization", "")
     # Key verification and the assertion's jti claim read and write storage: off the event loop.
-    return await anyio.to_thread.run_sync(_token, hub, form, authorization)
+    return await anyio.to_thread.run_sync(_token, issuer, form, authorization)
 
 
-def _token(hub: Any, form: dict[str, str], auth: str) -> JSONResponse:
+def _token(issuer: TokenIssuer, form: dict[str, str], auth: str) -> JSONResponse:
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     if form.get("client_assertion_type") == ASSERTION_TYPE:
-        audience = f"{hub.settings.public_base_url.rstrip('/')}/api/v1/oauth/token"
         try:
             principal = verify_assertion(
-                form.get("client_assertion", ""),
-                keys=hub.api_keys,
-                seen=hub.tables.table(TableName.assertionjti),
-                audience=audience,
+                form.get("client_assertion", ""), keys=issuer.keys, seen=issuer.seen, audience=issuer.audience
             )
         except Unauthorized:
             return _oauth_error(401, "invalid_client", "client authentication failed")
-        return _grant(hub, principal, form)
+        return _grant(issuer.signing, principal, form)
     client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
     if auth.startswith("Basic "):
         try:
@@ -95,15 +90,15 @@ def _token(hub: Any, form: dict[str, str], auth: str) -> JSONResponse:
         except ValueError:
             return _oauth_error(401, "invalid_client", "client authentication failed")
     try:
-        principal = hub.api_keys.authenticate(secret)
+        principal = issuer.keys.authenticate(secret)
     except Unauthorized:
         return _oauth_error(401, "invalid_client", "client authentication failed")
     if principal.client_id != client_id:
         return _oauth_error(401, "invalid_client", "client authentication failed")
-    return _grant(hub, principal, form)
+    return _grant(issuer.signing, principal, form)
 
 
-def _grant(hub: Any, principal: Any, form: dict[str, str]) -> JSONResponse:
+def _grant(signing: SigningKeys, principal: Principal, form: dict[str, str]) -> JSONResponse:
     wanted = form.get("scope", "").split()
     try:
         scopes = [Scope(s) for s in wanted] if wanted else sorted(principal.scopes, key=lambda s: s.value)
@@ -111,7 +106,7 @@ def _grant(hub: Any, principal: Any, form: dict[str, str]) -> JSONResponse:
         return _oauth_error(400, "invalid_scope", "unknown scope")
     if not set(scopes) <= principal.scopes:
         return _oauth_error(400, "invalid_scope", "scope exceeds the client's scopes")
-    access, ttl = issue(hub.signing_keys, principal, scopes)
+    access, ttl = issue(signing, principal, scopes)
     return JSONResponse(
         {"access_token": access, "token_type": "Bearer", "expires_in": ttl, "scope": " ".join(s.value for s in scopes)},
         headers={"Cache-Control": "no-store"},
@@ -124,6 +119,6 @@ def _grant(hub: Any, principal: Any, form: dict[str, str]) -> JSONResponse:
     summary="Keys verifying the hub's access tokens",
     responses={429: {**P, "description": "Rate limited."}},
 )
-def jwks(hub: HubDep) -> Any:
-    hub.signing_keys.current()  # make sure a key exists
-    return JSONResponse(hub.signing_keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+def jwks(signing: SigningDep) -> Any:
+    signing.current()  # make sure a key exists
+    return JSONResponse(signing.jwks(), headers={"Cache-Control": "public, max-age=300"})
