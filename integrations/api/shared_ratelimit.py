@@ -109,14 +109,20 @@ class SharedRateLimiter:
         """Take up to `want` whole tokens from the shared row; returns (taken, tokens left)."""
         pk, rk = f"{key[0]}|{key[1]}", "bucket"  # a partition per bucket: buckets never contend for a server
         for _ in range(20):
-            now = self._clock()
             found = self._table.find(pk, rk)
+            now = self._clock()
             if found is None:
                 tokens, etag = float(policy.burst), None
             else:
                 row, etag = found
+                # Never refill backwards: another instance may have stamped the row a moment after this clock
+                # (a write landing between our clock and our read, or clocks apart). Computed from an earlier
+                # `now`, an empty bucket went negative, "took" a negative count and so handed tokens back.
+                now = max(now, float(row["At"]))
                 tokens = min(float(policy.burst), row["Tokens"] + (now - row["At"]) * policy.rate_per_s)
-            taken = min(want, int(math.floor(tokens)))
+            taken = max(0, min(want, int(math.floor(tokens))))
+            if taken == 0 and etag is not None:
+                return 0, tokens  # nothing to take: nothing to write
             entity = {"PartitionKey": pk, "RowKey": rk, "Tokens": tokens - taken, "At": now}
             try:
                 if etag is None:

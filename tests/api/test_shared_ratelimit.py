@@ -90,3 +90,20 @@ def test_an_instance_remembers_a_bounded_number_of_clients(hub: Hub) -> None:
         assert len(state) <= 20, state
     assert all(len(probes._buckets) <= 20 for probes in limiter._probes.values())
     assert limiter.check("addr:203.0.113.0", "/api/v1/providers", "GET").allowed  # forgotten, then served again
+
+
+def test_an_empty_bucket_read_with_an_earlier_clock_hands_no_tokens_back(hub: Hub) -> None:
+    """Instance B drains the bucket and stamps the row; instance A, whose clock reads a moment earlier (its
+    clock was read before B's write landed, or the hosts' clocks are apart), then asks. A used to refill
+    backwards: the empty bucket went negative, A "took" -1 token and wrote the row back up by one, and B
+    admitted a request beyond the burst. The cause of the 2-10 surplus admissions in the two-instance test."""
+    table = hub.tables.table("ratebuckets")
+    policy = Policy("read", rate_per_s=20, burst=10)
+    b = SharedRateLimiter(table, {"read": policy}, clock=lambda: 1000.05, lease=10)
+    a = SharedRateLimiter(table, {"read": policy}, clock=lambda: 1000.0, lease=10)
+    admitted = sum(b.check("key:skew", "/api/v1/providers", "GET").allowed for _ in range(10))
+    assert admitted == 10
+    for _ in range(5):
+        assert not a.check("key:skew", "/api/v1/providers", "GET").allowed
+    b._local.clear()  # noqa: SLF001 - B's lease is spent: its next request goes to the row
+    assert not b.check("key:skew", "/api/v1/providers", "GET").allowed  # nothing beyond the burst at 1000.05

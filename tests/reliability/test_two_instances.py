@@ -15,7 +15,6 @@ every second and their queue functions polling the same queues:
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import signal
@@ -230,13 +229,12 @@ def test_two_instances_behave_as_one(two_hubs: tuple[Instance, Instance, dict[st
 
     # The API limit across both: together they admitted what one bucket allows (each instance apart would
     # admit a bucket of its own: about twice this). The first request of each of the 8 clients may count against
-    # the caller's address instead, until the key's secret has been verified on that instance. On a loaded
-    # 2-core box the count has also come out 2-10 above burst + rate x elapsed + 8 (cause not yet found), so
-    # the bound allows one lease per instance more: still far below the two buckets' ~2x.
+    # the caller's address instead, until the key's secret has been verified on that instance. (The count used
+    # to come out 2-10 above this on a loaded box: an instance whose clock read came before another's write
+    # refilled the empty bucket backwards and handed tokens back; see test_shared_ratelimit.)
     read = DEFAULT_POLICIES["read"]
-    lease = max(10, math.ceil(read.rate_per_s / 4))
     assert throttled > 0
-    assert admitted <= read.burst + read.rate_per_s * elapsed + 8 + 2 * lease, (admitted, throttled, elapsed)
+    assert admitted <= read.burst + read.rate_per_s * elapsed + 8, (admitted, throttled, elapsed)
 
 
 def _hammer_both(first: Instance, second: Instance, env: dict[str, str], tenant: str) -> tuple[int, int, float]:
