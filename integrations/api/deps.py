@@ -1,32 +1,59 @@
 """Dependencies routes declare: the authenticated principal (with a scope), the path's ids, and the collaborators
-they use (the outbox intake, the sync engine, the key admin, the token issuer; the Hub itself for routes not yet
-narrowed)."""
+they use, one dependency each. This module and the triggers are the only places that reach the Hub."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Header, Path, Request
 
+from adapters.base import Adapter
+from adapters.catalog import Catalog
 from integrations.api.intake import Intake
+from integrations.api.live import LiveAdapters
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
 from integrations.auth.jwt_tokens import SigningKeys
 from integrations.auth.principal import Principal, Scope
+from integrations.calls.runner import CallRunner
+from integrations.credentials import Credentials
+from integrations.dead_letters import DeadLetters
+from integrations.events_out.delivery import EventSender
+from integrations.events_out.endpoints import EventEndpoints
 from integrations.maps.lookups import MapLookups
+from integrations.oauth import OAuthFlows
+from integrations.payments import Payments
+from integrations.repository import IntegrationRepository
 from integrations.secret_names import TENANT_MAX, TENANT_PATTERN
+from integrations.streaming import Broadcasts
 from integrations.sync.context import RunContext
+from integrations.sync.outbox import Outbox
 from integrations.sync.schedules import Schedules
 from integrations.table_names import TableName
+from integrations.tenant_urls import TenantUrls
+from integrations.tokens import ProviderApp, TokenBroker
+from integrations.usage.alerts import QuotaAlerts
+from integrations.usage.counters import UsageCounters
+from integrations.usage.quota import QuotaReport
+from integrations.validation import Validator
+from integrations.webhooks.deliveries import WebhookDeliveries
+from integrations.webhooks.receiver import Receiver
+from integrations.webhooks.subscriptions import ChangeSubscriptions
 from integrations.wiring import Hub, get_hub
+from shared.blobs import Blobs
+from shared.egress import EgressPolicy
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.queues import Queues
+from shared.secrets.store import SecretStore
+from shared.settings import Settings
 from shared.tables import Table
 
 INTEGRATION_ID_PATTERN = r"^int_[0-9a-f]{24}$"
+T = TypeVar("T")
 
 
 # The dependencies every route runs are `async` and do no I/O on their fast path: a sync dependency costs a
@@ -72,6 +99,48 @@ async def key_admin_dep() -> KeyAdmin:
     hub = get_hub()
     return KeyAdmin(hub.api_keys, hub.audit, hub.clock)
 
+
+def _from_hub(pick: Callable[[Hub], T]) -> Callable[[], Awaitable[T]]:
+    """A dependency handing a route one collaborator of the composition root (no I/O: built lazily, once)."""
+
+    async def collaborator() -> T:
+        return pick(get_hub())
+
+    return collaborator
+
+
+# One per collaborator: a route's signature says exactly what it uses.
+IntegrationsDep = Annotated[IntegrationRepository, Depends(_from_hub(lambda h: h.integrations))]
+CatalogDep = Annotated[Catalog, Depends(_from_hub(lambda h: h.catalog))]
+ClockDep = Annotated[Callable[[], datetime], Depends(_from_hub(lambda h: h.clock))]
+SettingsDep = Annotated[Settings, Depends(_from_hub(lambda h: h.settings))]
+AuditDep = Annotated[AuditLog, Depends(_from_hub(lambda h: h.audit))]
+OutboxDep = Annotated[Outbox, Depends(_from_hub(lambda h: h.outbox))]
+PaymentsDep = Annotated[Payments, Depends(_from_hub(lambda h: h.payments))]
+DeadLettersDep = Annotated[DeadLetters, Depends(_from_hub(lambda h: h.dead_letters))]
+ExportsDep = Annotated[Blobs, Depends(_from_hub(lambda h: h.exports))]
+BroadcastsDep = Annotated[Broadcasts, Depends(_from_hub(lambda h: h.broadcasts))]
+QueuesDep = Annotated[Queues, Depends(_from_hub(lambda h: h.queues))]
+SecretStoreDep = Annotated[SecretStore, Depends(_from_hub(lambda h: h.secret_store))]
+SubscriptionsDep = Annotated[ChangeSubscriptions, Depends(_from_hub(lambda h: h.subscriptions))]
+ValidatorDep = Annotated[Validator, Depends(_from_hub(lambda h: h.validator))]
+TenantUrlsDep = Annotated[TenantUrls, Depends(_from_hub(lambda h: h.tenant_urls))]
+UsageDep = Annotated[UsageCounters, Depends(_from_hub(lambda h: h.usage))]
+QuotaAlertsDep = Annotated[QuotaAlerts, Depends(_from_hub(lambda h: h.quota_alerts))]
+TenantQuotaDep = Annotated[Callable[[str], QuotaReport], Depends(_from_hub(lambda h: h.tenant_quota))]
+TokensDep = Annotated[TokenBroker, Depends(_from_hub(lambda h: h.tokens))]
+OAuthDep = Annotated[OAuthFlows, Depends(_from_hub(lambda h: h.oauth))]
+CredentialsDep = Annotated[Credentials, Depends(_from_hub(lambda h: h.credentials))]
+ApiKeysDep = Annotated[ApiKeys, Depends(_from_hub(lambda h: h.api_keys))]
+ProviderAppDep = Annotated[Callable[[Any], ProviderApp], Depends(_from_hub(lambda h: h.provider_app))]
+AdaptersDep = Annotated[Callable[[Any], Adapter], Depends(_from_hub(lambda h: h.adapter_for))]
+LiveDep = Annotated[LiveAdapters, Depends(_from_hub(lambda h: LiveAdapters(h.integrations, h.adapter_for)))]
+ReceiverDep = Annotated[Receiver, Depends(_from_hub(lambda h: h.webhook_receiver))]
+DeliveriesDep = Annotated[WebhookDeliveries, Depends(_from_hub(lambda h: h.webhook_deliveries))]
+EndpointsDep = Annotated[EventEndpoints, Depends(_from_hub(lambda h: h.event_endpoints))]
+SenderDep = Annotated[EventSender, Depends(_from_hub(lambda h: h.event_sender))]
+CallRunnerDep = Annotated[CallRunner, Depends(_from_hub(lambda h: h.call_runner))]
+EgressDep = Annotated[EgressPolicy, Depends(_from_hub(lambda h: h.outbound.egress))]
 
 IntakeDep = Annotated[Intake, Depends(intake_dep)]
 SyncDep = Annotated[RunContext, Depends(sync_dep)]

@@ -191,6 +191,14 @@ class UsageCounters:
             usage.by_operation.setdefault(operation, Tally()).add(t)
         return [days[d] for d in sorted(days)]
 
+    def by_integration(self, tenant_id: str, *, start: date, end: date) -> dict[str, Tally]:
+        """Totals per integration of the tenant over the days (pending tallies flushed first)."""
+        self.flush()
+        per: dict[str, Tally] = {}
+        for subject, _day, _op, tally in tenant_rows(self._table, tenant_id, start=start, end=end):
+            per.setdefault(subject, Tally()).add(tally)
+        return per
+
     def last_hours(self, tenant_id: str, integration_id: str, *, hours: int) -> Tally:
         """Totals over the last `hours` whole and current hours (hourly rows, summed over shards)."""
         self.flush()

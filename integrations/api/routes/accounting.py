@@ -12,9 +12,19 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
-from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, Runner, SyncDep, TenantId, Writer
+from integrations.api.deps import (
+    CatalogDep,
+    IntakeDep,
+    IntegrationId,
+    LiveDep,
+    OutboxDep,
+    Reader,
+    Runner,
+    SyncDep,
+    TenantId,
+    Writer,
+)
 from integrations.api.intake import OutboxResult
-from integrations.api.live import active_adapter
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import Currency
 from integrations.sync.jobs import trigger_sync
@@ -258,7 +268,9 @@ async def vat_report_route(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    catalog: CatalogDep,
+    live: LiveDep,
+    outbox: OutboxDep,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
 ) -> Any:
@@ -266,8 +278,8 @@ async def vat_report_route(
         raise ValidationFailed("The period ends before it starts.", [FieldError("query:to", "is before from")])
 
     def build() -> Any:
-        document, adapter = active_adapter(hub, tenant_id, integration_id, family="accounting", flag="vat_reporting")
-        capabilities = hub.catalog.get(document.provider).capabilities
-        return vat_report(document, adapter, hub.outbox, capabilities, start.isoformat(), end.isoformat())
+        document, adapter = live.active(tenant_id, integration_id, family="accounting", flag="vat_reporting")
+        capabilities = catalog.get(document.provider).capabilities
+        return vat_report(document, adapter, outbox, capabilities, start.isoformat(), end.isoformat())
 
     return VatReport(**(await anyio.to_thread.run_sync(build)))

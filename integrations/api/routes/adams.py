@@ -20,9 +20,8 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from adapters import capabilities as can
-from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
-from integrations.api.live import active_adapter
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -137,13 +136,11 @@ async def tue(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    live: LiveDep,
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> Any:
     def ask() -> Any:
-        adapter: can.TueSubmissions = active_adapter(
-            hub, tenant_id, integration_id, family="wada_adams", flag="tue_management"
-        )[1]
+        adapter: can.TueSubmissions = live.active(tenant_id, integration_id, family="wada_adams", flag="tue_management")[1]
         return adapter.tue(key)
 
     found = await anyio.to_thread.run_sync(ask)

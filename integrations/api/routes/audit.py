@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from integrations.api.deps import Auditor, HubDep, TenantId
+from integrations.api.deps import AuditDep, Auditor, TenantId
 from integrations.api.problems import COMMON, P
 
 router = APIRouter()
@@ -47,15 +47,13 @@ class AuditPage(BaseModel):
 def audit(
     tenant_id: TenantId,
     principal: Auditor,
-    hub: HubDep,
+    log: AuditDep,
     action: Annotated[str | None, Query(pattern=r"^[a-z_.]{3,40}$")] = None,
     integration_id: Annotated[str | None, Query(pattern=r"^int_[0-9a-f]{24}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
-    events, nxt = hub.audit.query(
-        tenant_id, action=action, integration_id=integration_id, size=limit, continuation=continuation
-    )
+    events, nxt = log.query(tenant_id, action=action, integration_id=integration_id, size=limit, continuation=continuation)
     return AuditPage(
         items=[AuditEventOut(**{k: getattr(e, k) for k in AuditEventOut.model_fields}) for e in events], next=nxt
     )

@@ -14,26 +14,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import IntegrationId, Reader, Runner, TenantId
+from integrations.api.deps import CallRunnerDep, IntegrationId, Reader, Runner, TenantId
 from integrations.api.problems import COMMON, PAGED, WRITE, P
 from integrations.calls.operations import CALLS
-from integrations.calls.runner import CallRunner
 from integrations.calls.store import CallStatus, OutboundCall
-from integrations.wiring import get_hub
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["calls"])
 KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,80}$"
 CallKey = Annotated[str, Path(pattern=KEY_PATTERN, description="The caller's key for the call.")]
-
-
-async def runner_dep() -> CallRunner:
-    return get_hub().call_runner
-
-
-RunnerDep = Annotated[CallRunner, Depends(runner_dep)]
 
 
 class CallIn(BaseModel):
@@ -66,7 +57,7 @@ def request_call(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Runner,
-    runner: RunnerDep,
+    runner: CallRunnerDep,
     body: CallIn,
     response: Response,
 ) -> Any:
@@ -88,7 +79,7 @@ def list_calls(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    runner: RunnerDep,
+    runner: CallRunnerDep,
     status: Annotated[CallStatus | None, Query(description="Only calls in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
@@ -105,7 +96,9 @@ def list_calls(
     response_model=OutboundCall,
     responses=COMMON,
 )
-def get_call(tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Reader, runner: RunnerDep) -> Any:
+def get_call(
+    tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Reader, runner: CallRunnerDep
+) -> Any:
     runner.integrations.get(tenant_id, integration_id)
     return runner.calls.get(tenant_id, integration_id, key)[0]
 
@@ -119,6 +112,6 @@ def get_call(tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, p
     responses={**WRITE, 409: {**P, "description": "The call is not failed, or a replay of it is under way."}},
 )
 def replay_call(
-    tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Runner, runner: RunnerDep
+    tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Runner, runner: CallRunnerDep
 ) -> Any:
     return runner.replay(tenant_id, integration_id, key)

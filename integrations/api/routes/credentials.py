@@ -9,8 +9,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId
+from integrations.api.deps import (
+    AdaptersDep,
+    Admin,
+    ApiKeysDep,
+    CatalogDep,
+    ClockDep,
+    CredentialsDep,
+    IntegrationId,
+    IntegrationsDep,
+    OAuthDep,
+    ProviderAppDep,
+    SettingsDep,
+    TenantId,
+)
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.auth.api_keys import ApiKeys
 from integrations.documents.common import CREDENTIAL_SLOTS
 from integrations.service import set_credential_ref
 from shared.errors import BadRequest, FieldError, Unauthorized, ValidationFailed
@@ -43,19 +57,24 @@ class StoredCredentialOut(BaseModel):
     responses={**WRITE, **CONDITIONAL},
 )
 def put_credential(
-    tenant_id: TenantId, integration_id: IntegrationId, slot: Slot, principal: Admin, hub: HubDep, body: SecretIntake
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    slot: Slot,
+    principal: Admin,
+    credentials: CredentialsDep,
+    integrations: IntegrationsDep,
+    clock: ClockDep,
+    body: SecretIntake,
 ) -> Any:
     if slot not in CREDENTIAL_SLOTS:
         raise ValidationFailed(
             "Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")]
         )
-    hub.integrations.get(tenant_id, integration_id)  # 404 before anything is stored
-    stored = hub.credentials.put(
+    integrations.get(tenant_id, integration_id)  # 404 before anything is stored
+    stored = credentials.put(
         tenant_id, integration_id, slot, body.value, actor=principal.actor, overlap_s=body.overlap_seconds
     )
-    set_credential_ref(
-        tenant_id, integration_id, slot, stored.ref, repo=hub.integrations, actor=principal.actor, now=hub.now
-    )
+    set_credential_ref(tenant_id, integration_id, slot, stored.ref, repo=integrations, actor=principal.actor, now=clock)
     return StoredCredentialOut(
         slot=slot,
         ref=stored.ref,
@@ -83,14 +102,23 @@ class OAuthStart(BaseModel):
     responses={**COMMON, 400: {**P, "description": "Provider has no authorization-code flow."}},
 )
 def start_oauth(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep, response: Response
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Admin,
+    adapter_for: AdaptersDep,
+    catalog: CatalogDep,
+    integrations: IntegrationsDep,
+    oauth: OAuthDep,
+    provider_app: ProviderAppDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    spec = hub.catalog.get(document.provider)
-    flow = hub.oauth.start(
+    document = integrations.get(tenant_id, integration_id).document
+    spec = catalog.get(document.provider)
+    flow = oauth.start(
         document,
-        hub.provider_app(document),
-        scopes=hub.adapter_for(document).oauth_scopes(),
+        provider_app(document),
+        scopes=adapter_for(document).oauth_scopes(),
         pkce=spec.auth.pkce,
         actor=principal.actor,
     )
@@ -101,7 +129,7 @@ def start_oauth(
         flow.binding,
         max_age=max(1, flow.expires_at - int(time.time())),
         path="/api/v1/oauth/callback",
-        secure=hub.settings.public_base_url.startswith("https://"),
+        secure=settings.public_base_url.startswith("https://"),
         httponly=True,
         samesite="lax",  # the provider's redirect back is a top-level GET: Lax cookies travel with it
     )
@@ -113,12 +141,12 @@ def start_oauth(
     )
 
 
-def _starter_still_allowed(hub: Any, actor: str) -> None:
+def _starter_still_allowed(api_keys: ApiKeys, actor: str) -> None:
     """The flow completes as the principal who started it: a key revoked meanwhile completes nothing."""
     kind, _, client_id = actor.partition(":")
     if kind in ("api_key", "oauth_client"):
         try:
-            hub.api_keys.client(client_id)
+            api_keys.client(client_id)
         except Unauthorized:
             raise BadRequest("The OAuth flow was started by a credential that no longer works; start again.") from None
 
@@ -144,30 +172,35 @@ class OAuthDone(BaseModel):
 )
 def oauth_callback(
     request: Request,
-    hub: HubDep,
+    oauth: OAuthDep,
+    api_keys: ApiKeysDep,
+    integrations: IntegrationsDep,
+    provider_app: ProviderAppDep,
+    credentials: CredentialsDep,
+    clock: ClockDep,
     code: Annotated[str, Query(min_length=1, max_length=2048)],
     state: Annotated[str, Query(min_length=1, max_length=4096)],
 ) -> Any:
     # No hub credential here: the signed single-use state, and the binding cookie of whoever started the flow,
     # authenticate this redirect.
-    cookie = hub.oauth.binding_cookie_of(state)
-    claims = hub.oauth.verify_state(state, binding=request.cookies.get(cookie) if cookie else None)
-    _starter_still_allowed(hub, claims["actor"])
-    document = hub.integrations.get(claims["t"], claims["i"]).document
-    app = hub.provider_app(document)
-    client_secret = hub.credentials.resolve(
+    cookie = oauth.binding_cookie_of(state)
+    claims = oauth.verify_state(state, binding=request.cookies.get(cookie) if cookie else None)
+    _starter_still_allowed(api_keys, claims["actor"])
+    document = integrations.get(claims["t"], claims["i"]).document
+    app = provider_app(document)
+    client_secret = credentials.resolve(
         document, "oauth_client_secret_ref", operation="oauth.callback", actor=claims["actor"]
     )
-    done = hub.oauth.complete(document, app, claims, code, client_secret=client_secret)
+    done = oauth.complete(document, app, claims, code, client_secret=client_secret)
     set_credential_ref(
         done.tenant_id,
         done.integration_id,
         "oauth_refresh_token_ref",
         done.refresh_token_ref,
-        repo=hub.integrations,
+        repo=integrations,
         actor=claims["actor"],
-        now=hub.now,
-        grant={"scopes": done.scopes, "granted_at": hub.now().isoformat()},
+        now=clock,
+        grant={"scopes": done.scopes, "granted_at": clock().isoformat()},
     )
     return OAuthDone(
         tenant_id=done.tenant_id,

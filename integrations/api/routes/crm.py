@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
-from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId
+from integrations.api.deps import IntegrationId, LiveDep, Reader, TenantId
+from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, P, Responses
 from shared.errors import Conflict, NotFound
 
@@ -41,9 +42,9 @@ class CrmFields(BaseModel):
     items: list[CrmFieldOut]
 
 
-def _adapter(hub: Any, tenant_id: str, integration_id: str) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    adapter = hub.adapter_for(document)
+def _adapter(live: LiveAdapters, tenant_id: str, integration_id: str) -> Any:
+    document = live.integrations.get(tenant_id, integration_id).document
+    adapter = live.adapter_for(document)
     if document.family != "crm" or not hasattr(adapter, "objects"):
         raise Conflict(f"{document.provider} ({document.family}) offers no CRM metadata.", reason="no_crm_metadata")
     return adapter
@@ -56,8 +57,8 @@ def _adapter(hub: Any, tenant_id: str, integration_id: str) -> Any:
     response_model=CrmObjects,
     responses={**COMMON, **CRM},
 )
-def objects(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep) -> Any:
-    return CrmObjects(items=[CrmObjectOut(**vars(o)) for o in _adapter(hub, tenant_id, integration_id).objects()])
+def objects(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep) -> Any:
+    return CrmObjects(items=[CrmObjectOut(**vars(o)) for o in _adapter(live, tenant_id, integration_id).objects()])
 
 
 @router.get(
@@ -68,9 +69,9 @@ def objects(tenant_id: TenantId, integration_id: IntegrationId, principal: Reade
     responses={**COMMON, **CRM, 422: {**P, "description": "Invalid object name."}},
 )
 def fields(
-    tenant_id: TenantId, integration_id: IntegrationId, object_name: ObjectName, principal: Reader, hub: HubDep
+    tenant_id: TenantId, integration_id: IntegrationId, object_name: ObjectName, principal: Reader, live: LiveDep
 ) -> Any:
-    adapter = _adapter(hub, tenant_id, integration_id)
+    adapter = _adapter(live, tenant_id, integration_id)
     try:
         found = adapter.fields(object_name)
     except LookupError as exc:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from integrations.api.deps import HubDep, IntegrationId, Reader, Runner, SyncDep, TenantId
+from integrations.api.deps import DeadLettersDep, IntegrationId, IntegrationsDep, Reader, Runner, SyncDep, TenantId
 from integrations.api.problems import COMMON, WRITE
 from integrations.dead_letters import DeadLetter, LetterStatus
 from integrations.sync.jobs import trigger_sync
@@ -34,11 +34,12 @@ def list_dead_letters(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    dead_letters: DeadLettersDep,
+    integrations: IntegrationsDep,
     status: Annotated[LetterStatus | None, Query(description="Only letters in this state (default: all).")] = None,
 ) -> Any:
-    hub.integrations.get(tenant_id, integration_id)
-    return DeadLetterPage(items=hub.dead_letters.list(tenant_id, integration_id, kind=KIND, status=status))
+    integrations.get(tenant_id, integration_id)
+    return DeadLetterPage(items=dead_letters.list(tenant_id, integration_id, kind=KIND, status=status))
 
 
 @router.post(
@@ -49,11 +50,17 @@ def list_dead_letters(
     responses=WRITE,
 )
 def replay(
-    tenant_id: TenantId, integration_id: IntegrationId, message_id: MessageId, principal: Runner, hub: HubDep, sync: SyncDep
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    message_id: MessageId,
+    principal: Runner,
+    dead_letters: DeadLettersDep,
+    integrations: IntegrationsDep,
+    sync: SyncDep,
 ) -> Any:
-    hub.integrations.get(tenant_id, integration_id)
+    integrations.get(tenant_id, integration_id)
 
     def new_run(letter: DeadLetter) -> str:
         return trigger_sync(sync, tenant_id, integration_id, str(letter.message["operation"]), trigger="replay").id
 
-    return hub.dead_letters.replay(tenant_id, integration_id, kind=KIND, message_id=message_id, action=new_run)
+    return dead_letters.replay(tenant_id, integration_id, kind=KIND, message_id=message_id, action=new_run)

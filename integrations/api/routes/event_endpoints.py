@@ -18,33 +18,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.api.deps import Admin, Reader, TenantId
+from integrations.api.deps import Admin, EgressDep, EndpointsDep, Reader, SenderDep, TenantId
 from integrations.api.problems import COMMON, WRITE, P
-from integrations.events_out.delivery import DeliveryState, EventDelivery, EventSender
-from integrations.events_out.endpoints import EndpointStatus, EventEndpoint, EventEndpoints
-from integrations.wiring import get_hub
-from shared.egress import EgressRefused
+from integrations.events_out.delivery import DeliveryState, EventDelivery
+from integrations.events_out.endpoints import EndpointStatus, EventEndpoint
+from shared.egress import EgressPolicy, EgressRefused
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/event-endpoints", tags=["events"])
 EndpointId = Annotated[str, Path(pattern=r"^ep_[0-9a-f]{24}$", description="Event endpoint id.")]
 MessageId = Annotated[str, Path(pattern=r"^msg_[0-9a-f]{24}$", description="A delivery's `webhook-id`.")]
 EVENT_TYPE = r"^[a-z_*]+(\.[a-z_*]+)*$"
-
-
-async def endpoints_dep() -> EventEndpoints:
-    return get_hub().event_endpoints
-
-
-async def sender_dep() -> EventSender:
-    return get_hub().event_sender
-
-
-EndpointsDep = Annotated[EventEndpoints, Depends(endpoints_dep)]
-SenderDep = Annotated[EventSender, Depends(sender_dep)]
 
 
 class EndpointIn(BaseModel):
@@ -75,9 +62,9 @@ class Replayed(BaseModel):
     replayed: int
 
 
-def _checked_url(url: str) -> str:
+def _checked_url(egress: EgressPolicy, url: str) -> str:
     try:
-        get_hub().outbound.egress.check_static(url, schemes=("https",))
+        egress.check_static(url, schemes=("https",))
     except EgressRefused as exc:
         raise ValidationFailed("The endpoint URL is not allowed.", [FieldError("/url", str(exc))]) from None
     return url
@@ -91,8 +78,10 @@ def _checked_url(url: str) -> str:
     response_model=EndpointCreated,
     responses=WRITE,
 )
-def create_endpoint(tenant_id: TenantId, principal: Admin, endpoints: EndpointsDep, body: EndpointIn) -> Any:
-    endpoint, secret = endpoints.create(tenant_id, _checked_url(body.url), body.event_types, body.description)
+def create_endpoint(
+    tenant_id: TenantId, principal: Admin, endpoints: EndpointsDep, egress: EgressDep, body: EndpointIn
+) -> Any:
+    endpoint, secret = endpoints.create(tenant_id, _checked_url(egress, body.url), body.event_types, body.description)
     return EndpointCreated(endpoint=endpoint, secret=secret)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from integrations.api.deps import HubDep
+from integrations.api.deps import IntegrationsDep, QueuesDep, SecretStoreDep, SettingsDep
 from integrations.repository import ListFilter
 
 router = APIRouter(prefix="/api/health", tags=["health"])
@@ -30,12 +30,12 @@ async def health() -> dict[str, str]:
     summary="Readiness: tables, queues and the secret store reachable",
     responses={503: {"description": "A dependency is unreachable."}},
 )
-def ready(hub: HubDep) -> Any:
+def ready(integrations: IntegrationsDep, queues: QueuesDep, secret_store: SecretStoreDep, settings: SettingsDep) -> Any:
     checks: dict[str, str] = {}
     probes = {
-        "tables": lambda: hub.integrations.list("health-probe", ListFilter(), size=1, continuation=None),
-        "queues": lambda: hub.queues.client(hub.settings.queue_sync_jobs).get_queue_properties(),
-        "secrets": lambda: hub.secret_store.versions("health-probe--none"),
+        "tables": lambda: integrations.list("health-probe", ListFilter(), size=1, continuation=None),
+        "queues": lambda: queues.client(settings.queue_sync_jobs).get_queue_properties(),
+        "secrets": lambda: secret_store.versions("health-probe--none"),
     }
     running = {name: _PROBES.submit(probe) for name, probe in probes.items()}
     wait(running.values(), timeout=READY_WITHIN_S)

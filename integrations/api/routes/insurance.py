@@ -20,9 +20,9 @@ import anyio
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.deps import ExportsDep, IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
-from integrations.api.live import active_adapter
+from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.sync.insurance import SERVICES
 from shared.errors import FieldError, NotFound, ValidationFailed
@@ -133,8 +133,8 @@ def enqueue_claims(
     return intake.store(document, "insurance_claim", body.claims, updatable=True)
 
 
-def _insurer(hub: Any, tenant_id: str, integration_id: str, flag: str) -> Any:
-    return active_adapter(hub, tenant_id, integration_id, family="insurance", flag=flag)[1]
+def _insurer(live: LiveAdapters, tenant_id: str, integration_id: str, flag: str) -> Any:
+    return live.active(tenant_id, integration_id, family="insurance", flag=flag)[1]
 
 
 @router.post(
@@ -144,11 +144,11 @@ def _insurer(hub: Any, tenant_id: str, integration_id: str, flag: str) -> Any:
     response_model=Quote,
     responses={**WRITE, **SERVICE},
 )
-async def quote(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: QuoteIn) -> Any:
+async def quote(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, live: LiveDep, body: QuoteIn) -> Any:
     _, flag = SERVICES["quote_premium"]
 
     def ask() -> Any:
-        return _insurer(hub, tenant_id, integration_id, flag).quote_premium(body.model_dump(mode="json"))
+        return _insurer(live, tenant_id, integration_id, flag).quote_premium(body.model_dump(mode="json"))
 
     return Quote(**(await anyio.to_thread.run_sync(ask)))
 
@@ -161,10 +161,10 @@ async def quote(tenant_id: TenantId, integration_id: IntegrationId, principal: W
     responses={**COMMON, **SERVICE},
 )
 async def claim(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep, claim_key: KeyPath
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep, claim_key: KeyPath
 ) -> Any:
     def ask() -> Any:
-        return _insurer(hub, tenant_id, integration_id, "claims_submission").claim(claim_key)
+        return _insurer(live, tenant_id, integration_id, "claims_submission").claim(claim_key)
 
     found = await anyio.to_thread.run_sync(ask)
     if found is None:
@@ -180,16 +180,19 @@ async def claim(
     responses={**COMMON, **SERVICE, 200: {"content": {"application/pdf": {}}, "description": "The certificate."}},
 )
 async def certificate(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep, licence_key: KeyPath
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Reader,
+    live: LiveDep,
+    exports: ExportsDep,
+    licence_key: KeyPath,
 ) -> Response:
     _, flag = SERVICES["certificates"]
 
     def fetch() -> bytes | None:
-        pdf: bytes | None = _insurer(hub, tenant_id, integration_id, flag).certificate(licence_key)
+        pdf: bytes | None = _insurer(live, tenant_id, integration_id, flag).certificate(licence_key)
         if pdf is not None:  # kept: the federation's record of what the insurer certified, and when
-            hub.exports.put(
-                f"{tenant_id}/{integration_id}/certificates/{licence_key}.pdf", pdf, content_type="application/pdf"
-            )
+            exports.put(f"{tenant_id}/{integration_id}/certificates/{licence_key}.pdf", pdf, content_type="application/pdf")
         return pdf
 
     pdf = await anyio.to_thread.run_sync(fetch)

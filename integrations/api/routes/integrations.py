@@ -8,13 +8,26 @@ import anyio
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from integrations.api.deps import Admin, HubDep, IfMatch, IntegrationId, Reader, TenantId, Writer
+from integrations.api.deps import (
+    Admin,
+    ClockDep,
+    IfMatch,
+    IntegrationId,
+    IntegrationsDep,
+    Reader,
+    SchedulesDep,
+    SubscriptionsDep,
+    TenantId,
+    TenantUrlsDep,
+    ValidatorDep,
+    Writer,
+)
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Integration, ValidationResult
 from integrations.documents.families import FamilyName, IntegrationCreate
 from integrations.documents.lifecycle import Transition
-from integrations.repository import ListFilter, Stored
+from integrations.repository import IntegrationRepository, ListFilter, Stored
 from integrations.service import (
     create_integration,
     list_integrations,
@@ -22,8 +35,9 @@ from integrations.service import (
     transition_integration,
 )
 from integrations.sync.registry import follow_reporting_schedule
+from integrations.sync.schedules import Schedules
 from integrations.validation import validate_integration
-from integrations.wiring import Hub
+from integrations.webhooks.subscriptions import ChangeSubscriptions
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
 
@@ -67,7 +81,9 @@ EXAMPLE = {
 def create(
     tenant_id: TenantId,
     principal: Writer,
-    hub: HubDep,
+    integrations: IntegrationsDep,
+    clock: ClockDep,
+    tenant_urls: TenantUrlsDep,
     request: Request,
     response: Response,
     body: Annotated[IntegrationCreate, Body(examples=[EXAMPLE])],
@@ -76,10 +92,10 @@ def create(
     stored = create_integration(
         tenant_id,
         body.model_dump(mode="json"),
-        repo=hub.integrations,
+        repo=integrations,
         actor=principal.actor,
-        now=hub.now,
-        urls=hub.tenant_urls,
+        now=clock,
+        urls=tenant_urls,
     )
     response.headers["Location"] = f"{request.url.path}/{stored.document.id}"
     return _respond(response, stored)
@@ -99,7 +115,7 @@ def create(
 def list_(
     tenant_id: TenantId,
     principal: Reader,
-    hub: HubDep,
+    integrations: IntegrationsDep,
     family: Annotated[FamilyName | None, Query(description="Only this family.")] = None,
     provider: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,40}$")] = None,
     status: Annotated[LifecycleStatus | None, Query()] = None,
@@ -109,7 +125,7 @@ def list_(
     items, nxt = list_integrations(
         tenant_id,
         ListFilter(family, provider, status.value if status else None),
-        repo=hub.integrations,
+        repo=integrations,
         size=limit,
         continuation=continuation,
     )
@@ -123,8 +139,8 @@ def list_(
     response_model=Integration,
     responses=COMMON,
 )
-def get(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, hub: HubDep) -> Any:
-    stored = hub.integrations.get(tenant_id, integration_id)
+def get(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, integrations: IntegrationsDep) -> Any:
+    stored = integrations.get(tenant_id, integration_id)
     # Read means validated (`from_entity`): serialised as it is, without FastAPI validating it against the
     # family union a second time (a sixth of this route's CPU on the most frequent call).
     body = stored.document.model_dump_json()
@@ -153,7 +169,11 @@ async def patch(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Writer,
-    hub: HubDep,
+    integrations: IntegrationsDep,
+    clock: ClockDep,
+    tenant_urls: TenantUrlsDep,
+    schedules: SchedulesDep,
+    subscriptions: SubscriptionsDep,
     request: Request,
     response: Response,
     if_match: IfMatch = None,
@@ -167,13 +187,13 @@ async def patch(
             tenant_id,
             integration_id,
             body,
-            repo=hub.integrations,
+            repo=integrations,
             if_match=if_match,
             actor=principal.actor,
-            now=hub.now,
-            urls=hub.tenant_urls,
+            now=clock,
+            urls=tenant_urls,
         )
-        return _respond(response, _follow(hub, stored))
+        return _respond(response, _follow(stored, schedules, subscriptions, integrations))
 
     return await anyio.to_thread.run_sync(apply)
 
@@ -185,21 +205,31 @@ async def patch(
     response_model=ValidationResponse,
     responses={**COMMON, 409: CONDITIONAL[409]},
 )
-def validate(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, response: Response) -> Any:
+def validate(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Writer,
+    integrations: IntegrationsDep,
+    clock: ClockDep,
+    validator: ValidatorDep,
+    response: Response,
+) -> Any:
     stored, result = validate_integration(
-        tenant_id, integration_id, repo=hub.integrations, validator=hub.validator, actor=principal.actor, now=hub.now
+        tenant_id, integration_id, repo=integrations, validator=validator, actor=principal.actor, now=clock
     )
     response.headers["ETag"] = stored.etag
     return ValidationResponse(result=result, integration=stored.document)
 
 
-def _follow(hub: Hub, stored: Stored) -> Stored:
+def _follow(
+    stored: Stored, schedules: Schedules, subscriptions: ChangeSubscriptions, integrations: IntegrationRepository
+) -> Stored:
     """What follows a document's state after every write: its reporting schedule, and its change subscription
     at the provider (a failure is recorded on the subscription, never raised: the write happened). Making a
     webhook secret for the subscription changes the document, so the latest version is answered."""
-    follow_reporting_schedule(hub.schedules, stored.document)
-    if hub.subscriptions.follow(stored.document) is not None:
-        return hub.integrations.get(stored.document.tenant_id, stored.document.id)
+    follow_reporting_schedule(schedules, stored.document)
+    if subscriptions.follow(stored.document) is not None:
+        return integrations.get(stored.document.tenant_id, stored.document.id)
     return stored
 
 
@@ -210,7 +240,10 @@ def _transition_route(
         tenant_id: TenantId,
         integration_id: IntegrationId,
         principal: Admin,
-        hub: HubDep,
+        integrations: IntegrationsDep,
+        clock: ClockDep,
+        schedules: SchedulesDep,
+        subscriptions: SubscriptionsDep,
         response: Response,
         if_match: IfMatch = None,
     ) -> Any:
@@ -218,12 +251,12 @@ def _transition_route(
             tenant_id,
             integration_id,
             transition,
-            repo=hub.integrations,
+            repo=integrations,
             if_match=if_match,
             actor=principal.actor,
-            now=hub.now,
+            now=clock,
         )
-        return _respond(response, _follow(hub, stored))
+        return _respond(response, _follow(stored, schedules, subscriptions, integrations))
 
     router.add_api_route(
         path or f"/{{integration_id}}:{transition.value}",

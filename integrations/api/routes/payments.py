@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
-from integrations.api.deps import HubDep, IntegrationId, Payer, Reader, TenantId
+from integrations.api.deps import IntegrationId, Payer, PaymentsDep, Reader, TenantId
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
@@ -45,7 +45,12 @@ class PaymentIn(BaseModel):
     responses={**WRITE, **PROVIDER, 200: {"model": Payment, "description": "The payment this key created before."}},
 )
 def create_payment(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Payer, hub: HubDep, body: PaymentIn, response: Response
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Payer,
+    payments: PaymentsDep,
+    body: PaymentIn,
+    response: Response,
 ) -> Any:
     request = PaymentRequest(
         key=body.key,
@@ -55,7 +60,7 @@ def create_payment(
         return_url=str(body.return_url) if body.return_url else None,
         payer_alias=body.payer_alias,
     )
-    payment, created = hub.payments.create(tenant_id, integration_id, request)
+    payment, created = payments.create(tenant_id, integration_id, request)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments/{payment.key}"
     return payment
@@ -83,11 +88,11 @@ def list_payments(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    payments: PaymentsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
-    items, nxt = hub.payments.list(tenant_id, integration_id, size=limit, continuation=continuation)
+    items, nxt = payments.list(tenant_id, integration_id, size=limit, continuation=continuation)
     return PaymentPage(items=[for_reader(p, principal) for p in items], next=nxt)
 
 
@@ -103,10 +108,10 @@ def get_payment(
     integration_id: IntegrationId,
     key: PaymentKey,
     principal: Reader,
-    hub: HubDep,
+    payments: PaymentsDep,
     refresh: bool = False,
 ) -> Any:
-    return for_reader(hub.payments.get(tenant_id, integration_id, key, refresh=refresh), principal)
+    return for_reader(payments.get(tenant_id, integration_id, key, refresh=refresh), principal)
 
 
 class RefundIn(BaseModel):
@@ -134,11 +139,11 @@ def refund_payment(
     integration_id: IntegrationId,
     key: PaymentKey,
     principal: Payer,
-    hub: HubDep,
+    payments: PaymentsDep,
     body: RefundIn,
     response: Response,
 ) -> Any:
-    payment, refund, created = hub.payments.refund(
+    payment, refund, created = payments.refund(
         tenant_id, integration_id, key, refund_key=body.key, amount_minor=body.amount_minor, reason=body.reason
     )
     response.status_code = 201 if created else 200

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from adapters.spec import ProviderSpec
-from integrations.api.deps import Authenticated, HubDep
+from integrations.api.deps import Authenticated, CatalogDep
 from integrations.api.problems import COMMON
 from shared.errors import NotFound
 
@@ -22,8 +22,10 @@ router = APIRouter()
     response_model=list[ProviderSpec],
     responses={401: COMMON[401], 429: COMMON[429]},
 )
-def providers(principal: Authenticated, hub: HubDep, family: Annotated[str | None, Query(max_length=40)] = None) -> Any:
-    return [s for s in hub.catalog.all() if family is None or family in s.families]
+def providers(
+    principal: Authenticated, catalog: CatalogDep, family: Annotated[str | None, Query(max_length=40)] = None
+) -> Any:
+    return [s for s in catalog.all() if family is None or family in s.families]
 
 
 @router.get(
@@ -34,8 +36,8 @@ def providers(principal: Authenticated, hub: HubDep, family: Annotated[str | Non
     response_model=ProviderSpec,
     responses={401: COMMON[401], 404: COMMON[404], 429: COMMON[429]},
 )
-def provider(provider_id: str, principal: Authenticated, hub: HubDep) -> Any:
+def provider(provider_id: str, principal: Authenticated, catalog: CatalogDep) -> Any:
     try:
-        return hub.catalog.get(provider_id)
+        return catalog.get(provider_id)
     except NotFound:
         raise NotFound(f"Unknown provider {provider_id!r}.") from None

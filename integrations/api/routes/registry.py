@@ -11,9 +11,8 @@ import anyio
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-from integrations.api.deps import HubDep, IntakeDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
-from integrations.api.live import active_adapter
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -223,11 +222,11 @@ async def grant_application(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    live: LiveDep,
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> Any:
     def ask() -> Any:
-        _, adapter = active_adapter(hub, tenant_id, integration_id, family="gov_sports_registry", flag="grant_applications")
+        _, adapter = live.active(tenant_id, integration_id, family="gov_sports_registry", flag="grant_applications")
         return adapter.filing("grant_application", key)
 
     found = await anyio.to_thread.run_sync(ask)

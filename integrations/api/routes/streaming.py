@@ -11,8 +11,7 @@ import anyio
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from integrations.api.deps import HubDep, IntegrationId, Reader, TenantId, Writer
-from integrations.api.live import active_adapter
+from integrations.api.deps import BroadcastsDep, IntegrationId, IntegrationsDep, LiveDep, Reader, TenantId, Writer
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.streaming import SERVICES, BroadcastOut
 from shared.errors import NotFound
@@ -49,14 +48,20 @@ class BroadcastIn(BaseModel):
                502: {**P, "description": "The provider refused or failed (quota included)."}},
 )  # fmt: skip
 async def create_broadcast(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, hub: HubDep, body: BroadcastIn, response: Response
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Writer,
+    broadcasts: BroadcastsDep,
+    live: LiveDep,
+    body: BroadcastIn,
+    response: Response,
 ) -> Any:
     _, flag = SERVICES["create_broadcast"]
 
     def create() -> tuple[BroadcastOut, bool]:
-        document, adapter = active_adapter(hub, tenant_id, integration_id, family="streaming", flag=flag)
+        document, adapter = live.active(tenant_id, integration_id, family="streaming", flag=flag)
         start = body.scheduled_start.isoformat().replace("+00:00", "Z")
-        return hub.broadcasts.create(
+        return broadcasts.create(
             document, adapter, key=body.key, title=body.title, scheduled_start=start, privacy=body.privacy
         )
 
@@ -77,11 +82,12 @@ def get_broadcast(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    broadcasts: BroadcastsDep,
+    integrations: IntegrationsDep,
     key: Annotated[str, Path(pattern=KEY)],
 ) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    found = hub.broadcasts.get(document, key)
+    document = integrations.get(tenant_id, integration_id).document
+    found = broadcasts.get(document, key)
     if found is None:
         raise NotFound(f"No broadcast for {key}.")
     return found

@@ -28,7 +28,22 @@ from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from integrations.api.deps import Admin, HubDep, IntegrationId, Reader, Runner, SchedulesDep, SyncDep, TenantId
+from integrations.api.deps import (
+    Admin,
+    CatalogDep,
+    ClockDep,
+    ExportsDep,
+    IntegrationId,
+    IntegrationsDep,
+    QueuesDep,
+    Reader,
+    Runner,
+    SchedulesDep,
+    SettingsDep,
+    SyncDep,
+    TenantId,
+    TokensDep,
+)
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.document import Condition, ValidationResult
 from integrations.sync.jobs import supported_operations, trigger_sync
@@ -233,12 +248,19 @@ class Refreshed(BaseModel):
         502: {**P, "description": "The provider refused (see needs_reauth)."},
     },
 )
-def refresh(tenant_id: TenantId, integration_id: IntegrationId, principal: Admin, hub: HubDep) -> Any:
-    document = hub.integrations.get(tenant_id, integration_id).document
-    if hub.catalog.get(document.provider).auth.kind != "oauth2_code":
+def refresh(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Admin,
+    catalog: CatalogDep,
+    integrations: IntegrationsDep,
+    tokens: TokensDep,
+) -> Any:
+    document = integrations.get(tenant_id, integration_id).document
+    if catalog.get(document.provider).auth.kind != "oauth2_code":
         raise NotFound("This integration has no OAuth grant.")
-    hub.tokens.invalidate(document)
-    token = hub.tokens.access_token(document, operation="oauth.refresh")
+    tokens.invalidate(document)
+    token = tokens.access_token(document, operation="oauth.refresh")
     return Refreshed(expires_at=datetime.fromtimestamp(token.expires_at).astimezone(), scopes=list(token.scopes))
 
 
@@ -253,10 +275,10 @@ def download_export(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: Reader,
-    hub: HubDep,
+    exports: ExportsDep,
     file_name: Annotated[str, Path(pattern=r"^enrollments-[0-9]{13}-[0-9a-f]{8}\.csv$")],
 ) -> Any:
-    data = hub.exports.get(f"{tenant_id}/{integration_id}/{file_name}")
+    data = exports.get(f"{tenant_id}/{integration_id}/{file_name}")
     return PlainTextResponse(
         data.decode("utf-8"), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{file_name}"'}
     )
@@ -285,13 +307,20 @@ class WebhookEventQueued(BaseModel):
     responses=WRITE,
 )
 def webhook_event(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Runner, hub: HubDep, body: WebhookEventIn
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Runner,
+    integrations: IntegrationsDep,
+    clock: ClockDep,
+    queues: QueuesDep,
+    settings: SettingsDep,
+    body: WebhookEventIn,
 ) -> Any:
     """For trusted relays (the platform's event bus, an operator replaying a missed delivery). Public provider
     deliveries go to the verified receivers of the next round, which enqueue the same message."""
-    hub.integrations.get(tenant_id, integration_id)
+    integrations.get(tenant_id, integration_id)
     message = WebhookEvent(
-        tenant_id=tenant_id, integration_id=integration_id, id=body.id, type=body.type, received_at=hub.now(), data=body.data
+        tenant_id=tenant_id, integration_id=integration_id, id=body.id, type=body.type, received_at=clock(), data=body.data
     )
-    hub.queues.send(hub.settings.queue_webhook_events, message.model_dump(mode="json"))
+    queues.send(settings.queue_webhook_events, message.model_dump(mode="json"))
     return WebhookEventQueued(id=body.id)

@@ -9,9 +9,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from integrations.api.deps import Admin, HubDep, IntegrationId, TenantId, UsageReader
+from integrations.api.deps import (
+    Admin,
+    AuditDep,
+    CatalogDep,
+    ClockDep,
+    IntegrationId,
+    IntegrationsDep,
+    QuotaAlertsDep,
+    SettingsDep,
+    TenantId,
+    TenantQuotaDep,
+    UsageDep,
+    UsageReader,
+)
 from integrations.api.problems import COMMON, P
-from integrations.table_names import TableName
 from integrations.usage.alerts import AlertSettings
 from integrations.usage.quota import QuotaReport
 from integrations.usage.report import UsageReport, usage_report
@@ -24,12 +36,12 @@ FromDate = Annotated[date | None, Query(alias="from", description="First day (UT
 ToDate = Annotated[date | None, Query(description="Last day (UTC), default today.")]
 
 
-async def date_range(hub: HubDep, from_: FromDate = None, to: ToDate = None) -> tuple[date, date]:
+async def date_range(clock: ClockDep, from_: FromDate = None, to: ToDate = None) -> tuple[date, date]:
     """`from`/`to` query parameters: the last 30 days by default, at most 366 days, in order."""
     for name, value in (("from", from_), ("to", to)):
         if value is not None and not 2000 <= value.year <= 2100:
             raise ValidationFailed("Invalid date range.", [FieldError(f"query:{name}", "must be between 2000 and 2100")])
-    end = to or hub.now().date()
+    end = to or clock().date()
     start = from_ or end - timedelta(days=29)
     if start > end or (end - start).days > 366:
         raise ValidationFailed(
@@ -53,18 +65,21 @@ def integration_usage(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     principal: UsageReader,
-    hub: HubDep,
+    catalog: CatalogDep,
+    integrations: IntegrationsDep,
+    settings: SettingsDep,
+    usage: UsageDep,
     days: Days,
 ) -> Any:
     start, end = days
-    document = hub.integrations.get(tenant_id, integration_id).document
+    document = integrations.get(tenant_id, integration_id).document
     return usage_report(
         document,
-        hub.usage.daily(tenant_id, integration_id, start=start, end=end),
-        spec=hub.catalog.get(document.provider),
+        usage.daily(tenant_id, integration_id, start=start, end=end),
+        spec=catalog.get(document.provider),
         start=start,
         end=end,
-        quota=hub.settings.provider_daily_quotas.get(document.provider),
+        quota=settings.provider_daily_quotas.get(document.provider),
     )
 
 
@@ -76,9 +91,9 @@ def integration_usage(
     response_model=QuotaReport,
     responses=COMMON,
 )
-def quota(tenant_id: TenantId, principal: UsageReader, hub: HubDep) -> Any:
+def quota(tenant_id: TenantId, principal: UsageReader, tenant_quota: TenantQuotaDep) -> Any:
     # Alerts are sent by the minute timer (integrations.minute_timer), not by a read.
-    return hub.tenant_quota(tenant_id)
+    return tenant_quota(tenant_id)
 
 
 class TenantUsageRow(BaseModel):
@@ -109,20 +124,16 @@ class TenantUsage(BaseModel):
 def tenant_usage(
     tenant_id: TenantId,
     principal: UsageReader,
-    hub: HubDep,
+    usage: UsageDep,
+    documents: IntegrationsDep,
     days: Days,
 ) -> Any:
-    from integrations.usage.counters import Tally, tenant_rows
-
     start, end = days
-    hub.usage.flush()
-    per: dict[str, Tally] = {}
-    for subject, _day, _op, tally in tenant_rows(hub.tables.table(TableName.usage), tenant_id, start=start, end=end):
-        per.setdefault(subject, Tally()).add(tally)
+    per = usage.by_integration(tenant_id, start=start, end=end)
     providers = {}
     for integration_id in per:
         try:
-            providers[integration_id] = hub.integrations.get(tenant_id, integration_id).document.provider
+            providers[integration_id] = documents.get(tenant_id, integration_id).document.provider
         except NotFound:
             providers[integration_id] = ""
     rows = [
@@ -152,9 +163,11 @@ def tenant_usage(
         415: {**P, "description": "Not JSON."},
     },
 )
-def put_alert_settings(tenant_id: TenantId, principal: Admin, hub: HubDep, body: AlertSettings) -> Any:
-    saved = hub.quota_alerts.save(tenant_id, body)
-    hub.audit.record(
+def put_alert_settings(
+    tenant_id: TenantId, principal: Admin, audit: AuditDep, quota_alerts: QuotaAlertsDep, body: AlertSettings
+) -> Any:
+    saved = quota_alerts.save(tenant_id, body)
+    audit.record(
         tenant_id,
         actor=principal.actor,
         action="settings.alerts",

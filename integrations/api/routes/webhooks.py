@@ -15,19 +15,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from integrations.api.deps import IntegrationId, Reader, Runner, TenantId
+from integrations.api.deps import (
+    DeliveriesDep,
+    IntegrationId,
+    IntegrationsDep,
+    QueuesDep,
+    Reader,
+    ReceiverDep,
+    Runner,
+    SettingsDep,
+    SubscriptionsDep,
+    TenantId,
+)
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem
-from integrations.repository import IntegrationRepository
-from integrations.webhooks.deliveries import DeliveryStatus, WebhookDeliveries, WebhookDelivery
+from integrations.webhooks.deliveries import DeliveryStatus, WebhookDelivery
 from integrations.webhooks.receiver import Inbound, Receiver, Unverified
-from integrations.webhooks.subscriptions import ChangeSubscription, ChangeSubscriptions
-from integrations.wiring import get_hub
+from integrations.webhooks.subscriptions import ChangeSubscription
 from shared.errors import NotFound
-from shared.queues import Queues
+from shared.settings import Settings
 
 receivers = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["webhooks"])
@@ -49,31 +58,9 @@ RECEIVER_RESPONSES: Responses = {
 }
 
 
-async def receiver_dep() -> Receiver:
-    return get_hub().webhook_receiver
-
-
-async def deliveries_dep() -> WebhookDeliveries:
-    return get_hub().webhook_deliveries
-
-
-async def integrations_dep() -> IntegrationRepository:
-    return get_hub().integrations
-
-
-async def queues_dep() -> Queues:
-    return get_hub().queues
-
-
-ReceiverDep = Annotated[Receiver, Depends(receiver_dep)]
-DeliveriesDep = Annotated[WebhookDeliveries, Depends(deliveries_dep)]
-IntegrationsDep = Annotated[IntegrationRepository, Depends(integrations_dep)]
-QueuesDep = Annotated[Queues, Depends(queues_dep)]
-
-
-async def _receive(request: Request, provider: str, integration_id: str, receiver: Receiver) -> Response:
+async def _receive(request: Request, provider: str, integration_id: str, receiver: Receiver, settings: Settings) -> Response:
     body = await request.body()  # the exact bytes the sender signed (the edge has bounded them)
-    base = get_hub().settings.public_base_url.rstrip("/")
+    base = settings.public_base_url.rstrip("/")
     query = request.url.query
     inbound = Inbound(
         provider=provider,
@@ -103,9 +90,13 @@ async def _receive(request: Request, provider: str, integration_id: str, receive
     openapi_extra={"requestBody": {"content": {"*/*": {}}, "description": "The provider's payload, as it sends it."}},
 )
 async def receive_webhook(
-    request: Request, provider: Provider, integration_id: ReceiverIntegration, receiver: ReceiverDep
+    request: Request,
+    provider: Provider,
+    integration_id: ReceiverIntegration,
+    receiver: ReceiverDep,
+    settings: SettingsDep,
 ) -> Response:
-    return await _receive(request, provider, integration_id, receiver)
+    return await _receive(request, provider, integration_id, receiver, settings)
 
 
 @receivers.get(
@@ -115,16 +106,13 @@ async def receive_webhook(
     responses=RECEIVER_RESPONSES,
 )
 async def answer_challenge(
-    request: Request, provider: Provider, integration_id: ReceiverIntegration, receiver: ReceiverDep
+    request: Request,
+    provider: Provider,
+    integration_id: ReceiverIntegration,
+    receiver: ReceiverDep,
+    settings: SettingsDep,
 ) -> Response:
-    return await _receive(request, provider, integration_id, receiver)
-
-
-async def subscriptions_dep() -> ChangeSubscriptions:
-    return get_hub().subscriptions
-
-
-SubscriptionsDep = Annotated[ChangeSubscriptions, Depends(subscriptions_dep)]
+    return await _receive(request, provider, integration_id, receiver, settings)
 
 
 @router.get(
@@ -193,9 +181,10 @@ def replay_delivery(
     integrations: IntegrationsDep,
     deliveries: DeliveriesDep,
     queues: QueuesDep,
+    settings: SettingsDep,
 ) -> Any:
     integrations.get(tenant_id, integration_id)
     delivery = deliveries.claim_replay(tenant_id, integration_id, delivery_id)
     message = {"tenant_id": tenant_id, "integration_id": integration_id, "delivery_id": delivery.id}
-    queues.send(get_hub().settings.queue_webhook_deliveries, message)
+    queues.send(settings.queue_webhook_deliveries, message)
     return delivery
