@@ -8,13 +8,14 @@ class, so a family base no longer carries `raise NotImplementedError` stubs that
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
 from adapters.calendar import CalendarEvent, EventPage, Watch
 from adapters.crm import ChangePage, RemoteMember
 from adapters.maps import MapImage, Place, Route
+from adapters.social import Comment, ManagedAccount, MetricDay, Post
 from adapters.youtube import Broadcast, LiveStream
 
 
@@ -215,3 +216,19 @@ class VatReports(Protocol):
 class Broadcasts(Protocol):
     def create_stream(self, title: str) -> LiveStream: ...
     def create_broadcast(self, *, title: str, scheduled_start: str, privacy: str, stream_id: str) -> Broadcast: ...
+
+
+class SocialPublish(Protocol):
+    def managed_accounts(self) -> list[ManagedAccount]: ...
+    def check_account(self, account_id: str, token: str) -> str: ...
+    def publish(self, account_id: str, token: str, post: Post) -> str: ...
+
+
+class SocialInsights(Protocol):
+    def insights(self, account_id: str, token: str, start: date, end: date) -> Iterator[MetricDay]: ...
+
+
+class SocialModeration(Protocol):
+    def comments(self, post_id: str, token: str) -> list[Comment]: ...
+    def hide_comment(self, comment_id: str, token: str, hidden: bool) -> None: ...
+    def delete_comment(self, comment_id: str, token: str) -> None: ...

@@ -14,6 +14,7 @@ from devfakes.fortnox import FortnoxFake
 from devfakes.ical import ICalFake
 from devfakes.insurer import InsurerFake
 from devfakes.keyed import KeyedFakes, keyed_urls
+from devfakes.meta import MetaFake
 from devfakes.oauth_accounting import OAuthAccountingFake
 from devfakes.oauth_accounting import urls as accounting_urls
 from devfakes.registry import RegistryFake
@@ -41,6 +42,7 @@ class Fakes:
     adams: AdamsFake = field(default_factory=AdamsFake)
     youtube: YouTubeFake = field(default_factory=lambda: YouTubeFake("youtube", "grace"))
     twitch: TwitchFake = field(default_factory=lambda: TwitchFake("twitch", "rotating"))
+    facebook: MetaFake = field(default_factory=lambda: MetaFake("facebook", "grace"))
     tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
@@ -116,6 +118,13 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
     twitch = TwitchFake("twitch", "rotating")  # Twitch rotates refresh tokens
     tw = stack.enter_context(serve(twitch.app()))
     urls["twitch"] = {"authorize_url": f"{tw}/oauth/authorize", "token_url": f"{tw}/oauth/token", "base_url": f"{tw}/helix"}
+    facebook = MetaFake("facebook", "grace")
+    fb = stack.enter_context(serve(facebook.app()))
+    urls["facebook"] = {
+        "authorize_url": f"{fb}/oauth/authorize",
+        "token_url": f"{fb}/oauth/token",
+        "base_url": f"{fb}/graph",
+    }
     fakes = Fakes(
         fortnox,
         dynamics,
@@ -130,6 +139,7 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         adams=adams,
         youtube=youtube,
         twitch=twitch,
+        facebook=facebook,
     )
     tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
     fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))

@@ -317,6 +317,27 @@ def set_credential_ref(
     return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
+def set_social_accounts(
+    tenant_id: str,
+    integration_id: str,
+    accounts: list[dict[str, Any]],
+    *,
+    repo: IntegrationRepository,
+    actor: str,
+    now: Clock,
+) -> Stored:
+    """The pages a social-media integration manages (each with its token's secret reference): `config.accounts`."""
+
+    def change(document: Any) -> Any:
+        if document.status == LifecycleStatus.decommissioned:
+            raise Conflict("A decommissioned integration is read-only.", allowed_transitions=[])
+        data = document.model_dump(mode="json")
+        data["config"]["accounts"] = accounts
+        return DOCUMENT_ADAPTER.validate_python(data)
+
+    return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
+
+
 _FAMILY_TAGS = frozenset(FAMILIES)
 _ENVELOPE = frozenset(
     {

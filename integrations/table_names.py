@@ -11,6 +11,7 @@ class TableName(StrEnum):
     assertionjti = "assertionjti"  # client-assertion ids already seen (replay protection)
     audit = "audit"
     broadcasts = "broadcasts"  # streaming: the reusable live stream and the broadcasts made per key
+    socialposts = "socialposts"  # posts published per key, per social-media integration
     deadletters = "deadletters"
     due = "due"  # schedule slots waiting to run
     eventdeliveries = "eventdeliveries"  # the log of events sent to tenants' endpoints

@@ -34,7 +34,8 @@ from integrations.maps.lookups import DOCUMENT_TTL_S, MapLookups
 from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
 from integrations.repository import IntegrationRepository
-from integrations.service import set_credential_ref
+from integrations.service import set_credential_ref, set_social_accounts
+from integrations.social import SocialPages
 from integrations.streaming import Broadcasts
 from integrations.structural import ProviderValidator
 from integrations.sync.context import RunContext
@@ -209,6 +210,18 @@ class Hub:
         return self._once(
             "broadcasts",
             lambda: Broadcasts(self.tables.table(TableName.broadcasts), self.credentials, set_secret_ref, self.leases),
+        )
+
+    @property
+    def social(self) -> SocialPages:
+        def set_accounts(tenant_id: str, integration_id: str, accounts: list[dict[str, Any]], actor: str) -> None:
+            set_social_accounts(tenant_id, integration_id, accounts, repo=self.integrations, actor=actor, now=self.now)
+
+        return self._once(
+            "social",
+            lambda: SocialPages(
+                self.tables.table(TableName.socialposts), self.credentials, set_accounts, self.leases, self.clock
+            ),
         )
 
     @property

@@ -31,6 +31,7 @@ from integrations.api.routes import (
     payments,
     providers,
     registry,
+    social,
     streaming,
     syncs,
     tokens,
@@ -78,6 +79,7 @@ def create_api(
     app.include_router(maps.router)
     app.include_router(insurance.router)
     app.include_router(adams.router)
+    app.include_router(social.router)
     app.include_router(streaming.router)
     app.include_router(payments.router)
     app.include_router(clients.router)

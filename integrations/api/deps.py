@@ -29,6 +29,7 @@ from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
 from integrations.repository import IntegrationRepository
 from integrations.secret_names import TENANT_MAX, TENANT_PATTERN
+from integrations.social import SocialPages
 from integrations.streaming import Broadcasts
 from integrations.sync.context import RunContext
 from integrations.sync.outbox import Outbox
@@ -135,6 +136,7 @@ ApiKeysDep = Annotated[ApiKeys, Depends(_from_hub(lambda h: h.api_keys))]
 ProviderAppDep = Annotated[Callable[[Any], ProviderApp], Depends(_from_hub(lambda h: h.provider_app))]
 AdaptersDep = Annotated[Callable[[Any], Adapter], Depends(_from_hub(lambda h: h.adapter_for))]
 LiveDep = Annotated[LiveAdapters, Depends(_from_hub(lambda h: LiveAdapters(h.integrations, h.adapter_for)))]
+SocialDep = Annotated[SocialPages, Depends(_from_hub(lambda h: h.social))]
 ReceiverDep = Annotated[Receiver, Depends(_from_hub(lambda h: h.webhook_receiver))]
 DeliveriesDep = Annotated[WebhookDeliveries, Depends(_from_hub(lambda h: h.webhook_deliveries))]
 EndpointsDep = Annotated[EventEndpoints, Depends(_from_hub(lambda h: h.event_endpoints))]

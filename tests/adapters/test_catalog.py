@@ -136,6 +136,7 @@ def test_a_catalog_capability_is_exactly_what_its_adapter_implements() -> None:
     from adapters.capabilities import ChangeWatch, implements
     from integrations.calls.operations import CALLS
     from integrations.maps.lookups import LOOKUPS
+    from integrations.social import SERVICES as SOCIAL
     from integrations.streaming import SERVICES as STREAMING
     from integrations.sync.insurance import SERVICES as INSURANCE
     from integrations.sync.operations import OPERATIONS
@@ -144,7 +145,7 @@ def test_a_catalog_capability_is_exactly_what_its_adapter_implements() -> None:
 
     checked = 0
     declared = [*OPERATIONS.values(), *CALLS.values()]
-    services = {**LOOKUPS, **INSURANCE, **VAT, **STREAMING}  # what a person waits for: no queue, no operation
+    services = {**LOOKUPS, **INSURANCE, **VAT, **STREAMING, **SOCIAL}  # what a person waits for: no queue, no operation
     known = set(OPERATIONS) | set(CALLS) | NOT_SYNC | {WATCH} | set(services)
     for spec in load().all():
         assert set(spec.capabilities) <= known, spec.id

@@ -1,0 +1,212 @@
+"""Meta's Graph API for Facebook Pages on loopback, behind the shared OAuth fake: the user's pages with their page
+access tokens (`/me/accounts`), posts on a page's feed (text, link, a photo by URL, a scheduled time), their
+comments (list, hide, delete) and page insights. Page calls take the *page's* token, never the user's (Graph's
+error 190 otherwise), and every answer carries `X-App-Usage` percentages; at 100 % of the app's call budget
+Graph answers error 4 (HTTP 403), as Meta does instead of a 429."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from urllib.parse import parse_qs
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from devfakes.oauth_accounting import OAuthAccountingFake
+
+MIN_SCHEDULE_S = 600  # Graph refuses a scheduled_publish_time under 10 minutes ahead
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+
+
+def _error(code: int, message: str, status: int = 400, subcode: int | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"message": message, "type": "OAuthException" if code == 190 else "GraphMethodException"}
+    err["code"] = code
+    if subcode is not None:
+        err["error_subcode"] = subcode
+    return {"error": err, "status": status}
+
+
+@dataclass
+class MetaFake(OAuthAccountingFake):
+    pages: dict[str, dict[str, str]] = field(default_factory=dict)  # page id → name, page access token
+    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    app_calls: int = 0
+    app_call_budget: int = 10_000  # calls an hour before error 4 (X-App-Usage call_count reaches 100)
+
+    def __post_init__(self) -> None:
+        if not self.pages:
+            for page_id, name in (("104500001", "Svenska Bouleförbundet"), ("104500002", "SBF Ungdom")):
+                self.pages[page_id] = {"name": name, "access_token": "EAAPage" + secrets.token_urlsafe(24)}
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+
+    def _answer(self, body: dict[str, Any], status: int = 200) -> Response:
+        usage = {"call_count": min(100, self.app_calls * 100 // self.app_call_budget), "total_time": 1, "total_cputime": 1}
+        return JSONResponse(body, status_code=status, headers={"X-App-Usage": json.dumps(usage)})
+
+    def _fail(self, error: dict[str, Any]) -> Response:
+        return self._answer({"error": error["error"]}, error["status"])
+
+    def _counted(self) -> Response | None:
+        with self.lock:
+            self.app_calls += 1
+            if self.app_calls > self.app_call_budget:
+                return self._fail(_error(4, "Application request limit reached", 403))
+        return None
+
+    def _user(self, request: Request) -> Response | None:
+        if over := self._counted():
+            return over
+        if not self._bearer_ok(request):
+            return self._fail(_error(190, "Invalid OAuth access token.", 401))
+        return None
+
+    def _page(self, request: Request, page_id: str) -> Response | None:
+        """The request must carry this page's token (a user token or another page's is Graph's error 190)."""
+        if over := self._counted():
+            return over
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        page = self.pages.get(page_id)
+        if page is None:
+            return self._fail(_error(100, f"Unsupported request: object {page_id} does not exist", 400, 33))
+        if not token or token != page["access_token"]:
+            return self._fail(_error(190, "A page access token is required for this call.", 401))
+        return None
+
+    def _page_of(self, object_id: str) -> str:
+        return object_id.split("_", 1)[0]
+
+    # -- the user ---------------------------------------------------------------------------------------------
+
+    async def me(self, request: Request) -> Response:
+        if denied := self._user(request):
+            return denied
+        return self._answer({"id": "10150000000000001", "name": "Federation admin"})
+
+    async def accounts(self, request: Request) -> Response:
+        if denied := self._user(request):
+            return denied
+        data = [
+            {"id": pid, "name": p["name"], "access_token": p["access_token"], "tasks": ["CREATE_CONTENT", "MODERATE"]}
+            for pid, p in self.pages.items()
+        ]
+        return self._answer({"data": data, "paging": {"cursors": {"before": "b", "after": "a"}}})
+
+    # -- a page -----------------------------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        page_id = request.path_params["page_id"]
+        if denied := self._page(request, page_id):
+            return denied
+        return self._answer({"id": page_id, "name": self.pages[page_id]["name"]})
+
+    async def publish(self, request: Request) -> Response:
+        page_id, edge = request.path_params["page_id"], request.path_params["edge"]
+        if edge not in ("feed", "photos"):
+            return self._fail(_error(100, f"Unknown edge {edge}", 400))
+        if denied := self._page(request, page_id):
+            return denied
+        form = await _form(request)
+        published = str(form.get("published", "true")).lower() != "false"
+        scheduled = form.get("scheduled_publish_time")
+        if scheduled is not None:
+            if published:
+                return self._fail(_error(100, "Scheduled posts must be created with published=false", 400))
+            if int(str(scheduled)) < time.time() + MIN_SCHEDULE_S:
+                return self._fail(_error(100, "The specified scheduled publish time is invalid.", 400, 1363003))
+        if edge == "photos" and not form.get("url"):
+            return self._fail(_error(100, "(#100) No photo url was given", 400))
+        if edge == "feed" and not (form.get("message") or form.get("link")):
+            return self._fail(_error(100, "(#100) Either message or link must be given", 400))
+        post_id = f"{page_id}_{secrets.randbelow(10**15)}"
+        with self.lock:
+            self.posts[post_id] = {"edge": edge, **{k: str(v) for k, v in form.items()}, "is_published": published}
+        return self._answer({"id": post_id, **({"post_id": post_id} if edge == "photos" else {})})
+
+    async def post_comments(self, request: Request) -> Response:
+        post_id = request.path_params["post_id"]
+        if denied := self._page(request, self._page_of(post_id)):
+            return denied
+        data = [
+            {"id": cid, "message": c["message"], "from": c["from"], "is_hidden": c["is_hidden"]}
+            for cid, c in self.comments.items()
+            if c["post_id"] == post_id
+        ]
+        return self._answer({"data": data})
+
+    async def comment(self, request: Request) -> Response:
+        comment_id = request.path_params["comment_id"]
+        comment = self.comments.get(comment_id)
+        page_id = self._page_of(comment["post_id"]) if comment else ""
+        if denied := self._page(request, page_id or "unknown"):
+            return denied
+        assert comment is not None
+        if request.method == "DELETE":
+            with self.lock:
+                del self.comments[comment_id]
+            return self._answer({"success": True})
+        form = await _form(request)
+        with self.lock:
+            comment["is_hidden"] = str(form.get("is_hidden", "false")).lower() == "true"
+        return self._answer({"success": True})
+
+    async def insights(self, request: Request) -> Response:
+        page_id = request.path_params["page_id"]
+        if denied := self._page(request, page_id):
+            return denied
+        q = request.query_params
+        metrics = [m for m in q.get("metric", "").split(",") if m]
+        if not metrics or q.get("period") != "day":
+            return self._fail(_error(100, "(#100) metric and period=day are required", 400))
+        since, until = int(q.get("since", "0")), int(q.get("until", "0"))
+        days = [since + i * 86400 for i in range(max(0, (until - since) // 86400))]
+        data = [
+            {
+                "name": m,
+                "period": "day",
+                "values": [
+                    {"value": 100 + i * 7 + len(m), "end_time": time.strftime("%Y-%m-%dT08:00:00+0000", time.gmtime(d))}
+                    for i, d in enumerate(days)
+                ],
+            }
+            for m in metrics
+        ]
+        return self._answer({"data": data})
+
+    # -- what people do -----------------------------------------------------------------------------------------
+
+    def someone_comments(self, post_id: str, message: str, author: str = "A follower") -> str:
+        comment_id = f"{post_id.split('_', 1)[1]}_{secrets.randbelow(10**9)}"
+        with self.lock:
+            self.comments[comment_id] = {
+                "post_id": post_id,
+                "message": message,
+                "from": {"name": author},
+                "is_hidden": False,
+            }
+        return comment_id
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/oauth/authorize", self.authorize),
+                Route("/oauth/token", self.token, methods=["POST"]),
+                Route("/graph/me", self.me),
+                Route("/graph/me/accounts", self.accounts),
+                Route("/graph/{page_id:str}", self.page, methods=["GET"]),
+                Route("/graph/{page_id:str}/insights", self.insights),
+                Route("/graph/{post_id:str}/comments", self.post_comments),
+                Route("/graph/{page_id:str}/{edge:str}", self.publish, methods=["POST"]),
+                Route("/graph/{comment_id:str}", self.comment, methods=["POST", "DELETE"]),
+            ]
+        )

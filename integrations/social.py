@@ -1,0 +1,172 @@
+"""Social media for a federation's pages (`social_media` family; Facebook Pages first).
+
+- Accounts: the pages the OAuth grant's user manages are listed (names and ids, never tokens); the tenant selects
+  some, and each selected page's own token is stored as a credential of its own (`page_<id>`: written, audited
+  and rotatable like any secret) and referenced from `config.accounts[].access_token_ref`.
+- Posts are published once per key: the same key again answers the first post (a lease per integration makes
+  racing requests for one key one post). Rows: PartitionKey `<tenant>|<integration>`, RowKey `post|<key>`.
+- Moderation (list, hide, delete a post's comments) and page insights (daily series) read with the page's token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from adapters import capabilities as can
+from adapters.social import Post
+from integrations.credentials import Credentials
+from integrations.table_names import integration_partition
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.leases import LeaseBusy, Leases
+from shared.tables import Table
+
+LEASE_S = 30.0
+
+# The catalog capability → (the adapter Protocol, the document flag switching it on).
+SERVICES: dict[str, tuple[type, str]] = {
+    "publish_posts": (can.SocialPublish, "publish"),
+    "page_insights": (can.SocialInsights, "analytics"),
+    "moderate_comments": (can.SocialModeration, "moderation"),
+}
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    name: str
+    selected: bool = Field(description="Whether the hub holds this page's token (config.accounts).")
+
+
+class PostOut(BaseModel):
+    key: str
+    account_id: str
+    post_id: str = Field(description="The provider's id of the post.")
+    scheduled_at: datetime | None = None
+    created_at: datetime
+
+
+class CommentOut(BaseModel):
+    comment_id: str
+    message: str
+    author: str
+    hidden: bool
+
+
+class MetricOut(BaseModel):
+    metric: str
+    day: date
+    value: int
+
+
+def page_slot(account_id: str) -> str:
+    return f"page_{account_id}"
+
+
+@dataclass(frozen=True)
+class SocialPages:
+    table: Table
+    credentials: Credentials
+    set_accounts: Callable[[str, str, list[dict[str, Any]], str], None]  # tenant, integration, config.accounts, actor
+    leases: Leases
+    now: Callable[[], datetime]
+
+    # -- accounts ---------------------------------------------------------------------------------------------
+
+    def available(self, document: Any, adapter: can.SocialPublish) -> list[AccountOut]:
+        selected = {a.account_id for a in document.config.accounts}
+        return [
+            AccountOut(account_id=a.account_id, name=a.name, selected=a.account_id in selected)
+            for a in adapter.managed_accounts()
+        ]
+
+    def select(self, document: Any, adapter: can.SocialPublish, account_ids: list[str], *, actor: str) -> list[AccountOut]:
+        """Keep these pages (and only these): each one's token stored as its own credential, the document's
+        `config.accounts` pointing at them. A page the grant's user does not manage is a 422 naming it."""
+        managed = {a.account_id: a for a in adapter.managed_accounts()}
+        unknown = [
+            FieldError(f"/account_ids/{i}", "not a page the authorised user manages")
+            for i, a in enumerate(account_ids)
+            if a not in managed
+        ]
+        if unknown:
+            raise ValidationFailed("Some pages are not managed by the account that granted access.", unknown)
+        accounts = []
+        for account_id in dict.fromkeys(account_ids):
+            page = managed[account_id]
+            stored = self.credentials.put(
+                document.tenant_id, document.id, page_slot(account_id), page.token, actor=actor, reason="page token"
+            )
+            accounts.append({"account_id": account_id, "name": page.name, "kind": "page", "access_token_ref": stored.ref})
+        self.set_accounts(document.tenant_id, document.id, accounts, actor)
+        return [AccountOut(account_id=a["account_id"], name=a["name"], selected=True) for a in accounts]
+
+    def _token(self, document: Any, account_id: str, operation: str) -> str:
+        account = next((a for a in document.config.accounts if a.account_id == account_id), None)
+        if account is None or not account.access_token_ref:
+            raise Conflict(
+                f"Page {account_id} is not selected for this integration (PUT …/social/accounts).", reason="not_selected"
+            )
+        return self.credentials.resolve_ref(
+            document.tenant_id, document.id, account.access_token_ref, slot=page_slot(account_id), operation=operation
+        )
+
+    # -- posts --------------------------------------------------------------------------------------------------
+
+    def get(self, document: Any, key: str) -> PostOut | None:
+        found = self.table.find(integration_partition(document.tenant_id, document.id), f"post|{key}")
+        return PostOut.model_validate_json(found[0]["Body"]) if found else None
+
+    def publish(
+        self, document: Any, adapter: can.SocialPublish, *, key: str, account_id: str, post: Post
+    ) -> tuple[PostOut, bool]:
+        """(the post, whether this call published it): once per key, on every instance."""
+        try:
+            with self.leases.held(f"social|{document.tenant_id}|{document.id}", ttl_s=LEASE_S, wait_s=LEASE_S / 2):
+                if (existing := self.get(document, key)) is not None:
+                    return existing, False
+                post_id = adapter.publish(account_id, self._token(document, account_id, "social.publish"), post)
+                scheduled = datetime.fromtimestamp(post.scheduled_at, UTC) if post.scheduled_at else None
+                out = PostOut(key=key, account_id=account_id, post_id=post_id, scheduled_at=scheduled, created_at=self.now())
+                pk = integration_partition(document.tenant_id, document.id)
+                self.table.insert({"PartitionKey": pk, "RowKey": f"post|{key}", "Body": out.model_dump_json()})
+                return out, True
+        except LeaseBusy:
+            raise Conflict("Another post is being published for this integration; retry.", reason="in_progress") from None
+
+    def _post(self, document: Any, key: str) -> PostOut:
+        found = self.get(document, key)
+        if found is None:
+            raise NotFound(f"No post for {key}.")
+        return found
+
+    # -- moderation ---------------------------------------------------------------------------------------------
+
+    def comments(self, document: Any, adapter: can.SocialModeration, key: str) -> list[CommentOut]:
+        post = self._post(document, key)
+        token = self._token(document, post.account_id, "social.comments")
+        return [CommentOut(**vars(c)) for c in adapter.comments(post.post_id, token)]
+
+    def moderate(self, document: Any, adapter: can.SocialModeration, key: str, comment_id: str, action: str) -> None:
+        """Hide, show or delete one comment of the post made for `key`; the comment must be that post's."""
+        post = self._post(document, key)
+        token = self._token(document, post.account_id, "social.moderate")
+        if comment_id not in {c.comment_id for c in adapter.comments(post.post_id, token)}:
+            raise NotFound(f"No comment {comment_id} on the post for {key}.")
+        if action == "delete":
+            adapter.delete_comment(comment_id, token)
+        else:
+            adapter.hide_comment(comment_id, token, action == "hide")
+
+    # -- insights -----------------------------------------------------------------------------------------------
+
+    def insights(
+        self, document: Any, adapter: can.SocialInsights, account_id: str, start: date, end: date
+    ) -> list[MetricOut]:
+        token = self._token(document, account_id, "social.insights")
+        return [
+            MetricOut(metric=m.metric, day=m.day, value=m.value) for m in adapter.insights(account_id, token, start, end)
+        ]

@@ -1,0 +1,159 @@
+"""Facebook Pages against a loopback Graph fake behind the OAuth flow: the grant's pages listed without their
+tokens; selected pages' tokens kept as secret references (never answered, never logged); validation checks the
+selected pages are still managed (a precise red when one is not); posts published once per key (text and link,
+a photo, a scheduled post), with the page's own token; comments moderated (hide, delete), audited; page insights
+as daily series; each capability behind its flag; Meta's usage headers read, its rate-limit errors retriable."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from adapters.facebook import usage_percent
+from devfakes.launcher import Fakes
+from integrations.wiring import Hub
+from tests.helpers import ApiClient, connect_fortnox, together
+
+PAGE, OTHER = "104500001", "104500002"
+
+
+def _connected(admin: ApiClient, fakes: Fakes, **capabilities: bool) -> str:
+    body = {
+        "family": "social_media",
+        "provider": "facebook",
+        "display_name": "SBF på Facebook",
+        "oauth_client_id": fakes.facebook.client_id,
+        "capabilities": {"publish": True, "analytics": True, "moderation": True, **capabilities},
+    }
+    doc = connect_fortnox(admin, fakes.facebook, body=body)
+    return f"{admin.integrations}/{doc['id']}"
+
+
+def _select_and_activate(admin: ApiClient, path: str) -> None:
+    r = admin.request("PUT", f"{path}/social/accounts", json={"account_ids": [PAGE]})
+    assert r.status_code == 200, r.text
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"], result
+    assert admin.post(f"{path}:activate").status_code == 200
+
+
+def test_pages_posts_moderation_and_insights_with_page_tokens_kept_secret(
+    admin: ApiClient, fakes: Fakes, hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = fakes.facebook
+    tokens = [p["access_token"] for p in fake.pages.values()]
+    path = _connected(admin, fakes)
+    answers: list[str] = []
+
+    listed = admin.get(f"{path}/social/accounts")
+    assert listed.status_code == 200, listed.text
+    assert {(a["account_id"], a["selected"]) for a in listed.json()} == {(PAGE, False), (OTHER, False)}
+    answers.append(listed.text)
+    _select_and_activate(admin, path)
+    document = hub.integrations.get(admin.tenant, path.rsplit("/", 1)[1]).document
+    (account,) = document.config.accounts
+    assert account.account_id == PAGE and account.access_token_ref  # a reference; the value is in Key Vault
+    answers.append(admin.get(path).text)
+
+    # A post once per key, with the page's token (the fake refuses the user's); racing retries make one post.
+    post = {"key": "SM-2027-final", "account_id": PAGE, "message": "Finalen börjar 14.00!", "link": "https://boule.se/sm"}
+    first = admin.post(f"{path}/social/posts", json=post)
+    assert first.status_code == 201, first.text
+    racing = together(*[lambda: admin.post(f"{path}/social/posts", json=post) for _ in range(4)])
+    assert {r.status_code for r in racing} == {200} and {r.json()["post_id"] for r in racing} == {first.json()["post_id"]}  # type: ignore[attr-defined]
+    (made,) = fake.posts.values()
+    assert made["message"] == post["message"] and made["link"] == post["link"] and made["is_published"] is True
+    answers += [first.text, *(r.text for r in racing)]  # type: ignore[attr-defined]
+
+    later = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    scheduled = {**post, "key": "SM-2027-preview", "scheduled_at": later.isoformat(), "link": None}
+    r = admin.post(f"{path}/social/posts", json=scheduled)
+    assert r.status_code == 201, r.text
+    assert fake.posts[r.json()["post_id"]]["scheduled_publish_time"] == str(int(later.timestamp()))
+    photo = {**post, "key": "SM-2027-photo", "link": None, "image_url": "https://boule.se/img/final.jpg"}
+    r = admin.post(f"{path}/social/posts", json=photo)
+    assert r.status_code == 201 and fake.posts[r.json()["post_id"]]["edge"] == "photos", r.text
+    too_soon = {**scheduled, "key": "x", "scheduled_at": (datetime.now(UTC) + timedelta(minutes=2)).isoformat()}
+    r = admin.post(f"{path}/social/posts", json=too_soon)
+    assert r.status_code == 422 and "/scheduled_at" in r.text, r.text
+    r = admin.post(f"{path}/social/posts", json={**post, "key": "other-page", "account_id": OTHER})
+    assert r.status_code == 409 and "not selected" in r.json()["detail"], r.text
+
+    # Moderation: a follower's comments on our post, hidden then deleted; each action in the audit trail.
+    spam = fake.someone_comments(first.json()["post_id"], "Köp billiga klot!")
+    fake.someone_comments(first.json()["post_id"], "Lycka till!")
+    listed_comments = admin.get(f"{path}/social/posts/{post['key']}/comments")
+    assert listed_comments.status_code == 200 and len(listed_comments.json()) == 2, listed_comments.text
+    moderate = f"{path}/social/posts/{post['key']}/comments/{spam}"
+    assert admin.post(moderate, json={"action": "hide"}).status_code == 204
+    assert fake.comments[spam]["is_hidden"] is True
+    assert admin.post(moderate, json={"action": "delete"}).status_code == 204
+    assert spam not in fake.comments
+    assert admin.post(moderate, json={"action": "delete"}).status_code == 404  # not a comment of that post any more
+    audit = admin.get(f"/api/v1/tenants/{admin.tenant}/audit", params={"limit": 100}).json()["items"]
+    assert {"social.comment.hide", "social.comment.delete", "social.accounts"} <= {a["action"] for a in audit}
+
+    # Insights: a daily series per metric, read with the page's token.
+    r = admin.get(f"{path}/social/accounts/{PAGE}/insights", params={"from": "2026-11-01", "to": "2026-11-07"})
+    assert r.status_code == 200, r.text
+    series = r.json()
+    assert {m["metric"] for m in series} == {"page_impressions", "page_post_engagements", "page_fans"}
+    assert len(series) == 21 and all(m["value"] > 0 for m in series)
+    bad = admin.get(f"{path}/social/accounts/{PAGE}/insights", params={"from": "2026-11-07", "to": "2026-11-01"})
+    assert bad.status_code == 422 and bad.headers["Content-Type"].startswith("application/problem+json")
+
+    # Usage is counted per operation; page tokens appear in no answer and no log line.
+    usage = hub.usage.daily(
+        admin.tenant, path.rsplit("/", 1)[1], start=datetime.now(UTC).date(), end=datetime.now(UTC).date()
+    )
+    assert usage and {"social.publish", "social.moderate", "social.insights"} <= set(usage[0].by_operation)
+    for token in tokens:
+        assert not any(token in a for a in answers) and token not in caplog.text
+
+
+def test_each_capability_behind_its_flag_and_a_page_no_longer_managed_is_a_precise_red(
+    admin: ApiClient, fakes: Fakes
+) -> None:
+    path = _connected(admin, fakes, moderation=False, analytics=False)
+    _select_and_activate(admin, path)
+    post = {"key": "k1", "account_id": PAGE, "message": "Hej"}
+    assert admin.post(f"{path}/social/posts", json=post).status_code == 201
+    r = admin.get(f"{path}/social/posts/k1/comments")
+    assert r.status_code == 409 and r.json()["reason"] == "capability_off", r.text
+    r = admin.get(f"{path}/social/accounts/{PAGE}/insights", params={"from": "2026-11-01", "to": "2026-11-02"})
+    assert r.status_code == 409 and "analytics" in r.json()["detail"], r.text
+
+    page = fakes.facebook.pages.pop(PAGE)  # the user lost the page's admin role
+    try:
+        result = admin.post(f"{path}:validate").json()["result"]
+        assert not result["passed"]
+        (red,) = [c for c in result["checks"] if not c["passed"]]
+        assert red["name"] == "provider.accounts" and PAGE in red["detail"] and "Svenska Bouleförbundet" in red["detail"]
+        r = admin.request("PUT", f"{path}/social/accounts", json={"account_ids": [PAGE]})
+        assert r.status_code == 422 and "/account_ids/0" in r.text, r.text
+    finally:
+        fakes.facebook.pages[PAGE] = page
+
+
+def test_graphs_rate_limit_error_is_a_retriable_502_and_usage_headers_are_read(admin: ApiClient, fakes: Fakes) -> None:
+    path = _connected(admin, fakes)
+    _select_and_activate(admin, path)
+    fake = fakes.facebook
+    before = fake.app_call_budget
+    fake.app_call_budget = fake.app_calls  # the app's hourly budget is spent: Graph answers error 4
+    try:
+        r = admin.post(f"{path}/social/posts", json={"key": "k", "account_id": PAGE, "message": "Hej"})
+    finally:
+        fake.app_call_budget = before
+    assert r.status_code == 502 and "rate limit (code 4)" in r.json()["detail"], r.text
+
+    headers: dict[str, Any] = {
+        "X-App-Usage": '{"call_count": 42, "total_time": 91, "total_cputime": 3}',
+        "X-Business-Use-Case-Usage": '{"1045": [{"type": "pages", "call_count": 95, "estimated_time_to_regain_access": 7}]}',
+    }
+    assert usage_percent(headers) == (95, 7.0)
+    assert usage_percent({"X-App-Usage": "not json"}) == (0, 0.0)
