@@ -30,6 +30,8 @@ INSIGHT_METRICS = ("page_impressions", "page_post_engagements", "page_fans")
 
 
 class FacebookAdapter(Adapter):
+    insight_metrics: tuple[str, ...] = INSIGHT_METRICS
+
     def validate(self) -> list[ValidationCheck]:
         """The user token works (the catalog's `GET /me`), and every selected page is still one it manages."""
         checks = super().validate()
@@ -92,7 +94,7 @@ class FacebookAdapter(Adapter):
     def insights(self, account_id: str, token: str, start: date, end: date) -> Iterator[MetricDay]:
         since = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
         until = int(datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp()) + 86400
-        params = {"metric": ",".join(INSIGHT_METRICS), "period": "day", "since": since, "until": until}
+        params = {"metric": ",".join(self.insight_metrics), "period": "day", "since": since, "until": until}
         data = self._graph("GET", f"/{account_id}/insights", "social.insights", token=token, params=params)
         for series in data.get("data", []):
             for point in series.get("values", []):

@@ -125,6 +125,7 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         "token_url": f"{fb}/oauth/token",
         "base_url": f"{fb}/graph",
     }
+    urls["instagram"] = dict(urls["facebook"])  # one Graph: Instagram accounts are linked to the pages
     fakes = Fakes(
         fortnox,
         dynamics,

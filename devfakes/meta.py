@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from urllib.parse import parse_qs
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,6 +40,8 @@ class MetaFake(OAuthAccountingFake):
     pages: dict[str, dict[str, str]] = field(default_factory=dict)  # page id → name, page access token
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     comments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    instagram: dict[str, str] = field(default_factory=dict)  # Instagram business account id → its page id
+    containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     app_calls: int = 0
     app_call_budget: int = 10_000  # calls an hour before error 4 (X-App-Usage call_count reaches 100)
 
@@ -47,6 +49,8 @@ class MetaFake(OAuthAccountingFake):
         if not self.pages:
             for page_id, name in (("104500001", "Svenska Bouleförbundet"), ("104500002", "SBF Ungdom")):
                 self.pages[page_id] = {"name": name, "access_token": "EAAPage" + secrets.token_urlsafe(24)}
+        if not self.instagram:
+            self.instagram["17841400000000001"] = "104500001"  # the federation's Instagram, linked to its page
 
     # -- plumbing ---------------------------------------------------------------------------------------------
 
@@ -84,7 +88,15 @@ class MetaFake(OAuthAccountingFake):
         return None
 
     def _page_of(self, object_id: str) -> str:
-        return object_id.split("_", 1)[0]
+        """The page an object belongs to: a page post `<page>_<n>`, an Instagram account, or its media."""
+        head = object_id.split("_", 1)[0]
+        if head in self.instagram:
+            return self.instagram[head]
+        media = self.posts.get(object_id)
+        return str(media["page"]) if media and "page" in media else head
+
+    def _ig_of(self, page_id: str) -> str | None:
+        return next((ig for ig, page in self.instagram.items() if page == page_id), None)
 
     # -- the user ---------------------------------------------------------------------------------------------
 
@@ -98,6 +110,7 @@ class MetaFake(OAuthAccountingFake):
             return denied
         data = [
             {"id": pid, "name": p["name"], "access_token": p["access_token"], "tasks": ["CREATE_CONTENT", "MODERATE"]}
+            | ({"instagram_business_account": {"id": ig, "username": "svenskboule"}} if (ig := self._ig_of(pid)) else {})
             for pid, p in self.pages.items()
         ]
         return self._answer({"data": data, "paging": {"cursors": {"before": "b", "after": "a"}}})
@@ -105,9 +118,12 @@ class MetaFake(OAuthAccountingFake):
     # -- a page -----------------------------------------------------------------------------------------------
 
     async def page(self, request: Request) -> Response:
-        page_id = request.path_params["page_id"]
+        object_id = request.path_params["page_id"]
+        page_id = self._page_of(object_id)
         if denied := self._page(request, page_id):
             return denied
+        if object_id in self.instagram:
+            return self._answer({"id": object_id, "username": "svenskboule"})
         return self._answer({"id": page_id, "name": self.pages[page_id]["name"]})
 
     async def publish(self, request: Request) -> Response:
@@ -133,12 +149,41 @@ class MetaFake(OAuthAccountingFake):
             self.posts[post_id] = {"edge": edge, **{k: str(v) for k, v in form.items()}, "is_published": published}
         return self._answer({"id": post_id, **({"post_id": post_id} if edge == "photos" else {})})
 
+    async def ig_media(self, request: Request) -> Response:
+        """Instagram's first step: a media container for an image (IG has no text-only posts)."""
+        ig = request.path_params["ig_id"]
+        if denied := self._page(request, self._page_of(ig)):
+            return denied
+        form = await _form(request)
+        if not form.get("image_url"):
+            return self._fail(_error(100, "(#100) The parameter image_url is required", 400))
+        container = str(secrets.randbelow(10**16))
+        with self.lock:
+            self.containers[container] = {"ig": ig, **form}
+        return self._answer({"id": container})
+
+    async def ig_publish(self, request: Request) -> Response:
+        ig = request.path_params["ig_id"]
+        if denied := self._page(request, self._page_of(ig)):
+            return denied
+        form = await _form(request)
+        with self.lock:
+            container = self.containers.pop(form.get("creation_id", ""), None)
+            if container is None or container["ig"] != ig:
+                return self._fail(_error(9004, "Media ID is not available", 400))
+            media_id = str(secrets.randbelow(10**16))
+            self.posts[media_id] = {"edge": "instagram", "page": self.instagram[ig], **container, "is_published": True}
+        return self._answer({"id": media_id})
+
     async def post_comments(self, request: Request) -> Response:
         post_id = request.path_params["post_id"]
         if denied := self._page(request, self._page_of(post_id)):
             return denied
+        instagram = self.posts.get(post_id, {}).get("edge") == "instagram"
         data = [
-            {"id": cid, "message": c["message"], "from": c["from"], "is_hidden": c["is_hidden"]}
+            {"id": cid, "text": c["message"], "username": c["from"]["name"], "hidden": c["is_hidden"]}
+            if instagram
+            else {"id": cid, "message": c["message"], "from": c["from"], "is_hidden": c["is_hidden"]}
             for cid, c in self.comments.items()
             if c["post_id"] == post_id
         ]
@@ -156,13 +201,13 @@ class MetaFake(OAuthAccountingFake):
                 del self.comments[comment_id]
             return self._answer({"success": True})
         form = await _form(request)
-        with self.lock:
-            comment["is_hidden"] = str(form.get("is_hidden", "false")).lower() == "true"
+        with self.lock:  # Facebook's parameter is is_hidden, Instagram's hide
+            comment["is_hidden"] = str(form.get("is_hidden", form.get("hide", "false"))).lower() == "true"
         return self._answer({"success": True})
 
     async def insights(self, request: Request) -> Response:
         page_id = request.path_params["page_id"]
-        if denied := self._page(request, page_id):
+        if denied := self._page(request, self._page_of(page_id)):
             return denied
         q = request.query_params
         metrics = [m for m in q.get("metric", "").split(",") if m]
@@ -186,7 +231,7 @@ class MetaFake(OAuthAccountingFake):
     # -- what people do -----------------------------------------------------------------------------------------
 
     def someone_comments(self, post_id: str, message: str, author: str = "A follower") -> str:
-        comment_id = f"{post_id.split('_', 1)[1]}_{secrets.randbelow(10**9)}"
+        comment_id = f"{post_id.split('_', 1)[-1]}_{secrets.randbelow(10**9)}"
         with self.lock:
             self.comments[comment_id] = {
                 "post_id": post_id,
@@ -206,6 +251,8 @@ class MetaFake(OAuthAccountingFake):
                 Route("/graph/{page_id:str}", self.page, methods=["GET"]),
                 Route("/graph/{page_id:str}/insights", self.insights),
                 Route("/graph/{post_id:str}/comments", self.post_comments),
+                Route("/graph/{ig_id:str}/media", self.ig_media, methods=["POST"]),
+                Route("/graph/{ig_id:str}/media_publish", self.ig_publish, methods=["POST"]),
                 Route("/graph/{page_id:str}/{edge:str}", self.publish, methods=["POST"]),
                 Route("/graph/{comment_id:str}", self.comment, methods=["POST", "DELETE"]),
             ]

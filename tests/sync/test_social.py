@@ -157,3 +157,43 @@ def test_graphs_rate_limit_error_is_a_retriable_502_and_usage_headers_are_read(a
     }
     assert usage_percent(headers) == (95, 7.0)
     assert usage_percent({"X-App-Usage": "not json"}) == (0, 0.0)
+
+
+def test_instagram_publishes_an_image_in_two_steps_and_moderates_with_the_pages_token(
+    admin: ApiClient, fakes: Fakes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = fakes.facebook  # one Graph: the Instagram account is linked to the federation's page
+    body = {
+        "family": "social_media",
+        "provider": "instagram",
+        "display_name": "SBF på Instagram",
+        "oauth_client_id": fake.client_id,
+        "capabilities": {"publish": True, "analytics": True, "moderation": True},
+    }
+    path = f"{admin.integrations}/{connect_fortnox(admin, fake, body=body)['id']}"
+    ig = "17841400000000001"
+    listed = admin.get(f"{path}/social/accounts").json()
+    assert [(a["account_id"], a["name"]) for a in listed] == [(ig, "@svenskboule (Svenska Bouleförbundet)")]
+    assert admin.request("PUT", f"{path}/social/accounts", json={"account_ids": [ig]}).status_code == 200
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+
+    text_only = admin.post(f"{path}/social/posts", json={"key": "t", "account_id": ig, "message": "Hej"})
+    assert text_only.status_code == 422 and "/image_url" in text_only.text, text_only.text
+    post = {"key": "SM-bild", "account_id": ig, "message": "Finalen!", "image_url": "https://boule.se/img/final.jpg"}
+    r = admin.post(f"{path}/social/posts", json=post)
+    assert r.status_code == 201, r.text
+    media = fake.posts[r.json()["post_id"]]
+    assert media["edge"] == "instagram" and media["caption"] == "Finalen!" and not fake.containers  # published
+    assert admin.post(f"{path}/social/posts", json=post).json()["post_id"] == r.json()["post_id"]
+
+    troll = fake.someone_comments(r.json()["post_id"], "Tråkigt")
+    comments = admin.get(f"{path}/social/posts/SM-bild/comments").json()
+    assert comments == [{"comment_id": troll, "message": "Tråkigt", "author": "A follower", "hidden": False}]
+    assert admin.post(f"{path}/social/posts/SM-bild/comments/{troll}", json={"action": "hide"}).status_code == 204
+    assert fake.comments[troll]["is_hidden"] is True
+    insights = admin.get(f"{path}/social/accounts/{ig}/insights", params={"from": "2026-11-01", "to": "2026-11-02"})
+    assert {m["metric"] for m in insights.json()} == {"impressions", "reach", "profile_views"}, insights.text
+    token = fake.pages["104500001"]["access_token"]
+    assert token not in caplog.text and token not in str(listed)
