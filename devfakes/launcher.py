@@ -22,6 +22,7 @@ from devfakes.servers import serve
 from devfakes.swish import SwishFake
 from devfakes.tenant_endpoint import TenantEndpointFake
 from devfakes.twitch import TwitchFake
+from devfakes.x import XFake
 from devfakes.youtube import YouTubeFake
 
 
@@ -43,6 +44,7 @@ class Fakes:
     youtube: YouTubeFake = field(default_factory=lambda: YouTubeFake("youtube", "grace"))
     twitch: TwitchFake = field(default_factory=lambda: TwitchFake("twitch", "rotating"))
     facebook: MetaFake = field(default_factory=lambda: MetaFake("facebook", "grace"))
+    x: XFake = field(default_factory=lambda: XFake("x", "rotating"))
     tenant_endpoint_url: str = ""  # HTTPS, certified by the test CA in `ca_bundle`
 
     @property
@@ -126,6 +128,9 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         "base_url": f"{fb}/graph",
     }
     urls["instagram"] = dict(urls["facebook"])  # one Graph: Instagram accounts are linked to the pages
+    x = XFake("x", "rotating")  # X rotates refresh tokens (offline.access)
+    xs = stack.enter_context(serve(x.app()))
+    urls["x"] = {"authorize_url": f"{xs}/oauth/authorize", "token_url": f"{xs}/oauth/token", "base_url": f"{xs}/2"}
     fakes = Fakes(
         fortnox,
         dynamics,
@@ -141,6 +146,7 @@ def start_fakes(**fortnox_options: Any) -> Fakes:
         youtube=youtube,
         twitch=twitch,
         facebook=facebook,
+        x=x,
     )
     tls = {"ssl_certfile": str(swish.server_cert), "ssl_keyfile": str(swish.server_key)}  # no client certificate
     fakes.tenant_endpoint_url = stack.enter_context(serve(fakes.tenant_endpoint.app(), **tls))

@@ -97,19 +97,25 @@ class SocialPages:
         accounts = []
         for account_id in dict.fromkeys(account_ids):
             page = managed[account_id]
-            stored = self.credentials.put(
-                document.tenant_id, document.id, page_slot(account_id), page.token, actor=actor, reason="page token"
-            )
-            accounts.append({"account_id": account_id, "name": page.name, "kind": "page", "access_token_ref": stored.ref})
+            ref = None  # an account without a token of its own (X) is used with the integration's OAuth token
+            if page.token:
+                stored = self.credentials.put(
+                    document.tenant_id, document.id, page_slot(account_id), page.token, actor=actor, reason="page token"
+                )
+                ref = stored.ref
+            kind = "page" if page.token else "account"
+            accounts.append({"account_id": account_id, "name": page.name, "kind": kind, "access_token_ref": ref})
         self.set_accounts(document.tenant_id, document.id, accounts, actor)
         return [AccountOut(account_id=a["account_id"], name=a["name"], selected=True) for a in accounts]
 
     def _token(self, document: Any, account_id: str, operation: str) -> str:
         account = next((a for a in document.config.accounts if a.account_id == account_id), None)
-        if account is None or not account.access_token_ref:
+        if account is None:
             raise Conflict(
                 f"Page {account_id} is not selected for this integration (PUT …/social/accounts).", reason="not_selected"
             )
+        if not account.access_token_ref:
+            return ""  # an account used with the integration's own OAuth token (X)
         return self.credentials.resolve_ref(
             document.tenant_id, document.id, account.access_token_ref, slot=page_slot(account_id), operation=operation
         )

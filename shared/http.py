@@ -146,12 +146,18 @@ class Policy:
     not_processed: frozenset[int] = NOT_PROCESSED
 
 
+EPOCH_FLOOR = 1_000_000_000  # 2001-09-09: no provider asks for a 31-year wait
+
+
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
     if not value:
         return None
     value = value.strip()
     if value.replace(".", "", 1).isdigit():
-        return float(value)
+        seconds = float(value)
+        if seconds > EPOCH_FLOOR:  # a reset given as a Unix time (X's x-rate-limit-reset) is a moment, not a delay
+            return max(0.0, seconds + 1 - (now if now is not None else time.time()))  # whole seconds: round up
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

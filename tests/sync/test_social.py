@@ -7,6 +7,7 @@ as daily series; each capability behind its flag; Meta's usage headers read, its
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -197,3 +198,54 @@ def test_instagram_publishes_an_image_in_two_steps_and_moderates_with_the_pages_
     assert {m["metric"] for m in insights.json()} == {"impressions", "reach", "profile_views"}, insights.text
     token = fake.pages["104500001"]["access_token"]
     assert token not in caplog.text and token not in str(listed)
+
+
+def test_x_posts_through_pkce_and_hides_replies_and_a_spent_window_holds_the_next_call(
+    admin: ApiClient, fakes: Fakes, hub: Hub
+) -> None:
+    """X: the consent uses PKCE (the fake refuses a code without its verifier), the account is the user's own
+    (no token of its own to store), a post once per key, replies hidden and shown (deleting others' replies is
+    X's to refuse: a 422 naming the field), and a window X reports spent holds the shared window until reset."""
+    fake = fakes.x
+    body = {
+        "family": "social_media",
+        "provider": "x",
+        "display_name": "SBF på X",
+        "oauth_client_id": fake.client_id,
+        "capabilities": {"publish": True, "moderation": True},
+    }
+    path = f"{admin.integrations}/{connect_fortnox(admin, fake, body=body)['id']}"
+    (account,) = admin.get(f"{path}/social/accounts").json()
+    assert (account["name"], account["selected"]) == ("@svenskboule", False)
+    assert admin.request("PUT", f"{path}/social/accounts", json={"account_ids": [account["account_id"]]}).status_code == 200
+    assert admin.post(f"{path}:validate").json()["result"]["passed"]
+    assert admin.post(f"{path}:activate").status_code == 200
+
+    post = {
+        "key": "SM-x",
+        "account_id": account["account_id"],
+        "message": "Finalen börjar 14.00!",
+        "link": "https://boule.se/sm",
+    }
+    r = admin.post(f"{path}/social/posts", json=post)
+    assert r.status_code == 201, r.text
+    assert fake.tweets[r.json()["post_id"]]["text"] == "Finalen börjar 14.00! https://boule.se/sm"
+    assert admin.post(f"{path}/social/posts", json=post).status_code == 200 and len(fake.tweets) == 1
+    long = admin.post(f"{path}/social/posts", json={**post, "key": "long", "message": "x" * 280})
+    assert long.status_code == 422 and "/message" in long.text, long.text
+
+    reply = fake.someone_replies(r.json()["post_id"], "Heja!", username="fan")
+    assert admin.get(f"{path}/social/posts/SM-x/comments").json() == [
+        {"comment_id": reply, "message": "Heja!", "author": "@fan", "hidden": False}
+    ]
+    assert admin.post(f"{path}/social/posts/SM-x/comments/{reply}", json={"action": "hide"}).status_code == 204
+    assert fake.tweets[reply]["hidden"] is True
+    refused = admin.post(f"{path}/social/posts/SM-x/comments/{reply}", json={"action": "delete"})
+    assert refused.status_code == 422 and "/action" in refused.text and reply in fake.tweets, refused.text
+
+    # X reports the window spent (remaining 0, reset in 2 s): the next call waits for the reset, no 429.
+    fake.used, fake.reset_at = fake.per_window - 1, time.time() + 2
+    started = time.monotonic()
+    assert admin.get(f"{path}/social/posts/SM-x/comments").status_code == 200  # spends the last request
+    assert admin.get(f"{path}/social/posts/SM-x/comments").status_code == 200
+    assert time.monotonic() - started >= 1.5 and fake.throttled == 0

@@ -1,0 +1,96 @@
+"""X (API v2, OAuth 2.0 with PKCE; `offline.access` for a refresh token, which rotates): the account is the
+authorised user's own (`/users/me`: no per-account token, the integration's OAuth token is used), posts are
+`POST /tweets` (text, a link appended; at most 280 characters), moderation hides or shows the replies in a
+post's conversation (X lets only their authors delete replies), and there are no daily account insights on
+X's API (the catalog does not list them).
+
+X answers 429 without Retry-After and carries `x-rate-limit-remaining/-reset` on every answer: when a window
+is spent, the adapter holds the integration's shared window until `reset`, on every instance, so the next
+call waits instead of drawing a 429; a 429 that comes anyway is retried at `reset` (the catalog names
+`x-rate-limit-reset` as X's retry header: a Unix time, which the outbound client reads as a moment)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from adapters.base import Adapter
+from adapters.social import Comment, ManagedAccount, Post
+from shared.errors import FieldError, ProviderError, ValidationFailed
+
+MAX_CHARS = 280
+MAX_HOLD_S = 900.0  # X's windows are 15 minutes
+
+
+class XAdapter(Adapter):
+    def managed_accounts(self) -> list[ManagedAccount]:
+        me = self._x("GET", "/users/me", "social.accounts")["data"]
+        return [ManagedAccount(str(me["id"]), f"@{me['username']}", "")]  # no token of its own: the grant's
+
+    def check_account(self, account_id: str, token: str) -> str:
+        me = self._x("GET", "/users/me", "social.page")["data"]
+        if str(me["id"]) != account_id:
+            raise ProviderError(
+                detail=f"X: the authorised user is @{me['username']}, not {account_id}", provider=self.spec.id
+            )
+        return f"@{me['username']}"
+
+    def publish(self, account_id: str, token: str, post: Post) -> str:
+        text = f"{post.message} {post.link}" if post.link else post.message
+        problems = []
+        if post.image_url:
+            problems.append(FieldError("/image_url", "images on X need its media upload, which the hub does not do yet"))
+        if post.scheduled_at is not None:
+            problems.append(FieldError("/scheduled_at", "X's API cannot schedule posts"))
+        if len(text) > MAX_CHARS:
+            problems.append(FieldError("/message", f"{len(text)} characters with the link; X takes {MAX_CHARS}"))
+        if problems:
+            raise ValidationFailed("X cannot publish this post.", problems)
+        return str(self._x("POST", "/tweets", "social.publish", json={"text": text})["data"]["id"])
+
+    def comments(self, post_id: str, token: str) -> list[Comment]:
+        params = {"query": f"conversation_id:{post_id}", "tweet.fields": "author_id,hidden", "expansions": "author_id"}
+        data = self._x("GET", "/tweets/search/recent", "social.comments", params=params)
+        users = {u["id"]: u.get("username", "") for u in data.get("includes", {}).get("users", [])}
+        return [
+            Comment(str(t["id"]), str(t.get("text", "")), f"@{users.get(t.get('author_id'), '')}", bool(t.get("hidden")))
+            for t in data.get("data", [])
+        ]
+
+    def hide_comment(self, comment_id: str, token: str, hidden: bool) -> None:
+        self._x("PUT", f"/tweets/{comment_id}/hidden", "social.moderate", json={"hidden": hidden})
+
+    def delete_comment(self, comment_id: str, token: str) -> None:
+        raise ValidationFailed(
+            "X lets only a reply's author delete it.", [FieldError("/action", "hide the reply instead (action: hide)")]
+        )
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+
+    def _x(self, method: str, path: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.request(method, path, operation=operation, expect=frozenset({400, 403, 404}), **kwargs)
+        self._heed_limits(response, operation)
+        if response.status_code >= 400:
+            raise ProviderError(detail=f"X: {_detail(response)}", provider=self.spec.id, status_code=response.status_code)
+        body: dict[str, Any] = response.json()
+        return body
+
+    def _heed_limits(self, response: requests.Response, operation: str) -> None:
+        """A spent window (`x-rate-limit-remaining: 0`) holds the shared window until X's `reset`."""
+        remaining, reset = response.headers.get("x-rate-limit-remaining"), response.headers.get("x-rate-limit-reset")
+        policy = self.policy(operation)
+        if remaining == "0" and reset and reset.isdigit() and policy.limit_key and policy.window:
+            wait = min(MAX_HOLD_S, max(0.0, int(reset) + 1 - time.time()))  # a whole second: round up
+            if wait > 0:
+                self.ctx.outbound.limiter.penalise(policy.limit_key, policy.window, wait)
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason
+    errors = body.get("errors") or []
+    return str(body.get("detail") or (errors[0].get("detail") or errors[0].get("message") if errors else response.reason))
