@@ -17,9 +17,8 @@ from typing import Any
 
 import requests
 
-from adapters.base import Adapter
 from adapters.checks import timed
-from adapters.social import Comment, ManagedAccount, MetricDay, Post
+from adapters.social import Comment, ManagedAccount, MetricDay, Post, SocialAdapter
 from integrations.documents.document import ValidationCheck
 from shared.errors import ProviderError
 
@@ -29,7 +28,7 @@ USAGE_HOLD_S = 60.0
 INSIGHT_METRICS = ("page_impressions", "page_post_engagements", "page_fans")
 
 
-class FacebookAdapter(Adapter):
+class FacebookAdapter(SocialAdapter):
     insight_metrics: tuple[str, ...] = INSIGHT_METRICS
 
     def validate(self) -> list[ValidationCheck]:
@@ -73,6 +72,12 @@ class FacebookAdapter(Adapter):
         if post.link:
             form["link"] = post.link
         return str(self._graph("POST", f"/{account_id}/feed", "social.publish", token=token, data=form)["id"])
+
+    def recent_posts(self, account_id: str, token: str) -> list[tuple[str, str]]:
+        data = self._graph(
+            "GET", f"/{account_id}/feed", "social.find", token=token, params={"fields": "id,message,link", "limit": 25}
+        )
+        return [(str(p["id"]), str(p.get("message", ""))) for p in data.get("data", [])]
 
     def comments(self, post_id: str, token: str) -> list[Comment]:
         data = self._graph(

@@ -29,15 +29,20 @@ class InstagramAdapter(FacebookAdapter):
         data = self._graph("GET", f"/{account_id}", "social.page", token=token, params={"fields": "id,username"})
         return f"@{data.get('username', account_id)}"
 
-    def publish(self, account_id: str, token: str, post: Post) -> str:
+    def check_post(self, post: Post, pointer: str = "") -> list[FieldError]:
         problems = []
         if not post.image_url:
-            problems.append(FieldError("/image_url", "Instagram posts need an image (its API has no text-only posts)"))
+            problems.append(
+                FieldError(f"{pointer}/image_url", "Instagram posts need an image (its API has no text-only posts)")
+            )
         if post.link:
-            problems.append(FieldError("/link", "Instagram posts carry no links"))
+            problems.append(FieldError(f"{pointer}/link", "Instagram posts carry no links"))
         if post.scheduled_at is not None:
-            problems.append(FieldError("/scheduled_at", "Instagram's API cannot schedule posts"))
-        if problems:
+            problems.append(FieldError(f"{pointer}/scheduled_at", "Instagram's API cannot schedule posts"))
+        return problems
+
+    def publish(self, account_id: str, token: str, post: Post) -> str:
+        if problems := self.check_post(post):
             raise ValidationFailed("Instagram cannot publish this post.", problems)
         form = {"image_url": post.image_url, "caption": post.message}
         container = self._graph("POST", f"/{account_id}/media", "social.publish", token=token, data=form)
@@ -45,6 +50,12 @@ class InstagramAdapter(FacebookAdapter):
             "POST", f"/{account_id}/media_publish", "social.publish", token=token, data={"creation_id": container["id"]}
         )
         return str(published["id"])
+
+    def recent_posts(self, account_id: str, token: str) -> list[tuple[str, str]]:
+        data = self._graph(
+            "GET", f"/{account_id}/media", "social.find", token=token, params={"fields": "id,caption", "limit": 25}
+        )
+        return [(str(m["id"]), str(m.get("caption", ""))) for m in data.get("data", [])]
 
     def comments(self, post_id: str, token: str) -> list[Comment]:
         data = self._graph(

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+
+from adapters.base import Adapter
+from shared.errors import Conflict, FieldError
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,32 @@ class MetricDay:
     metric: str
     day: date
     value: int
+
+
+def page_slot(account_id: str) -> str:
+    """The credential slot of a selected page's token (its reference lives in `config.accounts`)."""
+    return f"page_{account_id}"
+
+
+def post_of(payload: dict[str, Any]) -> Post:
+    """An outbox record (`social_post`) as a post: published now (the record arrives when it should go out)."""
+    return Post(message=str(payload["message"]), link=payload.get("link"), image_url=payload.get("image_url"))
+
+
+class SocialAdapter(Adapter):
+    """What every social adapter does the same way: a selected account's token (its own, or none: X uses the
+    grant's), and the text a post shows (what finding it again after a crash compares)."""
+
+    def account_token(self, account_id: str, operation: str) -> str:
+        account = next((a for a in self.document.config.accounts if a.account_id == account_id), None)
+        if account is None:
+            raise Conflict(f"{account_id} is not a selected account of this integration.", reason="not_selected")
+        return self.ctx.resolve_secret(page_slot(account_id), operation) if account.access_token_ref else ""
+
+    def check_post(self, post: Post, pointer: str = "") -> list[FieldError]:
+        """What this provider cannot publish, before any call (default: anything goes)."""
+        return []
+
+    def shown_text(self, post: Post) -> str:
+        """The text the provider shows for `post` (what its `recent_posts` returns for it)."""
+        return post.message

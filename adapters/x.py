@@ -16,15 +16,14 @@ from typing import Any
 
 import requests
 
-from adapters.base import Adapter
-from adapters.social import Comment, ManagedAccount, Post
+from adapters.social import Comment, ManagedAccount, Post, SocialAdapter
 from shared.errors import FieldError, ProviderError, ValidationFailed
 
 MAX_CHARS = 280
 MAX_HOLD_S = 900.0  # X's windows are 15 minutes
 
 
-class XAdapter(Adapter):
+class XAdapter(SocialAdapter):
     def managed_accounts(self) -> list[ManagedAccount]:
         me = self._x("GET", "/users/me", "social.accounts")["data"]
         return [ManagedAccount(str(me["id"]), f"@{me['username']}", "")]  # no token of its own: the grant's
@@ -37,18 +36,30 @@ class XAdapter(Adapter):
             )
         return f"@{me['username']}"
 
-    def publish(self, account_id: str, token: str, post: Post) -> str:
-        text = f"{post.message} {post.link}" if post.link else post.message
-        problems = []
+    def check_post(self, post: Post, pointer: str = "") -> list[FieldError]:
+        text, problems = self.shown_text(post), []
         if post.image_url:
-            problems.append(FieldError("/image_url", "images on X need its media upload, which the hub does not do yet"))
+            problems.append(
+                FieldError(f"{pointer}/image_url", "images on X need its media upload, which the hub does not do yet")
+            )
         if post.scheduled_at is not None:
-            problems.append(FieldError("/scheduled_at", "X's API cannot schedule posts"))
+            problems.append(FieldError(f"{pointer}/scheduled_at", "X's API cannot schedule posts"))
         if len(text) > MAX_CHARS:
-            problems.append(FieldError("/message", f"{len(text)} characters with the link; X takes {MAX_CHARS}"))
-        if problems:
+            problems.append(FieldError(f"{pointer}/message", f"{len(text)} characters with the link; X takes {MAX_CHARS}"))
+        return problems
+
+    def publish(self, account_id: str, token: str, post: Post) -> str:
+        text = self.shown_text(post)
+        if problems := self.check_post(post):
             raise ValidationFailed("X cannot publish this post.", problems)
         return str(self._x("POST", "/tweets", "social.publish", json={"text": text})["data"]["id"])
+
+    def shown_text(self, post: Post) -> str:
+        return f"{post.message} {post.link}" if post.link else post.message
+
+    def recent_posts(self, account_id: str, token: str) -> list[tuple[str, str]]:
+        data = self._x("GET", f"/users/{account_id}/tweets", "social.find", params={"max_results": 20})
+        return [(str(t["id"]), str(t.get("text", ""))) for t in data.get("data", [])]
 
     def comments(self, post_id: str, token: str) -> list[Comment]:
         params = {"query": f"conversation_id:{post_id}", "tweet.fields": "author_id,hidden", "expansions": "author_id"}

@@ -175,6 +175,25 @@ class MetaFake(OAuthAccountingFake):
             self.posts[media_id] = {"edge": "instagram", "page": self.instagram[ig], **container, "is_published": True}
         return self._answer({"id": media_id})
 
+    async def recent(self, request: Request) -> Response:
+        """A page's feed, or an Instagram account's media: newest first."""
+        object_id = request.path_params["page_id"]
+        if denied := self._page(request, self._page_of(object_id)):
+            return denied
+        instagram = object_id in self.instagram
+        mine = [
+            (pid, p)
+            for pid, p in self.posts.items()
+            if (p.get("ig") == object_id if instagram else pid.split("_", 1)[0] == object_id)
+        ]
+        data = [
+            {"id": pid, "caption": p.get("caption", "")}
+            if instagram
+            else {"id": pid, "message": p.get("message", p.get("caption", ""))}
+            for pid, p in reversed(mine)
+        ]
+        return self._answer({"data": data[: int(request.query_params.get("limit", "25"))]})
+
     async def post_comments(self, request: Request) -> Response:
         post_id = request.path_params["post_id"]
         if denied := self._page(request, self._page_of(post_id)):
@@ -251,6 +270,8 @@ class MetaFake(OAuthAccountingFake):
                 Route("/graph/{page_id:str}", self.page, methods=["GET"]),
                 Route("/graph/{page_id:str}/insights", self.insights),
                 Route("/graph/{post_id:str}/comments", self.post_comments),
+                Route("/graph/{page_id:str}/feed", self.recent, methods=["GET"]),
+                Route("/graph/{page_id:str}/media", self.recent, methods=["GET"]),
                 Route("/graph/{ig_id:str}/media", self.ig_media, methods=["POST"]),
                 Route("/graph/{ig_id:str}/media_publish", self.ig_publish, methods=["POST"]),
                 Route("/graph/{page_id:str}/{edge:str}", self.publish, methods=["POST"]),

@@ -123,6 +123,13 @@ class XFake(OAuthAccountingFake):
             del self.tweets[tweet["id"]]
         return self._answer({"data": {"deleted": True}})
 
+    async def timeline(self, request: Request) -> Response:
+        if denied := self._admit(request):
+            return denied
+        mine = [t for t in self.tweets.values() if t["author_id"] == request.path_params["user_id"]]
+        limit = int(request.query_params.get("max_results", "10"))
+        return self._answer({"data": [{"id": t["id"], "text": t["text"]} for t in reversed(mine)][:limit]})
+
     async def search(self, request: Request) -> Response:
         if denied := self._admit(request):
             return denied
@@ -169,6 +176,7 @@ class XFake(OAuthAccountingFake):
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/2/users/me", self.me),
                 Route("/2/tweets", self.create_tweet, methods=["POST"]),
+                Route("/2/users/{user_id}/tweets", self.timeline),
                 Route("/2/tweets/search/recent", self.search),
                 Route("/2/tweets/{tweet_id}", self.tweet, methods=["DELETE"]),
                 Route("/2/tweets/{tweet_id}/hidden", self.hide, methods=["PUT"]),

@@ -28,6 +28,14 @@ DEFAULT_OVERLAP_S = 24 * 3600
 FLUSH_EVERY_S = 60.0
 
 
+def _account_ref(document: Any, slot: str) -> str | None:
+    """A social-media page's token (`page_<id>`) is referenced from its entry in `config.accounts`."""
+    if not slot.startswith("page_"):
+        return None
+    accounts = getattr(getattr(document, "config", None), "accounts", None) or []
+    return next((a.access_token_ref for a in accounts if f"page_{a.account_id}" == slot), None)
+
+
 def secret_name(tenant_id: str, integration_id: str, slot: str) -> str:
     return integration_secret(tenant_id, integration_id, slot)
 
@@ -118,7 +126,7 @@ class Credentials:
         return StoredCredential(f"kv:{name}", created.version, previous.version if previous else None, disable_after)
 
     def resolve(self, document: Any, slot: str, *, operation: str, actor: str = "hub", fresh: bool = False) -> str:
-        ref = getattr(document.credentials, slot, None)
+        ref = getattr(document.credentials, slot, None) or _account_ref(document, slot)
         if not ref:
             raise NotFound(f"The integration has no {slot}.")
         return self.resolve_ref(

@@ -28,6 +28,7 @@ from integrations.sync.registry import (
     submit_grant_applications,
     track_compliance,
 )
+from integrations.sync.social import auto_publish_posts
 from shared.errors import NotFound, ProviderError
 
 
@@ -338,6 +339,8 @@ OPERATIONS: dict[str, Operation] = _registry(
               "Create records of the CRM's order object.", flags=("order_sync",)),
     Operation("send_messages", Kind.export, "message", send_messages, can.MessageSend,
               "Send queued SMS/WhatsApp messages, once each.", flags=("sms", "whatsapp")),
+    Operation("auto_publish_posts", Kind.export, "social_post", auto_publish_posts, can.SocialAutoPublish,
+              "Publish the posts handed over for federation events, once each.", flags=("auto_publish_events",)),
     Operation("import_registrations", Kind.pull, "registration", import_registrations, can.SubmissionReads,
               "Take form submissions in as registration events.", flags=("import_registrations",), on_change=True),
     Operation("push_events", Kind.push, "calendar_event", push_events, can.EventWrites,

@@ -16,7 +16,7 @@ import pytest
 from adapters.facebook import usage_percent
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, connect_fortnox, together
+from tests.helpers import FAST_QUEUES, ApiClient, connect_fortnox, mark_inflight, together
 
 PAGE, OTHER = "104500001", "104500002"
 
@@ -249,3 +249,56 @@ def test_x_posts_through_pkce_and_hides_replies_and_a_spent_window_holds_the_nex
     assert admin.get(f"{path}/social/posts/SM-x/comments").status_code == 200  # spends the last request
     assert admin.get(f"{path}/social/posts/SM-x/comments").status_code == 200
     assert time.monotonic() - started >= 1.5 and fake.throttled == 0
+
+
+def test_posts_for_federation_events_are_published_once_each_even_after_a_crash(
+    admin: ApiClient, fakes: Fakes, hub: Hub
+) -> None:
+    """Auto-publish: posts handed to the outbox go out once each through the queue; the platform repeating the
+    batch publishes nothing twice, and a run that died after Graph answered finds its post by its text."""
+    import function_app
+    from tools.runner import LocalRunner
+
+    path = _connected(admin, fakes, auto_publish_events=True)
+    _select_and_activate(admin, path)
+    worker = LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"]
+    posts = [
+        {"key": f"result-{i}", "account_id": PAGE, "message": f"Resultat, omgång {i}", "link": "https://boule.se/r"}
+        for i in range(3)
+    ]
+    unselected = admin.post(f"{path}/social/outbox", json={"posts": [{**posts[0], "account_id": OTHER}]})
+    assert unselected.status_code == 422 and "/posts/0/account_id" in unselected.text, unselected.text
+    assert admin.post(f"{path}/social/outbox", json={"posts": posts}).status_code == 202
+    worker.drain(timeout=60)
+    assert sorted(p["message"] for p in fakes.facebook.posts.values()) == [p["message"] for p in posts]
+
+    assert admin.post(f"{path}/social/outbox", json={"posts": posts}).status_code == 202  # the platform repeats
+    worker.drain(timeout=60)
+    assert len(fakes.facebook.posts) == 3
+    integration = path.rsplit("/", 1)[1]
+    mark_inflight(hub, admin.tenant, integration, "social_post")  # as if the run died after Graph answered
+    admin.post(f"{path}/syncs", json={"operation": "auto_publish_posts"})
+    worker.drain(timeout=60)
+    assert len(fakes.facebook.posts) == 3
+    run = admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
+    assert run["skipped"] == 3 and run["status"] == "succeeded", run
+
+
+def test_auto_publish_is_behind_its_flag_and_each_providers_rules_apply_at_intake(admin: ApiClient, fakes: Fakes) -> None:
+    path = _connected(admin, fakes)  # auto_publish_events off
+    _select_and_activate(admin, path)
+    r = admin.post(f"{path}/social/outbox", json={"posts": [{"key": "k", "account_id": PAGE, "message": "Hej"}]})
+    assert r.status_code == 422 and "/posts" in r.text, r.text
+    body = {
+        "family": "social_media",
+        "provider": "x",
+        "display_name": "SBF på X",
+        "oauth_client_id": fakes.x.client_id,
+        "capabilities": {"publish": True, "auto_publish_events": True},
+    }
+    x_path = f"{admin.integrations}/{connect_fortnox(admin, fakes.x, body=body)['id']}"
+    (account,) = admin.get(f"{x_path}/social/accounts").json()
+    admin.request("PUT", f"{x_path}/social/accounts", json={"account_ids": [account["account_id"]]})
+    image = {"key": "k", "account_id": account["account_id"], "message": "Hej", "image_url": "https://boule.se/a.jpg"}
+    r = admin.post(f"{x_path}/social/outbox", json={"posts": [image]})
+    assert r.status_code == 422 and "/posts/0/image_url" in r.text, r.text

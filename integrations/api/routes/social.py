@@ -10,11 +10,25 @@ import anyio
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from adapters.social import Post
-from integrations.api.deps import AuditDep, IntegrationId, LiveDep, Reader, SocialDep, TenantId, Writer
-from integrations.api.problems import COMMON, WRITE, P, Responses
+from adapters.social import Post, post_of
+from integrations.api.deps import (
+    AdaptersDep,
+    AuditDep,
+    IntakeDep,
+    IntegrationId,
+    LiveDep,
+    Reader,
+    Runner,
+    SocialDep,
+    SyncDep,
+    TenantId,
+    Writer,
+)
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.documents.common import LifecycleStatus
 from integrations.social import SERVICES, AccountOut, CommentOut, MetricOut, PostOut
+from integrations.sync.jobs import trigger_sync
+from integrations.sync.runs import SyncRun
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/social", tags=["social media"])
@@ -254,3 +268,53 @@ async def insights(
         return social.insights(document, adapter, account_id, start, end)
 
     return await anyio.to_thread.run_sync(ask)
+
+
+class QueuedPostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=KEY)] = Field(description="The federation event's (or result's) key.")
+    account_id: Annotated[str, StringConstraints(pattern=ACCOUNT)] = Field(description="A selected page or account.")
+    message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    link: AnyHttpUrl | None = None
+    image_url: AnyHttpUrl | None = None
+
+
+class QueuedPosts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    posts: list[QueuedPostIn] = Field(min_length=1, max_length=100)
+
+
+@router.post(
+    "/outbox",
+    status_code=202,
+    operation_id="queueSocialPosts",
+    summary="Hand posts for federation events to the hub: published once each by an auto_publish_posts run",
+    response_model=SyncRun,
+    responses={**WRITE, 409: CONDITIONAL[409]},
+)
+def queue_posts(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Runner,
+    intake: IntakeDep,
+    sync: SyncDep,
+    adapters: AdaptersDep,
+    body: QueuedPosts,
+) -> Any:
+    document = intake.open(tenant_id, integration_id, "social_post", "/posts", "publishes no posts automatically")
+    selected = {a.account_id for a in document.config.accounts}
+    adapter = adapters(document)
+    problems = [
+        problem
+        for i, p in enumerate(body.posts)
+        for problem in (
+            [FieldError(f"/posts/{i}/account_id", "not a selected account (PUT …/social/accounts)")]
+            if p.account_id not in selected
+            else []
+        )
+        + adapter.check_post(post_of(p.model_dump(mode="json")), f"/posts/{i}")  # type: ignore[attr-defined]
+    ]
+    if problems:
+        raise ValidationFailed("Some posts cannot be published here.", problems[:50])
+    intake.store(document, "social_post", body.posts)
+    return trigger_sync(sync, tenant_id, integration_id, "auto_publish_posts", trigger="manual")
