@@ -17,8 +17,9 @@ from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
 
 # PUT by athlete and quarter (a new version updates the filing), and by the application's key.
-sync_whereabouts = by_key("whereabouts", lambda adapter, payload: adapter.put_whereabouts(payload))
-submit_tues = by_key("tue", lambda adapter, payload: adapter.put_tue(payload))
+# Health data is kept only until ADAMS has it: a delivered filing keeps its key, state and digest, not its content.
+sync_whereabouts = by_key("whereabouts", lambda adapter, payload: adapter.put_whereabouts(payload), keep_payload=False)
+submit_tues = by_key("tue", lambda adapter, payload: adapter.put_tue(payload), keep_payload=False)
 
 
 RESULT_FIELDS = ("sample_id", "athlete_id", "collected_on", "outcome", "recorded_at")

@@ -27,6 +27,7 @@ def deliver(
     batch: int = 25,
     ready: Callable[[dict[str, Any]], bool] | None = None,
     update: Callable[[dict[str, Any], str], str] | None = None,
+    keep_payload: bool = True,
 ) -> Progress:
     """Deliver every undelivered record of `kind`, a batch at a time: mark the batch inflight (one
     transaction), push each, record the outcomes (one transaction). A record whose earlier outcome is unknown
@@ -39,7 +40,7 @@ def deliver(
     are conditional on the version read, for every kind: a version arriving mid-run stays pending."""
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
-    marks = _Marks(outbox, tenant, integration)
+    marks = _Marks(outbox, tenant, integration, keep_payload=keep_payload)
     records = list(outbox.due(tenant, integration, kind, max_attempts=MAX_RECORD_ATTEMPTS))
     if ready is not None:  # records waiting for another (a payment for its invoice) stay pending, unattempted
         waiting = [r for r in records if not ready(r.payload)]
@@ -85,8 +86,9 @@ class _Marks:
     meanwhile (a new payload, a member's new version) stays pending for the next run — but still learns the
     provider id, so it updates rather than creates."""
 
-    def __init__(self, outbox: Outbox, tenant: str, integration: str) -> None:
+    def __init__(self, outbox: Outbox, tenant: str, integration: str, *, keep_payload: bool = True) -> None:
         self.outbox, self.tenant, self.integration = outbox, tenant, integration
+        self.drop_payload = not keep_payload
 
     def begin(self, todo: list[OutboxRecord]) -> list[OutboxRecord]:
         marked = self.outbox.mark_many(
@@ -95,15 +97,18 @@ class _Marks:
         return [r for r in marked if r is not None]  # as they now are, with the versions the outcomes hold to
 
     def finish(self, done: list[Outcome]) -> None:
-        marked = self.outbox.mark_many(self.tenant, self.integration, done)
+        marked = self.outbox.mark_many(self.tenant, self.integration, done, drop_payload=self.drop_payload)
         for (record, _, external_id, _), mark in zip(done, marked, strict=True):
             if mark is None and external_id:
                 self.outbox.set_external_id(self.tenant, self.integration, record.kind, record.key, external_id)
 
 
-def by_key(kind: str, put: Callable[[Any, dict[str, Any]], str]) -> Callable[[Any, Outbox, Any, Any], Progress]:
+def by_key(
+    kind: str, put: Callable[[Any, dict[str, Any]], str], *, keep_payload: bool = True
+) -> Callable[[Any, Outbox, Any, Any], Progress]:
     """The push of a provider that takes each record by PUT to its key (our contracts: registries, insurers,
-    ADAMS): sending again updates it, so a replayed record needs no lookup and a new version is the same PUT."""
+    ADAMS): sending again updates it, so a replayed record needs no lookup and a new version is the same PUT.
+    `keep_payload=False` drops a record's payload once the provider has it (special-category data)."""
 
     def run(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:
         return deliver(
@@ -114,6 +119,7 @@ def by_key(kind: str, put: Callable[[Any, dict[str, Any]], str]) -> Callable[[An
             push=lambda payload: put(adapter, payload),
             update=lambda payload, _: put(adapter, payload),
             heartbeat=env.heartbeat,
+            keep_payload=keep_payload,
         )
 
     return run

@@ -41,6 +41,7 @@ SHARDS = 4
 RECENT_S = 2.0  # how old the counter shards a POST starts from may be (its write is conditional on its shard)
 _COUNTS = "~counts|"  # sorts after every `<kind>|<key>` row, so range reads of records never see it
 TRANSACTION_MAX = 100
+DROPPED = "{}"  # a delivered record's payload, once dropped (the digest stays: replays are still recognised)
 
 
 @dataclass(frozen=True)
@@ -261,11 +262,12 @@ class Outbox:
         external_id: str | None = None,
         error: str = "",
         attempt: bool = False,
+        drop_payload: bool = False,
     ) -> OutboxRecord | None:
         """Conditional mark against the version the job read; None when the platform sent a newer version
         meanwhile (that version stays pending for the next run)."""
         pk = self.partition(tenant_id, integration_id)
-        entity = self._outcome(pk, record, state, external_id, error, attempt)
+        entity = self._outcome(pk, record, state, external_id, error, attempt, drop_payload)
         moved = _delta(record.state.value, state.value)
         for _ in range(CONTENDED_TRIES):
             counted = self._counts.change(pk, moved) if moved else None
@@ -306,12 +308,15 @@ class Outbox:
         changes: list[tuple[OutboxRecord, RecordState, str | None, str]],
         *,
         attempt: bool = False,
+        drop_payload: bool = False,
     ) -> list[OutboxRecord | None]:
         """Record many outcomes, each chunk in one transaction with its counter change. Each mark holds only if
         the record is still the version the job read (its ETag): a POST may replace a pending record between
         the job's read and its mark, and that version must stay pending, not be marked as delivered. When a
         chunk loses that check, its records are marked one by one and the changed ones are left as they are.
-        Returns each record as marked (with its new ETag), or None where a newer version was left pending."""
+        Returns each record as marked (with its new ETag), or None where a newer version was left pending.
+        With `drop_payload`, a record marked synced keeps its digest but not its payload (special-category data
+        is kept only until the provider has it; a replay of the same content is still recognised)."""
         pk = self.partition(tenant_id, integration_id)
         marked: list[OutboxRecord | None] = []
         for i in range(0, len(changes), TRANSACTION_MAX - 1):
@@ -320,7 +325,10 @@ class Outbox:
             for record, state, _, _ in chunk:
                 for k, n in _delta(record.state.value, state.value).items():
                     moved[k] = moved.get(k, 0) + n
-            writes = [Write("update", self._outcome(pk, r, st, x, e, attempt), etag=r.etag or None) for r, st, x, e in chunk]
+            writes = [
+                Write("update", self._outcome(pk, r, st, x, e, attempt, drop_payload), etag=r.etag or None)
+                for r, st, x, e in chunk
+            ]
             for _ in range(CONTENDED_TRIES):
                 counted = self._counts.change(pk, moved) if any(moved.values()) else None
                 try:
@@ -335,7 +343,7 @@ class Outbox:
                         self._counts.lost(counted)
                     if counted is not None and not self._any_changed(pk, chunk):
                         continue  # only the counter shard moved on: retry the chunk
-                    marked += self._one_by_one(tenant_id, integration_id, chunk, attempt)
+                    marked += self._one_by_one(tenant_id, integration_id, chunk, attempt, drop_payload)
                     break
                 if counted:
                     self._counts.written(counted, etags[-1])
@@ -357,9 +365,12 @@ class Outbox:
         integration_id: str,
         chunk: list[tuple[OutboxRecord, RecordState, str | None, str]],
         attempt: bool,
+        drop_payload: bool = False,
     ) -> list[OutboxRecord | None]:
         return [
-            self.mark_if_unchanged(tenant_id, integration_id, r, st, external_id=x, error=e, attempt=attempt)
+            self.mark_if_unchanged(
+                tenant_id, integration_id, r, st, external_id=x, error=e, attempt=attempt, drop_payload=drop_payload
+            )
             for r, st, x, e in chunk
         ]
 
@@ -378,7 +389,14 @@ class Outbox:
         )
 
     def _outcome(
-        self, pk: str, record: OutboxRecord, state: RecordState, external_id: str | None, error: str, attempt: bool
+        self,
+        pk: str,
+        record: OutboxRecord,
+        state: RecordState,
+        external_id: str | None,
+        error: str,
+        attempt: bool,
+        drop_payload: bool = False,
     ) -> dict[str, Any]:
         """The columns a delivery outcome changes (a MERGE leaves payload and digest alone)."""
         entity: dict[str, Any] = {
@@ -392,6 +410,8 @@ class Outbox:
             entity["ExternalId"] = external_id
         if attempt:
             entity["Attempts"] = record.attempts + 1
+        if drop_payload and state == RecordState.synced:
+            entity["Payload"] = DROPPED
         return entity
 
     def set_external_id(self, tenant_id: str, integration_id: str, kind: str, key: str, external_id: str) -> None:

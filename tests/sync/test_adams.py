@@ -68,6 +68,14 @@ def test_adams_exchange_end_to_end(admin: ApiClient, fakes: Fakes, hub: Hub, cap
     assert admin.post(f"{path}/outbox/adams-whereabouts", json={"filings": [moved]}).json()["replaced"] == 1
     assert run_sync(admin, path, "sync_whereabouts")["updated"] == 1
     assert len(adams.filings) == 2 and adams.rejected == []  # an update of the filing, not a second one
+    # Kept only until ADAMS has it: the delivered rows keep key, state and digest, not the whereabouts.
+    integration = path.rsplit("/", 1)[1]
+    rows = hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": hub.outbox.partition(admin.tenant, integration)})  # noqa: SLF001
+    stored = [r for r in rows if r["RowKey"].startswith("whereabouts|")]
+    assert len(stored) == 2 and all(r["State"] == "synced" and r["Payload"] == "{}" for r in stored), stored
+    assert "Boulebanan" not in str(stored) and secret_place not in str(stored)
+    again = admin.post(f"{path}/outbox/adams-whereabouts", json={"filings": [moved]}).json()
+    assert again["unchanged"] == 1  # the same filing again is still recognised (by its digest)
 
     tue = {"key": "TUE-2027-01", "athlete_id": "A-1001", "sport_code": "BOU", "substance_class": "S3",
            "submitted_on": "2026-12-01"}  # fmt: skip
