@@ -170,6 +170,9 @@ class Adapter:
             params = {**(params or {}), name: idempotency_key}
         if keyed := self.auth_params(operation):
             params = {**(params or {}), **keyed}
+        # A 401 says our token was refused only when we sent it: a call carrying its own credential (a Facebook
+        # page's token) must not spend a refresh of the integration's token on it.
+        refreshable = self.ctx.invalidate_token if "Authorization" not in (headers or {}) else None
         for attempt in (1, 2):
             call = Call(
                 method,
@@ -181,13 +184,13 @@ class Adapter:
                 # a query-string key still makes the write safe to retry
                 idempotency_key=idempotency_key,
                 idempotency_header=header,
-                expect=expect | ({401} if attempt == 1 and self.ctx.invalidate_token else frozenset()),
+                expect=expect | ({401} if attempt == 1 and refreshable else frozenset()),
                 max_bytes=max_bytes,
                 verify=self.ctx.url_overrides.get("ca_bundle") or True,  # an operator's CA for this provider
             )
             response = self.ctx.outbound.send(self.finish_call(call, operation), self.policy(operation))
-            if response.status_code == 401 and attempt == 1 and self.ctx.invalidate_token:
-                self.ctx.invalidate_token()  # a revoked or rotated token: refresh once, then give up
+            if response.status_code == 401 and attempt == 1 and refreshable:
+                refreshable()  # a revoked or rotated token: refresh once, then give up
                 continue
             return response
         raise AssertionError("unreachable")

@@ -23,6 +23,11 @@ from integrations.documents.document import ValidationCheck
 from shared.errors import ProviderError
 
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
+# Calls made with a page's own token: the user's token is neither fetched nor sent (it may have expired while
+# page tokens, which do not, keep working).
+PAGE_OPERATIONS = frozenset(
+    {"social.page", "social.publish", "social.find", "social.comments", "social.moderate", "social.insights"}
+)
 USAGE_HOLD_PERCENT = 90
 USAGE_HOLD_S = 60.0
 INSIGHT_METRICS = ("page_impressions", "page_post_engagements", "page_fans")
@@ -117,6 +122,9 @@ class FacebookAdapter(SocialAdapter):
             raise self._refusal(response)
         body: dict[str, Any] = response.json()
         return body
+
+    def auth_headers(self, operation: str) -> dict[str, str]:
+        return {} if operation in PAGE_OPERATIONS else super().auth_headers(operation)
 
     def _heed_usage(self, response: requests.Response, operation: str) -> None:
         """Meta's usage percentages into the limiter: near the budget, hold the window until access returns."""

@@ -29,6 +29,12 @@ class AuthSpec(_Spec):
     refresh_rotates: bool = Field(False, description="A refresh returns a new refresh token that must be stored.")
     refresh_single_use: bool = Field(False, description="The old refresh token dies on use: refresh under a lock.")
     refresh_grace_s: int = Field(0, description="How long the previous refresh token keeps working (Xero: 1800).")
+    long_lived_exchange: bool = Field(
+        False,
+        description="Meta: no refresh tokens. The code's short-lived user token is exchanged once for a long-lived "
+        "one (`grant_type=fb_exchange_token`, about 60 days), which is the grant until it expires; then the user "
+        "reconnects.",
+    )
     authority: str | None = Field(None, description="Entra ID authority for msal (client credentials).")
     header: str = Field("Authorization", description="Header carrying the credential for api_key auth.")
     scheme: str = Field("Bearer", description="Prefix before the credential in that header ('' for none).")

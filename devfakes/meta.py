@@ -98,6 +98,41 @@ class MetaFake(OAuthAccountingFake):
     def _ig_of(self, page_id: str) -> str | None:
         return next((ig for ig, page in self.instagram.items() if page == page_id), None)
 
+    # -- Meta's tokens: no refresh tokens; a short-lived user token exchanged once for a long-lived one --------
+
+    long_lived_s: int = 60 * 86400
+    exchanges: int = 0
+
+    def _issue(self, scopes: list[str]) -> dict[str, Any]:
+        issued = super()._issue(scopes)
+        self.refresh.pop(issued.pop("refresh_token"), None)  # Meta grants none
+        self.access[issued["access_token"]] = time.time() + 3600  # the code's user token: an hour
+        issued["expires_in"] = 3600
+        return issued
+
+    async def token(self, request: Request) -> Response:
+        form = await _form(request)
+        if form.get("grant_type") == "refresh_token":
+            return JSONResponse({"error": {"message": "Unsupported grant_type: refresh_token", "code": 100}}, 400)
+        if form.get("grant_type") != "fb_exchange_token":
+            return await super().token(request)
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return JSONResponse({"error": {"message": "Error validating client secret.", "code": 1}}, status_code=400)
+        short = form.get("fb_exchange_token", "")
+        if self.access.get(short, 0) <= time.time():
+            return JSONResponse({"error": {"message": "Invalid OAuth access token.", "code": 190}}, status_code=400)
+        long_lived = "EAALong" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.exchanges += 1
+            self.access[long_lived] = time.time() + self.long_lived_s
+        return JSONResponse({"access_token": long_lived, "token_type": "bearer", "expires_in": self.long_lived_s})
+
+    def expire_user_tokens(self) -> None:
+        """Sixty days later: every user token the fake issued is dead (page tokens are not)."""
+        with self.lock:
+            for token in self.access:
+                self.access[token] = 0
+
     # -- the user ---------------------------------------------------------------------------------------------
 
     async def me(self, request: Request) -> Response:

@@ -158,6 +158,24 @@ class OAuthFlows:
             raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
         return {**claims, "verifier": row["Verifier"], "actor": row["Actor"]}
 
+    def _long_lived(self, document: Any, app: ProviderApp, client_secret: str, short: dict[str, Any]) -> dict[str, Any]:
+        """Meta: the code's user token lives an hour; exchanged once for a long-lived one (about 60 days), which
+        is kept as the grant (in the refresh token's slot) and used as the access token until it expires."""
+        form = {
+            "grant_type": "fb_exchange_token",
+            "client_id": app.client_id,
+            "client_secret": client_secret,
+            "fb_exchange_token": str(short["access_token"]),
+        }
+        data = self._broker.exchange(app, client_secret, form, provider=document.provider)
+        if "error" in data or not data.get("access_token"):
+            raise ProviderError(
+                detail=f"{document.provider} refused the long-lived token exchange ({data.get('error')}).",
+                provider=document.provider,
+                status_code=400,
+            )
+        return {**data, "refresh_token": data["access_token"], "scope": short.get("scope", data.get("scope", ""))}
+
     def complete(
         self, document: Any, app: ProviderApp, claims: dict[str, Any], code: str, *, client_secret: str
     ) -> CompletedFlow:
@@ -179,6 +197,8 @@ class OAuthFlows:
                 provider=document.provider,
                 status_code=400,
             )
+        if self._broker.policy(document.provider).long_lived:
+            data = self._long_lived(document, app, client_secret, data)
         if not data.get("refresh_token"):
             raise ProviderError(
                 detail=f"{document.provider} granted no refresh token (offline access missing).",

@@ -59,6 +59,7 @@ class RefreshPolicy:
     default_ttl_s: float  # a token answer without expires_in lives this long
     rotates: bool  # a refresh answers a new refresh token, which must be stored before the access token is used
     read_fresh: bool  # a cached copy of the refresh token may be dead: read it from the store under the lease
+    long_lived: bool = False  # Meta: the grant is a long-lived access token; expired, it cannot be refreshed
 
     @classmethod
     def of(cls, auth: AuthSpec, *, cache_ttl_s: float) -> RefreshPolicy:
@@ -68,6 +69,7 @@ class RefreshPolicy:
             # Another instance may have rotated it since this one cached it: a single-use token (Fortnox, Visma)
             # is dead at once, one with a grace period (Xero: 30 min) once the grace is shorter than the cache.
             read_fresh=auth.refresh_rotates and (auth.refresh_single_use or auth.refresh_grace_s < cache_ttl_s),
+            long_lived=auth.long_lived_exchange,
         )
 
 
@@ -170,6 +172,11 @@ class TokenBroker:
     def _refresh(self, document: Any, operation: str) -> AccessToken:
         app = self._app_for(document)
         policy = self.policy(document.provider)
+        if policy.long_lived:
+            # Nothing to refresh with: the long-lived token was the grant, and it has expired (or was revoked).
+            reason = "The provider's long-lived token has expired (about 60 days): reconnect through the OAuth flow."
+            self._mark(document, Condition(type="needs_reauth", reason=reason, since=self._now()))
+            raise NeedsReauth(detail=f"{document.provider}: {reason}", provider=document.provider, retriable=False)
         client_secret = self._credentials.resolve(document, "oauth_client_secret_ref", operation="token.refresh")
         refresh_token = self._credentials.resolve(
             document, "oauth_refresh_token_ref", operation="token.refresh", fresh=policy.read_fresh

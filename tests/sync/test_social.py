@@ -302,3 +302,42 @@ def test_auto_publish_is_behind_its_flag_and_each_providers_rules_apply_at_intak
     image = {"key": "k", "account_id": account["account_id"], "message": "Hej", "image_url": "https://boule.se/a.jpg"}
     r = admin.post(f"{x_path}/social/outbox", json={"posts": [image]})
     assert r.status_code == 422 and "/posts/0/image_url" in r.text, r.text
+
+
+def test_metas_long_lived_token_is_the_grant_and_its_expiry_asks_for_a_reconnect(
+    admin: ApiClient, fakes: Fakes, hub: Hub
+) -> None:
+    """Meta grants no refresh token: the code's hour-long user token is exchanged once for a 60-day one, kept
+    as the grant; its expiry (or revocation) cannot be refreshed away, so the integration says `needs_reauth`
+    (status and a precise error) instead of retrying — and page tokens, which do not expire, keep publishing."""
+    fake = fakes.facebook
+    before = fake.exchanges
+    path = _connected(admin, fakes)
+    assert fake.exchanges == before + 1  # the code's short-lived token was exchanged once
+    _select_and_activate(admin, path)
+    status = admin.get(f"{path}/status").json()
+    assert status["token_state"] == "connected", status
+
+    fake.expire_user_tokens()  # sixty days on
+    r = admin.get(f"{path}/social/accounts")  # the pages list needs the user token
+    assert r.status_code >= 400 and "reconnect" in r.json()["detail"], r.text
+    assert admin.get(f"{path}/status").json()["token_state"] == "needs_reauth"
+    post = {"key": "still", "account_id": PAGE, "message": "Sidans token lever"}
+    assert admin.post(f"{path}/social/posts", json=post).status_code == 201  # page tokens do not expire
+
+
+def test_a_revoked_page_token_is_a_precise_error_and_leaves_the_users_grant_alone(
+    admin: ApiClient, fakes: Fakes, hub: Hub
+) -> None:
+    path = _connected(admin, fakes)
+    _select_and_activate(admin, path)
+    page = fakes.facebook.pages[PAGE]
+    old, page["access_token"] = page["access_token"], "EAAPageRotated"  # the page's admins reset its token
+    try:
+        r = admin.post(f"{path}/social/posts", json={"key": "k", "account_id": PAGE, "message": "Hej"})
+        assert r.status_code == 502 and "token was refused" in r.json()["detail"], r.text
+        assert admin.get(f"{path}/status").json()["token_state"] == "connected"  # the user's grant is fine
+        assert admin.request("PUT", f"{path}/social/accounts", json={"account_ids": [PAGE]}).status_code == 200
+        assert admin.post(f"{path}/social/posts", json={"key": "k", "account_id": PAGE, "message": "Hej"}).status_code == 201
+    finally:
+        page["access_token"] = old
