@@ -21,15 +21,17 @@ from tests.helpers import FAST_QUEUES, ApiClient, connect_fortnox, mark_inflight
 PAGE, OTHER = "104500001", "104500002"
 
 
-def _connected(admin: ApiClient, fakes: Fakes, **capabilities: bool) -> str:
+def _connected(admin: ApiClient, fakes: Fakes, provider: str = "facebook", **capabilities: bool) -> str:
+    """A social-media integration connected through the OAuth flow against its fake (Instagram: Meta's Graph)."""
+    fake = fakes.x if provider == "x" else fakes.facebook
     body = {
         "family": "social_media",
-        "provider": "facebook",
-        "display_name": "SBF på Facebook",
-        "oauth_client_id": fakes.facebook.client_id,
+        "provider": provider,
+        "display_name": f"SBF på {provider}",
+        "oauth_client_id": fake.client_id,
         "capabilities": {"publish": True, "analytics": True, "moderation": True, **capabilities},
     }
-    doc = connect_fortnox(admin, fakes.facebook, body=body)
+    doc = connect_fortnox(admin, fake, body=body)
     return f"{admin.integrations}/{doc['id']}"
 
 
@@ -165,14 +167,7 @@ def test_instagram_publishes_an_image_in_two_steps_and_moderates_with_the_pages_
 ) -> None:
     caplog.set_level(logging.DEBUG)
     fake = fakes.facebook  # one Graph: the Instagram account is linked to the federation's page
-    body = {
-        "family": "social_media",
-        "provider": "instagram",
-        "display_name": "SBF på Instagram",
-        "oauth_client_id": fake.client_id,
-        "capabilities": {"publish": True, "analytics": True, "moderation": True},
-    }
-    path = f"{admin.integrations}/{connect_fortnox(admin, fake, body=body)['id']}"
+    path = _connected(admin, fakes, "instagram")
     ig = "17841400000000001"
     listed = admin.get(f"{path}/social/accounts").json()
     assert [(a["account_id"], a["name"]) for a in listed] == [(ig, "@svenskboule (Svenska Bouleförbundet)")]
@@ -207,14 +202,7 @@ def test_x_posts_through_pkce_and_hides_replies_and_a_spent_window_holds_the_nex
     (no token of its own to store), a post once per key, replies hidden and shown (deleting others' replies is
     X's to refuse: a 422 naming the field), and a window X reports spent holds the shared window until reset."""
     fake = fakes.x
-    body = {
-        "family": "social_media",
-        "provider": "x",
-        "display_name": "SBF på X",
-        "oauth_client_id": fake.client_id,
-        "capabilities": {"publish": True, "moderation": True},
-    }
-    path = f"{admin.integrations}/{connect_fortnox(admin, fake, body=body)['id']}"
+    path = _connected(admin, fakes, "x", analytics=False)
     (account,) = admin.get(f"{path}/social/accounts").json()
     assert (account["name"], account["selected"]) == ("@svenskboule", False)
     assert admin.request("PUT", f"{path}/social/accounts", json={"account_ids": [account["account_id"]]}).status_code == 200
@@ -289,14 +277,7 @@ def test_auto_publish_is_behind_its_flag_and_each_providers_rules_apply_at_intak
     _select_and_activate(admin, path)
     r = admin.post(f"{path}/social/outbox", json={"posts": [{"key": "k", "account_id": PAGE, "message": "Hej"}]})
     assert r.status_code == 422 and "/posts" in r.text, r.text
-    body = {
-        "family": "social_media",
-        "provider": "x",
-        "display_name": "SBF på X",
-        "oauth_client_id": fakes.x.client_id,
-        "capabilities": {"publish": True, "auto_publish_events": True},
-    }
-    x_path = f"{admin.integrations}/{connect_fortnox(admin, fakes.x, body=body)['id']}"
+    x_path = _connected(admin, fakes, "x", analytics=False, auto_publish_events=True)
     (account,) = admin.get(f"{x_path}/social/accounts").json()
     admin.request("PUT", f"{x_path}/social/accounts", json={"account_ids": [account["account_id"]]})
     image = {"key": "k", "account_id": account["account_id"], "message": "Hej", "image_url": "https://boule.se/a.jpg"}
