@@ -59,7 +59,9 @@ class SocialAdapter(Adapter):
     def account_token(self, account_id: str, operation: str) -> str:
         account = next((a for a in self.document.config.accounts if a.account_id == account_id), None)
         if account is None:
-            raise Conflict(f"{account_id} is not a selected account of this integration.", reason="not_selected")
+            raise Conflict(
+                f"Account {account_id} is not selected for this integration (PUT …/social/accounts).", reason="not_selected"
+            )
         return self.ctx.resolve_secret(page_slot(account_id), operation) if account.access_token_ref else ""
 
     def check_post(self, post: Post, pointer: str = "") -> list[FieldError]:

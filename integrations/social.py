@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from adapters import capabilities as can
-from adapters.social import Post
+from adapters.social import Post, page_slot
 from integrations.credentials import Credentials
 from integrations.table_names import integration_partition
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -60,10 +60,6 @@ class MetricOut(BaseModel):
     metric: str
     day: date
     value: int
-
-
-def page_slot(account_id: str) -> str:
-    return f"page_{account_id}"
 
 
 @dataclass(frozen=True)
@@ -108,17 +104,10 @@ class SocialPages:
         self.set_accounts(document.tenant_id, document.id, accounts, actor)
         return [AccountOut(account_id=a["account_id"], name=a["name"], selected=True) for a in accounts]
 
-    def _token(self, document: Any, account_id: str, operation: str) -> str:
-        account = next((a for a in document.config.accounts if a.account_id == account_id), None)
-        if account is None:
-            raise Conflict(
-                f"Page {account_id} is not selected for this integration (PUT …/social/accounts).", reason="not_selected"
-            )
-        if not account.access_token_ref:
-            return ""  # an account used with the integration's own OAuth token (X)
-        return self.credentials.resolve_ref(
-            document.tenant_id, document.id, account.access_token_ref, slot=page_slot(account_id), operation=operation
-        )
+    @staticmethod
+    def _token(adapter: can.SocialAccounts, account_id: str, operation: str) -> str:
+        """The selected account's token, through the adapter (audited; a 409 when the account is not selected)."""
+        return adapter.account_token(account_id, operation)
 
     # -- posts --------------------------------------------------------------------------------------------------
 
@@ -134,7 +123,7 @@ class SocialPages:
             with self.leases.held(f"social|{document.tenant_id}|{document.id}", ttl_s=LEASE_S, wait_s=LEASE_S / 2):
                 if (existing := self.get(document, key)) is not None:
                     return existing, False
-                post_id = adapter.publish(account_id, self._token(document, account_id, "social.publish"), post)
+                post_id = adapter.publish(account_id, self._token(adapter, account_id, "social.publish"), post)
                 scheduled = datetime.fromtimestamp(post.scheduled_at, UTC) if post.scheduled_at else None
                 out = PostOut(key=key, account_id=account_id, post_id=post_id, scheduled_at=scheduled, created_at=self.now())
                 pk = integration_partition(document.tenant_id, document.id)
@@ -153,13 +142,13 @@ class SocialPages:
 
     def comments(self, document: Any, adapter: can.SocialModeration, key: str) -> list[CommentOut]:
         post = self._post(document, key)
-        token = self._token(document, post.account_id, "social.comments")
+        token = self._token(adapter, post.account_id, "social.comments")
         return [CommentOut(**vars(c)) for c in adapter.comments(post.post_id, token)]
 
     def moderate(self, document: Any, adapter: can.SocialModeration, key: str, comment_id: str, action: str) -> None:
         """Hide, show or delete one comment of the post made for `key`; the comment must be that post's."""
         post = self._post(document, key)
-        token = self._token(document, post.account_id, "social.moderate")
+        token = self._token(adapter, post.account_id, "social.moderate")
         if comment_id not in {c.comment_id for c in adapter.comments(post.post_id, token)}:
             raise NotFound(f"No comment {comment_id} on the post for {key}.")
         if action == "delete":
@@ -172,7 +161,7 @@ class SocialPages:
     def insights(
         self, document: Any, adapter: can.SocialInsights, account_id: str, start: date, end: date
     ) -> list[MetricOut]:
-        token = self._token(document, account_id, "social.insights")
+        token = self._token(adapter, account_id, "social.insights")
         return [
             MetricOut(metric=m.metric, day=m.day, value=m.value) for m in adapter.insights(account_id, token, start, end)
         ]
