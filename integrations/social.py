@@ -113,21 +113,32 @@ class SocialPages:
 
     def get(self, document: Any, key: str) -> PostOut | None:
         found = self.table.find(integration_partition(document.tenant_id, document.id), f"post|{key}")
-        return PostOut.model_validate_json(found[0]["Body"]) if found else None
+        return PostOut.model_validate_json(found[0]["Body"]) if found and found[0].get("Body") else None
 
     def publish(
-        self, document: Any, adapter: can.SocialPublish, *, key: str, account_id: str, post: Post
+        self, document: Any, adapter: can.SocialAutoPublish, *, key: str, account_id: str, post: Post
     ) -> tuple[PostOut, bool]:
-        """(the post, whether this call published it): once per key, on every instance."""
+        """(the post, whether this call published it): once per key, on every instance. The key's row is
+        written *before* the provider call (pending) and completed after it: a pending row found later means an
+        attempt died in between, so the post is first looked for among the account's recent posts by its text
+        (Graph and X take no idempotency key) and published only when it is not there."""
+        pk, rk = integration_partition(document.tenant_id, document.id), f"post|{key}"
         try:
             with self.leases.held(f"social|{document.tenant_id}|{document.id}", ttl_s=LEASE_S, wait_s=LEASE_S / 2):
-                if (existing := self.get(document, key)) is not None:
-                    return existing, False
-                post_id = adapter.publish(account_id, self._token(adapter, account_id, "social.publish"), post)
+                found = self.table.find(pk, rk)
+                if found is not None and found[0].get("Body"):
+                    return PostOut.model_validate_json(found[0]["Body"]), False
+                token = self._token(adapter, account_id, "social.publish")
+                post_id = None
+                if found is None:
+                    self.table.insert({"PartitionKey": pk, "RowKey": rk, "Pending": True})
+                elif post.scheduled_at is None:  # scheduled posts are not in the feed until they go out
+                    wanted = adapter.shown_text(post)
+                    post_id = next((pid for pid, text in adapter.recent_posts(account_id, token) if text == wanted), None)
+                post_id = post_id or adapter.publish(account_id, token, post)
                 scheduled = datetime.fromtimestamp(post.scheduled_at, UTC) if post.scheduled_at else None
                 out = PostOut(key=key, account_id=account_id, post_id=post_id, scheduled_at=scheduled, created_at=self.now())
-                pk = integration_partition(document.tenant_id, document.id)
-                self.table.insert({"PartitionKey": pk, "RowKey": f"post|{key}", "Body": out.model_dump_json()})
+                self.table.upsert({"PartitionKey": pk, "RowKey": rk, "Body": out.model_dump_json()})
                 return out, True
         except LeaseBusy:
             raise Conflict("Another post is being published for this integration; retry.", reason="in_progress") from None

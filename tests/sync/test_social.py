@@ -322,3 +322,23 @@ def test_a_revoked_page_token_is_a_precise_error_and_leaves_the_users_grant_alon
         assert admin.post(f"{path}/social/posts", json={"key": "k", "account_id": PAGE, "message": "Hej"}).status_code == 201
     finally:
         page["access_token"] = old
+
+
+def test_a_post_whose_attempt_died_after_the_provider_answered_is_found_not_published_twice(
+    admin: ApiClient, fakes: Fakes, hub: Hub
+) -> None:
+    from integrations.table_names import integration_partition
+
+    path = _connected(admin, fakes)
+    _select_and_activate(admin, path)
+    post = {"key": "crash", "account_id": PAGE, "message": "Omgång 3 är igång", "link": "https://boule.se/3"}
+    first = admin.post(f"{path}/social/posts", json=post).json()
+    before = len(fakes.facebook.posts)
+    # As if the process died after Graph answered and before the key's row was completed: the row is pending.
+    pk = integration_partition(admin.tenant, path.rsplit("/", 1)[1])
+    hub.social.table.delete(pk, "post|crash")
+    hub.social.table.insert({"PartitionKey": pk, "RowKey": "post|crash", "Pending": True})
+    assert admin.get(f"{path}/social/posts/crash").status_code == 404  # not answered while pending
+    again = admin.post(f"{path}/social/posts", json=post)
+    assert again.status_code == 201 and again.json()["post_id"] == first["post_id"], again.text
+    assert len(fakes.facebook.posts) == before  # found by its text among the page's recent posts
