@@ -4,6 +4,8 @@ authorised user's own (`/users/me`: no per-account token, the integration's OAut
 post's conversation (X lets only their authors delete replies), and there are no daily account insights on
 X's API (the catalog does not list them).
 
+An image is fetched through the egress policy and uploaded to `/media/upload` (X takes bytes, not URLs).
+
 X answers 429 without Retry-After and carries `x-rate-limit-remaining/-reset` on every answer: when a window
 is spent, the adapter holds the integration's shared window until `reset`, on every instance, so the next
 call waits instead of drawing a 429; a 429 that comes anyway is retried at `reset` (the catalog names
@@ -15,11 +17,15 @@ import time
 from typing import Any
 
 import requests
+from urllib3 import encode_multipart_formdata
 
 from adapters.social import Comment, ManagedAccount, Post, SocialAdapter
 from shared.errors import FieldError, ProviderError, ValidationFailed
+from shared.http import Call, Policy
 
 MAX_CHARS = 280
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # X's limit for an image
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 MAX_HOLD_S = 900.0  # X's windows are 15 minutes
 
 
@@ -38,10 +44,6 @@ class XAdapter(SocialAdapter):
 
     def check_post(self, post: Post, pointer: str = "") -> list[FieldError]:
         text, problems = self.shown_text(post), []
-        if post.image_url:
-            problems.append(
-                FieldError(f"{pointer}/image_url", "images on X need its media upload, which the hub does not do yet")
-            )
         if post.scheduled_at is not None:
             problems.append(FieldError(f"{pointer}/scheduled_at", "X's API cannot schedule posts"))
         if len(text) > MAX_CHARS:
@@ -52,7 +54,27 @@ class XAdapter(SocialAdapter):
         text = self.shown_text(post)
         if problems := self.check_post(post):
             raise ValidationFailed("X cannot publish this post.", problems)
-        return str(self._x("POST", "/tweets", "social.publish", json={"text": text})["data"]["id"])
+        body: dict[str, Any] = {"text": text}
+        if post.image_url:
+            body["media"] = {"media_ids": [self._upload(post.image_url)]}
+        return str(self._x("POST", "/tweets", "social.publish", json=body)["data"]["id"])
+
+    def _upload(self, image_url: str) -> str:
+        """X takes an image's bytes, not its URL: fetched through the egress policy (no credential of ours goes
+        to the image's host; at most MAX_IMAGE_BYTES), then uploaded to X's media endpoint."""
+        call = Call("GET", image_url, max_bytes=MAX_IMAGE_BYTES, expect=frozenset(range(400, 500)))
+        image = self.ctx.outbound.send(call, Policy(provider=self.spec.id, max_attempts=2))
+        kind = image.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if image.status_code >= 400 or kind not in IMAGE_TYPES:
+            problem = (
+                f"answered {image.status_code}" if image.status_code >= 400 else f"is not an image ({kind or 'no type'})"
+            )
+            raise ValidationFailed("X cannot post this image.", [FieldError("/image_url", f"the image URL {problem}")])
+        form, content_type = encode_multipart_formdata(
+            {"media": ("image", image.content, kind), "media_category": "tweet_image"}
+        )
+        data = self._x("POST", "/media/upload", "social.media", data=form, headers={"Content-Type": content_type})
+        return str(data["data"]["id"])
 
     def shown_text(self, post: Post) -> str:
         return f"{post.message} {post.link}" if post.link else post.message

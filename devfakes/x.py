@@ -11,6 +11,8 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -21,6 +23,7 @@ from starlette.routing import Route
 
 from devfakes.oauth_accounting import OAuthAccountingFake
 
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(200) + b"\xff\xd9"  # enough of a JPEG for a fake
 ME = {"id": "1500000000000000001", "username": "svenskboule", "name": "Svenska Bouleförbundet"}
 
 
@@ -28,6 +31,7 @@ ME = {"id": "1500000000000000001", "username": "svenskboule", "name": "Svenska B
 class XFake(OAuthAccountingFake):
     challenges: dict[str, str] = field(default_factory=dict)  # code → its S256 code_challenge
     tweets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: dict[str, bytes] = field(default_factory=dict)  # uploaded media id → the image's bytes
     per_window: int = 300  # requests per 15-minute window per user (tweets: X's limits vary by endpoint and plan)
     used: int = 0
     reset_at: float = field(default_factory=lambda: time.time() + 900)
@@ -96,11 +100,35 @@ class XFake(OAuthAccountingFake):
             return denied
         return self._answer({"data": ME})
 
+    async def upload(self, request: Request) -> Response:
+        """`POST /2/media/upload`: a multipart form with the image's bytes (`media`) and `media_category`."""
+        if denied := self._admit(request):
+            return denied
+        ctype = request.headers.get("content-type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return self._answer({"title": "Invalid Request", "detail": "multipart/form-data required"}, 400)
+        raw = f"Content-Type: {ctype}\r\n\r\n".encode() + await request.body()
+        parts: list[Message] = BytesParser().parsebytes(raw).get_payload()  # type: ignore[assignment]
+        media = next((p for p in parts if p.get_param("name", header="content-disposition") == "media"), None)
+        if media is None or media.get_content_type() not in ("image/jpeg", "image/png", "image/gif", "image/webp"):
+            return self._answer({"title": "Invalid Request", "detail": "media must be an image"}, 400)
+        media_id = str(secrets.randbelow(10**18))
+        with self.lock:
+            self.media[media_id] = bytes(media.get_payload(decode=True))
+        return self._answer({"data": {"id": media_id, "media_key": f"3_{media_id}"}})
+
+    async def image(self, request: Request) -> Response:
+        """Not X: a public web server holding the federation's images (the hub fetches them, then uploads)."""
+        return Response(JPEG, media_type="image/jpeg")
+
     async def create_tweet(self, request: Request) -> Response:
         if denied := self._admit(request):
             return denied
         body = await request.json()
         text = str(body.get("text", ""))
+        media_ids = (body.get("media") or {}).get("media_ids") or []
+        if any(m not in self.media for m in media_ids):
+            return self._answer({"title": "Invalid Request", "detail": "Your media IDs are invalid."}, 400)
         if not text or len(text) > 280:
             problem = {"title": "Invalid Request", "detail": "text must be 1 to 280 characters", "type": "about:blank"}
             return self._answer({"errors": [{"message": problem["detail"]}], **problem}, 400)
@@ -108,7 +136,13 @@ class XFake(OAuthAccountingFake):
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         conversation = self.tweets[reply_to]["conversation_id"] if reply_to in self.tweets else tweet_id
         with self.lock:
-            self.tweets[tweet_id] = {"id": tweet_id, "text": text, "author_id": ME["id"], "conversation_id": conversation}
+            self.tweets[tweet_id] = {
+                "id": tweet_id,
+                "text": text,
+                "author_id": ME["id"],
+                "conversation_id": conversation,
+                "media_ids": media_ids,
+            }
         return self._answer({"data": {"id": tweet_id, "text": text}}, 201)
 
     async def tweet(self, request: Request) -> Response:
@@ -176,6 +210,8 @@ class XFake(OAuthAccountingFake):
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/2/users/me", self.me),
                 Route("/2/tweets", self.create_tweet, methods=["POST"]),
+                Route("/2/media/upload", self.upload, methods=["POST"]),
+                Route("/images/{name}", self.image),
                 Route("/2/users/{user_id}/tweets", self.timeline),
                 Route("/2/tweets/search/recent", self.search),
                 Route("/2/tweets/{tweet_id}", self.tweet, methods=["DELETE"]),

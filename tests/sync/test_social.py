@@ -221,6 +221,21 @@ def test_x_posts_through_pkce_and_hides_replies_and_a_spent_window_holds_the_nex
     assert admin.post(f"{path}/social/posts", json=post).status_code == 200 and len(fake.tweets) == 1
     long = admin.post(f"{path}/social/posts", json={**post, "key": "long", "message": "x" * 280})
     assert long.status_code == 422 and "/message" in long.text, long.text
+    # An image: fetched from its web server through the egress policy, uploaded to X, attached by media id.
+    host = fakes.provider_urls["x"]["base_url"].removesuffix("/2")
+    photo = {
+        "key": "SM-x-bild",
+        "account_id": account["account_id"],
+        "message": "Prisutdelning",
+        "image_url": f"{host}/images/pris.jpg",
+    }
+    pic = admin.post(f"{path}/social/posts", json=photo)
+    assert pic.status_code == 201, pic.text
+    (media_id,) = fake.tweets[pic.json()["post_id"]]["media_ids"]
+    assert fake.media[media_id].startswith(b"\xff\xd8")  # the image's bytes reached X
+    not_image = {**photo, "key": "SM-x-fel", "image_url": f"{host}/2/users/me"}  # answers JSON (401), not an image
+    bad = admin.post(f"{path}/social/posts", json=not_image)
+    assert bad.status_code == 422 and "/image_url" in bad.text, bad.text
 
     reply = fake.someone_replies(r.json()["post_id"], "Heja!", username="fan")
     assert admin.get(f"{path}/social/posts/SM-x/comments").json() == [
@@ -280,9 +295,9 @@ def test_auto_publish_is_behind_its_flag_and_each_providers_rules_apply_at_intak
     x_path = _connected(admin, fakes, "x", analytics=False, auto_publish_events=True)
     (account,) = admin.get(f"{x_path}/social/accounts").json()
     admin.request("PUT", f"{x_path}/social/accounts", json={"account_ids": [account["account_id"]]})
-    image = {"key": "k", "account_id": account["account_id"], "message": "Hej", "image_url": "https://boule.se/a.jpg"}
-    r = admin.post(f"{x_path}/social/outbox", json={"posts": [image]})
-    assert r.status_code == 422 and "/posts/0/image_url" in r.text, r.text
+    too_long = {"key": "k", "account_id": account["account_id"], "message": "x" * 270, "link": "https://boule.se/resultat"}
+    r = admin.post(f"{x_path}/social/outbox", json={"posts": [too_long]})
+    assert r.status_code == 422 and "/posts/0/message" in r.text, r.text
 
 
 def test_metas_long_lived_token_is_the_grant_and_its_expiry_asks_for_a_reconnect(
