@@ -62,6 +62,13 @@ class MetricOut(BaseModel):
     value: int
 
 
+def already_posted(adapter: can.SocialAutoPublish, account_id: str, token: str, post: Post) -> str | None:
+    """The id of `post` among the account's recent posts (by the exact text the provider shows), if it is there:
+    how an attempt that died after the provider answered is recognised (Graph and X take no idempotency key)."""
+    wanted = adapter.shown_text(post)
+    return next((post_id for post_id, text in adapter.recent_posts(account_id, token) if text == wanted), None)
+
+
 @dataclass(frozen=True)
 class SocialPages:
     table: Table
@@ -104,11 +111,6 @@ class SocialPages:
         self.set_accounts(document.tenant_id, document.id, accounts, actor)
         return [AccountOut(account_id=a["account_id"], name=a["name"], selected=True) for a in accounts]
 
-    @staticmethod
-    def _token(adapter: can.SocialAccounts, account_id: str, operation: str) -> str:
-        """The selected account's token, through the adapter (audited; a 409 when the account is not selected)."""
-        return adapter.account_token(account_id, operation)
-
     # -- posts --------------------------------------------------------------------------------------------------
 
     def get(self, document: Any, key: str) -> PostOut | None:
@@ -128,13 +130,12 @@ class SocialPages:
                 found = self.table.find(pk, rk)
                 if found is not None and found[0].get("Body"):
                     return PostOut.model_validate_json(found[0]["Body"]), False
-                token = self._token(adapter, account_id, "social.publish")
+                token = adapter.account_token(account_id, "social.publish")
                 post_id = None
                 if found is None:
                     self.table.insert({"PartitionKey": pk, "RowKey": rk, "Pending": True})
                 elif post.scheduled_at is None:  # scheduled posts are not in the feed until they go out
-                    wanted = adapter.shown_text(post)
-                    post_id = next((pid for pid, text in adapter.recent_posts(account_id, token) if text == wanted), None)
+                    post_id = already_posted(adapter, account_id, token, post)
                 post_id = post_id or adapter.publish(account_id, token, post)
                 scheduled = datetime.fromtimestamp(post.scheduled_at, UTC) if post.scheduled_at else None
                 out = PostOut(key=key, account_id=account_id, post_id=post_id, scheduled_at=scheduled, created_at=self.now())
@@ -153,13 +154,13 @@ class SocialPages:
 
     def comments(self, document: Any, adapter: can.SocialModeration, key: str) -> list[CommentOut]:
         post = self._post(document, key)
-        token = self._token(adapter, post.account_id, "social.comments")
+        token = adapter.account_token(post.account_id, "social.comments")
         return [CommentOut(**vars(c)) for c in adapter.comments(post.post_id, token)]
 
     def moderate(self, document: Any, adapter: can.SocialModeration, key: str, comment_id: str, action: str) -> None:
         """Hide, show or delete one comment of the post made for `key`; the comment must be that post's."""
         post = self._post(document, key)
-        token = self._token(adapter, post.account_id, "social.moderate")
+        token = adapter.account_token(post.account_id, "social.moderate")
         if comment_id not in {c.comment_id for c in adapter.comments(post.post_id, token)}:
             raise NotFound(f"No comment {comment_id} on the post for {key}.")
         if action == "delete":
@@ -172,7 +173,7 @@ class SocialPages:
     def insights(
         self, document: Any, adapter: can.SocialInsights, account_id: str, start: date, end: date
     ) -> list[MetricOut]:
-        token = self._token(adapter, account_id, "social.insights")
+        token = adapter.account_token(account_id, "social.insights")
         return [
             MetricOut(metric=m.metric, day=m.day, value=m.value) for m in adapter.insights(account_id, token, start, end)
         ]

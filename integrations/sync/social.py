@@ -9,6 +9,7 @@ from typing import Any
 
 from adapters import capabilities as can
 from adapters.social import post_of
+from integrations.social import already_posted
 from integrations.sync.delivery import deliver
 from integrations.sync.operation import SyncEnv
 from integrations.sync.outbox import Outbox
@@ -18,9 +19,7 @@ from integrations.sync.progress import Progress
 def auto_publish_posts(adapter: can.SocialAutoPublish, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
     def find(payload: dict[str, Any]) -> str | None:
         account_id = str(payload["account_id"])
-        wanted = adapter.shown_text(post_of(payload))
-        recent = adapter.recent_posts(account_id, adapter.account_token(account_id, "social.find"))
-        return next((post_id for post_id, text in recent if text == wanted), None)
+        return already_posted(adapter, account_id, adapter.account_token(account_id, "social.find"), post_of(payload))
 
     def push(payload: dict[str, Any]) -> str:
         account_id = str(payload["account_id"])
