@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from adapters.base import Adapter
 from integrations.documents.common import LifecycleStatus
 from integrations.repository import IntegrationRepository
-from shared.errors import Conflict
+from shared.errors import Conflict, NotFound
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,25 @@ class LiveAdapters:
         if not getattr(document.capabilities, flag):
             raise Conflict(f"{flag} is switched off for this integration (capabilities.{flag}).", reason="capability_off")
         return document, self.adapter_for(document)
+
+    async def read(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        *,
+        family: str,
+        flag: str,
+        ask: Callable[[Any], dict[str, Any] | None],
+        missing: str,
+    ) -> dict[str, Any]:
+        """What the provider says about one thing (a TUE's status, a grant application's, a claim's), asked on a
+        worker thread of an active integration with the service's flag on; a 404 saying `missing` when the
+        provider knows nothing of it."""
+
+        def run() -> dict[str, Any] | None:
+            return ask(self.active(tenant_id, integration_id, family=family, flag=flag)[1])
+
+        found = await anyio.to_thread.run_sync(run)
+        if found is None:
+            raise NotFound(missing)
+        return found

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -23,7 +22,7 @@ from adapters import capabilities as can
 from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
-from shared.errors import FieldError, NotFound, ValidationFailed
+from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["adams"])
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
@@ -139,11 +138,15 @@ async def tue(
     live: LiveDep,
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> Any:
-    def ask() -> Any:
-        adapter: can.TueSubmissions = live.active(tenant_id, integration_id, family="wada_adams", flag="tue_management")[1]
+    def ask(adapter: can.TueSubmissions) -> dict[str, Any] | None:
         return adapter.tue(key)
 
-    found = await anyio.to_thread.run_sync(ask)
-    if found is None:
-        raise NotFound(f"ADAMS knows no TUE application {key}.")
+    found = await live.read(
+        tenant_id,
+        integration_id,
+        family="wada_adams",
+        flag="tue_management",
+        ask=ask,
+        missing=f"ADAMS knows no TUE application {key}.",
+    )
     return TueStatus(key=key, status=str(found["status"]))

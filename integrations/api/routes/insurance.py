@@ -163,12 +163,14 @@ async def quote(tenant_id: TenantId, integration_id: IntegrationId, principal: W
 async def claim(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep, claim_key: KeyPath
 ) -> Any:
-    def ask() -> Any:
-        return _insurer(live, tenant_id, integration_id, "claims_submission").claim(claim_key)
-
-    found = await anyio.to_thread.run_sync(ask)
-    if found is None:
-        raise NotFound(f"The insurer knows no claim {claim_key} (a handed-in claim is submitted by submit_claims).")
+    found = await live.read(
+        tenant_id,
+        integration_id,
+        family="insurance",
+        flag="claims_submission",
+        ask=lambda adapter: adapter.claim(claim_key),
+        missing=f"The insurer knows no claim {claim_key} (a handed-in claim is submitted by submit_claims).",
+    )
     return Claim(claim_key=claim_key, status=str(found["status"]), claim_id=str(found["claim_id"]))
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
-from shared.errors import FieldError, NotFound, ValidationFailed
+from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
@@ -225,11 +224,12 @@ async def grant_application(
     live: LiveDep,
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> Any:
-    def ask() -> Any:
-        _, adapter = live.active(tenant_id, integration_id, family="gov_sports_registry", flag="grant_applications")
-        return adapter.filing("grant_application", key)
-
-    found = await anyio.to_thread.run_sync(ask)
-    if found is None:
-        raise NotFound(f"The registry knows no grant application {key}.")
+    found = await live.read(
+        tenant_id,
+        integration_id,
+        family="gov_sports_registry",
+        flag="grant_applications",
+        ask=lambda adapter: adapter.filing("grant_application", key),
+        missing=f"The registry knows no grant application {key}.",
+    )
     return GrantStatus(key=key, status=str(found["status"]))
