@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from adapters.catalog import Catalog
@@ -25,6 +26,12 @@ class OutboxResult(BaseModel):
         description="Records by state for this integration, as of this write (writes made on other instances in"
         " the last 2 s may be missing; `GET …/status` reads them fresh)."
     )
+
+
+def accepted(result: OutboxResult) -> Response:
+    """202 with the tally, serialised once: FastAPI would validate the model it was just built from again
+    against the response model, on the hottest write path (the routes keep `response_model` for the spec)."""
+    return Response(result.model_dump_json(), status_code=202, media_type="application/json")
 
 
 def require_fields_mapped(kind: str, records: list[Any], mapped: dict[str, str], map_name: str) -> None:

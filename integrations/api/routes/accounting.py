@@ -24,7 +24,7 @@ from integrations.api.deps import (
     TenantId,
     Writer,
 )
-from integrations.api.intake import OutboxResult
+from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import Currency
 from integrations.sync.jobs import trigger_sync
@@ -95,7 +95,7 @@ def enqueue_invoices(
         ],
     )
     in_fiscal_year(document, [(f"/invoices/{i}/invoice_date", inv.invoice_date) for i, inv in enumerate(body.invoices)])
-    return intake.store(document, "invoice", body.invoices)
+    return accepted(intake.store(document, "invoice", body.invoices))
 
 
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
@@ -166,7 +166,7 @@ def enqueue_payments(
             )
     if unknown:
         raise ValidationFailed("Some payments settle unknown invoices.", unknown[:50])
-    return intake.store(document, "payment", body.payments)
+    return accepted(intake.store(document, "payment", body.payments))
 
 
 @router.post(
@@ -193,7 +193,7 @@ def enqueue_expenses(
     ]
     if bad:
         raise ValidationFailed("Some expenses are inconsistent.", bad[:50])
-    return intake.store(document, "expense", body.expenses)
+    return accepted(intake.store(document, "expense", body.expenses))
 
 
 class ReimbursementIn(BaseModel):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from adapters import capabilities as can
 from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
-from integrations.api.intake import OutboxResult
+from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from shared.errors import FieldError, ValidationFailed
 
@@ -104,7 +104,7 @@ def enqueue_whereabouts(
 ) -> Any:
     document = intake.open(tenant_id, integration_id, "whereabouts", "/filings", "takes no whereabouts")
     _sports_known(document, [f.sport_code for f in body.filings], "filings")
-    return intake.store(document, "whereabouts", body.filings, updatable=True)
+    return accepted(intake.store(document, "whereabouts", body.filings, updatable=True))
 
 
 @router.post(
@@ -120,7 +120,7 @@ def enqueue_tues(
 ) -> Any:
     document = intake.open(tenant_id, integration_id, "tue", "/tues", "takes no TUE applications")
     _sports_known(document, [t.sport_code for t in body.tues], "tues")
-    return intake.store(document, "tue", body.tues)
+    return accepted(intake.store(document, "tue", body.tues))
 
 
 @router.get(

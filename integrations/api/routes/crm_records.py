@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
-from integrations.api.intake import Intake, OutboxResult, require_fields_mapped
+from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
 from shared.errors import FieldError, ValidationFailed
 
@@ -51,7 +51,7 @@ def enqueue_members(
 ) -> Any:
     document = intake.open(tenant_id, integration_id, "member", "/members", "takes no members")
     require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
-    return intake.store(document, "member", body.members, updatable=True)
+    return accepted(intake.store(document, "member", body.members, updatable=True))
 
 
 class TagIn(BaseModel):
@@ -87,7 +87,7 @@ def _tags(intake: Intake, tenant_id: str, integration_id: str, body: TagBatch, t
             "No CRM field receives courses.", [FieldError("/items", "config.course_tag_field is not set")]
         )
     records = [TagRecord(**item.model_dump(), tag_type=tag_type) for item in body.items]
-    return intake.store(document, "tag", records)
+    return accepted(intake.store(document, "tag", records))
 
 
 @router.post(
@@ -150,4 +150,4 @@ def enqueue_orders(
             "This integration does not sync orders.", [FieldError("/orders", "needs config.order_object")]
         )
     require_fields_mapped("orders", body.orders, document.config.order_field_map, "order_field_map")
-    return intake.store(document, "order", body.orders)
+    return accepted(intake.store(document, "order", body.orders))

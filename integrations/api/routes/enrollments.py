@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
-from integrations.api.intake import OutboxResult
+from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import WRITE
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -44,4 +44,4 @@ def enqueue_enrollments(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EnrollmentBatch
 ) -> Any:
     document = intake.open(tenant_id, integration_id, "enrollment", "/enrollments", "takes no enrollments")
-    return intake.store(document, "enrollment", body.enrollments)
+    return accepted(intake.store(document, "enrollment", body.enrollments))

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import ExportsDep, IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
-from integrations.api.intake import OutboxResult
+from integrations.api.intake import OutboxResult, accepted
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.sync.insurance import SERVICES
@@ -115,7 +115,7 @@ def enqueue_enrolments(
 ) -> Any:
     document = intake.open(tenant_id, integration_id, "insurance_enrolment", "/enrolments", "takes no enrolments")
     _group_known(document, body.enrolments)
-    return intake.store(document, "insurance_enrolment", body.enrolments, updatable=True)
+    return accepted(intake.store(document, "insurance_enrolment", body.enrolments, updatable=True))
 
 
 @router.post(
@@ -130,7 +130,7 @@ def enqueue_claims(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: ClaimBatch
 ) -> Any:
     document = intake.open(tenant_id, integration_id, "insurance_claim", "/claims", "takes no claims")
-    return intake.store(document, "insurance_claim", body.claims, updatable=True)
+    return accepted(intake.store(document, "insurance_claim", body.claims, updatable=True))
 
 
 def _insurer(live: LiveAdapters, tenant_id: str, integration_id: str, flag: str) -> Any:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
-from integrations.api.intake import OutboxResult
+from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from shared.errors import FieldError, ValidationFailed
 
@@ -95,7 +95,7 @@ def enqueue_membership_reports(
             [FieldError("/reports", "capabilities.membership_reporting is off")],
         )
     _breakdowns_add_up(body.reports)
-    return intake.store(document, "membership_report", body.reports, updatable=True)
+    return accepted(intake.store(document, "membership_report", body.reports, updatable=True))
 
 
 # --- the registry's other filings: grant applications, facilities, event reports ------------------------------
@@ -159,7 +159,7 @@ class EventReports(BaseModel):
 
 def _intake(intake: Any, tenant_id: str, integration_id: str, kind: str, pointer: str, records: list[Any]) -> Any:
     document = intake.open(tenant_id, integration_id, kind, pointer, f"takes no {kind.replace('_', ' ')}s")
-    return intake.store(document, kind, records, updatable=True)
+    return accepted(intake.store(document, kind, records, updatable=True))
 
 
 @router.post(
