@@ -9,8 +9,6 @@ both servers in processes of their own (`bench/servers.py`), measured in the sam
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +18,7 @@ from typing import Any
 import requests
 
 from bench.common import fresh_hub, interleaved_p50
+from bench.servers import spawn
 from devfakes.documents import fortnox
 from integrations.auth.principal import Scope
 from integrations.service import create_integration
@@ -31,25 +30,8 @@ ROUNDS = 4
 
 @contextmanager
 def server(kind: str, conn: str, prefix: str) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.servers", kind, conn, prefix], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    try:
-        assert proc.stdout is not None
-        base = f"http://127.0.0.1:{int(proc.stdout.readline())}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/openapi.json" if kind == "bare" else f"{base}/api/health", timeout=2)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"bench server {kind} did not start") from None
-                time.sleep(0.1)
+    with spawn(kind, conn, prefix, ready="/openapi.json" if kind == "bare" else "/api/health") as base:
         yield base
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def concurrent(call: Callable[[requests.Session], requests.Response], seconds: float) -> tuple[float, float]:

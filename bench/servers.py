@@ -1,9 +1,12 @@
-"""The two servers of the request-path benchmark, each in a process of its own (so the client's threads do
-not share a GIL with them): `python -m bench.servers hub|bare <connection string> <table prefix>`.
+"""The servers of the request-path and fan-out benchmarks, each in a process of its own (so the client's threads
+do not share a GIL with them): `python -m bench.servers hub|bare <connection string> <table prefix>`, or
+`python -m bench.servers sink <certfile> <keyfile>`.
 
 - `hub`: the production API (`create_api`, the real edge, auth, quota counters, telemetry) on a hub built
   from the same settings as the bench's; the shared rate limiter with a plan too large to refuse anything,
   so the bench measures its cost, not its refusals.
+- `sink <certfile> <keyfile>`: an HTTPS receiver answering every `POST /e/<n>` with 204 and `GET /count` with
+  how many it took — the tenant endpoints of the fan-out benchmark, out of the sender's process.
 - `bare`: a FastAPI app with one route reading one entity and one inserting one, with the raw SDK client on the
   same Azurite — the floor any request path that touches storage once has to stand on.
 
@@ -14,9 +17,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import requests
 import uvicorn
 from azure.data.tables import TableServiceClient
 from fastapi import FastAPI
@@ -62,6 +70,29 @@ def bare_app(conn: str, prefix: str) -> FastAPI:
     return app
 
 
+def sink_app() -> Any:
+    import threading
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    taken = [0]
+    lock = threading.Lock()
+
+    async def hook(request: Request) -> Response:
+        await request.body()
+        with lock:
+            taken[0] += 1
+        return Response(status_code=204)
+
+    async def count(request: Request) -> Response:
+        return PlainTextResponse(str(taken[0]))
+
+    return Starlette(routes=[Route("/e/{n}", hook, methods=["POST"]), Route("/count", count)])
+
+
 def queue_names(prefix: str) -> dict[str, str]:
     return {
         f"queue_{q.replace('-', '_')}": f"{prefix}-{q}"
@@ -69,12 +100,42 @@ def queue_names(prefix: str) -> dict[str, str]:
     }
 
 
+@contextmanager
+def spawn(kind: str, *args: str, ready: str, scheme: str = "http", verify: str | bool = True) -> Iterator[str]:
+    """`python -m bench.servers kind *args` in a process of its own; its base URL once `ready` answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.servers", kind, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert proc.stdout is not None
+        base = f"{scheme}://127.0.0.1:{int(proc.stdout.readline())}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}{ready}", timeout=2, verify=verify)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"bench server {kind} did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main(argv: list[str]) -> int:
-    kind, conn, prefix = argv
+    kind, *args = argv
     logging.disable(logging.WARNING)
-    app = hub_app(conn, prefix) if kind == "hub" else bare_app(conn, prefix)
+    tls: dict[str, Any] = {}
+    if kind == "sink":
+        app = sink_app()
+        tls = {"ssl_certfile": args[0], "ssl_keyfile": args[1]}
+    else:
+        conn, prefix = args
+        app = hub_app(conn, prefix) if kind == "hub" else bare_app(conn, prefix)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False, **tls)
     server = uvicorn.Server(config)
     print(port, flush=True)
     server.run()
