@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from adapters.base import Adapter
+from integrations.documents.document import AccountingIntegration
 from shared.errors import ProviderError
 
 
@@ -98,7 +99,7 @@ def fiscal_year_bounds(year: int, start_month: int) -> tuple[date, date]:
     return start, date(year + 1, start_month, 1)
 
 
-def outside_fiscal_year(document: Any, day: date) -> str | None:
+def outside_fiscal_year(document: AccountingIntegration, day: date) -> str | None:
     fy = document.config.fiscal_year
     start, end = fiscal_year_bounds(fy.year, fy.start_month)
     if start <= day < end:
@@ -106,7 +107,7 @@ def outside_fiscal_year(document: Any, day: date) -> str | None:
     return f"{day} is outside fiscal year {fy.year} ({start} – {end.replace(day=1)} exclusive)"
 
 
-class AccountingAdapter(Adapter):
+class AccountingAdapter(Adapter[AccountingIntegration]):
     def account_for(self, category: str) -> str:
         chart = self.document.config.chart_of_accounts
         if category not in chart:

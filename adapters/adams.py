@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from adapters.signed_rest import PLACEHOLDER_HOST, SignedAdapter
-from integrations.documents.document import ValidationCheck
+from integrations.documents.document import ValidationCheck, WadaAdamsIntegration
 from shared.errors import ProviderError
 from shared.http import Call
 
 
-class AdamsAdapter(SignedAdapter):
+class AdamsAdapter(SignedAdapter[WadaAdamsIntegration]):
     @property
     def base_url(self) -> str:
         return (self.ctx.url_overrides.get("base_url") or self.spec.base_urls["production"]).rstrip("/")

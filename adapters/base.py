@@ -11,14 +11,14 @@ import base64
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import requests
 
 from adapters.paging import Page, PageRequest, paginate
 from adapters.spec import ProviderSpec
 from adapters.webhook_verifiers import WebhookVerifier, verifier_for
-from integrations.documents.document import ValidationCheck
+from integrations.documents.document import IntegrationDocument, ValidationCheck
 from shared.errors import ProviderError
 from shared.http import Call, OutboundClient, Policy, Window
 
@@ -27,7 +27,7 @@ ORGANISATION_SCOPES = frozenset({"tenant", "realm", "organisation", "company"})
 
 @dataclass
 class AdapterContext:
-    document: Any
+    document: IntegrationDocument
     spec: ProviderSpec
     outbound: OutboundClient
     resolve_secret: Callable[[str, str], str]  # (slot, operation) → value, audited
@@ -42,15 +42,25 @@ class AdapterContext:
     # An entry in the tenant's audit trail (operation, what was touched): providers of special-category data
     # (ADAMS) record every read and write there, never the payload.
     audit: Callable[[str, dict[str, str]], None] | None = None
+    # The app's own token (client credentials) beside the user's, for providers that want it for some calls
+    # (catalog `auth.app_tokens`): operation → AccessToken.
+    app_token: Callable[[str], Any] | None = None
 
 
-class Adapter:
-    """Base adapter: authenticated, rate-limited, counted requests against the provider."""
+D = TypeVar("D", bound=IntegrationDocument)
+
+
+class Adapter(Generic[D]):
+    """Base adapter: authenticated, rate-limited, counted requests against the provider. `D` is the family's
+    document class (`AccountingAdapter(Adapter[AccountingIntegration])`), so `self.document.config` is that
+    family's typed config."""
 
     def __init__(self, ctx: AdapterContext) -> None:
         self.ctx = ctx
         self.spec = ctx.spec
-        self.document = ctx.document
+        # The factory builds the adapter the catalog names for this document's provider, and a provider belongs
+        # to one family: the document is this adapter's family's (a test holds every catalog entry to it).
+        self.document = cast(D, ctx.document)
 
     # --- plumbing ------------------------------------------------------------------------------------------------
     @property

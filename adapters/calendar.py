@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from adapters.base import Adapter
+from integrations.documents.document import CalendarIntegration
 from shared.errors import ProviderError
 
 When = date | datetime  # a date for all-day events, an aware datetime otherwise
@@ -102,7 +103,7 @@ class Watch:
     expires_at: datetime
 
 
-class CalendarAdapter(Adapter):
+class CalendarAdapter(Adapter[CalendarIntegration]):
     def provider_event_id(self, key: str) -> str:
         """An id derived from our key (per integration): what makes a replayed create recognisable."""
         digest = hashlib.sha256(f"{self.document.id}:{key}".encode()).digest()

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.base import Adapter, CursorExpired
+from integrations.documents.document import CrmIntegration
 
 __all__ = ["CursorExpired"]  # re-exported: CRM callers catch it from here
 
@@ -47,7 +48,7 @@ class StaleMember(Exception):
     """The CRM record changed since the version we hold (412 / version conflict)."""
 
 
-class CrmAdapter(Adapter):
+class CrmAdapter(Adapter[CrmIntegration]):
     """The CRM family's shared parts; what each sync operation needs is in adapters.capabilities."""
 
     DEFAULT_KEY_FIELD = ""

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.base import Adapter
-from integrations.documents.document import ValidationCheck
+from integrations.documents.document import LmsIntegration, ValidationCheck
 from shared.http import Policy
 
 API_ATTEMPTS = 3  # then the run falls back to CSV rather than waiting out a long outage
 
 
-class CsvFallbackAdapter(Adapter):
+class CsvFallbackAdapter(Adapter[LmsIntegration]):
     @property
     def has_api(self) -> bool:
         return "base_url" in self.ctx.url_overrides

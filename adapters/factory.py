@@ -14,18 +14,19 @@ from adapters.base import Adapter, AdapterContext
 from adapters.catalog import Catalog
 from adapters.registry import build_adapter
 from adapters.spec import ProviderSpec
+from integrations.documents.document import IntegrationDocument
 from shared.http import OutboundClient
 
 
 class TokenSource(Protocol):
     """Where an OAuth provider's access token comes from (the user-grant broker or the machine-token one)."""
 
-    def access_token(self, document: Any, *, operation: str) -> Any: ...
-    def invalidate(self, document: Any) -> None: ...
+    def access_token(self, document: IntegrationDocument, *, operation: str) -> Any: ...
+    def invalidate(self, document: IntegrationDocument) -> None: ...
 
 
 class SecretResolver(Protocol):
-    def resolve(self, document: Any, slot: str, *, operation: str) -> str: ...
+    def resolve(self, document: IntegrationDocument, slot: str, *, operation: str) -> str: ...
 
 
 class AuditRecorder(Protocol):
@@ -79,7 +80,7 @@ class AdapterFactory:
             spec = spec.model_copy(update={"pagination": spec.pagination.model_copy(update={"page_size": size})})
         return spec
 
-    def __call__(self, document: Any) -> Adapter:
+    def __call__(self, document: IntegrationDocument) -> Adapter[Any]:
         spec = self.spec_for(document.provider)
         tokens = {"oauth2_code": self.user_tokens, "oauth2_client_credentials": self.machine_tokens}.get(spec.auth.kind)
 
@@ -107,10 +108,13 @@ class AdapterFactory:
                 url_hosts=self.url_hosts(document.provider),
                 callback_url=f"{self.public_base_url.rstrip('/')}/api/v1/webhooks/{document.provider}/{document.id}",
                 audit=self._auditor(document),
+                app_token=(lambda op: self.machine_tokens.access_token(document, operation=op))
+                if spec.auth.app_tokens
+                else None,
             )
         )
 
-    def _auditor(self, document: Any) -> Callable[[str, dict[str, str]], None] | None:
+    def _auditor(self, document: IntegrationDocument) -> Callable[[str, dict[str, str]], None] | None:
         audit = self.audit
         if audit is None:
             return None

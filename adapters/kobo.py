@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from adapters.base import Adapter
+from integrations.documents.document import DataCollectionIntegration
 
 METADATA_PREFIXES = ("_", "meta/", "formhub/")
 
@@ -18,7 +19,7 @@ def answers(submission: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in submission.items() if not k.startswith(METADATA_PREFIXES)}
 
 
-class KoboAdapter(Adapter):
+class KoboAdapter(Adapter[DataCollectionIntegration]):
     def submissions(self, asset_uid: str, since: str | None) -> Iterator[list[dict[str, Any]]]:
         """Pages of submissions at or after `since` (ISO time), oldest first."""
         params: dict[str, Any] = {"format": "json", "sort": json.dumps({"_submission_time": 1})}

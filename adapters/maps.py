@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.base import Adapter
+from integrations.documents.document import MappingIntegration
 from shared.errors import ProviderError
 
 
@@ -31,7 +32,7 @@ class MapImage:
     content_type: str
 
 
-class MapsAdapter(Adapter):
+class MapsAdapter(Adapter[MappingIntegration]):
     def refused(self, detail: str, *, retriable: bool = False, status: int | None = None) -> ProviderError:
         return ProviderError(
             detail=f"{self.spec.display_name}: {detail}", provider=self.spec.id, retriable=retriable, status_code=status

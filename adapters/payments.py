@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from adapters.base import Adapter
+from integrations.documents.document import PaymentGatewayIntegration
 
 # ISO 4217 minor-unit exponents that are not 2 (everything else has two decimals).
 EXPONENTS = {
@@ -67,7 +68,7 @@ class ProviderRefund:
     status: str
 
 
-class PaymentAdapter(Adapter):
+class PaymentAdapter(Adapter[PaymentGatewayIntegration]):
     CURRENCIES: frozenset[str] | None = None  # None: whatever the account supports
 
     def create_payment(self, request: PaymentRequest) -> ProviderPayment:

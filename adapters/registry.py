@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 from functools import lru_cache
+from typing import Any
 
 from adapters.base import Adapter, AdapterContext
 
 
 @lru_cache(maxsize=64)
-def adapter_class(dotted: str | None) -> type[Adapter]:
+def adapter_class(dotted: str | None) -> type[Adapter[Any]]:
     if not dotted:
         return Adapter
     module, _, name = dotted.partition(":")
@@ -19,5 +20,5 @@ def adapter_class(dotted: str | None) -> type[Adapter]:
     return cls
 
 
-def build_adapter(ctx: AdapterContext) -> Adapter:
+def build_adapter(ctx: AdapterContext) -> Adapter[Any]:
     return adapter_class(ctx.spec.adapter)(ctx)

@@ -17,16 +17,17 @@ from urllib.parse import quote
 
 import requests
 
-from adapters.base import Adapter
+from adapters.base import Adapter, D
 from adapters.signing import signature_headers
-from integrations.documents.document import ValidationCheck
+from integrations.documents.document import GovSportsRegistryIntegration, InsuranceIntegration, ValidationCheck
+from integrations.documents.families import GovRegistryConfig, InsuranceConfig
 from shared.errors import ProviderError
 from shared.http import Call
 
 PLACEHOLDER_HOST = ".invalid"
 
 
-class SignedAdapter(Adapter):
+class SignedAdapter(Adapter[D]):
     """Requests signed with the integration's key (every contract of ours shares this); `key_id` names the key
     to the partner."""
 
@@ -54,31 +55,45 @@ class SignedAdapter(Adapter):
         return dataclasses.replace(call, url=url, params=None, json=None, data=body, headers=headers)
 
 
-class SignedRestAdapter(SignedAdapter):
+class SignedRestAdapter(SignedAdapter[InsuranceIntegration | GovSportsRegistryIntegration]):
+    # One adapter, two families (the signed REST contract is ours for both): each side reads its own config.
+    @property
+    def _insurer(self) -> InsuranceConfig:
+        if not isinstance(self.document, InsuranceIntegration):
+            raise TypeError(f"a {self.document.family} integration has no insurer configuration")
+        return self.document.config
+
+    @property
+    def _registry(self) -> GovRegistryConfig:
+        if not isinstance(self.document, GovSportsRegistryIntegration):
+            raise TypeError(f"a {self.document.family} integration has no registry configuration")
+        return self.document.config
+
     @property
     def base_url(self) -> str:
-        urls, config = self.ctx.url_overrides, self.document.config
-        if self.document.family == "insurance":  # each insurer at its own address, named by our broker id there
-            url = urls.get(f"insurer.{config.broker_id}") or self.spec.base_urls["production"]
+        urls = self.ctx.url_overrides
+        if isinstance(self.document, InsuranceIntegration):  # each insurer at its own address, named by our broker id
+            url = urls.get(f"insurer.{self._insurer.broker_id}") or self.spec.base_urls["production"]
         else:
-            country = getattr(config, "country_code", "")
+            country = self._registry.country_code
             url = urls.get(f"base_url.{country}") or urls.get("base_url") or self.spec.base_urls["production"]
         return url.rstrip("/")
 
     @property
     def key_id(self) -> str:
-        config = self.document.config  # registries know us by federation code, insurers by broker id
-        return str(getattr(config, "signing_key_id", None) or getattr(config, "federation_code", None) or config.broker_id)
+        if isinstance(self.document, InsuranceIntegration):  # insurers know us by broker id
+            return self._insurer.broker_id
+        return self._registry.signing_key_id or self._registry.federation_code  # registries by federation code
 
     # --- government sports registry ------------------------------------------------------------------------------
     @property
     def _federation(self) -> str:
-        return f"/federations/{quote(self.document.config.federation_code, safe='')}"
+        return f"/federations/{quote(self._registry.federation_code, safe='')}"
 
     def validate(self) -> list[ValidationCheck]:
         if self.document.family == "insurance":
             return self._validate_insurer()
-        country = self.document.config.country_code
+        country = self._registry.country_code
         if PLACEHOLDER_HOST in self.base_url:
             return [
                 ValidationCheck(
@@ -92,7 +107,7 @@ class SignedRestAdapter(SignedAdapter):
 
     def put_membership_report(self, report: dict[str, Any]) -> str:
         """PUT by period: sending a report again (a replay, or a correction) revises it; never a second one."""
-        config = self.document.config
+        config = self._registry
         body = {**report, "federation_code": config.federation_code, "country_code": config.country_code}
         response = self.request(
             "PUT",
@@ -138,13 +153,13 @@ class SignedRestAdapter(SignedAdapter):
     # --- insurer -------------------------------------------------------------------------------------------------
     @property
     def _broker(self) -> str:
-        return f"/brokers/{quote(self.document.config.broker_id, safe='')}"
+        return f"/brokers/{quote(self._insurer.broker_id, safe='')}"
 
     def _group(self, group: str) -> str:
         return f"{self._broker}/policy-groups/{quote(group, safe='')}"
 
     def _validate_insurer(self) -> list[ValidationCheck]:
-        config = self.document.config
+        config = self._insurer
         if PLACEHOLDER_HOST in self.base_url:
             return [
                 ValidationCheck(
@@ -166,7 +181,7 @@ class SignedRestAdapter(SignedAdapter):
 
     def put_enrolment(self, enrolment: dict[str, Any]) -> str:
         """PUT by licence: enrolling again (a replay, or a change) changes the enrolment, never a second one."""
-        group = enrolment.get("policy_group_id") or self.document.config.policy_group_ids[0]
+        group = enrolment.get("policy_group_id") or self._insurer.policy_group_ids[0]
         body = {k: v for k, v in enrolment.items() if k not in ("key", "policy_group_id")}
         body["licence_key"] = enrolment["key"]
         path = f"{self._group(group)}/enrolments/{quote(enrolment['key'], safe='')}"
@@ -196,7 +211,7 @@ class SignedRestAdapter(SignedAdapter):
         return dict(response.json())
 
     def certificate(self, licence_key: str, group: str | None = None) -> bytes | None:
-        group = group or self.document.config.policy_group_ids[0]
+        group = group or self._insurer.policy_group_ids[0]
         path = f"{self._group(group)}/enrolments/{quote(licence_key, safe='')}/certificate"
         response = self.request(
             "GET", path, operation="insurance.certificate", headers={"Accept": "application/pdf"}, expect=frozenset({404})

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from adapters.base import Adapter
+from integrations.documents.document import SocialMediaIntegration
 from shared.errors import Conflict, FieldError
 
 
@@ -52,7 +53,7 @@ def post_of(payload: dict[str, Any]) -> Post:
     return Post(message=str(payload["message"]), link=payload.get("link"), image_url=payload.get("image_url"))
 
 
-class SocialAdapter(Adapter):
+class SocialAdapter(Adapter[SocialMediaIntegration]):
     """What every social adapter does the same way: a selected account's token (its own, or none: X uses the
     grant's), and the text a post shows (what finding it again after a crash compares)."""
 

@@ -35,6 +35,11 @@ class AuthSpec(_Spec):
         "one (`grant_type=fb_exchange_token`, about 60 days), which is the grant until it expires; then the user "
         "reconnects.",
     )
+    app_tokens: bool = Field(
+        False,
+        description="Besides the user's grant, the app itself takes tokens by client credentials at token_url "
+        "(Twitch: EventSub webhook subscriptions are managed with an app token, not the user's).",
+    )
     authority: str | None = Field(None, description="Entra ID authority for msal (client credentials).")
     header: str = Field("Authorization", description="Header carrying the credential for api_key auth.")
     scheme: str = Field("Bearer", description="Prefix before the credential in that header ('' for none).")
@@ -118,6 +123,12 @@ class WebhookSpec(_Spec):
         description="How long a change subscription the hub registers lives (the provider's longest, a margin off).",
     )
     renew_before_s: int = Field(86400, ge=60, description="How long before its expiry the timer renews a subscription.")
+    subscribe: Literal["for_change_pulls", "while_active"] = Field(
+        "for_change_pulls",
+        description="When the hub keeps a subscription at the provider (capability watch_changes): while an "
+        "offered operation pulls on change notifications (calendars), or for as long as the integration is active "
+        "(Twitch's stream.online/offline, which are events in their own right).",
+    )
     gone_status: int = Field(
         410,
         description="What a decommissioned integration answers: 410 tells most senders to stop (EspoCRM deletes "

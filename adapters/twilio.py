@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.base import Adapter
+from integrations.documents.document import MessagingIntegration
 from shared.errors import ProviderError
 
 # A message's statuses in the order Twilio moves through them; callbacks may arrive out of order, so a status
@@ -23,7 +24,7 @@ def status_rank(status: str) -> int:
     return STATUS_ORDER.index(status) if status in STATUS_ORDER else -1
 
 
-class TwilioAdapter(Adapter):
+class TwilioAdapter(Adapter[MessagingIntegration]):
     @property
     def _messages(self) -> str:
         return f"/Accounts/{self.document.config.account_sid}/Messages.json"

@@ -7,12 +7,12 @@ from typing import Any
 
 from adapters.base import Adapter
 from adapters.checks import timed
-from integrations.documents.document import ValidationCheck
+from integrations.documents.document import AccountingIntegration, ValidationCheck
 from shared.errors import ProviderError
 from shared.redaction import REDACTOR
 
 
-class XledgerAdapter(Adapter):
+class XledgerAdapter(Adapter[AccountingIntegration]):
     def graphql(self, query: str, variables: dict[str, Any] | None = None, *, operation: str) -> dict[str, Any]:
         response = self.request("POST", "", operation=operation, json={"query": query, "variables": variables or {}})
         body = response.json()

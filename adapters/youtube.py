@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Adapter
+from integrations.documents.document import StreamingIntegration
 from shared.errors import ProviderError
 
 
@@ -28,7 +29,7 @@ class Broadcast:
     privacy: str
 
 
-class YouTubeAdapter(Adapter):
+class YouTubeAdapter(Adapter[StreamingIntegration]):
     def channel(self) -> dict[str, Any]:
         items = self.request(
             "GET", "/channels", operation="streaming.channels", params={"part": "id,snippet", "mine": "true"}

@@ -21,6 +21,7 @@ from adapters.capabilities import EventChanges
 from bench.common import alternating_medians, fresh_hub
 from devfakes.calendars import GoogleCalendarFake
 from devfakes.launcher import start_fakes
+from integrations.documents.document import CalendarIntegration, of_family
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.calendar import pull_events
 from integrations.sync.operation import SyncEnv
@@ -47,7 +48,7 @@ def run(conn: str) -> list[dict[str, object]]:
         for slot, value in (("oauth_client_secret_ref", fake.client_secret), ("oauth_refresh_token_ref", refresh)):
             stored = hub.credentials.put(tenant, doc.id, slot, value, actor="bench")
             set_credential_ref(tenant, doc.id, slot, stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-        doc = hub.integrations.get(tenant, doc.id).document
+        doc = of_family(hub.integrations.get(tenant, doc.id).document, CalendarIntegration)
         for i in range(N):
             fake.user_add(f"Tävling {i}", f"2027-05-{1 + i % 28:02d}T09:00:00Z", f"2027-05-{1 + i % 28:02d}T17:00:00Z")
         adapter = cast(EventChanges, hub.adapter_for(doc))

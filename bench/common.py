@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from devfakes.fortnox import FortnoxFake
 from devfakes.settings import make_settings
-from integrations.documents.document import AccountingIntegration
+from integrations.documents.document import AccountingIntegration, of_family
 from integrations.wiring import Hub, build_hub, set_hub
 
 
@@ -81,8 +81,7 @@ def connected_fortnox(hub: Hub, fake: FortnoxFake, tenant: str) -> AccountingInt
         actor="bench",
         now=hub.now,
     )
-    connected: AccountingIntegration = hub.integrations.get(tenant, doc.id).document
-    return connected
+    return of_family(hub.integrations.get(tenant, doc.id).document, AccountingIntegration)
 
 
 def alternating_medians(a: Callable[[], object], b: Callable[[], object], *, rounds: int) -> tuple[float, float]:

@@ -37,9 +37,8 @@ def run(conn: str) -> dict[str, object]:
     hub = fresh_hub(conn)
     tenant = "bench-fed"
     certs = SwishFake.create()  # a test CA and a 127.0.0.1 server certificate
-    tls = {k: v for k, v in certs.ssl_options().items() if k in ("ssl_certfile", "ssl_keyfile")}
     ca = str(certs.ca_pem)
-    with spawn("sink", tls["ssl_certfile"], tls["ssl_keyfile"], ready="/count", scheme="https", verify=ca) as base:
+    with spawn("sink", str(certs.server_cert), str(certs.server_key), ready="/count", scheme="https", verify=ca) as base:
         session = requests.Session()
 
         def taken() -> int:

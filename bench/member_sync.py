@@ -14,6 +14,7 @@ from typing import Any, cast
 from adapters.capabilities import MemberRecords
 from bench.common import alternating_medians, fresh_hub
 from devfakes.launcher import start_fakes
+from integrations.documents.document import CrmIntegration, of_family
 from integrations.service import create_integration, set_credential_ref
 from integrations.sync.members import MemberSync
 
@@ -48,7 +49,7 @@ def run(conn: str) -> dict[str, object]:
         set_credential_ref(
             tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now
         )
-        doc = hub.integrations.get(tenant, doc.id).document
+        doc = of_family(hub.integrations.get(tenant, doc.id).document, CrmIntegration)
         for i in range(N):
             row = {"contactid": str(uuid.uuid4()), "firstname": f"A{i}", "lastname": "B", "emailaddress1": f"{i}@x.se"}
             fake._stamp(row)  # noqa: SLF001 - seeding the fake CRM

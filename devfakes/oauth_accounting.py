@@ -48,6 +48,9 @@ class OAuthAccountingFake:
     expenses: list[dict[str, Any]] = field(default_factory=list)
     replays: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key / requestid → first response
     lock: threading.Lock = field(default_factory=threading.Lock)
+    token_auth: str = "basic"  # how the client must authenticate at the token URL: "basic", or "body" (Twitch)
+    app_grants: bool = False  # client_credentials issues app tokens (Twitch), kept apart from user tokens
+    app_access: dict[str, float] = field(default_factory=dict)
 
     def _over_limit(self) -> str | None:
         """None when this request fits the sliding window; else the seconds until it would (Retry-After)."""
@@ -234,8 +237,18 @@ class OAuthAccountingFake:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         with self.lock:
             self.token_calls += 1
-            if request.headers.get("authorization") != f"Basic {expected}":
+            if self.token_auth == "body":
+                client_ok = form.get("client_id") == self.client_id and form.get("client_secret") == self.client_secret
+            else:
+                client_ok = request.headers.get("authorization") == f"Basic {expected}"
+            if not client_ok:
                 return JSONResponse({"error": "invalid_client"}, status_code=401)
+            if form.get("grant_type") == "client_credentials":
+                if not self.app_grants:
+                    return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+                app = secrets.token_urlsafe(24)
+                self.app_access[app] = time.time() + 3600
+                return JSONResponse({"access_token": app, "expires_in": 3600, "token_type": "bearer"})
             if form.get("grant_type") == "authorization_code":
                 scopes = self.codes.pop(form.get("code", ""), None)
                 if scopes is None:

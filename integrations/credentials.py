@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from integrations.audit import AuditLog
 from integrations.documents.common import parse_secret_ref
+from integrations.documents.document import IntegrationDocument
 from integrations.secret_names import integration_secret, may_use
 from shared.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from shared.redaction import REDACTOR
@@ -28,7 +28,7 @@ DEFAULT_OVERLAP_S = 24 * 3600
 FLUSH_EVERY_S = 60.0
 
 
-def _account_ref(document: Any, slot: str) -> str | None:
+def _account_ref(document: IntegrationDocument, slot: str) -> str | None:
     """A social-media page's token (`page_<id>`) is referenced from its entry in `config.accounts`."""
     if not slot.startswith("page_"):
         return None
@@ -125,7 +125,9 @@ class Credentials:
         )
         return StoredCredential(f"kv:{name}", created.version, previous.version if previous else None, disable_after)
 
-    def resolve(self, document: Any, slot: str, *, operation: str, actor: str = "hub", fresh: bool = False) -> str:
+    def resolve(
+        self, document: IntegrationDocument, slot: str, *, operation: str, actor: str = "hub", fresh: bool = False
+    ) -> str:
         ref = getattr(document.credentials, slot, None) or _account_ref(document, slot)
         if not ref:
             raise NotFound(f"The integration has no {slot}.")
@@ -133,7 +135,7 @@ class Credentials:
             document.tenant_id, document.id, ref, slot=slot, operation=operation, actor=actor, fresh=fresh
         )
 
-    def accepted_values(self, document: Any, slot: str, *, operation: str) -> list[str]:
+    def accepted_values(self, document: IntegrationDocument, slot: str, *, operation: str) -> list[str]:
         """The slot's current value and, while a rotation's overlap lasts, the previous one (still enabled until
         `sweep_overlaps` disables it): what a webhook verifier accepts, so a provider still signing with the old
         secret during the switch is not refused. [] when the slot is empty (the verifier then refuses)."""

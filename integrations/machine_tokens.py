@@ -16,6 +16,7 @@ import msal
 import requests
 
 from adapters.spec import ProviderSpec
+from integrations.documents.document import IntegrationDocument
 from integrations.tokens import AccessToken
 from shared.errors import ProviderError
 from shared.http import Call, OutboundClient
@@ -54,7 +55,7 @@ class MachineTokens:
         self._cache: dict[str, AccessToken] = {}
         self._lock = threading.Lock()
 
-    def access_token(self, document: Any, *, operation: str) -> AccessToken:
+    def access_token(self, document: IntegrationDocument, *, operation: str) -> AccessToken:
         with self._lock:
             cached = self._cache.get(document.id)
         if cached and cached.fresh():
@@ -65,12 +66,12 @@ class MachineTokens:
             self._cache[document.id] = token
         return token
 
-    def invalidate(self, document: Any) -> None:
+    def invalidate(self, document: IntegrationDocument) -> None:
         with self._lock:
             self._cache.pop(document.id, None)
             self._apps.pop(document.id, None)
 
-    def _acquire(self, document: Any, secret: str) -> AccessToken:
+    def _acquire(self, document: IntegrationDocument, secret: str) -> AccessToken:
         spec = self._spec_for(document.provider)
         config = {k: str(v).rstrip("/") for k, v in document.config.model_dump(mode="json").items() if v}
         if not spec.auth.authority:
@@ -92,18 +93,24 @@ class MachineTokens:
         issued = time.time()
         return AccessToken(result["access_token"], issued + float(result.get("expires_in", 3600)), tuple(scopes), issued)
 
-    def _plain(self, document: Any, spec: ProviderSpec, secret: str) -> AccessToken:
-        """A client-credentials grant without Entra ID (PayPal): POST the token URL with HTTP Basic."""
+    def _plain(self, document: IntegrationDocument, spec: ProviderSpec, secret: str) -> AccessToken:
+        """A client-credentials grant without Entra ID (PayPal, Twitch's app token): POST the token URL, the client
+        authenticated as the catalog says (HTTP Basic, or the id and secret in the form)."""
         overrides = self._overrides_for(document.provider)
         base = overrides.get("base_url") or spec.base_urls["sandbox" if document.sandbox else "production"]
         token_url = overrides.get("token_url") or (spec.auth.token_url or "").format(base_url=base.rstrip("/"))
-        basic = base64.b64encode(f"{document.oauth_client_id}:{secret}".encode()).decode()
+        headers, form = {"Accept": "application/json"}, {"grant_type": "client_credentials"}
+        if spec.auth.token_auth == "basic":
+            basic = base64.b64encode(f"{document.oauth_client_id}:{secret}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        else:
+            form |= {"client_id": str(document.oauth_client_id), "client_secret": secret}
         response = self._outbound.send(
             Call(
                 "POST",
                 token_url,
-                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-                data={"grant_type": "client_credentials"},
+                headers=headers,
+                data=form,
                 expect=frozenset({400, 401}),
             ),
             self._spec_for(document.provider).policy(max_attempts=3),
@@ -126,7 +133,7 @@ class MachineTokens:
             issued,
         )
 
-    def _app(self, document: Any, authority: str, secret: str) -> msal.ConfidentialClientApplication:
+    def _app(self, document: IntegrationDocument, authority: str, secret: str) -> msal.ConfidentialClientApplication:
         key = f"{authority}|{document.oauth_client_id}|{hash(secret)}"
         with self._lock:
             found = self._apps.get(document.id)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from integrations.audit import AuditLog
+from integrations.documents.document import IntegrationDocument
 from integrations.tokens import ProviderApp, TokenBroker
 from shared.errors import BadRequest, NotFound, PreconditionFailed, ProviderError
 from shared.tables import Table
@@ -81,7 +82,9 @@ class OAuthFlows:
     def _sign(self, payload: bytes) -> str:
         return _b64(hmac.new(self._key, payload, hashlib.sha256).digest())
 
-    def start(self, document: Any, app: ProviderApp, *, scopes: list[str], pkce: bool, actor: str) -> StartedFlow:
+    def start(
+        self, document: IntegrationDocument, app: ProviderApp, *, scopes: list[str], pkce: bool, actor: str
+    ) -> StartedFlow:
         """`binding` in the result is held by whoever started the flow (a cookie in their browser): the callback
         must present it, so a code cannot be injected into a flow someone else started (RFC 9700 §4.7)."""
         if not app.authorize_url:
@@ -158,7 +161,9 @@ class OAuthFlows:
             raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
         return {**claims, "verifier": row["Verifier"], "actor": row["Actor"]}
 
-    def _long_lived(self, document: Any, app: ProviderApp, client_secret: str, short: dict[str, Any]) -> dict[str, Any]:
+    def _long_lived(
+        self, document: IntegrationDocument, app: ProviderApp, client_secret: str, short: dict[str, Any]
+    ) -> dict[str, Any]:
         """Meta: the code's user token lives an hour; exchanged once for a long-lived one (about 60 days), which
         is kept as the grant (in the refresh token's slot) and used as the access token until it expires."""
         form = {
@@ -177,7 +182,7 @@ class OAuthFlows:
         return {**data, "refresh_token": data["access_token"], "scope": short.get("scope", data.get("scope", ""))}
 
     def complete(
-        self, document: Any, app: ProviderApp, claims: dict[str, Any], code: str, *, client_secret: str
+        self, document: IntegrationDocument, app: ProviderApp, claims: dict[str, Any], code: str, *, client_secret: str
     ) -> CompletedFlow:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self._redirect_uri}
         if claims.get("verifier"):

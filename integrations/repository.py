@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from integrations.documents.document import DOCUMENT_ADAPTER, AnyIntegration
+from integrations.documents.document import DOCUMENT_ADAPTER, IntegrationDocument
 from shared.errors import PayloadTooLarge
 from shared.tables import Page, Table
 
@@ -28,7 +28,7 @@ RECENT_MAX = 10_000  # documents remembered per instance
 
 @dataclass(frozen=True)
 class Stored:
-    document: Any  # one of the family documents
+    document: IntegrationDocument  # one of the family documents
     etag: str
 
 
@@ -39,7 +39,7 @@ class ListFilter:
     status: str | None = None
 
 
-def to_entity(document: AnyIntegration) -> dict[str, Any]:
+def to_entity(document: IntegrationDocument) -> dict[str, Any]:
     body = document.model_dump_json()
     if len(body) > MAX_DOCUMENT_CHARS:
         raise PayloadTooLarge(f"The document is {len(body)} characters; the limit is {MAX_DOCUMENT_CHARS}.")
@@ -76,7 +76,7 @@ class IntegrationRepository:
         self._recent: OrderedDict[tuple[str, str], tuple[float, Stored]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def insert(self, document: AnyIntegration) -> str:
+    def insert(self, document: IntegrationDocument) -> str:
         if self._index is not None:  # first: a document is never without its index row (ids are never reused)
             self._index.upsert({"PartitionKey": document.id, "RowKey": "", "Tenant": document.tenant_id})
         etag = self._table.insert(to_entity(document))
@@ -111,7 +111,7 @@ class IntegrationRepository:
                 self._recent.popitem(last=False)
         return stored
 
-    def replace(self, document: AnyIntegration, *, etag: str) -> str:
+    def replace(self, document: IntegrationDocument, *, etag: str) -> str:
         # REPLACE, not MERGE: a shorter document must not leave stale Body chunks behind.
         try:
             new = self._table.replace(to_entity(document), etag=etag)

@@ -19,6 +19,7 @@ from integrations.documents.document import (
     CREATE_ADAPTER,
     DOCUMENT_ADAPTER,
     Condition,
+    IntegrationDocument,
     ValidationResult,
     config_hash,
     spec_of,
@@ -167,7 +168,7 @@ def patch_integration(
     if bad:
         raise ValidationFailed("The patch touches fields that cannot be written.", bad)
 
-    def change(document: Any) -> Any:
+    def change(document: IntegrationDocument) -> Any:
         status = LifecycleStatus(document.status)
         spec = spec_of(document)
         merged = merge_patch(spec, patch)
@@ -199,7 +200,7 @@ def transition_integration(
     actor: str,
     now: Clock,
 ) -> Stored:
-    def change(document: Any) -> Any:
+    def change(document: IntegrationDocument) -> Any:
         status = LifecycleStatus(document.status)
         if transition == Transition.decommission and status == LifecycleStatus.decommissioned:
             return document  # idempotent
@@ -217,7 +218,7 @@ def transition_integration(
     return _write(tenant_id, integration_id, change, repo=repo, if_match=if_match, actor=actor, now=now)
 
 
-def _require_validation(document: Any) -> None:
+def _require_validation(document: IntegrationDocument) -> None:
     result: ValidationResult | None = document.last_validation
     current = config_hash(spec_of(document))
     if result is None:
@@ -251,7 +252,7 @@ def record_validation(
 ) -> Stored:
     """Store a validation result, unless the configuration changed while validating (then it proves nothing)."""
 
-    def change(document: Any) -> Any:
+    def change(document: IntegrationDocument) -> Any:
         if config_hash(spec_of(document)) != expected_hash:
             raise Conflict("The configuration changed during validation: validate again.", reason="validation_stale")
         return DOCUMENT_ADAPTER.validate_python(
@@ -273,7 +274,7 @@ def set_condition(
 ) -> Stored:
     """Add (or with None, clear) a condition such as needs_reauth."""
 
-    def change(document: Any) -> Any:
+    def change(document: IntegrationDocument) -> Any:
         others = [c for c in document.conditions if c.type != kind]
         conditions = others + ([condition] if condition else [])
         if [c.model_dump() for c in conditions] == [c.model_dump() for c in document.conditions]:
@@ -302,7 +303,7 @@ def set_credential_ref(
             "Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")]
         )
 
-    def change(document: Any) -> Any:
+    def change(document: IntegrationDocument) -> Any:
         if document.status == LifecycleStatus.decommissioned:
             raise Conflict("A decommissioned integration is read-only.", allowed_transitions=[])
         data = document.model_dump(mode="json")
@@ -328,7 +329,7 @@ def set_social_accounts(
 ) -> Stored:
     """The pages a social-media integration manages (each with its token's secret reference): `config.accounts`."""
 
-    def change(document: Any) -> Any:
+    def change(document: IntegrationDocument) -> Any:
         if document.status == LifecycleStatus.decommissioned:
             raise Conflict("A decommissioned integration is read-only.", allowed_transitions=[])
         data = document.model_dump(mode="json")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from adapters import capabilities as can
 from adapters.social import Post, page_slot
 from integrations.credentials import Credentials
+from integrations.documents.document import IntegrationDocument, SocialMediaIntegration
 from integrations.table_names import integration_partition
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shared.leases import LeaseBusy, Leases
@@ -79,14 +80,16 @@ class SocialPages:
 
     # -- accounts ---------------------------------------------------------------------------------------------
 
-    def available(self, document: Any, adapter: can.SocialPublish) -> list[AccountOut]:
+    def available(self, document: SocialMediaIntegration, adapter: can.SocialPublish) -> list[AccountOut]:
         selected = {a.account_id for a in document.config.accounts}
         return [
             AccountOut(account_id=a.account_id, name=a.name, selected=a.account_id in selected)
             for a in adapter.managed_accounts()
         ]
 
-    def select(self, document: Any, adapter: can.SocialPublish, account_ids: list[str], *, actor: str) -> list[AccountOut]:
+    def select(
+        self, document: IntegrationDocument, adapter: can.SocialPublish, account_ids: list[str], *, actor: str
+    ) -> list[AccountOut]:
         """Keep these pages (and only these): each one's token stored as its own credential, the document's
         `config.accounts` pointing at them. A page the grant's user does not manage is a 422 naming it."""
         managed = {a.account_id: a for a in adapter.managed_accounts()}
@@ -113,12 +116,12 @@ class SocialPages:
 
     # -- posts --------------------------------------------------------------------------------------------------
 
-    def get(self, document: Any, key: str) -> PostOut | None:
+    def get(self, document: IntegrationDocument, key: str) -> PostOut | None:
         found = self.table.find(integration_partition(document.tenant_id, document.id), f"post|{key}")
         return PostOut.model_validate_json(found[0]["Body"]) if found and found[0].get("Body") else None
 
     def publish(
-        self, document: Any, adapter: can.SocialAutoPublish, *, key: str, account_id: str, post: Post
+        self, document: IntegrationDocument, adapter: can.SocialAutoPublish, *, key: str, account_id: str, post: Post
     ) -> tuple[PostOut, bool]:
         """(the post, whether this call published it): once per key, on every instance. The key's row is
         written *before* the provider call (pending) and completed after it: a pending row found later means an
@@ -144,7 +147,7 @@ class SocialPages:
         except LeaseBusy:
             raise Conflict("Another post is being published for this integration; retry.", reason="in_progress") from None
 
-    def _post(self, document: Any, key: str) -> PostOut:
+    def _post(self, document: IntegrationDocument, key: str) -> PostOut:
         found = self.get(document, key)
         if found is None:
             raise NotFound(f"No post for {key}.")
@@ -152,12 +155,14 @@ class SocialPages:
 
     # -- moderation ---------------------------------------------------------------------------------------------
 
-    def comments(self, document: Any, adapter: can.SocialModeration, key: str) -> list[CommentOut]:
+    def comments(self, document: IntegrationDocument, adapter: can.SocialModeration, key: str) -> list[CommentOut]:
         post = self._post(document, key)
         token = adapter.account_token(post.account_id, "social.comments")
         return [CommentOut(**vars(c)) for c in adapter.comments(post.post_id, token)]
 
-    def moderate(self, document: Any, adapter: can.SocialModeration, key: str, comment_id: str, action: str) -> None:
+    def moderate(
+        self, document: IntegrationDocument, adapter: can.SocialModeration, key: str, comment_id: str, action: str
+    ) -> None:
         """Hide, show or delete one comment of the post made for `key`; the comment must be that post's."""
         post = self._post(document, key)
         token = adapter.account_token(post.account_id, "social.moderate")
@@ -171,7 +176,7 @@ class SocialPages:
     # -- insights -----------------------------------------------------------------------------------------------
 
     def insights(
-        self, document: Any, adapter: can.SocialInsights, account_id: str, start: date, end: date
+        self, document: IntegrationDocument, adapter: can.SocialInsights, account_id: str, start: date, end: date
     ) -> list[MetricOut]:
         token = adapter.account_token(account_id, "social.insights")
         return [

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from adapters import capabilities as can
 from integrations.credentials import Credentials
+from integrations.documents.document import IntegrationDocument
 from integrations.table_names import integration_partition
 from shared.errors import Conflict
 from shared.leases import LeaseBusy, Leases
@@ -43,12 +43,19 @@ class Broadcasts:
     set_secret_ref: Callable[[str, str, str, str], None]  # tenant, integration, slot, ref
     leases: Leases
 
-    def get(self, document: Any, key: str) -> BroadcastOut | None:
+    def get(self, document: IntegrationDocument, key: str) -> BroadcastOut | None:
         found = self.table.find(integration_partition(document.tenant_id, document.id), f"broadcast|{key}")
         return BroadcastOut.model_validate_json(found[0]["Body"]) if found else None
 
     def create(
-        self, document: Any, adapter: can.Broadcasts, *, key: str, title: str, scheduled_start: str, privacy: str
+        self,
+        document: IntegrationDocument,
+        adapter: can.Broadcasts,
+        *,
+        key: str,
+        title: str,
+        scheduled_start: str,
+        privacy: str,
     ) -> tuple[BroadcastOut, bool]:
         """(the broadcast, whether this call created it). One creation per integration at a time, on every
         instance: two requests for one key make one broadcast, and the first broadcast makes the one stream."""
@@ -61,7 +68,14 @@ class Broadcasts:
             raise Conflict("Another broadcast is being created for this integration; retry.", reason="in_progress") from None
 
     def _create(
-        self, document: Any, adapter: can.Broadcasts, *, key: str, title: str, scheduled_start: str, privacy: str
+        self,
+        document: IntegrationDocument,
+        adapter: can.Broadcasts,
+        *,
+        key: str,
+        title: str,
+        scheduled_start: str,
+        privacy: str,
     ) -> tuple[BroadcastOut, bool]:
         if (existing := self.get(document, key)) is not None:
             return existing, False

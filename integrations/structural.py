@@ -5,13 +5,11 @@ Used on its own for providers without an adapter yet, and as the first checks of
 
 from __future__ import annotations
 
-from typing import Any
-
 from adapters.catalog import Catalog
-from integrations.documents.document import ValidationCheck
+from integrations.documents.document import IntegrationDocument, ValidationCheck
 
 
-def structural_checks(document: Any, catalog: Catalog) -> list[ValidationCheck]:
+def structural_checks(document: IntegrationDocument, catalog: Catalog) -> list[ValidationCheck]:
     spec = catalog.get(document.provider)
     checks = [
         ValidationCheck(
@@ -56,7 +54,7 @@ class StructuralValidator:
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
 
-    def checks(self, document: Any) -> list[ValidationCheck]:
+    def checks(self, document: IntegrationDocument) -> list[ValidationCheck]:
         return structural_checks(document, self._catalog)
 
 
@@ -69,7 +67,7 @@ class ProviderValidator:
         self._catalog = catalog
         self._adapter_for = adapter_for
 
-    def checks(self, document: Any) -> list[ValidationCheck]:
+    def checks(self, document: IntegrationDocument) -> list[ValidationCheck]:
         from shared.errors import HubError
 
         checks = structural_checks(document, self._catalog)

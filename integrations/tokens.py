@@ -25,7 +25,7 @@ from typing import Any
 from adapters.spec import AuthSpec, ProviderSpec
 from integrations.audit import AuditLog
 from integrations.credentials import Credentials, secret_name
-from integrations.documents.document import Condition
+from integrations.documents.document import Condition, IntegrationDocument
 from shared import telemetry
 from shared.errors import ProviderError
 from shared.http import Call, OutboundClient
@@ -111,7 +111,7 @@ class TokenBroker:
         self._memory: dict[str, AccessToken] = {}
         self._lock = threading.Lock()
 
-    def access_token(self, document: Any, *, operation: str) -> AccessToken:
+    def access_token(self, document: IntegrationDocument, *, operation: str) -> AccessToken:
         key = document.id
         with self._lock:
             cached = self._memory.get(key)
@@ -129,7 +129,7 @@ class TokenBroker:
             self._memory[key] = token
         return token
 
-    def invalidate(self, document: Any) -> None:
+    def invalidate(self, document: IntegrationDocument) -> None:
         """The provider rejected the token (401): drop both caches so the next call refreshes."""
         with self._lock:
             self._memory.pop(document.id, None)
@@ -140,10 +140,10 @@ class TokenBroker:
             pass
         self._credentials.forget(name)
 
-    def _shared_name(self, document: Any) -> str:
+    def _shared_name(self, document: IntegrationDocument) -> str:
         return secret_name(document.tenant_id, document.id, "oauth_access_token")
 
-    def _read_shared(self, document: Any, operation: str) -> AccessToken | None:
+    def _read_shared(self, document: IntegrationDocument, operation: str) -> AccessToken | None:
         try:
             raw = self._credentials.resolve_ref(
                 document.tenant_id,
@@ -169,7 +169,7 @@ class TokenBroker:
     def policy(self, provider: str) -> RefreshPolicy:
         return RefreshPolicy.of(self._spec_for(provider).auth, cache_ttl_s=self._credentials.cache_ttl_s)
 
-    def _refresh(self, document: Any, operation: str) -> AccessToken:
+    def _refresh(self, document: IntegrationDocument, operation: str) -> AccessToken:
         app = self._app_for(document)
         policy = self.policy(document.provider)
         if policy.long_lived:
@@ -217,7 +217,7 @@ class TokenBroker:
         )
         return token
 
-    def publish(self, document: Any, data: dict[str, Any], *, rotates: bool, reason: str) -> AccessToken:
+    def publish(self, document: IntegrationDocument, data: dict[str, Any], *, rotates: bool, reason: str) -> AccessToken:
         """Steps 2 and 3 of the refresh order (also used by the OAuth callback)."""
         new_refresh = data.get("refresh_token")
         if new_refresh and (rotates or reason == "grant"):

@@ -6,9 +6,9 @@ activation can insist on a passing result for exactly the configuration that is 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from integrations.documents.document import ValidationCheck, ValidationResult, config_hash, spec_of
+from integrations.documents.document import IntegrationDocument, ValidationCheck, ValidationResult, config_hash, spec_of
 from integrations.repository import IntegrationRepository, Stored
 from integrations.service import Clock, record_validation
 
@@ -16,7 +16,7 @@ from integrations.service import Clock, record_validation
 class Validator(Protocol):
     kind: str
 
-    def checks(self, document: Any) -> list[ValidationCheck]: ...
+    def checks(self, document: IntegrationDocument) -> list[ValidationCheck]: ...
 
 
 def validate_integration(

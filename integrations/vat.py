@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from adapters import capabilities as can
+from integrations.documents.document import AccountingIntegration
 from integrations.sync.outbox import Outbox
 
 NO_VAT_API = {
@@ -24,7 +25,9 @@ CAPABILITY = "vat_report"
 SERVICES: dict[str, tuple[type, str]] = {CAPABILITY: (can.VatReports, "vat_reporting")}
 
 
-def vat_report(document: Any, adapter: Any, outbox: Outbox, capabilities: list[str], start: str, end: str) -> dict[str, Any]:
+def vat_report(
+    document: AccountingIntegration, adapter: Any, outbox: Outbox, capabilities: list[str], start: str, end: str
+) -> dict[str, Any]:
     period = {"from": start, "to": end}
     if CAPABILITY in capabilities:
         reports: can.VatReports = adapter

@@ -25,7 +25,7 @@ from integrations.calls.runner import CallRunner
 from integrations.calls.store import OutboundCalls
 from integrations.credentials import Credentials
 from integrations.dead_letters import DeadLetters
-from integrations.documents.document import Condition
+from integrations.documents.document import Condition, IntegrationDocument
 from integrations.events_out.delivery import EventSender
 from integrations.events_out.endpoints import EventEndpoints
 from integrations.machine_tokens import MachineTokens
@@ -415,7 +415,7 @@ class Hub:
 
     @property
     def tokens(self) -> TokenBroker:
-        def mark(document: Any, condition: Condition) -> None:
+        def mark(document: IntegrationDocument, condition: Condition) -> None:
             from integrations.service import set_condition
 
             set_condition(
@@ -463,7 +463,7 @@ class Hub:
     def urls_for(self, provider: str) -> dict[str, str]:
         return self.settings.provider_urls.get(provider, {})
 
-    def provider_app(self, document: Any) -> ProviderApp:
+    def provider_app(self, document: IntegrationDocument) -> ProviderApp:
         spec = self.catalog.get(document.provider)
         urls = self.urls_for(document.provider)
         token_url = urls.get("token_url") or spec.auth.token_url
@@ -534,7 +534,7 @@ class Hub:
             publish=self.event_sender.publish,
         )
 
-    def adapter_for(self, document: Any) -> Adapter:
+    def adapter_for(self, document: IntegrationDocument) -> Adapter[Any]:
         return AdapterFactory(
             catalog=self.catalog,
             outbound=self.outbound,

@@ -79,6 +79,7 @@ def api(hub: Hub, request: pytest.FixtureRequest) -> Iterator[str]:
         if "fakes" in request.fixturenames:
             for calendar in request.getfixturevalue("fakes").calendars.values():
                 calendar.hub_urls[PUBLIC_BASE] = base_url  # change notifications reach this hub over loopback
+            request.getfixturevalue("fakes").twitch.hub_urls[PUBLIC_BASE] = base_url  # EventSub messages too
         yield base_url
 
 

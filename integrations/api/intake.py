@@ -12,6 +12,7 @@ from fastapi import Response
 from pydantic import BaseModel, Field
 
 from adapters.catalog import Catalog
+from integrations.documents.document import F, IntegrationDocument, of_family
 from integrations.repository import IntegrationRepository
 from integrations.sync.operations import OPERATIONS, offered
 from integrations.sync.outbox import Outbox
@@ -52,17 +53,20 @@ class Intake:
     catalog: Catalog
     outbox: Outbox
 
-    def open(self, tenant_id: str, integration_id: str, record: str, pointer: str, what: str) -> Any:
-        """The integration's document, when an operation it is offered delivers records of this kind."""
+    def open(self, family: type[F], tenant_id: str, integration_id: str, record: str, pointer: str, what: str) -> F:
+        """The integration's document (of the family whose operations deliver this kind of record), when an
+        operation it is offered delivers records of this kind."""
         document = self.integrations.recent(tenant_id, integration_id).document
         capabilities = self.catalog.get(document.provider).capabilities
         if not any(op.record == record and op.delivers for op in offered(document, capabilities)):
             ops = [op.name for op in OPERATIONS.values() if op.record == record and op.delivers]
             detail = f"{document.provider} runs none of {ops} here (not in its catalog, or the capability flag is off)"
             raise ValidationFailed(f"This integration {what}.", [FieldError(pointer, detail)])
-        return document
+        return of_family(document, family)
 
-    def store(self, document: Any, kind: str, records: list[Any], *, updatable: bool = False) -> OutboxResult:
+    def store(
+        self, document: IntegrationDocument, kind: str, records: list[Any], *, updatable: bool = False
+    ) -> OutboxResult:
         """Put each record (a pydantic model with `key`) into the outbox; the tally says what was new."""
         tenant_id, integration_id = document.tenant_id, document.id
         tally = {"created": 0, "unchanged": 0, "replaced": 0}

@@ -19,7 +19,7 @@ from shared.errors import Conflict, NotFound
 @dataclass(frozen=True)
 class LiveAdapters:
     integrations: IntegrationRepository
-    adapter_for: Callable[[Any], Adapter]
+    adapter_for: Callable[[Any], Adapter[Any]]
 
     def active(self, tenant_id: str, integration_id: str, *, family: str, flag: str) -> tuple[Any, Any]:
         document = self.integrations.get(tenant_id, integration_id).document

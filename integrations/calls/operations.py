@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from adapters import capabilities as can
+from integrations.documents.document import IntegrationDocument
 
 # adapter (satisfying the Protocol), the validated arguments, the call's key → the provider's result.
 Run = Callable[[Any, Any, str], dict[str, Any]]
@@ -35,7 +36,7 @@ class CallOperation:
     flags: tuple[str, ...] = ()  # document capability flags: offered when any is on (none: always)
     families: frozenset[str] | None = None
 
-    def offered_to(self, document: Any, capabilities: Collection[str]) -> bool:
+    def offered_to(self, document: IntegrationDocument, capabilities: Collection[str]) -> bool:
         if self.name not in capabilities or (self.families is not None and document.family not in self.families):
             return False
         return not self.flags or any(getattr(document.capabilities, flag, False) for flag in self.flags)
@@ -100,5 +101,5 @@ CALLS: dict[str, CallOperation] = _registry(
 )
 
 
-def offered_calls(document: Any, capabilities: Collection[str]) -> list[CallOperation]:
+def offered_calls(document: IntegrationDocument, capabilities: Collection[str]) -> list[CallOperation]:
     return [op for op in CALLS.values() if op.offered_to(document, capabilities)]

@@ -28,6 +28,7 @@ from adapters.catalog import Catalog
 from integrations.calls.operations import CALLS, CallOperation
 from integrations.calls.store import CallStatus, OutboundCall, OutboundCalls
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import IntegrationDocument
 from integrations.events import cloud_event
 from integrations.repository import IntegrationRepository
 from integrations.service import field_errors
@@ -63,7 +64,7 @@ class CallRunner:
     leases: Leases
     queues: Queues
     queue: str
-    adapter_for: Callable[[Any], Adapter]
+    adapter_for: Callable[[Any], Adapter[Any]]
     publish: Callable[[dict[str, Any]], None]
     max_attempts: int
 
@@ -89,7 +90,7 @@ class CallRunner:
             self._enqueue(call)
         return call, new
 
-    def _offered(self, document: Any, operation: str) -> CallOperation:
+    def _offered(self, document: IntegrationDocument, operation: str) -> CallOperation:
         capabilities = self.catalog.get(document.provider).capabilities
         op = CALLS.get(operation)
         if op is None or not op.offered_to(document, capabilities):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from integrations.documents.common import LifecycleStatus
+from integrations.documents.common import CredentialRefs, LifecycleStatus
 from integrations.documents.families import (
     AccountingIntegrationCreate,
     CalendarIntegrationCreate,
@@ -145,6 +146,55 @@ FAMILY_DOCUMENTS: tuple[type[Envelope], ...] = (
     MessagingIntegration,
     DataCollectionIntegration,
 )
+
+
+class IntegrationDocument(Protocol):
+    """What every family's stored document has: code that serves any family types its document with this (and
+    code that serves one family names that family's class). Read-only, so each family's narrower `provider`
+    literal and its own capability and config models satisfy it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def status(self) -> LifecycleStatus: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def sandbox(self) -> bool: ...
+    @property
+    def oauth_client_id(self) -> str | None: ...
+    @property
+    def credentials(self) -> CredentialRefs: ...
+    @property
+    def capabilities(self) -> BaseModel: ...
+    @property
+    def config(self) -> BaseModel: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def last_validation(self) -> ValidationResult | None: ...
+    @property
+    def conditions(self) -> list[Condition]: ...
+    @property
+    def grant(self) -> OAuthGrant | None: ...
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self: ...
+    @property
+    def model_dump(self) -> Callable[..., dict[str, Any]]: ...
+    @property
+    def model_dump_json(self) -> Callable[..., str]: ...
+
+
 AnyIntegration = (
     PaymentGatewayIntegration
     | CalendarIntegration
@@ -162,6 +212,18 @@ AnyIntegration = (
 )
 Integration = Annotated[AnyIntegration, Field(discriminator="family")]
 
+
+F = TypeVar("F", bound=IntegrationDocument)
+
+
+def of_family(document: IntegrationDocument, family: type[F]) -> F:
+    """The document as its family's class, for code handed a document whose family it knows (a fixture, a
+    family's own entry point): a wrong family is a bug, said here rather than as a missing attribute later."""
+    if not isinstance(document, family):
+        raise TypeError(f"expected a {family.__name__}, got a {type(document).__name__}")
+    return document
+
+
 CREATE_ADAPTER: TypeAdapter[Any] = TypeAdapter(IntegrationCreate)
 DOCUMENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Integration)
 
@@ -169,7 +231,7 @@ DOCUMENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Integration)
 _HASHED = ("family", "provider", "sandbox", "oauth_client_id", "capabilities", "config", "credentials")
 
 
-def spec_of(document: BaseModel) -> dict[str, Any]:
+def spec_of(document: IntegrationDocument) -> dict[str, Any]:
     """The tenant-writable part of a document (what PATCH merges into)."""
     return document.model_dump(
         mode="json", include=set(IntegrationCreateBase.model_fields) | {"family", "provider", "capabilities", "config"}

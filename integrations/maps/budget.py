@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from integrations.documents.document import IntegrationDocument, MappingIntegration
 from integrations.events import cloud_event
 from integrations.table_names import integration_partition
 from shared.errors import Conflict, PreconditionFailed, RateLimited
@@ -37,9 +38,9 @@ class MonthlyBudget:
         self._lock = threading.Lock()
         self._held: dict[tuple[str, str, str], int] = {}  # (tenant, integration, month) → calls this instance holds
 
-    def take(self, document: Any) -> None:
+    def take(self, document: IntegrationDocument) -> None:
         """One call's worth of the budget, or RateLimited until the month ends."""
-        budget: int | None = document.config.monthly_usage_budget
+        budget = document.config.monthly_usage_budget if isinstance(document, MappingIntegration) else None
         if budget is None:
             return
         now = self._now()
@@ -78,13 +79,13 @@ class MonthlyBudget:
             return
         raise Conflict("The mapping budget is contended right now; retry.", reason="contended")
 
-    def used(self, document: Any) -> int:
+    def used(self, document: IntegrationDocument) -> int:
         """Calls taken from this month's budget by every instance (those held but not yet made included)."""
         month = self._now().strftime("%Y-%m")
         found = self._table.find(integration_partition(document.tenant_id, document.id), f"budget|{month}")
         return int(found[0]["Reserved"]) if found else 0
 
-    def _alert(self, document: Any, budget: int, reserved: int, month: str) -> None:
+    def _alert(self, document: IntegrationDocument, budget: int, reserved: int, month: str) -> None:
         self._publish(
             cloud_event(
                 "mapping.budget_threshold",

@@ -22,6 +22,7 @@ from adapters.catalog import Catalog
 from adapters.maps import MapImage, Place, Route
 from integrations.credentials import Credentials
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import IntegrationDocument
 from integrations.maps.budget import MonthlyBudget
 from integrations.repository import IntegrationRepository
 from shared.errors import Conflict, Forbidden
@@ -49,7 +50,7 @@ class MapLookups:
     catalog: Catalog
     credentials: Credentials
     budget: MonthlyBudget
-    adapter_for: Callable[[Any], Adapter]
+    adapter_for: Callable[[Any], Adapter[Any]]
     documents: Memo[tuple[str, str]]
     results: Memo[tuple[str, ...]]
 
@@ -73,11 +74,13 @@ class MapLookups:
             raise Conflict(f"{flag} is switched off for this integration (capabilities.{flag}).", reason="capability_off")
         return document
 
-    def _adapter(self, document: Any) -> Any:
+    def _adapter(self, document: IntegrationDocument) -> Any:
         self.budget.take(document)  # before the call leaves: past the budget, nothing reaches the provider
         return self.adapter_for(document)
 
-    def _remembered(self, document: Any, key: tuple[str, ...], lookup: Callable[[Any], list[Place]]) -> Found:
+    def _remembered(
+        self, document: IntegrationDocument, key: tuple[str, ...], lookup: Callable[[Any], list[Place]]
+    ) -> Found:
         scoped = (document.tenant_id, document.id, *key)
         hit = self.results.peek(scoped)
         if hit is not MISSING:

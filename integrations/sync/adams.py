@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters import capabilities as can
+from integrations.documents.document import IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.delivery import by_key
 from integrations.sync.news import report_news
@@ -25,7 +26,7 @@ submit_tues = by_key("tue", lambda adapter, payload: adapter.put_tue(payload), k
 RESULT_FIELDS = ("sample_id", "athlete_id", "collected_on", "outcome", "recorded_at")
 
 
-def pull_test_results(adapter: can.TestResults, outbox: Outbox, document: Any, env: Any) -> Progress:
+def pull_test_results(adapter: can.TestResults, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
     def event(result: dict[str, Any], seen: str) -> dict[str, Any]:
         return cloud_event(
             "adams.test_result",

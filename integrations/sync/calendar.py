@@ -23,6 +23,7 @@ from typing import Any
 from adapters import capabilities as can
 from adapters.base import CursorExpired
 from adapters.calendar import CalendarEvent, RemoteEvent, when_text
+from integrations.documents.document import CalendarIntegration, IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.delivery import deliver
 from integrations.sync.outbox import Outbox
@@ -36,7 +37,7 @@ def _known(value: str | None) -> dict[str, Any]:
     return json.loads(value) if value else {}
 
 
-def push_events(adapter: can.EventWrites, outbox: Outbox, document: Any, env: Any) -> Progress:
+def push_events(adapter: can.EventWrites, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
     tenant, integration = document.tenant_id, document.id
 
     def agreed(external_id: str, event: CalendarEvent, digest: str) -> str:
@@ -73,7 +74,7 @@ def push_events(adapter: can.EventWrites, outbox: Outbox, document: Any, env: An
     return deliver("calendar_event", outbox, document, find=find, push=create, update=update, heartbeat=env.heartbeat)
 
 
-def _event(document: Any, external_id: str, kind: str, digest: str, data: dict[str, Any]) -> dict[str, Any]:
+def _event(document: IntegrationDocument, external_id: str, kind: str, digest: str, data: dict[str, Any]) -> dict[str, Any]:
     return cloud_event(
         f"calendar_event.{kind}",
         id=f"{document.id}:calendar:{external_id}:{digest}",
@@ -84,7 +85,7 @@ def _event(document: Any, external_id: str, kind: str, digest: str, data: dict[s
     )
 
 
-def pull_events(adapter: can.EventChanges, outbox: Outbox, document: Any, env: Any) -> Progress:
+def pull_events(adapter: can.EventChanges, outbox: Outbox, document: CalendarIntegration, env: Any) -> Progress:
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
     wanted = set(document.config.event_type_filter)

@@ -33,7 +33,7 @@ class RunContext:
     exports: Blobs
     member_mirror: MemberMirror
     sync_state: SyncState
-    adapter_for: Callable[[Any], Adapter]  # a stored document → its provider's adapter, counted and limited
+    adapter_for: Callable[[Any], Adapter[Any]]  # a stored document → its provider's adapter, counted and limited
     now: Callable[[], datetime]
     lease_s: float  # the integration's sync lease (host.json-independent: a setting)
     jobs_queue: str  # where sync jobs are queued

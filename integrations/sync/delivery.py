@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from integrations.documents.document import IntegrationDocument
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
 from shared.errors import ProviderError
@@ -19,7 +20,7 @@ Outcome = tuple[OutboxRecord, RecordState, str | None, str]
 def deliver(
     kind: str,
     outbox: Outbox,
-    document: Any,
+    document: IntegrationDocument,
     *,
     find: Callable[[dict[str, Any]], str | None],
     push: Callable[[dict[str, Any]], str],
@@ -110,7 +111,7 @@ def by_key(
     ADAMS): sending again updates it, so a replayed record needs no lookup and a new version is the same PUT.
     `keep_payload=False` drops a record's payload once the provider has it (special-category data)."""
 
-    def run(adapter: Any, outbox: Outbox, document: Any, env: Any) -> Progress:
+    def run(adapter: Any, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
         return deliver(
             kind,
             outbox,

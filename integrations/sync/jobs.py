@@ -21,6 +21,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import IntegrationDocument
 from integrations.sync.context import RunContext
 from integrations.sync.operation import SyncEnv
 from integrations.sync.operations import OPERATIONS, offered
@@ -42,7 +43,7 @@ class SyncBusy(Exception):
     """Another run of this integration holds the lease: try again later."""
 
 
-def supported_operations(ctx: RunContext, document: Any) -> list[str]:
+def supported_operations(ctx: RunContext, document: IntegrationDocument) -> list[str]:
     """The names of the operations this integration may run (see Operation.offered_to)."""
     return [op.name for op in offered(document, ctx.catalog.get(document.provider).capabilities)]
 

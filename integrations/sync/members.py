@@ -33,6 +33,7 @@ from typing import Any
 from adapters.capabilities import MemberRecords
 from adapters.crm import CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
+from integrations.documents.document import CrmIntegration, IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
@@ -132,7 +133,7 @@ CURSOR = "members"  # the pull cursor's name in SyncState
 
 
 def member_event(
-    document: Any, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool
+    document: IntegrationDocument, entry: MirrorEntry, changed: dict[str, Any], remote: RemoteMember, *, new: bool
 ) -> dict[str, Any]:
     return cloud_event(
         "member.created" if new else "member.changed",
@@ -150,7 +151,7 @@ class MemberSync:
     adapter: MemberRecords
     outbox: Outbox
     mirror: MemberMirror
-    document: Any
+    document: CrmIntegration
     emit: Callable[[dict[str, Any]], None]
     heartbeat: Heartbeat
     state: SyncState

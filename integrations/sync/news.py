@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from integrations.documents.document import IntegrationDocument
 from integrations.sync.progress import Progress
 
 T = TypeVar("T")
@@ -20,7 +21,7 @@ def report_news(
     resume: Callable[[datetime], str],
     *,
     env: Any,
-    document: Any,
+    document: IntegrationDocument,
     cursor: str,
     kind: str,
     seen_key: Callable[[T], str],

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from integrations.documents.document import IntegrationDocument
 from integrations.sync.members import MemberMirror
 from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Heartbeat, Progress
@@ -65,7 +66,7 @@ class Operation:
     on_change: bool = False  # the read a provider's "something changed" notification calls for
     own_schedule: str = ""  # the document field its schedule follows ("" = scheduled through the API)
 
-    def offered_to(self, document: Any, capabilities: Collection[str]) -> bool:
+    def offered_to(self, document: IntegrationDocument, capabilities: Collection[str]) -> bool:
         """Whether this integration may run it: the provider's catalog entry lists it, the family is one of
         its families, a flag of it is on, and the integration's sync direction includes its direction."""
         if self.name not in capabilities or (self.families is not None and document.family not in self.families):

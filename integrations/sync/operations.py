@@ -11,6 +11,7 @@ from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef, In
 from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
 from adapters.kobo import answers
+from integrations.documents.document import CrmIntegration, DataCollectionIntegration, IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.adams import pull_test_results, submit_tues, sync_whereabouts
 from integrations.sync.calendar import pull_events, push_events
@@ -32,7 +33,7 @@ from integrations.sync.social import auto_publish_posts
 from shared.errors import NotFound, ProviderError
 
 
-def push_invoices(adapter: can.InvoicePush, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_invoices(adapter: can.InvoicePush, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     return deliver(
         "invoice",
         outbox,
@@ -43,7 +44,7 @@ def push_invoices(adapter: can.InvoicePush, outbox: Outbox, document: Any, env: 
     )
 
 
-def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     """Payments settle invoices: each waits (pending, not attempted) until its invoice is delivered."""
     tenant, integration = document.tenant_id, document.id
     refs: dict[str, InvoiceRef | None] = {}
@@ -75,7 +76,7 @@ def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: Any, env: 
     )
 
 
-def push_expenses(adapter: can.ExpensePush, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_expenses(adapter: can.ExpensePush, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     return deliver(
         "expense",
         outbox,
@@ -86,7 +87,7 @@ def push_expenses(adapter: can.ExpensePush, outbox: Outbox, document: Any, env: 
     )
 
 
-def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     """Accounting pull: invoices whose state changed in the ledger (paid, cancelled, booked…) become
     `invoice.changed` events, keyed by our invoice key when the hub delivered them; an invoice re-read with the
     same state is skipped by a digest of its state fields."""
@@ -123,7 +124,9 @@ def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: Any, en
     )
 
 
-def export_reimbursements(adapter: can.ReimbursementExport, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def export_reimbursements(
+    adapter: can.ReimbursementExport, outbox: Outbox, document: IntegrationDocument, env: SyncEnv
+) -> Progress:
     return deliver(
         "reimbursement",
         outbox,
@@ -134,13 +137,13 @@ def export_reimbursements(adapter: can.ReimbursementExport, outbox: Outbox, docu
     )
 
 
-def send_messages(adapter: can.MessageSend, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def send_messages(adapter: can.MessageSend, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     return deliver(
         "message", outbox, document, find=adapter.find_message, push=adapter.send_message, heartbeat=env.heartbeat
     )
 
 
-def registration_event(document: Any, asset_uid: str, submission: dict[str, Any]) -> dict[str, Any]:
+def registration_event(document: IntegrationDocument, asset_uid: str, submission: dict[str, Any]) -> dict[str, Any]:
     return cloud_event(
         "registration.submitted",
         id=f"{document.id}:{asset_uid}:{submission['_id']}",
@@ -158,7 +161,9 @@ def registration_event(document: Any, asset_uid: str, submission: dict[str, Any]
     )
 
 
-def import_registrations(adapter: can.SubmissionReads, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def import_registrations(
+    adapter: can.SubmissionReads, outbox: Outbox, document: DataCollectionIntegration, env: SyncEnv
+) -> Progress:
     """Kobo submissions → registration events (seed 004), per form: resume from the newest submission time
     seen, held at the run's start (the signpost); a submission already taken in (the page edge, or what the
     signpost re-reads) is skipped. Emit first, then remember:
@@ -189,7 +194,7 @@ def import_registrations(adapter: can.SubmissionReads, outbox: Outbox, document:
 TAG_SEPARATOR = "; "
 
 
-def push_tags(adapter: can.TagFields, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_tags(adapter: can.TagFields, outbox: Outbox, document: CrmIntegration, env: SyncEnv) -> Progress:
     """Seed 003's event and course tags: each record appends a label (an event attended, a course completed)
     to the member's tag field in the CRM — read, append if absent, conditional update, re-read on a conflict.
     Append-if-absent makes a replay harmless. A record waits (unattempted) until its member is in the CRM."""
@@ -204,6 +209,10 @@ def push_tags(adapter: can.TagFields, outbox: Outbox, document: Any, env: SyncEn
     def push(payload: dict[str, Any]) -> str:
         external_id, field_name = member(payload), fields[payload["tag_type"]]
         assert external_id is not None  # `ready` held the tag back until its member was in the CRM
+        if field_name is None:  # the intake checked it, but the config may have changed since
+            raise ProviderError(
+                detail=f"{payload['key']}: config.{payload['tag_type']}_tag_field is not set", provider=document.provider
+            )
         for _ in range(3):
             value, version = adapter.read_field(external_id, field_name)
             labels = [x for x in str(value or "").split(TAG_SEPARATOR.strip()) if x.strip()]
@@ -230,10 +239,15 @@ def push_tags(adapter: can.TagFields, outbox: Outbox, document: Any, env: SyncEn
     )
 
 
-def push_orders(adapter: can.OrderRecords, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def push_orders(adapter: can.OrderRecords, outbox: Outbox, document: CrmIntegration, env: SyncEnv) -> Progress:
     """Seed 003's order object: each order becomes a record of config.order_object with its fields mapped
     through order_field_map and our key in order_key_field (found again before a replayed create)."""
     config = document.config
+
+    def target(payload: dict[str, Any]) -> str:
+        if not config.order_object:  # the intake checked it, but the config may have changed since
+            raise ProviderError(detail=f"{payload['key']}: config.order_object is not set", provider=document.provider)
+        return config.order_object
 
     def fields(payload: dict[str, Any]) -> dict[str, Any]:
         return {config.order_field_map[name]: value for name, value in payload["fields"].items()}
@@ -242,13 +256,13 @@ def push_orders(adapter: can.OrderRecords, outbox: Outbox, document: Any, env: S
         "order",
         outbox,
         document,
-        find=lambda payload: adapter.find_record(config.order_object, payload["key"]),
-        push=lambda payload: adapter.create_record(config.order_object, payload["key"], fields(payload)),
+        find=lambda payload: adapter.find_record(target(payload), payload["key"]),
+        push=lambda payload: adapter.create_record(target(payload), payload["key"], fields(payload)),
         heartbeat=env.heartbeat,
     )
 
 
-def sync_members(adapter: can.MemberRecords, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def sync_members(adapter: can.MemberRecords, outbox: Outbox, document: CrmIntegration, env: SyncEnv) -> Progress:
     assert env.mirror is not None and env.emit is not None
     assert env.state is not None
     return MemberSync(
@@ -263,7 +277,9 @@ def sync_members(adapter: can.MemberRecords, outbox: Outbox, document: Any, env:
     ).run()
 
 
-def export_enrollments_csv(adapter: can.EnrollmentFiles, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def export_enrollments_csv(
+    adapter: can.EnrollmentFiles, outbox: Outbox, document: IntegrationDocument, env: SyncEnv
+) -> Progress:
     """CSV fallback (seed 002: Cornerstone, Consio): every undelivered enrollment goes into one file per run;
     the records are marked delivered with the file's name, so a replayed run writes the same file again
     (overwrite) rather than a second one with the same rows."""
@@ -281,7 +297,7 @@ def export_enrollments_csv(adapter: can.EnrollmentFiles, outbox: Outbox, documen
     return progress
 
 
-def sync_enrollments(adapter: can.EnrollmentSync, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def sync_enrollments(adapter: can.EnrollmentSync, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     """Seed 002's Cornerstone/Consio sync: through the partner's API when one is configured, else — or when
     it stays unavailable during the run — as a CSV file (if the integration allows the fallback). A record
     in flight when the API failed may reach the partner both ways; the partner keys both on its id."""
@@ -381,6 +397,6 @@ OPERATIONS: dict[str, Operation] = _registry(
 )  # fmt: skip
 
 
-def offered(document: Any, capabilities: list[str]) -> list[Operation]:
+def offered(document: IntegrationDocument, capabilities: list[str]) -> list[Operation]:
     """The operations this integration may run, given its provider's catalog capabilities."""
     return [op for op in OPERATIONS.values() if op.offered_to(document, capabilities)]

@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters import capabilities as can
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import GovSportsRegistryIntegration, IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.delivery import by_key
 from integrations.sync.news import report_news
@@ -26,16 +27,16 @@ OPERATION = "report_memberships"
 _put_reports = by_key("membership_report", lambda adapter, payload: adapter.put_membership_report(payload))
 
 
-def report_memberships(adapter: can.MembershipReports, outbox: Outbox, document: Any, env: Any) -> Progress:
+def report_memberships(adapter: can.MembershipReports, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
     progress = _put_reports(adapter, outbox, document, env)  # a PUT by period: sending again is a revision
     if not (progress.created or progress.updated or progress.failed):
         progress.reason = "no membership report pending: the platform hands one in with POST …/outbox/membership-reports"
     return progress
 
 
-def follow_reporting_schedule(schedules: Any, document: Any) -> None:
+def follow_reporting_schedule(schedules: Any, document: IntegrationDocument) -> None:
     """Make the report_memberships schedule match the document (called after each write of it)."""
-    if document.family != "gov_sports_registry":
+    if not isinstance(document, GovSportsRegistryIntegration):
         return
     config = document.config
     wanted = (
@@ -59,7 +60,9 @@ register_facilities = by_key("facility", lambda adapter, p: adapter.put_filing("
 report_events = by_key("event_report", lambda adapter, p: adapter.put_filing("event_report", p))
 
 
-def track_compliance(adapter: can.ComplianceObligations, outbox: Outbox, document: Any, env: Any) -> Progress:
+def track_compliance(
+    adapter: can.ComplianceObligations, outbox: Outbox, document: IntegrationDocument, env: Any
+) -> Progress:
     """New or changed obligations (a deadline, its status) as events the platform's compliance screen follows."""
 
     def event(item: dict[str, Any], seen: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from adapters import capabilities as can
 from adapters.social import post_of
+from integrations.documents.document import IntegrationDocument
 from integrations.social import already_posted
 from integrations.sync.delivery import deliver
 from integrations.sync.operation import SyncEnv
@@ -16,7 +17,9 @@ from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
 
 
-def auto_publish_posts(adapter: can.SocialAutoPublish, outbox: Outbox, document: Any, env: SyncEnv) -> Progress:
+def auto_publish_posts(
+    adapter: can.SocialAutoPublish, outbox: Outbox, document: IntegrationDocument, env: SyncEnv
+) -> Progress:
     def find(payload: dict[str, Any]) -> str | None:
         account_id = str(payload["account_id"])
         return already_posted(adapter, account_id, adapter.account_token(account_id, "social.find"), post_of(payload))

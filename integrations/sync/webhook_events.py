@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.twilio import status_rank
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import IntegrationDocument
 from integrations.events import cloud_event
 from integrations.payments import Payment, Payments
 from integrations.sync.context import RunContext
@@ -68,7 +69,7 @@ def process_webhook_event(sync: RunContext, payments: Payments, event: WebhookEv
     return outcome
 
 
-def _message_status(sync: RunContext, document: Any, event: WebhookEvent) -> Outcome:
+def _message_status(sync: RunContext, document: IntegrationDocument, event: WebhookEvent) -> Outcome:
     sid, status = str(event.data.get("message_sid") or ""), str(event.data.get("status") or "")
     key = sync.outbox.record_provider_status(document.tenant_id, document.id, "message", sid, status, rank=status_rank)
     if key is None:
@@ -86,7 +87,26 @@ def _message_status(sync: RunContext, document: Any, event: WebhookEvent) -> Out
     return Outcome("recorded", f"message {key} is {status}")
 
 
-def payment_event(document: Any, payment: Payment) -> dict[str, Any]:
+# Provider events that are facts for the platform as they are (nothing to read back): announced on its feed.
+# A revoked subscription is announced at once; the subscription timer replaces it at its next look.
+STREAM_EVENTS = frozenset({"stream.online", "stream.offline", "subscription.revoked"})
+
+
+def _announced(sync: RunContext, document: IntegrationDocument, event: WebhookEvent) -> Outcome:
+    sync.publish(
+        cloud_event(
+            event.type,
+            id=f"{document.provider}:{event.id}",
+            tenant_id=document.tenant_id,
+            integration_id=document.id,
+            subject=f"{document.provider}/{event.data.get('broadcaster_user_login') or document.id}",
+            data={"provider": document.provider, **event.data},
+        ),
+    )
+    return Outcome("announced", event.type)
+
+
+def payment_event(document: IntegrationDocument, payment: Payment) -> dict[str, Any]:
     """`payment.<status>`, with an id stable for (payment, status): re-fetching again emits the same fact."""
     return cloud_event(
         f"payment.{payment.status}",
@@ -99,7 +119,7 @@ def payment_event(document: Any, payment: Payment) -> dict[str, Any]:
     )
 
 
-def _act(sync: RunContext, payments: Payments, document: Any, event: WebhookEvent) -> Outcome:
+def _act(sync: RunContext, payments: Payments, document: IntegrationDocument, event: WebhookEvent) -> Outcome:
     if document.status != LifecycleStatus.active:
         return Outcome("ignored", f"integration is {document.status}")
     if document.family == "payment_gateway":
@@ -119,6 +139,8 @@ def _act(sync: RunContext, payments: Payments, document: Any, event: WebhookEven
         return Outcome("refreshed", f"payment {key} is {payment.status}")
     if event.type == "message.status":
         return _message_status(sync, document, event)
+    if event.type in STREAM_EVENTS:
+        return _announced(sync, document, event)
     reads = [op.name for op in offered(document, sync.catalog.get(document.provider).capabilities) if op.on_change]
     if not reads:
         return Outcome("ignored", f"nothing to read for a {document.family} event")

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from adapters.spec import ProviderSpec
+from integrations.documents.document import IntegrationDocument
 from integrations.usage.counters import DailyUsage
 
 
@@ -49,7 +50,13 @@ def daily_quota(spec: ProviderSpec) -> tuple[int | None, str]:
 
 
 def usage_report(
-    document: Any, days: list[DailyUsage], *, spec: ProviderSpec, start: date, end: date, quota: int | None = None
+    document: IntegrationDocument,
+    days: list[DailyUsage],
+    *,
+    spec: ProviderSpec,
+    start: date,
+    end: date,
+    quota: int | None = None,
 ) -> UsageReport:
     limit, source = (quota, "tenant plan") if quota else daily_quota(spec)
 

@@ -155,13 +155,27 @@ def records(id_fields: tuple[str, ...]) -> Reader:
     return read
 
 
+def twitch(delivery: WebhookDelivery, body: bytes) -> list[InboundEvent]:
+    """EventSub: a notification is its subscription's type (`stream.online`/`stream.offline`, the channel and
+    when it went live); a revocation says which subscription Twitch ended and why."""
+    payload = _json(body)
+    message_id = delivery.headers.get("twitch-eventsub-message-id") or delivery.id
+    subscription = payload.get("subscription") or {} if isinstance(payload, dict) else {}
+    if delivery.headers.get("twitch-eventsub-message-type") == "revocation":
+        data = {"subscription_type": str(subscription.get("type", "")), "reason": str(subscription.get("status", ""))}
+        return [InboundEvent(message_id, "subscription.revoked", data)]
+    event = payload.get("event") or {} if isinstance(payload, dict) else {}
+    kept = ("broadcaster_user_id", "broadcaster_user_login", "type", "started_at")
+    return [
+        InboundEvent(message_id, str(subscription.get("type") or "notification"), {k: event[k] for k in kept if k in event})
+    ]
+
+
 def one_event(delivery: WebhookDelivery, body: bytes) -> list[InboundEvent]:
-    """Signed JSON notifications (Standard Webhooks, Twitch, Meta, X): one event, id from the signed headers."""
-    event_id = delivery.headers.get("webhook-id") or delivery.headers.get("twitch-eventsub-message-id") or delivery.id
+    """Signed JSON notifications (Standard Webhooks, Meta, X): one event, id from the signed headers."""
+    event_id = delivery.headers.get("webhook-id") or delivery.id
     payload = _json(body) if body else {}
-    kind = delivery.headers.get("twitch-eventsub-message-type") or (
-        str(payload.get("type") or "notification") if isinstance(payload, dict) else "notification"
-    )
+    kind = str(payload.get("type") or "notification") if isinstance(payload, dict) else "notification"
     return [InboundEvent(event_id, kind)]
 
 
@@ -177,6 +191,7 @@ READERS: dict[str, Reader] = {
     "twilio": twilio,
     "espocrm": records(("id", "modifiedAt")),
     "kobo": records(("_uuid", "_id")),
+    "twitch": twitch,
 }
 
 

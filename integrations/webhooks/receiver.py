@@ -29,6 +29,7 @@ from adapters.catalog import Catalog
 from adapters.webhook_verifiers import SignedDelivery, WebhookRejected, verifier_for
 from integrations.credentials import Credentials
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import IntegrationDocument
 from integrations.repository import IntegrationRepository
 from integrations.webhooks.deliveries import (
     DeliveryStatus,
@@ -145,7 +146,9 @@ class Receiver:
         except NotFound:
             return None
 
-    def _store_and_enqueue(self, document: Any, inbound: Inbound, received_at: datetime, scheme: str) -> Reply:
+    def _store_and_enqueue(
+        self, document: IntegrationDocument, inbound: Inbound, received_at: datetime, scheme: str
+    ) -> Reply:
         headers = kept_headers(inbound.headers)
         salt = received_at.isoformat() if scheme in EACH_RECEIPT_DISTINCT else ""
         delivery = WebhookDelivery(

@@ -33,6 +33,7 @@ from adapters.calendar import Watch
 from adapters.catalog import Catalog
 from integrations.credentials import Credentials
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import IntegrationDocument
 from integrations.events import cloud_event
 from integrations.repository import IntegrationRepository
 from integrations.sync.operations import offered
@@ -79,16 +80,18 @@ class ChangeSubscriptions:
     catalog: Catalog
     credentials: Credentials
     leases: Leases
-    adapter_for: Callable[[Any], Adapter]
+    adapter_for: Callable[[Any], Adapter[Any]]
     set_secret_ref: Callable[[str, str, str], None]  # tenant, integration, ref: recorded on the document
     publish: Callable[[dict[str, Any]], None]
     now: Callable[[], datetime]
 
-    def wanted(self, document: Any) -> bool:
+    def wanted(self, document: IntegrationDocument) -> bool:
         if document.status != LifecycleStatus.active:
             return False
-        capabilities = self.catalog.get(document.provider).capabilities
-        return CAPABILITY in capabilities and any(op.on_change for op in offered(document, capabilities))
+        spec = self.catalog.get(document.provider)
+        if CAPABILITY not in spec.capabilities:
+            return False
+        return spec.webhook.subscribe == "while_active" or any(op.on_change for op in offered(document, spec.capabilities))
 
     def get(self, tenant_id: str, integration_id: str) -> ChangeSubscription | None:
         found = self.table.find(integration_partition(tenant_id, integration_id), ROW)
@@ -106,7 +109,7 @@ class ChangeSubscriptions:
         )
 
     # --- after a transition ---------------------------------------------------------------------------------
-    def follow(self, document: Any) -> ChangeSubscription | None:
+    def follow(self, document: IntegrationDocument) -> ChangeSubscription | None:
         if CAPABILITY not in self.catalog.get(document.provider).capabilities:
             return None  # most writes: no lease, no read
         tenant, integration = document.tenant_id, document.id
@@ -120,7 +123,7 @@ class ChangeSubscriptions:
                 return current
             return self._subscribe(document, current)
 
-    def _subscribe(self, document: Any, current: ChangeSubscription | None) -> ChangeSubscription:
+    def _subscribe(self, document: IntegrationDocument, current: ChangeSubscription | None) -> ChangeSubscription:
         spec = self.catalog.get(document.provider).webhook
         now = self.now()
         sub = ChangeSubscription(
@@ -147,7 +150,7 @@ class ChangeSubscriptions:
         log.info("subscribed to %s changes for %s until %s", document.provider, document.id, watch.expires_at)
         return sub
 
-    def _secret(self, document: Any) -> str:
+    def _secret(self, document: IntegrationDocument) -> str:
         if getattr(document.credentials, SLOT, None):
             return self.credentials.resolve(document, SLOT, operation="webhook.subscribe")
         value = secrets.token_urlsafe(32)
@@ -172,7 +175,7 @@ class ChangeSubscriptions:
             )
         return sub
 
-    def _remove(self, document: Any, sub: ChangeSubscription) -> None:
+    def _remove(self, document: IntegrationDocument, sub: ChangeSubscription) -> None:
         watch = sub.watch
         if watch is not None:
             try:

@@ -27,6 +27,7 @@ from integrations.api.deps import (
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.common import Currency
+from integrations.documents.document import AccountingIntegration
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
 from integrations.vat import vat_report
@@ -35,7 +36,7 @@ from shared.errors import FieldError, NotFound, ValidationFailed
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
-def require_mapped(document: Any, categories: list[tuple[str, str]]) -> None:
+def require_mapped(document: AccountingIntegration, categories: list[tuple[str, str]]) -> None:
     """Every (pointer, category) must have an account in the integration's chart of accounts."""
     chart = document.config.chart_of_accounts
     errors = [
@@ -85,7 +86,7 @@ class InvoiceBatch(BaseModel):
 def enqueue_invoices(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: InvoiceBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "invoice", "/invoices", "takes no invoices")
+    document = intake.open(AccountingIntegration, tenant_id, integration_id, "invoice", "/invoices", "takes no invoices")
     require_mapped(
         document,
         [
@@ -136,7 +137,7 @@ class ExpenseBatch(BaseModel):
     expenses: list[ExpenseIn] = Field(min_length=1, max_length=500)
 
 
-def in_fiscal_year(document: Any, dates: list[tuple[str, date]]) -> None:
+def in_fiscal_year(document: AccountingIntegration, dates: list[tuple[str, date]]) -> None:
     outside = [FieldError(pointer, problem) for pointer, day in dates if (problem := outside_fiscal_year(document, day))]
     if outside:
         raise ValidationFailed("Some records fall outside the configured fiscal year.", outside[:50])
@@ -153,7 +154,7 @@ def in_fiscal_year(document: Any, dates: list[tuple[str, date]]) -> None:
 def enqueue_payments(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: PaymentRecordBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "payment", "/", "does not take these records")
+    document = intake.open(AccountingIntegration, tenant_id, integration_id, "payment", "/", "does not take these records")
     require_mapped(document, [(f"/payments/{i}/account_category", p.account_category) for i, p in enumerate(body.payments)])
     in_fiscal_year(document, [(f"/payments/{i}/paid_on", p.paid_on) for i, p in enumerate(body.payments)])
     unknown = []
@@ -180,7 +181,7 @@ def enqueue_payments(
 def enqueue_expenses(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: ExpenseBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "expense", "/", "does not take these records")
+    document = intake.open(AccountingIntegration, tenant_id, integration_id, "expense", "/", "does not take these records")
     mapped = [(f"/expenses/{i}/category", e.category) for i, e in enumerate(body.expenses)]
     mapped += [(f"/expenses/{i}/paid_from", e.paid_from) for i, e in enumerate(body.expenses)]
     mapped += [(f"/expenses/{i}/vat_amount", "input_vat") for i, e in enumerate(body.expenses) if e.vat_amount]
@@ -232,7 +233,14 @@ def export_reimbursements(
     sync: SyncDep,
     body: ReimbursementExport,
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "reimbursement", "/reimbursements", "does not export reimbursements")
+    document = intake.open(
+        AccountingIntegration,
+        tenant_id,
+        integration_id,
+        "reimbursement",
+        "/reimbursements",
+        "does not export reimbursements",
+    )
     require_mapped(document, [(f"/reimbursements/{i}/category", r.category) for i, r in enumerate(body.reimbursements)])
     for r in body.reimbursements:
         intake.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))

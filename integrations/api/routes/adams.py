@@ -22,6 +22,7 @@ from adapters import capabilities as can
 from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.documents.document import WadaAdamsIntegration
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["adams"])
@@ -83,7 +84,7 @@ class TueStatus(BaseModel):
     status: str = Field(description="submitted, under_review, granted or denied (ADAMS' word).")
 
 
-def _sports_known(document: Any, codes: list[str], pointer: str) -> None:
+def _sports_known(document: WadaAdamsIntegration, codes: list[str], pointer: str) -> None:
     allowed = set(document.config.sport_codes)
     errors = [FieldError(f"/{pointer}/{i}/sport_code", f"not one of config.sport_codes {sorted(allowed)}")
               for i, code in enumerate(codes) if code not in allowed]  # fmt: skip
@@ -102,7 +103,9 @@ def _sports_known(document: Any, codes: list[str], pointer: str) -> None:
 def enqueue_whereabouts(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: WhereaboutsBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "whereabouts", "/filings", "takes no whereabouts")
+    document = intake.open(
+        WadaAdamsIntegration, tenant_id, integration_id, "whereabouts", "/filings", "takes no whereabouts"
+    )
     _sports_known(document, [f.sport_code for f in body.filings], "filings")
     return accepted(intake.store(document, "whereabouts", body.filings, updatable=True))
 
@@ -118,7 +121,7 @@ def enqueue_whereabouts(
 def enqueue_tues(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: TueBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "tue", "/tues", "takes no TUE applications")
+    document = intake.open(WadaAdamsIntegration, tenant_id, integration_id, "tue", "/tues", "takes no TUE applications")
     _sports_known(document, [t.sport_code for t in body.tues], "tues")
     return accepted(intake.store(document, "tue", body.tues))
 

@@ -15,6 +15,7 @@ from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
 from integrations.api.intake import OutboxResult
 from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.documents.common import Slug
+from integrations.documents.document import CalendarIntegration
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
@@ -66,7 +67,9 @@ class CalendarOutboxResult(OutboxResult):
 def enqueue_calendar_events(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: CalendarEventBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "calendar_event", "/events", "does not write events to the calendar")
+    document = intake.open(
+        CalendarIntegration, tenant_id, integration_id, "calendar_event", "/events", "does not write events to the calendar"
+    )
     wanted = set(document.config.event_type_filter)
     taken = [e for e in body.events if not wanted or e.event_type in wanted]
     result = intake.store(document, "calendar_event", taken, updatable=True)

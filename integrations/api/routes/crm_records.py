@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
 from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.documents.document import CrmIntegration
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -49,7 +50,7 @@ class MemberBatch(BaseModel):
 def enqueue_members(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: MemberBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "member", "/members", "takes no members")
+    document = intake.open(CrmIntegration, tenant_id, integration_id, "member", "/members", "takes no members")
     require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
     return accepted(intake.store(document, "member", body.members, updatable=True))
 
@@ -77,7 +78,7 @@ class TagRecord(TagIn):
 
 
 def _tags(intake: Intake, tenant_id: str, integration_id: str, body: TagBatch, tag_type: str, capability: str) -> Any:
-    document = intake.open(tenant_id, integration_id, "tag", "/items", "takes no CRM tags")
+    document = intake.open(CrmIntegration, tenant_id, integration_id, "tag", "/items", "takes no CRM tags")
     if not getattr(document.capabilities, capability):
         raise ValidationFailed(
             "This integration does not record these.", [FieldError("/items", f"capabilities.{capability} is off")]
@@ -144,7 +145,7 @@ class OrderBatch(BaseModel):
 def enqueue_orders(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: OrderBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "order", "/orders", "takes no orders")
+    document = intake.open(CrmIntegration, tenant_id, integration_id, "order", "/orders", "takes no orders")
     if not document.config.order_object:
         raise ValidationFailed(
             "This integration does not sync orders.", [FieldError("/orders", "needs config.order_object")]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import WRITE
+from integrations.documents.document import LmsIntegration
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
@@ -43,5 +44,5 @@ class EnrollmentBatch(BaseModel):
 def enqueue_enrollments(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EnrollmentBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "enrollment", "/enrollments", "takes no enrollments")
+    document = intake.open(LmsIntegration, tenant_id, integration_id, "enrollment", "/enrollments", "takes no enrollments")
     return accepted(intake.store(document, "enrollment", body.enrollments))

@@ -24,6 +24,7 @@ from integrations.api.deps import ExportsDep, IntakeDep, IntegrationId, LiveDep,
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.documents.document import InsuranceIntegration
 from integrations.sync.insurance import SERVICES
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -91,7 +92,7 @@ class Claim(BaseModel):
     claim_id: str
 
 
-def _group_known(document: Any, records: list[EnrolmentIn]) -> None:
+def _group_known(document: InsuranceIntegration, records: list[EnrolmentIn]) -> None:
     groups = set(document.config.policy_group_ids)
     errors = [
         FieldError(f"/enrolments/{i}/policy_group_id", f"not one of config.policy_group_ids {sorted(groups)}")
@@ -113,7 +114,9 @@ def _group_known(document: Any, records: list[EnrolmentIn]) -> None:
 def enqueue_enrolments(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EnrolmentBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "insurance_enrolment", "/enrolments", "takes no enrolments")
+    document = intake.open(
+        InsuranceIntegration, tenant_id, integration_id, "insurance_enrolment", "/enrolments", "takes no enrolments"
+    )
     _group_known(document, body.enrolments)
     return accepted(intake.store(document, "insurance_enrolment", body.enrolments, updatable=True))
 
@@ -129,7 +132,7 @@ def enqueue_enrolments(
 def enqueue_claims(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: ClaimBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "insurance_claim", "/claims", "takes no claims")
+    document = intake.open(InsuranceIntegration, tenant_id, integration_id, "insurance_claim", "/claims", "takes no claims")
     return accepted(intake.store(document, "insurance_claim", body.claims, updatable=True))
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import IntakeDep, IntegrationId, Reader, Runner, SyncDep, TenantId
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE
+from integrations.documents.document import MessagingIntegration
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
 from shared.errors import FieldError, ValidationFailed
@@ -49,7 +50,7 @@ def send_messages(
     sync: SyncDep,
     body: MessageBatch,
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "message", "/messages", "sends no messages")
+    document = intake.open(MessagingIntegration, tenant_id, integration_id, "message", "/messages", "sends no messages")
     off = [
         FieldError(f"/messages/{i}/channel", f"the {m.channel} capability is off for this integration")
         for i, m in enumerate(body.messages)

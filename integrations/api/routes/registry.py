@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.documents.document import GovSportsRegistryIntegration
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -88,7 +89,14 @@ def _breakdowns_add_up(reports: list[MembershipReportIn]) -> None:
 def enqueue_membership_reports(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: MembershipReportBatch
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "membership_report", "/reports", "takes no membership reports")
+    document = intake.open(
+        GovSportsRegistryIntegration,
+        tenant_id,
+        integration_id,
+        "membership_report",
+        "/reports",
+        "takes no membership reports",
+    )
     if not document.capabilities.membership_reporting:
         raise ValidationFailed(
             "This integration does not report memberships.",
@@ -158,7 +166,9 @@ class EventReports(BaseModel):
 
 
 def _intake(intake: Any, tenant_id: str, integration_id: str, kind: str, pointer: str, records: list[Any]) -> Any:
-    document = intake.open(tenant_id, integration_id, kind, pointer, f"takes no {kind.replace('_', ' ')}s")
+    document = intake.open(
+        GovSportsRegistryIntegration, tenant_id, integration_id, kind, pointer, f"takes no {kind.replace('_', ' ')}s"
+    )
     return accepted(intake.store(document, kind, records, updatable=True))
 
 

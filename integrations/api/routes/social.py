@@ -26,6 +26,7 @@ from integrations.api.deps import (
 )
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import IntegrationDocument, SocialMediaIntegration
 from integrations.social import SERVICES, AccountOut, CommentOut, MetricOut, PostOut
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
@@ -108,7 +109,7 @@ async def list_accounts(
     return await anyio.to_thread.run_sync(ask)
 
 
-def _connected(document: Any) -> None:
+def _connected(document: IntegrationDocument) -> None:
     if document.family != "social_media":
         raise Conflict(
             f"{document.provider} ({document.family}) is not a social_media integration.", reason="not_social_media"
@@ -301,7 +302,9 @@ def queue_posts(
     adapters: AdaptersDep,
     body: QueuedPosts,
 ) -> Any:
-    document = intake.open(tenant_id, integration_id, "social_post", "/posts", "publishes no posts automatically")
+    document = intake.open(
+        SocialMediaIntegration, tenant_id, integration_id, "social_post", "/posts", "publishes no posts automatically"
+    )
     selected = {a.account_id for a in document.config.accounts}
     adapter = adapters(document)
     problems = [
