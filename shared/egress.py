@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
@@ -259,6 +260,16 @@ class GuardedAdapter(HTTPAdapter):
 # batch's jobs) to one provider, or a tenant's endpoints on many hosts, would each pay a new TLS handshake.
 POOL_HOSTS = 64
 POOL_PER_HOST = 32
+
+
+def guarded_pool(policy: EgressPolicy, *, ca_certs: str) -> PoolManager:
+    """A bare urllib3 pool behind the same connect-time check, for the one hot path where `requests`' session
+    machinery costs more than the call itself (a fan-out's POSTs to tenant endpoints); TLS verified against
+    `ca_certs`."""
+    pool = PoolManager(num_pools=POOL_HOSTS, maxsize=POOL_PER_HOST, cert_reqs="CERT_REQUIRED", ca_certs=ca_certs)
+    pool.pool_classes_by_scheme = _pool_classes(policy)
+    pool.key_fn_by_scheme = dict(pool.key_fn_by_scheme)
+    return pool
 
 
 def guard(session: requests.Session, policy: EgressPolicy) -> requests.Session:

@@ -38,6 +38,11 @@ class Memo(Generic[K]):
             while len(self._seen) > self._max:
                 self._seen.popitem(last=False)
 
+    def forget(self, key: K) -> None:
+        """Drop what is remembered for `key` (this process just changed it)."""
+        with self._lock:
+            self._seen.pop(key, None)
+
     def get(self, key: K, read: Callable[[K], Any]) -> Any:
         """The remembered value, else `read(key)` — remembered, whatever it is (a miss costs no more twice)."""
         value = self.peek(key)

@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 from adapters.webhook_verifiers.standard_webhooks import sign
 from integrations.events import cloud_event
 from integrations.events_out.endpoints import EndpointStatus, EventEndpoint, EventEndpoints
-from shared.egress import EgressRefused
+from shared.egress import EgressRefused, blocked_reason
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.http import Call, OutboundClient, Policy
 from shared.queues import Queues
@@ -49,6 +49,7 @@ ATTEMPTS = len(RETRY_DELAYS_S) + 1
 TIMEOUT_S = 15.0
 FANOUT_RECHECK_S = 5
 MARKER = "~fanout|"  # the marker rows' keys: outside every endpoint's `ep_…|` range
+OUTCOMES_EARLY = 50  # a fan-out this wide records these first outcomes before the rest are in
 FANOUT_CONCURRENCY = 8  # first attempts one fan-out makes at once (remote endpoints answer in tens of ms)
 
 
@@ -112,7 +113,7 @@ class EventSender:
         if tenant is None:
             return 0
         kind = str(event.get("type", ""))
-        wanting = [e for e in self.endpoints.of_tenant(tenant) if e.status == EndpointStatus.enabled and e.wants(kind)]
+        wanting = [e for e in self.endpoints.recent(tenant) if e.status == EndpointStatus.enabled and e.wants(kind)]
         if not wanting:
             return 0
         fresh = [_Claimed(endpoint, self._new_delivery(endpoint, event)) for endpoint in wanting]
@@ -138,11 +139,20 @@ class EventSender:
         # Each endpoint's first attempt is made here instead of through a queue message of its own: most
         # deliveries succeed at once, and a message per endpoint cost more storage round trips and a polling
         # delay before every first POST. A slow endpoint holds one worker for at most TIMEOUT_S.
+        written: list[_Claimed] = []
         with ThreadPoolExecutor(max_workers=min(FANOUT_CONCURRENCY, max(1, len(claimed)))) as pool:
-            attempts = list(pool.map(lambda c: self._attempt(c.endpoint, c.delivery), claimed))
-        for c, attempt in zip(claimed, attempts, strict=True):
-            self._record(c.delivery, attempt)
-        written = self._insert_outcomes(claimed) if first else self._write_outcomes(claimed)
+            body = _body(event)  # one event, the same bytes to every endpoint: serialised once
+            attempts = pool.map(lambda c: self._attempt(c.endpoint, c.delivery, body), claimed)
+            done: list[_Claimed] = []
+            for n, (c, attempt) in enumerate(zip(claimed, attempts, strict=True), 1):
+                self._record(c.delivery, attempt)
+                done.append(c)
+                # A first run records the first half's outcomes while the second half is still being posted (the
+                # write overlaps the POSTs); a crash between leaves those rows, which a recovery does not resend.
+                if first and n == OUTCOMES_EARLY and len(claimed) > OUTCOMES_EARLY:
+                    written += self._insert_outcomes(done)
+                    done = []
+        written += self._insert_outcomes(done) if first else self._write_outcomes(done)
         for c in written:
             self._follow_up(c.endpoint, c.delivery)
         with contextlib.suppress(PreconditionFailed):  # another run recovering the same event finished first
@@ -286,9 +296,9 @@ class EventSender:
         if delivery.state == DeliveryState.exhausted:
             self._maybe_disable(endpoint)
 
-    def _attempt(self, endpoint: EventEndpoint, delivery: EventDelivery) -> Attempt:
+    def _attempt(self, endpoint: EventEndpoint, delivery: EventDelivery, body: bytes | None = None) -> Attempt:
         at = self.now()
-        body = json.dumps(delivery.event, separators=(",", ":")).encode()
+        body = body if body is not None else _body(delivery.event)
         timestamp = int(at.timestamp())
         signatures = " ".join(
             sign(s, delivery.message_id, timestamp, body) for s in self.endpoints.signing_secrets(endpoint)
@@ -300,23 +310,17 @@ class EventSender:
             "webhook-signature": signatures,
         }
         try:
-            self.outbound.egress.check_static(endpoint.url, schemes=("https",))
-            response = self.outbound.send(
-                Call(
-                    "POST",
-                    endpoint.url,
-                    headers=headers,
-                    data=body,
-                    timeout_s=TIMEOUT_S,
-                    verify=self.ca_bundle or True,
-                    expect=frozenset(range(300, 600)),
-                ),
+            status = self.outbound.post_status(
+                Call("POST", endpoint.url, headers=headers, data=body, timeout_s=TIMEOUT_S, verify=self.ca_bundle or True),
                 Policy(provider="event-endpoint", max_attempts=1),
+                schemes=("https",),
             )
-            return Attempt(at=at, status_code=response.status_code)
+            return Attempt(at=at, status_code=status)
         except EgressRefused as exc:
             return Attempt(at=at, error=f"refused by the egress policy: {exc}")
         except Exception as exc:  # noqa: BLE001 - a failing receiver is recorded, never raised into the queue
+            if refusal := blocked_reason(exc):
+                return Attempt(at=at, error=f"refused by the egress policy: {refusal}")
             return Attempt(at=at, error=REDACTOR.excerpt(f"{type(exc).__name__}: {exc}", 300))
 
     def _maybe_disable(self, endpoint: EventEndpoint) -> None:
@@ -406,3 +410,7 @@ def _endpoint_range(tenant_id: str, endpoint_id: str) -> tuple[str, dict[str, st
         "PartitionKey eq @pk and RowKey gt @lo and RowKey lt @hi",
         {"pk": tenant_id, "lo": f"{endpoint_id}|", "hi": f"{endpoint_id}}}"},
     )
+
+
+def _body(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":")).encode()

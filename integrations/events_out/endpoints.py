@@ -19,10 +19,13 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, PrivateAttr
 
 from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.memo import Memo
 from shared.secrets.store import SecretStore
 from shared.tables import Table
 
 DEFAULT_OVERLAP = timedelta(hours=24)
+
+RECENT_S = 2.0  # how stale a fan-out's list of a tenant's endpoints may be (another instance's change)
 
 
 class EndpointStatus(StrEnum):
@@ -74,6 +77,7 @@ class EventEndpoints:
         self._now = now
         # (tenant, `kv:<name>@<version>`) → the value, through the hub's one secret path (cached, audited).
         self._resolve = resolve or (lambda tenant, ref: self._store.get(*ref.removeprefix("kv:").split("@")))
+        self._recent: Memo[str] = Memo(RECENT_S)
 
     @staticmethod
     def secret_name(endpoint: EventEndpoint) -> str:
@@ -86,7 +90,11 @@ class EventEndpoints:
             "Body": endpoint.model_dump_json(),
             "SecretVersions": ",".join(endpoint._secret_versions),
         }
-        return self._table.insert(entity) if etag is None else self._table.replace(entity, etag=etag)
+        self._recent.forget(endpoint.tenant_id)  # before and after: a read racing the write is not remembered
+        try:
+            return self._table.insert(entity) if etag is None else self._table.replace(entity, etag=etag)
+        finally:
+            self._recent.forget(endpoint.tenant_id)
 
     @staticmethod
     def _read(entity: dict[str, object]) -> EventEndpoint:
@@ -119,6 +127,12 @@ class EventEndpoints:
     def get(self, tenant_id: str, endpoint_id: str) -> EventEndpoint:
         return self._get(tenant_id, endpoint_id)[0]
 
+    def recent(self, tenant_id: str) -> list[EventEndpoint]:
+        """The tenant's endpoints as this instance read them at most RECENT_S ago (its own changes at once): a
+        burst of events fans out on one read. Another instance's change shows within RECENT_S."""
+        found: list[EventEndpoint] = self._recent.get(tenant_id, self.of_tenant)
+        return found
+
     def of_tenant(self, tenant_id: str) -> list[EventEndpoint]:
         rows = self._table.query("PartitionKey eq @t", parameters={"t": tenant_id})
         return sorted((self._read(e) for e in rows), key=lambda e: e.created_at)
@@ -126,6 +140,7 @@ class EventEndpoints:
     def delete(self, tenant_id: str, endpoint_id: str) -> None:
         endpoint = self.get(tenant_id, endpoint_id)
         self._table.delete(tenant_id, endpoint_id)
+        self._recent.forget(tenant_id)
         self._store.delete(self.secret_name(endpoint))
 
     def _change(self, tenant_id: str, endpoint_id: str, change: Callable[[EventEndpoint], None]) -> EventEndpoint:
