@@ -61,6 +61,9 @@ def create_api(
     )
     problems.install(app)
     app.include_router(health.router)
+    # Matched in the order included: the providers' receivers first (the busiest path, and no other route's
+    # pattern can match /api/v1/webhooks/…), so a delivery is not tried against every tenant route before its own.
+    app.include_router(webhooks.receivers)
     app.include_router(integrations.router)
     app.include_router(credentials.router)
     app.include_router(audit.router)
@@ -84,7 +87,6 @@ def create_api(
     app.include_router(payments.router)
     app.include_router(clients.router)
     app.include_router(tokens.router)
-    app.include_router(webhooks.receivers)
     app.include_router(webhooks.router)
     app.include_router(event_endpoints.router)
     deprecations = DEPRECATIONS if deprecations is None else deprecations
