@@ -79,10 +79,15 @@ class FacebookAdapter(SocialAdapter):
         return str(self._graph("POST", f"/{account_id}/feed", "social.publish", token=token, data=form)["id"])
 
     def recent_posts(self, account_id: str, token: str) -> list[tuple[str, str]]:
-        data = self._graph(
-            "GET", f"/{account_id}/feed", "social.find", token=token, params={"fields": "id,message,link", "limit": 25}
-        )
-        return [(str(p["id"]), str(p.get("message", ""))) for p in data.get("data", [])]
+        """The page's recent posts, scheduled ones included: Graph's feed lists only what is published, and a
+        scheduled post waits in `scheduled_posts` until its time."""
+        found: list[tuple[str, str]] = []
+        for edge in ("feed", "scheduled_posts"):
+            data = self._graph(
+                "GET", f"/{account_id}/{edge}", "social.find", token=token, params={"fields": "id,message", "limit": 25}
+            )
+            found += [(str(p["id"]), str(p.get("message", ""))) for p in data.get("data", [])]
+        return found
 
     def comments(self, post_id: str, token: str) -> list[Comment]:
         data = self._graph(

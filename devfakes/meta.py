@@ -211,15 +211,21 @@ class MetaFake(OAuthAccountingFake):
         return self._answer({"id": media_id})
 
     async def recent(self, request: Request) -> Response:
-        """A page's feed, or an Instagram account's media: newest first."""
+        """A page's feed (its published posts) or its scheduled posts (not yet published: Graph lists them only
+        there), or an Instagram account's media: newest first."""
         object_id = request.path_params["page_id"]
         if denied := self._page(request, self._page_of(object_id)):
             return denied
         instagram = object_id in self.instagram
+        scheduled = request.url.path.endswith("/scheduled_posts")
         mine = [
             (pid, p)
             for pid, p in self.posts.items()
-            if (p.get("ig") == object_id if instagram else pid.split("_", 1)[0] == object_id)
+            if (
+                p.get("ig") == object_id
+                if instagram
+                else pid.split("_", 1)[0] == object_id and p["is_published"] != scheduled
+            )
         ]
         data = [
             {"id": pid, "caption": p.get("caption", "")}
@@ -306,6 +312,7 @@ class MetaFake(OAuthAccountingFake):
                 Route("/graph/{page_id:str}/insights", self.insights),
                 Route("/graph/{post_id:str}/comments", self.post_comments),
                 Route("/graph/{page_id:str}/feed", self.recent, methods=["GET"]),
+                Route("/graph/{page_id:str}/scheduled_posts", self.recent, methods=["GET"]),
                 Route("/graph/{page_id:str}/media", self.recent, methods=["GET"]),
                 Route("/graph/{ig_id:str}/media", self.ig_media, methods=["POST"]),
                 Route("/graph/{ig_id:str}/media_publish", self.ig_publish, methods=["POST"]),

@@ -137,7 +137,7 @@ class SocialPages:
                 post_id = None
                 if found is None:
                     self.table.insert({"PartitionKey": pk, "RowKey": rk, "Pending": True})
-                elif post.scheduled_at is None:  # scheduled posts are not in the feed until they go out
+                else:  # a pending row: an earlier attempt may have been answered (scheduled posts included)
                     post_id = already_posted(adapter, account_id, token, post)
                 post_id = post_id or adapter.publish(account_id, token, post)
                 scheduled = datetime.fromtimestamp(post.scheduled_at, UTC) if post.scheduled_at else None

@@ -357,3 +357,13 @@ def test_a_post_whose_attempt_died_after_the_provider_answered_is_found_not_publ
     again = admin.post(f"{path}/social/posts", json=post)
     assert again.status_code == 201 and again.json()["post_id"] == first["post_id"], again.text
     assert len(fakes.facebook.posts) == before  # found by its text among the page's recent posts
+
+    # A scheduled post is not on the page's feed until its time: Graph lists it under scheduled_posts.
+    at = int(time.time()) + 3600
+    later = {"key": "later", "account_id": PAGE, "message": "Final i morgon", "scheduled_at": at}
+    first = admin.post(f"{path}/social/posts", json=later).json()
+    hub.social.table.delete(pk, "post|later")
+    hub.social.table.insert({"PartitionKey": pk, "RowKey": "post|later", "Pending": True})
+    again = admin.post(f"{path}/social/posts", json=later)
+    assert again.status_code == 201 and again.json()["post_id"] == first["post_id"], again.text
+    assert len(fakes.facebook.posts) == before + 1
