@@ -26,7 +26,11 @@ class UsageDay(BaseModel):
         description="What the provider's quota counts: requests, or units where a call costs more "
         "(YouTube: 50 for a write).",
     )
-    quota_burn_pct: float | None = Field(description="Units as % of the provider's daily quota (None if unknown).")
+    quota_burn_pct: float | None = Field(
+        description="Units as % of the quota for the days this row covers (None if the quota is unknown): the daily "
+        "quota for a day; the daily quota × the period's days for `totals` and `by_operation` (one definition: the "
+        "rows of a one-day period agree)."
+    )
 
 
 class UsageReport(BaseModel):
@@ -58,9 +62,10 @@ def usage_report(
     end: date,
     quota: int | None = None,
 ) -> UsageReport:
-    limit, source = (quota, "tenant plan") if quota else daily_quota(spec)
+    limit, source = (quota, "HUB_PROVIDER_DAILY_QUOTAS") if quota else daily_quota(spec)
+    period_days = max(1, (end - start).days + 1)
 
-    def row(day: date, t: Any) -> UsageDay:
+    def row(day: date, t: Any, covered_days: int = 1) -> UsageDay:
         return UsageDay(
             day=day,
             requests=t.requests,
@@ -71,7 +76,7 @@ def usage_report(
             throttled=t.throttled,
             avg_latency_ms=round(t.latency_ms / t.requests, 2) if t.requests else None,
             units=t.units,
-            quota_burn_pct=round(100 * t.units / limit, 3) if limit else None,
+            quota_burn_pct=round(100 * t.units / (limit * covered_days), 3) if limit else None,
         )
 
     from integrations.usage.counters import Tally
@@ -80,8 +85,7 @@ def usage_report(
     for d in days:
         total.add(d.tally)
     rows = [row(d.day, d.tally) for d in days]
-    totals = row(end, total)
-    totals.quota_burn_pct = None if not limit else round(100 * total.units / (limit * max(1, (end - start).days + 1)), 3)
+    totals = row(end, total, period_days)
     ops: dict[str, Tally] = {}
     for d in days:
         for op, t in d.by_operation.items():
@@ -94,6 +98,6 @@ def usage_report(
         daily_quota=limit,
         daily_quota_source=source,
         totals=totals,
-        by_operation={op: row(end, t) for op, t in ops.items()},
+        by_operation={op: row(end, t, period_days) for op, t in ops.items()},
         days=rows,
     )

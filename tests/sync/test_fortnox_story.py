@@ -44,7 +44,12 @@ def test_the_fortnox_story(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     usage = admin.get(f"{path}/usage", params={"from": (hub.now().date() - timedelta(days=2)).isoformat(), "to": day}).json()
     push = usage["by_operation"]["sync.push_invoice"]
     assert push["requests"] == 142 and push["errors"] == 0
-    assert push["quota_burn_pct"] == round(100 * 142 / fake.daily_quota, 3) == 1.3
+    # One definition of quota burn: units over the quota of the days the row covers (3 here, one of them busy).
+    assert push["quota_burn_pct"] == round(100 * 142 / (fake.daily_quota * 3), 3)
+    assert usage["totals"]["quota_burn_pct"] == round(100 * usage["totals"]["units"] / (fake.daily_quota * 3), 3)
+    for d in usage["days"]:  # a day's row: that day's quota
+        assert d["quota_burn_pct"] == round(100 * d["units"] / fake.daily_quota, 3)
+    assert usage["daily_quota_source"] == "HUB_PROVIDER_DAILY_QUOTAS"  # where this one came from, by name
     # the run let go of its (renewed) lease: the next run may start at once
     assert hub.leases.try_acquire(f"sync-{admin.tenant}-{doc_id}", ttl_s=1) is not None
     events = hub.queues.peek_all(hub.settings.queue_integration_events)
