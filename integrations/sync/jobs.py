@@ -179,6 +179,12 @@ def _execute(ctx: RunContext, run: SyncRun, kept: KeptLease, dequeue_count: int)
         return _finish(ctx, run, RunStatus.failed, reason=exc.detail, started=started)
     _quietly(ctx.usage.flush)
     tally(progress)
+    if progress.failed and not (progress.created or progress.updated or progress.pulled):
+        # Nothing went through (a revoked grant, a mapping every record misses): not `partial`, which reads as
+        # "mostly fine". The first record's error says why.
+        first = progress.errors[0]["message"] if progress.errors else ""
+        reason = f"every record failed ({progress.failed}); the first: {first}".strip()
+        return _finish(ctx, run, RunStatus.failed, reason=reason, started=started)
     status = RunStatus.partial if progress.failed else RunStatus.succeeded
     return _finish(ctx, run, status, reason=progress.reason, started=started)
 

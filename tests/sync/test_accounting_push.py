@@ -99,6 +99,13 @@ def test_unmapped_category_fails_the_record_not_the_run(admin: ApiClient, fakes:
     assert run["status"] == "partial" and run["created"] == 4 and run["failed"] == 2, run
     assert "tournament_fees" in run["errors"][0]["message"]
 
+    # Now every waiting record misses the mapping: nothing goes through, and the run says so.
+    admin.post(f"{path}/syncs", json={"operation": "push_invoices"})
+    LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"].drain(timeout=60)
+    run = admin.get(f"{path}/syncs", params={"limit": 1}).json()["items"][0]
+    assert run["status"] == "failed" and run["created"] == 0 and run["failed"] == 2, run
+    assert run["reason"].startswith("every record failed (2); the first:") and "tournament_fees" in run["reason"]
+
 
 LEDGER = {
     "fortnox": {"license_fees": "3010", "tournament_fees": "3020", "bank": "1930", "travel": "5800", "input_vat": "2640"},
