@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from integrations.api import problems
+from integrations.api import docs, problems
 from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
 from integrations.api.ratelimit import Limiter
@@ -54,12 +54,13 @@ def create_api(
         title="Integration Hub API",
         version=API_VERSION,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the packaged Swagger UI: no CDN, so the docs work offline
         redoc_url=None,
         description="Typed integration documents for sports federations: payment, calendar, social, streaming, "
         "mapping, WADA/ADAMS, insurance, government registries, accounting, CRM, LMS, messaging.",
     )
     problems.install(app)
+    docs.install(app)
     app.include_router(health.router)
     # Matched in the order included: the providers' receivers first (the busiest path, and no other route's
     # pattern can match /api/v1/webhooks/…), so a delivery is not tried against every tenant route before its own.

@@ -160,3 +160,18 @@ def test_readiness_reports_an_unreachable_dependency(api: str, hub: Hub) -> None
     hub._lazy["secret_store"] = Unreachable()
     r = requests.get(f"{api}/api/health/ready")
     assert r.status_code == 503 and r.json()["checks"]["secrets"].startswith("unreachable")
+
+
+def test_the_docs_page_and_its_assets_are_served_by_the_hub_itself(api: str) -> None:
+    """Swagger UI comes from the hub, not a CDN: the docs work offline (a newcomer found them blank)."""
+    import re
+
+    page = requests.get(f"{api}/api/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/api/docs/assets/") for a in assets), assets  # nothing from elsewhere
+    assert "/api/openapi.json" in page.text
+    for asset in assets:
+        r = requests.get(f"{api}{asset}")
+        assert r.status_code == 200 and len(r.content) > 500, (asset, r.status_code)
+    assert "SwaggerUIBundle" in requests.get(f"{api}/api/docs/assets/swagger-ui-bundle.js").text
