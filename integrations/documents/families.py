@@ -30,7 +30,9 @@ class IntegrationCreateBase(Strict):
     display_name: DisplayName = Field(description="Name shown to tenant admins.", examples=["Fortnox (finance)"])
     sandbox: bool = Field(True, description="Talk to the provider's sandbox/test environment.")
     oauth_client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        None, description="OAuth2 client id (not a secret); defaults to the hub's own app registration."
+        None,
+        description="OAuth2 client id (not a secret) of the tenant's app registration at the provider: required "
+        "before validation for OAuth providers, whose client secret goes in `credentials.oauth_client_secret_ref`.",
     )
     credentials: CredentialRefs = Field(
         default_factory=CredentialRefs, description="Key Vault references for this integration's secrets."

@@ -62,6 +62,7 @@ EXAMPLE = {
     "provider": "fortnox",
     "display_name": "Fortnox (finance)",
     "sandbox": True,
+    "oauth_client_id": "the-federations-fortnox-app-client-id",
     "config": {
         "fiscal_year": {"year": 2026, "start_month": 1},
         "sync_direction": "push",
