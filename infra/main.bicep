@@ -196,6 +196,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'HUB_PUBLIC_BASE_URL', value: publicBaseUrl }
         { name: 'HUB_DUE_SYNCS_SCHEDULE', value: '0 * * * * *' } // NCRONTAB: the timer that enqueues due syncs
         { name: 'HUB_SUBSCRIPTIONS_SCHEDULE', value: '0 */10 * * * *' } // renews calendar change subscriptions
+        { name: 'HUB_KEY_ROTATION_SCHEDULE', value: '0 15 3 * * *' } // rotates the JWT signing key when it is due
         { name: 'HUB_QUEUE_SYNC_JOBS', value: 'hub-sync-jobs' }
         { name: 'HUB_QUEUE_WEBHOOK_EVENTS', value: 'hub-webhook-events' }
         { name: 'HUB_QUEUE_INTEGRATION_EVENTS', value: 'hub-integration-events' }

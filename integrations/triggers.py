@@ -62,6 +62,20 @@ def timer_due_syncs(timer: func.TimerRequest) -> None:
     log.info("due syncs enqueued: %d (past_due=%s)", count, timer.past_due)
 
 
+@blueprint.function_name("timer_key_rotation")
+@blueprint.timer_trigger(arg_name="timer", schedule="%HUB_KEY_ROTATION_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def timer_key_rotation(timer: func.TimerRequest) -> None:
+    from datetime import timedelta
+
+    from integrations.auth.rotation import rotate_signing_key_if_due
+    from integrations.wiring import get_hub
+
+    hub = get_hub()
+    period = timedelta(days=hub.settings.signing_key_rotation_days)
+    kid = rotate_signing_key_if_due(hub.signing_keys, hub.leases, period=period)
+    log.info("key rotation: signing key %s (past_due=%s)", kid or "not due", timer.past_due)
+
+
 @blueprint.function_name("timer_subscriptions")
 @blueprint.timer_trigger(arg_name="timer", schedule="%HUB_SUBSCRIPTIONS_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def timer_subscriptions(timer: func.TimerRequest) -> None:

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         PLACEHOLDER, description="Fernet key (urlsafe base64, 32 bytes) encrypting the local secret store at rest."
     )
     api_key_pepper: str = Field(PLACEHOLDER, description="HMAC pepper for API key hashes.")
+    signing_key_rotation_days: int = Field(
+        30, ge=1, le=365, description="Age at which the key-rotation timer replaces the hub's JWT signing key."
+    )
     state_signing_key: str = Field(PLACEHOLDER, description="HMAC key signing OAuth `state` values.")
     # HTTP edge
     max_body_bytes: int = Field(256 * 1024, description="Largest accepted request body (413 above).")

@@ -26,6 +26,8 @@ provider_calls = meter.create_counter("hub.provider.calls", description="Outboun
 provider_throttles = meter.create_counter("hub.provider.throttled", description="429 answers from providers")
 token_refreshes = meter.create_counter("hub.token.refreshes", description="OAuth token refreshes")
 sync_runs = meter.create_counter("hub.sync.runs", description="Finished sync runs by status")
+# Rotations by kind (signing_key, api_key) and outcome (rotated, failed): the seed's success rate (>= 99.9 %).
+key_rotations = meter.create_counter("hub.key.rotations", description="Scheduled and manual key rotations by outcome")
 anonymous_denials = meter.create_counter(
     "hub.api.anonymous_denials", description="Requests refused before any credential was proven, by reason"
 )

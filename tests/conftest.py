@@ -58,6 +58,7 @@ def hub(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     monkeypatch.setenv("HUB_QUEUE_SYNC_JOBS", settings.queue_sync_jobs)
     monkeypatch.setenv("HUB_DUE_SYNCS_SCHEDULE", "0 * * * * *")
     monkeypatch.setenv("HUB_SUBSCRIPTIONS_SCHEDULE", "0 */10 * * * *")
+    monkeypatch.setenv("HUB_KEY_ROTATION_SCHEDULE", "0 15 3 * * *")
     monkeypatch.setenv("HUB_QUEUE_WEBHOOK_EVENTS", settings.queue_webhook_events)
     monkeypatch.setenv("HUB_QUEUE_INTEGRATION_EVENTS", settings.queue_integration_events)
     monkeypatch.setenv("HUB_QUEUE_ALERT_WEBHOOKS", settings.queue_alert_webhooks)

@@ -25,6 +25,7 @@ def test_indexed_function_metadata() -> None:
         "queue_event_deliveries",
         "queue_outbound_calls",
         "timer_subscriptions",
+        "timer_key_rotation",
     }
 
     http_trigger = functions["http_api"][0]
@@ -68,6 +69,7 @@ def test_sample_settings_name_every_binding_setting() -> None:
         "AzureWebJobsStorage",
         "HUB_DUE_SYNCS_SCHEDULE",
         "HUB_SUBSCRIPTIONS_SCHEDULE",
+        "HUB_KEY_ROTATION_SCHEDULE",
         "HUB_QUEUE_SYNC_JOBS",
         "HUB_QUEUE_WEBHOOK_EVENTS",
         "FUNCTIONS_WORKER_RUNTIME",

@@ -38,6 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name", default="operator-issued")
     revoke = sub.add_parser("revoke-key", help="Revoke an API key by id.")
     revoke.add_argument("key_id")
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="Rotate an API key: a successor with the same scopes (printed once); the old one keeps "
+        "working for the overlap.",
+    )
+    rotate.add_argument("key_id")
+    rotate.add_argument("--tenant", required=True)
+    rotate.add_argument("--overlap-hours", type=float, default=24.0)
+    sub.add_parser(
+        "rotate-signing-key",
+        help="Make a new JWT signing key current now (the previous one verifies until its tokens expire).",
+    )
     args = parser.parse_args(argv)
 
     from integrations.auth.principal import Scope
@@ -58,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "revoke-key":
         hub.api_keys.revoke(args.key_id)
         print(json.dumps({"revoked": args.key_id}))
+    elif args.command == "rotate-key":
+        successor = hub.api_keys.rotate(args.key_id, tenant_id=args.tenant, overlap_s=int(args.overlap_hours * 3600))
+        print(json.dumps({"rotated": args.key_id, "key_id": successor.key_id, "api_key": successor.secret}, indent=2))
+    elif args.command == "rotate-signing-key":
+        from integrations.auth.rotation import rotate_signing_key
+
+        print(json.dumps({"current_kid": rotate_signing_key(hub.signing_keys)}))
     return 0
 
 

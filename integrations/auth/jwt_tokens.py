@@ -3,6 +3,8 @@
 Signing keys are EC P-256 private keys kept in the SecretStore (`hub--jwt-signing--<kid>`); the `signingkeys`
 table lists them with their state. Rotation makes a new key current; the previous one stays published at
 `/.well-known/jwks.json` (and keeps verifying) until every token it signed has expired, then is retired.
+The key-rotation timer rotates the current key once it is `HUB_SIGNING_KEY_ROTATION_DAYS` old
+(`rotate_if_due`, under a lease: one instance rotates, the others find a fresh key); the CLI rotates at once.
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ class SigningKeys:
         with self._lock:
             self._cache = None
         return kid
+
+    def rotate_if_due(self, period: timedelta) -> str | None:
+        """Rotate when the current key is `period` old (or there is none); the new kid, or None when not due.
+        Read fresh: another instance may have rotated within the cache's 30 s."""
+        with self._lock:
+            self._cache = None
+        current = [r for r in self._rows() if r["State"] == "current"]
+        if current and self._now() - current[-1]["CreatedAt"] < period:
+            return None
+        return self.rotate()
 
     def current(self) -> tuple[str, Any]:
         rows = [r for r in self._rows() if r["State"] == "current"]

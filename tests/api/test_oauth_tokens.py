@@ -136,3 +136,49 @@ def test_signed_m2m_assertion_single_use(api: str, hub: Hub, admin: ApiClient) -
         headers={"kid": "batch-2026"},
     )
     assert exchange(forged).status_code == 401
+
+
+def test_the_timer_rotates_the_signing_key_once_it_is_due_and_only_once(api: str, hub: Hub, tenant: str) -> None:
+    """Rotation that nothing calls is no rotation: the key-rotation timer replaces the key at its age (one
+    instance rotating when two fire together), tokens signed before keep verifying, and the CLI rotates too."""
+    import io
+    from contextlib import redirect_stdout
+    from datetime import timedelta
+
+    import function_app
+    from tests.helpers import together
+    from tools import cli
+    from tools.runner import LocalRunner
+
+    key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="rotation")
+    principal = Principal(
+        tenant_id=tenant, client_id=key.key_id, kind="oauth_client", scopes=frozenset({Scope.integrations_read})
+    )
+    before, _ = issue(hub.signing_keys, principal, [Scope.integrations_read])
+    first = jwt.get_unverified_header(before)["kid"]
+    timer = LocalRunner(function_app.app).timers["timer_key_rotation"]
+    timer.fire()
+    assert [k["kid"] for k in requests.get(f"{api}/.well-known/jwks.json").json()["keys"]] == [first]  # not due
+
+    real_now = hub.now
+    hub.now = lambda: real_now() + timedelta(days=hub.settings.signing_key_rotation_days, minutes=1)
+    together(timer.fire, timer.fire)  # two instances' timers at once: one rotation
+    kids = [k["kid"] for k in requests.get(f"{api}/.well-known/jwks.json").json()["keys"]]
+    assert len(kids) == 2 and kids[0] == first, kids
+    hub.now = real_now
+    after, _ = issue(hub.signing_keys, principal, [Scope.integrations_read])
+    assert jwt.get_unverified_header(after)["kid"] == kids[1]
+    for token in (before, after):  # the previous key verifies until its tokens expire
+        assert ApiClient(api, token, tenant).get(f"/api/v1/tenants/{tenant}/integrations").status_code == 200
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(["rotate-signing-key"]) == 0
+    assert __import__("json").loads(out.getvalue())["current_kid"] not in (first, kids[1])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(["rotate-key", key.key_id, "--tenant", tenant, "--overlap-hours", "1"]) == 0
+    successor = __import__("json").loads(out.getvalue())
+    assert successor["rotated"] == key.key_id and successor["api_key"] != key.secret
+    assert _token(api, successor["key_id"], successor["api_key"]).status_code == 200
+    assert _token(api, key.key_id, key.secret).status_code == 200  # the old key works through the overlap
