@@ -135,7 +135,9 @@ def main(argv: list[str]) -> int:
         conn, prefix = args
         app = hub_app(conn, prefix) if kind == "hub" else bare_app(conn, prefix)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False, **tls)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False, http="h11", **tls
+    )
     server = uvicorn.Server(config)
     print(port, flush=True)
     server.run()

@@ -23,7 +23,14 @@ def free_port() -> int:
 def serve(app: Any, **ssl_options: Any) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1, **ssl_options
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        http="h11",  # see tools/run.py: malformed requests reach the app's edge
+        **ssl_options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

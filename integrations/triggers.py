@@ -67,13 +67,14 @@ def timer_due_syncs(timer: func.TimerRequest) -> None:
 def timer_key_rotation(timer: func.TimerRequest) -> None:
     from datetime import timedelta
 
-    from integrations.auth.rotation import rotate_signing_key_if_due
+    from integrations.auth.rotation import rotate_due_api_keys, rotate_signing_key_if_due
     from integrations.wiring import get_hub
 
     hub = get_hub()
     period = timedelta(days=hub.settings.signing_key_rotation_days)
     kid = rotate_signing_key_if_due(hub.signing_keys, hub.leases, period=period)
-    log.info("key rotation: signing key %s (past_due=%s)", kid or "not due", timer.past_due)
+    successors = rotate_due_api_keys(hub.api_keys, hub.secret_store, hub.leases, hub.event_sender.publish)
+    log.info("key rotation: signing key %s, %d API keys (past_due=%s)", kid or "not due", len(successors), timer.past_due)
 
 
 @blueprint.function_name("timer_subscriptions")

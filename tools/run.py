@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     # before the clean-up below and leave Azurite running. Exiting from a handler runs it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(runner.asgi_app, host="127.0.0.1", port=args.port, log_level="info")
+        # h11, not httptools: httptools answers a malformed header with a bare 400 before the app sees it, and
+        # the edge answers those itself (problem+json, a fresh correlation id, rate-limit headers).
+        uvicorn.run(runner.asgi_app, host="127.0.0.1", port=args.port, log_level="info", http="h11")
     finally:
         runner.stop()
         if fakes:

@@ -59,6 +59,8 @@ class ApiKeys:
         name: str,
         expires_at: datetime | None = None,
         rotated_from: str | None = None,
+        rotation_days: int | None = None,
+        rotation_overlap_s: int | None = None,
     ) -> IssuedKey:
         try:
             check_tenant_id(tenant_id)
@@ -77,6 +79,10 @@ class ApiKeys:
                 "CreatedAt": self._now(),
                 "ExpiresAt": expires_at,
                 "RevokedAt": None,
+                # A rotation period: the key-rotation timer issues a successor at this age (its secret is picked up
+                # with the key itself) and the key works for the overlap after.
+                "RotationDays": rotation_days,
+                "RotationOverlapS": rotation_overlap_s,
             }
         )
         # An index row per tenant, so listing a tenant's keys is one partition read.
@@ -117,6 +123,8 @@ class ApiKeys:
             name=entity["Name"],
             expires_at=entity.get("ExpiresAt"),
             rotated_from=key_id,
+            rotation_days=entity.get("RotationDays"),
+            rotation_overlap_s=entity.get("RotationOverlapS"),
         )
         sunset = now + timedelta(seconds=overlap_s)
         current = entity.get("SunsetAt")
@@ -125,6 +133,17 @@ class ApiKeys:
         self._table.replace(entity, etag=etag)
         self._cache.pop(key_id, None)
         return issued
+
+    def due_for_rotation(self) -> builtins.list[tuple[str, str, int]]:
+        """(key id, tenant, overlap seconds) of every live key with a rotation period it has reached."""
+        now = self._now()
+        due = []
+        for e in self._table.query("RowKey eq @row and RotationDays gt 0", parameters={"row": _ROW}):
+            if e.get("RevokedAt") or e.get("RotatedTo") or ((ends := _ends_at(e)) is not None and ends <= now):
+                continue
+            if e["CreatedAt"] + timedelta(days=int(e["RotationDays"])) <= now:
+                due.append((e["PartitionKey"], e["TenantId"], int(e.get("RotationOverlapS") or 86_400)))
+        return due
 
     def list(self, tenant_id: str) -> list[dict[str, Any]]:
         ids = [e["RowKey"] for e in self._table.query("PartitionKey eq @p", parameters={"p": f"tenant|{tenant_id}"})]
@@ -138,6 +157,7 @@ class ApiKeys:
                 "expires_at": _ends_at(e),
                 "revoked_at": e.get("RevokedAt"),
                 "rotated_to": e.get("RotatedTo") or None,
+                "rotation_days": e.get("RotationDays") or None,
             }
             for e in rows
         ]

@@ -1,14 +1,25 @@
 """Key rotation as a use case: the key-rotation timer and the CLI both call these, so every rotation is counted
-(`hub.key.rotations` by kind and outcome: the seed's success rate) and logged the same way."""
+(`hub.key.rotations` by kind and outcome: the seed's success rate) and logged the same way.
+
+An API key issued with a rotation period is rotated by the timer at that age: the successor's secret waits in
+the secret store (`<tenant>--shared--apikey-next-<key id>`) until the key's holder picks it up with the key
+itself (`POST …/api-keys/{id}:successor`, once), the old key works through its overlap, and the tenant's feed
+gets `api_key.rotated` (no secret in it)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+from integrations.auth.api_keys import ApiKeys
 from integrations.auth.jwt_tokens import SigningKeys
+from integrations.events import cloud_event
 from shared import telemetry
+from shared.errors import NotFound
 from shared.leases import Leases
+from shared.secrets.store import SecretNotFound, SecretStore
 
 log = logging.getLogger("hub.rotation")
 LEASE_S = 60.0
@@ -43,3 +54,57 @@ def rotate_signing_key(keys: SigningKeys) -> str:
         raise
     telemetry.key_rotations.add(1, {"kind": "signing_key", "outcome": "rotated"})
     return kid
+
+
+def successor_secret_name(tenant_id: str, key_id: str) -> str:
+    return f"{tenant_id}--shared--apikey-next-{key_id}"
+
+
+def rotate_due_api_keys(
+    keys: ApiKeys, store: SecretStore, leases: Leases, publish: Callable[[dict[str, Any]], None]
+) -> list[str]:
+    """Rotate every API key that reached its rotation period (one instance: a lease); the successors' ids."""
+    lease = leases.try_acquire("rotate-api-keys", ttl_s=LEASE_S)
+    if lease is None:
+        return []
+    rotated: list[str] = []
+    try:
+        for key_id, tenant_id, overlap_s in keys.due_for_rotation():
+            try:
+                successor = keys.rotate(key_id, tenant_id=tenant_id, overlap_s=overlap_s)
+                store.set(successor_secret_name(tenant_id, key_id), successor.secret)
+            except Exception:  # one key's trouble never stops the others'; the next run tries it again
+                telemetry.key_rotations.add(1, {"kind": "api_key", "outcome": "failed"})
+                log.exception("rotating API key %s failed", key_id)
+                continue
+            telemetry.key_rotations.add(1, {"kind": "api_key", "outcome": "rotated"})
+            publish(
+                cloud_event(
+                    "api_key.rotated",
+                    id=f"api-key-rotated:{key_id}:{successor.key_id}",
+                    tenant_id=tenant_id,
+                    integration_id="-",
+                    subject=f"api-keys/{key_id}",
+                    data={
+                        "key_id": key_id,
+                        "successor_key_id": successor.key_id,
+                        "overlap_seconds": overlap_s,
+                        "pickup": f"POST /api/v1/tenants/{tenant_id}/api-keys/{key_id}:successor with the current key",
+                    },
+                )
+            )
+            rotated.append(successor.key_id)
+    finally:
+        leases.release(lease)
+    return rotated
+
+
+def pick_up_successor(store: SecretStore, tenant_id: str, key_id: str) -> str:
+    """The successor's secret, once: gone from the store as it is handed over."""
+    name = successor_secret_name(tenant_id, key_id)
+    try:
+        secret = store.get(name)
+    except SecretNotFound:
+        raise NotFound("No successor is waiting for this key (none was made, or it was picked up).") from None
+    store.delete(name)
+    return secret

@@ -124,3 +124,53 @@ def test_access_matrix(case: str, admin: ApiClient, api: str, hub: Hub) -> None:
         else:
             assert r.status_code == expected, (case, method, path, r.status_code, r.text)
         assert "X-RateLimit-Remaining" in r.headers
+
+
+def test_a_key_with_a_rotation_period_is_rotated_by_the_timer_and_its_holder_picks_up_the_successor(
+    admin: ApiClient, api: str, hub: Hub
+) -> None:
+    """Scheduled rotation: at the key's age the timer issues a successor (the old key works through the overlap),
+    the tenant's feed says so without the secret, and only the key itself picks the successor up, once."""
+    import function_app
+    from tests.helpers import take_events, together
+    from tools.runner import LocalRunner
+
+    made = admin.post(
+        f"/api/v1/tenants/{admin.tenant}/api-keys",
+        json={
+            "name": "nightly sync",
+            "scopes": ["integrations:read"],
+            "rotation_days": 30,
+            "rotation_overlap_seconds": 7200,
+        },
+    )
+    assert made.status_code == 201, made.text
+    old = made.json()
+    holder = ApiClient(api, old["api_key"], admin.tenant)
+    pickup = f"/api/v1/tenants/{admin.tenant}/api-keys/{old['key_id']}:successor"
+    timer = LocalRunner(function_app.app).timers["timer_key_rotation"]
+
+    timer.fire()
+    assert holder.post(pickup).status_code == 404  # not due yet: nothing waits
+
+    real_now = hub.now
+    hub.now = lambda: real_now() + timedelta(days=30, minutes=1)
+    take_events(hub)
+    together(timer.fire, timer.fire)  # two instances' timers: one successor
+    hub.now = real_now
+    listed = {k["key_id"]: k for k in admin.get(f"/api/v1/tenants/{admin.tenant}/api-keys").json()}
+    successor_id = listed[old["key_id"]]["rotated_to"]
+    assert successor_id and listed[successor_id]["rotation_days"] == 30 and len(listed) == 3  # + the admin's key
+    (event,) = take_events(hub, "api_key.rotated")
+    assert event["data"]["successor_key_id"] == successor_id and "hubk_" not in str(event)
+
+    assert admin.post(pickup).status_code == 403  # another key (even an admin one) cannot take it
+    got = holder.post(pickup)
+    assert got.status_code == 200, got.text
+    new = got.json()
+    assert new["key_id"] == successor_id and new["api_key"].startswith(f"hubk_{successor_id}_")
+    assert new["scopes"] == ["integrations:read"]
+    assert holder.post(pickup).status_code == 404  # once
+    fresh = ApiClient(api, new["api_key"], admin.tenant)
+    assert fresh.get(fresh.integrations).status_code == 200
+    assert holder.get(holder.integrations).status_code == 200  # the old key works through its overlap

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.api.deps import ClientsAdmin, KeyAdmin, KeyAdminDep, TenantId
+from integrations.api.deps import Authenticated, ClientsAdmin, KeyAdmin, KeyAdminDep, SecretStoreDep, TenantId
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.auth import rotation
 from integrations.auth.principal import Principal, Scope, expand
 from shared.errors import FieldError, Forbidden, ValidationFailed
 
@@ -23,6 +24,17 @@ class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="What the key is for.", examples=["nightly member sync"])
     scopes: list[Scope] = Field(min_length=1, description="At most the caller's own scopes.")
     expires_at: datetime | None = Field(None, description="Optional hard expiry.")
+    rotation_days: int | None = Field(
+        None,
+        ge=1,
+        le=365,
+        description="Rotate on a schedule: at this age the key-rotation timer issues a successor (picked up with "
+        "`POST …/{key_id}:successor` using this key; `api_key.rotated` announces it) and this key works for "
+        "`rotation_overlap_seconds` more. Successors keep the period.",
+    )
+    rotation_overlap_seconds: int = Field(
+        86_400, ge=3600, le=30 * 86_400, description="How long a scheduled rotation's old key keeps working."
+    )
 
 
 class KeyRotate(BaseModel):
@@ -44,6 +56,7 @@ class KeyOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     rotated_to: str | None
+    rotation_days: int | None = Field(None, description="The key's rotation period, when it rotates on a schedule.")
     manageable: bool = Field(description="Whether this caller may rotate, re-key or revoke it (scopes ⊇ the key's).")
 
 
@@ -76,7 +89,14 @@ def create(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep, bod
     _within(principal, body.scopes, what="Issuing a key")
     if body.expires_at and body.expires_at <= admin.now():
         raise ValidationFailed("The expiry is in the past.", [FieldError("/expires_at", "must be in the future")])
-    issued = admin.keys.issue(tenant_id=tenant_id, scopes=body.scopes, name=body.name, expires_at=body.expires_at)
+    issued = admin.keys.issue(
+        tenant_id=tenant_id,
+        scopes=body.scopes,
+        name=body.name,
+        expires_at=body.expires_at,
+        rotation_days=body.rotation_days,
+        rotation_overlap_s=body.rotation_overlap_seconds if body.rotation_days else None,
+    )
     admin.audit.record(
         tenant_id,
         actor=principal.actor,
@@ -116,6 +136,34 @@ def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: K
         target={"key_id": key_id, "successor": issued.key_id, "overlap_s": body.overlap_seconds},
     )
     return IssuedKeyOut(key_id=issued.key_id, api_key=issued.secret, scopes=issued.scopes)
+
+
+@router.post(
+    "/{key_id}:successor",
+    operation_id="pickUpApiKeySuccessor",
+    summary="The successor a scheduled rotation made for this key (once; authenticated with the key itself)",
+    response_model=IssuedKeyOut,
+    responses={
+        **COMMON,
+        403: {**P, "description": "Only the key itself picks up its successor."},
+        404: {**P, "description": "No successor is waiting (none was made yet, or it was picked up)."},
+    },
+)
+def pick_up_successor(
+    tenant_id: TenantId, key_id: KeyId, principal: Authenticated, admin: KeyAdminDep, store: SecretStoreDep
+) -> Any:
+    if principal.kind != "api_key" or principal.client_id != key_id or principal.tenant_id != tenant_id:
+        raise Forbidden("Only the key itself picks up its successor: call with that key.")
+    secret = rotation.pick_up_successor(store, tenant_id, key_id)
+    successor_id = secret.split("_")[1]
+    admin.audit.record(
+        tenant_id,
+        actor=principal.actor,
+        action="api_key.successor_picked_up",
+        target={"key_id": key_id, "successor": successor_id},
+    )
+    scopes = sorted(s.value for s in admin.keys.scopes_of(successor_id, tenant_id=tenant_id))
+    return IssuedKeyOut(key_id=successor_id, api_key=secret, scopes=scopes)
 
 
 @router.delete(
