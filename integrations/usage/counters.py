@@ -6,9 +6,10 @@ no I/O); a flush writes this instance's totals into its own shard rows (RowKey
 windows such as the status endpoint's last 24 hours), one transaction per tenant. A shard has one writer, so
 absolute values are written without a read; shards never contend across instances, and reads sum them.
 A flush runs at most every FLUSH_INTERVAL_S on a thread of its own (the API records on its event loop), after
-every call inside a sync job (write-through, on the job's thread),
-and explicitly at the end of jobs and requests, which keeps the data fresher than the 60 s the quota
-dashboard promises.
+every call inside a sync job (write-through, on the job's thread), and explicitly at the end of jobs and
+requests; what a record leaves pending within the interval is written by a trailing flush FLUSH_INTERVAL_S
+later, so an instance that goes idle after its last request still shows it within seconds (the quota
+dashboard promises 60 s).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class UsageCounters:
         self._last_flush = time.monotonic()
         self._write_through = contextvars.ContextVar("usage_write_through", default=False)
         self._flushing = threading.Event()
+        self._trailing: threading.Timer | None = None  # the flush after the interval, for an idle instance
 
     @contextmanager
     def write_through(self) -> Iterator[None]:
@@ -133,6 +135,18 @@ class UsageCounters:
             self._flushing.set()
             self._last_flush = time.monotonic()
             threading.Thread(target=self._background_flush, daemon=True, name="usage-flush").start()
+        else:
+            self._flush_later()
+
+    def _flush_later(self) -> None:
+        """A flush FLUSH_INTERVAL_S from now unless one is due already: no request may come to trigger it."""
+        with self._lock:
+            if self._trailing is not None and self._trailing.is_alive():
+                return
+            self._trailing = threading.Timer(FLUSH_INTERVAL_S, self._flush_quietly)
+            self._trailing.daemon = True
+            self._trailing.name = "usage-flush-trailing"
+            self._trailing.start()
 
     def _background_flush(self) -> None:
         try:

@@ -136,3 +136,22 @@ def test_usage_counters_exact_with_8_workers_and_two_instances(hub: Hub) -> None
     assert total.requests == 4000
     assert total.throttled == 8 * 25 and total.errors_5xx == 8 * 25
     assert abs(total.latency_ms - 4000.0) < 1e-6
+
+
+def test_an_instance_that_goes_idle_still_writes_its_last_counts(hub: Hub) -> None:
+    """The last requests before an instance goes quiet are counted within seconds, with no request to come and
+    trigger a flush (the quota dashboard promises 60 s across instances)."""
+    import time as clock
+
+    from integrations.usage.counters import FLUSH_INTERVAL_S
+
+    table = hub.tables.table("idleusage")
+    busy, reader = UsageCounters(table, now=utc_now, shard="a"), UsageCounters(table, now=utc_now, shard="b")
+    for _ in range(3):  # the first flushes at once, the others fall within the interval
+        busy.record(tenant_id="fed", integration_id="int_x", provider="fortnox", operation="api", status=200, latency_ms=1)
+    deadline = clock.monotonic() + FLUSH_INTERVAL_S * 4
+    seen = 0
+    while clock.monotonic() < deadline and seen < 3:
+        clock.sleep(0.2)
+        seen = sum(d.tally.requests for d in reader.daily("fed", "int_x", start=utc_now().date(), end=utc_now().date()))
+    assert seen == 3
