@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from adapters.base import Adapter
@@ -49,7 +49,7 @@ from integrations.tenant_urls import TenantUrls
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.alerts import QuotaAlerts
 from integrations.usage.counters import UsageCounters
-from integrations.usage.quota import QuotaReport, tenant_quota
+from integrations.usage.quota import PLANS, QuotaHistory, QuotaReport, quota_history, tenant_quota
 from integrations.validation import Validator
 from integrations.webhooks.deliveries import WebhookDeliveries
 from integrations.webhooks.processor import DeliveryProcessing
@@ -511,6 +511,17 @@ class Hub:
             plan_name=self.settings.tenant_plans.get(tenant_id, "standard"),
             threshold_pct=self.quota_alerts.load(tenant_id).threshold_pct,
             now=self.now(),
+        )
+
+    def quota_history(self, tenant_id: str, start: date, end: date) -> QuotaHistory:
+        """The tenant's API usage by day, client and endpoint class, against its plan's daily limit."""
+        return quota_history(
+            tenant_id,
+            counters=self.api_usage,
+            table=self.tables.table(TableName.apiusage),
+            plan=PLANS.get(self.settings.tenant_plans.get(tenant_id, "standard"), PLANS["standard"]),
+            start=start,
+            end=end,
         )
 
     @property

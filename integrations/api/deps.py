@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -39,7 +39,7 @@ from integrations.tenant_urls import TenantUrls
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.alerts import QuotaAlerts
 from integrations.usage.counters import UsageCounters
-from integrations.usage.quota import QuotaReport
+from integrations.usage.quota import QuotaHistory, QuotaReport
 from integrations.validation import Validator
 from integrations.webhooks.deliveries import WebhookDeliveries
 from integrations.webhooks.receiver import Receiver
@@ -129,6 +129,7 @@ TenantUrlsDep = Annotated[TenantUrls, Depends(_from_hub(lambda h: h.tenant_urls)
 UsageDep = Annotated[UsageCounters, Depends(_from_hub(lambda h: h.usage))]
 QuotaAlertsDep = Annotated[QuotaAlerts, Depends(_from_hub(lambda h: h.quota_alerts))]
 TenantQuotaDep = Annotated[Callable[[str], QuotaReport], Depends(_from_hub(lambda h: h.tenant_quota))]
+QuotaHistoryDep = Annotated[Callable[[str, date, date], QuotaHistory], Depends(_from_hub(lambda h: h.quota_history))]
 TokensDep = Annotated[TokenBroker, Depends(_from_hub(lambda h: h.tokens))]
 OAuthDep = Annotated[OAuthFlows, Depends(_from_hub(lambda h: h.oauth))]
 CredentialsDep = Annotated[Credentials, Depends(_from_hub(lambda h: h.credentials))]

@@ -157,8 +157,9 @@ class UsageCounters:
     def _flush_quietly(self) -> None:
         try:
             self.flush()
-        except Exception:  # noqa: BLE001 - storage blip: kept dirty, written by the next flush
-            log.warning("usage flush failed; the tallies stay pending", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - storage blip: kept dirty, written by the next flush
+            # One line, no stack: during an outage every flush fails alike, and the next one carries the tallies.
+            log.warning("usage flush failed (%s: %s); the tallies stay pending", type(exc).__name__, exc)
 
     def flush(self) -> None:
         """Write the changed rows. On failure the rows stay dirty (nothing is lost) and the error propagates."""

@@ -53,6 +53,50 @@ class QuotaReport(BaseModel):
     as_of: datetime = Field(description="Counters are flushed at least every 2 s; this is when they were read.")
 
 
+class QuotaDay(BaseModel):
+    day: date
+    requests: int
+    pct_of_daily_limit: float
+    by_client: dict[str, int] = Field(description="Requests that day per client (API key id).")
+    by_endpoint_class: dict[str, int] = Field(description="Requests that day per endpoint class.")
+
+
+class QuotaHistory(BaseModel):
+    tenant_id: str
+    plan: str
+    daily_limit: int
+    start: date
+    end: date
+    days: list[QuotaDay] = Field(description="Every day of the period, oldest first (days without requests as 0).")
+
+
+def quota_history(
+    tenant_id: str, *, counters: UsageCounters, table: Table, plan: Plan, start: date, end: date
+) -> QuotaHistory:
+    """The hub's own API usage by day, client and endpoint class over any period (pending tallies flushed)."""
+    counters.flush()
+    per_day: dict[date, tuple[dict[str, int], dict[str, int]]] = {}
+    for subject, d, operation, t in tenant_rows(table, tenant_id, start=start, end=end):
+        clients, classes = per_day.setdefault(d, (defaultdict(int), defaultdict(int)))
+        clients[subject.removeprefix("client:")] += t.requests
+        classes[operation] += t.requests
+    days = []
+    for n in range((end - start).days + 1):
+        day = start + timedelta(days=n)
+        clients, classes = per_day.get(day, ({}, {}))
+        total = sum(classes.values())
+        days.append(
+            QuotaDay(
+                day=day,
+                requests=total,
+                pct_of_daily_limit=round(100 * total / plan.daily, 3),
+                by_client=dict(clients),
+                by_endpoint_class=dict(classes),
+            )
+        )
+    return QuotaHistory(tenant_id=tenant_id, plan=plan.name, daily_limit=plan.daily, start=start, end=end, days=days)
+
+
 def _period(used: int, limit: int, resets: datetime) -> PeriodUsage:
     return PeriodUsage(used=used, limit=limit, pct=round(100 * used / limit, 3), resets_at=resets)
 

@@ -95,3 +95,40 @@ def test_usage_date_ranges_are_validated(api: str, hub: Hub, tenant: str) -> Non
     ):
         r = client.get(f"/api/v1/tenants/{tenant}/usage", params=params)
         assert r.status_code == 422, (params, r.text)  # found by schemathesis: year 1 once made a 500
+
+
+def test_quota_history_by_day_client_and_endpoint_class(api: str, hub: Hub, tenant: str) -> None:
+    """Usage of the hub's own API over any period, not just the current month: per day, client and class."""
+    from datetime import timedelta
+
+    sync = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_admin], name="nightly sync")
+    portal = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_read], name="portal")
+    reader = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.usage_read], name="dashboard")
+    real_now = hub.now
+    hub.now = lambda: real_now() - timedelta(days=1)  # yesterday
+    nightly = ApiClient(api, sync.secret, tenant)
+    for _ in range(4):
+        assert nightly.get(nightly.integrations).status_code == 200
+    assert nightly.post(nightly.integrations, json={"family": "mapping"}).status_code == 422
+    hub.now = real_now
+    browser = ApiClient(api, portal.secret, tenant)
+    for _ in range(3):
+        assert browser.get(browser.integrations).status_code == 200
+
+    today = real_now().date()
+    r = ApiClient(api, reader.secret, tenant).get(
+        f"/api/v1/tenants/{tenant}/quota/history",
+        params={"from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    history = r.json()
+    assert [d["day"] for d in history["days"]] == [(today - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
+    before, yesterday, now = history["days"]
+    assert before["requests"] == 0 and before["by_client"] == {}
+    assert yesterday["by_client"] == {sync.key_id: 5} and yesterday["by_endpoint_class"]["read"] == 4
+    assert now["by_client"][portal.key_id] == 3 and sync.key_id not in now["by_client"]
+    assert yesterday["pct_of_daily_limit"] == round(100 * 5 / history["daily_limit"], 3)
+    bad = ApiClient(api, reader.secret, tenant).get(
+        f"/api/v1/tenants/{tenant}/quota/history", params={"from": "2026-02-01", "to": "2025-01-01"}
+    )
+    assert bad.status_code == 422

@@ -17,6 +17,7 @@ from integrations.api.deps import (
     IntegrationId,
     IntegrationsDep,
     QuotaAlertsDep,
+    QuotaHistoryDep,
     SettingsDep,
     TenantId,
     TenantQuotaDep,
@@ -25,7 +26,7 @@ from integrations.api.deps import (
 )
 from integrations.api.problems import COMMON, P
 from integrations.usage.alerts import AlertSettings
-from integrations.usage.quota import QuotaReport
+from integrations.usage.quota import QuotaHistory, QuotaReport
 from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -94,6 +95,18 @@ def integration_usage(
 def quota(tenant_id: TenantId, principal: UsageReader, tenant_quota: TenantQuotaDep) -> Any:
     # Alerts are sent by the minute timer (integrations.minute_timer), not by a read.
     return tenant_quota(tenant_id)
+
+
+@router.get(
+    "/api/v1/tenants/{tenant_id}/quota/history",
+    tags=["usage"],
+    operation_id="getQuotaHistory",
+    summary="API usage by day, per client and endpoint class, against the plan's daily limit (any period)",
+    response_model=QuotaHistory,
+    responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
+)
+def quota_history(tenant_id: TenantId, principal: UsageReader, history: QuotaHistoryDep, days: Days) -> Any:
+    return history(tenant_id, *days)
 
 
 class TenantUsageRow(BaseModel):
