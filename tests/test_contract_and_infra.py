@@ -97,3 +97,56 @@ def test_checkov_passes_over_infra() -> None:
     assert summary, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Failed checks: 0," in summary[0], result.stdout[-3000:]
     assert "Parsing errors" not in summary[0] or "Parsing errors: 0" in summary[0], result.stdout[-3000:]
+
+
+def test_every_operation_publishes_the_credentials_and_the_scope_its_route_enforces() -> None:
+    """An integrator generating a client from the spec gets authentication: the schemes (API key, bearer JWT,
+    OAuth2 client credentials with every scope described), and per operation the scope the route's own
+    `require(...)` enforces — read here from the route's dependency tree, so spec and code cannot disagree."""
+    from fastapi.routing import APIRoute
+
+    from integrations.api.app import create_api
+    from integrations.auth.principal import Scope
+
+    app = create_api(max_body=1)
+    spec = app.openapi()
+    schemes = spec["components"]["securitySchemes"]
+    assert set(schemes) == {"ApiKey", "Bearer", "OAuth2"}
+    flow = schemes["OAuth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/api/v1/oauth/token" and set(flow["scopes"]) == {s.value for s in Scope}
+    assert all(flow["scopes"].values())
+
+    def enforced(dependant: object) -> set[str]:
+        found: set[str] = set()
+        for dep in getattr(dependant, "dependencies", []):
+            name = getattr(dep.call, "__name__", "")
+            if name.startswith("require_"):
+                found.add(Scope[name.removeprefix("require_")].value)
+            found |= enforced(dep)
+        return found
+
+    def api_routes(routes: list[object], prefix: str = "") -> list[tuple[str, APIRoute]]:
+        """(path, route) of every operation, through the routers FastAPI includes lazily."""
+        out: list[tuple[str, APIRoute]] = []
+        for route in routes:
+            if isinstance(route, APIRoute):
+                out.append((prefix + route.path_format, route))
+            elif (included := getattr(route, "original_router", None)) is not None:
+                out += api_routes(included.routes, prefix + route.include_context.prefix)  # type: ignore[attr-defined]
+        return out
+
+    checked = 0
+    for path, route in api_routes(list(app.routes)):
+        if not route.include_in_schema:
+            continue
+        for method in route.methods:
+            operation = spec["paths"][path][method.lower()]
+            assert "security" in operation, (method, path)
+            published = {tuple(scopes) for requirement in operation["security"] for scopes in requirement.values()}
+            scopes = enforced(route.dependant)
+            if scopes:
+                assert published == {tuple(sorted(scopes))}, (method, path, published, scopes)
+                checked += 1
+            else:  # no scope: any credential (listed without scopes), or a public operation (`security: []`)
+                assert published in ({()}, set()), (method, path, published)
+    assert checked > 80

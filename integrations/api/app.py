@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -41,6 +42,15 @@ from integrations.api.routes import (
 from integrations.wiring import get_hub
 
 API_VERSION = "1.0.0"
+
+
+def _public_marked(schema: dict[str, Any]) -> dict[str, Any]:
+    """Operations that take no API credential (health, JWKS, the token endpoint and OAuth callback, providers'
+    webhooks: authenticated by client credentials, a signed `state` or a signature) say so: `security: []`."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("security", [])
+    return schema
 
 
 def create_api(
@@ -96,7 +106,7 @@ def create_api(
 
     def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document_problems(generate())
+            app.openapi_schema = _public_marked(problems.document_problems(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -9,7 +9,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials
+from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 
 from adapters.base import Adapter
 from adapters.catalog import Catalog
@@ -18,7 +21,7 @@ from integrations.api.live import LiveAdapters
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
 from integrations.auth.jwt_tokens import SigningKeys
-from integrations.auth.principal import Principal, Scope
+from integrations.auth.principal import SCOPE_DESCRIPTIONS, Principal, Scope
 from integrations.calls.runner import CallRunner
 from integrations.credentials import Credentials
 from integrations.dead_letters import DeadLetters
@@ -258,10 +261,60 @@ def _authenticate(request: Request, hub: Hub, presented: str) -> Principal:
         raise
 
 
+# The credentials the API takes, as the spec publishes them (`securitySchemes`); every operation lists them with
+# the scope its route requires, derived from `require` below (one source). auto_error off: `authenticate` does
+# the checking and answers problem+json; these only declare.
+API_KEY = APIKeyHeader(
+    name="X-Api-Key",
+    scheme_name="ApiKey",
+    description="A tenant API key (`hubk_<id>_<secret>`, issued by the CLI or `POST …/api-keys`), in `X-Api-Key` "
+    "or as `Authorization: Bearer hubk_…`. Its scopes are fixed at issue.",
+    auto_error=False,
+)
+BEARER = HTTPBearer(
+    scheme_name="Bearer",
+    bearerFormat="JWT",
+    description="A hub-issued ES256 JWT (`POST /api/v1/oauth/token`; keys at `/.well-known/jwks.json`) or an Entra "
+    "ID token of a portal user (roles map to scopes).",
+    auto_error=False,
+)
+OAUTH2 = OAuth2(
+    flows=OAuthFlowsModel(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/api/v1/oauth/token", scopes={s.value: text for s, text in SCOPE_DESCRIPTIONS.items()}
+        )
+    ),
+    scheme_name="OAuth2",
+    description="Client credentials: client id = API key id, secret = the key (HTTP Basic), or a signed RFC 7523 "
+    "assertion (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`) with a key "
+    "registered at `PUT …/api-keys/{id}/jwks`. Scopes ⊆ the key's.",
+    auto_error=False,
+)
+
+
+def _declared(scopes: list[str]):  # type: ignore[no-untyped-def]
+    """The security requirements an operation publishes: any one of the three schemes, with these scopes."""
+
+    # Defaults, not Annotated: the annotations are strings here, and `scopes` is not a global they could name.
+    async def declared(
+        key: str | None = Security(API_KEY, scopes=scopes),
+        bearer: HTTPAuthorizationCredentials | None = Security(BEARER, scopes=scopes),
+        oauth: str | None = Security(OAUTH2, scopes=scopes),
+    ) -> None:
+        return None
+
+    return declared
+
+
 def require(scope: Scope):  # type: ignore[no-untyped-def]
     """A route's declared scope; the principal must also belong to the path's tenant."""
 
-    async def check(request: Request, hub: HubDep, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(
+        request: Request,
+        hub: HubDep,
+        principal: Annotated[Principal, Depends(authenticate)],
+        declared: None = Depends(_declared([scope.value])),
+    ) -> Principal:
         tenant = request.path_params.get("tenant_id")
         if tenant is not None and tenant != principal.tenant_id:
             # Another tenant's resources do not exist as far as this caller can tell; the caller's tenant hears of it.
@@ -291,4 +344,12 @@ Auditor = Annotated[Principal, Depends(require(Scope.audit_read))]
 UsageReader = Annotated[Principal, Depends(require(Scope.usage_read))]
 ClientsAdmin = Annotated[Principal, Depends(require(Scope.clients_admin))]
 Payer = Annotated[Principal, Depends(require(Scope.payments_write))]
-Authenticated = Annotated[Principal, Depends(authenticate)]  # any valid credential, no scope
+
+
+async def _any_credential(
+    principal: Annotated[Principal, Depends(authenticate)], declared: None = Depends(_declared([]))
+) -> Principal:
+    return principal
+
+
+Authenticated = Annotated[Principal, Depends(_any_credential)]  # any valid credential, no scope

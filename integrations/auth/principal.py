@@ -17,6 +17,18 @@ class Scope(StrEnum):
     payments_write = "payments:write"  # take payments and issue refunds through a payment integration
 
 
+# What each scope allows, as the API's security schemes publish it (openapi/v1.json).
+SCOPE_DESCRIPTIONS: dict[Scope, str] = {
+    Scope.integrations_read: "Read integration documents, their status, syncs and deliveries.",
+    Scope.integrations_write: "Create and change integration documents; hand records to the outbox.",
+    Scope.integrations_admin: "Lifecycle, credentials and everything below it (implies every other scope).",
+    Scope.syncs_run: "Start sync runs and replay dead letters.",
+    Scope.usage_read: "Read usage, quota burn and the API quota.",
+    Scope.audit_read: "Read the tenant's audit trail.",
+    Scope.clients_admin: "Issue, rotate and revoke API keys (never beyond the caller's own scopes).",
+    Scope.payments_write: "Take payments and issue refunds through a payment integration.",
+}
+
 # `admin` implies `write` implies `read`, so a key need not list every scope.
 IMPLIED: dict[Scope, frozenset[Scope]] = {
     Scope.integrations_admin: frozenset(
