@@ -150,3 +150,21 @@ def test_every_operation_publishes_the_credentials_and_the_scope_its_route_enfor
             else:  # no scope: any credential (listed without scopes), or a public operation (`security: []`)
                 assert published in ({()}, set()), (method, path, published)
     assert checked > 80
+
+
+def test_every_operation_documents_its_limits_from_the_limiters_own_table() -> None:
+    from integrations.api.ratelimit import RATE_HEADERS, endpoint_class, plan_policies
+
+    spec = _spec()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            limit = operation["x-ratelimit"]
+            assert limit["class"] == endpoint_class(path, method.upper()), (method, path)
+            for plan, numbers in limit["plans"].items():
+                policy = plan_policies(plan)[limit["class"]]
+                assert numbers == {"rate_per_s": policy.rate_per_s, "burst": policy.burst}
+            assert f"endpoint class `{limit['class']}`" in operation["description"]
+            for status, response in operation["responses"].items():
+                assert set(RATE_HEADERS) <= set(response["headers"]), (method, path, status)
+                assert ("Retry-After" in response["headers"]) == (status == "429"), (method, path, status)
+            assert "429" in operation["responses"] or path.startswith("/api/health") or "jwks" in path, (method, path)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from integrations.api import docs, problems
 from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
-from integrations.api.ratelimit import Limiter
+from integrations.api.ratelimit import Limiter, document_limits
 from integrations.api.routes import (
     accounting,
     adams,
@@ -106,7 +106,7 @@ def create_api(
 
     def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
-            app.openapi_schema = _public_marked(problems.document_problems(generate()))
+            app.openapi_schema = document_limits(_public_marked(problems.document_problems(generate())))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

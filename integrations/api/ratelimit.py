@@ -137,3 +137,50 @@ class RateLimiter:
 
     def check_local(self, client: str, path: str, method: str) -> Decision | None:
         return self.check(client, path, method)  # all in memory
+
+
+# --- the limits in the spec ------------------------------------------------------------------------------------
+RATE_HEADERS: dict[str, dict[str, Any]] = {
+    "RateLimit-Policy": {
+        "description": 'The bucket (IETF httpapi draft): `"<plan>-<class>";q=<burst>;w=<seconds to refill it>`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of it: `"<plan>-<class>";r=<remaining>;t=<seconds until full>`.',
+        "schema": {"type": "string"},
+    },
+    "X-RateLimit-Limit": {"description": "The bucket's size (burst).", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the bucket now.", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "Seconds until the bucket is full again.", "schema": {"type": "integer"}},
+}
+RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
+
+
+def document_limits(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation's endpoint class and its plans' numbers (`x-ratelimit` and a line of its description),
+    and the rate-limit headers on every response (`Retry-After` on 429), from this module's own policy table."""
+    components = schema.setdefault("components", {}).setdefault("headers", {})
+    components.update({**RATE_HEADERS, "Retry-After": RETRY_AFTER})
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_HEADERS}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            cls = endpoint_class(path, method.upper())
+            plans = {
+                plan: {"rate_per_s": p.rate_per_s, "burst": p.burst}
+                for plan in PLAN_FACTORS
+                for p in [plan_policies(plan)[cls]]
+            }
+            per = "sending address" if cls == "webhook" else "client (API key or token)"
+            operation["x-ratelimit"] = {"class": cls, "per": per, "plans": plans}
+            std = plans["standard"]
+            line = (
+                f"Rate limit: endpoint class `{cls}`, per {per}: {std['rate_per_s']:g}/s with a burst of "
+                f"{std['burst']} on the standard plan (free ×0.5, dedicated ×5); headers on every response."
+            )
+            operation["description"] = f"{operation['description']}\n\n{line}" if operation.get("description") else line
+            for status, response in operation.get("responses", {}).items():
+                headers = response.setdefault("headers", {})
+                headers.update(refs)
+                if status == "429":
+                    headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+    return schema
