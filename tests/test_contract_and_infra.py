@@ -168,3 +168,20 @@ def test_every_operation_documents_its_limits_from_the_limiters_own_table() -> N
                 assert set(RATE_HEADERS) <= set(response["headers"]), (method, path, status)
                 assert ("Retry-After" in response["headers"]) == (status == "429"), (method, path, status)
             assert "429" in operation["responses"] or path.startswith("/api/health") or "jwks" in path, (method, path)
+
+
+def test_the_release_gate_holds_the_code_to_the_last_released_spec() -> None:
+    """Releases are tagged specs (openapi/releases/<version>.json); the code may not break the latest without a
+    major version: a removed operation fails the gate, the same removal under 2.0.0 passes."""
+    from tools.openapi import gate, latest_release
+
+    release = latest_release()
+    assert release is not None
+    changes, code = gate()
+    assert code == 0, [str(c) for c in changes if c.breaking]
+
+    broken = copy.deepcopy(release)
+    del broken["paths"]["/api/v1/tenants/{tenant_id}/integrations"]["post"]
+    assert diff(release, broken)[1] == 1
+    broken["info"]["version"] = "2.0.0"
+    assert diff(release, broken)[1] == 0

@@ -1,8 +1,12 @@
 """The API contract: `snapshot` writes openapi/v1.json from the code, `check` fails when they differ, and
 `diff OLD NEW` classifies every change as breaking or not (exit 1 on breaking changes without a major
-version bump).
+version bump). `diff` takes files or release versions (`diff 1.0.0 current`).
 
-    python -m tools.openapi snapshot | check | diff old.json new.json | changelog
+Releases are tagged specs, `openapi/releases/<info.version>.json`, written by `release` (never overwritten).
+`gate` (a test runs it) fails when the current spec breaks the latest release without a major version: a
+breaking change waits for the next major, or goes through a deprecation first.
+
+    python -m tools.openapi snapshot | check | diff OLD NEW | release | gate | changelog
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "openapi" / "v1.json"
+RELEASES = ROOT / "openapi" / "releases"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
@@ -175,8 +180,25 @@ def main(argv: list[str]) -> int:
             print("The code's OpenAPI differs from openapi/v1.json: review, then `python -m tools.openapi snapshot`.")
             return 1
         return 0
+    if command == "release":
+        spec = current_spec()
+        target = RELEASES / f"{spec['info']['version']}.json"
+        if target.exists():
+            print(f"{target.relative_to(ROOT)} exists: releases are never rewritten (bump info.version).")
+            return 1
+        RELEASES.mkdir(parents=True, exist_ok=True)
+        target.write_text(dump(spec))
+        print(f"wrote {target.relative_to(ROOT)}")
+        return 0
+    if command == "gate":
+        changes, code = gate()
+        for c in changes:
+            print(c)
+        if code:
+            print("The current spec breaks the latest release without a major version.")
+        return code
     if command == "diff" and len(argv) == 3:
-        changes, code = diff(json.loads(Path(argv[1]).read_text()), json.loads(Path(argv[2]).read_text()))
+        changes, code = diff(spec_named(argv[1]), spec_named(argv[2]))
         for c in changes:
             print(c)
         if code:
@@ -187,6 +209,30 @@ def main(argv: list[str]) -> int:
         return 0
     print(__doc__)
     return 2
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split("."))
+
+
+def latest_release() -> dict[str, Any] | None:
+    versions = sorted((p.stem for p in RELEASES.glob("*.json")), key=_version_key)
+    return json.loads((RELEASES / f"{versions[-1]}.json").read_text()) if versions else None
+
+
+def spec_named(name: str) -> dict[str, Any]:
+    """A file, a release version (`1.0.0`), or `current` (the code's)."""
+    if name == "current":
+        return current_spec()
+    release = RELEASES / f"{name}.json"
+    spec: dict[str, Any] = json.loads((release if release.exists() else Path(name)).read_text())
+    return spec
+
+
+def gate() -> tuple[list[Change], int]:
+    """The current spec against the latest release: exit 1 on a breaking change without a major version."""
+    release = latest_release()
+    return diff(release, current_spec()) if release is not None else ([], 0)
 
 
 def changelog(limit: int = 50) -> str:
