@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 TENANT_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"  # single hyphens only: `--` is the name separator
 TENANT_MAX = 40
-RESERVED_TENANTS = frozenset({"hub", "shared"})
+OPERATOR_TENANT = "hub-operator"  # the hub operator's own API keys belong here, never a federation's
+RESERVED_TENANTS = frozenset({"hub", "shared", OPERATOR_TENANT})
 HUB = "hub"
 SHARED = "shared"
 _TENANT = re.compile(TENANT_PATTERN)

@@ -36,6 +36,7 @@ class TableName(StrEnum):
     syncruns = "syncruns"
     syncstate = "syncstate"
     tenantsettings = "tenantsettings"
+    tenantplans = "tenantplans"  # each tenant's API plan, as the operator set it
     usage = "usage"  # outbound provider calls
     webhookdeliveries = "webhookdeliveries"  # inbound provider deliveries, raw, until processed (and after)
 

@@ -49,6 +49,7 @@ from integrations.tenant_urls import TenantUrls
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.alerts import QuotaAlerts
 from integrations.usage.counters import UsageCounters
+from integrations.usage.plans import TenantPlans
 from integrations.usage.quota import PLANS, QuotaHistory, QuotaReport, quota_history, tenant_quota
 from integrations.validation import Validator
 from integrations.webhooks.deliveries import WebhookDeliveries
@@ -312,10 +313,22 @@ class Hub:
         )
 
     @property
+    def tenant_plans(self) -> TenantPlans:
+        return self._once(
+            "tenant_plans",
+            lambda: TenantPlans(
+                self.tables.table(TableName.tenantplans),
+                default_for=lambda tenant: self.settings.tenant_plans.get(tenant, "standard"),
+                audit=self.audit,
+                now=self.clock,
+            ),
+        )
+
+    @property
     def rate_limiter(self) -> SharedRateLimiter:
         def policies_for(client: str) -> dict[str, Policy]:
             tenant = self.api_keys.tenant_of(client[4:]) if client.startswith("key:") else None
-            return plan_policies(self.settings.tenant_plans.get(tenant, "standard") if tenant else "standard")
+            return plan_policies(self.tenant_plans.plan_of(tenant) if tenant else "standard")
 
         return self._once(
             "rate_limiter",
@@ -508,7 +521,7 @@ class Hub:
             tenant_id,
             counters=self.api_usage,
             table=self.tables.table(TableName.apiusage),
-            plan_name=self.settings.tenant_plans.get(tenant_id, "standard"),
+            plan_name=self.tenant_plans.plan_of(tenant_id),
             threshold_pct=self.quota_alerts.load(tenant_id).threshold_pct,
             now=self.now(),
         )
@@ -519,7 +532,7 @@ class Hub:
             tenant_id,
             counters=self.api_usage,
             table=self.tables.table(TableName.apiusage),
-            plan=PLANS.get(self.settings.tenant_plans.get(tenant_id, "standard"), PLANS["standard"]),
+            plan=PLANS.get(self.tenant_plans.plan_of(tenant_id), PLANS["standard"]),
             start=start,
             end=end,
         )

@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("key_id")
     rotate.add_argument("--tenant", required=True)
     rotate.add_argument("--overlap-hours", type=float, default=24.0)
+    operator = sub.add_parser(
+        "create-operator-key", help="Issue the hub operator's key (operator:plans, tenant hub-operator; printed once)."
+    )
+    operator.add_argument("--name", default="operator")
+    plan = sub.add_parser("set-plan", help="Change a tenant's API plan (audited in its trail).")
+    plan.add_argument("--tenant", required=True)
+    plan.add_argument("--plan", required=True, choices=["free", "standard", "dedicated"])
     sub.add_parser(
         "rotate-signing-key",
         help="Make a new JWT signing key current now (the previous one verifies until its tokens expire).",
@@ -73,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "rotate-key":
         successor = hub.api_keys.rotate(args.key_id, tenant_id=args.tenant, overlap_s=int(args.overlap_hours * 3600))
         print(json.dumps({"rotated": args.key_id, "key_id": successor.key_id, "api_key": successor.secret}, indent=2))
+    elif args.command == "create-operator-key":
+        from integrations.secret_names import OPERATOR_TENANT
+
+        issued = hub.api_keys.issue(tenant_id=OPERATOR_TENANT, scopes=[Scope.operator_plans], name=args.name)
+        print(json.dumps({"key_id": issued.key_id, "api_key": issued.secret, "tenant_id": issued.tenant_id}, indent=2))
+    elif args.command == "set-plan":
+        before, now = hub.tenant_plans.set(args.tenant, args.plan, actor="operator:cli")
+        print(json.dumps({"tenant_id": args.tenant, "plan": now, "was": before}))
     elif args.command == "rotate-signing-key":
         from integrations.auth.rotation import rotate_signing_key
 

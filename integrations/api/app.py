@@ -29,6 +29,7 @@ from integrations.api.routes import (
     integrations,
     maps,
     messages,
+    operator,
     payments,
     providers,
     registry,
@@ -100,6 +101,7 @@ def create_api(
     app.include_router(tokens.router)
     app.include_router(webhooks.router)
     app.include_router(event_endpoints.router)
+    app.include_router(operator.router)
     deprecations = DEPRECATIONS if deprecations is None else deprecations
     mark(app, deprecations)
     generate = app.openapi

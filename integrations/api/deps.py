@@ -42,6 +42,7 @@ from integrations.tenant_urls import TenantUrls
 from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.alerts import QuotaAlerts
 from integrations.usage.counters import UsageCounters
+from integrations.usage.plans import TenantPlans
 from integrations.usage.quota import QuotaHistory, QuotaReport
 from integrations.validation import Validator
 from integrations.webhooks.deliveries import WebhookDeliveries
@@ -131,6 +132,7 @@ ValidatorDep = Annotated[Validator, Depends(_from_hub(lambda h: h.validator))]
 TenantUrlsDep = Annotated[TenantUrls, Depends(_from_hub(lambda h: h.tenant_urls))]
 UsageDep = Annotated[UsageCounters, Depends(_from_hub(lambda h: h.usage))]
 QuotaAlertsDep = Annotated[QuotaAlerts, Depends(_from_hub(lambda h: h.quota_alerts))]
+TenantPlansDep = Annotated[TenantPlans, Depends(_from_hub(lambda h: h.tenant_plans))]
 TenantQuotaDep = Annotated[Callable[[str], QuotaReport], Depends(_from_hub(lambda h: h.tenant_quota))]
 QuotaHistoryDep = Annotated[Callable[[str, date, date], QuotaHistory], Depends(_from_hub(lambda h: h.quota_history))]
 TokensDep = Annotated[TokenBroker, Depends(_from_hub(lambda h: h.tokens))]

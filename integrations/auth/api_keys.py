@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from integrations.auth.principal import Principal, Scope, expand
-from integrations.secret_names import AmbiguousTenant, check_tenant_id
+from integrations.secret_names import OPERATOR_TENANT, AmbiguousTenant, check_tenant_id
 from shared.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from shared.tables import Table
 
@@ -63,7 +63,8 @@ class ApiKeys:
         rotation_overlap_s: int | None = None,
     ) -> IssuedKey:
         try:
-            check_tenant_id(tenant_id)
+            if tenant_id != OPERATOR_TENANT:  # reserved for tenants; the operator's keys are issued there
+                check_tenant_id(tenant_id)
         except AmbiguousTenant as exc:
             raise ValidationFailed("The tenant id is not allowed.", [FieldError("/tenant_id", str(exc))]) from None
         key_id = secrets.token_hex(8)

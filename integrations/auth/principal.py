@@ -15,6 +15,7 @@ class Scope(StrEnum):
     audit_read = "audit:read"
     clients_admin = "clients:admin"  # issue, rotate and revoke API keys (never beyond one's own scopes)
     payments_write = "payments:write"  # take payments and issue refunds through a payment integration
+    operator_plans = "operator:plans"  # the hub operator's: change a tenant's API plan (operator keys only)
 
 
 # What each scope allows, as the API's security schemes publish it (openapi/v1.json).
@@ -27,6 +28,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.audit_read: "Read the tenant's audit trail.",
     Scope.clients_admin: "Issue, rotate and revoke API keys (never beyond the caller's own scopes).",
     Scope.payments_write: "Take payments and issue refunds through a payment integration.",
+    Scope.operator_plans: "The hub operator's own: read and change a tenant's API plan (keys of `hub-operator`).",
 }
 
 # `admin` implies `write` implies `read`, so a key need not list every scope.

@@ -132,3 +132,38 @@ def test_quota_history_by_day_client_and_endpoint_class(api: str, hub: Hub, tena
         f"/api/v1/tenants/{tenant}/quota/history", params={"from": "2026-02-01", "to": "2025-01-01"}
     )
     assert bad.status_code == 422
+
+
+def test_the_operator_changes_a_plan_through_the_api_and_the_tenant_sees_it(api: str, hub: Hub, tenant: str) -> None:
+    """A plan is the operator's to change (not an environment variable only): through the operator API with the
+    operator's own key, in effect at once on this instance, in the tenant's audit trail; no federation key can."""
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from tools import cli
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(["create-operator-key", "--name", "ops"]) == 0
+    operator_key = json.loads(out.getvalue())
+    assert operator_key["tenant_id"] == "hub-operator"
+    operator = ApiClient(api, operator_key["api_key"], "hub-operator")
+    admin_key = hub.api_keys.issue(tenant_id=tenant, scopes=[Scope.integrations_admin], name="federation admin")
+    admin = ApiClient(api, admin_key.secret, tenant)
+    plan_url = f"/api/v1/operator/plans/{tenant}"
+
+    assert admin.request("PUT", plan_url, json={"plan": "dedicated"}).status_code == 403  # a federation's admin: no
+    grant = admin.post(f"/api/v1/tenants/{tenant}/api-keys", json={"name": "x", "scopes": ["operator:plans"]})
+    assert grant.status_code == 403  # nor can it mint itself the scope
+    assert operator.get(plan_url).json() == {"tenant_id": tenant, "plan": "standard"}
+
+    changed = operator.request("PUT", plan_url, json={"plan": "free"})
+    assert changed.status_code == 200, changed.text
+    quota = admin.get(f"/api/v1/tenants/{tenant}/quota").json()
+    assert quota["plan"] == "free" and quota["day"]["limit"] == 5_000
+    assert '"free-read"' in admin.get(admin.integrations).headers["RateLimit-Policy"]
+    trail = admin.get(f"/api/v1/tenants/{tenant}/audit", params={"limit": 50}).json()["items"]
+    (entry,) = [e for e in trail if e["action"] == "plan.change"]
+    assert entry["target"] == {"from": "standard", "to": "free"} and operator_key["key_id"] in entry["actor"]
+    assert operator.request("PUT", plan_url, json={"plan": "platinum"}).status_code == 422

@@ -1,0 +1,52 @@
+"""The API plan of each tenant (free / standard / dedicated): what sizes its rate-limit buckets and its quota.
+
+The operator changes a plan through the operator API (`PUT /api/v1/operator/plans/{tenant}`) or the CLI; each
+change is a row here (`PartitionKey = <tenant>`, `RowKey = "plan"`) and an entry in that tenant's audit
+trail. `HUB_TENANT_PLANS` stays as the default for tenants without a row. Reads are remembered for a few
+seconds per instance (the rate limiter asks on every request); a change shows everywhere within PLAN_RECENT_S.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from integrations.audit import AuditLog
+from integrations.usage.quota import PLANS
+from shared.memo import Memo
+from shared.tables import Table
+
+PLAN_RECENT_S = 10.0
+_ROW = "plan"
+
+
+@dataclass
+class TenantPlans:
+    table: Table
+    default_for: Callable[[str], str]  # the setting's plan (HUB_TENANT_PLANS), else "standard"
+    audit: AuditLog
+    now: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self._recent: Memo[str] = Memo(PLAN_RECENT_S)
+
+    def plan_of(self, tenant_id: str) -> str:
+        plan: str = self._recent.get(tenant_id, self._read)
+        return plan
+
+    def _read(self, tenant_id: str) -> str:
+        found = self.table.find(tenant_id, _ROW)
+        return str(found[0]["Plan"]) if found else self.default_for(tenant_id)
+
+    def set(self, tenant_id: str, plan: str, *, actor: str) -> tuple[str, str]:
+        """(the plan before, the plan now); audited in the tenant's own trail."""
+        if plan not in PLANS:
+            raise ValueError(f"unknown plan {plan}")
+        before = self._read(tenant_id)
+        self.table.upsert(
+            {"PartitionKey": tenant_id, "RowKey": _ROW, "Plan": plan, "ChangedBy": actor, "ChangedAt": self.now()}
+        )
+        self._recent.forget(tenant_id)
+        self.audit.record(tenant_id, actor=actor, action="plan.change", target={"from": before, "to": plan})
+        return before, plan
