@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devfakes.oauth_accounting import OAuthAccountingFake
+from devfakes.servers import post_to_hub
 
 GOOGLE_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 
@@ -77,17 +78,11 @@ class CalendarFake(OAuthAccountingFake):
         self._notify_change(event_id)
 
     def _post(self, url: str, kind: str, **kw: Any) -> requests.Response:
-        for public, local in self.hub_urls.items():
-            if url.startswith(public):
-                url = local + url[len(public) :]
-        try:
-            response = requests.post(url, timeout=10, **kw)
-        except requests.RequestException:  # the receiver is down: the provider drops it (Google) or retries later
+        def record(status: int) -> None:
             with self.lock:
-                self.sent.append((kind, 0))
-            raise
-        with self.lock:
-            self.sent.append((kind, response.status_code))
+                self.sent.append((kind, status))
+
+        response: requests.Response = post_to_hub(url, self.hub_urls, record, **kw)
         return response
 
     def _notify_change(self, event_id: str) -> None:

@@ -54,3 +54,20 @@ def loopback(*bases: str) -> Any:
     from shared.egress import EgressPolicy
 
     return EgressPolicy.from_origins([f"{urlsplit(b).hostname}:{urlsplit(b).port}" for b in bases], https_only=False)
+
+
+def post_to_hub(url: str, hub_urls: dict[str, str], record: Any, **kwargs: Any) -> Any:
+    """A provider's call to the hub's public URL (a notification, a verification challenge): the public prefix
+    mapped to the hub's loopback address, the hub's status (0 when it did not answer) passed to `record`."""
+    import requests
+
+    for public, local in hub_urls.items():
+        if url.startswith(public):
+            url = local + url[len(public) :]
+    try:
+        response = requests.post(url, timeout=10, **kwargs)
+    except requests.RequestException:  # the receiver is down: the provider drops it or retries later
+        record(0)
+        raise
+    record(response.status_code)
+    return response

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devfakes.oauth_accounting import OAuthAccountingFake
+from devfakes.servers import post_to_hub
 
 USER = {"id": "141981764", "login": "bouleforbundet", "display_name": "Bouleförbundet"}
 
@@ -168,10 +169,6 @@ class TwitchFake(OAuthAccountingFake):
         signature = hmac.new(
             sub["transport"]["secret"].encode(), message_id.encode() + stamp.encode() + body, hashlib.sha256
         )
-        url = sub["transport"]["callback"]
-        for public, local in self.hub_urls.items():
-            if url.startswith(public):
-                url = local + url[len(public) :]
         headers = {
             "Content-Type": "application/json",
             "Twitch-Eventsub-Message-Id": message_id,
@@ -181,14 +178,14 @@ class TwitchFake(OAuthAccountingFake):
             "Twitch-Eventsub-Subscription-Type": sub["type"],
             "Twitch-Eventsub-Subscription-Version": "1",
         }
-        try:
-            response = requests.post(url, data=body, headers=headers, timeout=10)
-        except requests.RequestException:
+
+        def record(status: int) -> None:
             with self.lock:
-                self.sent.append((kind, 0))
-            raise
-        with self.lock:
-            self.sent.append((kind, response.status_code))
+                self.sent.append((kind, status))
+
+        response: requests.Response = post_to_hub(
+            sub["transport"]["callback"], self.hub_urls, record, data=body, headers=headers
+        )
         return response
 
     def _notify(self, kind: str, event: dict[str, Any]) -> int:
