@@ -32,12 +32,16 @@ class TenantPlans:
         self._recent: Memo[str] = Memo(PLAN_RECENT_S)
 
     def plan_of(self, tenant_id: str) -> str:
-        plan: str = self._recent.get(tenant_id, self._read)
-        return plan
+        # Only the row is remembered: the setting's default is read each time (it is in memory, and may change).
+        row: str | None = self._recent.get(tenant_id, self._row)
+        return row or self.default_for(tenant_id)
+
+    def _row(self, tenant_id: str) -> str | None:
+        found = self.table.find(tenant_id, _ROW)
+        return str(found[0]["Plan"]) if found else None
 
     def _read(self, tenant_id: str) -> str:
-        found = self.table.find(tenant_id, _ROW)
-        return str(found[0]["Plan"]) if found else self.default_for(tenant_id)
+        return self._row(tenant_id) or self.default_for(tenant_id)
 
     def set(self, tenant_id: str, plan: str, *, actor: str) -> tuple[str, str]:
         """(the plan before, the plan now); audited in the tenant's own trail."""
