@@ -21,6 +21,7 @@ from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table
 
 LEASE = 10
+KNOWN_S = 10.0  # how long a client's resolved plan is used without asking again (the operator may change it)
 PROBES = "/api/health"
 
 
@@ -44,7 +45,8 @@ class SharedRateLimiter:
         self._remaining_hint: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._refills: dict[tuple[str, str], threading.Lock] = {}
-        self._known: dict[str, dict[str, Policy]] = {}  # client → its plan's policies, once `check` resolved them
+        # client → (its plan's policies, when `check` resolved them): spent from locally for KNOWN_S, then asked again
+        self._known: dict[str, tuple[dict[str, Policy], float]] = {}
         # Probes are limited per instance, in memory: liveness and readiness must answer while storage does not.
         self._probes: dict[str, RateLimiter] = {}  # per plan (its read policy's name)
 
@@ -53,16 +55,16 @@ class SharedRateLimiter:
         if path == PROBES or path.startswith(PROBES + "/"):
             return None
         with self._lock:
-            policies = self._known.get(client)
-        if policies is None:
+            known = self._known.get(client)
+        if known is None or time.monotonic() - known[1] > KNOWN_S:
             return None
-        policy = policies[endpoint_class(path, method)]
+        policy = known[0][endpoint_class(path, method)]
         return self._spend((client, policy.name), policy)
 
     def check(self, client: str, path: str, method: str) -> Decision:
         policies = self._policies_for(client) if self._policies_for else self.policies
         with self._lock:
-            remember(self._known, client, policies, self._max)  # plans are settings: fixed for the instance's life
+            remember(self._known, client, (policies, time.monotonic()), self._max)
         if path == PROBES or path.startswith(PROBES + "/"):
             with self._lock:
                 probes = self._probes.setdefault(policies["read"].name, RateLimiter(policies, max_clients=self._max))

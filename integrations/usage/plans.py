@@ -2,8 +2,9 @@
 
 The operator changes a plan through the operator API (`PUT /api/v1/operator/plans/{tenant}`) or the CLI; each
 change is a row here (`PartitionKey = <tenant>`, `RowKey = "plan"`) and an entry in that tenant's audit
-trail. `HUB_TENANT_PLANS` stays as the default for tenants without a row. Reads are remembered for a few
-seconds per instance (the rate limiter asks on every request); a change shows everywhere within PLAN_RECENT_S.
+trail. `HUB_TENANT_PLANS` stays as the default for tenants without a row. A row read is remembered for
+PLAN_RECENT_S per instance, and the rate limiter asks again every KNOWN_S: a change is in effect on every
+instance within their sum (20 s).
 """
 
 from __future__ import annotations

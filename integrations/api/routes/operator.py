@@ -52,7 +52,7 @@ def get_plan(tenant: Tenant, principal: Operator, plans: TenantPlansDep) -> Any:
 @router.put(
     "/plans/{tenant}",
     operation_id="setTenantPlan",
-    summary="Change a tenant's API plan (in effect on every instance within 10 s; audited in its trail)",
+    summary="Change a tenant's API plan (in effect on every instance within 20 s; audited in its trail)",
     response_model=PlanOut,
     responses=WRITE,
 )
