@@ -107,3 +107,22 @@ def test_an_empty_bucket_read_with_an_earlier_clock_hands_no_tokens_back(hub: Hu
         assert not a.check("key:skew", "/api/v1/providers", "GET").allowed
     b._local.clear()  # noqa: SLF001 - B's lease is spent: its next request goes to the row
     assert not b.check("key:skew", "/api/v1/providers", "GET").allowed  # nothing beyond the burst at 1000.05
+
+
+def test_a_changed_plan_is_asked_again_and_not_spent_from_forever(hub: Hub, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Plans change at run time (the operator API): the local fast path spends from a client's resolved plan
+    only for KNOWN_S, then asks again; before, the first plan an instance saw held for its whole life."""
+    from integrations.api import shared_ratelimit
+    from integrations.api.ratelimit import plan_policies
+
+    plan = {"now": "standard"}
+    limiter = SharedRateLimiter(hub.tables.table("ratebuckets"), policies_for=lambda client: plan_policies(plan["now"]))
+    assert limiter.check("key:plan", "/api/v1/providers", "GET").policy.name == "standard-read"
+    local = limiter.check_local("key:plan", "/api/v1/providers", "GET")
+    assert local is not None and local.policy.name == "standard-read"  # the lease still holds tokens
+
+    plan["now"] = "free"
+    real = time.monotonic
+    monkeypatch.setattr(shared_ratelimit.time, "monotonic", lambda: real() + getattr(shared_ratelimit, "KNOWN_S", 10.0) + 1)
+    assert limiter.check_local("key:plan", "/api/v1/providers", "GET") is None  # too old: ask again
+    assert limiter.check("key:plan", "/api/v1/providers", "GET").policy.name == "free-read"
