@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from integrations.auth.api_keys import ApiKeys
+from integrations.auth.api_keys import ApiKeys, IssuedKey
 from integrations.auth.jwt_tokens import SigningKeys
 from integrations.events import cloud_event
 from shared import telemetry
@@ -23,6 +24,20 @@ from shared.secrets.store import SecretNotFound, SecretStore
 
 log = logging.getLogger("hub.rotation")
 LEASE_S = 60.0
+T = TypeVar("T")
+
+
+def _counted(kind: str, rotate: Callable[[], T], what: str = "the JWT signing key") -> T:
+    """One rotation, counted as `rotated` or `failed` (a failure is logged and raised)."""
+    try:
+        result = rotate()
+    except Exception:
+        telemetry.key_rotations.add(1, {"kind": kind, "outcome": "failed"})
+        log.exception("rotating %s failed", what)
+        raise
+    if result is not None:
+        telemetry.key_rotations.add(1, {"kind": kind, "outcome": "rotated"})
+    return result
 
 
 def rotate_signing_key_if_due(keys: SigningKeys, leases: Leases, *, period: timedelta) -> str | None:
@@ -32,28 +47,17 @@ def rotate_signing_key_if_due(keys: SigningKeys, leases: Leases, *, period: time
     if lease is None:
         return None  # another instance is rotating right now
     try:
-        kid = keys.rotate_if_due(period)
-    except Exception:
-        telemetry.key_rotations.add(1, {"kind": "signing_key", "outcome": "failed"})
-        log.exception("rotating the JWT signing key failed")
-        raise
+        kid = _counted("signing_key", lambda: keys.rotate_if_due(period))
     finally:
         leases.release(lease)
     if kid is not None:
-        telemetry.key_rotations.add(1, {"kind": "signing_key", "outcome": "rotated"})
         log.info("JWT signing key rotated: %s is current (the previous one verifies until its tokens expire)", kid)
     return kid
 
 
 def rotate_signing_key(keys: SigningKeys) -> str:
     """At once (the operator's CLI): counted like a scheduled rotation."""
-    try:
-        kid = keys.rotate()
-    except Exception:
-        telemetry.key_rotations.add(1, {"kind": "signing_key", "outcome": "failed"})
-        raise
-    telemetry.key_rotations.add(1, {"kind": "signing_key", "outcome": "rotated"})
-    return kid
+    return _counted("signing_key", keys.rotate)
 
 
 def successor_secret_name(tenant_id: str, key_id: str) -> str:
@@ -71,13 +75,10 @@ def rotate_due_api_keys(
     try:
         for key_id, tenant_id, overlap_s in keys.due_for_rotation():
             try:
-                successor = keys.rotate(key_id, tenant_id=tenant_id, overlap_s=overlap_s)
-                store.set(successor_secret_name(tenant_id, key_id), successor.secret)
-            except Exception:  # one key's trouble never stops the others'; the next run tries it again
-                telemetry.key_rotations.add(1, {"kind": "api_key", "outcome": "failed"})
-                log.exception("rotating API key %s failed", key_id)
+                rotate = partial(_rotate_api_key, keys, store, key_id, tenant_id, overlap_s)
+                successor = _counted("api_key", rotate, what=f"API key {key_id}")
+            except Exception:  # noqa: BLE001 - one key's trouble never stops the others'; the next run tries it again
                 continue
-            telemetry.key_rotations.add(1, {"kind": "api_key", "outcome": "rotated"})
             publish(
                 cloud_event(
                     "api_key.rotated",
@@ -97,6 +98,12 @@ def rotate_due_api_keys(
     finally:
         leases.release(lease)
     return rotated
+
+
+def _rotate_api_key(keys: ApiKeys, store: SecretStore, key_id: str, tenant_id: str, overlap_s: int) -> IssuedKey:
+    successor = keys.rotate(key_id, tenant_id=tenant_id, overlap_s=overlap_s)
+    store.set(successor_secret_name(tenant_id, key_id), successor.secret)
+    return successor
 
 
 def pick_up_successor(store: SecretStore, tenant_id: str, key_id: str) -> str:
