@@ -50,7 +50,7 @@ from integrations.tokens import ProviderApp, TokenBroker
 from integrations.usage.alerts import QuotaAlerts
 from integrations.usage.counters import UsageCounters
 from integrations.usage.plans import TenantPlans
-from integrations.usage.quota import PLANS, QuotaHistory, QuotaReport, quota_history, tenant_quota
+from integrations.usage.quota import QuotaHistory, QuotaReport, plan_named, quota_history, tenant_quota
 from integrations.validation import Validator
 from integrations.webhooks.deliveries import WebhookDeliveries
 from integrations.webhooks.processor import DeliveryProcessing
@@ -532,7 +532,7 @@ class Hub:
             tenant_id,
             counters=self.api_usage,
             table=self.tables.table(TableName.apiusage),
-            plan=PLANS.get(self.tenant_plans.plan_of(tenant_id), PLANS["standard"]),
+            plan=plan_named(self.tenant_plans.plan_of(tenant_id)),
             start=start,
             end=end,
         )

@@ -35,6 +35,11 @@ PLANS = {
 }
 
 
+def plan_named(name: str) -> Plan:
+    """A plan by name; an unknown name is the standard plan."""
+    return PLANS.get(name, PLANS["standard"])
+
+
 class PeriodUsage(BaseModel):
     used: int
     limit: int
@@ -177,7 +182,7 @@ def tenant_quota(
         tenant_id,
         counters=counters,
         table=table,
-        plan=PLANS.get(plan_name, PLANS["standard"]),
+        plan=plan_named(plan_name),
         threshold_pct=threshold_pct,
         now=now,
     )
