@@ -16,6 +16,8 @@ class TableName(StrEnum):
     due = "due"  # schedule slots waiting to run
     eventdeliveries = "eventdeliveries"  # the log of events sent to tenants' endpoints
     eventendpoints = "eventendpoints"  # tenants' event endpoints
+    importerrors = "importerrors"  # an import's rejected cells, one row each (its error report)
+    imports = "imports"  # file imports and their progress
     integrations = "integrations"
     integrationindex = "integrationindex"  # integration id → tenant (webhook URLs name only the integration)
     leases = "leases"

@@ -28,6 +28,8 @@ from integrations.dead_letters import DeadLetters
 from integrations.documents.document import Condition, IntegrationDocument
 from integrations.events_out.delivery import EventSender
 from integrations.events_out.endpoints import EventEndpoints
+from integrations.imports.run import Importer
+from integrations.imports.store import Imports
 from integrations.machine_tokens import MachineTokens
 from integrations.maps.budget import MonthlyBudget
 from integrations.maps.lookups import DOCUMENT_TTL_S, MapLookups
@@ -122,6 +124,17 @@ class Hub:
             return Queues(QueueServiceClient(url, credential=DefaultAzureCredential(), **STORAGE_CLIENT))
 
         return self._once("queues", build)
+
+    @property
+    def imports(self) -> Imports:
+        return self._once(
+            "imports",
+            lambda: Imports(self.tables.table(TableName.imports), self.tables.table(TableName.importerrors), now=self.clock),
+        )
+
+    @property
+    def importer(self) -> Importer:
+        return Importer(self.imports, self.integrations, self.catalog, self.outbox, self.clock)
 
     @property
     def outbox(self) -> Outbox:

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     state_signing_key: str = Field(PLACEHOLDER, description="HMAC key signing OAuth `state` values.")
     # HTTP edge
     max_body_bytes: int = Field(256 * 1024, description="Largest accepted request body (413 above).")
+    import_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="Largest import file (413 above); imports stream, spooled to disk."
+    )
     webhook_ingest_per_s: float = Field(50.0, gt=0, description="Deliveries per second one integration may receive.")
     webhook_ingest_burst: int = Field(200, ge=1, description="Deliveries one integration may receive in a burst.")
     webhook_lookup_cache_s: float = Field(

@@ -25,10 +25,12 @@ from integrations.api.routes import (
     enrollments,
     event_endpoints,
     health,
+    imports,
     insurance,
     integrations,
     maps,
     messages,
+    models,
     operator,
     payments,
     providers,
@@ -81,6 +83,9 @@ def create_api(
     app.include_router(audit.router)
     app.include_router(usage.router)
     app.include_router(providers.router)
+    app.include_router(models.router)
+    app.include_router(imports.router)
+    app.include_router(imports.recipes_router)
     app.include_router(dead_letters.router)  # before syncs: /syncs/dead-letters is not a run id
     app.include_router(syncs.router)
     app.include_router(accounting.router)
@@ -115,6 +120,7 @@ def create_api(
     app.add_middleware(
         Edge,
         max_body=max_body if max_body is not None else get_hub_settings_max_body(),
+        max_upload=get_hub_settings_max_upload(),
         # Default: buckets shared by every instance through Table Storage, spent from local leases.
         limiter=limiter or (lambda: get_hub().rate_limiter),
         deprecations=deprecations,
@@ -129,3 +135,9 @@ def get_hub_settings_max_body() -> int:
     from shared.settings import get_settings
 
     return get_settings().max_body_bytes
+
+
+def get_hub_settings_max_upload() -> int:
+    from shared.settings import get_settings
+
+    return get_settings().import_max_bytes

@@ -27,6 +27,8 @@ from integrations.credentials import Credentials
 from integrations.dead_letters import DeadLetters
 from integrations.events_out.delivery import EventSender
 from integrations.events_out.endpoints import EventEndpoints
+from integrations.imports.run import Importer
+from integrations.imports.store import Imports
 from integrations.maps.lookups import MapLookups
 from integrations.oauth import OAuthFlows
 from integrations.payments import Payments
@@ -121,6 +123,8 @@ ClockDep = Annotated[Callable[[], datetime], Depends(_from_hub(lambda h: h.clock
 SettingsDep = Annotated[Settings, Depends(_from_hub(lambda h: h.settings))]
 AuditDep = Annotated[AuditLog, Depends(_from_hub(lambda h: h.audit))]
 OutboxDep = Annotated[Outbox, Depends(_from_hub(lambda h: h.outbox))]
+ImportsDep = Annotated[Imports, Depends(_from_hub(lambda h: h.imports))]
+ImporterDep = Annotated[Importer, Depends(_from_hub(lambda h: h.importer))]
 PaymentsDep = Annotated[Payments, Depends(_from_hub(lambda h: h.payments))]
 DeadLettersDep = Annotated[DeadLetters, Depends(_from_hub(lambda h: h.dead_letters))]
 ExportsDep = Annotated[Blobs, Depends(_from_hub(lambda h: h.exports))]

@@ -24,13 +24,16 @@ from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, problem_body
 from integrations.api.ratelimit import WEBHOOK_PATH, Decision, Limiter
 from shared import logs, telemetry
-from shared.errors import STORAGE_RETRY_AFTER_S, FieldError, StorageUnavailable
+from shared.errors import STORAGE_RETRY_AFTER_S, FieldError, PayloadTooLarge, StorageUnavailable
 
 log = logging.getLogger("hub.api")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 FORM_TYPES = ("application/x-www-form-urlencoded",)
 FORM_PATHS = frozenset({"/api/v1/oauth/token"})  # RFC 6749 token requests are form-encoded
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+# File imports stream through (spooled to disk by the route), up to max_upload rather than max_body.
+UPLOAD_PATH = re.compile(r"^/api/v1/tenants/[^/]+/integrations/int_[0-9a-f]{24}/imports$")
+UPLOAD_TYPES = ("multipart/form-data", "text/csv", "application/json", "application/octet-stream")
 
 
 _TENANT_PATH = re.compile(r"^/api/v1/tenants/([^/]+)(?:/integrations/(int_[0-9a-f]{24}))?")
@@ -55,8 +58,10 @@ class Edge:
         observe_status: Callable[[str, str, int], None] | None = None,
         verified_key: Callable[[str], str | None] = lambda presented: None,
         max_depth: int = 64,
+        max_upload: int = 512 * 1024 * 1024,
     ) -> None:
         self.app = app
+        self.max_upload = max_upload
         self.verified_key = verified_key
         self.max_depth = max_depth
         self.observe_status = observe_status
@@ -146,7 +151,24 @@ class Edge:
             return
         # A provider's delivery comes as the provider sends it (form, JSON, empty): the receiver takes the bytes.
         webhook = path.startswith(WEBHOOK_PATH)
-        if scope["method"].encode() in _BODY_METHODS:
+        upload = scope["method"] == "POST" and UPLOAD_PATH.match(path) is not None
+        if upload:
+            length = headers.get(b"content-length")
+            ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+            if length is not None and length.isdigit() and int(length) > self.max_upload:
+                await respond(
+                    413, "Payload too large", f"Import files are limited to {self.max_upload} bytes.", "payload-too-large"
+                )
+                return
+            if ctype not in UPLOAD_TYPES:
+                await respond(
+                    415,
+                    "Unsupported media type",
+                    f"Send the file as {' or '.join(UPLOAD_TYPES)}, not {ctype or 'no content type'}.",
+                    "unsupported-media-type",
+                )
+                return
+        elif scope["method"].encode() in _BODY_METHODS:
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body:
                 await respond(
@@ -166,7 +188,9 @@ class Edge:
                 return
 
         downstream: Receive = receive
-        if scope["method"].encode() in _BODY_METHODS:
+        if upload:
+            downstream = _counted(receive, self.max_upload)
+        elif scope["method"].encode() in _BODY_METHODS:
             # Bodies are small (max_body): read the whole body here, so a chunked body over the limit is a 413
             # before any route sees it, and JSON nested past max_depth is a 400 before any parser recurses.
             chunks, size, more = [], 0, True
@@ -229,6 +253,21 @@ class Edge:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if not started():
                 await respond(500, "Internal error", "An unexpected error occurred; it has been logged.", "internal")
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """A streamed body that stops at `limit` bytes (a chunked upload declares no length)."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise PayloadTooLarge(f"Import files are limited to {limit} bytes.")
+        return message
+
+    return counted
 
 
 def _client_key(scope: Scope, headers: dict[bytes, bytes], verified_key: Callable[[str], str | None]) -> str:

@@ -1,6 +1,7 @@
-"""Building blocks shared by every integration family: secret references, codes, lifecycle status.
+"""Building blocks shared by every integration family: secret references, codes (from canonical.fields), lifecycle
+status.
 
-Documents import only pydantic (and pycountry for ISO code tables): no storage, no HTTP.
+Documents import only pydantic and canonical (its code types): no storage, no HTTP.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-import pycountry
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from canonical.fields import CountryCode as CountryCode
+from canonical.fields import Currency as Currency
 
 
 class Strict(BaseModel):
@@ -89,32 +92,6 @@ CREDENTIAL_SLOTS: tuple[str, ...] = tuple(CredentialRefs.model_fields)
 
 # --- Codes ---------------------------------------------------------------------------------------------------------
 
-
-def _currency(value: str) -> str:
-    code = value.upper()
-    if not re.fullmatch(r"[A-Z]{3}", code) or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
-    return code
-
-
-def _country(value: str) -> str:
-    code = value.strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", code) or pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
-    return code
-
-
-Currency = Annotated[
-    str,
-    BeforeValidator(lambda v: v if not isinstance(v, str) else v.strip()),
-    AfterValidator(_currency),
-    Field(description="ISO 4217 currency code.", examples=["SEK"]),
-]
-CountryCode = Annotated[
-    str,
-    AfterValidator(_country),
-    Field(description="ISO 3166-1 alpha-2 country code; upper-cased automatically.", examples=["SE"]),
-]
 
 _HOSTNAME = re.compile(r"^(\*\.)?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 

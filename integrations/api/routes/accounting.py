@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
+from canonical.money import Expense, Invoice, Payment, Reimbursement
 from integrations.api.deps import (
     CatalogDep,
     IntakeDep,
@@ -26,7 +27,6 @@ from integrations.api.deps import (
 )
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
-from integrations.documents.common import Currency
 from integrations.documents.document import AccountingIntegration
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
@@ -48,31 +48,9 @@ def require_mapped(document: AccountingIntegration, categories: list[tuple[str, 
         raise ValidationFailed("Some categories have no account in the chart of accounts.", errors[:50])
 
 
-class InvoiceLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
-        description="Revenue category; mapped to an account by the chart of accounts.", examples=["license_fees"]
-    )
-    description: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    amount: float = Field(ge=0, description="Unit price excluding VAT.")
-    quantity: float = Field(1.0, gt=0)
-    vat_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")] | None = None
-
-
-class InvoiceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
-        description="The platform's invoice id: the idempotency key at the provider."
-    )
-    customer_number: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    invoice_date: date
-    currency: Currency
-    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=100)
-
-
 class InvoiceBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    invoices: list[InvoiceIn] = Field(min_length=1, max_length=500)
+    invoices: list[Invoice] = Field(min_length=1, max_length=500)
 
 
 @router.post(
@@ -103,38 +81,14 @@ Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
-class PaymentRecordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: Key = Field(description="The platform's payment id: the idempotency key at the ledger.")
-    invoice_key: Key = Field(description="The invoice it settles (handed over through …/outbox/invoices).")
-    amount: float = Field(gt=0)
-    currency: Currency
-    paid_on: date
-    account_category: Category = Field("bank", description="Where the money arrived (chart of accounts).")
-
-
 class PaymentRecordBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payments: list[PaymentRecordIn] = Field(min_length=1, max_length=500)
-
-
-class ExpenseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: Key = Field(description="The platform's expense id: the idempotency key at the ledger.")
-    spent_on: date
-    description: Annotated[str, StringConstraints(min_length=1, max_length=180)]
-    amount: float = Field(gt=0, description="Gross amount, VAT included.")
-    vat_amount: float = Field(0.0, ge=0, description="Input VAT within amount (booked on the input_vat account).")
-    vat_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,20}$")] | None = None
-    currency: Currency
-    category: Category = Field(description="Expense category (chart of accounts).", examples=["travel"])
-    paid_from: Category = Field("bank", description="The account category the money left.")
-    supplier: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    payments: list[Payment] = Field(min_length=1, max_length=500)
 
 
 class ExpenseBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    expenses: list[ExpenseIn] = Field(min_length=1, max_length=500)
+    expenses: list[Expense] = Field(min_length=1, max_length=500)
 
 
 def in_fiscal_year(document: AccountingIntegration, dates: list[tuple[str, date]]) -> None:
@@ -197,24 +151,9 @@ def enqueue_expenses(
     return accepted(intake.store(document, "expense", body.expenses))
 
 
-class ReimbursementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
-        description="The platform's reimbursement id: the external reference at the ledger (idempotency)."
-    )
-    member_id: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(description="Who is reimbursed.")
-    description: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    amount: float = Field(gt=0)
-    currency: Currency
-    category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
-        description="Expense category; mapped to an account by the chart of accounts.", examples=["travel"]
-    )
-    approved_on: date
-
-
 class ReimbursementExport(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reimbursements: list[ReimbursementIn] = Field(min_length=1, max_length=500)
+    reimbursements: list[Reimbursement] = Field(min_length=1, max_length=500)
 
 
 @router.post(

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
 
+from canonical.people import Member
 from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
 from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
@@ -30,8 +32,34 @@ class MemberIn(BaseModel):
         "shared fields (the later change wins)."
     )
     fields: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")], MemberValue] = Field(
-        min_length=1, max_length=200, description="Member fields by their platform names (keys of member_field_map)."
+        min_length=1,
+        max_length=200,
+        description="Member fields by their canonical names (GET /api/v1/models/member/fields; the keys "
+        "of member_field_map).",
     )
+
+
+def canonical_member(index: int, member: MemberIn) -> MemberIn:
+    """The member's fields are canonical Member fields (GET /api/v1/models/member/fields), each value valid for
+    its field; values come back normalised (country codes upper-cased, dates in ISO form)."""
+    pointer = f"/members/{index}/fields"
+    unknown = [
+        FieldError(f"{pointer}/{name}", "not a field of the canonical member model (GET /api/v1/models/member/fields)")
+        for name in member.fields
+        if name not in MEMBER_FIELDS
+    ]
+    if unknown:
+        raise ValidationFailed("Some member fields are not canonical member fields.", unknown[:50])
+    try:
+        valid = Member.model_validate({**member.fields, "member_id": member.key})
+    except PydanticValidationError as exc:
+        errors = [FieldError(f"{pointer}/{e['loc'][0]}", e["msg"]) for e in exc.errors() if e["loc"]]
+        raise ValidationFailed("Some member fields have invalid values.", errors[:50]) from None
+    values = valid.model_dump(mode="json", include=set(member.fields))
+    return member.model_copy(update={"fields": values})
+
+
+MEMBER_FIELDS = frozenset(Member.model_fields) - {"member_id"}
 
 
 class MemberBatch(BaseModel):
@@ -51,6 +79,7 @@ def enqueue_members(
     tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: MemberBatch
 ) -> Any:
     document = intake.open(CrmIntegration, tenant_id, integration_id, "member", "/members", "takes no members")
+    body = MemberBatch(members=[canonical_member(i, m) for i, m in enumerate(body.members)])
     require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
     return accepted(intake.store(document, "member", body.members, updatable=True))
 

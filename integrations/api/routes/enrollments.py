@@ -3,12 +3,12 @@ API, or as a CSV file by export_enrollments_csv."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from canonical.events import CourseEnrollment
 from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import WRITE
@@ -17,20 +17,9 @@ from integrations.documents.document import LmsIntegration
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
-class EnrollmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(description="Enrollment id.")
-    member_id: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    course_id: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    course_title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    status: Literal["enrolled", "in_progress", "completed", "withdrawn"]
-    enrolled_on: date
-    completed_on: date | None = None
-
-
 class EnrollmentBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enrollments: list[EnrollmentIn] = Field(min_length=1, max_length=1000)
+    enrollments: list[CourseEnrollment] = Field(min_length=1, max_length=1000)
 
 
 @router.post(

@@ -3,11 +3,12 @@ run, on the channels the integration's capabilities allow."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from canonical.messages import Message
 from integrations.api.deps import IntakeDep, IntegrationId, Reader, Runner, SyncDep, TenantId
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE
 from integrations.documents.document import MessagingIntegration
@@ -19,19 +20,9 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration
 MessageKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's message id.")]
 
 
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
-        description="The platform's message id: a repeat is not sent twice."
-    )
-    to: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")] = Field(description="E.164 number.")
-    body: Annotated[str, StringConstraints(min_length=1, max_length=1600)]
-    channel: Literal["sms", "whatsapp"] = "sms"
-
-
 class MessageBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    messages: list[MessageIn] = Field(min_length=1, max_length=500)
+    messages: list[Message] = Field(min_length=1, max_length=500)
 
 
 @router.post(

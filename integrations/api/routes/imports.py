@@ -1,0 +1,195 @@
+"""File imports into an integration: a legacy federation file or a provider export, mapped by a recipe onto a
+canonical model and handed to the integration's outbox (or, with dry_run, only checked). The upload is
+spooled to disk as it arrives (a 100k-row file never sits in memory); the import runs as the request's work,
+saving progress that `GET …/imports/{id}` shows meanwhile; the error report lists every rejected cell."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from typing import IO, Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from canonical.recipes.recipe import shipped
+from integrations.api.deps import ImporterDep, ImportsDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.problems import COMMON, WRITE, P
+from integrations.imports.run import Upload
+from integrations.imports.store import ImportError_, ImportJob
+from shared.csv_cells import csv_bytes
+from shared.errors import FieldError, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/imports", tags=["imports"])
+ImportId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="Import id.")]
+SPOOL_IN_MEMORY = 1 << 20  # larger uploads go to a temporary file
+ERRORS_SHOWN = 1000
+
+
+class ImportList(BaseModel):
+    items: list[ImportJob]
+
+
+class ImportErrors(BaseModel):
+    items: list[ImportError_] = Field(description=f"The first {ERRORS_SHOWN} errors; errors.csv has them all.")
+    total_shown: int
+
+
+async def _spool(request: Request) -> tuple[IO[bytes], str, int, str | None]:
+    """The uploaded file (multipart field `file`, or the raw body), its SHA-256, size and declared charset."""
+    ctype = request.headers.get("content-type", "")
+    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned open
+    h = hashlib.sha256()
+    size = 0
+    charset = None
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ValidationFailed("No file.", [FieldError("body:file", "send the file in the form field `file`")])
+        charset = _charset(upload.content_type or "")
+        while block := await upload.read(1 << 20):
+            h.update(block)
+            size += len(block)
+            spooled.write(block)
+        await upload.close()
+    else:
+        charset = _charset(ctype)
+        async for block in request.stream():
+            h.update(block)
+            size += len(block)
+            spooled.write(block)
+    spooled.seek(0)
+    return spooled, h.hexdigest(), size, charset
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip('"')
+    return None
+
+
+@router.post(
+    "",
+    status_code=201,
+    operation_id="importFile",
+    summary="Import a file through a mapping recipe (multipart field `file`, or the raw CSV/JSON body)",
+    response_model=ImportJob,
+    responses={
+        **WRITE,
+        200: {"model": ImportJob, "description": "The same file was imported before: its first import."},
+        413: {**P, "description": "The file is larger than HUB_IMPORT_MAX_BYTES."},
+        415: {**P, "description": "Not multipart/form-data, text/csv, application/json or application/octet-stream."},
+        422: {**P, "description": "Unknown recipe, a file that cannot be read as a whole (no header, missing "
+              "columns, unknown encoding), or a recipe whose records this integration does not take."},
+    },
+)  # fmt: skip
+async def import_file(
+    request: Request,
+    response: Response,
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Writer,
+    importer: ImporterDep,
+    recipe: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,60}$", description="A recipe (GET …/recipes lists them).")],
+    dry_run: Annotated[bool, Query(description="Check every row; write nothing to the outbox.")] = False,
+    encoding: Annotated[
+        str | None, Query(max_length=40, description="The file's encoding (else the upload's charset, else detected).")
+    ] = None,
+    file_name: Annotated[str, Query(max_length=200, description="For the record, with a raw-body upload.")] = "upload",
+) -> Any:
+    stream, sha256, size, charset = await _spool(request)
+    with stream:
+        upload = Upload(stream, file_name, size, sha256, encoding or charset)
+        job, replayed = await anyio.to_thread.run_sync(
+            lambda: importer.run(tenant_id, integration_id, recipe, upload, dry_run=dry_run)
+        )
+    response.status_code = 200 if replayed else 201
+    response.headers["Location"] = f"{request.url.path}/{job.id}"
+    return job
+
+
+@router.get("", operation_id="listImports", summary="Imports into this integration, newest first",
+            response_model=ImportList, responses=COMMON)  # fmt: skip
+def list_imports(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, imports: ImportsDep) -> Any:
+    return ImportList(items=imports.recent(tenant_id, integration_id))
+
+
+@router.get("/{import_id}", operation_id="getImport", summary="An import, with its progress while it runs",
+            response_model=ImportJob, responses=COMMON)  # fmt: skip
+def get_import(
+    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: Reader, imports: ImportsDep
+) -> Any:
+    return imports.get(tenant_id, integration_id, import_id)
+
+
+@router.get("/{import_id}/errors", operation_id="listImportErrors", summary="An import's rejected cells",
+            response_model=ImportErrors, responses=COMMON)  # fmt: skip
+def import_errors(
+    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: Reader, imports: ImportsDep
+) -> Any:
+    imports.get(tenant_id, integration_id, import_id)
+    items: list[ImportError_] = []
+    for error in imports.errors(tenant_id, integration_id, import_id):
+        if len(items) == ERRORS_SHOWN:
+            break
+        items.append(error)
+    return ImportErrors(items=items, total_shown=len(items))
+
+
+@router.get(
+    "/{import_id}/errors.csv",
+    operation_id="downloadImportErrors",
+    summary="An import's error report as CSV (line, column, value, message; formula-safe)",
+    response_class=Response,
+    responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "The error report."}},
+)
+def import_errors_csv(
+    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: Reader, imports: ImportsDep
+) -> Any:
+    job = imports.get(tenant_id, integration_id, import_id)
+    rows = ((e.line, e.column, e.value, e.message) for e in imports.errors(tenant_id, integration_id, import_id))
+    body = csv_bytes(["line", "column", "value", "message"], rows)
+    disposition = f'attachment; filename="import-{job.id}-errors.csv"'
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+class RecipeSummary(BaseModel):
+    recipe: str
+    title: str
+    model: str
+    kind: str
+    format: str
+    delimiter: str
+    encoding: str | None
+    fields: list[str] = Field(description="The source columns (or JSON fields) the format documents.")
+
+
+class RecipeList(BaseModel):
+    items: list[RecipeSummary]
+
+
+recipes_router = APIRouter(tags=["imports"])
+
+
+@recipes_router.get("/api/v1/recipes", operation_id="listRecipes", summary="The mapping recipes imports can use",
+                    response_model=RecipeList, responses={401: COMMON[401], 429: COMMON[429]})  # fmt: skip
+def list_recipes(principal: Reader) -> Any:
+    return RecipeList(
+        items=[
+            RecipeSummary(
+                recipe=r.recipe,
+                title=r.title,
+                model=r.model,
+                kind=r.kind,
+                format=r.source.format,
+                delimiter=r.source.delimiter,
+                encoding=r.source.encoding,
+                fields=r.source.fields,
+            )
+            for r in shipped().values()
+        ]
+    )
