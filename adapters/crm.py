@@ -42,6 +42,7 @@ class CrmField:
     name: str  # what member_field_map / order_field_map values take
     label: str
     type: str  # the CRM's own type word (String, DateTime, varchar, enum…)
+    writable: bool = True  # false: computed or system-owned at the CRM (a mapping may not write it)
 
 
 class StaleMember(Exception):

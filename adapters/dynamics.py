@@ -136,14 +136,20 @@ class DynamicsAdapter(CrmAdapter):
             "GET",
             f"/EntityDefinitions(LogicalName='{escaped}')/Attributes",
             operation="metadata",
-            params={"$select": "LogicalName,AttributeType,DisplayName"},
+            params={"$select": "LogicalName,AttributeType,DisplayName,IsValidForUpdate"},
             expect=frozenset({404}),
         )
         if response.status_code == 404:
             raise LookupError(f"dynamics365 has no object {object_name!r}")
         rows = response.json()["value"]
         return sorted(
-            (CrmField(r["LogicalName"], self._label(r), r.get("AttributeType", "")) for r in rows), key=lambda f: f.name
+            (
+                CrmField(
+                    r["LogicalName"], self._label(r), r.get("AttributeType", ""), r.get("IsValidForUpdate") is not False
+                )
+                for r in rows
+            ),
+            key=lambda f: f.name,
         )
 
     def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:

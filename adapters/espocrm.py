@@ -93,7 +93,8 @@ class EspoCrmAdapter(CrmAdapter):
         defs = self._metadata().get("entityDefs", {}).get(object_name)
         if defs is None:
             raise LookupError(f"espocrm has no object {object_name!r}")
-        return [CrmField(name, name, f.get("type", "")) for name, f in sorted(defs.get("fields", {}).items())]
+        fields = sorted(defs.get("fields", {}).items())
+        return [CrmField(name, name, f.get("type", ""), not f.get("readOnly", False)) for name, f in fields]
 
     def read_field(self, external_id: str, field_name: str) -> tuple[Any, str | None]:
         row = self.request("GET", f"/{self._entity}/{external_id}", operation="sync.pull_members").json()

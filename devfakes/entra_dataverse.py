@@ -168,9 +168,13 @@ class EntraDataverseFake:
     ENTITIES = {
         "contact": ("contacts", "Contact", {"firstname": "String", "lastname": "String", "emailaddress1": "String",
                                              "telephone1": "String", "externaluseridentifier": "String",
-                                             "hlf_membershipstatus": "Picklist", "modifiedon": "DateTime"}),
+                                             "birthdate": "DateTime", "gendercode": "Picklist",
+                                             "address1_city": "String", "hlf_membershipstatus": "Picklist",
+                                             "hlf_segment": "String", "hlf_events": "Memo", "hlf_courses": "Memo",
+                                             "fullname": "String", "modifiedon": "DateTime", "createdon": "DateTime"}),
         "salesorder": ("salesorders", "Order", {"name": "String", "totalamount": "Money"}),
     }  # fmt: skip
+    READ_ONLY = frozenset({"fullname", "modifiedon", "createdon"})  # IsValidForUpdate false (computed by Dataverse)
 
     async def entity_definitions(self, request: Request) -> Response:
         if refused := self._refused(request):
@@ -199,7 +203,13 @@ class EntraDataverseFake:
         return JSONResponse(
             {
                 "value": [
-                    {"LogicalName": n, "AttributeType": t, "DisplayName": {"UserLocalizedLabel": {"Label": n.title()}}}
+                    {
+                        "LogicalName": n,
+                        "AttributeType": t,
+                        "DisplayName": {"UserLocalizedLabel": {"Label": n.title()}},
+                        "IsValidForUpdate": n not in self.READ_ONLY,
+                        "IsValidForCreate": n not in self.READ_ONLY,
+                    }
                     for n, t in entity[2].items()
                 ]
             }

@@ -99,6 +99,12 @@ class Recipe(_Strict):
             for source in (rule.source,) if isinstance(rule.source, str) else rule.source or ():
                 if source.split(".")[0] not in listed:
                     raise ValueError(f"{name}: source {source!r} is not among source.fields")
+        properties = self.entry.schema().get("properties", {})
+        for name, rule in self.fields.items():
+            choices = _choices(properties.get(name, {}))
+            wrong = sorted(str(v) for v in (rule.values or {}).values() if choices and v not in choices)
+            if wrong:
+                raise ValueError(f"{name}: the value map gives {wrong}, which the field does not take ({choices})")
         stray = sorted(set(self.ignore) - listed)
         if stray:
             raise ValueError(f"ignore names fields the source does not have: {stray}")
@@ -106,6 +112,14 @@ class Recipe(_Strict):
         if both:
             raise ValueError(f"fields both mapped and ignored: {both}")
         return self
+
+
+def _choices(prop: dict[str, Any]) -> list[Any]:
+    """A field's closed vocabulary (a Literal), if it has one."""
+    for option in prop.get("anyOf", [prop]):
+        if "enum" in option:
+            return list(option["enum"])
+    return []
 
 
 def load(path: Path) -> Recipe:

@@ -59,7 +59,20 @@ class EspoCrmFake(KeyedBase):
             {
                 "scopes": {"Contact": {"entity": True}, "Account": {"entity": True}, "Admin": {"entity": False}},
                 "entityDefs": {
-                    "Contact": {"fields": {"firstName": {"type": "varchar"}, "emailAddress": {"type": "email"}}},
+                    "Contact": {
+                        "fields": {
+                            "firstName": {"type": "varchar"},
+                            "lastName": {"type": "varchar"},
+                            "name": {"type": "personName", "readOnly": True},
+                            "emailAddress": {"type": "email"},
+                            "phoneNumber": {"type": "phone"},
+                            "addressCity": {"type": "varchar"},
+                            "cBirthDate": {"type": "date"},
+                            "cHubMemberKey": {"type": "varchar"},
+                            "cEvents": {"type": "text"},
+                            "modifiedAt": {"type": "datetime", "readOnly": True},
+                        }
+                    },
                     "Account": {"fields": {"name": {"type": "varchar"}}},
                 },
             }

@@ -19,6 +19,7 @@ def test_dataverse_objects_and_fields(admin: ApiClient, fakes: Fakes) -> None:
     fields = admin.get(f"{path}/crm/objects/contact/fields").json()
     by_name = {f["name"]: f for f in fields["items"]}
     assert by_name["emailaddress1"]["type"] == "String" and by_name["modifiedon"]["type"] == "DateTime"
+    assert by_name["emailaddress1"]["writable"] and not by_name["modifiedon"]["writable"]
     missing = admin.get(f"{path}/crm/objects/nosuchthing/fields")
     assert missing.status_code == 404 and "nosuchthing" in missing.json()["detail"]
     assert admin.get(f"{path}/crm/objects/bad%20name/fields").status_code == 422
@@ -32,7 +33,8 @@ def test_espocrm_objects_and_fields(admin: ApiClient, fakes: Fakes) -> None:
     admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
     assert [o["name"] for o in admin.get(f"{path}/crm/objects").json()["items"]] == ["Account", "Contact"]
     fields = admin.get(f"{path}/crm/objects/Contact/fields").json()["items"]
-    assert {"name": "emailAddress", "label": "emailAddress", "type": "email"} in fields
+    assert {"name": "emailAddress", "label": "emailAddress", "type": "email", "writable": True} in fields
+    assert {"name": "modifiedAt", "label": "modifiedAt", "type": "datetime", "writable": False} in fields
 
 
 def test_not_a_crm(admin: ApiClient) -> None:

@@ -1,17 +1,30 @@
-"""The CRM settings screen of seed 003: which objects the connected CRM has ("member object", "order object")
-and which fields an object has (the two field-mapping dropdowns). Read live from the CRM's metadata, so it
-works while the integration is still a draft (credentials set, not yet active)."""
+"""The CRM settings screen of seed 003: which objects the connected CRM has ("member object", "order object"),
+which fields an object has (the two field-mapping dropdowns), and the mapping itself, checked against them.
+Read live from the CRM's metadata, so it works while the integration is still a draft (credentials set, not yet
+active)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel
+import anyio
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
 
-from integrations.api.deps import IntegrationId, LiveDep, Reader, TenantId
+from integrations.api.deps import (
+    ClockDep,
+    IfMatch,
+    IntegrationId,
+    LiveDep,
+    Reader,
+    TenantId,
+    TenantUrlsDep,
+    Writer,
+)
 from integrations.api.live import LiveAdapters
-from integrations.api.problems import COMMON, P, Responses
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.crm_mapping import FieldMapping, check_mapping
+from integrations.service import patch_integration
 from shared.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/crm", tags=["crm"])
@@ -31,6 +44,7 @@ class CrmFieldOut(BaseModel):
     name: str
     label: str
     type: str
+    writable: bool = Field(True, description="False: computed or system-owned at the CRM; a mapping may not write it.")
 
 
 class CrmObjects(BaseModel):
@@ -77,3 +91,80 @@ def fields(
     except LookupError as exc:
         raise NotFound(str(exc)) from None
     return CrmFields(object=object_name, items=[CrmFieldOut(**vars(f)) for f in found])
+
+
+class FieldMappingResult(BaseModel):
+    mapping: FieldMapping
+    applied: bool = Field(description="False on a dry run: the mapping was only checked.")
+    warnings: list[FieldWarning] = Field(
+        description="Fields that are accepted but whose types do not agree (e.g. a date into a number field)."
+    )
+
+
+class FieldWarning(BaseModel):
+    pointer: str
+    message: str
+
+
+FieldMappingResult.model_rebuild()
+
+
+def _mapping_of(document: Any) -> FieldMapping:
+    return FieldMapping.model_validate({k: getattr(document.config, k) for k in FieldMapping.model_fields})
+
+
+@router.get(
+    "/field-mapping",
+    operation_id="getCrmFieldMapping",
+    summary="The integration's field mapping (canonical member fields → CRM fields, objects and tags)",
+    response_model=FieldMapping,
+    responses={**COMMON, **CRM},
+)
+def get_field_mapping(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep) -> Any:
+    document = live.integrations.get(tenant_id, integration_id).document
+    if document.family != "crm":
+        raise Conflict(f"{document.provider} ({document.family}) has no CRM field mapping.", reason="no_crm_metadata")
+    return _mapping_of(document)
+
+
+@router.put(
+    "/field-mapping",
+    operation_id="putCrmFieldMapping",
+    summary="Set the field mapping, checked against the CRM's live schema (unknown or read-only fields refused)",
+    response_model=FieldMappingResult,
+    responses={**WRITE, **CRM, **CONDITIONAL},
+)
+async def put_field_mapping(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Writer,
+    live: LiveDep,
+    clock: ClockDep,
+    tenant_urls: TenantUrlsDep,
+    body: FieldMapping,
+    response: Response,
+    if_match: IfMatch = None,
+    dry_run: Annotated[bool, Query(description="Only check the mapping against the CRM.")] = False,
+) -> Any:
+    def apply() -> Any:  # the CRM's metadata and storage: on a worker thread
+        adapter = _adapter(live, tenant_id, integration_id)
+        warnings = check_mapping(body, adapter.objects, adapter.fields)
+        if not dry_run:
+            stored = patch_integration(
+                tenant_id,
+                integration_id,
+                body.patch(live.integrations.get(tenant_id, integration_id).document.config),
+                repo=live.integrations,
+                if_match=if_match,
+                actor=principal.actor,
+                now=clock,
+                urls=tenant_urls,
+            )
+            response.headers["ETag"] = stored.etag
+        return FieldMappingResult(
+            mapping=body,
+            applied=not dry_run,
+            warnings=[FieldWarning(pointer=w.pointer, message=w.message) for w in warnings],
+        )
+
+    return await anyio.to_thread.run_sync(apply)
