@@ -24,6 +24,7 @@ from integrations.api.routes import (
     dead_letters,
     enrollments,
     event_endpoints,
+    exchange,
     health,
     imports,
     insurance,
@@ -86,6 +87,7 @@ def create_api(
     app.include_router(models.router)
     app.include_router(imports.router)
     app.include_router(imports.recipes_router)
+    app.include_router(exchange.router)
     app.include_router(dead_letters.router)  # before syncs: /syncs/dead-letters is not a run id
     app.include_router(syncs.router)
     app.include_router(accounting.router)

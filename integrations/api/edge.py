@@ -32,7 +32,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded",)
 FORM_PATHS = frozenset({"/api/v1/oauth/token"})  # RFC 6749 token requests are form-encoded
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 # File imports stream through (spooled to disk by the route), up to max_upload rather than max_body.
-UPLOAD_PATH = re.compile(r"^/api/v1/tenants/[^/]+/integrations/int_[0-9a-f]{24}/imports$")
+UPLOAD_PATH = re.compile(r"^/api/v1/tenants/[^/]+/integrations/int_[0-9a-f]{24}/(imports|reconciliations)$")
 UPLOAD_TYPES = ("multipart/form-data", "text/csv", "application/json", "application/octet-stream")
 
 

@@ -470,6 +470,13 @@ class Outbox:
                 continue
         raise Conflict(f"{kind} {external_id} is too contended")
 
+    def reconcile(self, tenant_id: str, integration_id: str, kind: str, key: str, status: str, reference: str) -> None:
+        """A provider's reconciliation file says what became of a record (paid, rejected…): its own columns,
+        merged without touching the payload or the delivery state (a concurrent mark sees a new ETag and
+        reads again)."""
+        row = {"PartitionKey": self.partition(tenant_id, integration_id), "RowKey": f"{kind}|{key}"}
+        self._table.merge_many([{**row, "ProviderStatus": status, "ProviderReference": reference}])
+
     def provider_status(self, tenant_id: str, integration_id: str, kind: str, key: str) -> str | None:
         found = self._table.find(self.partition(tenant_id, integration_id), f"{kind}|{key}")
         return (str(found[0].get("ProviderStatus") or "") or None) if found else None

@@ -5,9 +5,7 @@ saving progress that `GET …/imports/{id}` shows meanwhile; the error report li
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -16,14 +14,13 @@ from pydantic import BaseModel, Field
 from canonical.recipes.recipe import shipped
 from integrations.api.deps import ImporterDep, ImportsDep, IntegrationId, Reader, TenantId, Writer
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.uploads import spool
 from integrations.imports.run import Upload
 from integrations.imports.store import ImportError_, ImportJob
 from shared.csv_cells import csv_bytes
-from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/imports", tags=["imports"])
 ImportId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="Import id.")]
-SPOOL_IN_MEMORY = 1 << 20  # larger uploads go to a temporary file
 ERRORS_SHOWN = 1000
 
 
@@ -34,42 +31,6 @@ class ImportList(BaseModel):
 class ImportErrors(BaseModel):
     items: list[ImportError_] = Field(description=f"The first {ERRORS_SHOWN} errors; errors.csv has them all.")
     total_shown: int
-
-
-async def _spool(request: Request) -> tuple[IO[bytes], str, int, str | None]:
-    """The uploaded file (multipart field `file`, or the raw body), its SHA-256, size and declared charset."""
-    ctype = request.headers.get("content-type", "")
-    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned open
-    h = hashlib.sha256()
-    size = 0
-    charset = None
-    if ctype.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=5)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise ValidationFailed("No file.", [FieldError("body:file", "send the file in the form field `file`")])
-        charset = _charset(upload.content_type or "")
-        while block := await upload.read(1 << 20):
-            h.update(block)
-            size += len(block)
-            spooled.write(block)
-        await upload.close()
-    else:
-        charset = _charset(ctype)
-        async for block in request.stream():
-            h.update(block)
-            size += len(block)
-            spooled.write(block)
-    spooled.seek(0)
-    return spooled, h.hexdigest(), size, charset
-
-
-def _charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "charset" and value:
-            return value.strip('"')
-    return None
 
 
 @router.post(
@@ -101,7 +62,7 @@ async def import_file(
     ] = None,
     file_name: Annotated[str, Query(max_length=200, description="For the record, with a raw-body upload.")] = "upload",
 ) -> Any:
-    stream, sha256, size, charset = await _spool(request)
+    stream, sha256, size, charset = await spool(request)
     with stream:
         upload = Upload(stream, file_name, size, sha256, encoding or charset)
         job, replayed = await anyio.to_thread.run_sync(

@@ -1,0 +1,107 @@
+"""File exchange with providers that have no API: the CSV export of an integration's records of a kind, and
+the provider's reconciliation file that says what became of each (see integrations/imports/reconcile.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from canonical.recipes.reader import FileRefused
+from integrations.api.deps import CatalogDep, IntegrationId, IntegrationsDep, OutboxDep, Reader, TenantId, Writer
+from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.uploads import spool
+from integrations.imports.reconcile import export_csv, reconcile, record_kinds, records
+from shared.errors import FieldError, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["imports"])
+Kind = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$", description="A record kind (invoice, payment, enrollment…).")]
+
+
+def _kind(integrations: Any, catalog: Any, tenant_id: str, integration_id: str, kind: str, pointer: str) -> None:
+    document = integrations.get(tenant_id, integration_id).document
+    kinds = record_kinds(document, catalog.get(document.provider).capabilities)
+    if kind not in kinds:
+        raise ValidationFailed(f"This integration delivers no {kind} records.", [FieldError(pointer, f"not one of {kinds}")])
+
+
+@router.get(
+    "/records/{kind}.csv",
+    operation_id="exportRecordsCsv",
+    summary="The integration's records of a kind as CSV, for a provider without an API (formula-safe cells)",
+    response_class=Response,
+    responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "key, state, then the record's fields."},
+               422: {**P, "description": "A kind this integration does not deliver."}},
+)  # fmt: skip
+def export_records(
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    kind: Kind,
+    principal: Reader,
+    integrations: IntegrationsDep,
+    catalog: CatalogDep,
+    outbox: OutboxDep,
+    state: Annotated[Literal["pending", "delivered"], Query(description="Not yet delivered, or delivered.")] = "pending",
+) -> Any:
+    _kind(integrations, catalog, tenant_id, integration_id, kind, "path:kind")
+    body = export_csv(records(outbox, tenant_id, integration_id, kind, state))
+    disposition = f'attachment; filename="{integration_id}-{kind}-{state}.csv"'
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+class ReconciledRow(BaseModel):
+    line: int
+    reference: str
+    outcome: Literal["unmatched", "duplicate", "mismatched", "invalid"]
+    detail: str
+
+
+class ReconciliationReport(BaseModel):
+    record: str
+    rows: int = Field(description="Data rows in the file.")
+    matched: int = Field(description="Rows whose record took the provider's status.")
+    unmatched: int = Field(description="Rows whose reference no record of this integration has.")
+    duplicate: int = Field(description="Rows repeating a reference of an earlier line (not applied).")
+    mismatched: int = Field(description="Rows whose amount or currency differ from the record (not applied).")
+    invalid: int = Field(description="Rows without a reference or a status.")
+    report: list[ReconciledRow] = Field(description="Every row that was not matched, with why.")
+
+
+@router.post(
+    "/reconciliations",
+    operation_id="reconcileRecords",
+    summary="Apply a provider's reconciliation file (CSV: reference, status[, amount, currency, provider_reference])",
+    response_model=ReconciliationReport,
+    responses={**WRITE, 422: {**P, "description": "A kind this integration does not deliver, or an unreadable file."}},
+)
+async def reconcile_records(
+    request: Request,
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Writer,
+    integrations: IntegrationsDep,
+    catalog: CatalogDep,
+    outbox: OutboxDep,
+    record: Annotated[str, Query(pattern=r"^[a-z_]{1,40}$", description="The record kind the file reconciles.")],
+    encoding: Annotated[str | None, Query(max_length=40)] = None,
+) -> Any:
+    stream, _, _, charset = await spool(request)
+
+    def run() -> ReconciliationReport:
+        _kind(integrations, catalog, tenant_id, integration_id, record, "query:record")
+        try:
+            result = reconcile(outbox, tenant_id, integration_id, record, stream, encoding=encoding or charset)
+        except FileRefused as exc:
+            raise ValidationFailed(f"The file cannot be read: {exc}.", [FieldError(exc.pointer, str(exc))]) from None
+        return ReconciliationReport(
+            record=record,
+            rows=result.rows,
+            matched=result.matched,
+            **{k: result.count(k) for k in ("unmatched", "duplicate", "mismatched", "invalid")},
+            report=[ReconciledRow(**vars(r)) for r in result.report],
+        )
+
+    with stream:
+        return await anyio.to_thread.run_sync(run)

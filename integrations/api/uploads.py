@@ -1,0 +1,51 @@
+"""Uploaded files (imports, reconciliation files): spooled to disk as they arrive, hashed on the way, so a
+100k-row file never sits in memory. The edge (`edge.UPLOAD_PATH`) lets these routes stream past max_body and
+caps them at HUB_IMPORT_MAX_BYTES."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from typing import IO
+
+from fastapi import Request
+
+from shared.errors import FieldError, ValidationFailed
+
+SPOOL_IN_MEMORY = 1 << 20  # larger uploads go to a temporary file
+
+
+async def spool(request: Request) -> tuple[IO[bytes], str, int, str | None]:
+    """The uploaded file (multipart field `file`, or the raw body), its SHA-256, size and declared charset."""
+    ctype = request.headers.get("content-type", "")
+    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned open
+    h = hashlib.sha256()
+    size = 0
+    charset = None
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ValidationFailed("No file.", [FieldError("body:file", "send the file in the form field `file`")])
+        charset = _charset(upload.content_type or "")
+        while block := await upload.read(1 << 20):
+            h.update(block)
+            size += len(block)
+            spooled.write(block)
+        await upload.close()
+    else:
+        charset = _charset(ctype)
+        async for block in request.stream():
+            h.update(block)
+            size += len(block)
+            spooled.write(block)
+    spooled.seek(0)
+    return spooled, h.hexdigest(), size, charset
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip('"')
+    return None
