@@ -17,6 +17,7 @@ def main() -> int:
         maps_geocode,
         member_sync,
         outbound_overhead,
+        recipe_import,
         request_path,
         secrets_and_tokens,
         sync_push,
@@ -36,6 +37,7 @@ def main() -> int:
         rows += webhook_ingest.run(conn)
         rows.append(event_fanout.run(conn))
         rows += maps_geocode.run(conn)
+        rows += recipe_import.run(conn)
     print("| benchmark | baseline | measured | ratio | target | notes |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any
 
 import pycountry
@@ -32,6 +33,7 @@ class Canonical(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+@cache  # a few hundred codes; the import path validates one per row
 def _currency(value: str) -> str:
     code = value.upper()
     if not re.fullmatch(r"[A-Z]{3}", code) or pycountry.currencies.get(alpha_3=code) is None:
@@ -39,6 +41,7 @@ def _currency(value: str) -> str:
     return code
 
 
+@cache
 def _country(value: str) -> str:
     code = value.strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", code) or pycountry.countries.get(alpha_2=code) is None:

@@ -4,10 +4,11 @@ the value and what is wrong with it (what the import's error report lists)."""
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -122,44 +123,80 @@ class Field:
 
             steps.append(("values", mapped))
         if rule.date_format:
-            fmt = rule.date_format
-
-            def day(value: str, fmt: str = fmt) -> str:
-                return datetime.strptime(value, fmt).date().isoformat()
-
-            steps.append(("date", day))
+            steps.append(("date", _day(rule.date_format)))
         if rule.decimal_comma or rule.minor_units:
             steps.append(("number", _number(rule.decimal_comma, rule.minor_units)))
         self.steps = steps
         self.strip = rule.strip
 
-    def read(self, row: Mapping[str, Any]) -> Any:
-        if self.const is not None:
-            return self.const
+        self.read: Callable[[Mapping[str, Any]], Any] = self._compiled()
+
+    def _compiled(self) -> Callable[[Mapping[str, Any]], Any]:
+        """The rule as one closure: a row costs a dict lookup and the steps it has, no branching on the rule."""
+        const, steps, strip = self.const, tuple(step for _, step in self.steps), self.strip
+        default = _EMPTY if self.default is None else self.default
+        if const is not None:
+            return lambda row: const
         if self.each is not None:
-            items = self.getters[0](row) or []
-            return [{f.name: v for f in self.each.values() if (v := f.read(item)) is not _EMPTY} for item in items]
-        values = [g(row) for g in self.getters]
-        if len(values) == 1:
-            value = values[0]
+            items_of, each = self.getters[0], list(self.each.values())
+
+            def read_each(row: Mapping[str, Any]) -> Any:
+                return [{f.name: v for f in each if (v := f.read(item)) is not _EMPTY} for item in items_of(row) or []]
+
+            return read_each
+        get: Callable[[Mapping[str, Any]], Any]
+        if len(self.columns) == 1 and "." not in self.columns[0]:
+            get = operator.methodcaller("get", self.columns[0])  # a C call: no Python frame per cell
+        elif len(self.columns) == 1:
+            get = self.getters[0]
         else:
-            value = self.join.join(str(v).strip() for v in values if v not in (None, ""))
-        if isinstance(value, str):
-            if self.strip:
+            getters, join = self.getters, self.join
+
+            def joined(row: Mapping[str, Any]) -> Any:
+                return join.join(str(v).strip() for v in (g(row) for g in getters) if v not in (None, ""))
+
+            get = joined
+
+        def read(row: Mapping[str, Any]) -> Any:
+            value = get(row)
+            if value is None:
+                return default
+            if value.__class__ is not str:
+                if not steps or isinstance(value, (dict, list)):
+                    return value
+                value = str(value)  # a JSON number or boolean through a value map, pattern or date step
+            if strip:
                 value = value.strip()
-            if value == "":
-                value = None
-        if value is None:
-            return _EMPTY if self.default is None else self.default
-        if not isinstance(value, str):
-            if not self.steps or isinstance(value, (dict, list)):
-                return value
-            value = str(value)  # a JSON number or boolean through a value map, pattern or date step
-        for _, step in self.steps:
-            value = step(value)
-            if value is _EMPTY:
-                return _EMPTY
-        return value
+            if not value:
+                return default
+            for step in steps:
+                value = step(value)
+                if value is _EMPTY:
+                    return _EMPTY
+            return value
+
+        return read
+
+
+def _day(fmt: str) -> Step:
+    """A date parser for `fmt`: day, month and four-digit year with one separator (the legacy files' forms) are
+    split by hand, five times faster than strptime; any other format goes to strptime."""
+    parts = re.fullmatch(r"%([dmY])([./-])%([dmY])\2%([dmY])", fmt)
+    if parts is None or sorted(parts.group(1, 3, 4)) != ["Y", "d", "m"]:
+        return lambda value: datetime.strptime(value, fmt).date()
+    sep, order = parts.group(2), (parts.group(1), parts.group(3), parts.group(4))
+    width = {"d": 2, "m": 2, "Y": 4}
+
+    widths = tuple(width[k] for k in order)
+    y, m, d = order.index("Y"), order.index("m"), order.index("d")
+
+    def day(value: str) -> date:
+        pieces = value.split(sep)
+        if len(value) != 10 or len(pieces) != 3 or tuple(map(len, pieces)) != widths or not value.replace(sep, "").isdigit():
+            raise ValueError(f"{value!r} is not a date in the form {fmt}")
+        return date(int(pieces[y]), int(pieces[m]), int(pieces[d]))  # raises ValueError for 31/02
+
+    return day
 
 
 class Mapper:
@@ -172,19 +209,19 @@ class Mapper:
         self.by_name = {f.name: f for f in self.fields}
 
     def values(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        # The common case in one pass with no handler per field; a row with a bad cell is read again field by
+        # field, so that every bad cell is reported, not only the first.
+        try:
+            return {f.name: v for f in self.fields if (v := f.read(row)) is not _EMPTY}
+        except (ValueError, TypeError):
+            pass
         errors: list[CellError] = []
         for field in self.fields:
             try:
-                value = field.read(row)
+                field.read(row)
             except (ValueError, TypeError) as exc:
                 errors.append(CellError(field.column, _raw(row, field), str(exc)))
-                continue
-            if value is not _EMPTY:
-                out[field.name] = value
-        if errors:
-            raise RowRejected(errors)
-        return out
+        raise RowRejected(errors)
 
     def map(self, row: Mapping[str, Any]) -> Canonical:
         values = self.values(row)

@@ -1,5 +1,5 @@
 """Runs an import: the file streams through the recipe row by row (constant memory: a row is mapped, checked
-and handed to the outbox before the next is read), progress is saved every `PROGRESS_EVERY` rows, and every
+and handed to the outbox before the next is read), progress is saved about once a second, and every
 rejected row lands in the error report with its line, column, value and reason. Accepted rows are put into
 the target integration's outbox by their key, so a second import of an overlapping file creates nothing new
 for rows it already holds; the same file again finds its first job."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,8 @@ from integrations.sync.operations import offered
 from integrations.sync.outbox import Outbox
 from shared.errors import FieldError, ValidationFailed
 
-PROGRESS_EVERY = 500
+PROGRESS_EVERY_S = 1.0  # progress is saved at most once a second (a save is a storage round trip)
+ERRORS_BATCH = 100  # rejected cells are written in transactions of this many
 _DONE = frozenset({ImportStatus.succeeded, ImportStatus.partial})
 
 Row = tuple[int, Mapping[str, Any] | None, str]
@@ -149,6 +151,7 @@ class Importer:
     def _import(self, job: ImportJob, recipe: Recipe, document: Any, target: Target | None, rows: Iterator[Row]) -> None:
         check = _RowCheck(Mapper(recipe), recipe, target)
         errors: list[tuple[int, CellError]] = []
+        saved = time.monotonic()
         for line, row, why in rows:
             job.rows += 1
             outcome = check.row(line, row, why)
@@ -170,8 +173,9 @@ class Importer:
                     setattr(job, put.outcome, getattr(job, put.outcome) + 1)
             else:
                 job.accepted += 1
-            if job.rows % PROGRESS_EVERY == 0:
+            if len(errors) >= ERRORS_BATCH or (job.rows % 256 == 0 and time.monotonic() - saved >= PROGRESS_EVERY_S):
                 self._flush(job, errors)
+                saved = time.monotonic()
         self._flush(job, errors)
         self._finish(job, ImportStatus.partial if job.rejected else ImportStatus.succeeded, "")
 
