@@ -1,4 +1,5 @@
-"""What every accounting adapter shares: the invoice the platform hands us, the chart-of-accounts and
+"""What every accounting adapter shares: the invoice the platform hands us (the canonical models of
+canonical.money: what the intake routes took, validated again from the outbox payload), the chart-of-accounts and
 fiscal-year rules, and the contract the sync engine calls (`find_invoice`, `push_invoice`). A provider
 class only declares its payload shape and the way it finds an invoice it created earlier."""
 
@@ -9,8 +10,11 @@ from datetime import date
 from typing import Any
 
 from adapters.base import Adapter
+from canonical.money import Expense, Invoice, InvoiceLine, Payment
 from integrations.documents.document import AccountingIntegration
 from shared.errors import ProviderError
+
+__all__ = ["Expense", "Invoice", "InvoiceLine", "Payment"]  # re-exported: adapters type their methods with them
 
 
 @dataclass(frozen=True)
@@ -23,66 +27,6 @@ class InvoiceStatus:
     state: dict[str, Any]
     paid: bool
     cancelled: bool = False
-
-
-@dataclass(frozen=True)
-class InvoiceLine:
-    category: str  # revenue category, mapped through the chart of accounts
-    description: str
-    amount: float  # unit price excluding VAT
-    quantity: float = 1.0
-    vat_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Invoice:
-    key: str  # our idempotency key (e.g. the platform invoice id)
-    customer_number: str
-    invoice_date: str  # YYYY-MM-DD
-    currency: str
-    lines: tuple[InvoiceLine, ...]
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> Invoice:
-        return cls(
-            key=payload["key"],
-            customer_number=payload["customer_number"],
-            invoice_date=payload["invoice_date"],
-            currency=payload["currency"],
-            lines=tuple(InvoiceLine(**line) for line in payload["lines"]),
-        )
-
-
-@dataclass(frozen=True)
-class InvoicePayment:
-    key: str  # the platform's payment id
-    invoice_key: str  # the invoice it pays (our key; the provider's id comes from the invoice's outbox row)
-    amount: float
-    currency: str
-    paid_on: str  # YYYY-MM-DD
-    account_category: str = "bank"  # where the money arrived, through the chart of accounts
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> InvoicePayment:
-        return cls(**{k: payload[k] for k in cls.__dataclass_fields__ if k in payload})
-
-
-@dataclass(frozen=True)
-class Expense:
-    key: str
-    spent_on: str  # YYYY-MM-DD
-    description: str
-    amount: float  # gross, VAT included
-    currency: str
-    category: str  # expense category, through the chart of accounts
-    vat_amount: float = 0.0  # input VAT within `amount` (booked on the `input_vat` account)
-    vat_code: str | None = None
-    paid_from: str = "bank"  # the account category the money left
-    supplier: str | None = None
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> Expense:
-        return cls(**{k: payload[k] for k in cls.__dataclass_fields__ if k in payload})
 
 
 @dataclass(frozen=True)
@@ -122,10 +66,10 @@ class AccountingAdapter(Adapter[AccountingIntegration]):
     def check_fiscal_year(self, invoice: Invoice) -> None:
         self.check_date(invoice.key, invoice.invoice_date)
 
-    def check_date(self, key: str, day: str) -> None:
+    def check_date(self, key: str, day: date) -> None:
         """A record dated outside the configured fiscal year fails on its own (the ledger would book it in a
         closed or unopened year); the rest of the run goes on."""
-        if problem := outside_fiscal_year(self.document, date.fromisoformat(day)):
+        if problem := outside_fiscal_year(self.document, day):
             raise ProviderError(detail=f"{key}: {problem}", provider=self.spec.id, retriable=False)
 
     def expense_split(self, expense: Expense) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
+from adapters.accounting import Expense, Invoice, InvoiceRef, InvoiceStatus, Payment
 from adapters.calendar import CalendarEvent, EventPage, Watch
 from adapters.crm import ChangePage, RemoteMember
 from adapters.maps import MapImage, Place, Route
@@ -25,8 +25,8 @@ class InvoicePush(Protocol):
 
 
 class PaymentPush(Protocol):
-    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None: ...
-    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str: ...
+    def find_payment(self, payment: Payment, invoice: InvoiceRef) -> str | None: ...
+    def push_payment(self, payment: Payment, invoice: InvoiceRef) -> str: ...
 
 
 class ExpensePush(Protocol):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoiceRef, InvoiceStatus, Payment
 from adapters.checks import timed
 from integrations.documents.document import ValidationCheck
 
@@ -61,7 +61,7 @@ class FortnoxAdapter(AccountingAdapter):
         return {
             "Invoice": {
                 "CustomerNumber": invoice.customer_number,
-                "InvoiceDate": invoice.invoice_date,
+                "InvoiceDate": invoice.invoice_date.isoformat(),
                 "Currency": invoice.currency,
                 "ExternalInvoiceReference1": invoice.key,
                 "InvoiceRows": rows,
@@ -86,22 +86,22 @@ class FortnoxAdapter(AccountingAdapter):
     def _account(value: str) -> int | str:
         return int(value) if value.isdigit() else value
 
-    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+    def find_payment(self, payment: Payment, invoice: InvoiceRef) -> str | None:
         data = self.request(
             "GET", "/invoicepayments", operation="sync.lookup", params={"invoicenumber": invoice.external_id}
         ).json()
         for item in data.get("InvoicePayments") or []:
-            if float(item.get("Amount", 0)) == payment.amount and item.get("PaymentDate") == payment.paid_on:
+            if float(item.get("Amount", 0)) == payment.amount and item.get("PaymentDate") == payment.paid_on.isoformat():
                 return str(item["Number"])
         return None
 
-    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+    def push_payment(self, payment: Payment, invoice: InvoiceRef) -> str:
         self.check_date(payment.key, payment.paid_on)
         body = {
             "InvoicePayment": {
                 "InvoiceNumber": self._account(invoice.external_id),
                 "Amount": payment.amount,
-                "PaymentDate": payment.paid_on,
+                "PaymentDate": payment.paid_on.isoformat(),
                 "ModeOfPaymentAccount": self._account(self.account_for(payment.account_category)),
             }
         }
@@ -109,7 +109,7 @@ class FortnoxAdapter(AccountingAdapter):
         return str(data["InvoicePayment"]["Number"])
 
     def find_expense(self, expense: Expense) -> str | None:
-        params = {"fromdate": expense.spent_on, "todate": expense.spent_on}
+        params = {"fromdate": expense.spent_on.isoformat(), "todate": expense.spent_on.isoformat()}
         data = self.request("GET", "/vouchers", operation="sync.lookup", params=params).json()
         for item in data.get("Vouchers") or []:
             if str(item.get("Description", "")).endswith(f"[{expense.key}]"):
@@ -127,7 +127,7 @@ class FortnoxAdapter(AccountingAdapter):
         body = {
             "Voucher": {
                 "VoucherSeries": "A",
-                "TransactionDate": expense.spent_on,
+                "TransactionDate": expense.spent_on.isoformat(),
                 "Description": expense.description[: 200 - len(suffix)] + suffix,
                 "VoucherRows": rows,
             }

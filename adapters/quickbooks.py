@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoiceRef, InvoiceStatus, Payment
 
 REQUEST_ID_MAX = 50  # Intuit documents requestid as at most 50 characters
 
@@ -36,7 +36,7 @@ class QuickBooksAdapter(AccountingAdapter):
             )
         return {
             "CustomerRef": {"value": invoice.customer_number},
-            "TxnDate": invoice.invoice_date,
+            "TxnDate": invoice.invoice_date.isoformat(),
             "CurrencyRef": {"value": invoice.currency},
             "PrivateNote": f"hub:{invoice.key}",
             "Line": lines,
@@ -57,15 +57,15 @@ class QuickBooksAdapter(AccountingAdapter):
         ).json()
         return str(data["Invoice"]["Id"])
 
-    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+    def find_payment(self, payment: Payment, invoice: InvoiceRef) -> str | None:
         return None  # requestid answers a repeat with the first payment
 
-    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+    def push_payment(self, payment: Payment, invoice: InvoiceRef) -> str:
         self.check_date(payment.key, payment.paid_on)
         body = {
             "CustomerRef": {"value": invoice.customer_number},
             "TotalAmt": payment.amount,
-            "TxnDate": payment.paid_on,
+            "TxnDate": payment.paid_on.isoformat(),
             "CurrencyRef": {"value": payment.currency},
             "DepositToAccountRef": {"value": self.account_for(payment.account_category)},
             "PrivateNote": f"hub:{payment.key}",
@@ -91,7 +91,7 @@ class QuickBooksAdapter(AccountingAdapter):
         body = {
             "PaymentType": "Cash",
             "AccountRef": {"value": self.account_for(expense.paid_from)},
-            "TxnDate": expense.spent_on,
+            "TxnDate": expense.spent_on.isoformat(),
             "CurrencyRef": {"value": expense.currency},
             "PrivateNote": f"hub:{expense.key}",
             "GlobalTaxCalculation": "TaxInclusive",

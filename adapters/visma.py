@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoiceRef, InvoiceStatus, Payment
 
 
 class VismaAdapter(AccountingAdapter):
@@ -29,7 +29,7 @@ class VismaAdapter(AccountingAdapter):
             rows.append(row)
         return {
             "CustomerNumber": invoice.customer_number,
-            "InvoiceDate": invoice.invoice_date,
+            "InvoiceDate": invoice.invoice_date.isoformat(),
             "CurrencyCode": invoice.currency,
             "YourReference": invoice.key,
             "Rows": rows,
@@ -47,17 +47,20 @@ class VismaAdapter(AccountingAdapter):
         data = self.request("POST", "/customerinvoices", operation="sync.push_invoice", json=self.invoice_body(invoice))
         return str(data.json()["Id"])
 
-    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+    def find_payment(self, payment: Payment, invoice: InvoiceRef) -> str | None:
         data = self.request("GET", f"/customerinvoices/{invoice.external_id}/payments", operation="sync.lookup").json()
         for item in data.get("Data") or []:
-            if float(item.get("PaymentAmount", 0)) == payment.amount and item.get("PaymentDate") == payment.paid_on:
+            if (
+                float(item.get("PaymentAmount", 0)) == payment.amount
+                and item.get("PaymentDate") == payment.paid_on.isoformat()
+            ):
                 return str(item["Id"])
         return None
 
-    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+    def push_payment(self, payment: Payment, invoice: InvoiceRef) -> str:
         self.check_date(payment.key, payment.paid_on)
         body = {
-            "PaymentDate": payment.paid_on,
+            "PaymentDate": payment.paid_on.isoformat(),
             "PaymentAmount": payment.amount,
             "CurrencyCode": payment.currency,
             "BankAccountNumber": self.account_for(payment.account_category),
@@ -66,7 +69,7 @@ class VismaAdapter(AccountingAdapter):
         return str(self.request("POST", path, operation="sync.push_payment", json=body).json()["Id"])
 
     def find_expense(self, expense: Expense) -> str | None:
-        params = {"$filter": f"VoucherDate eq {expense.spent_on}"}
+        params = {"$filter": f"VoucherDate eq {expense.spent_on.isoformat()}"}
         data = self.request("GET", "/vouchers", operation="sync.lookup", params=params).json()
         for item in data.get("Data") or []:
             if str(item.get("VoucherText", "")).endswith(f"[{expense.key}]"):
@@ -82,7 +85,7 @@ class VismaAdapter(AccountingAdapter):
         rows.append({"AccountNumber": self.account_for(expense.paid_from), "CreditAmount": expense.amount})
         suffix = f" [{expense.key}]"
         body = {
-            "VoucherDate": expense.spent_on,
+            "VoucherDate": expense.spent_on.isoformat(),
             "VoucherText": expense.description[: 200 - len(suffix)] + suffix,
             "Rows": rows,
         }

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
+from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoiceRef, InvoiceStatus, Payment
 from adapters.checks import timed
 from integrations.documents.document import ValidationCheck
 
@@ -62,7 +62,7 @@ class XeroAdapter(AccountingAdapter):
                 {
                     "Type": "ACCREC",
                     "Contact": {"ContactNumber": invoice.customer_number},
-                    "Date": invoice.invoice_date,
+                    "Date": invoice.invoice_date.isoformat(),
                     "CurrencyCode": invoice.currency,
                     "Reference": invoice.key,
                     "Status": "AUTHORISED",
@@ -94,18 +94,18 @@ class XeroAdapter(AccountingAdapter):
         items = found.json().get(resource) or []
         return items[0] if items else None
 
-    def find_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str | None:
+    def find_payment(self, payment: Payment, invoice: InvoiceRef) -> str | None:
         found = self._find("Payments", payment.key)
         return found["PaymentID"] if found else None
 
-    def push_payment(self, payment: InvoicePayment, invoice: InvoiceRef) -> str:
+    def push_payment(self, payment: Payment, invoice: InvoiceRef) -> str:
         self.check_date(payment.key, payment.paid_on)
         body = {
             "Payments": [
                 {
                     "Invoice": {"InvoiceID": invoice.external_id},
                     "Account": {"Code": self.account_for(payment.account_category)},
-                    "Date": payment.paid_on,
+                    "Date": payment.paid_on.isoformat(),
                     "Amount": payment.amount,
                     "Reference": payment.key,
                 }
@@ -140,7 +140,7 @@ class XeroAdapter(AccountingAdapter):
                     "Type": "SPEND",
                     "Contact": {"Name": expense.supplier or "Expenses"},
                     "BankAccount": {"Code": self.account_for(expense.paid_from)},
-                    "Date": expense.spent_on,
+                    "Date": expense.spent_on.isoformat(),
                     "Reference": expense.key,
                     "CurrencyCode": expense.currency,
                     "LineAmountTypes": "Inclusive",

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from adapters import capabilities as can
-from adapters.accounting import Expense, Invoice, InvoicePayment, InvoiceRef, InvoiceStatus
+from adapters.accounting import Expense, Invoice, InvoiceRef, InvoiceStatus, Payment
 from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
 from adapters.kobo import answers
@@ -39,7 +39,7 @@ def push_invoices(adapter: can.InvoicePush, outbox: Outbox, document: Integratio
         outbox,
         document,
         find=lambda payload: adapter.find_invoice(payload["key"]),
-        push=lambda payload: adapter.push_invoice(Invoice.from_payload(payload)),
+        push=lambda payload: adapter.push_invoice(Invoice.model_validate(payload)),
         heartbeat=env.heartbeat,
     )
 
@@ -70,8 +70,8 @@ def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: Integratio
         outbox,
         document,
         ready=lambda payload: invoice(payload) is not None,
-        find=lambda payload: adapter.find_payment(InvoicePayment.from_payload(payload), delivered(payload)),
-        push=lambda payload: adapter.push_payment(InvoicePayment.from_payload(payload), delivered(payload)),
+        find=lambda payload: adapter.find_payment(Payment.model_validate(payload), delivered(payload)),
+        push=lambda payload: adapter.push_payment(Payment.model_validate(payload), delivered(payload)),
         heartbeat=env.heartbeat,
     )
 
@@ -81,8 +81,8 @@ def push_expenses(adapter: can.ExpensePush, outbox: Outbox, document: Integratio
         "expense",
         outbox,
         document,
-        find=lambda payload: adapter.find_expense(Expense.from_payload(payload)),
-        push=lambda payload: adapter.push_expense(Expense.from_payload(payload)),
+        find=lambda payload: adapter.find_expense(Expense.model_validate(payload)),
+        push=lambda payload: adapter.push_expense(Expense.model_validate(payload)),
         heartbeat=env.heartbeat,
     )
 
