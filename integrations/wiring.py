@@ -348,21 +348,24 @@ class Hub:
             lambda: SharedRateLimiter(self.tables.table(TableName.ratebuckets), policies_for=policies_for),
         )
 
+    def _blob_service(self) -> Any:
+        from azure.storage.blob import BlobServiceClient
+
+        if self.settings.storage_connection:
+            return BlobServiceClient.from_connection_string(self.settings.storage_connection)
+        from azure.identity import DefaultAzureCredential
+
+        url = f"https://{self.settings.storage_account_name}.blob.core.windows.net"
+        return BlobServiceClient(url, credential=DefaultAzureCredential())
+
     @property
     def exports(self) -> Blobs:
-        def build() -> Blobs:
-            from azure.storage.blob import BlobServiceClient
+        return self._once("exports", lambda: Blobs(self._blob_service(), container=f"{self.settings.table_prefix}-exports"))
 
-            if self.settings.storage_connection:
-                service = BlobServiceClient.from_connection_string(self.settings.storage_connection)
-            else:
-                from azure.identity import DefaultAzureCredential
-
-                url = f"https://{self.settings.storage_account_name}.blob.core.windows.net"
-                service = BlobServiceClient(url, credential=DefaultAzureCredential())
-            return Blobs(service, container=f"{self.settings.table_prefix}-exports")
-
-        return self._once("exports", build)
+    @property
+    def uploads(self) -> Blobs:
+        """Large import files, written by the client through a short-lived upload URL (`…/imports:upload-url`)."""
+        return self._once("uploads", lambda: Blobs(self._blob_service(), container=f"{self.settings.table_prefix}-imports"))
 
     @property
     def catalog(self) -> Catalog:

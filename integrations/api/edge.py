@@ -160,7 +160,8 @@ class Edge:
                     413, "Payload too large", f"Import files are limited to {self.max_upload} bytes.", "payload-too-large"
                 )
                 return
-            if ctype not in UPLOAD_TYPES:
+            bodyless = length in (None, b"0") and headers.get(b"transfer-encoding") != b"chunked"
+            if ctype not in UPLOAD_TYPES and not bodyless:  # bodyless: the file is a Blob reference
                 await respond(
                     415,
                     "Unsupported media type",

@@ -10,7 +10,8 @@ from typing import IO
 
 from fastapi import Request
 
-from shared.errors import FieldError, ValidationFailed
+from shared.blobs import Blobs
+from shared.errors import FieldError, PayloadTooLarge, ValidationFailed
 
 SPOOL_IN_MEMORY = 1 << 20  # larger uploads go to a temporary file
 
@@ -41,6 +42,20 @@ async def spool(request: Request) -> tuple[IO[bytes], str, int, str | None]:
             spooled.write(block)
     spooled.seek(0)
     return spooled, h.hexdigest(), size, charset
+
+
+def spool_blob(blobs: Blobs, name: str, limit: int) -> tuple[IO[bytes], str, int]:
+    """A file uploaded to Blob Storage (through `…/imports:upload-url`), spooled the same way, chunk by chunk."""
+    size = blobs.size(name)
+    if size > limit:
+        raise PayloadTooLarge(f"Import files are limited to {limit} bytes; {name} has {size}.")
+    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned open
+    h = hashlib.sha256()
+    for chunk in blobs.chunks(name):
+        h.update(chunk)
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled, h.hexdigest(), size
 
 
 def _charset(content_type: str) -> str | None:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.helpers import ApiClient
@@ -134,3 +136,26 @@ def test_records_the_integration_does_not_take_are_refused_but_can_be_checked(ad
     r = admin.post(f"{path}/imports", params={"recipe": "fortnox_invoices", "dry_run": "true"}, data=invoices,
                    headers={"Content-Type": "application/json"})  # fmt: skip
     assert r.status_code == 201 and r.json()["accepted"] == 3, r.text
+
+
+def test_a_large_file_goes_to_blob_storage_first_and_is_imported_from_there(admin: ApiClient, fakes: Fakes) -> None:
+    doc, path = active_espo(admin)
+    grant = admin.post(f"{path}/imports:upload-url")
+    assert grant.status_code == 200, grant.text
+    url, blob = grant.json()["upload_url"], grant.json()["blob"]
+    assert blob.startswith(f"{admin.tenant}/{doc['id']}/")
+    put = requests.put(url, data=FFPJP, headers=grant.json()["headers"], timeout=10)
+    assert put.status_code == 201, put.text
+    assert requests.get(url, timeout=10).status_code == 403  # the URL writes; it does not read
+
+    r = admin.post(f"{path}/imports", params={"recipe": "ffpjp_members", "blob": blob})
+    assert r.status_code == 201, r.text
+    assert (r.json()["accepted"], r.json()["encoding"], r.json()["bytes"]) == (24, "cp1252", len(FFPJP))
+    same = admin.post(f"{path}/imports", params={"recipe": "ffpjp_members"}, files={"file": ("x.csv", FFPJP, "text/csv")})
+    assert same.status_code == 200 and same.json()["id"] == r.json()["id"]  # the same bytes, however they came
+
+    other, _ = active_espo(admin)
+    theirs = admin.post(f"{admin.integrations}/{other['id']}/imports", params={"recipe": "ffpjp_members", "blob": blob})
+    assert theirs.status_code == 422 and theirs.json()["errors"][0]["pointer"] == "query:blob"
+    missing = admin.post(f"{path}/imports", params={"recipe": "ffpjp_members", "blob": f"{blob}-nope"})
+    assert missing.status_code == 404

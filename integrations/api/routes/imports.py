@@ -5,6 +5,8 @@ saving progress that `GET …/imports/{id}` shows meanwhile; the error report li
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import anyio
@@ -12,16 +14,28 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from canonical.recipes.recipe import shipped
-from integrations.api.deps import ImporterDep, ImportsDep, IntegrationId, Reader, TenantId, Writer
+from integrations.api.deps import (
+    ImporterDep,
+    ImportsDep,
+    IntegrationId,
+    IntegrationsDep,
+    Reader,
+    SettingsDep,
+    TenantId,
+    UploadsDep,
+    Writer,
+)
 from integrations.api.problems import COMMON, WRITE, P
-from integrations.api.uploads import spool
+from integrations.api.uploads import spool, spool_blob
 from integrations.imports.run import Upload
 from integrations.imports.store import ImportError_, ImportJob
 from shared.csv_cells import csv_bytes
+from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/imports", tags=["imports"])
 ImportId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="Import id.")]
 ERRORS_SHOWN = 1000
+UPLOAD_URL_VALID = timedelta(hours=1)
 
 
 class ImportList(BaseModel):
@@ -55,14 +69,26 @@ async def import_file(
     integration_id: IntegrationId,
     principal: Writer,
     importer: ImporterDep,
+    uploads: UploadsDep,
+    settings: SettingsDep,
     recipe: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,60}$", description="A recipe (GET …/recipes lists them).")],
     dry_run: Annotated[bool, Query(description="Check every row; write nothing to the outbox.")] = False,
     encoding: Annotated[
         str | None, Query(max_length=40, description="The file's encoding (else the upload's charset, else detected).")
     ] = None,
     file_name: Annotated[str, Query(max_length=200, description="For the record, with a raw-body upload.")] = "upload",
+    blob: Annotated[
+        str | None,
+        Query(max_length=300, description="A file uploaded through …/imports:upload-url (then the body is empty)."),
+    ] = None,
 ) -> Any:
-    stream, sha256, size, charset = await spool(request)
+    if blob is None:
+        stream, sha256, size, charset = await spool(request)
+    else:
+        if not blob.startswith(f"{tenant_id}/{integration_id}/"):  # another integration's upload is not this one's
+            raise ValidationFailed("Not an upload of this integration.", [FieldError("query:blob", "unknown upload")])
+        stream, sha256, size = await anyio.to_thread.run_sync(lambda: spool_blob(uploads, blob, settings.import_max_bytes))
+        charset, file_name = None, blob.rsplit("/", 1)[-1]
     with stream:
         upload = Upload(stream, file_name, size, sha256, encoding or charset)
         job, replayed = await anyio.to_thread.run_sync(
@@ -71,6 +97,29 @@ async def import_file(
     response.status_code = 200 if replayed else 201
     response.headers["Location"] = f"{request.url.path}/{job.id}"
     return job
+
+
+class UploadUrl(BaseModel):
+    upload_url: str = Field(description="PUT the file here (with `x-ms-blob-type: BlockBlob`): it can create this one blob.")
+    blob: str = Field(description="Then name it in `POST …/imports?blob=…`.")
+    expires_at: datetime
+    headers: dict[str, str] = Field(description="Headers the PUT must carry.")
+
+
+@router.post(
+    ":upload-url",
+    operation_id="createImportUploadUrl",
+    summary="A short-lived URL to upload a large import file straight to Blob Storage",
+    response_model=UploadUrl,
+    responses=COMMON,
+)
+def upload_url(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, integrations: IntegrationsDep, uploads: UploadsDep
+) -> Any:
+    integrations.get(tenant_id, integration_id)  # 404 for an integration the tenant does not have
+    name = f"{tenant_id}/{integration_id}/{uuid.uuid4().hex}"
+    url, expires = uploads.upload_url(name, valid_for=UPLOAD_URL_VALID)
+    return UploadUrl(upload_url=url, blob=name, expires_at=expires, headers={"x-ms-blob-type": "BlockBlob"})
 
 
 @router.get("", operation_id="listImports", summary="Imports into this integration, newest first",
