@@ -31,7 +31,12 @@ class Invoice(Canonical):
     customer_number: Short = field("The customer at the ledger (club or member number).", example="CLUB-117")
     invoice_date: date = field("Invoice date (falls in the ledger's fiscal year).", example="2026-03-01")
     currency: Currency = field("Invoice currency (ISO 4217).", example="SEK")
-    lines: list[InvoiceLine] = field("Invoice lines.", example=[], min_length=1, max_length=100)
+    lines: list[InvoiceLine] = field(
+        "Invoice lines.",
+        example=[{"category": "license_fees", "description": "Licens 2026, senior", "amount": 450.0, "quantity": 1.0}],
+        min_length=1,
+        max_length=100,
+    )
 
 
 class Payment(Canonical):

@@ -45,7 +45,7 @@ class Refund(BaseModel):
     created_at: datetime
 
 
-class Payment(BaseModel):
+class GatewayPayment(BaseModel):
     key: str = Field(description="The platform's payment id (idempotency key).")
     integration_id: str
     provider: str
@@ -92,14 +92,14 @@ class Payments:
         self._now = now
 
     # --- storage ---------------------------------------------------------------------------------------------
-    def _load(self, tenant_id: str, integration_id: str, key: str) -> tuple[Payment, dict[str, Any], str]:
+    def _load(self, tenant_id: str, integration_id: str, key: str) -> tuple[GatewayPayment, dict[str, Any], str]:
         found = self._table.find(integration_partition(tenant_id, integration_id), key)
         if not found:
             raise NotFound(f"No payment {key} on this integration.")
         entity, etag = found
-        return Payment.model_validate_json(entity["Body"]), entity, etag
+        return GatewayPayment.model_validate_json(entity["Body"]), entity, etag
 
-    def _save(self, tenant_id: str, payment: Payment, entity: dict[str, Any], etag: str, **extra: Any) -> str:
+    def _save(self, tenant_id: str, payment: GatewayPayment, entity: dict[str, Any], etag: str, **extra: Any) -> str:
         payment.updated_at = self._now()
         return self._table.replace(
             # ProviderPaymentId: a column, so a provider's callback that names only its own id finds the row.
@@ -117,7 +117,7 @@ class Payments:
 
     def list(
         self, tenant_id: str, integration_id: str, *, size: int, continuation: str | None
-    ) -> tuple[list[Payment], str | None]:
+    ) -> tuple[list[GatewayPayment], str | None]:
         """Payments of one integration in key order, a page at a time."""
         self._get_document(tenant_id, integration_id)  # 404 for an unknown integration
         page = self._table.page(
@@ -126,7 +126,7 @@ class Payments:
             size=size,
             continuation=continuation,
         )
-        return [Payment.model_validate_json(e["Body"]) for e in page.items], page.continuation
+        return [GatewayPayment.model_validate_json(e["Body"]) for e in page.items], page.continuation
 
     # --- operations ------------------------------------------------------------------------------------------
     def _payment_document(self, tenant_id: str, integration_id: str, capability: str) -> Any:
@@ -139,7 +139,7 @@ class Payments:
             raise Conflict(f"The {capability} capability is off for this integration.", reason="capability_off")
         return document
 
-    def create(self, tenant_id: str, integration_id: str, request: PaymentRequest) -> tuple[Payment, bool]:
+    def create(self, tenant_id: str, integration_id: str, request: PaymentRequest) -> tuple[GatewayPayment, bool]:
         """(payment, created now). A repeated request returns the first payment."""
         document = self._payment_document(tenant_id, integration_id, "payments")
         adapter: PaymentAdapter = self._adapter_for(document)
@@ -156,7 +156,7 @@ class Payments:
             raise ValidationFailed("This payment cannot go through this integration.", problems)
 
         pk, digest, now = integration_partition(tenant_id, integration_id), _digest(request), self._now()
-        payment = Payment(
+        payment = GatewayPayment(
             key=request.key,
             integration_id=integration_id,
             provider=document.provider,
@@ -190,14 +190,14 @@ class Payments:
         return payment, created
 
     @staticmethod
-    def _apply(payment: Payment, result: ProviderPayment) -> None:
+    def _apply(payment: GatewayPayment, result: ProviderPayment) -> None:
         payment.provider_payment_id = result.provider_payment_id
         payment.status = result.status.value
         payment.provider_status = result.provider_status
         payment.checkout_url = result.checkout_url or payment.checkout_url
         payment.client_token = result.client_token or payment.client_token
 
-    def get(self, tenant_id: str, integration_id: str, key: str, *, refresh: bool) -> Payment:
+    def get(self, tenant_id: str, integration_id: str, key: str, *, refresh: bool) -> GatewayPayment:
         payment, entity, etag = self._load(tenant_id, integration_id, key)
         if not refresh or not payment.provider_payment_id or PaymentStatus(payment.status) in TERMINAL:
             return payment
@@ -214,7 +214,7 @@ class Payments:
 
     def refund(
         self, tenant_id: str, integration_id: str, key: str, *, refund_key: str, amount_minor: int | None, reason: str
-    ) -> tuple[Payment, Refund, bool]:
+    ) -> tuple[GatewayPayment, Refund, bool]:
         document = self._payment_document(tenant_id, integration_id, "refunds")
         self.get(tenant_id, integration_id, key, refresh=True)  # learn whether it was paid
         payment, refund, entity, attempt = self._reserve(tenant_id, integration_id, key, refund_key, amount_minor, reason)
@@ -255,7 +255,7 @@ class Payments:
 
     def _reserve(
         self, tenant_id: str, integration_id: str, key: str, refund_key: str, amount_minor: int | None, reason: str
-    ) -> tuple[Payment, Refund, dict[str, Any], str]:
+    ) -> tuple[GatewayPayment, Refund, dict[str, Any], str]:
         """Reserve the refund's amount under the row's ETag and become the refund's owner: (payment, refund,
         entity, attempt). Only the owner's attempt may settle it. A refund still `creating` whose owner is alive
         is a duplicate in flight (409 in_progress); one whose owner crashed (its claim older than IN_FLIGHT) is
@@ -316,7 +316,7 @@ class Payments:
         status: str | None,
         provider_id: str | None,
         release: bool,
-    ) -> Payment:
+    ) -> GatewayPayment:
         """The owner's outcome: `status` None gives the refund back (still `creating`, no owner) so the next retry
         may ask again at once. An attempt that is no longer the owner changes nothing: the refund was settled or
         taken over, and the newer owner's outcome rules (it asked with the same idempotency key)."""

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from integrations.api import docs, problems
 from integrations.api.deprecations import DEPRECATIONS, Deprecation, mark
 from integrations.api.edge import Edge
+from integrations.api.examples import exemplified
 from integrations.api.ratelimit import Limiter, document_limits
 from integrations.api.routes import (
     accounting,
@@ -43,6 +44,8 @@ from integrations.api.routes import (
     usage,
     webhooks,
 )
+from integrations.api_versions import HEADER as VERSION_HEADER
+from integrations.api_versions import VERSIONS
 from integrations.wiring import get_hub
 
 API_VERSION = "1.0.0"
@@ -54,6 +57,35 @@ def _public_marked(schema: dict[str, Any]) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             operation.setdefault("security", [])
+    return schema
+
+
+def _versioned(schema: dict[str, Any]) -> dict[str, Any]:
+    """The API versions in the spec: `info.x-api-versions` (changes, sunsets) and, on every operation that takes a
+    credential, the optional `Hub-Api-Version` header and the version response header."""
+    schema["info"]["x-api-versions"] = [
+        {"name": v.name, "released": v.released.date().isoformat(), "changes": list(v.changes),
+         **({"sunset": v.sunset.date().isoformat()} if v.sunset else {})}
+        for v in VERSIONS.values()
+    ]  # fmt: skip
+    parameter: dict[str, Any] = {  # inline on each operation: generators and diff tools read it without resolving a $ref
+        "name": VERSION_HEADER,
+        "in": "header",
+        "required": False,
+        "description": "Answer with this API version instead of the client's pinned one (see GET /api/v1/versions).",
+        "schema": {"type": "string", "enum": list(VERSIONS)},
+    }
+    schema.setdefault("components", {}).setdefault("headers", {})["Hub-Api-Version"] = {
+        "description": "The API version the response follows; a deprecated one also brings Deprecation, Sunset, Link.",
+        "schema": {"type": "string"},
+    }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if operation.get("security") == []:
+                continue
+            operation.setdefault("parameters", []).append(dict(parameter))
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {})["Hub-Api-Version"] = {"$ref": "#/components/headers/Hub-Api-Version"}
     return schema
 
 
@@ -69,6 +101,9 @@ def create_api(
         version=API_VERSION,
         openapi_url="/api/openapi.json",
         docs_url=None,  # served below from the packaged Swagger UI: no CDN, so the docs work offline
+        # One schema per model (not `X-Input`/`X-Output`): generated clients get one class per model, as
+        # integrators expect, instead of duplicate names the generators drop (issue #23).
+        separate_input_output_schemas=False,
         redoc_url=None,
         description="Typed integration documents for sports federations: payment, calendar, social, streaming, "
         "mapping, WADA/ADAMS, insurance, government registries, accounting, CRM, LMS, messaging.",
@@ -115,7 +150,9 @@ def create_api(
 
     def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_limits(_public_marked(problems.document_problems(generate())))
+            app.openapi_schema = exemplified(
+                _versioned(document_limits(_public_marked(problems.document_problems(generate()))))
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -18,6 +18,8 @@ from adapters.base import Adapter
 from adapters.catalog import Catalog
 from integrations.api.intake import Intake
 from integrations.api.live import LiveAdapters
+from integrations.api_versions import HEADER as VERSION_HEADER
+from integrations.api_versions import resolve
 from integrations.audit import AuditLog
 from integrations.auth.api_keys import ApiKeys
 from integrations.auth.jwt_tokens import SigningKeys
@@ -248,7 +250,16 @@ async def authenticate(request: Request, hub: HubDep) -> Principal:
     if principal is None:
         principal = await anyio.to_thread.run_sync(_authenticate, request, hub, presented)
     request.state.principal = principal
+    request.state.api_version = resolve(request.headers.get(VERSION_HEADER), principal.api_version)
     return principal
+
+
+async def api_version(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> str:
+    """The API version this request is answered with (set with the principal; see integrations/api_versions.py)."""
+    return str(request.state.api_version)
+
+
+ApiVersionDep = Annotated[str, Depends(api_version)]
 
 
 def _authenticate(request: Request, hub: Hub, presented: str) -> Principal:

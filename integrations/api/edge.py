@@ -23,6 +23,7 @@ from integrations.api.body_checks import depth_exceeds, value_errors
 from integrations.api.deprecations import Deprecation, headers_for
 from integrations.api.problems import PROBLEM_JSON, problem_body
 from integrations.api.ratelimit import WEBHOOK_PATH, Decision, Limiter
+from integrations.api_versions import response_headers
 from shared import logs, telemetry
 from shared.errors import STORAGE_RETRY_AFTER_S, FieldError, PayloadTooLarge, StorageUnavailable
 
@@ -89,7 +90,9 @@ class Edge:
                 if self.observe_status is not None:
                     route = scope.get("route")
                     self.observe_status(getattr(route, "operation_id", None) or "", scope["method"], message["status"])
-                message = {**message, "headers": [*message.get("headers", []), *extra, *deprecated]}
+                version = scope["state"].get("api_version")
+                versioned = response_headers(version) if version else []
+                message = {**message, "headers": [*message.get("headers", []), *extra, *deprecated, *versioned]}
                 principal = scope["state"].get("principal")
                 if principal is not None and self.on_request is not None:
                     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from integrations.api_versions import BEFORE_PINNING, LATEST
 from integrations.auth.principal import Principal, Scope, expand
 from integrations.secret_names import OPERATOR_TENANT, AmbiguousTenant, check_tenant_id
 from shared.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
@@ -61,6 +62,7 @@ class ApiKeys:
         rotated_from: str | None = None,
         rotation_days: int | None = None,
         rotation_overlap_s: int | None = None,
+        api_version: str = LATEST,
     ) -> IssuedKey:
         try:
             if tenant_id != OPERATOR_TENANT:  # reserved for tenants; the operator's keys are issued there
@@ -84,6 +86,7 @@ class ApiKeys:
                 # with the key itself) and the key works for the overlap after.
                 "RotationDays": rotation_days,
                 "RotationOverlapS": rotation_overlap_s,
+                "ApiVersion": api_version,  # pinned: the key is answered with this version's shapes
             }
         )
         # An index row per tenant, so listing a tenant's keys is one partition read.
@@ -126,6 +129,7 @@ class ApiKeys:
             rotated_from=key_id,
             rotation_days=entity.get("RotationDays"),
             rotation_overlap_s=entity.get("RotationOverlapS"),
+            api_version=entity.get("ApiVersion") or BEFORE_PINNING,  # a rotation changes the secret, not the shapes
         )
         sunset = now + timedelta(seconds=overlap_s)
         current = entity.get("SunsetAt")
@@ -159,6 +163,7 @@ class ApiKeys:
                 "revoked_at": e.get("RevokedAt"),
                 "rotated_to": e.get("RotatedTo") or None,
                 "rotation_days": e.get("RotationDays") or None,
+                "api_version": e.get("ApiVersion") or BEFORE_PINNING,
             }
             for e in rows
         ]
@@ -248,7 +253,20 @@ class ApiKeys:
         expires = _ends_at(entity)
         if expires and expires <= self._now():
             raise Unauthorized("Invalid credentials.", reason="expired", tenant_id=entity["TenantId"], key_id=key_id)
-        return Principal(tenant_id=entity["TenantId"], client_id=key_id, kind="api_key", scopes=expand(_scopes(entity)))
+        return Principal(
+            tenant_id=entity["TenantId"],
+            client_id=key_id,
+            kind="api_key",
+            scopes=expand(_scopes(entity)),
+            api_version=entity.get("ApiVersion") or BEFORE_PINNING,
+        )
+
+    def pin(self, key_id: str, *, tenant_id: str, api_version: str) -> None:
+        """Move a key to another API version (its owner, once the integration is ready for that version)."""
+        entity, etag = self._owned(key_id, tenant_id)
+        entity["ApiVersion"] = api_version
+        self._table.replace(entity, etag=etag)
+        self._cache.pop(key_id, None)
 
 
 def _scopes(entity: dict[str, Any]) -> frozenset[Scope]:

@@ -62,6 +62,7 @@ class Principal:
     client_id: str  # api key id, OAuth client id, or user object id
     kind: str  # "api_key" | "oauth_client" | "user" | "operator"
     scopes: frozenset[Scope]
+    api_version: str | None = None  # the API version the client is pinned to (API keys); None: the latest
 
     def can(self, scope: Scope) -> bool:
         return scope in self.scopes

@@ -59,7 +59,7 @@ class DeliveryState(StrEnum):
     exhausted = "exhausted"  # every attempt failed
 
 
-class Attempt(BaseModel):
+class DeliveryAttempt(BaseModel):
     at: datetime
     status_code: int | None = Field(None, description="The endpoint's answer (none: no answer).")
     error: str = ""
@@ -71,7 +71,7 @@ class EventDelivery(BaseModel):
     tenant_id: str
     event_type: str
     state: DeliveryState
-    attempts: list[Attempt] = Field(default_factory=list)
+    attempts: list[DeliveryAttempt] = Field(default_factory=list)
     next_attempt_at: datetime | None = None
     replays: int = Field(0, description="How often it was replayed (a replay starts a fresh schedule).")
     created_at: datetime
@@ -279,7 +279,7 @@ class EventSender:
         return delivery.state
 
     @staticmethod
-    def _record(delivery: EventDelivery, attempt: Attempt) -> None:
+    def _record(delivery: EventDelivery, attempt: DeliveryAttempt) -> None:
         """The attempt on the delivery: succeeded, exhausted, or pending with the time of the next."""
         delivery.attempts.append(attempt)
         if attempt.status_code is not None and 200 <= attempt.status_code < 300:
@@ -296,7 +296,7 @@ class EventSender:
         if delivery.state == DeliveryState.exhausted:
             self._maybe_disable(endpoint)
 
-    def _attempt(self, endpoint: EventEndpoint, delivery: EventDelivery, body: bytes | None = None) -> Attempt:
+    def _attempt(self, endpoint: EventEndpoint, delivery: EventDelivery, body: bytes | None = None) -> DeliveryAttempt:
         at = self.now()
         body = body if body is not None else _body(delivery.event)
         timestamp = int(at.timestamp())
@@ -315,13 +315,13 @@ class EventSender:
                 Policy(provider="event-endpoint", max_attempts=1),
                 schemes=("https",),
             )
-            return Attempt(at=at, status_code=status)
+            return DeliveryAttempt(at=at, status_code=status)
         except EgressRefused as exc:
-            return Attempt(at=at, error=f"refused by the egress policy: {exc}")
+            return DeliveryAttempt(at=at, error=f"refused by the egress policy: {exc}")
         except Exception as exc:  # noqa: BLE001 - a failing receiver is recorded, never raised into the queue
             if refusal := blocked_reason(exc):
-                return Attempt(at=at, error=f"refused by the egress policy: {refusal}")
-            return Attempt(at=at, error=REDACTOR.excerpt(f"{type(exc).__name__}: {exc}", 300))
+                return DeliveryAttempt(at=at, error=f"refused by the egress policy: {refusal}")
+            return DeliveryAttempt(at=at, error=REDACTOR.excerpt(f"{type(exc).__name__}: {exc}", 300))
 
     def _maybe_disable(self, endpoint: EventEndpoint) -> None:
         """Sustained failure: no delivery succeeded since the endpoint was created or re-enabled."""

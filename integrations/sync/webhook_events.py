@@ -19,7 +19,7 @@ from adapters.twilio import status_rank
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
 from integrations.events import cloud_event
-from integrations.payments import Payment, Payments
+from integrations.payments import GatewayPayment, Payments
 from integrations.sync.context import RunContext
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.operations import offered
@@ -106,7 +106,7 @@ def _announced(sync: RunContext, document: IntegrationDocument, event: WebhookEv
     return Outcome("announced", event.type)
 
 
-def payment_event(document: IntegrationDocument, payment: Payment) -> dict[str, Any]:
+def payment_event(document: IntegrationDocument, payment: GatewayPayment) -> dict[str, Any]:
     """`payment.<status>`, with an id stable for (payment, status): re-fetching again emits the same fact."""
     return cloud_event(
         f"payment.{payment.status}",

@@ -20,7 +20,7 @@ import function_app
 from devfakes.servers import loopback, serve
 from devfakes.swish import SwishFake
 from integrations.events import cloud_event
-from integrations.events_out.delivery import ATTEMPTS, MARKER, RETRY_DELAYS_S, Attempt, EventSender, message_id
+from integrations.events_out.delivery import ATTEMPTS, MARKER, RETRY_DELAYS_S, DeliveryAttempt, EventSender, message_id
 from integrations.wiring import Hub
 from shared.http import OutboundClient
 from tests.helpers import FAST_QUEUES, ApiClient
@@ -199,7 +199,7 @@ def test_a_fan_out_cut_off_by_a_crash_sends_only_what_it_had_not_recorded(
     )
     (crashed,) = [e for e in sender.endpoints.of_tenant(admin.tenant) if e.id == first]
     recorded = sender._new_delivery(crashed, evt)
-    sender._record(recorded, Attempt(at=hub.now(), status_code=204))
+    sender._record(recorded, DeliveryAttempt(at=hub.now(), status_code=204))
     sender.log_table.insert(sender._entity(recorded))
     receiver.received.clear()
     assert sender.fan_out({"event": evt}) == 1  # only the endpoint the crash cut off

@@ -7,16 +7,26 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from integrations.api.deps import Authenticated, ClientsAdmin, KeyAdmin, KeyAdminDep, SecretStoreDep, TenantId
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.api_versions import LATEST, VERSIONS
 from integrations.auth import rotation
 from integrations.auth.principal import Principal, Scope, expand
 from shared.errors import FieldError, Forbidden, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/api-keys", tags=["api keys"])
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="API key id (the part after `hubk_`).")]
+
+
+def _known_version(name: str) -> str:
+    if name not in VERSIONS:
+        raise ValueError(f"not one of {', '.join(VERSIONS)}")
+    return name
+
+
+VersionName = Annotated[str, AfterValidator(_known_version), WithJsonSchema({"type": "string", "enum": list(VERSIONS)})]
 
 
 class KeyCreate(BaseModel):
@@ -34,6 +44,10 @@ class KeyCreate(BaseModel):
     )
     rotation_overlap_seconds: int = Field(
         86_400, ge=3600, le=30 * 86_400, description="How long a scheduled rotation's old key keeps working."
+    )
+    api_version: VersionName = Field(
+        LATEST,
+        description="The API version the key is answered with (pinned; `Hub-Api-Version` overrides it per request).",
     )
 
 
@@ -57,6 +71,7 @@ class KeyOut(BaseModel):
     revoked_at: datetime | None
     rotated_to: str | None
     rotation_days: int | None = Field(None, description="The key's rotation period, when it rotates on a schedule.")
+    api_version: str = Field(description="The API version the key is pinned to.", examples=[LATEST])
     manageable: bool = Field(description="Whether this caller may rotate, re-key or revoke it (scopes ⊇ the key's).")
 
 
@@ -96,6 +111,7 @@ def create(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep, bod
         expires_at=body.expires_at,
         rotation_days=body.rotation_days,
         rotation_overlap_s=body.rotation_overlap_seconds if body.rotation_days else None,
+        api_version=body.api_version,
     )
     admin.audit.record(
         tenant_id,
@@ -177,6 +193,32 @@ def revoke(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: K
     _manageable(principal, admin, tenant_id, key_id, what="Revoking a key")
     admin.keys.revoke(key_id, tenant_id=tenant_id)
     admin.audit.record(tenant_id, actor=principal.actor, action="api_key.revoke", target={"key_id": key_id})
+    return Response(status_code=204)
+
+
+class KeyVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_version: VersionName = Field(description="The version to pin the key to.", examples=[LATEST])
+
+
+@router.put(
+    "/{key_id}/api-version",
+    status_code=204,
+    operation_id="pinApiKeyVersion",
+    summary="Pin an API key to an API version (try it first per request with the Hub-Api-Version header)",
+    responses=WRITE,
+)
+def pin_version(
+    tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyVersion
+) -> Response:
+    _manageable(principal, admin, tenant_id, key_id, what="Moving a key's API version")
+    admin.keys.pin(key_id, tenant_id=tenant_id, api_version=body.api_version)
+    admin.audit.record(
+        tenant_id,
+        actor=principal.actor,
+        action="api_key.pin_version",
+        target={"key_id": key_id, "version": body.api_version},
+    )
     return Response(status_code=204)
 
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from pydantic import ValidationError as PydanticValidationError
 
 from canonical.people import Member
-from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.deps import ApiVersionDep, IntakeDep, IntegrationId, TenantId, Writer
 from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.documents.document import CrmIntegration
@@ -34,6 +34,9 @@ class MemberIn(BaseModel):
     fields: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")], MemberValue] = Field(
         min_length=1,
         max_length=200,
+        examples=[
+            {"first_name": "Anna", "last_name": "Lindqvist", "email": "anna@example.se", "membership_status": "active"}
+        ],
         description="Member fields by their canonical names (GET /api/v1/models/member/fields; the keys "
         "of member_field_map).",
     )
@@ -76,10 +79,16 @@ class MemberBatch(BaseModel):
     responses=WRITE,
 )
 def enqueue_members(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: MemberBatch
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: Writer,
+    intake: IntakeDep,
+    body: MemberBatch,
+    version: ApiVersionDep,
 ) -> Any:
     document = intake.open(CrmIntegration, tenant_id, integration_id, "member", "/members", "takes no members")
-    body = MemberBatch(members=[canonical_member(i, m) for i, m in enumerate(body.members)])
+    if version != "1.0":  # 1.0 took any mapped name (integrations/api_versions.py); its sunset ends that
+        body = MemberBatch(members=[canonical_member(i, m) for i, m in enumerate(body.members)])
     require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
     return accepted(intake.store(document, "member", body.members, updatable=True))
 

@@ -182,7 +182,14 @@ async def claim(
     operation_id="getInsuranceCertificate",
     summary="A licence holder's insurance certificate (the insurer's PDF, kept in Blob Storage)",
     response_class=Response,
-    responses={**COMMON, **SERVICE, 200: {"content": {"application/pdf": {}}, "description": "The certificate."}},
+    responses={
+        **COMMON,
+        **SERVICE,
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The certificate.",
+        },
+    },
 )
 async def certificate(
     tenant_id: TenantId,

@@ -131,7 +131,11 @@ async def directions(
     operation_id="getStaticMap",
     summary="A static map image centred on a point",
     response_class=Response,
-    responses={**COMMON, **MAPS, 200: {"content": {"image/png": {}}, "description": "The map image."}},
+    responses={
+        **COMMON,
+        **MAPS,
+        200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}, "description": "The map image."},
+    },
 )
 async def static_map(
     tenant_id: TenantId,

@@ -13,7 +13,7 @@ from integrations.api.deps import IntegrationId, Payer, PaymentsDep, Reader, Ten
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
-from integrations.payments import Payment, Refund
+from integrations.payments import GatewayPayment, Refund
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments", tags=["payments"])
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
@@ -41,8 +41,8 @@ class PaymentIn(BaseModel):
     status_code=201,
     operation_id="createPayment",
     summary="Take a payment (idempotent by key)",
-    response_model=Payment,
-    responses={**WRITE, **PROVIDER, 200: {"model": Payment, "description": "The payment this key created before."}},
+    response_model=GatewayPayment,
+    responses={**WRITE, **PROVIDER, 200: {"model": GatewayPayment, "description": "The payment this key created before."}},
 )
 def create_payment(
     tenant_id: TenantId,
@@ -66,14 +66,14 @@ def create_payment(
     return payment
 
 
-def for_reader(payment: Payment, principal: Principal) -> Payment:
+def for_reader(payment: GatewayPayment, principal: Principal) -> GatewayPayment:
     """The client token opens the payer's checkout (Stripe's client secret, Swish's token): only principals
     that may take payments see it; readers get the rest."""
     return payment if principal.can(Scope.payments_write) else payment.model_copy(update={"client_token": None})
 
 
 class PaymentPage(BaseModel):
-    items: list[Payment]
+    items: list[GatewayPayment]
     next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
 
 
@@ -100,7 +100,7 @@ def list_payments(
     "/{key}",
     operation_id="getPayment",
     summary="A payment; refresh=true asks the provider for its current status",
-    response_model=Payment,
+    response_model=GatewayPayment,
     responses={**COMMON, 422: WRITE[422], 502: PROVIDER[502]},
 )
 def get_payment(
@@ -122,7 +122,7 @@ class RefundIn(BaseModel):
 
 
 class RefundOut(BaseModel):
-    payment: Payment
+    payment: GatewayPayment
     refund: Refund
 
 

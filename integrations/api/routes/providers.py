@@ -1,14 +1,17 @@
-"""The provider catalog, as the portal's wizard reads it."""
+"""The provider catalog, as the portal's wizard reads it, and the API's own versions."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from adapters.spec import ProviderSpec
 from integrations.api.deps import Authenticated, CatalogDep
 from integrations.api.problems import COMMON
+from integrations.api_versions import HEADER, LATEST, VERSIONS
 from shared.errors import NotFound
 
 router = APIRouter()
@@ -41,3 +44,33 @@ def provider(provider_id: str, principal: Authenticated, catalog: CatalogDep) ->
         return catalog.get(provider_id)
     except NotFound:
         raise NotFound(f"Unknown provider {provider_id!r}.") from None
+
+
+class VersionOut(BaseModel):
+    name: str = Field(examples=["1.1"])
+    released: datetime
+    deprecated: bool
+    sunset: datetime | None = Field(description="When a deprecated version stops being served.")
+    changes: list[str] = Field(description="What this version changed from the one before.")
+
+
+class VersionList(BaseModel):
+    latest: str
+    header: str = Field(description="The request header that asks for a version other than the client's pin.")
+    items: list[VersionOut]
+
+
+@router.get(
+    "/api/v1/versions",
+    tags=["providers"],
+    operation_id="listApiVersions",
+    summary="The API's versions, their changes and sunsets (the deprecation cycle)",
+    response_model=VersionList,
+    responses={401: COMMON[401], 429: COMMON[429]},
+)
+def versions(principal: Authenticated) -> Any:
+    items = [
+        VersionOut(name=v.name, released=v.released, deprecated=v.deprecated, sunset=v.sunset, changes=list(v.changes))
+        for v in VERSIONS.values()
+    ]
+    return VersionList(latest=LATEST, header=HEADER, items=items)

@@ -87,7 +87,12 @@ async def _receive(request: Request, provider: str, integration_id: str, receive
     operation_id="receiveWebhook",
     summary="A provider's webhook delivery (authenticated by its signature; stored, then processed from a queue)",
     responses=RECEIVER_RESPONSES,
-    openapi_extra={"requestBody": {"content": {"*/*": {}}, "description": "The provider's payload, as it sends it."}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The provider's payload, as it sends it.",
+        }
+    },
 )
 async def receive_webhook(
     request: Request,
