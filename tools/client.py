@@ -32,7 +32,18 @@ def generate(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PATH": f"{exe.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(
-        [str(exe), "generate", "--path", str(SPEC), "--config", str(CONFIG), "--meta", "none", "--output-path", str(package)],
+        [
+            str(exe),
+            "generate",
+            "--path",
+            str(SPEC),
+            "--config",
+            str(CONFIG),
+            "--meta",
+            "none",
+            "--output-path",
+            str(package),
+        ],
         capture_output=True,
         text=True,
         env=env,

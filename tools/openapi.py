@@ -83,7 +83,13 @@ class Differ:
         if old.get("operationId") != new.get("operationId"):
             self.add(True, where, f"operationId {old.get('operationId')} → {new.get('operationId')}")
         if old.get("security") != new.get("security"):
-            self.add(True, where, "security requirements changed")
+            # Each requirement is an alternative: a client holding what an old one asked is still served when
+            # the new list keeps it (alternatives added widen access). Removing or narrowing one breaks clients.
+            def alternatives(op: dict[str, Any]) -> set[tuple[tuple[str, frozenset[str]], ...]]:
+                return {tuple(sorted((k, frozenset(v)) for k, v in r.items())) for r in op.get("security", [])}
+
+            kept = alternatives(old) <= alternatives(new)
+            self.add(not kept, where, "security alternatives added" if kept else "security requirements changed")
         old_params = {(p["name"], p["in"]): p for p in old.get("parameters", [])}
         new_params = {(p["name"], p["in"]): p for p in new.get("parameters", [])}
         for key, p in new_params.items():

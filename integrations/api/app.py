@@ -60,6 +60,18 @@ def _public_marked(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _alternatives(schema: dict[str, Any]) -> dict[str, Any]:
+    """Routes open to any of several scopes (`deps.any_of`) list one security requirement per scheme and scope."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            scopes = operation.pop("x-any-of-scopes", None)
+            if not scopes:
+                continue
+            schemes = [next(iter(r)) for r in operation.get("security", [])]
+            operation["security"] = [{scheme: [scope]} for scope in scopes for scheme in schemes]
+    return schema
+
+
 def _versioned(schema: dict[str, Any]) -> dict[str, Any]:
     """The API versions in the spec: `info.x-api-versions` (changes, sunsets) and, on every operation that takes a
     credential, the optional `Hub-Api-Version` header and the version response header."""
@@ -151,7 +163,7 @@ def create_api(
     def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
             app.openapi_schema = exemplified(
-                _versioned(document_limits(_public_marked(problems.document_problems(generate()))))
+                _versioned(document_limits(_alternatives(_public_marked(problems.document_problems(generate())))))
             )
         return app.openapi_schema
 

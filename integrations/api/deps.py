@@ -324,8 +324,9 @@ def _declared(scopes: list[str]):  # type: ignore[no-untyped-def]
     return declared
 
 
-def require(scope: Scope):  # type: ignore[no-untyped-def]
-    """A route's declared scope; the principal must also belong to the path's tenant."""
+def require(scope: Scope, *alternatives: Scope):  # type: ignore[no-untyped-def]
+    """A route's declared scope (or any of the alternatives: a domain scope that also opens it, published by
+    the route's `openapi_extra=any_of(...)`); the principal must also belong to the path's tenant."""
 
     async def check(
         request: Request,
@@ -340,7 +341,7 @@ def require(scope: Scope):  # type: ignore[no-untyped-def]
                 lambda: _audit_denial(hub, request, principal.tenant_id, "wrong_tenant", actor=principal.actor)
             )
             raise NotFound("Not found.")
-        if not principal.can(scope):
+        if not any(principal.can(s) for s in (scope, *alternatives)):
             await anyio.to_thread.run_sync(
                 lambda: _audit_denial(
                     hub, request, principal.tenant_id, "missing_scope", actor=principal.actor, scope=scope.value
@@ -350,6 +351,7 @@ def require(scope: Scope):  # type: ignore[no-untyped-def]
         return principal
 
     check.__name__ = f"require_{scope.name}"
+    check.scopes = (scope, *alternatives)  # type: ignore[attr-defined]  # what the spec test reads
     return check
 
 
@@ -362,6 +364,36 @@ Auditor = Annotated[Principal, Depends(require(Scope.audit_read))]
 UsageReader = Annotated[Principal, Depends(require(Scope.usage_read))]
 ClientsAdmin = Annotated[Principal, Depends(require(Scope.clients_admin))]
 Payer = Annotated[Principal, Depends(require(Scope.payments_write))]
+MemberWriter = Annotated[Principal, Depends(require(Scope.members_write, Scope.integrations_write))]
+LicenceWriter = Annotated[Principal, Depends(require(Scope.licences_write, Scope.integrations_write))]
+# Imports and exports carry members or other records: a member-only client may use them for members.
+DataWriter = Annotated[Principal, Depends(require(Scope.integrations_write, Scope.members_write))]
+DataReader = Annotated[Principal, Depends(require(Scope.integrations_read, Scope.members_read))]
+
+
+def any_of(*scopes: Scope) -> dict[str, Any]:
+    """`openapi_extra` of a route whose principal is DataWriter/DataReader: the spec lists each scope as an
+    alternative security requirement (`app._alternatives`)."""
+    return {"x-any-of-scopes": [s.value for s in scopes]}
+
+
+DATA_WRITE = any_of(Scope.integrations_write, Scope.members_write)
+DATA_READ = any_of(Scope.integrations_read, Scope.members_read)
+
+
+def demand_for_model(principal: Principal, model: str | None, *, write: bool) -> None:
+    """Member data needs the member scope; any other model the integrations one."""
+    if model in ("member", "person"):
+        demand(principal, Scope.members_write if write else Scope.members_read, "Member data")
+    else:
+        demand(principal, Scope.integrations_write if write else Scope.integrations_read, f"{model} records")
+
+
+def demand(principal: Principal, scope: Scope, what: str) -> None:
+    """A domain scope a request needs by what it touches (a member import's report, a member export), beyond
+    the route's declared one; the route's description names it."""
+    if not principal.can(scope):
+        raise Forbidden(f"{what} needs the `{scope.value}` scope.", required_scope=scope.value)
 
 
 async def _any_credential(

@@ -16,6 +16,10 @@ class Scope(StrEnum):
     clients_admin = "clients:admin"  # issue, rotate and revoke API keys (never beyond one's own scopes)
     payments_write = "payments:write"  # take payments and issue refunds through a payment integration
     operator_plans = "operator:plans"  # the hub operator's: change a tenant's API plan (operator keys only)
+    # Domain scopes (seed 001): narrower than integrations:*, for a client that only moves one kind of data.
+    members_read = "members:read"  # member data the hub holds: member exports, member import error reports
+    members_write = "members:write"  # hand members to the hub: the member intake, member imports
+    licences_write = "licences:write"  # licence holders: insurance enrolments
 
 
 # What each scope allows, as the API's security schemes publish it (openapi/v1.json).
@@ -29,6 +33,9 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.clients_admin: "Issue, rotate and revoke API keys (never beyond the caller's own scopes).",
     Scope.payments_write: "Take payments and issue refunds through a payment integration.",
     Scope.operator_plans: "The hub operator's own: read and change a tenant's API plan (keys of `hub-operator`).",
+    Scope.members_read: "Read member data the hub holds (member exports, member import error reports).",
+    Scope.members_write: "Hand members to the hub (POST …/outbox/members, imports of member files).",
+    Scope.licences_write: "Hand licence holders to the hub (POST …/outbox/insurance-enrolments).",
 }
 
 # `admin` implies `write` implies `read`, so a key need not list every scope.
@@ -42,9 +49,13 @@ IMPLIED: dict[Scope, frozenset[Scope]] = {
             Scope.audit_read,
             Scope.clients_admin,
             Scope.payments_write,
+            Scope.members_read,
+            Scope.members_write,
+            Scope.licences_write,
         }
     ),
-    Scope.integrations_write: frozenset({Scope.integrations_read}),
+    # write covers the domain writes it always allowed; member *reads* are granted explicitly (personal data)
+    Scope.integrations_write: frozenset({Scope.integrations_read, Scope.members_write, Scope.licences_write}),
     Scope.payments_write: frozenset({Scope.integrations_read}),
 }
 

@@ -76,7 +76,9 @@ def test_the_fortnox_story_through_the_generated_client(admin: ApiClient, fakes:
     batch = models.InvoiceBatch.from_dict({"invoices": invoices(142)})
     taken = api("records.enqueue_invoices").sync(tenant, doc_id, client=client, body=batch)
     assert isinstance(taken, models.OutboxResult) and taken.created == 142
-    run = api("syncs.trigger_sync").sync(tenant, doc_id, client=client, body=models.TriggerSync(operation="push_invoices"))
+    run = api("syncs.trigger_sync").sync(
+        tenant, doc_id, client=client, body=models.TriggerSync.from_dict({"operation": "push_invoices"})
+    )
     assert isinstance(run, models.SyncRun)
     LocalRunner(function_app.app, queue_settings=FAST_QUEUES).queues["queue_sync_jobs"].drain(timeout=120)
     done = api("syncs.get_sync_run").sync(tenant, doc_id, run.id, client=client)
@@ -92,6 +94,6 @@ def test_the_fortnox_story_through_the_generated_client(admin: ApiClient, fakes:
 
     # an error is the contract's Problem, field by field
     bad = api("integrations.create_integration").sync(
-        tenant, client=client, body=models.AccountingIntegrationCreate.from_dict({**body.to_dict(), "config": {}})
+        tenant, client=client, body=models.AccountingIntegrationCreate.from_dict({**body.to_dict(), "display_name": ""})
     )
     assert isinstance(bad, models.Problem) and bad.status == 422 and bad.errors

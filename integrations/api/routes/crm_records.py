@@ -10,9 +10,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from pydantic import ValidationError as PydanticValidationError
 
 from canonical.people import Member
-from integrations.api.deps import ApiVersionDep, IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.deps import ApiVersionDep, IntakeDep, IntegrationId, MemberWriter, TenantId, Writer, any_of
 from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.auth.principal import Scope
 from integrations.documents.document import CrmIntegration
 from shared.errors import FieldError, ValidationFailed
 
@@ -74,6 +75,7 @@ class MemberBatch(BaseModel):
     "/outbox/members",
     status_code=202,
     operation_id="enqueueMembers",
+    openapi_extra=any_of(Scope.members_write, Scope.integrations_write),
     summary="Hand the current state of members to the hub (delivered by the next sync_members run)",
     response_model=OutboxResult,
     responses=WRITE,
@@ -81,7 +83,7 @@ class MemberBatch(BaseModel):
 def enqueue_members(
     tenant_id: TenantId,
     integration_id: IntegrationId,
-    principal: Writer,
+    principal: MemberWriter,
     intake: IntakeDep,
     body: MemberBatch,
     version: ApiVersionDep,

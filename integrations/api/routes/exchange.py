@@ -10,7 +10,17 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from canonical.recipes.reader import FileRefused
-from integrations.api.deps import CatalogDep, IntegrationId, IntegrationsDep, OutboxDep, Reader, TenantId, Writer
+from integrations.api.deps import (
+    DATA_READ,
+    CatalogDep,
+    DataReader,
+    IntegrationId,
+    IntegrationsDep,
+    OutboxDep,
+    TenantId,
+    Writer,
+    demand_for_model,
+)
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.api.uploads import spool
 from integrations.imports.reconcile import export_csv, reconcile, record_kinds, records
@@ -30,8 +40,9 @@ def _kind(integrations: Any, catalog: Any, tenant_id: str, integration_id: str, 
 @router.get(
     "/records/{kind}.csv",
     operation_id="exportRecordsCsv",
-    summary="The integration's records of a kind as CSV, for a provider without an API (formula-safe cells)",
+    summary="The integration's records of a kind as CSV, for a provider without an API (members need members:read)",
     response_class=Response,
+    openapi_extra=DATA_READ,
     responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "key, state, then the record's fields."},
                422: {**P, "description": "A kind this integration does not deliver."}},
 )  # fmt: skip
@@ -39,12 +50,13 @@ def export_records(
     tenant_id: TenantId,
     integration_id: IntegrationId,
     kind: Kind,
-    principal: Reader,
+    principal: DataReader,
     integrations: IntegrationsDep,
     catalog: CatalogDep,
     outbox: OutboxDep,
     state: Annotated[Literal["pending", "delivered"], Query(description="Not yet delivered, or delivered.")] = "pending",
 ) -> Any:
+    demand_for_model(principal, kind, write=False)
     _kind(integrations, catalog, tenant_id, integration_id, kind, "path:kind")
     body = export_csv(records(outbox, tenant_id, integration_id, kind, state))
     disposition = f'attachment; filename="{integration_id}-{kind}-{state}.csv"'

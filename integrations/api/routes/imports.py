@@ -15,6 +15,10 @@ from pydantic import BaseModel, Field
 
 from canonical.recipes.recipe import shipped
 from integrations.api.deps import (
+    DATA_READ,
+    DATA_WRITE,
+    DataReader,
+    DataWriter,
     ImporterDep,
     ImportsDep,
     IntegrationId,
@@ -23,11 +27,11 @@ from integrations.api.deps import (
     SettingsDep,
     TenantId,
     UploadsDep,
-    Writer,
+    demand_for_model,
 )
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.api.uploads import spool, spool_blob
-from integrations.imports.run import Upload
+from integrations.imports.run import Upload, recipe_named
 from integrations.imports.store import ImportError_, ImportJob
 from shared.csv_cells import csv_bytes
 from shared.errors import FieldError, ValidationFailed
@@ -53,6 +57,7 @@ class ImportErrors(BaseModel):
     operation_id="importFile",
     summary="Import a file through a mapping recipe (multipart field `file`, or the raw CSV/JSON body)",
     response_model=ImportJob,
+    openapi_extra=DATA_WRITE,
     responses={
         **WRITE,
         200: {"model": ImportJob, "description": "The same file was imported before: its first import."},
@@ -67,7 +72,7 @@ async def import_file(
     response: Response,
     tenant_id: TenantId,
     integration_id: IntegrationId,
-    principal: Writer,
+    principal: DataWriter,
     importer: ImporterDep,
     uploads: UploadsDep,
     settings: SettingsDep,
@@ -82,6 +87,7 @@ async def import_file(
         Query(max_length=300, description="A file uploaded through …/imports:upload-url (then the body is empty)."),
     ] = None,
 ) -> Any:
+    demand_for_model(principal, recipe_named(recipe).model, write=True)
     if blob is None:
         stream, sha256, size, charset = await spool(request)
     else:
@@ -111,10 +117,15 @@ class UploadUrl(BaseModel):
     operation_id="createImportUploadUrl",
     summary="A short-lived URL to upload a large import file straight to Blob Storage",
     response_model=UploadUrl,
+    openapi_extra=DATA_WRITE,
     responses=COMMON,
 )
 def upload_url(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, integrations: IntegrationsDep, uploads: UploadsDep
+    tenant_id: TenantId,
+    integration_id: IntegrationId,
+    principal: DataWriter,
+    integrations: IntegrationsDep,
+    uploads: UploadsDep,
 ) -> Any:
     integrations.get(tenant_id, integration_id)  # 404 for an integration the tenant does not have
     name = f"{tenant_id}/{integration_id}/{uuid.uuid4().hex}"
@@ -123,25 +134,26 @@ def upload_url(
 
 
 @router.get("", operation_id="listImports", summary="Imports into this integration, newest first",
-            response_model=ImportList, responses=COMMON)  # fmt: skip
-def list_imports(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, imports: ImportsDep) -> Any:
+            response_model=ImportList, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
+def list_imports(tenant_id: TenantId, integration_id: IntegrationId, principal: DataReader, imports: ImportsDep) -> Any:
     return ImportList(items=imports.recent(tenant_id, integration_id))
 
 
 @router.get("/{import_id}", operation_id="getImport", summary="An import, with its progress while it runs",
-            response_model=ImportJob, responses=COMMON)  # fmt: skip
+            response_model=ImportJob, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
 def get_import(
-    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: Reader, imports: ImportsDep
+    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: DataReader, imports: ImportsDep
 ) -> Any:
     return imports.get(tenant_id, integration_id, import_id)
 
 
-@router.get("/{import_id}/errors", operation_id="listImportErrors", summary="An import's rejected cells",
-            response_model=ImportErrors, responses=COMMON)  # fmt: skip
+@router.get("/{import_id}/errors", operation_id="listImportErrors",
+            summary="An import's rejected cells (a member import's need members:read)",
+            response_model=ImportErrors, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
 def import_errors(
-    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: Reader, imports: ImportsDep
+    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: DataReader, imports: ImportsDep
 ) -> Any:
-    imports.get(tenant_id, integration_id, import_id)
+    demand_for_model(principal, imports.get(tenant_id, integration_id, import_id).model, write=False)
     items: list[ImportError_] = []
     for error in imports.errors(tenant_id, integration_id, import_id):
         if len(items) == ERRORS_SHOWN:
@@ -153,14 +165,16 @@ def import_errors(
 @router.get(
     "/{import_id}/errors.csv",
     operation_id="downloadImportErrors",
-    summary="An import's error report as CSV (line, column, value, message; formula-safe)",
+    summary="An import's error report as CSV (line, column, value, message; formula-safe; members:read for members)",
     response_class=Response,
+    openapi_extra=DATA_READ,
     responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "The error report."}},
 )
 def import_errors_csv(
-    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: Reader, imports: ImportsDep
+    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: DataReader, imports: ImportsDep
 ) -> Any:
     job = imports.get(tenant_id, integration_id, import_id)
+    demand_for_model(principal, job.model, write=False)
     rows = ((e.line, e.column, e.value, e.message) for e in imports.errors(tenant_id, integration_id, import_id))
     body = csv_bytes(["line", "column", "value", "message"], rows)
     disposition = f'attachment; filename="import-{job.id}-errors.csv"'

@@ -20,10 +20,21 @@ import anyio
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import ExportsDep, IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
+from integrations.api.deps import (
+    ExportsDep,
+    IntakeDep,
+    IntegrationId,
+    LicenceWriter,
+    LiveDep,
+    Reader,
+    TenantId,
+    Writer,
+    any_of,
+)
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.auth.principal import Scope
 from integrations.documents.document import InsuranceIntegration
 from integrations.sync.insurance import SERVICES
 from shared.errors import FieldError, NotFound, ValidationFailed
@@ -107,12 +118,13 @@ def _group_known(document: InsuranceIntegration, records: list[EnrolmentIn]) -> 
     "/outbox/insurance-enrolments",
     status_code=202,
     operation_id="enqueueInsuranceEnrolments",
+    openapi_extra=any_of(Scope.licences_write, Scope.integrations_write),
     summary="Hand licence holders in for auto-enrolment (delivered once each by enrol_licence_holders)",
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_enrolments(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EnrolmentBatch
+    tenant_id: TenantId, integration_id: IntegrationId, principal: LicenceWriter, intake: IntakeDep, body: EnrolmentBatch
 ) -> Any:
     document = intake.open(
         InsuranceIntegration, tenant_id, integration_id, "insurance_enrolment", "/enrolments", "takes no enrolments"
