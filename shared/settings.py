@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     webhook_lookup_cache_s: float = Field(
         5.0, ge=0, description="How long a receiver reuses an integration it looked up (0: read it per delivery)."
     )
+    console_entra_client_id: str = Field(
+        "", description="The tenant console's Entra ID app (SPA) registration; empty: sign-in with an API key."
+    )
+    console_entra_authority: str = Field(
+        "https://login.microsoftonline.com/organizations", description="Authority the console signs users in at."
+    )
+    console_entra_scopes: str = Field("", description="Space-separated scopes the console asks for (the hub API's).")
     public_base_url: str = Field("http://127.0.0.1:7071", description="Base URL the hub is reachable at (OAuth redirects).")
     # Provider base URLs can be overridden per provider (fakes locally): HUB_PROVIDER_URLS='{"fortnox": {...}}'
     provider_urls: dict[str, dict[str, str]] = Field(

@@ -19,6 +19,7 @@ from integrations.api.routes import (
     calendar,
     calls,
     clients,
+    console,
     credentials,
     crm,
     crm_records,
@@ -123,6 +124,7 @@ def create_api(
     problems.install(app)
     docs.install(app)
     app.include_router(health.router)
+    app.include_router(console.router)
     # Matched in the order included: the providers' receivers first (the busiest path, and no other route's
     # pattern can match /api/v1/webhooks/…), so a delivery is not tried against every tenant route before its own.
     app.include_router(webhooks.receivers)

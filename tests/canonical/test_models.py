@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from canonical.catalog import MODELS
 from canonical.history import diff_model, releases, snapshot, unversioned_changes
 from tests.helpers import ApiClient
@@ -37,9 +39,16 @@ def test_the_models_are_served_with_their_schema_fields_and_history(admin: ApiCl
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
-def test_the_code_matches_the_latest_release_or_the_version_was_bumped() -> None:
+def test_the_code_matches_the_latest_release_or_the_version_was_bumped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert releases(), "canonical/releases holds at least the first release"
     assert unversioned_changes() == []  # `python -m tools.models check`
+    # a changed shape without a new version is caught; a changed description alone is not
+    latest = copy.deepcopy(releases()[-1][1])
+    latest["club"]["schema"]["properties"]["name"]["description"] = "Old wording."
+    monkeypatch.setattr("canonical.history.releases", lambda: [("9.9.9", latest)])
+    assert unversioned_changes() == []
+    latest["club"]["schema"]["properties"]["name"]["maxLength"] = 50
+    assert unversioned_changes() == ["club"]
 
 
 def test_the_history_names_each_field_level_change() -> None:
