@@ -11,10 +11,12 @@ const main = () => document.getElementById("main");
 const ROUTES = [
   [/^#\/integrations\/new$/, () => integrations.wizard()],
   [/^#\/integrations\/(int_[0-9a-f]{24})$/, (m) => integrations.detail(m[1])],
+  [/^#\/integrations\/(int_[0-9a-f]{24})\/mapping$/, (m) => integrations.mapping(m[1])],
   [/^#\/integrations$/, () => integrations.list()],
   [/^#\/quota$/, () => tenant.quota()],
   [/^#\/keys$/, () => tenant.keys()],
   [/^#\/audit$/, () => tenant.audit()],
+  [/^#\/events$/, () => tenant.events()],
 ];
 
 export function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
@@ -31,7 +33,7 @@ function shell() {
   const here = location.hash.split("/").slice(0, 2).join("/");
   const link = (hash, key) => html`<a href="${hash}" aria-current="${here === hash ? "page" : "false"}">${t(key)}</a>`;
   render(html`<strong>${t("app.title")}</strong>
-    ${s ? html`<nav aria-label="${t("nav.label")}">${link("#/integrations", "nav.integrations")}${link("#/quota", "nav.quota")}${link("#/keys", "nav.keys")}${link("#/audit", "nav.audit")}</nav>` : ""}
+    ${s ? html`<nav aria-label="${t("nav.label")}">${link("#/integrations", "nav.integrations")}${link("#/quota", "nav.quota")}${link("#/keys", "nav.keys")}${link("#/events", "nav.events")}${link("#/audit", "nav.audit")}</nav>` : ""}
     <div class="who">
       <label for="lang" class="inline">${t("nav.language")}</label>
       <select id="lang" @change=${async (e) => { await load(e.target.value); sessionStorage.setItem("hub.lang", e.target.value); shell(); route(); }}>

@@ -118,6 +118,11 @@ export async function detail(id, note = null) {
   const usage = await call("GET", `${path}/usage`, { query: { from: daysAgo(29) } }).catch(() => null);
   const today = await call("GET", `${path}/usage`, { query: { from: daysAgo(0) } }).catch(() => null);
   const runs = await call("GET", `${path}/syncs`, { query: { limit: 10 } }).catch(() => ({ items: [] }));
+  const [hooks, dead, jobs] = await Promise.all([
+    call("GET", `${path}/webhook-deliveries`, { query: { limit: 20 } }).then((p) => p.items).catch(() => []),
+    call("GET", `${path}/syncs/dead-letters`).then((p) => p.items).catch(() => []),
+    call("GET", `${path}/imports`).then((p) => p.items).catch(() => []),
+  ]);
   const transition = async (action) => {
     const danger = action === "decommission";
     if (!(await confirmDialog(t(`confirm.${action}`, { name: doc.display_name }), danger))) return;
@@ -158,8 +163,9 @@ export async function detail(id, note = null) {
     ${credentials(doc, providerSpec, path, id)}
     ${usagePanel(usage, today)}
     ${syncs(runs, path, id, doc)}
-    ${doc.family === "crm" ? html`<section aria-labelledby="h-mapping"><h2 id="h-mapping">${t("mapping.title")}</h2><p><button class="secondary" id="open-mapping" @click=${() => mapping(id)}>${t("mapping.open")}</button></p></section>` : nothing}
-    ${imports(path, id)}`);
+    ${doc.family === "crm" ? html`<section aria-labelledby="h-mapping"><h2 id="h-mapping">${t("mapping.title")}</h2><p><a id="open-mapping" href="#/integrations/${id}/mapping">${t("mapping.open")}</a></p></section>` : nothing}
+    ${imports(path, id, jobs)}
+    ${deliveries(hooks, dead, path, id)}`);
   if (usage) barChart(document.getElementById("usage-chart"), usage.days, t);
 }
 
@@ -228,12 +234,48 @@ function syncs(runs, path, id, doc) {
     <form @submit=${schedule}><label for="sop">${t("syncs.operation")}</label><input id="sop" name="operation" required placeholder="push_invoices">
       <label for="cron">${t("syncs.cron")}<span class="hint">${t("syncs.cron_hint")}</span></label><input id="cron" name="cron" required placeholder="0 2 * * *">
       <label for="tz">${t("syncs.tz")}</label><input id="tz" name="tz" required value="Europe/Stockholm">
-      <button type="submit">${t("syncs.schedule")}</button></form>
+      <button type="button" class="secondary" id="preview" @click=${(e) => preview(e.target.form, path)}>${t("syncs.preview")}</button>
+      <button type="submit">${t("syncs.schedule")}</button>
+      <div id="cron-preview" aria-live="polite"></div></form>
     <table><caption>${t("syncs.runs")}</caption><thead><tr><th scope="col">${t("syncs.operation")}</th><th scope="col">${t("syncs.status")}</th><th scope="col">${t("syncs.created")}</th><th scope="col">${t("syncs.failed")}</th><th scope="col">${t("syncs.reason")}</th></tr></thead>
       <tbody>${runs.items.map((r) => html`<tr><td>${r.operation}</td><td>${r.status}</td><td>${r.created}</td><td>${r.failed}</td><td>${r.reason}</td></tr>`)}</tbody></table></section>`;
 }
 
-function imports(path, id) {
+async function preview(form, path) {
+  const target = form.querySelector("#cron-preview");
+  try {
+    const p = await call("POST", `${path}/syncs/schedules:preview`, { body: { cron: form.cron.value, time_zone: form.tz.value } });
+    const shown = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short", timeZone: form.tz.value });
+    render(html`<p>${t("syncs.next_runs", { tz: form.tz.value })}</p><ol>${p.next_runs.map((r) => html`<li>${shown.format(new Date(r))}</li>`)}</ol>`, target);
+  } catch (e) {
+    render(html`<span class="field-error" role="alert">${e instanceof Problem ? e.errors.map((x) => x.message).join("; ") || e.message : String(e)}</span>`, target);
+  }
+}
+
+async function download(url, name) {
+  const response = await call("GET", url, { raw: true });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = name;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+function deliveries(hooks, dead, path, id) {
+  const replay = async (url) => {
+    try { await call("POST", url); detail(id, html`<div class="banner info" role="status">${t("deliveries.replayed")}</div>`); }
+    catch (e) { detail(id, fail(e)); }
+  };
+  return html`<section aria-labelledby="h-deliveries"><h2 id="h-deliveries">${t("deliveries.title")}</h2>
+    <table><caption>${t("deliveries.webhooks")}</caption><thead><tr><th scope="col">${t("deliveries.received")}</th><th scope="col">${t("deliveries.status")}</th><th scope="col">${t("deliveries.error")}</th><th scope="col"><span class="hint">${t("keys.actions")}</span></th></tr></thead>
+      <tbody>${hooks.map((d) => html`<tr><td>${new Date(d.received_at).toLocaleString()}</td><td>${d.status}</td><td>${d.last_error || ""}</td>
+        <td>${d.status === "failed" || d.status === "dead" ? html`<button class="secondary" @click=${() => replay(`${path}/webhook-deliveries/${d.id}:replay`)}>${t("deliveries.replay")}</button>` : nothing}</td></tr>`)}</tbody></table>
+    <table><caption>${t("deliveries.dead_letters")}</caption><thead><tr><th scope="col">${t("deliveries.kind")}</th><th scope="col">${t("deliveries.status")}</th><th scope="col">${t("deliveries.error")}</th><th scope="col"><span class="hint">${t("keys.actions")}</span></th></tr></thead>
+      <tbody>${dead.map((d) => html`<tr><td>${d.kind}</td><td>${d.status}</td><td>${d.message || ""}</td>
+        <td>${d.replayed_at ? nothing : html`<button class="secondary" @click=${() => replay(`${path}/syncs/dead-letters/${d.id}:replay`)}>${t("deliveries.replay")}</button>`}</td></tr>`)}</tbody></table></section>`;
+}
+
+function imports(path, id, jobs = []) {
   const upload = async (event) => {
     event.preventDefault();
     const f = event.target;
@@ -248,7 +290,12 @@ function imports(path, id) {
     <form @submit=${upload}><label for="recipe">${t("imports.recipe")}</label><input id="recipe" name="recipe" required placeholder="ffpjp_members">
       <label for="file">${t("imports.file")}</label><input id="file" name="file" type="file" required>
       <label for="dry"><input id="dry" name="dry" type="checkbox" checked> ${t("imports.dry_run")}</label>
-      <p><button type="submit">${t("imports.upload")}</button></p></form></section>`;
+      <p><button type="submit">${t("imports.upload")}</button></p></form>
+    <table><caption>${t("imports.recent")}</caption><thead><tr><th scope="col">${t("imports.file")}</th><th scope="col">${t("imports.recipe")}</th><th scope="col">${t("syncs.status")}</th><th scope="col">${t("imports.progress")}</th><th scope="col"><span class="hint">${t("imports.report")}</span></th></tr></thead>
+      <tbody>${jobs.map((j) => html`<tr><td>${j.file_name}${j.dry_run ? html` <span class="hint">(${t("imports.dry_run")})</span>` : nothing}</td><td>${j.recipe}</td><td>${j.status}</td>
+        <td><progress max="${Math.max(j.rows, 1)}" value="${j.status === "running" ? j.accepted + j.rejected : Math.max(j.rows, 1)}" aria-label="${t("imports.progress")}"></progress>
+          ${t("imports.done", { rows: j.rows, accepted: j.accepted, rejected: j.rejected })}</td>
+        <td>${j.rejected ? html`<button class="secondary" @click=${() => download(`${path}/imports/${j.id}/errors.csv`, `import-${j.id}-errors.csv`)}>${t("imports.errors_csv")}</button>` : nothing}</td></tr>`)}</tbody></table></section>`;
 }
 
 // --- seed 003's field mapping, checked against the live CRM -----------------------------------------------

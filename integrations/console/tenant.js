@@ -71,3 +71,32 @@ export async function audit(filters = {}) {
     <table><thead><tr><th scope="col">${t("audit.at")}</th><th scope="col">${t("audit.actor")}</th><th scope="col">${t("audit.action")}</th><th scope="col">${t("audit.outcome")}</th><th scope="col">${t("audit.target")}</th></tr></thead>
       <tbody>${page.items.map((e) => html`<tr><td>${new Date(e.at).toLocaleString()}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.outcome}</td><td>${JSON.stringify(e.target)}</td></tr>`)}</tbody></table>`);
 }
+
+export async function events(note = null, open = null) {
+  const listed = (await call("GET", tenantPath("/event-endpoints"))).items;
+  const log = open ? (await call("GET", tenantPath(`/event-endpoints/${open}/deliveries`))).items : [];
+  const add = async (event) => {
+    event.preventDefault();
+    const f = event.target;
+    const body = { url: f.url.value, event_types: f.types.value.split(",").map((v) => v.trim()).filter(Boolean) };
+    try {
+      const created = await call("POST", tenantPath("/event-endpoints"), { body });
+      events(html`<div class="banner info" role="status"><p>${t("events.secret_once")}</p><p class="secret">${created.secret}</p></div>`);
+    } catch (e) { events(fail(e)); }
+  };
+  const replay = async (endpoint, message) => {
+    try { await call("POST", tenantPath(`/event-endpoints/${endpoint}/deliveries/${message}:replay`)); events(html`<div class="banner info" role="status">${t("deliveries.replayed")}</div>`, endpoint); }
+    catch (e) { events(fail(e), endpoint); }
+  };
+  show(html`<h1>${t("events.title")}</h1>${note || nothing}
+    <table><thead><tr><th scope="col">URL</th><th scope="col">${t("events.types")}</th><th scope="col">${t("syncs.status")}</th><th scope="col"><span class="hint">${t("keys.actions")}</span></th></tr></thead>
+      <tbody>${listed.map((e) => html`<tr><td>${e.url}</td><td>${e.event_types.join(", ")}</td><td>${e.status}</td>
+        <td><button class="secondary" @click=${() => events(null, e.id)}>${t("events.log")}</button></td></tr>`)}</tbody></table>
+    ${open ? html`<h2>${t("events.log")}</h2><table><thead><tr><th scope="col">${t("events.type")}</th><th scope="col">${t("syncs.status")}</th><th scope="col">${t("events.attempts")}</th><th scope="col"><span class="hint">${t("keys.actions")}</span></th></tr></thead>
+      <tbody>${log.map((d) => html`<tr><td>${d.event_type}</td><td>${d.state}</td><td>${d.attempts.length}</td>
+        <td><button class="secondary" @click=${() => replay(open, d.message_id)}>${t("deliveries.replay")}</button></td></tr>`)}</tbody></table>` : nothing}
+    <h2>${t("events.add")}</h2>
+    <form @submit=${add}><label for="url">URL<span class="hint">${t("events.url_hint")}</span></label><input id="url" name="url" type="url" required>
+      <label for="types">${t("events.types")}<span class="hint">${t("events.types_hint")}</span></label><input id="types" name="types" placeholder="payment.*">
+      <p><button type="submit">${t("events.add")}</button></p></form>`);
+}

@@ -125,6 +125,17 @@ def test_a_422_is_shown_next_to_its_field_and_decommission_asks_first(page: Any,
     page.get_by_label("Year").fill("2026")
     page.get_by_role("button", name="Create draft").click()
     page.get_by_role("heading", name=re.compile("Books")).wait_for()
+
+    # the cron editor previews the next runs in the chosen time zone (the schedules' own evaluator)
+    page.get_by_label(re.compile("Schedule \\(cron\\)")).fill("30 2 * * *")
+    page.get_by_label("Time zone").fill("Europe/Paris")
+    page.get_by_role("button", name="Preview next runs").click()
+    runs = page.locator("#cron-preview li")
+    runs.first.wait_for()
+    assert runs.count() == 5 and all("02:30" in r for r in runs.all_inner_texts())
+    page.get_by_label(re.compile("Schedule \\(cron\\)")).fill("every night")
+    page.get_by_role("button", name="Preview next runs").click()
+    page.locator("#cron-preview [role=alert]").filter(has_text="must be cron").wait_for()
     page.get_by_role("button", name="Decommission").click()
     assert page.locator("#confirm").is_visible() and "cannot be undone" in page.locator("#confirm").inner_text()
     page.locator("#confirm-no").click()
@@ -141,7 +152,7 @@ def test_the_field_mapping_refuses_an_unknown_crm_field_inline(page: Any, admin:
     admin.request("PUT", f"{admin.integrations}/{doc['id']}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
     sign_in(page, admin)
     page.goto(f"/console/#/integrations/{doc['id']}")
-    page.get_by_role("button", name="Edit field mapping").click()
+    page.get_by_role("link", name="Edit field mapping").click()
     page.get_by_role("heading", name="Field mapping").wait_for()
     page.get_by_label("Event tag field").select_option("cEvents")
     page.get_by_role("button", name="Save mapping").click()
@@ -152,6 +163,22 @@ def test_the_field_mapping_refuses_an_unknown_crm_field_inline(page: Any, admin:
     page.get_by_text("Mapping saved.").wait_for()
     saved = admin.get(f"{admin.integrations}/{doc['id']}/crm/field-mapping").json()
     assert saved["member_field_map"] == {"first_name": "firstName", "phone": "phoneNumber"}
+
+    # an import with its error report, from the integration's page
+    page.goto(f"/console/#/integrations/{doc['id']}")
+    sample = Path(__file__).parents[2] / "canonical" / "recipes" / "samples" / "ffpjp_members.csv"
+    bad = (
+        sample.read_bytes()
+        + "1;X;Y;Z;bad;FRA;Sénior;1;c;c;a;13000;v;06 00 00 00 00;a@b.fr;01/01/2000;2026;Active;;Non\r\n".encode("cp1252")
+    )
+    page.get_by_label("Recipe").fill("ffpjp_members")
+    page.get_by_label("File").set_input_files(files=[{"name": "licencies.csv", "mimeType": "text/csv", "buffer": bad}])
+    page.get_by_role("button", name="Import").click()
+    page.get_by_text("25 rows: 24 accepted, 1 rejected.").first.wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download errors (CSV)").click()
+    report = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert report.startswith("line,column,value,message") and "Sexe" in report
 
 
 def test_the_language_switch_and_the_csp(page: Any, admin: ApiClient, api: str) -> None:
@@ -187,13 +214,14 @@ def test_axe_finds_no_serious_violations_on_any_screen(axe_page: Any, admin: Api
         ("integration", f"#/integrations/{doc['id']}", "Usage"),
         ("quota", "#/quota", "API quota"),
         ("keys", "#/keys", "API keys"),
+        ("events", "#/events", "Event endpoints"),
         ("audit", "#/audit", "Audit trail"),
     ]:
         page.goto(f"/console/{hash_}")
         page.get_by_role("heading", name=heading).first.wait_for()
         found[name] = serious_violations(page)
     page.goto(f"/console/#/integrations/{doc['id']}")
-    page.get_by_role("button", name="Edit field mapping").click()
+    page.get_by_role("link", name="Edit field mapping").click()
     page.get_by_role("heading", name="Field mapping").wait_for()
     found["mapping"] = serious_violations(page)
     assert {k: v for k, v in found.items() if v} == {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
@@ -49,7 +50,7 @@ from integrations.documents.document import Condition, ValidationResult
 from integrations.sync.jobs import supported_operations, trigger_sync
 from integrations.sync.operations import OPERATIONS
 from integrations.sync.runs import SyncRun
-from integrations.sync.schedules import Schedule
+from integrations.sync.schedules import Schedule, check, next_run
 from integrations.sync.webhook_events import WebhookEvent
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -126,6 +127,30 @@ class ScheduleOut(BaseModel):
     cron: str
     time_zone: str
     next_run_at: datetime
+
+
+class CronPreview(BaseModel):
+    cron: str
+    time_zone: str
+    next_runs: list[datetime] = Field(description="The next runs, in the time zone's offset (what the console previews).")
+
+
+@router.post(
+    "/syncs/schedules:preview",
+    operation_id="previewSchedule",
+    summary="The next runs a schedule would have (the same evaluator as the schedules themselves)",
+    response_model=CronPreview,
+    responses=WRITE,
+)
+def preview_schedule(
+    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, clock: ClockDep, body: ScheduleIn
+) -> Any:
+    check(body.cron, body.time_zone)
+    zone, at, runs = ZoneInfo(body.time_zone), clock(), []
+    for _ in range(5):
+        at = next_run(body.cron, body.time_zone, at)
+        runs.append(at.astimezone(zone))
+    return CronPreview(cron=body.cron, time_zone=body.time_zone, next_runs=runs)
 
 
 def _out(s: Schedule) -> ScheduleOut:
