@@ -154,6 +154,7 @@ def create_api(
     app.include_router(streaming.router)
     app.include_router(payments.router)
     app.include_router(clients.router)
+    app.include_router(clients.me_router)
     app.include_router(tokens.router)
     app.include_router(webhooks.router)
     app.include_router(event_endpoints.router)

@@ -75,8 +75,9 @@ async function entraSignIn() {
   });
   await app.initialize();
   const result = await app.loginPopup({ scopes: config.entra.scopes });
-  const tenant = prompt(t("signin.tenant"));
-  saveSession({ tenant, token: result.accessToken, kind: "entra" });
+  saveSession({ tenant: "", token: result.accessToken, kind: "entra" });
+  const me = await call("GET", "/api/v1/me");  // the user's directory maps to one tenant (HUB_ENTRA_TENANTS)
+  saveSession({ tenant: me.tenant_id, token: result.accessToken, kind: "entra" });
   shell(); go("#/integrations");
 }
 

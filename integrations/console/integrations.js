@@ -13,7 +13,10 @@ async function spec() { return (specCache ||= await call("GET", "/api/openapi.js
 export function badge(status) { return html`<span class="badge ${status}">${t(`status.${status}`)}</span>`; }
 
 function conditionBadges(doc) {
-  return (doc.conditions || []).map((c) => html` <span class="badge ${c.type || c}">${t(`status.${c.type || c}`)}</span>`);
+  // needs re-auth and degraded (the API's conditions), failing (the current config's validation failed)
+  const kinds = (doc.conditions || []).map((c) => c.type);
+  if (doc.last_validation && !doc.last_validation.passed) kinds.push("failing");
+  return kinds.map((k) => html` <span class="badge ${k === "degraded" ? "failing" : k}">${t(`status.${k}`)}</span>`);
 }
 
 const FAMILIES = ["accounting", "payment_gateway", "calendar", "social_media", "streaming", "mapping", "wada_adams",

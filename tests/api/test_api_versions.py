@@ -49,6 +49,10 @@ def test_a_pinned_client_keeps_its_version_until_it_moves(admin: ApiClient, hub:
     bad = admin.request("PUT", f"{keys}/{issued.key_id}/api-version", json={"api_version": "9.9"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/api_version"
 
+    me = admin.get("/api/v1/me").json()
+    assert me["tenant_id"] == admin.tenant and me["api_version"] == "1.1" and "integrations:admin" in me["scopes"]
+    assert old.get("/api/v1/me").json()["api_version"] == "1.1"  # moved above
+
     versions = admin.get("/api/v1/versions").json()
     assert versions["latest"] == "1.1" and versions["header"] == "Hub-Api-Version"
     assert [(v["name"], v["deprecated"]) for v in versions["items"]] == [("1.0", True), ("1.1", False)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from integrations.api.deps import Authenticated, ClientsAdmin, KeyAdmin, KeyAdminDep, SecretStoreDep, TenantId
+from integrations.api.deps import ApiVersionDep, Authenticated, ClientsAdmin, KeyAdmin, KeyAdminDep, SecretStoreDep, TenantId
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.api_versions import LATEST, VERSIONS
 from integrations.auth import rotation
@@ -255,3 +255,31 @@ def register_keys(
         target={"key_id": key_id, "kids": [k.get("kid") for k in body.keys]},
     )
     return Response(status_code=204)
+
+
+class Me(BaseModel):
+    tenant_id: str = Field(description="The tenant this credential belongs to.")
+    actor: str = Field(description="How the audit trail names this caller.", examples=["api_key:3f2a9c0d1e4b5a6f"])
+    kind: str = Field(description="api_key, oauth_client, user or operator.")
+    scopes: list[str] = Field(description="What it may do (expanded: admin implies the rest).")
+    api_version: str = Field(description="The API version this request is answered with.")
+
+
+me_router = APIRouter(tags=["api-keys"])
+
+
+@me_router.get(
+    "/api/v1/me",
+    operation_id="whoAmI",
+    summary="Who this credential is: its tenant, scopes and API version (the console's first call after sign-in)",
+    response_model=Me,
+    responses={401: COMMON[401], 429: COMMON[429]},
+)
+def me(principal: Authenticated, version: ApiVersionDep) -> Any:
+    return Me(
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        kind=principal.kind,
+        scopes=sorted(s.value for s in principal.scopes),
+        api_version=version,
+    )
