@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 
-from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.helpers import ApiClient
+from tests.setups import active_xledger
 
 
 def reimbursements(n: int) -> list[dict]:
@@ -21,19 +21,7 @@ def reimbursements(n: int) -> list[dict]:
 
 
 def test_export_then_reconcile_reports_every_row_exactly(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
-    doc = admin.create(
-        {
-            "family": "accounting",
-            "provider": "xledger",
-            "display_name": "Xledger",
-            "capabilities": {"invoice_sync": False, "reimbursement_export": True},
-            "config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"travel": "7140"}},
-        }
-    )
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
+    doc, path = active_xledger(admin)
     for r in reimbursements(4):  # into the outbox, as the export operation's intake puts them
         hub.outbox.put(admin.tenant, doc["id"], "reimbursement", r["key"], r)
 

@@ -8,6 +8,7 @@ from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient
+from tests.setups import active_xledger
 from tools.runner import LocalRunner
 
 
@@ -27,19 +28,7 @@ def reimbursements(n: int, *, bad: int | None = None) -> list[dict]:
 
 
 def test_export_reimbursements_once_each(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
-    doc = admin.create(
-        {
-            "family": "accounting",
-            "provider": "xledger",
-            "display_name": "Xledger",
-            "capabilities": {"invoice_sync": False, "reimbursement_export": True},
-            "config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"travel": "7140"}},
-        }
-    )
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
+    doc, path = active_xledger(admin)
     # Xledger only exports reimbursements: invoices handed to it would wait forever, so they are refused.
     invoice = {"key": "INV-1", "customer_number": "1", "invoice_date": "2026-11-20", "currency": "SEK"}
     invoice["lines"] = [{"category": "travel", "description": "Licens", "amount": 100}]
