@@ -17,6 +17,8 @@ from adapters.crm import ChangePage, RemoteMember
 from adapters.maps import MapImage, Place, Route
 from adapters.social import Comment, ManagedAccount, MetricDay, Post
 from adapters.youtube import Broadcast, LiveStream
+from canonical.events import CourseEnrollment
+from canonical.messages import Message
 
 
 class InvoicePush(Protocol):
@@ -60,7 +62,7 @@ class EnrollmentFiles(Protocol):
 class EnrollmentSync(EnrollmentFiles, Protocol):
     @property
     def has_api(self) -> bool: ...
-    def push_enrollment(self, payload: dict[str, Any]) -> str: ...
+    def push_enrollment(self, enrollment: CourseEnrollment) -> str: ...
 
 
 class MemberRecords(Protocol):
@@ -91,8 +93,8 @@ class OrderRecords(Protocol):
 
 
 class MessageSend(Protocol):
-    def find_message(self, payload: dict[str, Any]) -> str | None: ...
-    def send_message(self, payload: dict[str, Any]) -> str: ...
+    def find_message(self, message: Message) -> str | None: ...
+    def send_message(self, message: Message) -> str: ...
 
 
 class SubmissionReads(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.base import Adapter
+from canonical.events import CourseEnrollment
 from integrations.documents.document import LmsIntegration, ValidationCheck
 from shared.http import Policy
 
@@ -48,9 +49,10 @@ class CsvFallbackAdapter(Adapter[LmsIntegration]):
             )
         ]
 
-    def push_enrollment(self, payload: dict[str, Any]) -> str:
-        self.request("PUT", f"/enrollments/{payload['key']}", operation="sync.push_enrollment", json=payload)
-        return str(payload["key"])
+    def push_enrollment(self, enrollment: CourseEnrollment) -> str:
+        body = enrollment.model_dump(mode="json")
+        self.request("PUT", f"/enrollments/{enrollment.key}", operation="sync.push_enrollment", json=body)
+        return enrollment.key
 
 
 ENROLLMENT_COLUMNS = ("member_id", "course_id", "course_title", "status", "enrolled_on", "completed_on")

@@ -6,9 +6,9 @@ is unknown is looked up (same recipient, same body, sent today) before it is sen
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from adapters.base import Adapter
+from canonical.messages import Message
 from integrations.documents.document import MessagingIntegration
 from shared.errors import ProviderError
 
@@ -30,26 +30,26 @@ class TwilioAdapter(Adapter[MessagingIntegration]):
         return f"/Accounts/{self.document.config.account_sid}/Messages.json"
 
     @staticmethod
-    def address(payload: dict[str, Any]) -> str:
-        return f"whatsapp:{payload['to']}" if payload.get("channel") == "whatsapp" else payload["to"]
+    def address(message: Message) -> str:
+        return f"whatsapp:{message.to}" if message.channel == "whatsapp" else message.to
 
-    def find_message(self, payload: dict[str, Any]) -> str | None:
+    def find_message(self, message: Message) -> str | None:
         today = datetime.now(UTC).date().isoformat()
         data = self.request(
             "GET",
             self._messages,
             operation="sync.lookup",
-            params={"To": self.address(payload), "DateSent>": today, "PageSize": 50},
+            params={"To": self.address(message), "DateSent>": today, "PageSize": 50},
         ).json()
-        found = [m for m in data.get("messages", []) if m.get("body") == payload["body"]]
+        found = [m for m in data.get("messages", []) if m.get("body") == message.body]
         return found[0]["sid"] if found else None
 
-    def send_message(self, payload: dict[str, Any]) -> str:
+    def send_message(self, message: Message) -> str:
         config, capabilities = self.document.config, self.document.capabilities
-        channel = payload.get("channel", "sms")
+        channel = message.channel
         if not getattr(capabilities, channel, False):
             raise ProviderError(detail=f"the {channel} capability is off for this integration", provider="twilio")
-        form = {"To": self.address(payload), "Body": payload["body"]}
+        form = {"To": self.address(message), "Body": message.body}
         if config.messaging_service_sid:
             form["MessagingServiceSid"] = config.messaging_service_sid
         elif config.default_sender:

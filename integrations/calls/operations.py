@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from adapters import capabilities as can
+from canonical.messages import Message
 from integrations.documents.document import IntegrationDocument
 
 # adapter (satisfying the Protocol), the validated arguments, the call's key → the provider's result.
@@ -52,12 +53,16 @@ class RelayMessage(_Args):
     channel: Literal["sms", "whatsapp"] = "sms"
 
 
+def _message(args: RelayMessage, key: str) -> Message:
+    return Message(key=key, to=args.to, body=args.body, channel=args.channel)
+
+
 def _relay(adapter: can.MessageSend, args: RelayMessage, key: str) -> dict[str, Any]:
-    return {"message_sid": adapter.send_message(args.model_dump())}
+    return {"message_sid": adapter.send_message(_message(args, key))}
 
 
 def _find_relayed(adapter: can.MessageSend, args: RelayMessage, key: str) -> dict[str, Any] | None:
-    sid = adapter.find_message(args.model_dump())  # Twilio takes no idempotency key: same recipient and body today
+    sid = adapter.find_message(_message(args, key))  # Twilio takes no idempotency key: same recipient and body today
     return {"message_sid": sid} if sid else None
 
 

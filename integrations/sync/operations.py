@@ -11,6 +11,10 @@ from adapters.accounting import Expense, Invoice, InvoiceRef, InvoiceStatus, Pay
 from adapters.crm import StaleMember
 from adapters.csv_fallback import enrollments_csv
 from adapters.kobo import answers
+from canonical.events import CourseEnrollment
+from canonical.messages import Message
+from canonical.recipes.engine import Mapper, RowRejected
+from canonical.recipes.recipe import shipped
 from integrations.documents.document import CrmIntegration, DataCollectionIntegration, IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.adams import pull_test_results, submit_tues, sync_whereabouts
@@ -31,6 +35,8 @@ from integrations.sync.registry import (
 )
 from integrations.sync.social import auto_publish_posts
 from shared.errors import NotFound, ProviderError
+
+_KOBO = Mapper(shipped()["kobo_submissions"])  # compiled once: every submission of every run
 
 
 def push_invoices(adapter: can.InvoicePush, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
@@ -139,8 +145,22 @@ def export_reimbursements(
 
 def send_messages(adapter: can.MessageSend, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     return deliver(
-        "message", outbox, document, find=adapter.find_message, push=adapter.send_message, heartbeat=env.heartbeat
+        "message",
+        outbox,
+        document,
+        find=lambda payload: adapter.find_message(Message.model_validate(payload)),
+        push=lambda payload: adapter.send_message(Message.model_validate(payload)),
+        heartbeat=env.heartbeat,
     )
+
+
+def canonical_registration(submission: dict[str, Any]) -> dict[str, Any] | None:
+    """The submission as a canonical Registration when the form follows the hub's registration template (the
+    kobo_submissions recipe); None for any other form (its answers still travel as they are)."""
+    try:
+        return _KOBO.map(submission).model_dump(mode="json", exclude_none=True)
+    except RowRejected:
+        return None
 
 
 def registration_event(document: IntegrationDocument, asset_uid: str, submission: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +177,7 @@ def registration_event(document: IntegrationDocument, asset_uid: str, submission
             "submission_uuid": submission.get("_uuid"),
             "submitted_at": submission.get("_submission_time"),
             "answers": answers(submission),
+            "registration": canonical_registration(submission),
         },
     )
 
@@ -309,7 +330,7 @@ def sync_enrollments(adapter: can.EnrollmentSync, outbox: Outbox, document: Inte
                 outbox,
                 document,
                 find=lambda payload: None,  # PUT by our key: sending again is safe
-                push=adapter.push_enrollment,
+                push=lambda payload: adapter.push_enrollment(CourseEnrollment.model_validate(payload)),
                 heartbeat=env.heartbeat,
             )
         except ProviderError as exc:

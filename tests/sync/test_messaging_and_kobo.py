@@ -73,8 +73,12 @@ def test_kobo_submissions_become_registrations_once(admin: ApiClient, fakes: Fak
         kobo.kobo_submit(
             "aFormForClubs01", {"name": f"Club {i}", "group/contact": f"c{i}@ex.org"}, at=f"2026-11-20T10:0{i}:00"
         )
-    for i in range(3):
+    for i in range(2):
         kobo.kobo_submit("aFormForPlayers1", {"name": f"Player {i}"}, at=f"2026-11-21T09:0{i}:00")
+    # a form on the hub's registration template: the event carries it as a canonical Registration too
+    entry = {"registration_id": "REG-7", "competition": "SM-2026", "member_number": "M-0042", "entry_fee": "250,00",
+             "currency": "SEK", "status": "registered"}  # fmt: skip
+    kobo.kobo_submit("aFormForPlayers1", entry, at="2026-11-21T09:05:00")
     path = activate(
         admin,
         {
@@ -96,6 +100,10 @@ def test_kobo_submissions_become_registrations_once(admin: ApiClient, fakes: Fak
     club = next(e for e in events if e["data"]["answers"].get("name") == "Club 3")
     assert club["data"]["answers"] == {"name": "Club 3", "group/contact": "c3@ex.org"}  # no Kobo bookkeeping
     assert club["data"]["asset_uid"] == "aFormForClubs01" and club["data"]["submitted_at"] == "2026-11-20T10:03:00"
+    assert club["data"]["registration"] is None  # not the registration template
+    reg = next(e for e in events if e["data"]["answers"].get("registration_id") == "REG-7")["data"]["registration"]
+    assert reg == {"registration_id": "REG-7", "competition_id": "SM-2026", "member_id": "M-0042", "status": "registered",
+                   "registered_at": "2026-11-21T09:05:00Z", "fee_minor": 25000, "currency": "SEK"}  # fmt: skip
 
     calls = kobo.kobo_data_calls
     again = run()
