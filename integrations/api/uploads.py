@@ -16,19 +16,20 @@ from shared.errors import FieldError, PayloadTooLarge, ValidationFailed
 SPOOL_IN_MEMORY = 1 << 20  # larger uploads go to a temporary file
 
 
-async def spool(request: Request) -> tuple[IO[bytes], str, int, str | None]:
-    """The uploaded file (multipart field `file`, or the raw body), its SHA-256, size and declared charset."""
+async def spool(request: Request) -> tuple[IO[bytes], str, int, str | None, str | None]:
+    """The uploaded file (multipart field `file`, or the raw body): its bytes, SHA-256, size, declared charset
+    and, from a multipart upload, its file name."""
     ctype = request.headers.get("content-type", "")
     spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned open
     h = hashlib.sha256()
     size = 0
-    charset = None
+    charset = name = None
     if ctype.startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise ValidationFailed("No file.", [FieldError("body:file", "send the file in the form field `file`")])
-        charset = _charset(upload.content_type or "")
+        charset, name = _charset(upload.content_type or ""), upload.filename
         while block := await upload.read(1 << 20):
             h.update(block)
             size += len(block)
@@ -41,7 +42,7 @@ async def spool(request: Request) -> tuple[IO[bytes], str, int, str | None]:
             size += len(block)
             spooled.write(block)
     spooled.seek(0)
-    return spooled, h.hexdigest(), size, charset
+    return spooled, h.hexdigest(), size, charset, name
 
 
 def spool_blob(blobs: Blobs, name: str, limit: int) -> tuple[IO[bytes], str, int]:

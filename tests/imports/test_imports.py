@@ -46,6 +46,7 @@ def test_a_legacy_file_lands_in_the_outbox_once(admin: ApiClient, hub: Hub, fake
     assert first.status_code == 201, first.text
     job = first.json()
     assert (job["status"], job["rows"], job["accepted"], job["created"], job["rejected"]) == ("succeeded", 24, 24, 24, 0)
+    assert job["file_name"] == "members.csv"  # the multipart upload's own name
     record = hub.outbox.get(admin.tenant, doc["id"], "member", "01300000")
     assert record.payload["fields"]["last_name"] == "Dupont" and record.payload["fields"]["phone"].startswith("+336")
     assert "licence_category" not in record.payload["fields"]  # not in member_field_map: the CRM gets only mapped fields

@@ -99,7 +99,7 @@ async def reconcile_records(
     record: Annotated[str, Query(pattern=r"^[a-z_]{1,40}$", description="The record kind the file reconciles.")],
     encoding: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Any:
-    stream, _, _, charset = await spool(request)
+    stream, _, _, charset, _ = await spool(request)
 
     def run() -> ReconciliationReport:
         _kind(integrations, catalog, tenant_id, integration_id, record, "query:record")

@@ -89,7 +89,8 @@ async def import_file(
 ) -> Any:
     demand_for_model(principal, recipe_named(recipe).model, write=True)
     if blob is None:
-        stream, sha256, size, charset = await spool(request)
+        stream, sha256, size, charset, uploaded_as = await spool(request)
+        file_name = uploaded_as or file_name
     else:
         if not blob.startswith(f"{tenant_id}/{integration_id}/"):  # another integration's upload is not this one's
             raise ValidationFailed("Not an upload of this integration.", [FieldError("query:blob", "unknown upload")])
