@@ -95,13 +95,6 @@ function keepValues(form, body) {
 
 // --- one integration --------------------------------------------------------------------------------------
 
-const TRANSITIONS = {
-  draft: ["activate", "decommission"],
-  active: ["pause", "decommission"],
-  paused: ["resume", "decommission"],
-  decommissioned: [],
-};
-
 function confirmDialog(message, danger) {
   const dialog = document.getElementById("confirm");
   return new Promise((resolveChoice) => {
@@ -116,7 +109,7 @@ function confirmDialog(message, danger) {
 
 export async function detail(id, note = null) {
   const path = tenantPath(`/integrations/${id}`);
-  const doc = await call("GET", path);
+  const [doc, status] = await Promise.all([call("GET", path), call("GET", `${path}/status`)]);
   const providerSpec = await call("GET", `/api/v1/providers/${doc.provider}`);
   const usage = await call("GET", `${path}/usage`, { query: { from: daysAgo(29) } }).catch(() => null);
   const today = await call("GET", `${path}/usage`, { query: { from: daysAgo(0) } }).catch(() => null);
@@ -160,7 +153,7 @@ export async function detail(id, note = null) {
     <section aria-labelledby="h-actions"><h2 id="h-actions">${t("integration.actions")}</h2>
       ${oauth && doc.status !== "decommissioned" ? html`<button class="secondary" id="connect" @click=${connect}>${doc.credentials.oauth_refresh_token_ref ? t("action.reconnect") : t("action.connect")}</button>` : nothing}
       ${doc.status !== "decommissioned" ? html`<button class="secondary" id="validate" @click=${validate}>${t("action.validate")}</button>` : nothing}
-      ${TRANSITIONS[doc.status].map((a) => html`<button id="${a}" class="${a === "decommission" ? "danger" : ""}" @click=${() => transition(a)}>${t(`action.${a}`)}</button>`)}
+      ${status.allowed_transitions.map((a) => html`<button id="${a}" class="${a === "decommission" ? "danger" : ""}" @click=${() => transition(a)}>${t(`action.${a}`)}</button>`)}
       ${doc.last_validation && !note ? checks(doc.last_validation) : nothing}
     </section>
     ${credentials(doc, providerSpec, path, id)}
@@ -309,17 +302,27 @@ export async function mapping(id, errors = {}, result = null) {
     call("GET", `${path}/crm/field-mapping`), call("GET", "/api/v1/models/member/fields"), call("GET", `${path}/crm/objects`)]);
   const object = current.member_object;
   const remote = (await call("GET", `${path}/crm/objects/${object}/fields`)).items;
+  const orderObject = (result && result.body ? result.body.order_object : current.order_object) || "";
+  const orderRemote = orderObject ? (await call("GET", `${path}/crm/objects/${orderObject}/fields`).catch(() => ({ items: [] }))).items : [];
+  const orderRows = [...Object.entries((result && result.body ? result.body.order_field_map : current.order_field_map) || {}), ["", ""]];
   const rows = Object.entries(current.member_field_map);
-  const save = async (event) => {
-    event.preventDefault();
-    const f = event.target;
+  const readForm = (f) => {
     const map = {};
     for (const row of f.querySelectorAll(".map-row")) {
       const ours = row.querySelector(".ours").value, theirs = row.querySelector(".theirs").value;
       if (ours && theirs) map[ours] = theirs;
     }
-    const body = { member_object: f.member_object.value, member_field_map: map, event_tag_field: f.event_tag.value,
-      course_tag_field: f.course_tag.value || null };
+    const orders = {};
+    for (const row of f.querySelectorAll(".order-row")) {
+      const ours = row.querySelector(".ours").value.trim(), theirs = row.querySelector(".theirs").value;
+      if (ours && theirs) orders[ours] = theirs;
+    }
+    return { member_object: f.member_object.value, member_field_map: map, event_tag_field: f.event_tag.value,
+      course_tag_field: f.course_tag.value || null, order_object: f.order_object.value || null, order_field_map: orders };
+  };
+  const save = async (event) => {
+    event.preventDefault();
+    const body = readForm(event.target);
     try { const r = await call("PUT", `${path}/crm/field-mapping`, { body }); mapping(id, {}, r); }
     catch (e) { if (e instanceof Problem && e.status === 422) mapping(id, e.byPointer(), { problem: e.message, body }); else throw e; }
   };
@@ -342,6 +345,14 @@ export async function mapping(id, errors = {}, result = null) {
       ${(errors["/event_tag_field"] || []).map((m) => html`<span class="field-error" role="alert">${m}</span>`)}
       <label for="course_tag">${t("mapping.course_tag")}</label>
       <select id="course_tag" name="course_tag"><option value=""></option>${remote.map((r) => html`<option value="${r.name}" ?selected=${r.name === current.course_tag_field}>${r.name}</option>`)}</select>
+      <label for="order_object">${t("mapping.order_object")}<span class="hint">${t("mapping.order_hint")}</span></label>
+      <select id="order_object" name="order_object" @change=${(e) => mapping(id, {}, { body: readForm(e.target.form) })}><option value=""></option>${objects.items.map((o) => html`<option value="${o.name}" ?selected=${o.name === orderObject}>${o.label}</option>`)}</select>
+      ${(errors["/order_object"] || []).map((m) => html`<span class="field-error" role="alert">${m}</span>`)}
+      ${orderObject ? html`<table><caption>${t("mapping.order_fields")}</caption><thead><tr><th scope="col">${t("mapping.order_field")}</th><th scope="col">${t("mapping.crm")}</th></tr></thead><tbody>
+        ${orderRows.map(([ours, theirs], i) => html`<tr class="order-row"><td><input class="ours" aria-label="${t("mapping.order_field")} ${i + 1}" .value=${ours}></td>
+          <td><select class="theirs" aria-label="${t("mapping.crm")} (${t("mapping.order_object")}) ${i + 1}"><option value=""></option>
+            ${[...orderRemote.map((r) => r.name), ...(orderRemote.some((r) => r.name === theirs) ? [] : [theirs])].filter(Boolean).map((n) => html`<option value="${n}" ?selected=${n === theirs}>${n}</option>`)}</select>
+            ${(errors[`/order_field_map/${ours}`] || []).map((m) => html`<span class="field-error" role="alert">${m}</span>`)}</td></tr>`)}</tbody></table>` : nothing}
       <p><button type="submit" id="save-mapping">${t("mapping.save")}</button></p>
     </form>`);
 }

@@ -168,6 +168,15 @@ def test_the_field_mapping_refuses_an_unknown_crm_field_inline(page: Any, admin:
     saved = admin.get(f"{admin.integrations}/{doc['id']}/crm/field-mapping").json()
     assert saved["member_field_map"] == {"first_name": "firstName", "phone": "phoneNumber"}
 
+    # the order object, then its fields from the CRM
+    page.get_by_label(re.compile("^Order object")).select_option("Account")
+    page.get_by_label("Platform order field 1").fill("title")
+    page.get_by_label("CRM field (Order object) 1").select_option("name")
+    page.get_by_role("button", name="Save mapping").click()
+    page.get_by_text("Mapping saved.").wait_for()
+    saved = admin.get(f"{admin.integrations}/{doc['id']}/crm/field-mapping").json()
+    assert (saved["order_object"], saved["order_field_map"]) == ("Account", {"title": "name"})
+
     # an import with its error report, from the integration's page
     page.goto(f"/console/#/integrations/{doc['id']}")
     sample = Path(__file__).parents[2] / "canonical" / "recipes" / "samples" / "ffpjp_members.csv"

@@ -46,7 +46,9 @@ from integrations.api.deps import (
     TokensDep,
 )
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Condition, ValidationResult
+from integrations.documents.lifecycle import allowed_from
 from integrations.sync.jobs import supported_operations, trigger_sync
 from integrations.sync.operations import OPERATIONS
 from integrations.sync.runs import SyncRun
@@ -210,6 +212,11 @@ def cancel(
 class IntegrationStatus(BaseModel):
     integration_id: str
     lifecycle: str
+    allowed_transitions: list[str] = Field(
+        default_factory=list,
+        description="The lifecycle transitions allowed from here (what the console offers).",
+        examples=[["pause", "decommission"]],
+    )
     last_validation: ValidationResult | None
     conditions: list[Condition]
     token_state: str = Field(description="n/a, connected, needs_reauth")
@@ -239,6 +246,7 @@ def status(
     return IntegrationStatus(
         integration_id=document.id,
         lifecycle=document.status,
+        allowed_transitions=allowed_from(LifecycleStatus(document.status)),
         last_validation=document.last_validation,
         conditions=document.conditions,
         token_state="n/a"
