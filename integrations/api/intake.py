@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from adapters.catalog import Catalog
 from integrations.documents.document import F, IntegrationDocument, of_family
 from integrations.repository import IntegrationRepository
-from integrations.sync.operations import OPERATIONS, offered
+from integrations.sync.operations import OPERATIONS, delivered_records
 from integrations.sync.outbox import Outbox
 from shared.errors import FieldError, ValidationFailed
 
@@ -58,7 +58,7 @@ class Intake:
         operation it is offered delivers records of this kind."""
         document = self.integrations.recent(tenant_id, integration_id).document
         capabilities = self.catalog.get(document.provider).capabilities
-        if not any(op.record == record and op.delivers for op in offered(document, capabilities)):
+        if record not in delivered_records(document, capabilities):
             ops = [op.name for op in OPERATIONS.values() if op.record == record and op.delivers]
             detail = f"{document.provider} runs none of {ops} here (not in its catalog, or the capability flag is off)"
             raise ValidationFailed(f"This integration {what}.", [FieldError(pointer, detail)])

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from canonical.recipes.reader import FileRefused, detect
-from integrations.sync.operations import offered
 from integrations.sync.outbox import Outbox, OutboxRecord
 from shared.csv_cells import csv_bytes
 from shared.errors import NotFound
@@ -43,11 +42,6 @@ def records(outbox: Outbox, tenant_id: str, integration_id: str, kind: str, stat
     if state == "delivered":
         return outbox.delivered(tenant_id, integration_id, kind)
     return outbox.due(tenant_id, integration_id, kind, max_attempts=1 << 30)
-
-
-def record_kinds(document: Any, capabilities: list[str]) -> list[str]:
-    """The record kinds this integration's operations deliver (what an export or a reconciliation can name)."""
-    return sorted({op.record for op in offered(document, capabilities) if op.delivers and op.record})
 
 
 @dataclass

@@ -22,7 +22,7 @@ from canonical.recipes.recipe import Recipe, shipped
 from integrations.imports.store import ImportJob, Imports, ImportStatus
 from integrations.imports.targets import TARGETS, Target
 from integrations.repository import IntegrationRepository
-from integrations.sync.operations import offered
+from integrations.sync.operations import delivered_records
 from integrations.sync.outbox import Outbox
 from shared.errors import FieldError, ValidationFailed
 
@@ -76,7 +76,7 @@ class Importer:
                 [FieldError("query:recipe", f"{recipe.recipe} fills {recipe.model}, which no integration takes")],
             )
         capabilities = self.catalog.get(document.provider).capabilities
-        if not any(op.record == target.record and op.delivers for op in offered(document, capabilities)):
+        if target.record not in delivered_records(document, capabilities):
             raise ValidationFailed(
                 f"This integration takes no {target.record} records.",
                 [FieldError("query:recipe", f"{document.provider} runs no operation delivering {target.record} here")],

@@ -421,3 +421,9 @@ OPERATIONS: dict[str, Operation] = _registry(
 def offered(document: IntegrationDocument, capabilities: list[str]) -> list[Operation]:
     """The operations this integration may run, given its provider's catalog capabilities."""
     return [op for op in OPERATIONS.values() if op.offered_to(document, capabilities)]
+
+
+def delivered_records(document: IntegrationDocument, capabilities: list[str]) -> list[str]:
+    """The record kinds an operation this integration may run delivers: what its outbox intake, imports, exports
+    and reconciliations take."""
+    return sorted({op.record for op in offered(document, capabilities) if op.delivers and op.record})

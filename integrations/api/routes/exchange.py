@@ -23,7 +23,8 @@ from integrations.api.deps import (
 )
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.api.uploads import spool
-from integrations.imports.reconcile import export_csv, reconcile, record_kinds, records
+from integrations.imports.reconcile import export_csv, reconcile, records
+from integrations.sync.operations import delivered_records
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["imports"])
@@ -32,7 +33,7 @@ Kind = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$", description="A record kind
 
 def _kind(integrations: Any, catalog: Any, tenant_id: str, integration_id: str, kind: str, pointer: str) -> None:
     document = integrations.get(tenant_id, integration_id).document
-    kinds = record_kinds(document, catalog.get(document.provider).capabilities)
+    kinds = delivered_records(document, catalog.get(document.provider).capabilities)
     if kind not in kinds:
         raise ValidationFailed(f"This integration delivers no {kind} records.", [FieldError(pointer, f"not one of {kinds}")])
 
