@@ -56,12 +56,13 @@ class CrmFields(BaseModel):
     items: list[CrmFieldOut]
 
 
-def _adapter(live: LiveAdapters, tenant_id: str, integration_id: str) -> Any:
+def _crm(live: LiveAdapters, tenant_id: str, integration_id: str) -> tuple[Any, Any]:
+    """The CRM integration's document and its adapter (one read of the document)."""
     document = live.integrations.get(tenant_id, integration_id).document
     adapter = live.adapter_for(document)
     if document.family != "crm" or not hasattr(adapter, "objects"):
         raise Conflict(f"{document.provider} ({document.family}) offers no CRM metadata.", reason="no_crm_metadata")
-    return adapter
+    return document, adapter
 
 
 @router.get(
@@ -72,7 +73,7 @@ def _adapter(live: LiveAdapters, tenant_id: str, integration_id: str) -> Any:
     responses={**COMMON, **CRM},
 )
 def objects(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep) -> Any:
-    return CrmObjects(items=[CrmObjectOut(**vars(o)) for o in _adapter(live, tenant_id, integration_id).objects()])
+    return CrmObjects(items=[CrmObjectOut(**vars(o)) for o in _crm(live, tenant_id, integration_id)[1].objects()])
 
 
 @router.get(
@@ -85,7 +86,7 @@ def objects(tenant_id: TenantId, integration_id: IntegrationId, principal: Reade
 def fields(
     tenant_id: TenantId, integration_id: IntegrationId, object_name: ObjectName, principal: Reader, live: LiveDep
 ) -> Any:
-    adapter = _adapter(live, tenant_id, integration_id)
+    _, adapter = _crm(live, tenant_id, integration_id)
     try:
         found = adapter.fields(object_name)
     except LookupError as exc:
@@ -147,13 +148,13 @@ async def put_field_mapping(
     dry_run: Annotated[bool, Query(description="Only check the mapping against the CRM.")] = False,
 ) -> Any:
     def apply() -> Any:  # the CRM's metadata and storage: on a worker thread
-        adapter = _adapter(live, tenant_id, integration_id)
+        document, adapter = _crm(live, tenant_id, integration_id)
         warnings = check_mapping(body, adapter.objects, adapter.fields)
         if not dry_run:
             stored = patch_integration(
                 tenant_id,
                 integration_id,
-                body.patch(live.integrations.get(tenant_id, integration_id).document.config),
+                body.patch(document.config),
                 repo=live.integrations,
                 if_match=if_match,
                 actor=principal.actor,
