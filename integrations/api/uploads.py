@@ -20,29 +20,26 @@ async def spool(request: Request) -> tuple[IO[bytes], str, int, str | None, str 
     """The uploaded file (multipart field `file`, or the raw body): its bytes, SHA-256, size, declared charset
     and, from a multipart upload, its file name."""
     ctype = request.headers.get("content-type", "")
-    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned open
     h = hashlib.sha256()
     size = 0
-    charset = name = None
     if ctype.startswith("multipart/form-data"):
+        # The multipart parser spools the file already: hash it in place and hand that spool on, not a copy.
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise ValidationFailed("No file.", [FieldError("body:file", "send the file in the form field `file`")])
-        charset, name = _charset(upload.content_type or ""), upload.filename
         while block := await upload.read(1 << 20):
             h.update(block)
             size += len(block)
-            spooled.write(block)
-        await upload.close()
-    else:
-        charset = _charset(ctype)
-        async for block in request.stream():
-            h.update(block)
-            size += len(block)
-            spooled.write(block)
+        await upload.seek(0)
+        return upload.file, h.hexdigest(), size, _charset(upload.content_type or ""), upload.filename
+    spooled: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned open
+    async for block in request.stream():
+        h.update(block)
+        size += len(block)
+        spooled.write(block)
     spooled.seek(0)
-    return spooled, h.hexdigest(), size, charset, name
+    return spooled, h.hexdigest(), size, _charset(ctype), None
 
 
 def spool_blob(blobs: Blobs, name: str, limit: int) -> tuple[IO[bytes], str, int]:
