@@ -176,8 +176,9 @@ class Importer:
             if len(errors) >= ERRORS_BATCH or (job.rows % 256 == 0 and time.monotonic() - saved >= PROGRESS_EVERY_S):
                 self._flush(job, errors)
                 saved = time.monotonic()
-        self._flush(job, errors)
-        self._finish(job, ImportStatus.partial if job.rejected else ImportStatus.succeeded, "")
+        if errors:
+            self.imports.add_errors(job, errors)
+        self._finish(job, ImportStatus.partial if job.rejected else ImportStatus.succeeded, "")  # saves the job
 
     def _flush(self, job: ImportJob, errors: list[tuple[int, CellError]]) -> None:
         if errors:
