@@ -15,6 +15,7 @@ from adapters.catalog import Catalog
 from adapters.registry import build_adapter
 from adapters.spec import ProviderSpec
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from shared.http import OutboundClient
 
 
@@ -45,8 +46,7 @@ class UsageRecorder(Protocol):
     def record(
         self,
         *,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         provider: str,
         operation: str,
         status: int | None,
@@ -86,8 +86,7 @@ class AdapterFactory:
 
         def record(operation: str, status: int | None, latency_ms: float) -> None:
             self.usage.record(
-                tenant_id=document.tenant_id,
-                integration_id=document.id,
+                ref=document.ref,
                 provider=document.provider,
                 operation=operation,
                 status=status,

@@ -46,14 +46,14 @@ def run(conn: str) -> list[dict[str, object]]:
         doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
         refresh = fake._issue(["https://www.googleapis.com/auth/calendar.events"])["refresh_token"]  # noqa: SLF001 - a consent
         for slot, value in (("oauth_client_secret_ref", fake.client_secret), ("oauth_refresh_token_ref", refresh)):
-            stored = hub.credentials.put(tenant, doc.id, slot, value, actor="bench")
-            set_credential_ref(tenant, doc.id, slot, stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-        doc = of_family(hub.integrations.get(tenant, doc.id).document, CalendarIntegration)
+            stored = hub.credentials.put(doc.ref, slot, value, actor="bench")
+            set_credential_ref(doc.ref, slot, stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+        doc = of_family(hub.integrations.get(doc.ref).document, CalendarIntegration)
         for i in range(N):
             fake.user_add(f"Tävling {i}", f"2027-05-{1 + i % 28:02d}T09:00:00Z", f"2027-05-{1 + i % 28:02d}T17:00:00Z")
         adapter = cast(EventChanges, hub.adapter_for(doc))
         emitted: list[dict[str, Any]] = []
-        env = SyncEnv(heartbeat=lambda progress=None: None, state=hub.sync_state, emit=emitted.append)
+        env = SyncEnv(heartbeat=lambda progress=None: None, state=hub.sync_state, emit=emitted.append, started_at=hub.now())
 
         def bare() -> None:
             assert sum(len(page.events) for page in adapter.changes(None)) == N
@@ -77,7 +77,10 @@ def run(conn: str) -> list[dict[str, object]]:
         ids = list(fake.live())
 
         counting = _CountingTable(hub.sync_state._table)  # noqa: SLF001 - count what the pull reads
-        counted = SyncEnv(heartbeat=lambda progress=None: None, state=SyncState(counting), emit=emitted.append)  # type: ignore[arg-type]
+        counting_state = SyncState(counting)  # type: ignore[arg-type]  # a Table stand-in that counts reads
+        counted = SyncEnv(
+            heartbeat=lambda progress=None: None, state=counting_state, emit=emitted.append, started_at=hub.now()
+        )
 
         def incremental() -> int:
             for event_id in ids[:5]:
@@ -88,7 +91,7 @@ def run(conn: str) -> list[dict[str, object]]:
 
         small = incremental()
         others = {f"elsewhere{i:06d}": '{"key": null, "digest": "0", "start": ""}' for i in range(N * 9)}
-        hub.sync_state.remember(tenant, doc.id, "calendar", others)  # 10x the events known, none of them changed
+        hub.sync_state.remember(doc.ref, "calendar", others)  # 10x the events known, none of them changed
         large = incremental()
         scale: dict[str, object] = {
             "bench": f"calendar pull: state rows read for 5 changes, {N * 10} events known vs {N}",

@@ -58,11 +58,9 @@ def connected_fortnox(hub: Hub, fake: FortnoxFake, tenant: str) -> AccountingInt
         actor="bench",
         now=hub.now,
     ).document
-    stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")
-    set_credential_ref(
-        tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now
-    )
-    doc = hub.integrations.get(tenant, doc.id).document
+    stored = hub.credentials.put(doc.ref, "oauth_client_secret_ref", fake.client_secret, actor="bench")
+    set_credential_ref(doc.ref, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+    doc = hub.integrations.get(doc.ref).document
     redirect = hub.oauth._redirect_uri  # noqa: SLF001 - the bench plays the browser
     code = fake.issue_code(["companyinformation", "invoice"], redirect)
     data = hub.tokens.exchange(
@@ -73,15 +71,14 @@ def connected_fortnox(hub: Hub, fake: FortnoxFake, tenant: str) -> AccountingInt
     )
     hub.tokens.publish(doc, data, rotates=True, reason="grant")
     set_credential_ref(
-        tenant,
-        doc.id,
+        doc.ref,
         "oauth_refresh_token_ref",
-        f"kv:{secret_name(tenant, doc.id, 'oauth_refresh_token_ref')}",
+        f"kv:{secret_name(doc.ref, 'oauth_refresh_token_ref')}",
         repo=hub.integrations,
         actor="bench",
         now=hub.now,
     )
-    return of_family(hub.integrations.get(tenant, doc.id).document, AccountingIntegration)
+    return of_family(hub.integrations.get(doc.ref).document, AccountingIntegration)
 
 
 def alternating_medians(a: Callable[[], object], b: Callable[[], object], *, rounds: int) -> tuple[float, float]:

@@ -25,6 +25,7 @@ from bench.common import alternating_medians, fresh_hub
 from bench.servers import spawn
 from devfakes.servers import loopback
 from devfakes.swish import SwishFake
+from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.events_out.delivery import message_id
 from shared.http import OutboundClient
@@ -56,8 +57,7 @@ def run(conn: str) -> dict[str, object]:
             return cloud_event(
                 "payment.succeeded",
                 id=f"evt-{n}",
-                tenant_id=tenant,
-                integration_id="int_1",
+                ref=IntegrationRef(tenant, "int_1"),
                 subject=f"payments/P{n}",
                 data={"key": f"P{n}", "amount_minor": 45000, "currency": "SEK"},
             )

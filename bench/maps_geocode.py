@@ -36,11 +36,11 @@ def run(conn: str) -> list[dict[str, object]]:
             "config": {"domain_allowlist": ["www.petanque.se"], "monthly_usage_budget": 1_000_000},
         }
         doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
-        stored = hub.credentials.put(tenant, doc.id, "api_key_ref", GOOD["google_maps"], actor="bench")
-        set_credential_ref(tenant, doc.id, "api_key_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-        validate_integration(tenant, doc.id, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
+        stored = hub.credentials.put(doc.ref, "api_key_ref", GOOD["google_maps"], actor="bench")
+        set_credential_ref(doc.ref, "api_key_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+        validate_integration(doc.ref, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
         transition_integration(
-            tenant, doc.id, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
+            doc.ref, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
         )
         maps, session = hub.map_lookups, requests.Session()
         url = f"{fakes.provider_urls['google_maps']['base_url']}/geocode/json"
@@ -51,12 +51,12 @@ def run(conn: str) -> list[dict[str, object]]:
             assert r.json()["status"] == "OK"
 
         def cold() -> None:
-            assert not maps.geocode(tenant, doc.id, next(fresh)).cached
+            assert not maps.geocode(doc.ref, next(fresh)).cached
 
         def warm() -> None:
-            assert maps.geocode(tenant, doc.id, "Kungsholmsgatan 1, Stockholm").cached
+            assert maps.geocode(doc.ref, "Kungsholmsgatan 1, Stockholm").cached
 
-        maps.geocode(tenant, doc.id, "Kungsholmsgatan 1, Stockholm")
+        maps.geocode(doc.ref, "Kungsholmsgatan 1, Stockholm")
         warm_ms, bare_ms = interleaved_p50(warm, bare, n=N)
         cold_ms, bare2_ms = interleaved_p50(cold, bare, n=N)
     finally:

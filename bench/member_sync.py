@@ -45,11 +45,9 @@ def run(conn: str) -> dict[str, object]:
             },
         }
         doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
-        stored = hub.credentials.put(tenant, doc.id, "oauth_client_secret_ref", fake.client_secret, actor="bench")
-        set_credential_ref(
-            tenant, doc.id, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now
-        )
-        doc = of_family(hub.integrations.get(tenant, doc.id).document, CrmIntegration)
+        stored = hub.credentials.put(doc.ref, "oauth_client_secret_ref", fake.client_secret, actor="bench")
+        set_credential_ref(doc.ref, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+        doc = of_family(hub.integrations.get(doc.ref).document, CrmIntegration)
         for i in range(N):
             row = {"contactid": str(uuid.uuid4()), "firstname": f"A{i}", "lastname": "B", "emailaddress1": f"{i}@x.se"}
             fake._stamp(row)  # noqa: SLF001 - seeding the fake CRM

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from bench.common import fresh_hub, interleaved_p50
 from devfakes.servers import loopback, serve
+from integrations.documents.ref import IntegrationRef
 from shared.http import Call, OutboundClient, Policy, Window
 
 
@@ -28,7 +29,7 @@ def run(conn: str) -> dict[str, object]:
             limit_key="bench:1",
             window=Window(1_000_000, 1.0),
             on_attempt=lambda s, ms: hub.usage.record(
-                tenant_id="bench", integration_id="int_bench", provider="bench", operation="ping", status=s, latency_ms=ms
+                ref=IntegrationRef("bench", "int_bench"), provider="bench", operation="ping", status=s, latency_ms=ms
             ),
         )
         raw, wrapped = interleaved_p50(lambda: bare.get(url), lambda: client.send(Call("GET", url), policy), n=1000)

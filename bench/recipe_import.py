@@ -24,6 +24,7 @@ from pathlib import Path
 from bench.common import fresh_hub
 from canonical.people import Member
 from canonical.recipes.recipe import RECIPES, shipped
+from integrations.documents.ref import IntegrationRef
 from integrations.imports.run import Importer, Upload, digest
 from integrations.service import create_integration
 
@@ -55,7 +56,7 @@ def hub_import(importer: Importer, integration_id: str, path: Path) -> int:
     with path.open("rb") as f:
         sha, size = digest(f)
         upload = Upload(f, path.name, size, sha)
-        job, found = importer.run("bench-imp", integration_id, "ffpjp_members", upload, dry_run=True)
+        job, found = importer.run(IntegrationRef("bench-imp", integration_id), "ffpjp_members", upload, dry_run=True)
     assert job.rejected == 0 and not found, job
     return job.accepted
 

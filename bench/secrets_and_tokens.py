@@ -6,12 +6,13 @@ import threading
 
 from bench.common import connected_fortnox, fresh_hub, interleaved_p50
 from devfakes.launcher import start_fakes
+from integrations.documents.ref import IntegrationRef
 
 
 def run(conn: str) -> list[dict[str, object]]:
     hub = fresh_hub(conn)
     tenant, integration = "bench-fed", "int_" + "b" * 24
-    stored = hub.credentials.put(tenant, integration, "api_key_ref", "bench-secret-value-123", actor="bench")
+    stored = hub.credentials.put(IntegrationRef(tenant, integration), "api_key_ref", "bench-secret-value-123", actor="bench")
     name = stored.ref[3:]
     hub.credentials.resolve_ref(tenant, integration, stored.ref, slot="api_key_ref", operation="bench")
     raw, warm = interleaved_p50(

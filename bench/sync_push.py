@@ -27,14 +27,13 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
         fake = fakes.fortnox
         tenant = "bench-fed"
         doc = connected_fortnox(hub, fake, tenant)
-        validate_integration(tenant, doc.id, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
+        validate_integration(doc.ref, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
         transition_integration(
-            tenant, doc.id, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
+            doc.ref, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
         )
         for i in range(N):
             hub.outbox.put(
-                tenant,
-                doc.id,
+                doc.ref,
                 "invoice",
                 f"INV-{i:05d}",
                 {
@@ -46,7 +45,7 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
                 },
             )
         time.sleep(window_s * 1.1)  # start with an empty window (validation used one request)
-        trigger_sync(hub.run_context, tenant, doc.id, "push_invoices", trigger="manual")
+        trigger_sync(hub.run_context, doc.ref, "push_invoices", trigger="manual")
         message = hub.queues.client(hub.settings.queue_sync_jobs).receive_message()
         assert message is not None, "the trigger queued no job"
         started = time.perf_counter()

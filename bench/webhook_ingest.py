@@ -79,9 +79,9 @@ def run(conn: str) -> list[dict[str, object]]:
         "config": {"supported_currencies": ["SEK"], "default_currency": "SEK"},
     }
     doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
-    stored = hub.credentials.put(tenant, doc.id, "webhook_secret_ref", WHSEC, actor="bench")
-    set_credential_ref(tenant, doc.id, "webhook_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-    current = hub.integrations.get(tenant, doc.id)  # active without a provider round-trip: the bench's shortcut
+    stored = hub.credentials.put(doc.ref, "webhook_secret_ref", WHSEC, actor="bench")
+    set_credential_ref(doc.ref, "webhook_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+    current = hub.integrations.get(doc.ref)  # active without a provider round-trip: the bench's shortcut
     hub.integrations.replace(current.document.model_copy(update={"status": LifecycleStatus.active}), etag=current.etag)
     raw_queue = f"{hub.settings.table_prefix}-bench-raw"
     QueueClient.from_connection_string(conn, raw_queue).create_queue()

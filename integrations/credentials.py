@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from integrations.audit import AuditLog
 from integrations.documents.common import parse_secret_ref
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.secret_names import integration_secret, may_use
 from shared.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from shared.redaction import REDACTOR
@@ -36,8 +37,8 @@ def _account_ref(document: IntegrationDocument, slot: str) -> str | None:
     return next((a.access_token_ref for a in accounts if f"page_{a.account_id}" == slot), None)
 
 
-def secret_name(tenant_id: str, integration_id: str, slot: str) -> str:
-    return integration_secret(tenant_id, integration_id, slot)
+def secret_name(ref: IntegrationRef, slot: str) -> str:
+    return integration_secret(ref, slot)
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,7 @@ class Credentials:
 
     def put(
         self,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         slot: str,
         value: str,
         *,
@@ -89,9 +89,11 @@ class Credentials:
         if not value or not value.strip():
             raise ValidationFailed("The secret value is empty.", [FieldError("/value", "must not be empty")])
         REDACTOR.register(value)
-        name = secret_name(tenant_id, integration_id, slot)
+        name = secret_name(ref, slot)
         previous = next((v for v in self._store.versions(name) if v.enabled), None)
-        created = self._store.set(name, value, tags={"tenant": tenant_id, "integration": integration_id, "slot": slot})
+        created = self._store.set(
+            name, value, tags={"tenant": ref.tenant_id, "integration": ref.integration_id, "slot": slot}
+        )
         disable_after = None
         if previous:
             disable_after = self._now() + timedelta(seconds=overlap_s)
@@ -99,8 +101,8 @@ class Credentials:
                 {
                     "PartitionKey": "rotation",
                     "RowKey": f"{name}|{previous.version}",
-                    "Tenant": tenant_id,
-                    "IntegrationId": integration_id,
+                    "Tenant": ref.tenant_id,
+                    "IntegrationId": ref.integration_id,
                     "Name": name,
                     "Version": previous.version,
                     "DisableAfter": disable_after,
@@ -110,10 +112,10 @@ class Credentials:
             self._cache.pop((name, None), None)
             self._cache.pop((name, VERSIONS), None)
         self._audit.record(
-            tenant_id,
+            ref.tenant_id,
             actor=actor,
             action="secret.rotate" if previous else "secret.write",
-            integration_id=integration_id,
+            integration_id=ref.integration_id,
             reason=reason,
             target={
                 "slot": slot,

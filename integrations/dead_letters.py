@@ -20,9 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 MAX_ATTEMPTS_KEPT = 20
@@ -42,7 +43,7 @@ class Attempt(BaseModel):
     error: str = Field(description="What failed (provider text redacted and bounded).")
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(BaseModel, OfIntegration):
     id: str = Field(description="The queue message's id.")
     kind: str = Field(description="Which queue function: sync_jobs, webhook_events, alert_webhooks.")
     tenant_id: str
@@ -56,19 +57,27 @@ class DeadLetter(BaseModel):
     replayed_as: str | None = Field(None, description="What the replay produced (a sync job: the new run's id).")
 
 
+class LetterRow(Row):
+    status: LetterStatus = Field(alias="Status")
+    body: str = Field(alias="Body")
+
+    def letter(self) -> DeadLetter:
+        return DeadLetter.model_validate_json(self.body)
+
+
 class DeadLetters:
     def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._rows = Rows(table, LetterRow)
         self._now = now
 
     def _write(self, letter: DeadLetter, *, etag: str | None) -> str:
-        pk, rk = self._keys(letter.tenant_id, letter.integration_id, letter.kind, letter.id)
-        entity = {"PartitionKey": pk, "RowKey": rk, "Status": letter.status.value, "Body": letter.model_dump_json()}
-        return self._table.insert(entity) if etag is None else self._table.replace(entity, etag=etag)
+        pk, rk = self._keys(letter.ref, letter.kind, letter.id)
+        row = LetterRow(partition=pk, row=rk, status=letter.status, body=letter.model_dump_json())
+        return self._rows.insert(row) if etag is None else self._rows.replace(row, etag=etag)
 
     @staticmethod
-    def _keys(tenant_id: str, integration_id: str, kind: str, message_id: str) -> tuple[str, str]:
-        return integration_partition(tenant_id, integration_id), f"{kind}|{message_id}"
+    def _keys(ref: IntegrationRef, kind: str, message_id: str) -> tuple[str, str]:
+        return ref.partition, f"{kind}|{message_id}"
 
     def failed(
         self,
@@ -82,7 +91,7 @@ class DeadLetters:
     ) -> DeadLetter:
         """Record one failed attempt (the last one when `final`)."""
         tenant, integration = str(message.get("tenant_id") or "-"), str(message.get("integration_id") or "-")
-        pk, rk = self._keys(tenant, integration, kind, message_id)
+        pk, rk = self._keys(IntegrationRef(tenant, integration), kind, message_id)
         attempt = Attempt(
             at=self._now(),
             dequeue_count=dequeue_count,
@@ -90,9 +99,9 @@ class DeadLetters:
             error=REDACTOR.excerpt(str(getattr(error, "detail", None) or error), ERROR_LIMIT),
         )
         for _ in range(10):
-            found = self._table.find(pk, rk)
+            found = self._rows.find(pk, rk)
             if found:
-                letter, etag = DeadLetter.model_validate_json(found[0]["Body"]), found[1]
+                letter, etag = found[0].letter(), found[1]
             else:
                 letter, etag = (
                     DeadLetter(
@@ -116,28 +125,26 @@ class DeadLetters:
                 continue
         raise Conflict(f"dead letter {rk} is too contended")
 
-    def list(self, tenant_id: str, integration_id: str, *, kind: str, status: LetterStatus | None) -> list[DeadLetter]:
+    def list(self, ref: IntegrationRef, *, kind: str, status: LetterStatus | None) -> list[DeadLetter]:
         flt = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
         params: dict[str, Any] = {
-            "pk": integration_partition(tenant_id, integration_id),
+            "pk": ref.partition,
             "lo": f"{kind}|",
             "hi": f"{kind}|~",
         }
         if status is not None:
             flt += " and Status eq @status"
             params["status"] = status.value
-        return [DeadLetter.model_validate_json(e["Body"]) for e in self._table.query(flt, parameters=params)]
+        return [row.letter() for row in self._rows.query(flt, parameters=params)]
 
-    def replay(
-        self, tenant_id: str, integration_id: str, *, kind: str, message_id: str, action: Callable[[DeadLetter], str]
-    ) -> DeadLetter:
+    def replay(self, ref: IntegrationRef, *, kind: str, message_id: str, action: Callable[[DeadLetter], str]) -> DeadLetter:
         """Claim a dead letter for replay, then run `action` (→ what it produced). A letter still retrying or
         already replayed is a 409; of two concurrent replays one wins."""
-        pk, rk = self._keys(tenant_id, integration_id, kind, message_id)
-        found = self._table.find(pk, rk)
+        pk, rk = self._keys(ref, kind, message_id)
+        found = self._rows.find(pk, rk)
         if found is None:
             raise NotFound(f"No dead letter {message_id}.")
-        letter, etag = DeadLetter.model_validate_json(found[0]["Body"]), found[1]
+        letter, etag = found[0].letter(), found[1]
         if letter.status != LetterStatus.dead:
             raise Conflict(
                 f"Dead letter {message_id} is {letter.status}; only dead letters are replayed.", reason="not_dead"

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from integrations.documents.ref import IntegrationRef
+
 TYPE_PREFIX = "dev.integration-hub."
 
 
@@ -30,8 +32,7 @@ def cloud_event(
     kind: str,
     *,
     id: str,
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     subject: str,
     data: dict[str, Any],
     time: str | None = None,
@@ -40,7 +41,7 @@ def cloud_event(
     event = CloudEvent(
         type=TYPE_PREFIX + kind,
         id=id,
-        source=f"/tenants/{tenant_id}/integrations/{integration_id}",
+        source=f"/tenants/{ref.tenant_id}/integrations/{ref.integration_id}",
         subject=subject,
         time=time,
         data=data,

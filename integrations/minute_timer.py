@@ -18,9 +18,7 @@ def enqueue_due_syncs(*, hub: Any) -> int:
     count = 0
     for schedule in hub.schedules.take_due():
         try:
-            trigger_sync(
-                hub.run_context, schedule.tenant_id, schedule.integration_id, schedule.operation, trigger="schedule"
-            )
+            trigger_sync(hub.run_context, schedule.ref, schedule.operation, trigger="schedule")
             count += 1
         except HubError as exc:  # paused, decommissioned or deleted: the schedule waits for its next slot
             log.info("scheduled %s of %s not run: %s", schedule.operation, schedule.integration_id, exc.detail)

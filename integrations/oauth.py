@@ -224,5 +224,5 @@ class OAuthFlows:
             document.tenant_id,
             document.id,
             list(token.scopes),
-            f"kv:{secret_name(document.tenant_id, document.id, 'oauth_refresh_token_ref')}",
+            f"kv:{secret_name(document.ref, 'oauth_refresh_token_ref')}",
         )

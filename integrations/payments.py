@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, decimal_amount
 from integrations.documents.common import LifecycleStatus
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, ProviderError, ValidationFailed
 from shared.tables import Table
 
@@ -83,7 +83,7 @@ class Payments:
         table: Table,
         *,
         adapter_for: Callable[[Any], Any],
-        get_document: Callable[[str, str], Any],
+        get_document: Callable[[IntegrationRef], Any],
         now: Callable[[], datetime],
     ) -> None:
         self._table = table
@@ -92,8 +92,8 @@ class Payments:
         self._now = now
 
     # --- storage ---------------------------------------------------------------------------------------------
-    def _load(self, tenant_id: str, integration_id: str, key: str) -> tuple[GatewayPayment, dict[str, Any], str]:
-        found = self._table.find(integration_partition(tenant_id, integration_id), key)
+    def _load(self, ref: IntegrationRef, key: str) -> tuple[GatewayPayment, dict[str, Any], str]:
+        found = self._table.find(ref.partition, key)
         if not found:
             raise NotFound(f"No payment {key} on this integration.")
         entity, etag = found
@@ -107,30 +107,28 @@ class Payments:
             etag=etag,
         )
 
-    def key_for_provider_id(self, tenant_id: str, integration_id: str, provider_payment_id: str) -> str | None:
+    def key_for_provider_id(self, ref: IntegrationRef, provider_payment_id: str) -> str | None:
         """The platform's key of the payment the provider calls `provider_payment_id` (one integration's rows)."""
         rows = self._table.query(
             "PartitionKey eq @pk and ProviderPaymentId eq @id",
-            parameters={"pk": integration_partition(tenant_id, integration_id), "id": provider_payment_id},
+            parameters={"pk": ref.partition, "id": provider_payment_id},
         )
         return next((str(row["RowKey"]) for row in rows), None)
 
-    def list(
-        self, tenant_id: str, integration_id: str, *, size: int, continuation: str | None
-    ) -> tuple[list[GatewayPayment], str | None]:
+    def list(self, ref: IntegrationRef, *, size: int, continuation: str | None) -> tuple[list[GatewayPayment], str | None]:
         """Payments of one integration in key order, a page at a time."""
-        self._get_document(tenant_id, integration_id)  # 404 for an unknown integration
+        self._get_document(ref)  # 404 for an unknown integration
         page = self._table.page(
             "PartitionKey eq @pk",
-            parameters={"pk": integration_partition(tenant_id, integration_id)},
+            parameters={"pk": ref.partition},
             size=size,
             continuation=continuation,
         )
         return [GatewayPayment.model_validate_json(e["Body"]) for e in page.items], page.continuation
 
     # --- operations ------------------------------------------------------------------------------------------
-    def _payment_document(self, tenant_id: str, integration_id: str, capability: str) -> Any:
-        document = self._get_document(tenant_id, integration_id)
+    def _payment_document(self, ref: IntegrationRef, capability: str) -> Any:
+        document = self._get_document(ref)
         if document.family != "payment_gateway":
             raise Conflict(f"This is a {document.family} integration, not a payment gateway.", reason="wrong_family")
         if document.status != LifecycleStatus.active:
@@ -139,9 +137,9 @@ class Payments:
             raise Conflict(f"The {capability} capability is off for this integration.", reason="capability_off")
         return document
 
-    def create(self, tenant_id: str, integration_id: str, request: PaymentRequest) -> tuple[GatewayPayment, bool]:
+    def create(self, ref: IntegrationRef, request: PaymentRequest) -> tuple[GatewayPayment, bool]:
         """(payment, created now). A repeated request returns the first payment."""
-        document = self._payment_document(tenant_id, integration_id, "payments")
+        document = self._payment_document(ref, "payments")
         adapter: PaymentAdapter = self._adapter_for(document)
         problems = []
         if request.currency not in document.config.supported_currencies:
@@ -155,10 +153,10 @@ class Payments:
         if problems:
             raise ValidationFailed("This payment cannot go through this integration.", problems)
 
-        pk, digest, now = integration_partition(tenant_id, integration_id), _digest(request), self._now()
+        pk, digest, now = ref.partition, _digest(request), self._now()
         payment = GatewayPayment(
             key=request.key,
-            integration_id=integration_id,
+            integration_id=ref.integration_id,
             provider=document.provider,
             status="creating",
             amount_minor=request.amount_minor,
@@ -175,7 +173,7 @@ class Payments:
             entity = {"PartitionKey": pk, "RowKey": request.key, "Digest": digest}
             created = True
         except Conflict:
-            payment, entity, etag = self._load(tenant_id, integration_id, request.key)
+            payment, entity, etag = self._load(ref, request.key)
             if entity["Digest"] != digest:
                 raise Conflict(f"Payment {request.key} exists with different details; use a new key.") from None
             if payment.status != "creating":
@@ -184,9 +182,9 @@ class Payments:
         result = adapter.create_payment(request)
         self._apply(payment, result)
         try:
-            self._save(tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or "")
+            self._save(ref.tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or "")
         except PreconditionFailed:  # a concurrent identical request saved the same provider payment first
-            return self._load(tenant_id, integration_id, request.key)[0], False
+            return self._load(ref, request.key)[0], False
         return payment, created
 
     @staticmethod
@@ -197,41 +195,41 @@ class Payments:
         payment.checkout_url = result.checkout_url or payment.checkout_url
         payment.client_token = result.client_token or payment.client_token
 
-    def get(self, tenant_id: str, integration_id: str, key: str, *, refresh: bool) -> GatewayPayment:
-        payment, entity, etag = self._load(tenant_id, integration_id, key)
+    def get(self, ref: IntegrationRef, key: str, *, refresh: bool) -> GatewayPayment:
+        payment, entity, etag = self._load(ref, key)
         if not refresh or not payment.provider_payment_id or PaymentStatus(payment.status) in TERMINAL:
             return payment
-        document = self._get_document(tenant_id, integration_id)
+        document = self._get_document(ref)
         result = self._adapter_for(document).get_payment(payment.provider_payment_id)
         self._apply(payment, result)
         try:
             self._save(
-                tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or entity.get("RefundableRef", "")
+                ref.tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or entity.get("RefundableRef", "")
             )
         except PreconditionFailed:
             pass  # someone else saved a fresher view meanwhile; ours is still a correct answer
         return payment
 
     def refund(
-        self, tenant_id: str, integration_id: str, key: str, *, refund_key: str, amount_minor: int | None, reason: str
+        self, ref: IntegrationRef, key: str, *, refund_key: str, amount_minor: int | None, reason: str
     ) -> tuple[GatewayPayment, Refund, bool]:
-        document = self._payment_document(tenant_id, integration_id, "refunds")
-        self.get(tenant_id, integration_id, key, refresh=True)  # learn whether it was paid
-        payment, refund, entity, attempt = self._reserve(tenant_id, integration_id, key, refund_key, amount_minor, reason)
+        document = self._payment_document(ref, "refunds")
+        self.get(ref, key, refresh=True)  # learn whether it was paid
+        payment, refund, entity, attempt = self._reserve(ref, key, refund_key, amount_minor, reason)
         if not attempt:  # settled by an earlier request: its outcome
             return payment, refund, False
 
         adapter: PaymentAdapter = self._adapter_for(document)
-        ref = ProviderPayment(
+        paid = ProviderPayment(
             payment.provider_payment_id or "",
             PaymentStatus.succeeded,
             "",
             refundable_ref=entity.get("RefundableRef") or None,
         )
-        settle = partial(self._settle, tenant_id, integration_id, key, refund_key, attempt)
+        settle = partial(self._settle, ref, key, refund_key, attempt)
         try:
             result = adapter.refund(
-                ref, key=f"{key}/{refund_key}", amount_minor=refund.amount_minor, currency=payment.currency, reason=reason
+                paid, key=f"{key}/{refund_key}", amount_minor=refund.amount_minor, currency=payment.currency, reason=reason
             )
         except ProviderError as exc:
             if exc.status_code == 409:  # the provider has this idempotency key in flight: not a refusal
@@ -254,14 +252,14 @@ class Payments:
         )
 
     def _reserve(
-        self, tenant_id: str, integration_id: str, key: str, refund_key: str, amount_minor: int | None, reason: str
+        self, ref: IntegrationRef, key: str, refund_key: str, amount_minor: int | None, reason: str
     ) -> tuple[GatewayPayment, Refund, dict[str, Any], str]:
         """Reserve the refund's amount under the row's ETag and become the refund's owner: (payment, refund,
         entity, attempt). Only the owner's attempt may settle it. A refund still `creating` whose owner is alive
         is a duplicate in flight (409 in_progress); one whose owner crashed (its claim older than IN_FLIGHT) is
         taken over, and the provider is asked again with the same idempotency key."""
         for _ in range(5):
-            payment, entity, etag = self._load(tenant_id, integration_id, key)
+            payment, entity, etag = self._load(ref, key)
             owners: dict[str, dict[str, str]] = json.loads(entity.get("RefundOwners") or "{}")
             now = self._now()
             if existing := next((r for r in payment.refunds if r.key == refund_key), None):
@@ -298,7 +296,7 @@ class Payments:
             attempt = uuid.uuid4().hex
             owners[refund_key] = {"attempt": attempt, "at": now.isoformat()}
             try:
-                self._save(tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
+                self._save(ref.tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
             except PreconditionFailed:
                 continue
             entity["RefundOwners"] = json.dumps(owners)
@@ -307,8 +305,7 @@ class Payments:
 
     def _settle(
         self,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         key: str,
         refund_key: str,
         attempt: str,
@@ -321,7 +318,7 @@ class Payments:
         may ask again at once. An attempt that is no longer the owner changes nothing: the refund was settled or
         taken over, and the newer owner's outcome rules (it asked with the same idempotency key)."""
         for _ in range(5):
-            payment, entity, etag = self._load(tenant_id, integration_id, key)
+            payment, entity, etag = self._load(ref, key)
             owners: dict[str, dict[str, str]] = json.loads(entity.get("RefundOwners") or "{}")
             refund = next(r for r in payment.refunds if r.key == refund_key)
             if refund.status != "creating" or owners.get(refund_key, {}).get("attempt") != attempt:
@@ -332,7 +329,7 @@ class Payments:
             if release:
                 payment.refunded_minor -= refund.amount_minor
             try:
-                self._save(tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
+                self._save(ref.tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
                 return payment
             except PreconditionFailed:
                 continue

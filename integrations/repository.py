@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.documents.document import DOCUMENT_ADAPTER, IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from shared.errors import PayloadTooLarge
 from shared.tables import Page, Table
 
@@ -73,7 +74,7 @@ class IntegrationRepository:
         self._table = table
         self._index = index
         self._clock = clock
-        self._recent: OrderedDict[tuple[str, str], tuple[float, Stored]] = OrderedDict()
+        self._recent: OrderedDict[IntegrationRef, tuple[float, Stored]] = OrderedDict()
         self._lock = threading.Lock()
 
     def insert(self, document: IntegrationDocument) -> str:
@@ -87,23 +88,23 @@ class IntegrationRepository:
         found = self._index.find(integration_id, "") if self._index is not None else None
         return str(found[0]["Tenant"]) if found else None
 
-    def get(self, tenant_id: str, integration_id: str) -> Stored:
-        entity, etag = self._table.get(tenant_id, integration_id)
+    def get(self, ref: IntegrationRef) -> Stored:
+        entity, etag = self._table.get(ref.tenant_id, ref.integration_id)
         return self._remember(Stored(from_entity(entity), etag))
 
-    def recent(self, tenant_id: str, integration_id: str) -> Stored:
+    def recent(self, ref: IntegrationRef) -> Stored:
         """The document as this instance read or wrote it at most RECENT_S ago, else a fresh read. For checks on
         hot paths that may act on what was true a moment ago (the outbox intake: a record taken in just before a
         change is the same as a record that arrived a moment earlier). Never for a conditional write: the ETag
         may be stale; `get` is for those."""
         with self._lock:
-            hit = self._recent.get((tenant_id, integration_id))
+            hit = self._recent.get(ref)
         if hit is not None and self._clock() - hit[0] < RECENT_S:
             return hit[1]
-        return self.get(tenant_id, integration_id)
+        return self.get(ref)
 
     def _remember(self, stored: Stored) -> Stored:
-        key = (stored.document.tenant_id, stored.document.id)
+        key = stored.document.ref
         with self._lock:
             self._recent[key] = (self._clock(), stored)
             self._recent.move_to_end(key)
@@ -116,14 +117,14 @@ class IntegrationRepository:
         try:
             new = self._table.replace(to_entity(document), etag=etag)
         except Exception:
-            self._forget(document.tenant_id, document.id)  # someone else changed it: read it fresh next time
+            self._forget(document.ref)  # someone else changed it: read it fresh next time
             raise
         self._remember(Stored(document, new))
         return new
 
-    def _forget(self, tenant_id: str, integration_id: str) -> None:
+    def _forget(self, ref: IntegrationRef) -> None:
         with self._lock:
-            self._recent.pop((tenant_id, integration_id), None)
+            self._recent.pop(ref, None)
 
     def list(self, tenant_id: str, flt: ListFilter, *, size: int, continuation: str | None) -> tuple[list[Any], str | None]:
         clauses, params = ["PartitionKey eq @tenant"], {"tenant": tenant_id}

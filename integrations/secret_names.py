@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from integrations.documents.ref import IntegrationRef
+
 TENANT_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"  # single hyphens only: `--` is the name separator
 TENANT_MAX = 40
 OPERATOR_TENANT = "hub-operator"  # the hub operator's own API keys belong here, never a federation's
@@ -46,13 +48,13 @@ def _segment(value: str) -> str:
     return value.replace("_", "-")
 
 
-def integration_secret(tenant_id: str, integration_id: str, slot: str) -> str:
+def integration_secret(ref: IntegrationRef, slot: str) -> str:
     """`<tenant>--int-<hex>--<slot>`: the only names the hub writes for an integration (never one that would not
     parse back to its owner)."""
-    name = f"{check_tenant_id(tenant_id)}--{_segment(integration_id)}--{_segment(slot.removesuffix('_ref'))}"
+    name = f"{check_tenant_id(ref.tenant_id)}--{_segment(ref.integration_id)}--{_segment(slot.removesuffix('_ref'))}"
     owner = owner_of(name)
-    if owner is None or owner.integration_id != integration_id:
-        raise ValueError(f"not an integration id: {integration_id!r}")
+    if owner is None or owner.integration_id != ref.integration_id:
+        raise ValueError(f"not an integration id: {ref.integration_id!r}")
     return name
 
 

@@ -26,6 +26,7 @@ from integrations.documents.document import (
 )
 from integrations.documents.families import FAMILIES
 from integrations.documents.lifecycle import NEEDS_VALIDATION, Transition, allowed_from, editable, target
+from integrations.documents.ref import IntegrationRef
 from integrations.merge_patch import merge_patch
 from integrations.repository import IntegrationRepository, ListFilter, Stored
 from integrations.secret_names import may_use, ownership_rule
@@ -120,8 +121,7 @@ def list_integrations(
 
 
 def _write(
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     change: Callable[[Any], Any],
     *,
     repo: IntegrationRepository,
@@ -134,7 +134,7 @@ def _write(
     for attempt in range(_RETRIES):
         if attempt:
             time.sleep(random.uniform(0, _BACKOFF_S * attempt))
-        current = repo.get(tenant_id, integration_id)
+        current = repo.get(ref)
         if if_match is not None and if_match != current.etag and if_match != "*":
             raise PreconditionFailed("If-Match does not match the current ETag.", current_etag=current.etag)
         changed = change(current.document)
@@ -152,8 +152,7 @@ def _write(
 
 
 def patch_integration(
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     patch: Any,
     *,
     repo: IntegrationRepository,
@@ -184,15 +183,14 @@ def patch_integration(
                 "An active integration accepts only display_name changes: pause it first.",
                 allowed_transitions=allowed_from(status),
             )
-        create = _validate_spec(tenant_id, merged, integration_id=integration_id, urls=urls)
+        create = _validate_spec(ref.tenant_id, merged, integration_id=ref.integration_id, urls=urls)
         return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"), **create.model_dump(mode="json")})
 
-    return _write(tenant_id, integration_id, change, repo=repo, if_match=if_match, actor=actor, now=now)
+    return _write(ref, change, repo=repo, if_match=if_match, actor=actor, now=now)
 
 
 def transition_integration(
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     transition: Transition,
     *,
     repo: IntegrationRepository,
@@ -215,7 +213,7 @@ def transition_integration(
             _require_validation(document)
         return DOCUMENT_ADAPTER.validate_python({**document.model_dump(mode="json"), "status": to})
 
-    return _write(tenant_id, integration_id, change, repo=repo, if_match=if_match, actor=actor, now=now)
+    return _write(ref, change, repo=repo, if_match=if_match, actor=actor, now=now)
 
 
 def _require_validation(document: IntegrationDocument) -> None:
@@ -241,8 +239,7 @@ def _require_validation(document: IntegrationDocument) -> None:
 
 
 def record_validation(
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     result: ValidationResult,
     *,
     expected_hash: str,
@@ -259,12 +256,11 @@ def record_validation(
             {**document.model_dump(mode="json"), "last_validation": result.model_dump(mode="json")}
         )
 
-    return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
+    return _write(ref, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
 def set_condition(
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     condition: Condition | None,
     *,
     kind: str,
@@ -283,14 +279,13 @@ def set_condition(
             {**document.model_dump(mode="json"), "conditions": [c.model_dump(mode="json") for c in conditions]}
         )
 
-    return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
+    return _write(ref, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
 def set_credential_ref(
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     slot: str,
-    ref: str,
+    secret_ref: str,
     *,
     repo: IntegrationRepository,
     actor: str,
@@ -307,20 +302,19 @@ def set_credential_ref(
         if document.status == LifecycleStatus.decommissioned:
             raise Conflict("A decommissioned integration is read-only.", allowed_transitions=[])
         data = document.model_dump(mode="json")
-        if data["credentials"].get(slot) == ref and grant is None:
+        if data["credentials"].get(slot) == secret_ref and grant is None:
             return document
-        data["credentials"][slot] = ref
+        data["credentials"][slot] = secret_ref
         if grant is not None:
             data["grant"] = grant
             data["conditions"] = [c for c in data["conditions"] if c["type"] != "needs_reauth"]
         return DOCUMENT_ADAPTER.validate_python(data)
 
-    return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
+    return _write(ref, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
 def set_social_accounts(
-    tenant_id: str,
-    integration_id: str,
+    ref: IntegrationRef,
     accounts: list[dict[str, Any]],
     *,
     repo: IntegrationRepository,
@@ -336,7 +330,7 @@ def set_social_accounts(
         data["config"]["accounts"] = accounts
         return DOCUMENT_ADAPTER.validate_python(data)
 
-    return _write(tenant_id, integration_id, change, repo=repo, if_match=None, actor=actor, now=now)
+    return _write(ref, change, repo=repo, if_match=None, actor=actor, now=now)
 
 
 _FAMILY_TAGS = frozenset(FAMILIES)

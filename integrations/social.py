@@ -21,7 +21,7 @@ from adapters import capabilities as can
 from adapters.social import Post, page_slot
 from integrations.credentials import Credentials
 from integrations.documents.document import IntegrationDocument, SocialMediaIntegration
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shared.leases import LeaseBusy, Leases
 from shared.tables import Table
@@ -74,7 +74,7 @@ def already_posted(adapter: can.SocialAutoPublish, account_id: str, token: str, 
 class SocialPages:
     table: Table
     credentials: Credentials
-    set_accounts: Callable[[str, str, list[dict[str, Any]], str], None]  # tenant, integration, config.accounts, actor
+    set_accounts: Callable[[IntegrationRef, list[dict[str, Any]], str], None]  # config.accounts, actor
     leases: Leases
     now: Callable[[], datetime]
 
@@ -106,18 +106,18 @@ class SocialPages:
             ref = None  # an account without a token of its own (X) is used with the integration's OAuth token
             if page.token:
                 stored = self.credentials.put(
-                    document.tenant_id, document.id, page_slot(account_id), page.token, actor=actor, reason="page token"
+                    document.ref, page_slot(account_id), page.token, actor=actor, reason="page token"
                 )
                 ref = stored.ref
             kind = "page" if page.token else "account"
             accounts.append({"account_id": account_id, "name": page.name, "kind": kind, "access_token_ref": ref})
-        self.set_accounts(document.tenant_id, document.id, accounts, actor)
+        self.set_accounts(document.ref, accounts, actor)
         return [AccountOut(account_id=a["account_id"], name=a["name"], selected=True) for a in accounts]
 
     # -- posts --------------------------------------------------------------------------------------------------
 
     def get(self, document: IntegrationDocument, key: str) -> PostOut | None:
-        found = self.table.find(integration_partition(document.tenant_id, document.id), f"post|{key}")
+        found = self.table.find(document.ref.partition, f"post|{key}")
         return PostOut.model_validate_json(found[0]["Body"]) if found and found[0].get("Body") else None
 
     def publish(
@@ -127,7 +127,7 @@ class SocialPages:
         written *before* the provider call (pending) and completed after it: a pending row found later means an
         attempt died in between, so the post is first looked for among the account's recent posts by its text
         (Graph and X take no idempotency key) and published only when it is not there."""
-        pk, rk = integration_partition(document.tenant_id, document.id), f"post|{key}"
+        pk, rk = document.ref.partition, f"post|{key}"
         try:
             with self.leases.held(f"social|{document.tenant_id}|{document.id}", ttl_s=LEASE_S, wait_s=LEASE_S / 2):
                 found = self.table.find(pk, rk)

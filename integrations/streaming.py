@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from adapters import capabilities as can
 from integrations.credentials import Credentials
 from integrations.documents.document import IntegrationDocument
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict
 from shared.leases import LeaseBusy, Leases
 from shared.tables import Table
@@ -40,11 +40,11 @@ class BroadcastOut(BaseModel):
 class Broadcasts:
     table: Table
     credentials: Credentials
-    set_secret_ref: Callable[[str, str, str, str], None]  # tenant, integration, slot, ref
+    set_secret_ref: Callable[[IntegrationRef, str, str], None]  # slot, secret reference
     leases: Leases
 
     def get(self, document: IntegrationDocument, key: str) -> BroadcastOut | None:
-        found = self.table.find(integration_partition(document.tenant_id, document.id), f"broadcast|{key}")
+        found = self.table.find(document.ref.partition, f"broadcast|{key}")
         return BroadcastOut.model_validate_json(found[0]["Body"]) if found else None
 
     def create(
@@ -79,14 +79,14 @@ class Broadcasts:
     ) -> tuple[BroadcastOut, bool]:
         if (existing := self.get(document, key)) is not None:
             return existing, False
-        pk = integration_partition(document.tenant_id, document.id)
+        pk = document.ref.partition
         stream = self.table.find(pk, "stream")
         if stream is None or not document.credentials.stream_key_ref:
             created = adapter.create_stream(f"{document.display_name} (Integration Hub)")
             stored = self.credentials.put(
-                document.tenant_id, document.id, "stream_key_ref", created.stream_name, actor="hub", reason="live stream"
+                document.ref, "stream_key_ref", created.stream_name, actor="hub", reason="live stream"
             )
-            self.set_secret_ref(document.tenant_id, document.id, "stream_key_ref", stored.ref)
+            self.set_secret_ref(document.ref, "stream_key_ref", stored.ref)
             row = {"StreamId": created.id, "Ingestion": created.ingestion_address, "Tail": created.stream_name[-4:]}
             self.table.upsert({"PartitionKey": pk, "RowKey": "stream", **row})
             stream_id, ingestion, tail = created.id, created.ingestion_address, created.stream_name[-4:]

@@ -41,9 +41,3 @@ class TableName(StrEnum):
     tenantplans = "tenantplans"  # each tenant's API plan, as the operator set it
     usage = "usage"  # outbound provider calls
     webhookdeliveries = "webhookdeliveries"  # inbound provider deliveries, raw, until processed (and after)
-
-
-def integration_partition(tenant_id: str, integration_id: str) -> str:
-    """The partition key of an integration's rows in its per-integration tables (outbox, sync state, mirror,
-    runs, payments, dead letters): one integration's rows are one partition, so a transaction spans them."""
-    return f"{tenant_id}|{integration_id}"

@@ -141,7 +141,7 @@ class TokenBroker:
         self._credentials.forget(name)
 
     def _shared_name(self, document: IntegrationDocument) -> str:
-        return secret_name(document.tenant_id, document.id, "oauth_access_token")
+        return secret_name(document.ref, "oauth_access_token")
 
     def _read_shared(self, document: IntegrationDocument, operation: str) -> AccessToken | None:
         try:
@@ -222,8 +222,7 @@ class TokenBroker:
         new_refresh = data.get("refresh_token")
         if new_refresh and (rotates or reason == "grant"):
             self._credentials.put(
-                document.tenant_id,
-                document.id,
+                document.ref,
                 "oauth_refresh_token_ref",
                 new_refresh,
                 actor="hub:tokens",
@@ -235,8 +234,7 @@ class TokenBroker:
         lifetime = float(data.get("expires_in") or self.policy(document.provider).default_ttl_s)
         token = AccessToken(data["access_token"], issued + lifetime, scopes, issued)
         self._credentials.put(
-            document.tenant_id,
-            document.id,
+            document.ref,
             "oauth_access_token",
             json.dumps(
                 {

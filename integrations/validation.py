@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from integrations.documents.document import IntegrationDocument, ValidationCheck, ValidationResult, config_hash, spec_of
+from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository, Stored
 from integrations.service import Clock, record_validation
 
@@ -20,9 +21,9 @@ class Validator(Protocol):
 
 
 def validate_integration(
-    tenant_id: str, integration_id: str, *, repo: IntegrationRepository, validator: Validator, actor: str, now: Clock
+    ref: IntegrationRef, *, repo: IntegrationRepository, validator: Validator, actor: str, now: Clock
 ) -> tuple[Stored, ValidationResult]:
-    current = repo.get(tenant_id, integration_id)
+    current = repo.get(ref)
     expected = config_hash(spec_of(current.document))
     checks = validator.checks(current.document)
     result = ValidationResult(
@@ -33,5 +34,5 @@ def validate_integration(
         kind=validator.kind,
         checks=checks,
     )
-    stored = record_validation(tenant_id, integration_id, result, expected_hash=expected, repo=repo, actor=actor, now=now)
+    stored = record_validation(ref, result, expected_hash=expected, repo=repo, actor=actor, now=now)
     return stored, result

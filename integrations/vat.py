@@ -34,14 +34,14 @@ def vat_report(
         return {"source": "provider", "period": period, **reports.vat_report(start, end)}
     by_code: dict[str, float] = defaultdict(float)
     invoices = 0
-    for record in outbox.delivered(document.tenant_id, document.id, "invoice"):
+    for record in outbox.delivered(document.ref, "invoice"):
         if start <= record.payload["invoice_date"] <= end:
             invoices += 1
             for line in record.payload["lines"]:
                 code = line.get("vat_code") or document.config.default_vat_code or "none"
                 by_code[code] += float(line["amount"]) * float(line.get("quantity", 1))
     input_vat, expenses = 0.0, 0
-    for record in outbox.delivered(document.tenant_id, document.id, "expense"):
+    for record in outbox.delivered(document.ref, "expense"):
         if start <= record.payload["spent_on"] <= end:
             expenses += 1
             input_vat += float(record.payload.get("vat_amount") or 0)

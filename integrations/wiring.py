@@ -26,6 +26,7 @@ from integrations.calls.store import OutboundCalls
 from integrations.credentials import Credentials
 from integrations.dead_letters import DeadLetters
 from integrations.documents.document import Condition, IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.events_out.delivery import EventSender
 from integrations.events_out.endpoints import EventEndpoints
 from integrations.imports.run import Importer
@@ -147,7 +148,7 @@ class Hub:
             lambda: Payments(
                 self.tables.table(TableName.payments),
                 adapter_for=self.adapter_for,
-                get_document=lambda t, i: self.integrations.get(t, i).document,
+                get_document=lambda ref: self.integrations.get(ref).document,
                 now=self.clock,
             ),
         )
@@ -196,10 +197,8 @@ class Hub:
 
     @property
     def subscriptions(self) -> ChangeSubscriptions:
-        def set_secret_ref(tenant_id: str, integration_id: str, ref: str) -> None:
-            set_credential_ref(
-                tenant_id, integration_id, "webhook_secret_ref", ref, repo=self.integrations, actor="hub", now=self.now
-            )
+        def set_secret_ref(ref: IntegrationRef, secret_ref: str) -> None:
+            set_credential_ref(ref, "webhook_secret_ref", secret_ref, repo=self.integrations, actor="hub", now=self.now)
 
         return self._once(
             "subscriptions",
@@ -218,8 +217,8 @@ class Hub:
 
     @property
     def broadcasts(self) -> Broadcasts:
-        def set_secret_ref(tenant_id: str, integration_id: str, slot: str, ref: str) -> None:
-            set_credential_ref(tenant_id, integration_id, slot, ref, repo=self.integrations, actor="hub", now=self.now)
+        def set_secret_ref(ref: IntegrationRef, slot: str, secret_ref: str) -> None:
+            set_credential_ref(ref, slot, secret_ref, repo=self.integrations, actor="hub", now=self.now)
 
         return self._once(
             "broadcasts",
@@ -228,8 +227,8 @@ class Hub:
 
     @property
     def social(self) -> SocialPages:
-        def set_accounts(tenant_id: str, integration_id: str, accounts: list[dict[str, Any]], actor: str) -> None:
-            set_social_accounts(tenant_id, integration_id, accounts, repo=self.integrations, actor=actor, now=self.now)
+        def set_accounts(ref: IntegrationRef, accounts: list[dict[str, Any]], actor: str) -> None:
+            set_social_accounts(ref, accounts, repo=self.integrations, actor=actor, now=self.now)
 
         return self._once(
             "social",
@@ -434,8 +433,7 @@ class Hub:
         from integrations.api.ratelimit import endpoint_class
 
         self.api_usage.record(
-            tenant_id=principal.tenant_id,
-            integration_id=f"client:{principal.client_id}",
+            ref=IntegrationRef(principal.tenant_id, f"client:{principal.client_id}"),
             provider="hub-api",
             operation=endpoint_class(path, method),
             status=status,
@@ -448,8 +446,7 @@ class Hub:
             from integrations.service import set_condition
 
             set_condition(
-                document.tenant_id,
-                document.id,
+                document.ref,
                 condition,
                 kind=condition.type,
                 repo=self.integrations,

@@ -11,6 +11,7 @@ import requests
 
 from devfakes.documents import fortnox, ref  # noqa: F401 - re-exported for the tests
 from devfakes.servers import free_port, loopback, serve  # noqa: F401 - re-exported for the tests
+from integrations.documents.ref import IntegrationRef
 from tools.runner import QueueSettings
 
 PUBLIC_BASE = "https://hub.test"  # the hub's public URL in tests; redirects to it are followed by hand
@@ -258,7 +259,7 @@ def mark_inflight(hub: Any, tenant: str, integration: str, *kinds: str) -> None:
     these kinds are inflight again (outcome unknown), through the outbox so its counts follow."""
     from integrations.sync.outbox import RecordState
 
-    rows = hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": hub.outbox.partition(tenant, integration)})
+    rows = hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": IntegrationRef(tenant, integration).partition})
     keys = [row["RowKey"].split("|", 1) for row in rows if row["RowKey"].split("|", 1)[0] in kinds]
     records = [hub.outbox.get(tenant, integration, kind, key) for kind, key in keys]
     hub.outbox.mark_many(tenant, integration, [(r, RecordState.inflight, None, "") for r in records])

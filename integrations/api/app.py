@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,20 @@ def _public_marked(schema: dict[str, Any]) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             operation.setdefault("security", [])
+    return schema
+
+
+def _path_ordered(schema: dict[str, Any]) -> dict[str, Any]:
+    """Path parameters listed in the order the path names them. FastAPI lists a route's own parameters before
+    those of its dependencies, so `/…/{integration_id}/calls/{key}` would list `key` before the ids that
+    `deps.Ref` declares; the contract (and every generated client's argument order) keeps the path's order."""
+    for path, operations in schema.get("paths", {}).items():
+        position = {name: path.find("{" + name + "}") for name in re.findall(r"{(\w+)}", path)}
+        for operation in operations.values():
+            params = operation.get("parameters")
+            if params:
+                in_path = sorted((p for p in params if p.get("in") == "path"), key=lambda p: position.get(p["name"], 0))
+                operation["parameters"] = in_path + [p for p in params if p.get("in") != "path"]
     return schema
 
 
@@ -166,7 +181,9 @@ def create_api(
     def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
             app.openapi_schema = exemplified(
-                _versioned(document_limits(_alternatives(_public_marked(problems.document_problems(generate())))))
+                _versioned(
+                    document_limits(_alternatives(_path_ordered(_public_marked(problems.document_problems(generate())))))
+                )
             )
         return app.openapi_schema
 

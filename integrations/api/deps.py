@@ -27,6 +27,7 @@ from integrations.auth.principal import SCOPE_DESCRIPTIONS, Principal, Scope
 from integrations.calls.runner import CallRunner
 from integrations.credentials import Credentials
 from integrations.dead_letters import DeadLetters
+from integrations.documents.ref import IntegrationRef
 from integrations.events_out.delivery import EventSender
 from integrations.events_out.endpoints import EventEndpoints
 from integrations.imports.run import Importer
@@ -198,6 +199,14 @@ TenantId = Annotated[
 ]
 IntegrationId = Annotated[str, Path(pattern=INTEGRATION_ID_PATTERN, description="Integration id.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from a previous read; 412 if it changed.")]
+
+
+def integration_ref(tenant_id: TenantId, integration_id: IntegrationId) -> IntegrationRef:
+    """The two path ids of an integration's routes as one value (their OpenAPI parameters are unchanged)."""
+    return IntegrationRef(tenant_id, integration_id)
+
+
+Ref = Annotated[IntegrationRef, Depends(integration_ref)]
 
 
 def _presented(request: Request) -> str:

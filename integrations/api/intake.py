@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from adapters.catalog import Catalog
 from integrations.documents.document import F, IntegrationDocument, of_family
+from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository
 from integrations.sync.operations import OPERATIONS, delivered_records
 from integrations.sync.outbox import Outbox
@@ -53,10 +54,10 @@ class Intake:
     catalog: Catalog
     outbox: Outbox
 
-    def open(self, family: type[F], tenant_id: str, integration_id: str, record: str, pointer: str, what: str) -> F:
+    def open(self, family: type[F], ref: IntegrationRef, record: str, pointer: str, what: str) -> F:
         """The integration's document (of the family whose operations deliver this kind of record), when an
         operation it is offered delivers records of this kind."""
-        document = self.integrations.recent(tenant_id, integration_id).document
+        document = self.integrations.recent(ref).document
         capabilities = self.catalog.get(document.provider).capabilities
         if record not in delivered_records(document, capabilities):
             ops = [op.name for op in OPERATIONS.values() if op.record == record and op.delivers]
@@ -73,7 +74,7 @@ class Intake:
         counts: dict[str, int] = {}
         for record in records:
             payload = record.model_dump(mode="json")
-            put = self.outbox.put(tenant_id, integration_id, kind, record.key, payload, updatable=updatable)
+            put = self.outbox.put(IntegrationRef(tenant_id, integration_id), kind, record.key, payload, updatable=updatable)
             tally[put.outcome] += 1
             counts = put.counts  # as of the last write: no second read
-        return OutboxResult(**tally, counts=counts or self.outbox.counts(tenant_id, integration_id))
+        return OutboxResult(**tally, counts=counts or self.outbox.counts(IntegrationRef(tenant_id, integration_id)))

@@ -12,6 +12,7 @@ import anyio
 
 from adapters.base import Adapter
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository
 from shared.errors import Conflict, NotFound
 
@@ -21,8 +22,8 @@ class LiveAdapters:
     integrations: IntegrationRepository
     adapter_for: Callable[[Any], Adapter[Any]]
 
-    def active(self, tenant_id: str, integration_id: str, *, family: str, flag: str) -> tuple[Any, Any]:
-        document = self.integrations.get(tenant_id, integration_id).document
+    def active(self, ref: IntegrationRef, *, family: str, flag: str) -> tuple[Any, Any]:
+        document = self.integrations.get(ref).document
         if document.family != family:
             raise Conflict(f"{document.provider} ({document.family}) is not a {family} integration.", reason=f"not_{family}")
         if document.status != LifecycleStatus.active:
@@ -35,8 +36,7 @@ class LiveAdapters:
 
     async def read(
         self,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         *,
         family: str,
         flag: str,
@@ -48,7 +48,7 @@ class LiveAdapters:
         provider knows nothing of it."""
 
         def run() -> dict[str, Any] | None:
-            return ask(self.active(tenant_id, integration_id, family=family, flag=flag)[1])
+            return ask(self.active(ref, family=family, flag=flag)[1])
 
         found = await anyio.to_thread.run_sync(run)
         if found is None:

@@ -29,6 +29,7 @@ from integrations.calls.operations import CALLS, CallOperation
 from integrations.calls.store import CallStatus, OutboundCall, OutboundCalls
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.repository import IntegrationRepository
 from integrations.service import field_errors
@@ -69,12 +70,10 @@ class CallRunner:
     max_attempts: int
 
     # --- the API's side -------------------------------------------------------------------------------------
-    def request(
-        self, tenant_id: str, integration_id: str, key: str, operation: str, args: dict[str, Any]
-    ) -> tuple[OutboundCall, bool]:
+    def request(self, ref: IntegrationRef, key: str, operation: str, args: dict[str, Any]) -> tuple[OutboundCall, bool]:
         """Accept a call (checked now, so the caller hears about a bad one) and queue it; the same key again is
         the same call."""
-        document = self.integrations.get(tenant_id, integration_id).document
+        document = self.integrations.get(ref).document
         op = self._offered(document, operation)
         try:
             accepted = op.args.model_validate(args)
@@ -85,7 +84,7 @@ class CallRunner:
             raise Conflict(
                 f"The integration is {document.status}; calls run only on active integrations.", reason="not_active"
             )
-        call, new = self.calls.add(tenant_id, integration_id, key, operation, accepted.model_dump(mode="json"))
+        call, new = self.calls.add(ref, key, operation, accepted.model_dump(mode="json"))
         if new or call.status == CallStatus.queued:
             self._enqueue(call)
         return call, new
@@ -101,9 +100,9 @@ class CallRunner:
             )
         return op
 
-    def replay(self, tenant_id: str, integration_id: str, key: str) -> OutboundCall:
-        self.integrations.get(tenant_id, integration_id)
-        call = self.calls.claim_replay(tenant_id, integration_id, key)
+    def replay(self, ref: IntegrationRef, key: str) -> OutboundCall:
+        self.integrations.get(ref)
+        call = self.calls.claim_replay(ref, key)
         self._enqueue(call)
         return call
 
@@ -116,14 +115,14 @@ class CallRunner:
         message = CallMessage.model_validate_json(body)
         tenant, integration, key = message.tenant_id, message.integration_id, message.key
         with self.leases.held(f"call-{tenant}-{integration}-{key}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-            call, etag = self.calls.get(tenant, integration, key)
+            call, etag = self.calls.get(IntegrationRef(tenant, integration), key)
             if call.status in (CallStatus.succeeded, CallStatus.failed):
                 return f"duplicate: already {call.status}"
             try:
                 return self._attempt(call, etag)
             except Exception as exc:
                 final = permanent(exc) or dequeue_count >= self.max_attempts
-                failed = self.calls.attempt_failed(tenant, integration, key, exc, final=final)
+                failed = self.calls.attempt_failed(IntegrationRef(tenant, integration), key, exc, final=final)
                 if failed.status == CallStatus.failed:
                     self._settled(failed)
                 if final:
@@ -133,7 +132,7 @@ class CallRunner:
 
     def _attempt(self, call: OutboundCall, etag: str) -> str:
         try:
-            document = self.integrations.get(call.tenant_id, call.integration_id).document
+            document = self.integrations.get(call.ref).document
         except NotFound:
             raise Conflict("The integration is gone.", reason="gone") from None
         if document.status != LifecycleStatus.active:
@@ -158,8 +157,7 @@ class CallRunner:
             cloud_event(
                 f"call.{call.status}",
                 id=f"call-{call.integration_id}-{call.key}-{call.replays}-{call.status}",
-                tenant_id=call.tenant_id,
-                integration_id=call.integration_id,
+                ref=call.ref,
                 subject=f"calls/{call.key}",
                 data={
                     "key": call.key,

@@ -21,10 +21,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
-from shared.tables import Page, Table
+from shared.rows import Row, Rows
+from shared.tables import Table
 
 ERROR_LIMIT = 500
 
@@ -36,7 +37,7 @@ class CallStatus(StrEnum):
     failed = "failed"  # permanent, or the queue's attempts are spent: a dead letter until replayed
 
 
-class OutboundCall(BaseModel):
+class OutboundCall(BaseModel, OfIntegration):
     key: str = Field(description="The caller's name for the call: the same key is the same call.")
     tenant_id: str
     integration_id: str
@@ -52,33 +53,34 @@ class OutboundCall(BaseModel):
     replays: int = 0
 
 
+class CallRow(Row):
+    status: CallStatus = Field(alias="Status")
+    meta: str = Field(alias="Meta")
+
+    @classmethod
+    def of(cls, call: OutboundCall) -> CallRow:
+        return cls(partition=call.ref.partition, row=call.key, status=call.status, meta=call.model_dump_json())
+
+    def call(self) -> OutboundCall:
+        return OutboundCall.model_validate_json(self.meta)
+
+
 def call_digest(operation: str, args: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([operation, args], sort_keys=True).encode()).hexdigest()[:32]
 
 
 class OutboundCalls:
     def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._rows = Rows(table, CallRow)
         self._now = now
 
-    @staticmethod
-    def _entity(call: OutboundCall) -> dict[str, Any]:
-        return {
-            "PartitionKey": integration_partition(call.tenant_id, call.integration_id),
-            "RowKey": call.key,
-            "Status": call.status.value,
-            "Meta": call.model_dump_json(),
-        }
-
-    def add(
-        self, tenant_id: str, integration_id: str, key: str, operation: str, args: dict[str, Any]
-    ) -> tuple[OutboundCall, bool]:
+    def add(self, ref: IntegrationRef, key: str, operation: str, args: dict[str, Any]) -> tuple[OutboundCall, bool]:
         """(the call, whether it is new). A key already used for another operation or other arguments is a 409."""
         now = self._now()
         call = OutboundCall(
             key=key,
-            tenant_id=tenant_id,
-            integration_id=integration_id,
+            tenant_id=ref.tenant_id,
+            integration_id=ref.integration_id,
             operation=operation,
             args=args,
             digest=call_digest(operation, args),
@@ -87,10 +89,10 @@ class OutboundCalls:
             updated_at=now,
         )
         try:
-            self._table.insert(self._entity(call))
+            self._rows.insert(CallRow.of(call))
             return call, True
         except Conflict:
-            existing, _ = self.get(tenant_id, integration_id, key)
+            existing, _ = self.get(ref, key)
         if existing.digest != call.digest:
             raise Conflict(
                 f"Call {key} was already made with another operation or other arguments; use a new key.",
@@ -98,23 +100,21 @@ class OutboundCalls:
             )
         return existing, False
 
-    def get(self, tenant_id: str, integration_id: str, key: str) -> tuple[OutboundCall, str]:
-        found = self._table.find(integration_partition(tenant_id, integration_id), key)
+    def get(self, ref: IntegrationRef, key: str) -> tuple[OutboundCall, str]:
+        found = self._rows.find(ref.partition, key)
         if found is None:
             raise NotFound(f"No call {key} on this integration.")
-        entity, etag = found
-        return OutboundCall.model_validate_json(entity["Meta"]), etag
+        row, etag = found
+        return row.call(), etag
 
     def save(self, call: OutboundCall, etag: str) -> str:
         """One writer per transition: a stale ETag is a PreconditionFailed the caller decides about."""
         call.updated_at = self._now()
-        return self._table.replace(self._entity(call), etag=etag)
+        return self._rows.replace(CallRow.of(call), etag=etag)
 
-    def attempt_failed(
-        self, tenant_id: str, integration_id: str, key: str, error: BaseException, *, final: bool
-    ) -> OutboundCall:
+    def attempt_failed(self, ref: IntegrationRef, key: str, error: BaseException, *, final: bool) -> OutboundCall:
         for _ in range(10):
-            call, etag = self.get(tenant_id, integration_id, key)
+            call, etag = self.get(ref, key)
             if call.status in (CallStatus.succeeded, CallStatus.failed):
                 return call  # another attempt settled it meanwhile
             call.last_error = REDACTOR.error(error, ERROR_LIMIT)
@@ -127,18 +127,18 @@ class OutboundCalls:
         raise Conflict(f"call {key} is too contended")
 
     def list(
-        self, tenant_id: str, integration_id: str, *, status: CallStatus | None, size: int, continuation: str | None
+        self, ref: IntegrationRef, *, status: CallStatus | None, size: int, continuation: str | None
     ) -> tuple[list[OutboundCall], str | None]:
-        flt, params = "PartitionKey eq @pk", {"pk": integration_partition(tenant_id, integration_id)}
+        flt, params = "PartitionKey eq @pk", {"pk": ref.partition}
         if status is not None:
             flt += " and Status eq @status"
             params["status"] = status.value
-        page: Page = self._table.page(flt, parameters=params, size=size, continuation=continuation, select=["Meta"])
-        return [OutboundCall.model_validate_json(e["Meta"]) for e in page.items], page.continuation
+        rows, continuation = self._rows.page(flt, parameters=params, size=size, continuation=continuation)
+        return [row.call() for row in rows], continuation
 
-    def claim_replay(self, tenant_id: str, integration_id: str, key: str) -> OutboundCall:
+    def claim_replay(self, ref: IntegrationRef, key: str) -> OutboundCall:
         """A failed call back to `queued`, to be enqueued again. Anything else is a 409."""
-        call, etag = self.get(tenant_id, integration_id, key)
+        call, etag = self.get(ref, key)
         if call.status != CallStatus.failed:
             raise Conflict(f"Call {key} is {call.status}; only failed calls are replayed.", reason="not_failed")
         call.status, call.attempts, call.replays = CallStatus.queued, 0, call.replays + 1

@@ -28,6 +28,7 @@ from integrations.documents.families import (
     StreamingIntegrationCreate,
     WadaAdamsIntegrationCreate,
 )
+from integrations.documents.ref import IntegrationRef
 
 
 class ValidationCheck(BaseModel):
@@ -75,6 +76,10 @@ class Envelope(BaseModel):
     last_validation: ValidationResult | None = None
     conditions: list[Condition] = Field(default_factory=list)
     grant: OAuthGrant | None = Field(None, description="Latest OAuth grant (scopes, when).")
+
+    @property
+    def ref(self) -> IntegrationRef:
+        return IntegrationRef(self.tenant_id, self.id)
 
 
 # The stored documents: each family's create shape plus the envelope. Declared one by one (a little
@@ -157,6 +162,8 @@ class IntegrationDocument(Protocol):
     def id(self) -> str: ...
     @property
     def tenant_id(self) -> str: ...
+    @property
+    def ref(self) -> IntegrationRef: ...
     @property
     def family(self) -> str: ...
     @property

@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from adapters.webhook_verifiers.standard_webhooks import sign
+from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.events_out.endpoints import EndpointStatus, EventEndpoint, EventEndpoints
 from shared.egress import EgressRefused, blocked_reason
@@ -337,8 +338,7 @@ class EventSender:
             cloud_event(
                 "endpoint.disabled",
                 id=f"endpoint-disabled:{endpoint.id}:{disabled.disabled_at.isoformat() if disabled.disabled_at else ''}",
-                tenant_id=endpoint.tenant_id,
-                integration_id="-",
+                ref=IntegrationRef(endpoint.tenant_id, "-"),
                 subject=f"event-endpoints/{endpoint.id}",
                 data={"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
             )

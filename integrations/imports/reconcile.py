@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from canonical.recipes.reader import FileRefused, detect
+from integrations.documents.ref import IntegrationRef
 from integrations.sync.outbox import Outbox, OutboxRecord
 from shared.csv_cells import csv_bytes
 from shared.errors import NotFound
@@ -37,11 +38,11 @@ def export_csv(records: Iterator[OutboxRecord]) -> bytes:
     return csv_bytes(["key", "state", *names], body)
 
 
-def records(outbox: Outbox, tenant_id: str, integration_id: str, kind: str, state: str) -> Iterator[OutboxRecord]:
+def records(outbox: Outbox, ref: IntegrationRef, kind: str, state: str) -> Iterator[OutboxRecord]:
     """`pending`: not yet with the provider (whatever their attempts); `delivered`: the provider has them."""
     if state == "delivered":
-        return outbox.delivered(tenant_id, integration_id, kind)
-    return outbox.due(tenant_id, integration_id, kind, max_attempts=1 << 30)
+        return outbox.delivered(ref, kind)
+    return outbox.due(ref, kind, max_attempts=1 << 30)
 
 
 @dataclass
@@ -71,9 +72,7 @@ def _amount(payload: dict[str, Any]) -> float | None:
     return None
 
 
-def reconcile(
-    outbox: Outbox, tenant_id: str, integration_id: str, kind: str, stream: IO[bytes], *, encoding: str | None
-) -> Reconciliation:
+def reconcile(outbox: Outbox, ref: IntegrationRef, kind: str, stream: IO[bytes], *, encoding: str | None) -> Reconciliation:
     head = stream.read(64 * 1024)
     stream.seek(0)
     if not head.strip():
@@ -102,7 +101,7 @@ def reconcile(
             continue
         first_line[reference] = line
         try:
-            record = outbox.get(tenant_id, integration_id, kind, reference)
+            record = outbox.get(ref, kind, reference)
         except NotFound:
             result.report.append(RowOutcome(line, reference, "unmatched", f"no {kind} {reference} in this integration"))
             continue
@@ -110,7 +109,7 @@ def reconcile(
         if problem:
             result.report.append(RowOutcome(line, reference, "mismatched", problem))
             continue
-        outbox.reconcile(tenant_id, integration_id, kind, reference, status, (row.get("provider_reference") or "").strip())
+        outbox.reconcile(ref, kind, reference, status, (row.get("provider_reference") or "").strip())
         result.matched += 1
     return result
 

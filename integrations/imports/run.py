@@ -19,6 +19,7 @@ from canonical.fields import Canonical
 from canonical.recipes.engine import CellError, Mapper, RowRejected
 from canonical.recipes.reader import FileRefused, read_csv
 from canonical.recipes.recipe import Recipe, shipped
+from integrations.documents.ref import IntegrationRef
 from integrations.imports.store import ImportJob, Imports, ImportStatus
 from integrations.imports.targets import TARGETS, Target
 from integrations.repository import IntegrationRepository
@@ -83,21 +84,19 @@ class Importer:
             )
         return target
 
-    def run(
-        self, tenant_id: str, integration_id: str, recipe_name: str, upload: Upload, *, dry_run: bool
-    ) -> tuple[ImportJob, bool]:
+    def run(self, ref: IntegrationRef, recipe_name: str, upload: Upload, *, dry_run: bool) -> tuple[ImportJob, bool]:
         """The job, and whether it was found rather than run (the same file imported before)."""
         recipe = recipe_named(recipe_name)
-        document = self.integrations.get(tenant_id, integration_id).document
+        document = self.integrations.get(ref).document
         target = None if dry_run else self.target(recipe, document)
-        job_id = hashlib.sha256(f"{integration_id}|{recipe.recipe}|{upload.sha256}|{dry_run}".encode()).hexdigest()[:24]
-        found = self.imports.find(tenant_id, integration_id, job_id)
+        job_id = hashlib.sha256(f"{ref.integration_id}|{recipe.recipe}|{upload.sha256}|{dry_run}".encode()).hexdigest()[:24]
+        found = self.imports.find(ref, job_id)
         if found is not None and found.status in _DONE:
             return found, True
         job = ImportJob(
             id=job_id,
-            tenant_id=tenant_id,
-            integration_id=integration_id,
+            tenant_id=ref.tenant_id,
+            integration_id=ref.integration_id,
             recipe=recipe.recipe,
             model=recipe.model,
             record_kind=target.record if target else None,
@@ -168,7 +167,11 @@ class Importer:
                     payload = target.payload(outcome, document, job.started_at)
                     key = target.key(outcome)
                     put = self.outbox.put(
-                        job.tenant_id, job.integration_id, target.record, key, payload, updatable=target.updatable
+                        IntegrationRef(job.tenant_id, job.integration_id),
+                        target.record,
+                        key,
+                        payload,
+                        updatable=target.updatable,
                     )
                     setattr(job, put.outcome, getattr(job, put.outcome) + 1)
             else:

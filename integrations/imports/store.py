@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from canonical.recipes.engine import CellError
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import NotFound
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 
@@ -25,7 +26,7 @@ class ImportStatus(StrEnum):
     failed = "failed"  # the file as a whole was refused or the import stopped (reason says why)
 
 
-class ImportJob(BaseModel):
+class ImportJob(BaseModel, OfIntegration):
     id: str = Field(description="Derived from the integration, recipe, file digest and dry_run: a re-import finds it.")
     tenant_id: str
     integration_id: str
@@ -57,34 +58,38 @@ class ImportError_(BaseModel):
     message: str
 
 
+class ErrorRow(Row, ImportError_):
+    """One rejected cell of an import's error report: the report's own fields are the columns."""
+
+
 _JSON = {"unknown_columns"}
 
 
 class Imports:
     def __init__(self, jobs: Table, errors: Table, *, now: Callable[[], datetime]) -> None:
         self._jobs = jobs
-        self._errors = errors
+        self._errors = Rows(errors, ErrorRow)
         self._now = now
 
-    def find(self, tenant_id: str, integration_id: str, job_id: str) -> ImportJob | None:
-        found = self._jobs.find(integration_partition(tenant_id, integration_id), job_id)
+    def find(self, ref: IntegrationRef, job_id: str) -> ImportJob | None:
+        found = self._jobs.find(ref.partition, job_id)
         return None if found is None else self._job(found[0])
 
-    def get(self, tenant_id: str, integration_id: str, job_id: str) -> ImportJob:
-        job = self.find(tenant_id, integration_id, job_id)
+    def get(self, ref: IntegrationRef, job_id: str) -> ImportJob:
+        job = self.find(ref, job_id)
         if job is None:
             raise NotFound(f"No import {job_id}.")
         return job
 
-    def recent(self, tenant_id: str, integration_id: str, limit: int = 50) -> list[ImportJob]:
-        rows = self._jobs.query("PartitionKey eq @pk", parameters={"pk": integration_partition(tenant_id, integration_id)})
+    def recent(self, ref: IntegrationRef, limit: int = 50) -> list[ImportJob]:
+        rows = self._jobs.query("PartitionKey eq @pk", parameters={"pk": ref.partition})
         jobs = [self._job(r) for r in rows]
         return sorted(jobs, key=lambda j: j.started_at, reverse=True)[:limit]
 
     def save(self, job: ImportJob) -> None:
         """Single writer: the import that runs the job (progress, then the result)."""
         entity: dict[str, Any] = {
-            "PartitionKey": integration_partition(job.tenant_id, job.integration_id),
+            "PartitionKey": job.ref.partition,
             "RowKey": job.id,
             **{k: (json.dumps(v) if k in _JSON else v) for k, v in job.model_dump(exclude={"id"}).items() if v is not None},
         }
@@ -93,35 +98,36 @@ class Imports:
     def clear_errors(self, job: ImportJob) -> None:
         """A job run again (its first run stopped) starts its error report afresh."""
         pk = self._error_partition(job)
-        rows = [r["RowKey"] for r in self._errors.query("PartitionKey eq @pk", parameters={"pk": pk}, select=["RowKey"])]
-        self._errors.delete_many(pk, rows)
+        table = self._errors.table
+        rows = [r["RowKey"] for r in table.query("PartitionKey eq @pk", parameters={"pk": pk}, select=["RowKey"])]
+        table.delete_many(pk, rows)
 
     def add_errors(self, job: ImportJob, errors: list[tuple[int, CellError]]) -> None:
         pk = self._error_partition(job)
-        entities = []
+        rows = []
         per_line: dict[int, int] = {}
         for line, e in errors:  # a row's cells all come in one batch: (line, n) is unique
             per_line[line] = n = per_line.get(line, -1) + 1
-            entities.append(
-                {
-                    "PartitionKey": pk,
-                    "RowKey": f"{line:010d}-{n:03d}",
-                    "line": line,
-                    "column": e.column,
-                    "value": e.value[:1000],
-                    "message": e.message[:1000],
-                }
+            rows.append(
+                ErrorRow(
+                    partition=pk,
+                    row=f"{line:010d}-{n:03d}",
+                    line=line,
+                    column=e.column,
+                    value=e.value[:1000],
+                    message=e.message[:1000],
+                ).entity()
             )
-        self._errors.merge_many(entities)
+        self._errors.table.merge_many(rows)
 
-    def errors(self, tenant_id: str, integration_id: str, job_id: str) -> Iterator[ImportError_]:
-        pk = f"{integration_partition(tenant_id, integration_id)}|{job_id}"
+    def errors(self, ref: IntegrationRef, job_id: str) -> Iterator[ImportError_]:
+        pk = f"{ref.partition}|{job_id}"
         for row in self._errors.query("PartitionKey eq @pk", parameters={"pk": pk}):
-            yield ImportError_(line=row["line"], column=row["column"], value=row["value"], message=row["message"])
+            yield ImportError_(line=row.line, column=row.column, value=row.value, message=row.message)
 
     @staticmethod
     def _error_partition(job: ImportJob) -> str:
-        return f"{integration_partition(job.tenant_id, job.integration_id)}|{job.id}"
+        return f"{job.ref.partition}|{job.id}"
 
     @staticmethod
     def _job(e: dict[str, Any]) -> ImportJob:

@@ -74,7 +74,7 @@ def _payment(record: Payment, document: IntegrationDocument, outbox: Outbox) -> 
     problems = _chart(document, [("account_category", record.account_category)])
     problems += _year(document, "paid_on", record.paid_on)
     try:
-        outbox.get(document.tenant_id, document.id, "invoice", record.invoice_key)
+        outbox.get(document.ref, "invoice", record.invoice_key)
     except NotFound:
         problems.append(("invoice_key", f"no invoice {record.invoice_key} was handed to this integration"))
     return problems

@@ -17,7 +17,6 @@ from typing import Any
 
 from integrations.documents.document import IntegrationDocument, MappingIntegration
 from integrations.events import cloud_event
-from integrations.table_names import integration_partition
 from shared.errors import Conflict, PreconditionFailed, RateLimited
 from shared.tables import Table
 
@@ -50,7 +49,7 @@ class MonthlyBudget:
             if self._held.get(key, 0) > 0:
                 self._held[key] -= 1
                 return
-        pk, rk = integration_partition(document.tenant_id, document.id), f"budget|{month}"
+        pk, rk = document.ref.partition, f"budget|{month}"
         for _ in range(TRIES):
             found = self._table.find(pk, rk)
             reserved = int(found[0]["Reserved"]) if found else 0
@@ -82,7 +81,7 @@ class MonthlyBudget:
     def used(self, document: IntegrationDocument) -> int:
         """Calls taken from this month's budget by every instance (those held but not yet made included)."""
         month = self._now().strftime("%Y-%m")
-        found = self._table.find(integration_partition(document.tenant_id, document.id), f"budget|{month}")
+        found = self._table.find(document.ref.partition, f"budget|{month}")
         return int(found[0]["Reserved"]) if found else 0
 
     def _alert(self, document: IntegrationDocument, budget: int, reserved: int, month: str) -> None:
@@ -90,8 +89,7 @@ class MonthlyBudget:
             cloud_event(
                 "mapping.budget_threshold",
                 id=f"mapping-budget:{document.id}:{month}",
-                tenant_id=document.tenant_id,
-                integration_id=document.id,
+                ref=document.ref,
                 subject="mapping/budget",
                 data={"month": month, "budget": budget, "reserved": reserved, "threshold_pct": ALERT_PCT},
             )

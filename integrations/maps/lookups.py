@@ -23,6 +23,7 @@ from adapters.maps import MapImage, Place, Route
 from integrations.credentials import Credentials
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.maps.budget import MonthlyBudget
 from integrations.repository import IntegrationRepository
 from shared.errors import Conflict, Forbidden
@@ -51,20 +52,20 @@ class MapLookups:
     credentials: Credentials
     budget: MonthlyBudget
     adapter_for: Callable[[Any], Adapter[Any]]
-    documents: Memo[tuple[str, str]]
+    documents: Memo[IntegrationRef]
     results: Memo[tuple[str, ...]]
 
-    def _document(self, tenant_id: str, integration_id: str) -> Any:
-        def read(key: tuple[str, str]) -> Any:
-            return self.integrations.get(*key).document
+    def _document(self, ref: IntegrationRef) -> Any:
+        def read(key: IntegrationRef) -> Any:
+            return self.integrations.get(key).document
 
-        document = self.documents.get((tenant_id, integration_id), read)
+        document = self.documents.get(ref, read)
         if document.family != "mapping":
             raise Conflict(f"{document.provider} ({document.family}) is not a mapping integration.", reason="not_mapping")
         return document
 
-    def _ready(self, tenant_id: str, integration_id: str, lookup: str) -> Any:
-        document = self._document(tenant_id, integration_id)
+    def _ready(self, ref: IntegrationRef, lookup: str) -> Any:
+        document = self._document(ref)
         _, flag = LOOKUPS[lookup]
         if lookup not in self.catalog.get(document.provider).capabilities:
             raise Conflict(f"{document.provider} offers no {lookup}.", reason="not_offered")
@@ -89,31 +90,31 @@ class MapLookups:
         self.results.put(scoped, places, ttl_s=self.catalog.get(document.provider).cache_ttl_s)
         return Found(places, cached=False)
 
-    def geocode(self, tenant_id: str, integration_id: str, address: str, *, region: str | None = None) -> Found:
-        document = self._ready(tenant_id, integration_id, "geocode")
+    def geocode(self, ref: IntegrationRef, address: str, *, region: str | None = None) -> Found:
+        document = self._ready(ref, "geocode")
         normal = " ".join(address.lower().split())
         return self._remembered(
             document, ("geocode", normal, region or ""), lambda adapter: adapter.geocode(address, region=region)
         )
 
-    def places(self, tenant_id: str, integration_id: str, query: str) -> Found:
-        document = self._ready(tenant_id, integration_id, "places_search")
+    def places(self, ref: IntegrationRef, query: str) -> Found:
+        document = self._ready(ref, "places_search")
         normal = " ".join(query.lower().split())
         return self._remembered(document, ("places", normal), lambda adapter: adapter.places_search(query))
 
-    def directions(self, tenant_id: str, integration_id: str, origin: str, destination: str, mode: str) -> list[Route]:
-        document = self._ready(tenant_id, integration_id, "directions")
+    def directions(self, ref: IntegrationRef, origin: str, destination: str, mode: str) -> list[Route]:
+        document = self._ready(ref, "directions")
         routes: list[Route] = self._adapter(document).directions(origin, destination, mode=mode)
         return routes
 
-    def static_map(self, tenant_id: str, integration_id: str, center: str, zoom: int, width: int, height: int) -> MapImage:
-        document = self._ready(tenant_id, integration_id, "static_map")
+    def static_map(self, ref: IntegrationRef, center: str, zoom: int, width: int, height: int) -> MapImage:
+        document = self._ready(ref, "static_map")
         image: MapImage = self._adapter(document).static_map(center, zoom=zoom, width=width, height=height)
         return image
 
-    def browser_key(self, tenant_id: str, integration_id: str, origin: str) -> str:
+    def browser_key(self, ref: IntegrationRef, origin: str) -> str:
         """The browser key, only for an origin whose host is on the domain allowlist (`*.` covers subdomains)."""
-        document = self._document(tenant_id, integration_id)
+        document = self._document(ref)
         parts = urlsplit(origin)
         host = (parts.hostname or "").lower()
         if parts.scheme != "https" or not host or parts.path not in ("", "/") or parts.query:

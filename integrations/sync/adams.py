@@ -14,6 +14,7 @@ from integrations.documents.document import IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.delivery import by_key
 from integrations.sync.news import report_news
+from integrations.sync.operation import SyncEnv
 from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
 
@@ -26,13 +27,12 @@ submit_tues = by_key("tue", lambda adapter, payload: adapter.put_tue(payload), k
 RESULT_FIELDS = ("sample_id", "athlete_id", "collected_on", "outcome", "recorded_at")
 
 
-def pull_test_results(adapter: can.TestResults, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
+def pull_test_results(adapter: can.TestResults, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     def event(result: dict[str, Any], seen: str) -> dict[str, Any]:
         return cloud_event(
             "adams.test_result",
             id=f"{document.id}:test_result:{seen}",
-            tenant_id=document.tenant_id,
-            integration_id=document.id,
+            ref=document.ref,
             subject=f"adams:{result['sample_id']}",
             data={k: result.get(k) for k in RESULT_FIELDS},  # nothing beyond what a federation acts on
         )

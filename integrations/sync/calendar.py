@@ -26,6 +26,7 @@ from adapters.calendar import CalendarEvent, RemoteEvent, when_text
 from integrations.documents.document import CalendarIntegration, IntegrationDocument
 from integrations.events import cloud_event
 from integrations.sync.delivery import deliver
+from integrations.sync.operation import SyncEnv
 from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
 
@@ -37,12 +38,12 @@ def _known(value: str | None) -> dict[str, Any]:
     return json.loads(value) if value else {}
 
 
-def push_events(adapter: can.EventWrites, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
-    tenant, integration = document.tenant_id, document.id
+def push_events(adapter: can.EventWrites, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
+    ref = document.ref
 
     def agreed(external_id: str, event: CalendarEvent, digest: str) -> str:
         entry = {"key": event.key, "digest": digest, "start": when_text(event.starts_at)}
-        env.state.remember(tenant, integration, KIND, {external_id: json.dumps(entry)})
+        env.state.remember(ref, KIND, {external_id: json.dumps(entry)})
         return external_id
 
     def find(payload: dict[str, Any]) -> str | None:
@@ -78,16 +79,15 @@ def _event(document: IntegrationDocument, external_id: str, kind: str, digest: s
     return cloud_event(
         f"calendar_event.{kind}",
         id=f"{document.id}:calendar:{external_id}:{digest}",
-        tenant_id=document.tenant_id,
-        integration_id=document.id,
+        ref=document.ref,
         subject=data.get("key") or f"{document.provider}:{external_id}",
         data=data,
     )
 
 
-def pull_events(adapter: can.EventChanges, outbox: Outbox, document: CalendarIntegration, env: Any) -> Progress:
+def pull_events(adapter: can.EventChanges, outbox: Outbox, document: CalendarIntegration, env: SyncEnv) -> Progress:
     progress = Progress()
-    tenant, integration = document.tenant_id, document.id
+    ref = document.ref
     wanted = set(document.config.event_type_filter)
     known: dict[str, dict[str, Any]] = {}  # what the hub knows of the events this walk has met (or of all)
 
@@ -95,9 +95,9 @@ def pull_events(adapter: can.EventChanges, outbox: Outbox, document: CalendarInt
         """All of it for a full read (deletions are found by absence); else only a page's events."""
         if ids is None:
             known.clear()
-            found = env.state.recall(tenant, integration, KIND)
+            found = env.state.recall(ref, KIND)
         else:
-            found = env.state.recall_among(tenant, integration, KIND, [i for i in ids if i not in known])
+            found = env.state.recall_among(ref, KIND, [i for i in ids if i not in known])
         known.update({k: _known(v) for k, v in found.items()})
 
     def take(remote: RemoteEvent, changes: dict[str, str], gone: list[str]) -> None:
@@ -150,12 +150,12 @@ def pull_events(adapter: can.EventChanges, outbox: Outbox, document: CalendarInt
             for remote in page.events:
                 listed.add(remote.external_id)
                 take(remote, changes, gone)
-            env.state.remember(tenant, integration, KIND, changes)
-            env.state.forget(tenant, integration, KIND, gone)
+            env.state.remember(ref, KIND, changes)
+            env.state.forget(ref, KIND, gone)
             new_token = page.sync_token or new_token
         return listed, new_token
 
-    token = env.state.cursor(tenant, integration, KIND)
+    token = env.state.cursor(ref, KIND)
     full = token is None
     try:
         listed, new_token = walk(token)
@@ -168,6 +168,6 @@ def pull_events(adapter: can.EventChanges, outbox: Outbox, document: CalendarInt
         changes: dict[str, str] = {}
         for external_id in missing:
             take(RemoteEvent(external_id, None), changes, [])
-        env.state.forget(tenant, integration, KIND, missing)
-    env.state.set_cursor(tenant, integration, KIND, new_token, signpost=env.started_at)  # opaque: kept as is
+        env.state.forget(ref, KIND, missing)
+    env.state.set_cursor(ref, KIND, new_token, signpost=env.started_at)  # opaque: kept as is
     return progress

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
+from integrations.sync.operation import SyncEnv
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
 from shared.errors import ProviderError
@@ -40,9 +42,8 @@ def deliver(
     a version delivered before goes to its provider id (updates are idempotent, so no lookup first). Marks
     are conditional on the version read, for every kind: a version arriving mid-run stays pending."""
     progress = Progress()
-    tenant, integration = document.tenant_id, document.id
-    marks = _Marks(outbox, tenant, integration, keep_payload=keep_payload)
-    records = list(outbox.due(tenant, integration, kind, max_attempts=MAX_RECORD_ATTEMPTS))
+    marks = _Marks(outbox, document.ref, keep_payload=keep_payload)
+    records = list(outbox.due(document.ref, kind, max_attempts=MAX_RECORD_ATTEMPTS))
     if ready is not None:  # records waiting for another (a payment for its invoice) stay pending, unattempted
         waiting = [r for r in records if not ready(r.payload)]
         progress.skipped += len(waiting)
@@ -87,21 +88,19 @@ class _Marks:
     meanwhile (a new payload, a member's new version) stays pending for the next run — but still learns the
     provider id, so it updates rather than creates."""
 
-    def __init__(self, outbox: Outbox, tenant: str, integration: str, *, keep_payload: bool = True) -> None:
-        self.outbox, self.tenant, self.integration = outbox, tenant, integration
+    def __init__(self, outbox: Outbox, ref: IntegrationRef, *, keep_payload: bool = True) -> None:
+        self.outbox, self.ref = outbox, ref
         self.drop_payload = not keep_payload
 
     def begin(self, todo: list[OutboxRecord]) -> list[OutboxRecord]:
-        marked = self.outbox.mark_many(
-            self.tenant, self.integration, [(r, RecordState.inflight, None, "") for r in todo], attempt=True
-        )
+        marked = self.outbox.mark_many(self.ref, [(r, RecordState.inflight, None, "") for r in todo], attempt=True)
         return [r for r in marked if r is not None]  # as they now are, with the versions the outcomes hold to
 
     def finish(self, done: list[Outcome]) -> None:
-        marked = self.outbox.mark_many(self.tenant, self.integration, done, drop_payload=self.drop_payload)
+        marked = self.outbox.mark_many(self.ref, done, drop_payload=self.drop_payload)
         for (record, _, external_id, _), mark in zip(done, marked, strict=True):
             if mark is None and external_id:
-                self.outbox.set_external_id(self.tenant, self.integration, record.kind, record.key, external_id)
+                self.outbox.set_external_id(self.ref, record.kind, record.key, external_id)
 
 
 def by_key(
@@ -111,7 +110,7 @@ def by_key(
     ADAMS): sending again updates it, so a replayed record needs no lookup and a new version is the same PUT.
     `keep_payload=False` drops a record's payload once the provider has it (special-category data)."""
 
-    def run(adapter: Any, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
+    def run(adapter: Any, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
         return deliver(
             kind,
             outbox,

@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind
 
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.sync.context import RunContext
 from integrations.sync.operation import SyncEnv
 from integrations.sync.operations import OPERATIONS, offered
@@ -48,8 +49,8 @@ def supported_operations(ctx: RunContext, document: IntegrationDocument) -> list
     return [op.name for op in offered(document, ctx.catalog.get(document.provider).capabilities)]
 
 
-def trigger_sync(ctx: RunContext, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
-    document = ctx.integrations.get(tenant_id, integration_id).document
+def trigger_sync(ctx: RunContext, ref: IntegrationRef, operation: str, *, trigger: str) -> SyncRun:
+    document = ctx.integrations.get(ref).document
     if operation not in supported_operations(ctx, document):
         raise ValidationFailed(
             "This integration cannot run that operation.",
@@ -57,10 +58,10 @@ def trigger_sync(ctx: RunContext, tenant_id: str, integration_id: str, operation
         )
     if document.status != LifecycleStatus.active:
         raise Conflict(f"Only active integrations sync; this one is {document.status}.", reason="not_active")
-    run = ctx.runs.create(tenant_id, integration_id, operation, trigger=trigger)
+    run = ctx.runs.create(ref, operation, trigger=trigger)
     ctx.queues.send(
         ctx.jobs_queue,
-        {"tenant_id": tenant_id, "integration_id": integration_id, "run_id": run.id, "operation": operation},
+        {"tenant_id": ref.tenant_id, "integration_id": ref.integration_id, "run_id": run.id, "operation": operation},
     )
     return run
 
@@ -85,7 +86,7 @@ def run_job_message(body: bytes, *, dequeue_count: int, ctx: RunContext) -> Sync
 
 
 def _run(msg: dict[str, Any], *, dequeue_count: int, ctx: RunContext) -> SyncRun:
-    run = ctx.runs.get(msg["tenant_id"], msg["integration_id"], msg["run_id"])
+    run = ctx.runs.get(IntegrationRef(msg["tenant_id"], msg["integration_id"]), msg["run_id"])
     if run.status in TERMINAL:
         return run  # a replayed message: the run already ended
     key = f"sync-{run.tenant_id}-{run.integration_id}"
@@ -128,7 +129,7 @@ def _quietly(call: Callable[[], None]) -> None:
 
 
 def _execute(ctx: RunContext, run: SyncRun, kept: KeptLease, dequeue_count: int) -> SyncRun:
-    document = ctx.integrations.get(run.tenant_id, run.integration_id).document
+    document = ctx.integrations.get(run.ref).document
     if document.status != LifecycleStatus.active:
         return _finish(ctx, run, RunStatus.skipped, reason=f"integration is {document.status}")
     run.status, run.attempts = RunStatus.running, run.attempts + 1
@@ -191,7 +192,7 @@ def _execute(ctx: RunContext, run: SyncRun, kept: KeptLease, dequeue_count: int)
 
 def _calls(ctx: RunContext, run: SyncRun) -> int:
     today = ctx.now().date()
-    days = ctx.usage.daily(run.tenant_id, run.integration_id, start=today, end=today)
+    days = ctx.usage.daily(run.ref, start=today, end=today)
     return sum(t.requests for d in days for op, t in d.by_operation.items() if op.startswith("sync."))
 
 

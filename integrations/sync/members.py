@@ -34,11 +34,11 @@ from adapters.capabilities import MemberRecords
 from adapters.crm import CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
 from integrations.documents.document import CrmIntegration, IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
 from integrations.sync.state import SyncState
-from integrations.table_names import integration_partition
 from shared.errors import ProviderError
 from shared.tables import Table
 
@@ -68,11 +68,11 @@ class MemberMirror:
         self._table = table
 
     @staticmethod
-    def _pk(tenant_id: str, integration_id: str) -> str:
-        return integration_partition(tenant_id, integration_id)
+    def _pk(ref: IntegrationRef) -> str:
+        return ref.partition
 
-    def get(self, tenant_id: str, integration_id: str, key: str) -> MirrorEntry | None:
-        found = self._table.find(self._pk(tenant_id, integration_id), f"m|{key}")
+    def get(self, ref: IntegrationRef, key: str) -> MirrorEntry | None:
+        found = self._table.find(self._pk(ref), f"m|{key}")
         return self._entry(found[0]) if found else None
 
     @staticmethod
@@ -87,28 +87,28 @@ class MemberMirror:
             sent=state.get("sent", {}),
         )
 
-    def key_for(self, tenant_id: str, integration_id: str, external_id: str) -> str | None:
-        found = self._table.find(self._pk(tenant_id, integration_id), f"x|{external_id}")
+    def key_for(self, ref: IntegrationRef, external_id: str) -> str | None:
+        found = self._table.find(self._pk(ref), f"x|{external_id}")
         return found[0]["Key"] if found else None
 
-    def load(self, tenant_id: str, integration_id: str) -> tuple[dict[str, MirrorEntry], dict[str, str]]:
+    def load(self, ref: IntegrationRef) -> tuple[dict[str, MirrorEntry], dict[str, str]]:
         """The whole mirror of one integration in one range read: (entries by key, key by CRM id). A full
         walk of the CRM uses it instead of two point reads per record (the index rows are not needed then)."""
-        pk = self._pk(tenant_id, integration_id)
+        pk = self._pk(ref)
         rows = self._table.query("PartitionKey eq @pk and RowKey ge 'm|' and RowKey lt 'm|~'", parameters={"pk": pk})
         entries = {entry.key: entry for entry in map(self._entry, rows)}
         return entries, {e.external_id: e.key for e in entries.values() if e.external_id}
 
-    def save(self, tenant_id: str, integration_id: str, entry: MirrorEntry) -> None:
-        self.save_many(tenant_id, integration_id, [entry])
+    def save(self, ref: IntegrationRef, entry: MirrorEntry) -> None:
+        self.save_many(ref, [entry])
 
-    def save_many(self, tenant_id: str, integration_id: str, entries: list[MirrorEntry]) -> None:
+    def save_many(self, ref: IntegrationRef, entries: list[MirrorEntry]) -> None:
         """50 members (≤ 100 rows) per transaction: a member and its index row always move together."""
         for i in range(0, len(entries), 50):
-            self._table.merge_many([row for e in entries[i : i + 50] for row in self._rows(tenant_id, integration_id, e)])
+            self._table.merge_many([row for e in entries[i : i + 50] for row in self._rows(ref, e)])
 
-    def _rows(self, tenant_id: str, integration_id: str, entry: MirrorEntry) -> list[dict[str, Any]]:
-        pk = self._pk(tenant_id, integration_id)
+    def _rows(self, ref: IntegrationRef, entry: MirrorEntry) -> list[dict[str, Any]]:
+        pk = self._pk(ref)
         # One JSON column rather than one property per field: a full load deserialises far less.
         state = {
             "external_id": entry.external_id,
@@ -124,8 +124,8 @@ class MemberMirror:
             rows.append({"PartitionKey": pk, "RowKey": f"x|{entry.external_id}", "Key": entry.key})
         return rows
 
-    def legacy_cursor(self, tenant_id: str, integration_id: str) -> str | None:
-        found = self._table.find(self._pk(tenant_id, integration_id), "~cursor")
+    def legacy_cursor(self, ref: IntegrationRef) -> str | None:
+        found = self._table.find(self._pk(ref), "~cursor")
         return found[0]["Cursor"] if found else None
 
 
@@ -138,8 +138,7 @@ def member_event(
     return cloud_event(
         "member.created" if new else "member.changed",
         id=f"{document.id}:{remote.external_id}:{remote.modified_at.isoformat()}",
-        tenant_id=document.tenant_id,
-        integration_id=document.id,
+        ref=document.ref,
         subject=entry.key,
         time=remote.modified_at.isoformat(),
         data={"key": entry.key, "external_id": remote.external_id, "fields": changed, "origin": document.provider},
@@ -163,7 +162,7 @@ class MemberSync:
         self.to_crm: dict[str, str] = dict(config.member_field_map)
         self.to_platform = {crm: platform for platform, crm in self.to_crm.items()}
         self.owner: dict[str, str] = dict(config.field_ownership)
-        self.tenant, self.integration = self.document.tenant_id, self.document.id
+        self.ref = self.document.ref
         self.overridden: set[str] = set()  # members whose platform-owned fields the CRM changed
         # A full walk loads the mirror once (then `cache`/`index` answer); delta walks read point by point.
         self.cache: dict[str, MirrorEntry] | None = None
@@ -173,15 +172,15 @@ class MemberSync:
     def entry(self, key: str) -> MirrorEntry | None:
         if self.cache is not None:
             return self.cache.get(key)
-        return self.mirror.get(self.tenant, self.integration, key)
+        return self.mirror.get(self.ref, key)
 
     def key_for(self, external_id: str) -> str | None:
         if self.cache is not None:
             return self.index.get(external_id)
-        return self.mirror.key_for(self.tenant, self.integration, external_id)
+        return self.mirror.key_for(self.ref, external_id)
 
     def save(self, *entries: MirrorEntry) -> None:
-        self.mirror.save_many(self.tenant, self.integration, list(entries))
+        self.mirror.save_many(self.ref, list(entries))
         if self.cache is not None:
             for e in entries:
                 self.cache[e.key] = e
@@ -251,12 +250,8 @@ class MemberSync:
         return self.progress
 
     def pull(self) -> None:
-        pending = {
-            r.key: r for r in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS)
-        }
-        cursor = self.state.cursor(self.tenant, self.integration, CURSOR) or self.mirror.legacy_cursor(
-            self.tenant, self.integration
-        )
+        pending = {r.key: r for r in self.outbox.due(self.ref, "member", max_attempts=MAX_RECORD_ATTEMPTS)}
+        cursor = self.state.cursor(self.ref, CURSOR) or self.mirror.legacy_cursor(self.ref)
         try:
             self.walk(cursor, pending)
         except CursorExpired:
@@ -269,7 +264,7 @@ class MemberSync:
 
     def walk(self, cursor: str | None, pending: dict[str, OutboxRecord]) -> None:
         if cursor is None:
-            self.cache, self.index = self.mirror.load(self.tenant, self.integration)
+            self.cache, self.index = self.mirror.load(self.ref)
         for page in self.adapter.changed_members(cursor):
             self.heartbeat(self.progress)
             changed = [entry for remote in page.members if (entry := self.take(remote, pending)) is not None]
@@ -277,9 +272,9 @@ class MemberSync:
             for external_id in page.deleted:
                 self.forget(external_id)
             for key in self.overridden - set(pending):
-                self.outbox.requeue(self.tenant, self.integration, "member", key)  # the push below restores it
+                self.outbox.requeue(self.ref, "member", key)  # the push below restores it
             self.overridden.clear()
-            self.state.set_cursor(self.tenant, self.integration, CURSOR, page.cursor, signpost=self.started_at)
+            self.state.set_cursor(self.ref, CURSOR, page.cursor, signpost=self.started_at)
 
     def forget(self, external_id: str) -> None:
         """Deleted in the CRM: tell the platform; the platform owns membership, so a later push of this member
@@ -292,8 +287,7 @@ class MemberSync:
             cloud_event(
                 "member.deleted",
                 id=f"{self.document.id}:{external_id}:deleted",
-                tenant_id=self.tenant,
-                integration_id=self.integration,
+                ref=self.ref,
                 subject=entry.key,
                 data={"key": entry.key, "external_id": external_id, "origin": self.document.provider},
             )
@@ -323,17 +317,17 @@ class MemberSync:
         return entry
 
     def push(self) -> None:
-        for record in self.outbox.due(self.tenant, self.integration, "member", max_attempts=MAX_RECORD_ATTEMPTS):
+        for record in self.outbox.due(self.ref, "member", max_attempts=MAX_RECORD_ATTEMPTS):
             self.heartbeat(self.progress)
             entry = self.entry(record.key) or MirrorEntry(key=record.key)
             changes = self.local_changes(entry, record)
             if not changes and entry.external_id:
                 entry.sent = dict(record.payload["fields"])
                 self.save(entry)
-                self.outbox.mark_if_unchanged(self.tenant, self.integration, record, RecordState.synced)
+                self.outbox.mark_if_unchanged(self.ref, record, RecordState.synced)
                 self.progress.skipped += 1
                 continue
-            marked = self.outbox.mark_if_unchanged(self.tenant, self.integration, record, RecordState.inflight, attempt=True)
+            marked = self.outbox.mark_if_unchanged(self.ref, record, RecordState.inflight, attempt=True)
             if marked is None:
                 continue  # a newer version arrived: the next run takes it
             try:
@@ -341,7 +335,7 @@ class MemberSync:
             except ProviderError as exc:
                 if exc.retriable:
                     raise
-                self.outbox.mark_if_unchanged(self.tenant, self.integration, marked, RecordState.failed, error=exc.detail)
+                self.outbox.mark_if_unchanged(self.ref, marked, RecordState.failed, error=exc.detail)
                 self.progress.fail(record.key, exc.detail)
                 continue
             entry.external_id, entry.version = remote.external_id, remote.version
@@ -349,9 +343,7 @@ class MemberSync:
             entry.base.update(self.platform_values(remote))
             entry.sent = dict(record.payload["fields"])
             self.save(entry)
-            self.outbox.mark_if_unchanged(
-                self.tenant, self.integration, marked, RecordState.synced, external_id=remote.external_id
-            )
+            self.outbox.mark_if_unchanged(self.ref, marked, RecordState.synced, external_id=remote.external_id)
 
     def write(self, entry: MirrorEntry, record: OutboxRecord, changes: dict[str, Any]) -> RemoteMember:
         if entry.external_id is None:

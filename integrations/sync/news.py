@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from integrations.documents.document import IntegrationDocument
+from integrations.sync.operation import SyncEnv
 from integrations.sync.progress import Progress
 
 T = TypeVar("T")
@@ -20,28 +21,27 @@ def report_news(
     read: Callable[[str | None], Iterable[list[T]]],
     resume: Callable[[datetime], str],
     *,
-    env: Any,
+    env: SyncEnv,
     document: IntegrationDocument,
     cursor: str,
     kind: str,
     seen_key: Callable[[T], str],
     event: Callable[[T, str], dict[str, Any]],
 ) -> Progress:
-    assert env.state is not None and env.emit is not None
     progress = Progress()
-    tenant, integration = document.tenant_id, document.id
-    for page in read(env.state.cursor(tenant, integration, cursor)):
+    ref = document.ref
+    for page in read(env.state.cursor(ref, cursor)):
         env.heartbeat()
         fresh = []
         for item in page:
             seen = seen_key(item)
-            if env.state.seen(tenant, integration, kind, seen):
+            if env.state.seen(ref, kind, seen):
                 progress.skipped += 1
                 continue
             env.emit(event(item, seen))
             fresh.append(seen)
-        env.state.mark_seen(tenant, integration, kind, fresh)
+        env.state.mark_seen(ref, kind, fresh)
         progress.pulled += len(fresh)
     if env.started_at is not None:
-        env.state.set_cursor(tenant, integration, cursor, resume(env.started_at), signpost=env.started_at)
+        env.state.set_cursor(ref, cursor, resume(env.started_at), signpost=env.started_at)
     return progress

@@ -41,12 +41,12 @@ class SyncEnv:
     """What a run gives its operation besides adapter, outbox and document (each operation uses its part)."""
 
     heartbeat: Heartbeat
+    state: SyncState  # cursors and what a pull has seen: one store, every pull's
+    emit: Callable[[dict[str, Any]], None]
+    started_at: datetime  # the run's start: no timestamp cursor is stored beyond it (signpost)
     run_id: str = ""
     write_file: Callable[[str, bytes], None] | None = None
     mirror: MemberMirror | None = None
-    emit: Callable[[dict[str, Any]], None] | None = None
-    state: SyncState | None = None
-    started_at: datetime | None = None  # the run's start: no timestamp cursor is stored beyond it (signpost)
 
 
 # adapter (satisfying the operation's Protocol), outbox, document, env → what the run did.

@@ -16,6 +16,7 @@ from canonical.messages import Message
 from canonical.recipes.engine import Mapper, RowRejected
 from canonical.recipes.recipe import shipped
 from integrations.documents.document import CrmIntegration, DataCollectionIntegration, IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.sync.adams import pull_test_results, submit_tues, sync_whereabouts
 from integrations.sync.calendar import pull_events, push_events
@@ -59,7 +60,7 @@ def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: Integratio
         key = payload["invoice_key"]
         if key not in refs:
             try:
-                record = outbox.get(tenant, integration, "invoice", key)
+                record = outbox.get(IntegrationRef(tenant, integration), "invoice", key)
             except NotFound:
                 record = None
             delivered = record is not None and record.state == RecordState.synced and record.external_id
@@ -106,8 +107,7 @@ def pull_invoices(adapter: can.InvoiceChanges, outbox: Outbox, document: Integra
         return cloud_event(
             "invoice.changed",
             id=f"{document.id}:invoice:{seen.replace('|', ':')}",
-            tenant_id=document.tenant_id,
-            integration_id=document.id,
+            ref=document.ref,
             subject=invoice.key or f"{document.provider}-{invoice.external_id}",
             data={
                 "key": invoice.key,
@@ -167,8 +167,7 @@ def registration_event(document: IntegrationDocument, asset_uid: str, submission
     return cloud_event(
         "registration.submitted",
         id=f"{document.id}:{asset_uid}:{submission['_id']}",
-        tenant_id=document.tenant_id,
-        integration_id=document.id,
+        ref=document.ref,
         subject=f"{asset_uid}/{submission['_id']}",
         time=submission.get("_submission_time"),
         data={
@@ -189,15 +188,14 @@ def import_registrations(
     seen, held at the run's start (the signpost); a submission already taken in (the page edge, or what the
     signpost re-reads) is skipped. Emit first, then remember:
     a crash in between re-emits with the same event id rather than losing a registration."""
-    assert env.state is not None and env.emit is not None
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
     for asset in document.config.asset_uids:
-        newest = env.state.cursor(tenant, integration, f"kobo:{asset}")
+        newest = env.state.cursor(IntegrationRef(tenant, integration), f"kobo:{asset}")
         for page in adapter.submissions(asset, newest):
             env.heartbeat()
             taken = []
-            seen = env.state.seen_among(tenant, integration, f"kobo:{asset}", [str(x["_id"]) for x in page])
+            seen = env.state.seen_among(IntegrationRef(tenant, integration), f"kobo:{asset}", [str(x["_id"]) for x in page])
             for submission in page:
                 sid = str(submission["_id"])
                 if sid in seen:
@@ -206,8 +204,8 @@ def import_registrations(
                 env.emit(registration_event(document, asset, submission))
                 taken.append(sid)
                 newest = max(newest or "", submission.get("_submission_time") or "")
-            env.state.mark_seen(tenant, integration, f"kobo:{asset}", taken)
-            env.state.set_cursor(tenant, integration, f"kobo:{asset}", newest, signpost=env.started_at)
+            env.state.mark_seen(IntegrationRef(tenant, integration), f"kobo:{asset}", taken)
+            env.state.set_cursor(IntegrationRef(tenant, integration), f"kobo:{asset}", newest, signpost=env.started_at)
             progress.pulled += len(taken)
     return progress
 
@@ -224,7 +222,7 @@ def push_tags(adapter: can.TagFields, outbox: Outbox, document: CrmIntegration, 
     fields = {"event": document.config.event_tag_field, "course": document.config.course_tag_field}
 
     def member(payload: dict[str, Any]) -> str | None:
-        entry = env.mirror.get(tenant, integration, payload["member_key"])  # type: ignore[union-attr]
+        entry = env.mirror.get(IntegrationRef(tenant, integration), payload["member_key"])  # type: ignore[union-attr]
         return entry.external_id if entry else None
 
     def push(payload: dict[str, Any]) -> str:
@@ -284,8 +282,7 @@ def push_orders(adapter: can.OrderRecords, outbox: Outbox, document: CrmIntegrat
 
 
 def sync_members(adapter: can.MemberRecords, outbox: Outbox, document: CrmIntegration, env: SyncEnv) -> Progress:
-    assert env.mirror is not None and env.emit is not None
-    assert env.state is not None
+    assert env.mirror is not None
     return MemberSync(
         adapter,
         outbox,
@@ -306,14 +303,14 @@ def export_enrollments_csv(
     (overwrite) rather than a second one with the same rows."""
     progress = Progress()
     tenant, integration = document.tenant_id, document.id
-    records = list(outbox.due(tenant, integration, "enrollment", max_attempts=MAX_RECORD_ATTEMPTS))
+    records = list(outbox.due(IntegrationRef(tenant, integration), "enrollment", max_attempts=MAX_RECORD_ATTEMPTS))
     if not records:
         return progress
     env.heartbeat()
     name = f"{tenant}/{integration}/enrollments-{env.run_id}.csv"
     assert env.write_file is not None
     env.write_file(name, enrollments_csv([r.payload for r in records]))
-    outbox.mark_many(tenant, integration, [(r, RecordState.synced, name, "") for r in records])
+    outbox.mark_many(IntegrationRef(tenant, integration), [(r, RecordState.synced, name, "") for r in records])
     progress.created = len(records)
     return progress
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Entity, Table, Write
 
@@ -159,18 +159,12 @@ class Outbox:
         self._now = now
         self._counts = _Counts(table, clock)
 
-    @staticmethod
-    def partition(tenant_id: str, integration_id: str) -> str:
-        return integration_partition(tenant_id, integration_id)
-
-    def put(
-        self, tenant_id: str, integration_id: str, kind: str, key: str, payload: dict[str, Any], *, updatable: bool = False
-    ) -> Put:
+    def put(self, ref: IntegrationRef, kind: str, key: str, payload: dict[str, Any], *, updatable: bool = False) -> Put:
         """Add a record; the same key again is accepted (idempotent) unless its content changed after sync.
         `updatable` records (members: state, not events) take a new version at any time; it keeps the
         provider's id and is delivered by the next run (a run holding the old version marks it conditionally,
         so the new one stays pending)."""
-        pk, rk = self.partition(tenant_id, integration_id), f"{kind}|{key}"
+        pk, rk = ref.partition, f"{kind}|{key}"
         digest = _digest(payload)
         entity = {
             "PartitionKey": pk,
@@ -222,20 +216,20 @@ class Outbox:
                 continue
         raise Conflict(f"{kind} {key} is being written by other requests at the same moment; retry.", reason="contended")
 
-    def due(self, tenant_id: str, integration_id: str, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
+    def due(self, ref: IntegrationRef, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
         for e, etag in self._table.query_versioned(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State ne 'synced'",
-            parameters={"pk": self.partition(tenant_id, integration_id), "lo": f"{kind}|", "hi": f"{kind}|~"},
+            parameters={"pk": ref.partition, "lo": f"{kind}|", "hi": f"{kind}|~"},
         ):
             record = self._record(e, etag)
             if record.attempts < max_attempts:
                 yield record
 
-    def delivered(self, tenant_id: str, integration_id: str, kind: str) -> Iterator[OutboxRecord]:
+    def delivered(self, ref: IntegrationRef, kind: str) -> Iterator[OutboxRecord]:
         """Every record of `kind` the provider has (synced): one range read of the integration's partition."""
         for e, etag in self._table.query_versioned(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State eq 'synced'",
-            parameters={"pk": self.partition(tenant_id, integration_id), "lo": f"{kind}|", "hi": f"{kind}|~"},
+            parameters={"pk": ref.partition, "lo": f"{kind}|", "hi": f"{kind}|~"},
         ):
             yield self._record(e, etag)
 
@@ -254,8 +248,7 @@ class Outbox:
 
     def mark_if_unchanged(
         self,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         record: OutboxRecord,
         state: RecordState,
         *,
@@ -266,7 +259,7 @@ class Outbox:
     ) -> OutboxRecord | None:
         """Conditional mark against the version the job read; None when the platform sent a newer version
         meanwhile (that version stays pending for the next run)."""
-        pk = self.partition(tenant_id, integration_id)
+        pk = ref.partition
         entity = self._outcome(pk, record, state, external_id, error, attempt, drop_payload)
         moved = _delta(record.state.value, state.value)
         for _ in range(CONTENDED_TRIES):
@@ -303,8 +296,7 @@ class Outbox:
 
     def mark_many(
         self,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         changes: list[tuple[OutboxRecord, RecordState, str | None, str]],
         *,
         attempt: bool = False,
@@ -317,7 +309,7 @@ class Outbox:
         Returns each record as marked (with its new ETag), or None where a newer version was left pending.
         With `drop_payload`, a record marked synced keeps its digest but not its payload (special-category data
         is kept only until the provider has it; a replay of the same content is still recognised)."""
-        pk = self.partition(tenant_id, integration_id)
+        pk = ref.partition
         marked: list[OutboxRecord | None] = []
         for i in range(0, len(changes), TRANSACTION_MAX - 1):
             chunk = changes[i : i + TRANSACTION_MAX - 1]
@@ -343,7 +335,7 @@ class Outbox:
                         self._counts.lost(counted)
                     if counted is not None and not self._any_changed(pk, chunk):
                         continue  # only the counter shard moved on: retry the chunk
-                    marked += self._one_by_one(tenant_id, integration_id, chunk, attempt, drop_payload)
+                    marked += self._one_by_one(ref, chunk, attempt, drop_payload)
                     break
                 if counted:
                     self._counts.written(counted, etags[-1])
@@ -361,16 +353,13 @@ class Outbox:
 
     def _one_by_one(
         self,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         chunk: list[tuple[OutboxRecord, RecordState, str | None, str]],
         attempt: bool,
         drop_payload: bool = False,
     ) -> list[OutboxRecord | None]:
         return [
-            self.mark_if_unchanged(
-                tenant_id, integration_id, r, st, external_id=x, error=e, attempt=attempt, drop_payload=drop_payload
-            )
+            self.mark_if_unchanged(ref, r, st, external_id=x, error=e, attempt=attempt, drop_payload=drop_payload)
             for r, st, x, e in chunk
         ]
 
@@ -414,40 +403,40 @@ class Outbox:
             entity["Payload"] = DROPPED
         return entity
 
-    def set_external_id(self, tenant_id: str, integration_id: str, kind: str, key: str, external_id: str) -> None:
+    def set_external_id(self, ref: IntegrationRef, kind: str, key: str, external_id: str) -> None:
         """Record the provider's id on whatever version the row now holds (only deliveries write this column)."""
         self._table.merge_many(
             [
                 {
-                    "PartitionKey": self.partition(tenant_id, integration_id),
+                    "PartitionKey": ref.partition,
                     "RowKey": f"{kind}|{key}",
                     "ExternalId": external_id,
                 }
             ]
         )
 
-    def requeue(self, tenant_id: str, integration_id: str, kind: str, key: str) -> bool:
+    def requeue(self, ref: IntegrationRef, kind: str, key: str) -> bool:
         """Deliver a synced record's last version again (e.g. to restore fields the provider must not own)."""
-        pk = self.partition(tenant_id, integration_id)
+        pk = ref.partition
         found = self._table.find(pk, f"{kind}|{key}")
         if not found or found[0]["State"] != RecordState.synced.value:
             return False
         entity, etag = found
         record = self._record(entity, etag)
-        return self.mark_if_unchanged(tenant_id, integration_id, record, RecordState.pending) is not None
+        return self.mark_if_unchanged(ref, record, RecordState.pending) is not None
 
-    def counts(self, tenant_id: str, integration_id: str) -> dict[str, int]:
+    def counts(self, ref: IntegrationRef) -> dict[str, int]:
         """Records by state: the sum of the counter shards (one range read, whatever the outbox's size)."""
-        return self._counts.total(self._counts.read(self.partition(tenant_id, integration_id)))
+        return self._counts.total(self._counts.read(ref.partition))
 
     def record_provider_status(
-        self, tenant_id: str, integration_id: str, kind: str, external_id: str, status: str, *, rank: Callable[[str], int]
+        self, ref: IntegrationRef, kind: str, external_id: str, status: str, *, rank: Callable[[str], int]
     ) -> str | None:
         """The provider's word on a delivered record (Twilio: sent, delivered, failed…) on the record that
         carries `external_id`, unless it already holds a later one (`rank`): callbacks arrive out of order.
         The record's key, or None when no record of this integration has that id."""
         flt = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and ExternalId eq @id"
-        pk = self.partition(tenant_id, integration_id)
+        pk = ref.partition
         for _ in range(10):
             found = next(
                 iter(
@@ -470,20 +459,20 @@ class Outbox:
                 continue
         raise Conflict(f"{kind} {external_id} is too contended")
 
-    def reconcile(self, tenant_id: str, integration_id: str, kind: str, key: str, status: str, reference: str) -> None:
+    def reconcile(self, ref: IntegrationRef, kind: str, key: str, status: str, reference: str) -> None:
         """A provider's reconciliation file says what became of a record (paid, rejected…): its own columns,
         merged without touching the payload or the delivery state (a concurrent mark sees a new ETag and
         reads again)."""
-        row = {"PartitionKey": self.partition(tenant_id, integration_id), "RowKey": f"{kind}|{key}"}
+        row = {"PartitionKey": ref.partition, "RowKey": f"{kind}|{key}"}
         self._table.merge_many([{**row, "ProviderStatus": status, "ProviderReference": reference}])
 
-    def provider_status(self, tenant_id: str, integration_id: str, kind: str, key: str) -> str | None:
-        found = self._table.find(self.partition(tenant_id, integration_id), f"{kind}|{key}")
+    def provider_status(self, ref: IntegrationRef, kind: str, key: str) -> str | None:
+        found = self._table.find(ref.partition, f"{kind}|{key}")
         return (str(found[0].get("ProviderStatus") or "") or None) if found else None
 
-    def get(self, tenant_id: str, integration_id: str, kind: str, key: str) -> OutboxRecord:
+    def get(self, ref: IntegrationRef, kind: str, key: str) -> OutboxRecord:
         try:
-            e, _ = self._table.get(self.partition(tenant_id, integration_id), f"{kind}|{key}")
+            e, _ = self._table.get(ref.partition, f"{kind}|{key}")
         except NotFound:
             raise NotFound(f"No {kind} {key} in the outbox.") from None
         return self._record(e)

@@ -18,8 +18,10 @@ from integrations.documents.document import GovSportsRegistryIntegration, Integr
 from integrations.events import cloud_event
 from integrations.sync.delivery import by_key
 from integrations.sync.news import report_news
+from integrations.sync.operation import SyncEnv
 from integrations.sync.outbox import Outbox
 from integrations.sync.progress import Progress
+from integrations.sync.schedules import Schedules
 
 OPERATION = "report_memberships"
 
@@ -27,32 +29,29 @@ OPERATION = "report_memberships"
 _put_reports = by_key("membership_report", lambda adapter, payload: adapter.put_membership_report(payload))
 
 
-def report_memberships(adapter: can.MembershipReports, outbox: Outbox, document: IntegrationDocument, env: Any) -> Progress:
+def report_memberships(
+    adapter: can.MembershipReports, outbox: Outbox, document: IntegrationDocument, env: SyncEnv
+) -> Progress:
     progress = _put_reports(adapter, outbox, document, env)  # a PUT by period: sending again is a revision
     if not (progress.created or progress.updated or progress.failed):
         progress.reason = "no membership report pending: the platform hands one in with POST …/outbox/membership-reports"
     return progress
 
 
-def follow_reporting_schedule(schedules: Any, document: IntegrationDocument) -> None:
+def follow_reporting_schedule(schedules: Schedules, document: IntegrationDocument) -> None:
     """Make the report_memberships schedule match the document (called after each write of it)."""
     if not isinstance(document, GovSportsRegistryIntegration):
         return
     config = document.config
-    wanted = (
-        document.status == LifecycleStatus.active
-        and document.capabilities.membership_reporting
-        and config.reporting_schedule
-    )
-    current = schedules.get(document.tenant_id, document.id, OPERATION)
-    if not wanted:
+    cron = config.reporting_schedule
+    wanted = document.status == LifecycleStatus.active and document.capabilities.membership_reporting and cron
+    current = schedules.get(document.ref, OPERATION)
+    if not cron or not wanted:
         if current is not None:
-            schedules.cancel(document.tenant_id, document.id, OPERATION)
+            schedules.cancel(document.ref, OPERATION)
         return
-    if current is None or (current.cron, current.time_zone) != (config.reporting_schedule, config.reporting_time_zone):
-        schedules.put(
-            document.tenant_id, document.id, OPERATION, cron=config.reporting_schedule, time_zone=config.reporting_time_zone
-        )
+    if current is None or (current.cron, current.time_zone) != (cron, config.reporting_time_zone):
+        schedules.put(document.ref, OPERATION, cron=cron, time_zone=config.reporting_time_zone)
 
 
 submit_grant_applications = by_key("grant_application", lambda adapter, p: adapter.put_filing("grant_application", p))
@@ -61,7 +60,7 @@ report_events = by_key("event_report", lambda adapter, p: adapter.put_filing("ev
 
 
 def track_compliance(
-    adapter: can.ComplianceObligations, outbox: Outbox, document: IntegrationDocument, env: Any
+    adapter: can.ComplianceObligations, outbox: Outbox, document: IntegrationDocument, env: SyncEnv
 ) -> Progress:
     """New or changed obligations (a deadline, its status) as events the platform's compliance screen follows."""
 
@@ -69,8 +68,7 @@ def track_compliance(
         return cloud_event(
             "registry.compliance_obligation",
             id=f"{document.id}:obligation:{seen}",
-            tenant_id=document.tenant_id,
-            integration_id=document.id,
+            ref=document.ref,
             subject=f"obligations/{item['obligation_id']}",
             data={k: item.get(k) for k in ("obligation_id", "title", "due_on", "status")},
         )

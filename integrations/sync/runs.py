@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from integrations.documents.ref import IntegrationRef, OfIntegration
 from integrations.events import cloud_event as event_of
-from integrations.table_names import integration_partition
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 _MAX_MS = 10**13
@@ -30,7 +31,7 @@ class RunStatus(StrEnum):
 TERMINAL = frozenset({RunStatus.succeeded, RunStatus.partial, RunStatus.failed, RunStatus.skipped})
 
 
-class SyncRun(BaseModel):
+class SyncRun(BaseModel, OfIntegration):
     id: str = Field(description="Run id (also the CloudEvent id of its result).")
     tenant_id: str
     integration_id: str
@@ -52,46 +53,48 @@ class SyncRun(BaseModel):
     reason: str = Field("", description="Why the run failed or was skipped, or how it delivered (e.g. CSV fallback).")
 
 
+class RunRow(Row):
+    body: str = Field(alias="Body")
+
+    @classmethod
+    def of(cls, run: SyncRun) -> RunRow:
+        return cls(partition=run.ref.partition, row=run.id, body=run.model_dump_json())
+
+    def run(self) -> SyncRun:
+        return SyncRun.model_validate_json(self.body)
+
+
 class SyncRuns:
     def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._rows = Rows(table, RunRow)
         self._now = now
 
-    def create(self, tenant_id: str, integration_id: str, operation: str, *, trigger: str) -> SyncRun:
+    def create(self, ref: IntegrationRef, operation: str, *, trigger: str) -> SyncRun:
         at = self._now()
         run_id = f"{_MAX_MS - int(at.timestamp() * 1000):013d}-{secrets.token_hex(4)}"
         run = SyncRun(
             id=run_id,
-            tenant_id=tenant_id,
-            integration_id=integration_id,
+            tenant_id=ref.tenant_id,
+            integration_id=ref.integration_id,
             operation=operation,
             trigger=trigger,
             status=RunStatus.queued,
             queued_at=at,
         )
-        self._table.insert(self._entity(run))
+        self._rows.insert(RunRow.of(run))
         return run
 
-    def _entity(self, run: SyncRun) -> dict[str, Any]:
-        return {
-            "PartitionKey": integration_partition(run.tenant_id, run.integration_id),
-            "RowKey": run.id,
-            "Body": run.model_dump_json(),
-        }
-
-    def get(self, tenant_id: str, integration_id: str, run_id: str) -> SyncRun:
-        entity, _ = self._table.get(integration_partition(tenant_id, integration_id), run_id)
-        return SyncRun.model_validate_json(entity["Body"])
+    def get(self, ref: IntegrationRef, run_id: str) -> SyncRun:
+        row, _ = self._rows.get(ref.partition, run_id)
+        return row.run()
 
     def save(self, run: SyncRun) -> None:
         # A run has one writer at a time (the job holding the integration's sync lease).
-        self._table.upsert(self._entity(run))
+        self._rows.upsert(RunRow.of(run))
 
-    def latest(self, tenant_id: str, integration_id: str, *, limit: int) -> list[SyncRun]:
-        page = self._table.page(
-            "PartitionKey eq @pk", parameters={"pk": integration_partition(tenant_id, integration_id)}, size=limit
-        )
-        return [SyncRun.model_validate_json(e["Body"]) for e in page.items]
+    def latest(self, ref: IntegrationRef, *, limit: int) -> list[SyncRun]:
+        rows, _ = self._rows.page("PartitionKey eq @pk", parameters={"pk": ref.partition}, size=limit)
+        return [row.run() for row in rows]
 
 
 def cloud_event(run: SyncRun) -> dict[str, Any]:
@@ -99,8 +102,7 @@ def cloud_event(run: SyncRun) -> dict[str, Any]:
     return event_of(
         f"sync.{run.status.value}",
         id=run.id,
-        tenant_id=run.tenant_id,
-        integration_id=run.integration_id,
+        ref=run.ref,
         subject=run.operation,
         time=(run.finished_at or run.queued_at).isoformat(),
         data=json.loads(run.model_dump_json()),

@@ -15,15 +15,18 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from pydantic import Field
 
+from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 _FMT = "%Y%m%dT%H%M%S"
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(OfIntegration):
     tenant_id: str
     integration_id: str
     operation: str
@@ -52,77 +55,93 @@ def check(cron: str, time_zone: str) -> None:
         raise ValidationFailed("The schedule is invalid.", errors)
 
 
+class DefinitionRow(Row):
+    """A schedule: `PartitionKey = <tenant>`, `RowKey = <integration>|<operation>` (a tenant's schedules are one
+    partition; an integration's are one key range of it)."""
+
+    cron: str = Field(alias="Cron")
+    time_zone: str = Field(alias="TimeZone")
+    next_run_at: datetime = Field(alias="NextRunAt")
+
+    @classmethod
+    def of(cls, ref: IntegrationRef, operation: str, cron: str, time_zone: str, at: datetime) -> DefinitionRow:
+        return cls(
+            partition=ref.tenant_id, row=f"{ref.integration_id}|{operation}", cron=cron, time_zone=time_zone, next_run_at=at
+        )
+
+    def schedule(self) -> Schedule:
+        integration, operation = self.row.split("|", 1)
+        return Schedule(self.partition, integration, operation, self.cron, self.time_zone, self.next_run_at)
+
+
+class DueRow(Row):
+    """A slot waiting to run: all in partition `due`, keyed by time first so `le now` is one range read."""
+
+    @classmethod
+    def of(cls, at: datetime, ref: IntegrationRef, operation: str) -> DueRow:
+        return cls(partition="due", row=f"{at.strftime(_FMT)}|{ref.tenant_id}|{ref.integration_id}|{operation}")
+
+
 class Schedules:
     def __init__(self, definitions: Table, due: Table, *, now: Callable[[], datetime]) -> None:
-        self._defs = definitions
-        self._due = due
+        self._defs = Rows(definitions, DefinitionRow)
+        self._due = Rows(due, DueRow)
         self._now = now
 
     @staticmethod
-    def _row(tenant_id: str, integration_id: str, operation: str) -> tuple[str, str]:
-        return tenant_id, f"{integration_id}|{operation}"
+    def _row(ref: IntegrationRef, operation: str) -> tuple[str, str]:
+        return ref.tenant_id, f"{ref.integration_id}|{operation}"
 
-    def put(self, tenant_id: str, integration_id: str, operation: str, *, cron: str, time_zone: str) -> Schedule:
+    def put(self, ref: IntegrationRef, operation: str, *, cron: str, time_zone: str) -> Schedule:
         check(cron, time_zone)
-        self.cancel(tenant_id, integration_id, operation, missing_ok=True)
+        self.cancel(ref, operation, missing_ok=True)
         at = next_run(cron, time_zone, self._now())
-        pk, rk = self._row(tenant_id, integration_id, operation)
-        self._defs.upsert({"PartitionKey": pk, "RowKey": rk, "Cron": cron, "TimeZone": time_zone, "NextRunAt": at})
-        self._due.upsert({"PartitionKey": "due", "RowKey": f"{at.strftime(_FMT)}|{tenant_id}|{integration_id}|{operation}"})
-        return Schedule(tenant_id, integration_id, operation, cron, time_zone, at)
+        self._defs.upsert(DefinitionRow.of(ref, operation, cron, time_zone, at))
+        self._due.upsert(DueRow.of(at, ref, operation))
+        return Schedule(ref.tenant_id, ref.integration_id, operation, cron, time_zone, at)
 
-    def get(self, tenant_id: str, integration_id: str, operation: str) -> Schedule | None:
-        found = self._defs.find(*self._row(tenant_id, integration_id, operation))
-        if not found:
-            return None
-        e = found[0]
-        return Schedule(tenant_id, integration_id, operation, e["Cron"], e["TimeZone"], e["NextRunAt"])
+    def get(self, ref: IntegrationRef, operation: str) -> Schedule | None:
+        found = self._defs.find(*self._row(ref, operation))
+        return found[0].schedule() if found else None
 
-    def for_integration(self, tenant_id: str, integration_id: str) -> list[Schedule]:
+    def for_integration(self, ref: IntegrationRef) -> list[Schedule]:
         rows = self._defs.query(
             "PartitionKey eq @t and RowKey ge @lo and RowKey lt @hi",
-            parameters={"t": tenant_id, "lo": f"{integration_id}|", "hi": f"{integration_id}|~"},
+            parameters={"t": ref.tenant_id, "lo": f"{ref.integration_id}|", "hi": f"{ref.integration_id}|~"},
         )
-        return [
-            Schedule(tenant_id, integration_id, e["RowKey"].split("|", 1)[1], e["Cron"], e["TimeZone"], e["NextRunAt"])
-            for e in rows
-        ]
+        return [row.schedule() for row in rows]
 
-    def cancel(self, tenant_id: str, integration_id: str, operation: str, *, missing_ok: bool = False) -> None:
-        current = self.get(tenant_id, integration_id, operation)
+    def cancel(self, ref: IntegrationRef, operation: str, *, missing_ok: bool = False) -> None:
+        current = self.get(ref, operation)
         if current is None:
             if missing_ok:
                 return
             raise NotFound("No such schedule.")
-        for key in (f"{current.next_run_at.strftime(_FMT)}|{tenant_id}|{integration_id}|{operation}",):
-            try:
-                self._due.delete("due", key)
-            except NotFound:
-                pass
-        self._defs.delete(*self._row(tenant_id, integration_id, operation))
+        try:
+            self._due.table.delete("due", DueRow.of(current.next_run_at, ref, operation).row)
+        except NotFound:
+            pass
+        self._defs.table.delete(*self._row(ref, operation))
 
     def take_due(self) -> list[Schedule]:
         """Claim every due schedule (ETag-conditional delete) and re-arm it from now."""
         now = self._now()
         claimed = []
-        for e, etag in list(
-            self._due.query_versioned(
-                "PartitionKey eq 'due' and RowKey le @now", parameters={"now": now.strftime(_FMT) + "|~"}
-            )
-        ):
+        due = self._due.table.query_versioned(
+            "PartitionKey eq 'due' and RowKey le @now", parameters={"now": now.strftime(_FMT) + "|~"}
+        )
+        for e, etag in list(due):
             _, tenant, integration, operation = e["RowKey"].split("|")
             try:
-                self._due.delete("due", e["RowKey"], etag=etag)  # the claim: exactly one instance's timer wins
+                self._due.table.delete("due", e["RowKey"], etag=etag)  # the claim: exactly one instance's timer wins
             except (NotFound, PreconditionFailed):
                 continue  # another timer took it
-            schedule = self.get(tenant, integration, operation)
+            ref = IntegrationRef(tenant, integration)
+            schedule = self.get(ref, operation)
             if schedule is None:
                 continue  # cancelled meanwhile
             at = next_run(schedule.cron, schedule.time_zone, now)
-            pk, rk = self._row(tenant, integration, operation)
-            self._defs.upsert(
-                {"PartitionKey": pk, "RowKey": rk, "Cron": schedule.cron, "TimeZone": schedule.time_zone, "NextRunAt": at}
-            )
-            self._due.upsert({"PartitionKey": "due", "RowKey": f"{at.strftime(_FMT)}|{tenant}|{integration}|{operation}"})
+            self._defs.upsert(DefinitionRow.of(ref, operation, schedule.cron, schedule.time_zone, at))
+            self._due.upsert(DueRow.of(at, ref, operation))
             claimed.append(schedule)
         return claimed

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef
 from shared.tables import Table
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
@@ -42,67 +42,65 @@ class SyncState:
         self._table = table
 
     @staticmethod
-    def _pk(tenant_id: str, integration_id: str) -> str:
-        return integration_partition(tenant_id, integration_id)
+    def _pk(ref: IntegrationRef) -> str:
+        return ref.partition
 
-    def cursor(self, tenant_id: str, integration_id: str, name: str) -> str | None:
-        found = self._table.find(self._pk(tenant_id, integration_id), f"cursor|{name}")
+    def cursor(self, ref: IntegrationRef, name: str) -> str | None:
+        found = self._table.find(self._pk(ref), f"cursor|{name}")
         return found[0]["Value"] if found else None
 
-    def set_cursor(
-        self, tenant_id: str, integration_id: str, name: str, value: str | None, *, signpost: datetime | None = None
-    ) -> None:
+    def set_cursor(self, ref: IntegrationRef, name: str, value: str | None, *, signpost: datetime | None = None) -> None:
         """Where the next pull of `name` resumes; a timestamp is held at `signpost` (the run's start)."""
         if value := signposted(value, signpost):
-            pk = self._pk(tenant_id, integration_id)
+            pk = self._pk(ref)
             self._table.merge_many([{"PartitionKey": pk, "RowKey": f"cursor|{name}", "Value": value}])
 
-    def recall(self, tenant_id: str, integration_id: str, kind: str) -> dict[str, str]:
+    def recall(self, ref: IntegrationRef, kind: str) -> dict[str, str]:
         """Everything known of a kind, id → value: one range read."""
         rows = self._table.query(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": self._pk(tenant_id, integration_id), "lo": f"known|{kind}|", "hi": f"known|{kind}|~"},
+            parameters={"pk": self._pk(ref), "lo": f"known|{kind}|", "hi": f"known|{kind}|~"},
             select=["RowKey", "Value"],
         )
         return {r["RowKey"].split("|", 2)[2]: r["Value"] for r in rows}
 
-    def recall_among(self, tenant_id: str, integration_id: str, kind: str, item_ids: list[str]) -> dict[str, str]:
+    def recall_among(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> dict[str, str]:
         """What is known of these ids only: a point read each (for the few items an incremental read brings)."""
-        pk, out = self._pk(tenant_id, integration_id), {}
+        pk, out = self._pk(ref), {}
         for item_id in item_ids:
             if found := self._table.find(pk, f"known|{kind}|{item_id}"):
                 out[item_id] = found[0]["Value"]
         return out
 
-    def remember(self, tenant_id: str, integration_id: str, kind: str, values: dict[str, str]) -> None:
-        pk = self._pk(tenant_id, integration_id)
+    def remember(self, ref: IntegrationRef, kind: str, values: dict[str, str]) -> None:
+        pk = self._pk(ref)
         self._table.merge_many([{"PartitionKey": pk, "RowKey": f"known|{kind}|{i}", "Value": v} for i, v in values.items()])
 
-    def forget(self, tenant_id: str, integration_id: str, kind: str, item_ids: list[str]) -> None:
-        self._table.delete_many(self._pk(tenant_id, integration_id), [f"known|{kind}|{i}" for i in item_ids])
+    def forget(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> None:
+        self._table.delete_many(self._pk(ref), [f"known|{kind}|{i}" for i in item_ids])
 
     @staticmethod
     def _row(kind: str, item_id: str) -> str:
         # Numeric ids are zero-padded so a page of them is one contiguous key range (see seen_among).
         return f"seen|{kind}|{item_id.zfill(20) if item_id.isdigit() else item_id}"
 
-    def seen(self, tenant_id: str, integration_id: str, kind: str, item_id: str) -> bool:
-        return self._table.find(self._pk(tenant_id, integration_id), self._row(kind, item_id)) is not None
+    def seen(self, ref: IntegrationRef, kind: str, item_id: str) -> bool:
+        return self._table.find(self._pk(ref), self._row(kind, item_id)) is not None
 
-    def seen_among(self, tenant_id: str, integration_id: str, kind: str, item_ids: list[str]) -> set[str]:
+    def seen_among(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> set[str]:
         """Which of a page's ids were taken in before: one range read when the ids are numeric (Kobo's are,
         and a page of them is close together), else a point read each."""
         if not item_ids:
             return set()
         if not all(i.isdigit() for i in item_ids):
-            return {i for i in item_ids if self.seen(tenant_id, integration_id, kind, i)}
+            return {i for i in item_ids if self.seen(ref, kind, i)}
         wanted = {self._row(kind, i): i for i in item_ids}
         rows = self._table.query(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey le @hi",
-            parameters={"pk": self._pk(tenant_id, integration_id), "lo": min(wanted), "hi": max(wanted)},
+            parameters={"pk": self._pk(ref), "lo": min(wanted), "hi": max(wanted)},
         )
         return {wanted[r["RowKey"]] for r in rows if r["RowKey"] in wanted}
 
-    def mark_seen(self, tenant_id: str, integration_id: str, kind: str, item_ids: list[str]) -> None:
-        pk = self._pk(tenant_id, integration_id)
+    def mark_seen(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> None:
+        pk = self._pk(ref)
         self._table.merge_many([{"PartitionKey": pk, "RowKey": self._row(kind, i)} for i in item_ids])

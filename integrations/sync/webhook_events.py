@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.twilio import status_rank
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.payments import GatewayPayment, Payments
 from integrations.sync.context import RunContext
@@ -57,29 +58,28 @@ def process_webhook_event(sync: RunContext, payments: Payments, event: WebhookEv
     tenant, integration = event.tenant_id, event.integration_id
     seen_id = event.id.replace("|", "_")
     with sync.leases.held(f"webhook-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-        if sync.sync_state.seen(tenant, integration, "webhook", seen_id):
+        if sync.sync_state.seen(IntegrationRef(tenant, integration), "webhook", seen_id):
             return Outcome("duplicate", "already processed")
         try:
-            document = sync.integrations.get(tenant, integration).document
+            document = sync.integrations.get(IntegrationRef(tenant, integration)).document
         except NotFound:
             return Outcome("ignored", "no such integration")
         outcome = _act(sync, payments, document, event)
-        sync.sync_state.mark_seen(tenant, integration, "webhook", [seen_id])
+        sync.sync_state.mark_seen(IntegrationRef(tenant, integration), "webhook", [seen_id])
     log.info("webhook event %s (%s) for %s: %s %s", event.id, event.type, integration, outcome.action, outcome.detail)
     return outcome
 
 
 def _message_status(sync: RunContext, document: IntegrationDocument, event: WebhookEvent) -> Outcome:
     sid, status = str(event.data.get("message_sid") or ""), str(event.data.get("status") or "")
-    key = sync.outbox.record_provider_status(document.tenant_id, document.id, "message", sid, status, rank=status_rank)
+    key = sync.outbox.record_provider_status(document.ref, "message", sid, status, rank=status_rank)
     if key is None:
         return Outcome("ignored", f"no message {sid} on this integration")
     sync.publish(
         cloud_event(
             f"message.{status}",
             id=f"message:{key}:{status}",
-            tenant_id=document.tenant_id,
-            integration_id=document.id,
+            ref=document.ref,
             subject=f"messages/{key}",
             data={"key": key, "status": status, "provider_message_id": sid},
         ),
@@ -97,8 +97,7 @@ def _announced(sync: RunContext, document: IntegrationDocument, event: WebhookEv
         cloud_event(
             event.type,
             id=f"{document.provider}:{event.id}",
-            tenant_id=document.tenant_id,
-            integration_id=document.id,
+            ref=document.ref,
             subject=f"{document.provider}/{event.data.get('broadcaster_user_login') or document.id}",
             data={"provider": document.provider, **event.data},
         ),
@@ -111,8 +110,7 @@ def payment_event(document: IntegrationDocument, payment: GatewayPayment) -> dic
     return cloud_event(
         f"payment.{payment.status}",
         id=f"payment:{payment.key}:{payment.status}",
-        tenant_id=document.tenant_id,
-        integration_id=document.id,
+        ref=document.ref,
         subject=f"payments/{payment.key}",
         data={"key": payment.key, "status": payment.status, "amount": payment.amount, "currency": payment.currency},
         time=payment.updated_at.isoformat(),
@@ -126,11 +124,11 @@ def _act(sync: RunContext, payments: Payments, document: IntegrationDocument, ev
         key = event.data.get("payment_key")
         provider_id = event.data.get("provider_payment_id")
         if not isinstance(key, str) and isinstance(provider_id, str):
-            key = payments.key_for_provider_id(document.tenant_id, document.id, provider_id)
+            key = payments.key_for_provider_id(document.ref, provider_id)
         if not isinstance(key, str):
             return Outcome("ignored", "the event names no payment of this integration")
         try:
-            payment = payments.get(document.tenant_id, document.id, key, refresh=True)
+            payment = payments.get(document.ref, key, refresh=True)
         except NotFound as exc:
             return Outcome("ignored", exc.detail)
         # A provider or storage failure propagates: the queue retries, and after its last attempt the delivery
@@ -145,8 +143,8 @@ def _act(sync: RunContext, payments: Payments, document: IntegrationDocument, ev
     if not reads:
         return Outcome("ignored", f"nothing to read for a {document.family} event")
     operation = reads[0]
-    for run in sync.runs.latest(document.tenant_id, document.id, limit=10):
+    for run in sync.runs.latest(document.ref, limit=10):
         if run.operation == operation and run.status == RunStatus.queued:
             return Outcome("coalesced", f"{operation} already queued", run.id)
-    run = trigger_sync(sync, document.tenant_id, document.id, operation, trigger="webhook")
+    run = trigger_sync(sync, document.ref, operation, trigger="webhook")
     return Outcome("triggered", operation, run.id)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from integrations.documents.ref import IntegrationRef
 from shared.tables import Table
 
 log = logging.getLogger("hub.usage")
@@ -108,8 +109,7 @@ class UsageCounters:
     def record(
         self,
         *,
-        tenant_id: str,
-        integration_id: str,
+        ref: IntegrationRef,
         provider: str,
         operation: str,
         status: int | None,
@@ -121,12 +121,12 @@ class UsageCounters:
         t = classify(status, units)
         t.latency_ms = latency_ms
         now = self._now()
-        day = f"{integration_id}|{now.date().isoformat()}|{operation}|{self._shard}"
-        hour = f"h|{integration_id}|{now.strftime('%Y-%m-%dT%H')}|{self._shard}"
+        day = f"{ref.integration_id}|{now.date().isoformat()}|{operation}|{self._shard}"
+        hour = f"h|{ref.integration_id}|{now.strftime('%Y-%m-%dT%H')}|{self._shard}"
         with self._lock:
             for row in (day, hour):
-                self._totals.setdefault((tenant_id, row), (provider, Tally()))[1].add(t)
-                self._dirty.add((tenant_id, row))
+                self._totals.setdefault((ref.tenant_id, row), (provider, Tally()))[1].add(t)
+                self._dirty.add((ref.tenant_id, row))
         if self._write_through.get():
             self._flush_quietly()
         elif time.monotonic() - self._last_flush > FLUSH_INTERVAL_S and not self._flushing.is_set():
@@ -191,13 +191,13 @@ class UsageCounters:
             if period not in (day, hour):
                 del self._totals[key]
 
-    def daily(self, tenant_id: str, integration_id: str, *, start: date, end: date) -> list[DailyUsage]:
+    def daily(self, ref: IntegrationRef, *, start: date, end: date) -> list[DailyUsage]:
         """Per-day totals for one integration, summed over shards (pending tallies flushed first)."""
         self.flush()
-        lo, hi = f"{integration_id}|{start.isoformat()}", f"{integration_id}|{end.isoformat()}|~"
+        lo, hi = f"{ref.integration_id}|{start.isoformat()}", f"{ref.integration_id}|{end.isoformat()}|~"
         days: dict[str, DailyUsage] = {}
         for e in self._table.query(
-            "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": tenant_id, "lo": lo, "hi": hi}
+            "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": ref.tenant_id, "lo": lo, "hi": hi}
         ):
             _, day, operation, _shard = e["RowKey"].split("|")
             usage = days.setdefault(day, DailyUsage(date.fromisoformat(day), e.get("Provider", "")))
@@ -214,15 +214,15 @@ class UsageCounters:
             per.setdefault(subject, Tally()).add(tally)
         return per
 
-    def last_hours(self, tenant_id: str, integration_id: str, *, hours: int) -> Tally:
+    def last_hours(self, ref: IntegrationRef, *, hours: int) -> Tally:
         """Totals over the last `hours` whole and current hours (hourly rows, summed over shards)."""
         self.flush()
         now = self._now()
-        lo = f"h|{integration_id}|{(now - timedelta(hours=hours - 1)).strftime('%Y-%m-%dT%H')}"
-        hi = f"h|{integration_id}|{now.strftime('%Y-%m-%dT%H')}|~"
+        lo = f"h|{ref.integration_id}|{(now - timedelta(hours=hours - 1)).strftime('%Y-%m-%dT%H')}"
+        hi = f"h|{ref.integration_id}|{now.strftime('%Y-%m-%dT%H')}|~"
         total = Tally()
         for e in self._table.query(
-            "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": tenant_id, "lo": lo, "hi": hi}
+            "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": ref.tenant_id, "lo": lo, "hi": hi}
         ):
             total.add(tally_of(e))
         return total

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from integrations.table_names import integration_partition
+from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
 from shared.tables import Page, Table
@@ -61,7 +61,7 @@ class DeliveryStatus(StrEnum):
     dropped = "dropped"  # accepted and not processed (the integration is paused or decommissioned)
 
 
-class WebhookDelivery(BaseModel):
+class WebhookDelivery(BaseModel, OfIntegration):
     id: str
     tenant_id: str
     integration_id: str
@@ -97,7 +97,7 @@ class WebhookDeliveries:
     @staticmethod
     def _entity(delivery: WebhookDelivery, body: bytes | None = None) -> dict[str, Any]:
         entity: dict[str, Any] = {
-            "PartitionKey": integration_partition(delivery.tenant_id, delivery.integration_id),
+            "PartitionKey": delivery.ref.partition,
             "RowKey": delivery.id,
             "Status": delivery.status.value,
             "Meta": delivery.model_dump_json(),
@@ -114,20 +114,20 @@ class WebhookDeliveries:
             self._table.insert(self._entity(delivery, body))
             return delivery, True
         except Conflict:
-            return self.get(delivery.tenant_id, delivery.integration_id, delivery.id)[0], False
+            return self.get(delivery.ref, delivery.id)[0], False
 
-    def _find(self, tenant_id: str, integration_id: str, delivery: str) -> tuple[dict[str, Any], str]:
-        found = self._table.find(integration_partition(tenant_id, integration_id), delivery)
+    def _find(self, ref: IntegrationRef, delivery: str) -> tuple[dict[str, Any], str]:
+        found = self._table.find(ref.partition, delivery)
         if found is None:
             raise NotFound(f"No webhook delivery {delivery} on this integration.")
         return found
 
-    def get(self, tenant_id: str, integration_id: str, delivery: str) -> tuple[WebhookDelivery, str]:
-        entity, etag = self._find(tenant_id, integration_id, delivery)
+    def get(self, ref: IntegrationRef, delivery: str) -> tuple[WebhookDelivery, str]:
+        entity, etag = self._find(ref, delivery)
         return WebhookDelivery.model_validate_json(entity["Meta"]), etag
 
-    def body(self, tenant_id: str, integration_id: str, delivery: str) -> bytes:
-        entity, _ = self._find(tenant_id, integration_id, delivery)
+    def body(self, ref: IntegrationRef, delivery: str) -> bytes:
+        entity, _ = self._find(ref, delivery)
         return b"".join(bytes(entity[f"Body{i}"]) for i in range(int(entity.get("Chunks", 0))))
 
     def _update(self, delivery: WebhookDelivery, etag: str) -> str:
@@ -143,11 +143,9 @@ class WebhookDeliveries:
         delivery.status, delivery.processed_at, delivery.outcomes = DeliveryStatus.dropped, self._now(), [why]
         self._update(delivery, etag)
 
-    def attempt_failed(
-        self, tenant_id: str, integration_id: str, delivery_id: str, error: BaseException, *, final: bool
-    ) -> None:
+    def attempt_failed(self, ref: IntegrationRef, delivery_id: str, error: BaseException, *, final: bool) -> None:
         for _ in range(10):
-            delivery, etag = self.get(tenant_id, integration_id, delivery_id)
+            delivery, etag = self.get(ref, delivery_id)
             delivery.attempts += 1
             delivery.last_error = REDACTOR.error(error, ERROR_LIMIT)
             if final:
@@ -160,18 +158,18 @@ class WebhookDeliveries:
         raise Conflict(f"webhook delivery {delivery_id} is too contended")
 
     def list(
-        self, tenant_id: str, integration_id: str, *, status: DeliveryStatus | None, size: int, continuation: str | None
+        self, ref: IntegrationRef, *, status: DeliveryStatus | None, size: int, continuation: str | None
     ) -> tuple[list[WebhookDelivery], str | None]:
-        flt, params = "PartitionKey eq @pk", {"pk": integration_partition(tenant_id, integration_id)}
+        flt, params = "PartitionKey eq @pk", {"pk": ref.partition}
         if status is not None:
             flt += " and Status eq @status"
             params["status"] = status.value
         page: Page = self._table.page(flt, parameters=params, size=size, continuation=continuation, select=["Meta"])
         return [WebhookDelivery.model_validate_json(e["Meta"]) for e in page.items], page.continuation
 
-    def claim_replay(self, tenant_id: str, integration_id: str, delivery_id: str) -> WebhookDelivery:
+    def claim_replay(self, ref: IntegrationRef, delivery_id: str) -> WebhookDelivery:
         """A failed delivery back to `received`, to be enqueued again. Anything else is a 409."""
-        delivery, etag = self.get(tenant_id, integration_id, delivery_id)
+        delivery, etag = self.get(ref, delivery_id)
         if delivery.status != DeliveryStatus.failed:
             raise Conflict(
                 f"Webhook delivery {delivery_id} is {delivery.status}; only failed deliveries are replayed.",

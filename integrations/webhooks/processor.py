@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.documents.common import LifecycleStatus
+from integrations.documents.ref import IntegrationRef
 from integrations.payments import Payments
 from integrations.sync.context import RunContext
 from integrations.sync.webhook_events import WebhookEvent, process_webhook_event
@@ -56,8 +57,7 @@ class DeliveryProcessing:
         except Exception as exc:
             try:
                 self.deliveries.attempt_failed(
-                    message.tenant_id,
-                    message.integration_id,
+                    IntegrationRef(message.tenant_id, message.integration_id),
                     message.delivery_id,
                     exc,
                     final=dequeue_count >= self.max_attempts,
@@ -74,11 +74,11 @@ class DeliveryProcessing:
             inline = base64.b64decode(message.body) if message.body is not None else None
             if message.delivery is not None and inline is not None:
                 self.deliveries.store(message.delivery, inline)  # the row, once (a provider's retry finds it)
-            delivery, etag = self.deliveries.get(tenant, integration, message.delivery_id)
+            delivery, etag = self.deliveries.get(IntegrationRef(tenant, integration), message.delivery_id)
             if delivery.status != DeliveryStatus.received:
                 return [f"duplicate: already {delivery.status}"]
             try:
-                document = self.sync.integrations.get(tenant, integration).document
+                document = self.sync.integrations.get(IntegrationRef(tenant, integration)).document
             except NotFound:
                 document = None
             if document is None or document.status != LifecycleStatus.active:
@@ -86,7 +86,7 @@ class DeliveryProcessing:
                 self.deliveries.dropped(delivery, etag, why)
                 return [why]
             outcomes = []
-            body = inline if inline is not None else self.deliveries.body(tenant, integration, delivery.id)
+            body = inline if inline is not None else self.deliveries.body(IntegrationRef(tenant, integration), delivery.id)
             for event in read_events(delivery, body):
                 outcome = self.handle(
                     self.sync,

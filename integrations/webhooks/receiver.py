@@ -30,6 +30,7 @@ from adapters.webhook_verifiers import SignedDelivery, WebhookRejected, verifier
 from integrations.credentials import Credentials
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository
 from integrations.webhooks.deliveries import (
     DeliveryStatus,
@@ -142,7 +143,7 @@ class Receiver:
         tenant = self.integrations.tenant_of(integration_id)
         try:
             # Read on every path (a miss reads a key no tenant has): existence does not show in the timing.
-            return self.integrations.get(tenant or "~", integration_id).document
+            return self.integrations.get(IntegrationRef(tenant or "~", integration_id)).document
         except NotFound:
             return None
 

@@ -34,13 +34,14 @@ from adapters.catalog import Catalog
 from integrations.credentials import Credentials
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
+from integrations.documents.ref import IntegrationRef, OfIntegration
 from integrations.events import cloud_event
 from integrations.repository import IntegrationRepository
 from integrations.sync.operations import offered
-from integrations.table_names import integration_partition
 from shared.errors import NotFound
 from shared.leases import Leases
 from shared.redaction import REDACTOR
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 log = logging.getLogger("hub.subscriptions")
@@ -56,7 +57,7 @@ class SubscriptionStatus(StrEnum):
     failed = "failed"  # the last try failed; the timer tries again
 
 
-class ChangeSubscription(BaseModel):
+class ChangeSubscription(BaseModel, OfIntegration):
     tenant_id: str
     integration_id: str
     provider: str
@@ -73,6 +74,22 @@ class ChangeSubscription(BaseModel):
         return Watch(self.watch_id, self.resource_id, self.expires_at) if self.watch_id and self.expires_at else None
 
 
+class SubscriptionRow(Row):
+    """`Status` and `ExpiresAt` beside the JSON: the renewal timer's query filters on them."""
+
+    status: SubscriptionStatus = Field(alias="Status")
+    expires_at: datetime = Field(alias="ExpiresAt")
+    meta: str = Field(alias="Meta")
+
+    @classmethod
+    def of(cls, sub: ChangeSubscription) -> SubscriptionRow:
+        expires = sub.expires_at or sub.created_at
+        return cls(partition=sub.ref.partition, row=ROW, status=sub.status, expires_at=expires, meta=sub.model_dump_json())
+
+    def subscription(self) -> ChangeSubscription:
+        return ChangeSubscription.model_validate_json(self.meta)
+
+
 @dataclass(frozen=True)
 class ChangeSubscriptions:
     table: Table
@@ -81,7 +98,7 @@ class ChangeSubscriptions:
     credentials: Credentials
     leases: Leases
     adapter_for: Callable[[Any], Adapter[Any]]
-    set_secret_ref: Callable[[str, str, str], None]  # tenant, integration, ref: recorded on the document
+    set_secret_ref: Callable[[IntegrationRef, str], None]  # the secret reference, recorded on the document
     publish: Callable[[dict[str, Any]], None]
     now: Callable[[], datetime]
 
@@ -93,20 +110,16 @@ class ChangeSubscriptions:
             return False
         return spec.webhook.subscribe == "while_active" or any(op.on_change for op in offered(document, spec.capabilities))
 
-    def get(self, tenant_id: str, integration_id: str) -> ChangeSubscription | None:
-        found = self.table.find(integration_partition(tenant_id, integration_id), ROW)
-        return ChangeSubscription.model_validate_json(found[0]["Meta"]) if found else None
+    @property
+    def _rows(self) -> Rows[SubscriptionRow]:
+        return Rows(self.table, SubscriptionRow)
+
+    def get(self, ref: IntegrationRef) -> ChangeSubscription | None:
+        found = self._rows.find(ref.partition, ROW)
+        return found[0].subscription() if found else None
 
     def _save(self, sub: ChangeSubscription) -> None:
-        self.table.upsert(
-            {
-                "PartitionKey": integration_partition(sub.tenant_id, sub.integration_id),
-                "RowKey": ROW,
-                "Status": sub.status.value,
-                "ExpiresAt": sub.expires_at or sub.created_at,
-                "Meta": sub.model_dump_json(),
-            }
-        )
+        self._rows.upsert(SubscriptionRow.of(sub))
 
     # --- after a transition ---------------------------------------------------------------------------------
     def follow(self, document: IntegrationDocument) -> ChangeSubscription | None:
@@ -114,7 +127,7 @@ class ChangeSubscriptions:
             return None  # most writes: no lease, no read
         tenant, integration = document.tenant_id, document.id
         with self.leases.held(f"watch-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-            current = self.get(tenant, integration)
+            current = self.get(IntegrationRef(tenant, integration))
             if not self.wanted(document):
                 if current is not None:
                     self._remove(document, current)
@@ -154,8 +167,8 @@ class ChangeSubscriptions:
         if getattr(document.credentials, SLOT, None):
             return self.credentials.resolve(document, SLOT, operation="webhook.subscribe")
         value = secrets.token_urlsafe(32)
-        stored = self.credentials.put(document.tenant_id, document.id, SLOT, value, actor="hub", reason="subscription")
-        self.set_secret_ref(document.tenant_id, document.id, stored.ref)
+        stored = self.credentials.put(document.ref, SLOT, value, actor="hub", reason="subscription")
+        self.set_secret_ref(document.ref, stored.ref)
         return value
 
     def _failed(self, sub: ChangeSubscription, exc: Exception, *, already: bool) -> ChangeSubscription:
@@ -167,8 +180,7 @@ class ChangeSubscriptions:
                 cloud_event(
                     "subscription.failed",
                     id=f"subscription-{sub.integration_id}-{sub.created_at.isoformat()}",
-                    tenant_id=sub.tenant_id,
-                    integration_id=sub.integration_id,
+                    ref=sub.ref,
                     subject="webhook-subscription",
                     data={"provider": sub.provider, "error": sub.last_error},
                 )
@@ -183,19 +195,19 @@ class ChangeSubscriptions:
                 adapter.stop_watch(watch)
             except Exception as exc:  # it expires on its own; its notifications meet a paused integration
                 log.warning("could not stop %s's %s subscription: %s", sub.integration_id, sub.provider, exc)
-        self.table.delete(integration_partition(sub.tenant_id, sub.integration_id), ROW)
+        self.table.delete(sub.ref.partition, ROW)
 
     # --- the timer ------------------------------------------------------------------------------------------
     def renew_due(self) -> int:
         """Renew what expires soon and retry what is not active; returns how many were touched."""
         horizon = self.now() + timedelta(seconds=max(s.webhook.renew_before_s for s in self.catalog.all()))
-        rows = self.table.query(
+        rows = self._rows.query(
             "RowKey eq @row and (Status ne 'active' or ExpiresAt le @horizon )",  # the SDK: a space before ')'
             parameters={"row": ROW, "horizon": horizon},
         )
         touched = 0
-        for entity in rows:
-            sub = ChangeSubscription.model_validate_json(entity["Meta"])
+        for row in rows:
+            sub = row.subscription()
             try:
                 if self._renew(sub):
                     touched += 1
@@ -206,13 +218,13 @@ class ChangeSubscriptions:
     def _renew(self, sub: ChangeSubscription) -> bool:
         tenant, integration = sub.tenant_id, sub.integration_id
         with self.leases.held(f"watch-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-            current = self.get(tenant, integration)
+            current = self.get(IntegrationRef(tenant, integration))
             if current is None:
                 return False
             try:
-                document = self.integrations.get(tenant, integration).document
+                document = self.integrations.get(IntegrationRef(tenant, integration)).document
             except NotFound:
-                self.table.delete(integration_partition(tenant, integration), ROW)
+                self.table.delete(IntegrationRef(tenant, integration).partition, ROW)
                 return True
             if not self.wanted(document):
                 self._remove(document, current)

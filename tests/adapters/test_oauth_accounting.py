@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, connect_fortnox
 
@@ -46,7 +47,7 @@ def test_wrong_organisation_is_named(admin: ApiClient, fakes: Fakes, provider: s
 def test_visma_single_use_refresh_rotates_and_persists(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     fake = fakes.accounting["visma"]
     doc_json = connect_fortnox(admin, fake, body=body("visma", fake))
-    doc = hub.integrations.get(admin.tenant, doc_json["id"]).document
+    doc = hub.integrations.get(IntegrationRef(admin.tenant, doc_json["id"])).document
     before = hub.credentials.store.get(doc.credentials.oauth_refresh_token_ref[3:])
     hub.tokens.invalidate(doc)
     hub.tokens.access_token(doc, operation="test")

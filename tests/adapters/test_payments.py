@@ -11,6 +11,7 @@ import pytest
 from adapters.payments import decimal_amount, minor_amount
 from devfakes.launcher import Fakes
 from integrations.auth.principal import Scope
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient
 from tests.setups import CASES, active_gateway
@@ -226,7 +227,9 @@ def test_a_duplicate_in_flight_is_told_to_retry(admin: ApiClient, fakes: Fakes, 
     fakes.keyed.stripe_succeed(payment["provider_payment_id"])
     admin.get(f"{path}/payments/P-FLY", params={"refresh": "true"})
     payments = hub.payments
-    _, refund, _, attempt = payments._reserve(admin.tenant, payment["integration_id"], "P-FLY", "R1", 1000, "")
+    _, refund, _, attempt = payments._reserve(
+        IntegrationRef(admin.tenant, payment["integration_id"]), "P-FLY", "R1", 1000, ""
+    )
     assert attempt and refund.status == "creating"
     r = admin.post(f"{path}/payments/P-FLY/refunds", json={"key": "R1", "amount_minor": 1000})
     assert r.status_code == 409 and r.json()["reason"] == "in_progress" and r.headers["Retry-After"] == "5", r.text

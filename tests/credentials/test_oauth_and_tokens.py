@@ -13,13 +13,14 @@ import pytest
 import requests
 
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub, build_hub
 from shared.settings import Settings
 from tests.helpers import ApiClient, connect_fortnox
 
 
 def _doc(hub: Hub, admin: ApiClient, doc_id: str) -> Any:
-    return hub.integrations.get(admin.tenant, doc_id).document
+    return hub.integrations.get(IntegrationRef(admin.tenant, doc_id)).document
 
 
 def test_oauth_flow_stores_only_refs_and_validates_green(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
@@ -80,7 +81,7 @@ def test_sixteen_concurrent_callers_cause_one_refresh(admin: ApiClient, fakes: F
 
 def _refresh_in_child(settings_json: str, tenant: str, doc_id: str, out: Any) -> None:
     hub = build_hub(Settings.model_validate_json(settings_json))
-    doc = hub.integrations.get(tenant, doc_id).document
+    doc = hub.integrations.get(IntegrationRef(tenant, doc_id)).document
     got: list[str] = []
     barrier = threading.Barrier(8)
 
@@ -125,10 +126,10 @@ def test_crash_between_exchange_and_store_ends_in_needs_reauth(admin: ApiClient,
 
     real_put = hub.credentials.put
 
-    def crash_on_refresh_token(tenant: str, integration: str, slot: str, value: str, **kw: Any) -> Any:
+    def crash_on_refresh_token(ref: IntegrationRef, slot: str, value: str, **kw: Any) -> Any:
         if slot == "oauth_refresh_token_ref":
             raise RuntimeError("worker died after the exchange")
-        return real_put(tenant, integration, slot, value, **kw)
+        return real_put(ref, slot, value, **kw)
 
     hub.credentials.put = crash_on_refresh_token  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
@@ -233,7 +234,7 @@ def test_planted_secret_never_leaks(admin: ApiClient, fakes: Fakes, hub: Hub, ca
     ]:
         seen.append(r.text + json.dumps(dict(r.headers)))
     fake.expire_access_tokens()
-    hub.tokens.invalidate(hub.integrations.get(admin.tenant, doc["id"]).document)
+    hub.tokens.invalidate(hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document)
     admin.post(f"{path}:validate")  # a refresh with Basic auth carrying the planted secret
     logging.getLogger("probe").info("client secret is %s, Authorization: Bearer %s", PLANTED, refresh_token)
     audit_rows = list(hub.tables.table("audit").query(f"PartitionKey eq '{admin.tenant}'"))

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient
 from tests.setups import active_espo
@@ -35,19 +36,19 @@ def row(**over: str) -> bytes:
 
 def test_a_legacy_file_lands_in_the_outbox_once(admin: ApiClient, hub: Hub, fakes: Fakes) -> None:
     doc, path = active_espo(admin)
-    counts_before = hub.outbox.counts(admin.tenant, doc["id"])
+    counts_before = hub.outbox.counts(IntegrationRef(admin.tenant, doc["id"]))
 
     dry = upload(admin, path, FFPJP, dry_run="true")
     assert dry.status_code == 201, dry.text
     assert dry.json()["accepted"] == 24 and dry.json()["created"] == 0 and dry.json()["encoding"] == "cp1252"
-    assert hub.outbox.counts(admin.tenant, doc["id"]) == counts_before  # a dry run writes nothing
+    assert hub.outbox.counts(IntegrationRef(admin.tenant, doc["id"])) == counts_before  # a dry run writes nothing
 
     first = upload(admin, path, FFPJP)
     assert first.status_code == 201, first.text
     job = first.json()
     assert (job["status"], job["rows"], job["accepted"], job["created"], job["rejected"]) == ("succeeded", 24, 24, 24, 0)
     assert job["file_name"] == "members.csv"  # the multipart upload's own name
-    record = hub.outbox.get(admin.tenant, doc["id"], "member", "01300000")
+    record = hub.outbox.get(IntegrationRef(admin.tenant, doc["id"]), "member", "01300000")
     assert record.payload["fields"]["last_name"] == "Dupont" and record.payload["fields"]["phone"].startswith("+336")
     assert "licence_category" not in record.payload["fields"]  # not in member_field_map: the CRM gets only mapped fields
 
@@ -125,7 +126,10 @@ def test_malformed_files_get_row_errors_or_a_clear_4xx_and_no_row_is_lost(admin:
     conn.close()
 
     # nothing of the refused rows reached the outbox; the one good row did
-    assert hub.outbox.get(admin.tenant, doc["id"], "member", "01300000").payload["fields"]["first_name"] == "Jean"
+    assert (
+        hub.outbox.get(IntegrationRef(admin.tenant, doc["id"]), "member", "01300000").payload["fields"]["first_name"]
+        == "Jean"
+    )
 
 
 def test_records_the_integration_does_not_take_are_refused_but_can_be_checked(admin: ApiClient, fakes: Fakes) -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient
 from tests.setups import active_xledger
@@ -23,7 +24,7 @@ def reimbursements(n: int) -> list[dict]:
 def test_export_then_reconcile_reports_every_row_exactly(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     doc, path = active_xledger(admin)
     for r in reimbursements(4):  # into the outbox, as the export operation's intake puts them
-        hub.outbox.put(admin.tenant, doc["id"], "reimbursement", r["key"], r)
+        hub.outbox.put(IntegrationRef(admin.tenant, doc["id"]), "reimbursement", r["key"], r)
 
     exported = admin.get(f"{path}/records/reimbursement.csv")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
@@ -52,9 +53,9 @@ def test_export_then_reconcile_reports_every_row_exactly(admin: ApiClient, fakes
     assert by_line == {3: ("RB-0001", "mismatched"), 4: ("RB-0009", "unmatched"), 5: ("RB-0000", "duplicate"),
                        7: ("", "invalid")}  # fmt: skip
     outbox = hub.outbox
-    assert outbox.provider_status(admin.tenant, doc["id"], "reimbursement", "RB-0000") == "paid"
-    assert outbox.provider_status(admin.tenant, doc["id"], "reimbursement", "RB-0003") == "rejected"
-    assert outbox.provider_status(admin.tenant, doc["id"], "reimbursement", "RB-0001") is None
+    assert outbox.provider_status(IntegrationRef(admin.tenant, doc["id"]), "reimbursement", "RB-0000") == "paid"
+    assert outbox.provider_status(IntegrationRef(admin.tenant, doc["id"]), "reimbursement", "RB-0003") == "rejected"
+    assert outbox.provider_status(IntegrationRef(admin.tenant, doc["id"]), "reimbursement", "RB-0001") is None
 
     no_header = admin.post(f"{path}/reconciliations", params={"record": "reimbursement"}, data=b"ref,state\r\nx,y\r\n",
                            headers={"Content-Type": "text/csv"})  # fmt: skip

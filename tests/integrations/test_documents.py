@@ -6,6 +6,7 @@ import typing
 
 from integrations.documents.document import FAMILY_DOCUMENTS, AnyIntegration, Envelope
 from integrations.documents.families import FAMILY_CREATES, AnyIntegrationCreate
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 
 
@@ -28,12 +29,12 @@ def test_a_recent_document_is_at_most_recent_s_old_and_this_instances_writes_sho
     mine = IntegrationRepository(hub.integrations._table, clock=lambda: now[0])  # noqa: SLF001 - a second instance
     theirs = IntegrationRepository(hub.integrations._table)  # noqa: SLF001
     doc = create_integration("fed-r", fortnox("fed-r"), repo=mine, actor="t", now=hub.now).document
-    assert mine.recent("fed-r", doc.id).document.version == doc.version
-    stored = theirs.get("fed-r", doc.id)
+    assert mine.recent(IntegrationRef("fed-r", doc.id)).document.version == doc.version
+    stored = theirs.get(IntegrationRef("fed-r", doc.id))
     theirs.replace(stored.document.model_copy(update={"version": 41}), etag=stored.etag)
-    assert mine.recent("fed-r", doc.id).document.version == doc.version  # still within RECENT_S
+    assert mine.recent(IntegrationRef("fed-r", doc.id)).document.version == doc.version  # still within RECENT_S
     now[0] += RECENT_S + 0.01
-    assert mine.recent("fed-r", doc.id).document.version == 41
-    stored = mine.get("fed-r", doc.id)
+    assert mine.recent(IntegrationRef("fed-r", doc.id)).document.version == 41
+    stored = mine.get(IntegrationRef("fed-r", doc.id))
     mine.replace(stored.document.model_copy(update={"version": 42}), etag=stored.etag)
-    assert mine.recent("fed-r", doc.id).document.version == 42
+    assert mine.recent(IntegrationRef("fed-r", doc.id)).document.version == 42

@@ -11,6 +11,7 @@ from functools import partial
 
 import pytest
 
+from integrations.documents.ref import IntegrationRef
 from integrations.sync.schedules import Schedules
 from shared.errors import NotFound, PreconditionFailed
 from shared.tables import TableStore
@@ -46,7 +47,7 @@ def test_two_instances_take_each_due_slot_once(storage_connection: str) -> None:
     one, two = two_instances(storage_connection)
     instances = [Schedules(s.table("schedules"), s.table("due"), now=lambda: clock["now"]) for s in (one, two)]
     for i in range(6):
-        instances[0].put("fed-a", f"int{i}", "push_invoices", cron="0 * * * * *", time_zone="UTC")
+        instances[0].put(IntegrationRef("fed-a", f"int{i}"), "push_invoices", cron="0 * * * * *", time_zone="UTC")
     taken: Counter[str] = Counter()
     for minute in range(1, 4):
         clock["now"] = start + timedelta(minutes=minute, seconds=1)

@@ -20,6 +20,7 @@ from devfakes.servers import serve
 from devfakes.settings import make_settings
 from integrations.api.app import create_api
 from integrations.auth.principal import Scope
+from integrations.documents.ref import IntegrationRef
 from integrations.usage.counters import FLUSH_INTERVAL_S
 from integrations.wiring import build_hub, set_hub
 from shared.tables import STORAGE_CLIENT
@@ -113,7 +114,7 @@ def test_a_hanging_storage_answers_503_fast_and_never_blocks_the_loop(storage_co
             hole.resume()
             time.sleep(0.5)
             assert requests.get(listing, headers=auth, timeout=30).status_code == 200
-            counted = hub.api_usage.last_hours("fed-outage", f"client:{issued.key_id}", hours=1)
+            counted = hub.api_usage.last_hours(IntegrationRef("fed-outage", f"client:{issued.key_id}"), hours=1)
             assert counted.requests == 7 and counted.errors_5xx == 4, counted  # nothing lost in the hang
     finally:
         hole.resume()

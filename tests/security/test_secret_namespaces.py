@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.auth.principal import Scope
+from integrations.documents.ref import IntegrationRef
 from integrations.secret_names import integration_secret, may_use, owner_of
 from integrations.wiring import Hub
 from shared.errors import NotFound, ValidationFailed
@@ -50,7 +51,7 @@ def test_a_ref_must_belong_to_that_integration(admin: ApiClient, hub: Hub) -> No
         "PUT", f"{admin.integrations}/{victim['id']}/credentials/api_key_ref", json={"value": "victim-key-1"}
     ).ok
     thief = admin.create(_kobo(admin.tenant))
-    theirs = f"kv:{integration_secret(admin.tenant, victim['id'], 'api_key_ref')}"
+    theirs = f"kv:{integration_secret(IntegrationRef(admin.tenant, victim['id']), 'api_key_ref')}"
     r = admin.patch(f"{admin.integrations}/{thief['id']}", {"credentials": {"api_key_ref": theirs}})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/credentials/api_key_ref", r.text
     # …and at call time, whatever a document says:

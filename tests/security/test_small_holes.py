@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from integrations.auth.principal import Scope
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, fortnox
 
@@ -77,7 +78,7 @@ def test_the_spec_documents_problem_json_for_every_error() -> None:
 
 
 def test_cached_secret_reads_are_audited_in_aggregate(hub: Hub, tenant: str) -> None:
-    stored = hub.credentials.put(tenant, "int_" + "a" * 24, "api_key_ref", "value-123456", actor="t")
+    stored = hub.credentials.put(IntegrationRef(tenant, "int_" + "a" * 24), "api_key_ref", "value-123456", actor="t")
     for _ in range(5):
         hub.credentials.resolve_ref(tenant, "int_" + "a" * 24, stored.ref, slot="api_key_ref", operation="probe")
     assert hub.credentials.flush_cached_reads() == 1

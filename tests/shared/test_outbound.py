@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from devfakes.fortnox import FortnoxFake
+from integrations.documents.ref import IntegrationRef
 from integrations.usage.counters import UsageCounters
 from integrations.wiring import Hub, utc_now
 from shared.errors import ProviderError
@@ -113,8 +114,7 @@ def test_usage_counters_exact_with_8_workers_and_two_instances(hub: Hub) -> None
         for n in range(500):
             status = 200 if n % 10 else (429 if n % 20 else 503)
             counters.record(
-                tenant_id="fed",
-                integration_id="int_x",
+                ref=IntegrationRef("fed", "int_x"),
                 provider="fortnox",
                 operation="sync.push_invoice",
                 status=status,
@@ -131,7 +131,7 @@ def test_usage_counters_exact_with_8_workers_and_two_instances(hub: Hub) -> None
     for c in instances:
         c.flush()
     today = date.today()
-    days = instances[0].daily("fed", "int_x", start=today, end=today)
+    days = instances[0].daily(IntegrationRef("fed", "int_x"), start=today, end=today)
     total = days[0].tally
     assert total.requests == 4000
     assert total.throttled == 8 * 25 and total.errors_5xx == 8 * 25
@@ -148,10 +148,13 @@ def test_an_instance_that_goes_idle_still_writes_its_last_counts(hub: Hub) -> No
     table = hub.tables.table("idleusage")
     busy, reader = UsageCounters(table, now=utc_now, shard="a"), UsageCounters(table, now=utc_now, shard="b")
     for _ in range(3):  # the first flushes at once, the others fall within the interval
-        busy.record(tenant_id="fed", integration_id="int_x", provider="fortnox", operation="api", status=200, latency_ms=1)
+        busy.record(ref=IntegrationRef("fed", "int_x"), provider="fortnox", operation="api", status=200, latency_ms=1)
     deadline = clock.monotonic() + FLUSH_INTERVAL_S * 4
     seen = 0
     while clock.monotonic() < deadline and seen < 3:
         clock.sleep(0.2)
-        seen = sum(d.tally.requests for d in reader.daily("fed", "int_x", start=utc_now().date(), end=utc_now().date()))
+        seen = sum(
+            d.tally.requests
+            for d in reader.daily(IntegrationRef("fed", "int_x"), start=utc_now().date(), end=utc_now().date())
+        )
     assert seen == 3

@@ -14,6 +14,7 @@ import pytest
 import function_app
 from devfakes.adams import AdamsFake
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, run_sync, take_events
 from tools.runner import LocalRunner
@@ -70,7 +71,9 @@ def test_adams_exchange_end_to_end(admin: ApiClient, fakes: Fakes, hub: Hub, cap
     assert len(adams.filings) == 2 and adams.rejected == []  # an update of the filing, not a second one
     # Kept only until ADAMS has it: the delivered rows keep key, state and digest, not the whereabouts.
     integration = path.rsplit("/", 1)[1]
-    rows = hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": hub.outbox.partition(admin.tenant, integration)})  # noqa: SLF001
+    rows = hub.outbox._table.query(
+        "PartitionKey eq @pk", parameters={"pk": hub.outbox.partition(IntegrationRef(admin.tenant, integration))}
+    )  # noqa: SLF001
     stored = [r for r in rows if r["RowKey"].startswith("whereabouts|")]
     assert len(stored) == 2 and all(r["State"] == "synced" and r["Payload"] == "{}" for r in stored), stored
     assert "Boulebanan" not in str(stored) and secret_place not in str(stored)

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import function_app
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub, build_hub, set_hub
 from shared.settings import Settings
 from tests.helpers import FAST_QUEUES, ApiClient, active_fortnox, invoices
@@ -108,7 +109,7 @@ def test_missed_schedule_after_three_hour_outage_runs_once(admin: ApiClient, fak
     from datetime import UTC, datetime
 
     doc_id = active_fortnox(admin, fakes)
-    hub.schedules.put(admin.tenant, doc_id, "push_invoices", cron="*/15 * * * *", time_zone="UTC")
+    hub.schedules.put(IntegrationRef(admin.tenant, doc_id), "push_invoices", cron="*/15 * * * *", time_zone="UTC")
     real = hub.now
     hub.now = lambda: datetime.now(UTC) + timedelta(hours=3)  # the hub was down for three hours
     try:
@@ -117,7 +118,7 @@ def test_missed_schedule_after_three_hour_outage_runs_once(admin: ApiClient, fak
         runner.timers["timer_due_syncs"].fire(past_due=True)
         jobs = hub.queues.peek_all(hub.settings.queue_sync_jobs)
         assert len(jobs) == 1
-        nxt = hub.schedules.get(admin.tenant, doc_id, "push_invoices").next_run_at
+        nxt = hub.schedules.get(IntegrationRef(admin.tenant, doc_id), "push_invoices").next_run_at
         assert hub.now() < nxt <= hub.now() + timedelta(minutes=15)
     finally:
         hub.now = real

@@ -11,6 +11,7 @@ import pytest
 
 import function_app
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, mark_inflight, take_events
 from tests.setups import active_dynamics, active_espo, crm_doc
@@ -167,9 +168,15 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
     now = datetime.now(UTC)
     assert admin.post(f"{path}/outbox/members", json={"members": members(12, at=now)}).status_code == 202
 
-    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append, state=hub.sync_state)
+    env = SyncEnv(
+        heartbeat=lambda progress=None: None,
+        mirror=hub.member_mirror,
+        emit=events.append,
+        state=hub.sync_state,
+        started_at=hub.now(),
+    )
     progress = sync_members(hub.adapter_for(document), hub.outbox, document, env)
     assert progress.created == 12 and len(espo.espo_contacts) == 12
     assert {c["cHubMemberKey"] for c in espo.espo_contacts.values()} == {f"M-{i:04d}" for i in range(12)}
@@ -237,13 +244,13 @@ def test_a_new_member_version_during_a_run_is_not_lost(admin: ApiClient, fakes: 
     tenant, integration = admin.tenant, d.path.rsplit("/", 1)[1]
     now = datetime.now(UTC)
     d.put(members(1, at=now))
-    (v1,) = list(hub.outbox.due(tenant, integration, "member", max_attempts=5))
+    (v1,) = list(hub.outbox.due(IntegrationRef(tenant, integration), "member", max_attempts=5))
     d.put(members(1, at=now + timedelta(seconds=5), email="v2@example.se"))  # arrives mid-run
-    assert hub.outbox.mark_if_unchanged(tenant, integration, v1, RecordState.synced) is None
-    assert hub.outbox.get(tenant, integration, "member", "M-0000").state == RecordState.pending
+    assert hub.outbox.mark_if_unchanged(IntegrationRef(tenant, integration), v1, RecordState.synced) is None
+    assert hub.outbox.get(IntegrationRef(tenant, integration), "member", "M-0000").state == RecordState.pending
     d.sync()
     assert fakes.dynamics.by_key("M-0000")["emailaddress1"] == "v2@example.se"
-    assert hub.outbox.get(tenant, integration, "member", "M-0000").state == RecordState.synced
+    assert hub.outbox.get(IntegrationRef(tenant, integration), "member", "M-0000").state == RecordState.synced
 
 
 def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
@@ -256,9 +263,15 @@ def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub:
     doc, path = active_espo(admin)
     now = datetime.now(UTC)
     admin.post(f"{path}/outbox/members", json={"members": members(2, at=now)})
-    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(heartbeat=lambda progress=None: None, mirror=hub.member_mirror, emit=events.append, state=hub.sync_state)
+    env = SyncEnv(
+        heartbeat=lambda progress=None: None,
+        mirror=hub.member_mirror,
+        emit=events.append,
+        state=hub.sync_state,
+        started_at=hub.now(),
+    )
     sync_members(hub.adapter_for(document), hub.outbox, document, env)
     contact = next(c for c in espo.espo_contacts.values() if c["cHubMemberKey"] == "M-0001")
     espo.espo_edit_before_put[contact["id"]] = {"telephone1": "+4674444444"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import function_app
 from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient
 from tests.setups import active_xledger
@@ -68,16 +69,21 @@ def test_inflight_records_are_looked_up_not_duplicated(admin: ApiClient, fakes: 
         }
     )
     admin.request("PUT", f"{admin.integrations}/{doc['id']}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
-    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     items = reimbursements(5, bad=4)
     for item in items:
-        hub.outbox.put(admin.tenant, document.id, "reimbursement", item["key"], item)
+        hub.outbox.put(IntegrationRef(admin.tenant, document.id), "reimbursement", item["key"], item)
     adapter = hub.adapter_for(document)
     # a crash after the ledger accepted RB-0000 but before we recorded it: the row stays inflight
     adapter.export_reimbursement(items[0])
-    record = hub.outbox.get(admin.tenant, document.id, "reimbursement", "RB-0000")
-    hub.outbox.mark_many(admin.tenant, document.id, [(record, RecordState.inflight, None, "")])
-    progress = export_reimbursements(adapter, hub.outbox, document, SyncEnv(heartbeat=lambda progress=None: None))
+    record = hub.outbox.get(IntegrationRef(admin.tenant, document.id), "reimbursement", "RB-0000")
+    hub.outbox.mark_many(IntegrationRef(admin.tenant, document.id), [(record, RecordState.inflight, None, "")])
+    progress = export_reimbursements(
+        adapter,
+        hub.outbox,
+        document,
+        SyncEnv(heartbeat=lambda progress=None: None, state=hub.sync_state, emit=lambda e: None, started_at=hub.now()),
+    )
     assert (progress.created, progress.skipped, progress.failed) == (3, 1, 1)
     assert len(fakes.keyed.xledger_entries) == 4  # RB-0000 once; RB-0004 rejected (record error, not a crash)
     assert "positive amount" in progress.errors[0]["message"]

@@ -15,6 +15,7 @@ import pytest
 
 from adapters.facebook import usage_percent
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, connect_fortnox, mark_inflight, together
 
@@ -57,7 +58,7 @@ def test_pages_posts_moderation_and_insights_with_page_tokens_kept_secret(
     assert {(a["account_id"], a["selected"]) for a in listed.json()} == {(PAGE, False), (OTHER, False)}
     answers.append(listed.text)
     _select_and_activate(admin, path)
-    document = hub.integrations.get(admin.tenant, path.rsplit("/", 1)[1]).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, path.rsplit("/", 1)[1])).document
     (account,) = document.config.accounts
     assert account.account_id == PAGE and account.access_token_ref  # a reference; the value is in Key Vault
     answers.append(admin.get(path).text)
@@ -111,7 +112,7 @@ def test_pages_posts_moderation_and_insights_with_page_tokens_kept_secret(
 
     # Usage is counted per operation; page tokens appear in no answer and no log line.
     usage = hub.usage.daily(
-        admin.tenant, path.rsplit("/", 1)[1], start=datetime.now(UTC).date(), end=datetime.now(UTC).date()
+        IntegrationRef(admin.tenant, path.rsplit("/", 1)[1]), start=datetime.now(UTC).date(), end=datetime.now(UTC).date()
     )
     assert usage and {"social.publish", "social.moderate", "social.insights"} <= set(usage[0].by_operation)
     for token in tokens:
@@ -342,7 +343,6 @@ def test_a_revoked_page_token_is_a_precise_error_and_leaves_the_users_grant_alon
 def test_a_post_whose_attempt_died_after_the_provider_answered_is_found_not_published_twice(
     admin: ApiClient, fakes: Fakes, hub: Hub
 ) -> None:
-    from integrations.table_names import integration_partition
 
     path = _connected(admin, fakes)
     _select_and_activate(admin, path)
@@ -350,7 +350,7 @@ def test_a_post_whose_attempt_died_after_the_provider_answered_is_found_not_publ
     first = admin.post(f"{path}/social/posts", json=post).json()
     before = len(fakes.facebook.posts)
     # As if the process died after Graph answered and before the key's row was completed: the row is pending.
-    pk = integration_partition(admin.tenant, path.rsplit("/", 1)[1])
+    pk = IntegrationRef(admin.tenant, path.rsplit("/", 1)[1]).partition
     hub.social.table.delete(pk, "post|crash")
     hub.social.table.insert({"PartitionKey": pk, "RowKey": "post|crash", "Pending": True})
     assert admin.get(f"{path}/social/posts/crash").status_code == 404  # not answered while pending

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, fortnox
 
@@ -16,8 +17,7 @@ def test_error_rate_is_the_last_24_hours(admin: ApiClient, hub: Hub) -> None:
         hub.now = lambda: at
         for status in statuses:
             hub.usage.record(
-                tenant_id=admin.tenant,
-                integration_id=doc["id"],
+                ref=IntegrationRef(admin.tenant, doc["id"]),
                 provider="fortnox",
                 operation="sync.push_invoice",
                 status=status,

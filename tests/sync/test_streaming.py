@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, connect_fortnox, together
 
@@ -45,7 +46,7 @@ def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
     assert broadcast["boundStreamId"] == stream["id"] and broadcast["contentDetails"]["enableDvr"] is True
     assert broadcast["contentDetails"]["recordFromStart"] is True
 
-    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     assert document.credentials.stream_key_ref  # kept as a reference, resolvable by the hub only
     assert hub.credentials.resolve(document, "stream_key_ref", operation="test") == key
 
@@ -99,5 +100,5 @@ def test_twitch_schedules_a_segment_and_keeps_the_channel_key_secret(admin: ApiC
     assert fake.stream_key not in r.text and made["stream_key"].endswith(fake.stream_key[-4:])
     (segment,) = fake.segments.values()
     assert segment["title"] == "Svenska cupen, final" and segment["start_time"].startswith("2027-08-01T11:00:00")
-    document = hub.integrations.get(admin.tenant, doc["id"]).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     assert hub.credentials.resolve(document, "stream_key_ref", operation="test") == fake.stream_key

@@ -19,6 +19,7 @@ from starlette.routing import Route
 import function_app
 from devfakes.servers import loopback, serve
 from devfakes.swish import SwishFake
+from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.events_out.delivery import ATTEMPTS, MARKER, RETRY_DELAYS_S, DeliveryAttempt, EventSender, message_id
 from integrations.wiring import Hub
@@ -51,7 +52,7 @@ def receiver(hub: Hub) -> Any:
 
 def event(tenant: str, n: int, kind: str = "payment.succeeded") -> dict[str, Any]:
     return cloud_event(
-        kind, id=f"evt-{n}", tenant_id=tenant, integration_id="int_1", subject=f"payments/P{n}", data={"key": f"P{n}"}
+        kind, id=f"evt-{n}", ref=IntegrationRef(tenant, "int_1"), subject=f"payments/P{n}", data={"key": f"P{n}"}
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import function_app
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, connect_fortnox, take_events
 from tests.setups import calendar_doc, connect
@@ -50,7 +51,7 @@ def test_activating_a_pulling_calendar_subscribes_and_changes_start_the_pull(
     # The secret the provider echoes is the integration's webhook secret, made by the hub and held as a ref.
     document = admin.get(path).json()
     assert document["credentials"]["webhook_secret_ref"], document["credentials"]
-    held = hub.integrations.get(admin.tenant, integration).document
+    held = hub.integrations.get(IntegrationRef(admin.tenant, integration)).document
     stored = hub.credentials.resolve(held, "webhook_secret_ref", operation="test")
     assert secret_of(watch) == stored and stored not in str(sub)
 
@@ -99,7 +100,7 @@ def test_the_timer_renews_before_expiry(api: str, admin: ApiClient, fakes: Fakes
     assert hub.subscriptions.renew_due() == 0  # a week away: nothing to do
 
     # Age it: it now expires within the provider's renewal margin.
-    current = hub.subscriptions.get(admin.tenant, integration)
+    current = hub.subscriptions.get(IntegrationRef(admin.tenant, integration))
     assert current is not None and current.expires_at is not None
     current.expires_at = hub.now() + timedelta(hours=2)
     hub.subscriptions._save(current)

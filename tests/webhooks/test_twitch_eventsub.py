@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import function_app
 from devfakes.launcher import Fakes
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, connect_fortnox, take_events
 from tools.runner import LocalRunner
@@ -51,7 +52,7 @@ def test_activating_subscribes_with_the_app_token_and_going_live_reaches_the_fee
         assert s["status"] == "enabled", s  # the receiver echoed Twitch's challenge
         assert s["transport"]["callback"] == f"https://hub.test/api/v1/webhooks/twitch/{integration}"
         assert s["condition"] == {"broadcaster_user_id": "141981764"}
-    document = hub.integrations.get(admin.tenant, integration).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, integration)).document
     secret = hub.credentials.resolve(document, "webhook_secret_ref", operation="test")
     assert {s["transport"]["secret"] for s in made.values()} == {secret} and secret not in str(sub)
     assert ("webhook_callback_verification", 200) in fake.sent
@@ -113,7 +114,7 @@ def test_the_timer_replaces_a_revoked_subscription(api: str, admin: ApiClient, f
         "reason": "notification_failures_exceeded",
     }
 
-    current = hub.subscriptions.get(admin.tenant, integration)
+    current = hub.subscriptions.get(IntegrationRef(admin.tenant, integration))
     assert current is not None and current.expires_at is not None
     current.expires_at = hub.now() + timedelta(minutes=30)  # within Twitch's renewal margin: the timer looks
     hub.subscriptions._save(current)

@@ -16,13 +16,12 @@ from canonical.money import Expense, Invoice, Payment, Reimbursement
 from integrations.api.deps import (
     CatalogDep,
     IntakeDep,
-    IntegrationId,
     LiveDep,
     OutboxDep,
     Reader,
+    Ref,
     Runner,
     SyncDep,
-    TenantId,
     Writer,
 )
 from integrations.api.intake import OutboxResult, accepted
@@ -61,10 +60,8 @@ class InvoiceBatch(BaseModel):
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_invoices(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: InvoiceBatch
-) -> Any:
-    document = intake.open(AccountingIntegration, tenant_id, integration_id, "invoice", "/invoices", "takes no invoices")
+def enqueue_invoices(ref: Ref, principal: Writer, intake: IntakeDep, body: InvoiceBatch) -> Any:
+    document = intake.open(AccountingIntegration, ref, "invoice", "/invoices", "takes no invoices")
     require_mapped(
         document,
         [
@@ -105,16 +102,14 @@ def in_fiscal_year(document: AccountingIntegration, dates: list[tuple[str, date]
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_payments(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: PaymentRecordBatch
-) -> Any:
-    document = intake.open(AccountingIntegration, tenant_id, integration_id, "payment", "/", "does not take these records")
+def enqueue_payments(ref: Ref, principal: Writer, intake: IntakeDep, body: PaymentRecordBatch) -> Any:
+    document = intake.open(AccountingIntegration, ref, "payment", "/", "does not take these records")
     require_mapped(document, [(f"/payments/{i}/account_category", p.account_category) for i, p in enumerate(body.payments)])
     in_fiscal_year(document, [(f"/payments/{i}/paid_on", p.paid_on) for i, p in enumerate(body.payments)])
     unknown = []
     for i, p in enumerate(body.payments):
         try:
-            intake.outbox.get(tenant_id, integration_id, "invoice", p.invoice_key)
+            intake.outbox.get(ref, "invoice", p.invoice_key)
         except NotFound:
             unknown.append(
                 FieldError(f"/payments/{i}/invoice_key", f"no invoice {p.invoice_key} was handed to this integration")
@@ -132,10 +127,8 @@ def enqueue_payments(
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_expenses(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: ExpenseBatch
-) -> Any:
-    document = intake.open(AccountingIntegration, tenant_id, integration_id, "expense", "/", "does not take these records")
+def enqueue_expenses(ref: Ref, principal: Writer, intake: IntakeDep, body: ExpenseBatch) -> Any:
+    document = intake.open(AccountingIntegration, ref, "expense", "/", "does not take these records")
     mapped = [(f"/expenses/{i}/category", e.category) for i, e in enumerate(body.expenses)]
     mapped += [(f"/expenses/{i}/paid_from", e.paid_from) for i, e in enumerate(body.expenses)]
     mapped += [(f"/expenses/{i}/vat_amount", "input_vat") for i, e in enumerate(body.expenses) if e.vat_amount]
@@ -165,8 +158,7 @@ class ReimbursementExport(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def export_reimbursements(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Runner,
     intake: IntakeDep,
     sync: SyncDep,
@@ -174,16 +166,15 @@ def export_reimbursements(
 ) -> Any:
     document = intake.open(
         AccountingIntegration,
-        tenant_id,
-        integration_id,
+        ref,
         "reimbursement",
         "/reimbursements",
         "does not export reimbursements",
     )
     require_mapped(document, [(f"/reimbursements/{i}/category", r.category) for i, r in enumerate(body.reimbursements)])
     for r in body.reimbursements:
-        intake.outbox.put(tenant_id, integration_id, "reimbursement", r.key, r.model_dump(mode="json"))
-    return trigger_sync(sync, tenant_id, integration_id, "export_reimbursements", trigger="manual")
+        intake.outbox.put(ref, "reimbursement", r.key, r.model_dump(mode="json"))
+    return trigger_sync(sync, ref, "export_reimbursements", trigger="manual")
 
 
 class VatRow(BaseModel):
@@ -212,8 +203,7 @@ class VatReport(BaseModel):
                422: {**P, "description": "Invalid period."}, 502: {**P, "description": "The ledger refused or failed."}},
 )  # fmt: skip
 async def vat_report_route(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     catalog: CatalogDep,
     live: LiveDep,
@@ -225,7 +215,7 @@ async def vat_report_route(
         raise ValidationFailed("The period ends before it starts.", [FieldError("query:to", "is before from")])
 
     def build() -> Any:
-        document, adapter = live.active(tenant_id, integration_id, family="accounting", flag="vat_reporting")
+        document, adapter = live.active(ref, family="accounting", flag="vat_reporting")
         capabilities = catalog.get(document.provider).capabilities
         return vat_report(document, adapter, outbox, capabilities, start.isoformat(), end.isoformat())
 

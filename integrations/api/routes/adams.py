@@ -19,7 +19,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from adapters import capabilities as can
-from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
+from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.document import WadaAdamsIntegration
@@ -100,12 +100,8 @@ def _sports_known(document: WadaAdamsIntegration, codes: list[str], pointer: str
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_whereabouts(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: WhereaboutsBatch
-) -> Any:
-    document = intake.open(
-        WadaAdamsIntegration, tenant_id, integration_id, "whereabouts", "/filings", "takes no whereabouts"
-    )
+def enqueue_whereabouts(ref: Ref, principal: Writer, intake: IntakeDep, body: WhereaboutsBatch) -> Any:
+    document = intake.open(WadaAdamsIntegration, ref, "whereabouts", "/filings", "takes no whereabouts")
     _sports_known(document, [f.sport_code for f in body.filings], "filings")
     return accepted(intake.store(document, "whereabouts", body.filings, updatable=True))
 
@@ -118,10 +114,8 @@ def enqueue_whereabouts(
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_tues(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: TueBatch
-) -> Any:
-    document = intake.open(WadaAdamsIntegration, tenant_id, integration_id, "tue", "/tues", "takes no TUE applications")
+def enqueue_tues(ref: Ref, principal: Writer, intake: IntakeDep, body: TueBatch) -> Any:
+    document = intake.open(WadaAdamsIntegration, ref, "tue", "/tues", "takes no TUE applications")
     _sports_known(document, [t.sport_code for t in body.tues], "tues")
     return accepted(intake.store(document, "tue", body.tues))
 
@@ -135,8 +129,7 @@ def enqueue_tues(
                502: {**P, "description": "ADAMS refused or failed."}},
 )  # fmt: skip
 async def tue(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     live: LiveDep,
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
@@ -145,8 +138,7 @@ async def tue(
         return adapter.tue(key)
 
     found = await live.read(
-        tenant_id,
-        integration_id,
+        ref,
         family="wada_adams",
         flag="tue_management",
         ask=ask,

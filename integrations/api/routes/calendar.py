@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.deps import IntakeDep, Ref, Writer
 from integrations.api.intake import OutboxResult
 from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.documents.common import Slug
@@ -64,12 +64,8 @@ class CalendarOutboxResult(OutboxResult):
     response_model=CalendarOutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_calendar_events(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: CalendarEventBatch
-) -> Any:
-    document = intake.open(
-        CalendarIntegration, tenant_id, integration_id, "calendar_event", "/events", "does not write events to the calendar"
-    )
+def enqueue_calendar_events(ref: Ref, principal: Writer, intake: IntakeDep, body: CalendarEventBatch) -> Any:
+    document = intake.open(CalendarIntegration, ref, "calendar_event", "/events", "does not write events to the calendar")
     wanted = set(document.config.event_type_filter)
     taken = [e for e in body.events if not wanted or e.event_type in wanted]
     result = intake.store(document, "calendar_event", taken, updatable=True)

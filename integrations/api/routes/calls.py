@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import CallRunnerDep, IntegrationId, Reader, Runner, TenantId
+from integrations.api.deps import CallRunnerDep, Reader, Ref, Runner
 from integrations.api.problems import COMMON, PAGED, WRITE, P
 from integrations.calls.operations import CALLS
 from integrations.calls.store import CallStatus, OutboundCall
@@ -54,15 +54,14 @@ class CallPage(BaseModel):
     },
 )
 def request_call(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Runner,
     runner: CallRunnerDep,
     body: CallIn,
     response: Response,
 ) -> Any:
-    call, new = runner.request(tenant_id, integration_id, body.key, body.operation, body.args)
-    response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/calls/{call.key}"
+    call, new = runner.request(ref, body.key, body.operation, body.args)
+    response.headers["Location"] = f"/api/v1/tenants/{ref.tenant_id}/integrations/{ref.integration_id}/calls/{call.key}"
     if not new:
         response.status_code = 200
     return call
@@ -76,16 +75,15 @@ def request_call(
     responses=PAGED,
 )
 def list_calls(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     runner: CallRunnerDep,
     status: Annotated[CallStatus | None, Query(description="Only calls in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
-    runner.integrations.get(tenant_id, integration_id)
-    items, nxt = runner.calls.list(tenant_id, integration_id, status=status, size=limit, continuation=continuation)
+    runner.integrations.get(ref)
+    items, nxt = runner.calls.list(ref, status=status, size=limit, continuation=continuation)
     return CallPage(items=items, next=nxt)
 
 
@@ -96,11 +94,9 @@ def list_calls(
     response_model=OutboundCall,
     responses=COMMON,
 )
-def get_call(
-    tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Reader, runner: CallRunnerDep
-) -> Any:
-    runner.integrations.get(tenant_id, integration_id)
-    return runner.calls.get(tenant_id, integration_id, key)[0]
+def get_call(ref: Ref, key: CallKey, principal: Reader, runner: CallRunnerDep) -> Any:
+    runner.integrations.get(ref)
+    return runner.calls.get(ref, key)[0]
 
 
 @router.post(
@@ -111,7 +107,5 @@ def get_call(
     response_model=OutboundCall,
     responses={**WRITE, 409: {**P, "description": "The call is not failed, or a replay of it is under way."}},
 )
-def replay_call(
-    tenant_id: TenantId, integration_id: IntegrationId, key: CallKey, principal: Runner, runner: CallRunnerDep
-) -> Any:
-    return runner.replay(tenant_id, integration_id, key)
+def replay_call(ref: Ref, key: CallKey, principal: Runner, runner: CallRunnerDep) -> Any:
+    return runner.replay(ref, key)

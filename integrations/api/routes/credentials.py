@@ -16,16 +16,16 @@ from integrations.api.deps import (
     CatalogDep,
     ClockDep,
     CredentialsDep,
-    IntegrationId,
     IntegrationsDep,
     OAuthDep,
     ProviderAppDep,
+    Ref,
     SettingsDep,
-    TenantId,
 )
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.auth.api_keys import ApiKeys
 from integrations.documents.common import CREDENTIAL_SLOTS
+from integrations.documents.ref import IntegrationRef
 from integrations.service import set_credential_ref
 from shared.errors import BadRequest, FieldError, Unauthorized, ValidationFailed
 
@@ -57,8 +57,7 @@ class StoredCredentialOut(BaseModel):
     responses={**WRITE, **CONDITIONAL},
 )
 def put_credential(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     slot: Slot,
     principal: Admin,
     credentials: CredentialsDep,
@@ -70,11 +69,9 @@ def put_credential(
         raise ValidationFailed(
             "Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")]
         )
-    integrations.get(tenant_id, integration_id)  # 404 before anything is stored
-    stored = credentials.put(
-        tenant_id, integration_id, slot, body.value, actor=principal.actor, overlap_s=body.overlap_seconds
-    )
-    set_credential_ref(tenant_id, integration_id, slot, stored.ref, repo=integrations, actor=principal.actor, now=clock)
+    integrations.get(ref)  # 404 before anything is stored
+    stored = credentials.put(ref, slot, body.value, actor=principal.actor, overlap_s=body.overlap_seconds)
+    set_credential_ref(ref, slot, stored.ref, repo=integrations, actor=principal.actor, now=clock)
     return StoredCredentialOut(
         slot=slot,
         ref=stored.ref,
@@ -102,8 +99,7 @@ class OAuthStart(BaseModel):
     responses={**COMMON, 400: {**P, "description": "Provider has no authorization-code flow."}},
 )
 def start_oauth(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Admin,
     adapter_for: AdaptersDep,
     catalog: CatalogDep,
@@ -113,7 +109,7 @@ def start_oauth(
     settings: SettingsDep,
     response: Response,
 ) -> Any:
-    document = integrations.get(tenant_id, integration_id).document
+    document = integrations.get(ref).document
     spec = catalog.get(document.provider)
     flow = oauth.start(
         document,
@@ -186,15 +182,14 @@ def oauth_callback(
     cookie = oauth.binding_cookie_of(state)
     claims = oauth.verify_state(state, binding=request.cookies.get(cookie) if cookie else None)
     _starter_still_allowed(api_keys, claims["actor"])
-    document = integrations.get(claims["t"], claims["i"]).document
+    document = integrations.get(IntegrationRef(claims["t"], claims["i"])).document
     app = provider_app(document)
     client_secret = credentials.resolve(
         document, "oauth_client_secret_ref", operation="oauth.callback", actor=claims["actor"]
     )
     done = oauth.complete(document, app, claims, code, client_secret=client_secret)
     set_credential_ref(
-        done.tenant_id,
-        done.integration_id,
+        document.ref,
         "oauth_refresh_token_ref",
         done.refresh_token_ref,
         repo=integrations,

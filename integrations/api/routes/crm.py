@@ -14,16 +14,16 @@ from pydantic import BaseModel, Field
 from integrations.api.deps import (
     ClockDep,
     IfMatch,
-    IntegrationId,
     LiveDep,
     Reader,
-    TenantId,
+    Ref,
     TenantUrlsDep,
     Writer,
 )
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.crm_mapping import FieldMapping, check_mapping
+from integrations.documents.ref import IntegrationRef
 from integrations.service import patch_integration
 from shared.errors import Conflict, NotFound
 
@@ -56,9 +56,9 @@ class CrmFields(BaseModel):
     items: list[CrmFieldOut]
 
 
-def _crm(live: LiveAdapters, tenant_id: str, integration_id: str) -> tuple[Any, Any]:
+def _crm(live: LiveAdapters, ref: IntegrationRef) -> tuple[Any, Any]:
     """The CRM integration's document and its adapter (one read of the document)."""
-    document = live.integrations.get(tenant_id, integration_id).document
+    document = live.integrations.get(ref).document
     adapter = live.adapter_for(document)
     if document.family != "crm" or not hasattr(adapter, "objects"):
         raise Conflict(f"{document.provider} ({document.family}) offers no CRM metadata.", reason="no_crm_metadata")
@@ -72,8 +72,8 @@ def _crm(live: LiveAdapters, tenant_id: str, integration_id: str) -> tuple[Any, 
     response_model=CrmObjects,
     responses={**COMMON, **CRM},
 )
-def objects(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep) -> Any:
-    return CrmObjects(items=[CrmObjectOut(**vars(o)) for o in _crm(live, tenant_id, integration_id)[1].objects()])
+def objects(ref: Ref, principal: Reader, live: LiveDep) -> Any:
+    return CrmObjects(items=[CrmObjectOut(**vars(o)) for o in _crm(live, ref)[1].objects()])
 
 
 @router.get(
@@ -83,10 +83,8 @@ def objects(tenant_id: TenantId, integration_id: IntegrationId, principal: Reade
     response_model=CrmFields,
     responses={**COMMON, **CRM, 422: {**P, "description": "Invalid object name."}},
 )
-def fields(
-    tenant_id: TenantId, integration_id: IntegrationId, object_name: ObjectName, principal: Reader, live: LiveDep
-) -> Any:
-    _, adapter = _crm(live, tenant_id, integration_id)
+def fields(ref: Ref, object_name: ObjectName, principal: Reader, live: LiveDep) -> Any:
+    _, adapter = _crm(live, ref)
     try:
         found = adapter.fields(object_name)
     except LookupError as exc:
@@ -121,8 +119,8 @@ def _mapping_of(document: Any) -> FieldMapping:
     response_model=FieldMapping,
     responses={**COMMON, **CRM},
 )
-def get_field_mapping(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep) -> Any:
-    document = live.integrations.get(tenant_id, integration_id).document
+def get_field_mapping(ref: Ref, principal: Reader, live: LiveDep) -> Any:
+    document = live.integrations.get(ref).document
     if document.family != "crm":
         raise Conflict(f"{document.provider} ({document.family}) has no CRM field mapping.", reason="no_crm_metadata")
     return _mapping_of(document)
@@ -136,8 +134,7 @@ def get_field_mapping(tenant_id: TenantId, integration_id: IntegrationId, princi
     responses={**WRITE, **CRM, **CONDITIONAL},
 )
 async def put_field_mapping(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Writer,
     live: LiveDep,
     clock: ClockDep,
@@ -148,12 +145,11 @@ async def put_field_mapping(
     dry_run: Annotated[bool, Query(description="Only check the mapping against the CRM.")] = False,
 ) -> Any:
     def apply() -> Any:  # the CRM's metadata and storage: on a worker thread
-        document, adapter = _crm(live, tenant_id, integration_id)
+        document, adapter = _crm(live, ref)
         warnings = check_mapping(body, adapter.objects, adapter.fields)
         if not dry_run:
             stored = patch_integration(
-                tenant_id,
-                integration_id,
+                ref,
                 body.patch(document.config),
                 repo=live.integrations,
                 if_match=if_match,

@@ -10,11 +10,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from pydantic import ValidationError as PydanticValidationError
 
 from canonical.people import Member
-from integrations.api.deps import ApiVersionDep, IntakeDep, IntegrationId, MemberWriter, TenantId, Writer, any_of
+from integrations.api.deps import ApiVersionDep, IntakeDep, MemberWriter, Ref, Writer, any_of
 from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
 from integrations.auth.principal import Scope
 from integrations.documents.document import CrmIntegration
+from integrations.documents.ref import IntegrationRef
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -81,14 +82,13 @@ class MemberBatch(BaseModel):
     responses=WRITE,
 )
 def enqueue_members(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: MemberWriter,
     intake: IntakeDep,
     body: MemberBatch,
     version: ApiVersionDep,
 ) -> Any:
-    document = intake.open(CrmIntegration, tenant_id, integration_id, "member", "/members", "takes no members")
+    document = intake.open(CrmIntegration, ref, "member", "/members", "takes no members")
     if version != "1.0":  # 1.0 took any mapped name (integrations/api_versions.py); its sunset ends that
         body = MemberBatch(members=[canonical_member(i, m) for i, m in enumerate(body.members)])
     require_fields_mapped("members", body.members, document.config.member_field_map, "member_field_map")
@@ -117,8 +117,8 @@ class TagRecord(TagIn):
     tag_type: Literal["event", "course"]
 
 
-def _tags(intake: Intake, tenant_id: str, integration_id: str, body: TagBatch, tag_type: str, capability: str) -> Any:
-    document = intake.open(CrmIntegration, tenant_id, integration_id, "tag", "/items", "takes no CRM tags")
+def _tags(intake: Intake, ref: IntegrationRef, body: TagBatch, tag_type: str, capability: str) -> Any:
+    document = intake.open(CrmIntegration, ref, "tag", "/items", "takes no CRM tags")
     if not getattr(document.capabilities, capability):
         raise ValidationFailed(
             "This integration does not record these.", [FieldError("/items", f"capabilities.{capability} is off")]
@@ -139,10 +139,8 @@ def _tags(intake: Intake, tenant_id: str, integration_id: str, body: TagBatch, t
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_attendance(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: TagBatch
-) -> Any:
-    return _tags(intake, tenant_id, integration_id, body, "event", "event_attendance")
+def enqueue_attendance(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
+    return _tags(intake, ref, body, "event", "event_attendance")
 
 
 @router.post(
@@ -153,10 +151,8 @@ def enqueue_attendance(
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_course_completions(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: TagBatch
-) -> Any:
-    return _tags(intake, tenant_id, integration_id, body, "course", "course_completion")
+def enqueue_course_completions(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
+    return _tags(intake, ref, body, "course", "course_completion")
 
 
 class OrderIn(BaseModel):
@@ -182,10 +178,8 @@ class OrderBatch(BaseModel):
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_orders(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: OrderBatch
-) -> Any:
-    document = intake.open(CrmIntegration, tenant_id, integration_id, "order", "/orders", "takes no orders")
+def enqueue_orders(ref: Ref, principal: Writer, intake: IntakeDep, body: OrderBatch) -> Any:
+    document = intake.open(CrmIntegration, ref, "order", "/orders", "takes no orders")
     if not document.config.order_object:
         raise ValidationFailed(
             "This integration does not sync orders.", [FieldError("/orders", "needs config.order_object")]

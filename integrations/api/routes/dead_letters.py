@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from integrations.api.deps import DeadLettersDep, IntegrationId, IntegrationsDep, Reader, Runner, SyncDep, TenantId
+from integrations.api.deps import DeadLettersDep, IntegrationsDep, Reader, Ref, Runner, SyncDep
 from integrations.api.problems import COMMON, WRITE
 from integrations.dead_letters import DeadLetter, LetterStatus
 from integrations.sync.jobs import trigger_sync
@@ -31,15 +31,14 @@ class DeadLetterPage(BaseModel):
     responses=COMMON,
 )
 def list_dead_letters(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     dead_letters: DeadLettersDep,
     integrations: IntegrationsDep,
     status: Annotated[LetterStatus | None, Query(description="Only letters in this state (default: all).")] = None,
 ) -> Any:
-    integrations.get(tenant_id, integration_id)
-    return DeadLetterPage(items=dead_letters.list(tenant_id, integration_id, kind=KIND, status=status))
+    integrations.get(ref)
+    return DeadLetterPage(items=dead_letters.list(ref, kind=KIND, status=status))
 
 
 @router.post(
@@ -50,17 +49,16 @@ def list_dead_letters(
     responses=WRITE,
 )
 def replay(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     message_id: MessageId,
     principal: Runner,
     dead_letters: DeadLettersDep,
     integrations: IntegrationsDep,
     sync: SyncDep,
 ) -> Any:
-    integrations.get(tenant_id, integration_id)
+    integrations.get(ref)
 
     def new_run(letter: DeadLetter) -> str:
-        return trigger_sync(sync, tenant_id, integration_id, str(letter.message["operation"]), trigger="replay").id
+        return trigger_sync(sync, ref, str(letter.message["operation"]), trigger="replay").id
 
-    return dead_letters.replay(tenant_id, integration_id, kind=KIND, message_id=message_id, action=new_run)
+    return dead_letters.replay(ref, kind=KIND, message_id=message_id, action=new_run)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from canonical.events import CourseEnrollment
-from integrations.api.deps import IntakeDep, IntegrationId, TenantId, Writer
+from integrations.api.deps import IntakeDep, Ref, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import WRITE
 from integrations.documents.document import LmsIntegration
@@ -30,8 +30,6 @@ class EnrollmentBatch(BaseModel):
     response_model=OutboxResult,
     responses=WRITE,
 )
-def enqueue_enrollments(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EnrollmentBatch
-) -> Any:
-    document = intake.open(LmsIntegration, tenant_id, integration_id, "enrollment", "/enrollments", "takes no enrollments")
+def enqueue_enrollments(ref: Ref, principal: Writer, intake: IntakeDep, body: EnrollmentBatch) -> Any:
+    document = intake.open(LmsIntegration, ref, "enrollment", "/enrollments", "takes no enrollments")
     return accepted(intake.store(document, "enrollment", body.enrollments))

@@ -9,21 +9,23 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from adapters.catalog import Catalog
 from canonical.recipes.reader import FileRefused
 from integrations.api.deps import (
     DATA_READ,
     CatalogDep,
     DataReader,
-    IntegrationId,
     IntegrationsDep,
     OutboxDep,
-    TenantId,
+    Ref,
     Writer,
     demand_for_model,
 )
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.api.uploads import spool
+from integrations.documents.ref import IntegrationRef
 from integrations.imports.reconcile import export_csv, reconcile, records
+from integrations.repository import IntegrationRepository
 from integrations.sync.operations import delivered_records
 from shared.errors import FieldError, ValidationFailed
 
@@ -31,8 +33,8 @@ router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration
 Kind = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$", description="A record kind (invoice, payment, enrollment…).")]
 
 
-def _kind(integrations: Any, catalog: Any, tenant_id: str, integration_id: str, kind: str, pointer: str) -> None:
-    document = integrations.get(tenant_id, integration_id).document
+def _kind(integrations: IntegrationRepository, catalog: Catalog, ref: IntegrationRef, kind: str, pointer: str) -> None:
+    document = integrations.get(ref).document
     kinds = delivered_records(document, catalog.get(document.provider).capabilities)
     if kind not in kinds:
         raise ValidationFailed(f"This integration delivers no {kind} records.", [FieldError(pointer, f"not one of {kinds}")])
@@ -48,8 +50,7 @@ def _kind(integrations: Any, catalog: Any, tenant_id: str, integration_id: str, 
                422: {**P, "description": "A kind this integration does not deliver."}},
 )  # fmt: skip
 def export_records(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     kind: Kind,
     principal: DataReader,
     integrations: IntegrationsDep,
@@ -58,9 +59,9 @@ def export_records(
     state: Annotated[Literal["pending", "delivered"], Query(description="Not yet delivered, or delivered.")] = "pending",
 ) -> Any:
     demand_for_model(principal, kind, write=False)
-    _kind(integrations, catalog, tenant_id, integration_id, kind, "path:kind")
-    body = export_csv(records(outbox, tenant_id, integration_id, kind, state))
-    disposition = f'attachment; filename="{integration_id}-{kind}-{state}.csv"'
+    _kind(integrations, catalog, ref, kind, "path:kind")
+    body = export_csv(records(outbox, ref, kind, state))
+    disposition = f'attachment; filename="{ref.integration_id}-{kind}-{state}.csv"'
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
@@ -91,8 +92,7 @@ class ReconciliationReport(BaseModel):
 )
 async def reconcile_records(
     request: Request,
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Writer,
     integrations: IntegrationsDep,
     catalog: CatalogDep,
@@ -103,9 +103,9 @@ async def reconcile_records(
     stream, _, _, charset, _ = await spool(request)
 
     def run() -> ReconciliationReport:
-        _kind(integrations, catalog, tenant_id, integration_id, record, "query:record")
+        _kind(integrations, catalog, ref, record, "query:record")
         try:
-            result = reconcile(outbox, tenant_id, integration_id, record, stream, encoding=encoding or charset)
+            result = reconcile(outbox, ref, record, stream, encoding=encoding or charset)
         except FileRefused as exc:
             raise ValidationFailed(f"The file cannot be read: {exc}.", [FieldError(exc.pointer, str(exc))]) from None
         return ReconciliationReport(

@@ -21,11 +21,10 @@ from integrations.api.deps import (
     DataWriter,
     ImporterDep,
     ImportsDep,
-    IntegrationId,
     IntegrationsDep,
     Reader,
+    Ref,
     SettingsDep,
-    TenantId,
     UploadsDep,
     demand_for_model,
 )
@@ -70,8 +69,7 @@ class ImportErrors(BaseModel):
 async def import_file(
     request: Request,
     response: Response,
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: DataWriter,
     importer: ImporterDep,
     uploads: UploadsDep,
@@ -92,15 +90,13 @@ async def import_file(
         stream, sha256, size, charset, uploaded_as = await spool(request)
         file_name = uploaded_as or file_name
     else:
-        if not blob.startswith(f"{tenant_id}/{integration_id}/"):  # another integration's upload is not this one's
+        if not blob.startswith(f"{ref.tenant_id}/{ref.integration_id}/"):  # another integration's upload is not this one's
             raise ValidationFailed("Not an upload of this integration.", [FieldError("query:blob", "unknown upload")])
         stream, sha256, size = await anyio.to_thread.run_sync(lambda: spool_blob(uploads, blob, settings.import_max_bytes))
         charset, file_name = None, blob.rsplit("/", 1)[-1]
     with stream:
         upload = Upload(stream, file_name, size, sha256, encoding or charset)
-        job, replayed = await anyio.to_thread.run_sync(
-            lambda: importer.run(tenant_id, integration_id, recipe, upload, dry_run=dry_run)
-        )
+        job, replayed = await anyio.to_thread.run_sync(lambda: importer.run(ref, recipe, upload, dry_run=dry_run))
     response.status_code = 200 if replayed else 201
     response.headers["Location"] = f"{request.url.path}/{job.id}"
     return job
@@ -122,41 +118,36 @@ class UploadUrl(BaseModel):
     responses=COMMON,
 )
 def upload_url(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: DataWriter,
     integrations: IntegrationsDep,
     uploads: UploadsDep,
 ) -> Any:
-    integrations.get(tenant_id, integration_id)  # 404 for an integration the tenant does not have
-    name = f"{tenant_id}/{integration_id}/{uuid.uuid4().hex}"
+    integrations.get(ref)  # 404 for an integration the tenant does not have
+    name = f"{ref.tenant_id}/{ref.integration_id}/{uuid.uuid4().hex}"
     url, expires = uploads.upload_url(name, valid_for=UPLOAD_URL_VALID)
     return UploadUrl(upload_url=url, blob=name, expires_at=expires, headers={"x-ms-blob-type": "BlockBlob"})
 
 
 @router.get("", operation_id="listImports", summary="Imports into this integration, newest first",
             response_model=ImportList, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
-def list_imports(tenant_id: TenantId, integration_id: IntegrationId, principal: DataReader, imports: ImportsDep) -> Any:
-    return ImportList(items=imports.recent(tenant_id, integration_id))
+def list_imports(ref: Ref, principal: DataReader, imports: ImportsDep) -> Any:
+    return ImportList(items=imports.recent(ref))
 
 
 @router.get("/{import_id}", operation_id="getImport", summary="An import, with its progress while it runs",
             response_model=ImportJob, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
-def get_import(
-    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: DataReader, imports: ImportsDep
-) -> Any:
-    return imports.get(tenant_id, integration_id, import_id)
+def get_import(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+    return imports.get(ref, import_id)
 
 
 @router.get("/{import_id}/errors", operation_id="listImportErrors",
             summary="An import's rejected cells (a member import's need members:read)",
             response_model=ImportErrors, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
-def import_errors(
-    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: DataReader, imports: ImportsDep
-) -> Any:
-    demand_for_model(principal, imports.get(tenant_id, integration_id, import_id).model, write=False)
+def import_errors(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+    demand_for_model(principal, imports.get(ref, import_id).model, write=False)
     items: list[ImportError_] = []
-    for error in imports.errors(tenant_id, integration_id, import_id):
+    for error in imports.errors(ref, import_id):
         if len(items) == ERRORS_SHOWN:
             break
         items.append(error)
@@ -171,12 +162,10 @@ def import_errors(
     openapi_extra=DATA_READ,
     responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "The error report."}},
 )
-def import_errors_csv(
-    tenant_id: TenantId, integration_id: IntegrationId, import_id: ImportId, principal: DataReader, imports: ImportsDep
-) -> Any:
-    job = imports.get(tenant_id, integration_id, import_id)
+def import_errors_csv(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+    job = imports.get(ref, import_id)
     demand_for_model(principal, job.model, write=False)
-    rows = ((e.line, e.column, e.value, e.message) for e in imports.errors(tenant_id, integration_id, import_id))
+    rows = ((e.line, e.column, e.value, e.message) for e in imports.errors(ref, import_id))
     body = csv_bytes(["line", "column", "value", "message"], rows)
     disposition = f'attachment; filename="import-{job.id}-errors.csv"'
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})

@@ -23,11 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from integrations.api.deps import (
     ExportsDep,
     IntakeDep,
-    IntegrationId,
     LicenceWriter,
     LiveDep,
     Reader,
-    TenantId,
+    Ref,
     Writer,
     any_of,
 )
@@ -36,6 +35,7 @@ from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.auth.principal import Scope
 from integrations.documents.document import InsuranceIntegration
+from integrations.documents.ref import IntegrationRef
 from integrations.sync.insurance import SERVICES
 from shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -123,12 +123,8 @@ def _group_known(document: InsuranceIntegration, records: list[EnrolmentIn]) -> 
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_enrolments(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: LicenceWriter, intake: IntakeDep, body: EnrolmentBatch
-) -> Any:
-    document = intake.open(
-        InsuranceIntegration, tenant_id, integration_id, "insurance_enrolment", "/enrolments", "takes no enrolments"
-    )
+def enqueue_enrolments(ref: Ref, principal: LicenceWriter, intake: IntakeDep, body: EnrolmentBatch) -> Any:
+    document = intake.open(InsuranceIntegration, ref, "insurance_enrolment", "/enrolments", "takes no enrolments")
     _group_known(document, body.enrolments)
     return accepted(intake.store(document, "insurance_enrolment", body.enrolments, updatable=True))
 
@@ -141,15 +137,13 @@ def enqueue_enrolments(
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_claims(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: ClaimBatch
-) -> Any:
-    document = intake.open(InsuranceIntegration, tenant_id, integration_id, "insurance_claim", "/claims", "takes no claims")
+def enqueue_claims(ref: Ref, principal: Writer, intake: IntakeDep, body: ClaimBatch) -> Any:
+    document = intake.open(InsuranceIntegration, ref, "insurance_claim", "/claims", "takes no claims")
     return accepted(intake.store(document, "insurance_claim", body.claims, updatable=True))
 
 
-def _insurer(live: LiveAdapters, tenant_id: str, integration_id: str, flag: str) -> Any:
-    return live.active(tenant_id, integration_id, family="insurance", flag=flag)[1]
+def _insurer(live: LiveAdapters, ref: IntegrationRef, flag: str) -> Any:
+    return live.active(ref, family="insurance", flag=flag)[1]
 
 
 @router.post(
@@ -159,11 +153,11 @@ def _insurer(live: LiveAdapters, tenant_id: str, integration_id: str, flag: str)
     response_model=Quote,
     responses={**WRITE, **SERVICE},
 )
-async def quote(tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, live: LiveDep, body: QuoteIn) -> Any:
+async def quote(ref: Ref, principal: Writer, live: LiveDep, body: QuoteIn) -> Any:
     _, flag = SERVICES["quote_premium"]
 
     def ask() -> Any:
-        return _insurer(live, tenant_id, integration_id, flag).quote_premium(body.model_dump(mode="json"))
+        return _insurer(live, ref, flag).quote_premium(body.model_dump(mode="json"))
 
     return Quote(**(await anyio.to_thread.run_sync(ask)))
 
@@ -175,12 +169,9 @@ async def quote(tenant_id: TenantId, integration_id: IntegrationId, principal: W
     response_model=Claim,
     responses={**COMMON, **SERVICE},
 )
-async def claim(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep, claim_key: KeyPath
-) -> Any:
+async def claim(ref: Ref, principal: Reader, live: LiveDep, claim_key: KeyPath) -> Any:
     found = await live.read(
-        tenant_id,
-        integration_id,
+        ref,
         family="insurance",
         flag="claims_submission",
         ask=lambda adapter: adapter.claim(claim_key),
@@ -204,8 +195,7 @@ async def claim(
     },
 )
 async def certificate(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     live: LiveDep,
     exports: ExportsDep,
@@ -214,9 +204,11 @@ async def certificate(
     _, flag = SERVICES["certificates"]
 
     def fetch() -> bytes | None:
-        pdf: bytes | None = _insurer(live, tenant_id, integration_id, flag).certificate(licence_key)
+        pdf: bytes | None = _insurer(live, ref, flag).certificate(licence_key)
         if pdf is not None:  # kept: the federation's record of what the insurer certified, and when
-            exports.put(f"{tenant_id}/{integration_id}/certificates/{licence_key}.pdf", pdf, content_type="application/pdf")
+            exports.put(
+                f"{ref.tenant_id}/{ref.integration_id}/certificates/{licence_key}.pdf", pdf, content_type="application/pdf"
+            )
         return pdf
 
     pdf = await anyio.to_thread.run_sync(fetch)

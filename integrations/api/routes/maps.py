@@ -19,7 +19,7 @@ import anyio
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from integrations.api.deps import IntegrationId, MapsDep, Reader, TenantId
+from integrations.api.deps import MapsDep, Reader, Ref
 from integrations.api.problems import COMMON, P, Responses
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/maps", tags=["maps"])
@@ -79,14 +79,13 @@ def _places(found: Any) -> PlacesOut:
     responses={**COMMON, **MAPS},
 )
 async def geocode(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     maps: MapsDep,
     address: Annotated[str, Query(min_length=1, max_length=300, examples=["Kungsholmsgatan 1, Stockholm"])],
     region: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2 bias.")] = None,
 ) -> Any:
-    return _places(await anyio.to_thread.run_sync(lambda: maps.geocode(tenant_id, integration_id, address, region=region)))
+    return _places(await anyio.to_thread.run_sync(lambda: maps.geocode(ref, address, region=region)))
 
 
 @router.get(
@@ -97,13 +96,12 @@ async def geocode(
     responses={**COMMON, **MAPS},
 )
 async def places(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     maps: MapsDep,
     query: Annotated[str, Query(min_length=1, max_length=200, examples=["boulebana Stockholm"])],
 ) -> Any:
-    return _places(await anyio.to_thread.run_sync(lambda: maps.places(tenant_id, integration_id, query)))
+    return _places(await anyio.to_thread.run_sync(lambda: maps.places(ref, query)))
 
 
 @router.get(
@@ -114,15 +112,14 @@ async def places(
     responses={**COMMON, **MAPS},
 )
 async def directions(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     maps: MapsDep,
     origin: LatLng,
     destination: LatLng,
     mode: Literal["driving", "walking", "cycling"] = "driving",
 ) -> Any:
-    routes = await anyio.to_thread.run_sync(lambda: maps.directions(tenant_id, integration_id, origin, destination, mode))
+    routes = await anyio.to_thread.run_sync(lambda: maps.directions(ref, origin, destination, mode))
     return RoutesOut(items=[RouteOut(**vars(r)) for r in routes])
 
 
@@ -138,8 +135,7 @@ async def directions(
     },
 )
 async def static_map(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     maps: MapsDep,
     center: LatLng,
@@ -147,7 +143,7 @@ async def static_map(
     width: Annotated[int, Query(ge=16, le=640)] = 400,
     height: Annotated[int, Query(ge=16, le=640)] = 300,
 ) -> Response:
-    image = await anyio.to_thread.run_sync(lambda: maps.static_map(tenant_id, integration_id, center, zoom, width, height))
+    image = await anyio.to_thread.run_sync(lambda: maps.static_map(ref, center, zoom, width, height))
     return Response(image.content, media_type=image.content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -159,13 +155,12 @@ async def static_map(
     responses={**COMMON, 409: MAPS[409], 422: MAPS[422], 403: {**P, "description": "The origin is not allowlisted."}},
 )
 async def browser_key(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     maps: MapsDep,
     response: Response,
     origin: Annotated[str, Query(max_length=300, examples=["https://www.petanque.se"])],
 ) -> Any:
-    key = await anyio.to_thread.run_sync(lambda: maps.browser_key(tenant_id, integration_id, origin))
+    key = await anyio.to_thread.run_sync(lambda: maps.browser_key(ref, origin))
     response.headers["Cache-Control"] = "no-store"
     return BrowserKey(origin=origin, key=key)

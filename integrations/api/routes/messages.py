@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from canonical.messages import Message
-from integrations.api.deps import IntakeDep, IntegrationId, Reader, Runner, SyncDep, TenantId
+from integrations.api.deps import IntakeDep, Reader, Ref, Runner, SyncDep
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE
 from integrations.documents.document import MessagingIntegration
 from integrations.sync.jobs import trigger_sync
@@ -34,14 +34,13 @@ class MessageBatch(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def send_messages(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Runner,
     intake: IntakeDep,
     sync: SyncDep,
     body: MessageBatch,
 ) -> Any:
-    document = intake.open(MessagingIntegration, tenant_id, integration_id, "message", "/messages", "sends no messages")
+    document = intake.open(MessagingIntegration, ref, "message", "/messages", "sends no messages")
     off = [
         FieldError(f"/messages/{i}/channel", f"the {m.channel} capability is off for this integration")
         for i, m in enumerate(body.messages)
@@ -50,8 +49,8 @@ def send_messages(
     if off:
         raise ValidationFailed("Some messages use a channel this integration does not send on.", off[:50])
     for m in body.messages:
-        intake.outbox.put(tenant_id, integration_id, "message", m.key, m.model_dump(mode="json"))
-    return trigger_sync(sync, tenant_id, integration_id, "send_messages", trigger="manual")
+        intake.outbox.put(ref, "message", m.key, m.model_dump(mode="json"))
+    return trigger_sync(sync, ref, "send_messages", trigger="manual")
 
 
 class MessageStatus(BaseModel):
@@ -72,16 +71,14 @@ class MessageStatus(BaseModel):
     response_model=MessageStatus,
     responses=COMMON,
 )
-def get_message(
-    tenant_id: TenantId, integration_id: IntegrationId, key: MessageKey, principal: Reader, intake: IntakeDep
-) -> Any:
-    intake.integrations.get(tenant_id, integration_id)
-    record = intake.outbox.get(tenant_id, integration_id, "message", key)
+def get_message(ref: Ref, key: MessageKey, principal: Reader, intake: IntakeDep) -> Any:
+    intake.integrations.get(ref)
+    record = intake.outbox.get(ref, "message", key)
     return MessageStatus(
         key=record.key,
         state=record.state,
         provider_message_id=record.external_id,
-        delivery_status=intake.outbox.provider_status(tenant_id, integration_id, "message", key),
+        delivery_status=intake.outbox.provider_status(ref, "message", key),
         attempts=record.attempts,
         last_error=record.last_error,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
-from integrations.api.deps import IntegrationId, Payer, PaymentsDep, Reader, TenantId
+from integrations.api.deps import Payer, PaymentsDep, Reader, Ref
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
@@ -45,8 +45,7 @@ class PaymentIn(BaseModel):
     responses={**WRITE, **PROVIDER, 200: {"model": GatewayPayment, "description": "The payment this key created before."}},
 )
 def create_payment(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Payer,
     payments: PaymentsDep,
     body: PaymentIn,
@@ -60,9 +59,11 @@ def create_payment(
         return_url=str(body.return_url) if body.return_url else None,
         payer_alias=body.payer_alias,
     )
-    payment, created = payments.create(tenant_id, integration_id, request)
+    payment, created = payments.create(ref, request)
     response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments/{payment.key}"
+    response.headers["Location"] = (
+        f"/api/v1/tenants/{ref.tenant_id}/integrations/{ref.integration_id}/payments/{payment.key}"
+    )
     return payment
 
 
@@ -85,14 +86,13 @@ class PaymentPage(BaseModel):
     responses=PAGED,
 )
 def list_payments(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     payments: PaymentsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
-    items, nxt = payments.list(tenant_id, integration_id, size=limit, continuation=continuation)
+    items, nxt = payments.list(ref, size=limit, continuation=continuation)
     return PaymentPage(items=[for_reader(p, principal) for p in items], next=nxt)
 
 
@@ -104,14 +104,13 @@ def list_payments(
     responses={**COMMON, 422: WRITE[422], 502: PROVIDER[502]},
 )
 def get_payment(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     key: PaymentKey,
     principal: Reader,
     payments: PaymentsDep,
     refresh: bool = False,
 ) -> Any:
-    return for_reader(payments.get(tenant_id, integration_id, key, refresh=refresh), principal)
+    return for_reader(payments.get(ref, key, refresh=refresh), principal)
 
 
 class RefundIn(BaseModel):
@@ -135,8 +134,7 @@ class RefundOut(BaseModel):
     responses={**WRITE, **PROVIDER, 200: {"model": RefundOut, "description": "The refund this key made before."}},
 )
 def refund_payment(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     key: PaymentKey,
     principal: Payer,
     payments: PaymentsDep,
@@ -144,7 +142,7 @@ def refund_payment(
     response: Response,
 ) -> Any:
     payment, refund, created = payments.refund(
-        tenant_id, integration_id, key, refund_key=body.key, amount_minor=body.amount_minor, reason=body.reason
+        ref, key, refund_key=body.key, amount_minor=body.amount_minor, reason=body.reason
     )
     response.status_code = 201 if created else 200
     return RefundOut(payment=payment, refund=refund)

@@ -10,10 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-from integrations.api.deps import IntakeDep, IntegrationId, LiveDep, Reader, TenantId, Writer
-from integrations.api.intake import OutboxResult, accepted
+from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
+from integrations.api.intake import Intake, OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.document import GovSportsRegistryIntegration
+from integrations.documents.ref import IntegrationRef
 from shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
@@ -86,13 +87,10 @@ def _breakdowns_add_up(reports: list[MembershipReportIn]) -> None:
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_membership_reports(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: MembershipReportBatch
-) -> Any:
+def enqueue_membership_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: MembershipReportBatch) -> Any:
     document = intake.open(
         GovSportsRegistryIntegration,
-        tenant_id,
-        integration_id,
+        ref,
         "membership_report",
         "/reports",
         "takes no membership reports",
@@ -165,10 +163,8 @@ class EventReports(BaseModel):
     events: list[EventReportIn] = Field(min_length=1, max_length=500)
 
 
-def _intake(intake: Any, tenant_id: str, integration_id: str, kind: str, pointer: str, records: list[Any]) -> Any:
-    document = intake.open(
-        GovSportsRegistryIntegration, tenant_id, integration_id, kind, pointer, f"takes no {kind.replace('_', ' ')}s"
-    )
+def _intake(intake: Intake, ref: IntegrationRef, kind: str, pointer: str, records: list[Any]) -> Any:
+    document = intake.open(GovSportsRegistryIntegration, ref, kind, pointer, f"takes no {kind.replace('_', ' ')}s")
     return accepted(intake.store(document, kind, records, updatable=True))
 
 
@@ -180,10 +176,8 @@ def _intake(intake: Any, tenant_id: str, integration_id: str, kind: str, pointer
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_grant_applications(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: GrantApplications
-) -> Any:
-    return _intake(intake, tenant_id, integration_id, "grant_application", "/applications", body.applications)
+def enqueue_grant_applications(ref: Ref, principal: Writer, intake: IntakeDep, body: GrantApplications) -> Any:
+    return _intake(intake, ref, "grant_application", "/applications", body.applications)
 
 
 @router.post(
@@ -194,10 +188,8 @@ def enqueue_grant_applications(
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_facilities(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: Facilities
-) -> Any:
-    return _intake(intake, tenant_id, integration_id, "facility", "/facilities", body.facilities)
+def enqueue_facilities(ref: Ref, principal: Writer, intake: IntakeDep, body: Facilities) -> Any:
+    return _intake(intake, ref, "facility", "/facilities", body.facilities)
 
 
 @router.post(
@@ -208,10 +200,8 @@ def enqueue_facilities(
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_event_reports(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Writer, intake: IntakeDep, body: EventReports
-) -> Any:
-    return _intake(intake, tenant_id, integration_id, "event_report", "/events", body.events)
+def enqueue_event_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: EventReports) -> Any:
+    return _intake(intake, ref, "event_report", "/events", body.events)
 
 
 class GrantStatus(BaseModel):
@@ -228,15 +218,13 @@ class GrantStatus(BaseModel):
                502: {**P, "description": "The registry refused or failed."}},
 )  # fmt: skip
 async def grant_application(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     live: LiveDep,
     key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
 ) -> Any:
     found = await live.read(
-        tenant_id,
-        integration_id,
+        ref,
         family="gov_sports_registry",
         flag="grant_applications",
         ask=lambda adapter: adapter.filing("grant_application", key),

@@ -15,18 +15,19 @@ from integrations.api.deps import (
     AdaptersDep,
     AuditDep,
     IntakeDep,
-    IntegrationId,
     LiveDep,
     Reader,
+    Ref,
     Runner,
     SocialDep,
     SyncDep,
-    TenantId,
     Writer,
 )
+from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument, SocialMediaIntegration
+from integrations.documents.ref import IntegrationRef
 from integrations.social import SERVICES, AccountOut, CommentOut, MetricOut, PostOut
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
@@ -86,9 +87,9 @@ class ModerationIn(BaseModel):
     action: Literal["hide", "show", "delete"]
 
 
-def _active(live: Any, tenant_id: str, integration_id: str, capability: str) -> tuple[Any, Any]:
+def _active(live: LiveAdapters, ref: IntegrationRef, capability: str) -> tuple[Any, Any]:
     _, flag = SERVICES[capability]
-    return live.active(tenant_id, integration_id, family="social_media", flag=flag)  # type: ignore[no-any-return]
+    return live.active(ref, family="social_media", flag=flag)
 
 
 @router.get(
@@ -98,11 +99,9 @@ def _active(live: Any, tenant_id: str, integration_id: str, capability: str) -> 
     response_model=list[AccountOut],
     responses={**COMMON, **SOCIAL},
 )
-async def list_accounts(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, live: LiveDep, social: SocialDep
-) -> Any:
+async def list_accounts(ref: Ref, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
     def ask() -> list[AccountOut]:
-        document = live.integrations.get(tenant_id, integration_id).document
+        document = live.integrations.get(ref).document
         _connected(document)
         return social.available(document, live.adapter_for(document))  # type: ignore[arg-type]
 
@@ -128,8 +127,7 @@ def _connected(document: IntegrationDocument) -> None:
     responses={**WRITE, **SOCIAL},
 )
 async def select_accounts(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Writer,
     live: LiveDep,
     social: SocialDep,
@@ -137,11 +135,11 @@ async def select_accounts(
     body: AccountsIn,
 ) -> Any:
     def select() -> list[AccountOut]:
-        document = live.integrations.get(tenant_id, integration_id).document
+        document = live.integrations.get(ref).document
         _connected(document)
         chosen = social.select(document, live.adapter_for(document), body.account_ids, actor=principal.actor)  # type: ignore[arg-type]
-        target = {"integration_id": integration_id, "accounts": ",".join(a.account_id for a in chosen)}
-        audit.record(tenant_id, actor=principal.actor, action="social.accounts", target=target)
+        target = {"integration_id": ref.integration_id, "accounts": ",".join(a.account_id for a in chosen)}
+        audit.record(ref.tenant_id, actor=principal.actor, action="social.accounts", target=target)
         return chosen
 
     return await anyio.to_thread.run_sync(select)
@@ -156,8 +154,7 @@ async def select_accounts(
     responses={**WRITE, **SOCIAL, 200: {"description": "The post made for this key before.", "model": PostOut}},
 )
 async def publish(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Writer,
     live: LiveDep,
     social: SocialDep,
@@ -172,7 +169,7 @@ async def publish(
     )
 
     def publish() -> tuple[PostOut, bool]:
-        document, adapter = _active(live, tenant_id, integration_id, "publish_posts")
+        document, adapter = _active(live, ref, "publish_posts")
         return social.publish(document, adapter, key=body.key, account_id=body.account_id, post=post)
 
     out, created = await anyio.to_thread.run_sync(publish)
@@ -188,10 +185,8 @@ async def publish(
     response_model=PostOut,
     responses=COMMON,
 )
-def get_post(
-    tenant_id: TenantId, integration_id: IntegrationId, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep
-) -> Any:
-    found = social.get(live.integrations.get(tenant_id, integration_id).document, key)
+def get_post(ref: Ref, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
+    found = social.get(live.integrations.get(ref).document, key)
     if found is None:
         raise NotFound(f"No post for {key}.")
     return found
@@ -204,11 +199,9 @@ def get_post(
     response_model=list[CommentOut],
     responses={**COMMON, **SOCIAL},
 )
-async def comments(
-    tenant_id: TenantId, integration_id: IntegrationId, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep
-) -> Any:
+async def comments(ref: Ref, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
     def ask() -> list[CommentOut]:
-        document, adapter = _active(live, tenant_id, integration_id, "moderate_comments")
+        document, adapter = _active(live, ref, "moderate_comments")
         return social.comments(document, adapter, key)
 
     return await anyio.to_thread.run_sync(ask)
@@ -222,8 +215,7 @@ async def comments(
     responses={**WRITE, **SOCIAL},
 )
 async def moderate(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     key: PostKey,
     comment_id: Annotated[str, Path(pattern=COMMENT)],
     principal: Writer,
@@ -233,10 +225,10 @@ async def moderate(
     body: ModerationIn,
 ) -> Response:
     def act() -> None:
-        document, adapter = _active(live, tenant_id, integration_id, "moderate_comments")
+        document, adapter = _active(live, ref, "moderate_comments")
         social.moderate(document, adapter, key, comment_id, body.action)
-        target = {"integration_id": integration_id, "post": key, "comment_id": comment_id}
-        audit.record(tenant_id, actor=principal.actor, action=f"social.comment.{body.action}", target=target)
+        target = {"integration_id": ref.integration_id, "post": key, "comment_id": comment_id}
+        audit.record(ref.tenant_id, actor=principal.actor, action=f"social.comment.{body.action}", target=target)
 
     await anyio.to_thread.run_sync(act)
     return Response(status_code=204)
@@ -250,8 +242,7 @@ async def moderate(
     responses={**COMMON, **SOCIAL, 422: {**P, "description": "Invalid date range."}},
 )
 async def insights(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     account_id: Annotated[str, Path(pattern=ACCOUNT)],
     principal: Reader,
     live: LiveDep,
@@ -265,7 +256,7 @@ async def insights(
         )
 
     def ask() -> list[MetricOut]:
-        document, adapter = _active(live, tenant_id, integration_id, "page_insights")
+        document, adapter = _active(live, ref, "page_insights")
         return social.insights(document, adapter, account_id, start, end)
 
     return await anyio.to_thread.run_sync(ask)
@@ -294,17 +285,14 @@ class QueuedPosts(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def queue_posts(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Runner,
     intake: IntakeDep,
     sync: SyncDep,
     adapters: AdaptersDep,
     body: QueuedPosts,
 ) -> Any:
-    document = intake.open(
-        SocialMediaIntegration, tenant_id, integration_id, "social_post", "/posts", "publishes no posts automatically"
-    )
+    document = intake.open(SocialMediaIntegration, ref, "social_post", "/posts", "publishes no posts automatically")
     selected = {a.account_id for a in document.config.accounts}
     adapter = adapters(document)
     problems = [
@@ -320,4 +308,4 @@ def queue_posts(
     if problems:
         raise ValidationFailed("Some posts cannot be published here.", problems[:50])
     intake.store(document, "social_post", body.posts)
-    return trigger_sync(sync, tenant_id, integration_id, "auto_publish_posts", trigger="manual")
+    return trigger_sync(sync, ref, "auto_publish_posts", trigger="manual")

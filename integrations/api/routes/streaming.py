@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from integrations.api.deps import BroadcastsDep, IntegrationId, IntegrationsDep, LiveDep, Reader, TenantId, Writer
+from integrations.api.deps import BroadcastsDep, IntegrationsDep, LiveDep, Reader, Ref, Writer
 from integrations.api.problems import COMMON, WRITE, P
 from integrations.streaming import SERVICES, BroadcastOut
 from shared.errors import NotFound
@@ -48,8 +48,7 @@ class BroadcastIn(BaseModel):
                502: {**P, "description": "The provider refused or failed (quota included)."}},
 )  # fmt: skip
 async def create_broadcast(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Writer,
     broadcasts: BroadcastsDep,
     live: LiveDep,
@@ -59,7 +58,7 @@ async def create_broadcast(
     _, flag = SERVICES["create_broadcast"]
 
     def create() -> tuple[BroadcastOut, bool]:
-        document, adapter = live.active(tenant_id, integration_id, family="streaming", flag=flag)
+        document, adapter = live.active(ref, family="streaming", flag=flag)
         start = body.scheduled_start.isoformat().replace("+00:00", "Z")
         return broadcasts.create(
             document, adapter, key=body.key, title=body.title, scheduled_start=start, privacy=body.privacy
@@ -79,14 +78,13 @@ async def create_broadcast(
     responses=COMMON,
 )
 def get_broadcast(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     broadcasts: BroadcastsDep,
     integrations: IntegrationsDep,
     key: Annotated[str, Path(pattern=KEY)],
 ) -> Any:
-    document = integrations.get(tenant_id, integration_id).document
+    document = integrations.get(ref).document
     found = broadcasts.get(document, key)
     if found is None:
         raise NotFound(f"No broadcast for {key}.")

@@ -34,15 +34,14 @@ from integrations.api.deps import (
     CatalogDep,
     ClockDep,
     ExportsDep,
-    IntegrationId,
     IntegrationsDep,
     QueuesDep,
     Reader,
+    Ref,
     Runner,
     SchedulesDep,
     SettingsDep,
     SyncDep,
-    TenantId,
     TokensDep,
 )
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
@@ -79,15 +78,14 @@ class TriggerSync(BaseModel):
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def trigger(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Runner,
     sync: SyncDep,
     body: TriggerSync,
     response: Response,
 ) -> Any:
-    run = trigger_sync(sync, tenant_id, integration_id, body.operation, trigger="manual")
-    response.headers["Location"] = f"/api/v1/tenants/{tenant_id}/integrations/{integration_id}/syncs/{run.id}"
+    run = trigger_sync(sync, ref, body.operation, trigger="manual")
+    response.headers["Location"] = f"/api/v1/tenants/{ref.tenant_id}/integrations/{ref.integration_id}/syncs/{run.id}"
     return run
 
 
@@ -102,20 +100,19 @@ class RunPage(BaseModel):
     response_model=RunPage,
     responses=COMMON,
 )
-def runs(tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, sync: SyncDep, limit: int = 20) -> Any:
-    sync.integrations.get(tenant_id, integration_id)
-    return RunPage(items=sync.runs.latest(tenant_id, integration_id, limit=max(1, min(limit, 100))))
+def runs(ref: Ref, principal: Reader, sync: SyncDep, limit: int = 20) -> Any:
+    sync.integrations.get(ref)
+    return RunPage(items=sync.runs.latest(ref, limit=max(1, min(limit, 100))))
 
 
 @router.get("/syncs/{run_id}", operation_id="getSyncRun", summary="One sync run", response_model=SyncRun, responses=COMMON)
 def run(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     sync: SyncDep,
     run_id: Annotated[str, Path(pattern=r"^[0-9]{13}-[0-9a-f]{8}$")],
 ) -> Any:
-    return sync.runs.get(tenant_id, integration_id, run_id)
+    return sync.runs.get(ref, run_id)
 
 
 class ScheduleIn(BaseModel):
@@ -144,9 +141,7 @@ class CronPreview(BaseModel):
     response_model=CronPreview,
     responses=WRITE,
 )
-def preview_schedule(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, clock: ClockDep, body: ScheduleIn
-) -> Any:
+def preview_schedule(ref: Ref, principal: Reader, clock: ClockDep, body: ScheduleIn) -> Any:
     check(body.cron, body.time_zone)
     zone, at, runs = ZoneInfo(body.time_zone), clock(), []
     for _ in range(5):
@@ -167,15 +162,14 @@ def _out(s: Schedule) -> ScheduleOut:
     responses=WRITE,
 )
 def schedule(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     operation: Operation,
     principal: Admin,
     sync: SyncDep,
     schedules: SchedulesDep,
     body: ScheduleIn,
 ) -> Any:
-    document = sync.integrations.get(tenant_id, integration_id).document
+    document = sync.integrations.get(ref).document
     if operation not in supported_operations(sync, document):
         raise ValidationFailed(
             "This integration cannot run that operation.",
@@ -186,7 +180,7 @@ def schedule(
             f"{operation} follows the integration's {own}.",
             [FieldError("path:operation", f"set {own} on the integration")],
         )
-    return _out(schedules.put(tenant_id, integration_id, operation, cron=body.cron, time_zone=body.time_zone))
+    return _out(schedules.put(ref, operation, cron=body.cron, time_zone=body.time_zone))
 
 
 @router.delete(
@@ -197,15 +191,14 @@ def schedule(
     responses=COMMON,
 )
 def cancel(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     operation: Operation,
     principal: Admin,
     sync: SyncDep,
     schedules: SchedulesDep,
 ) -> Response:
-    sync.integrations.get(tenant_id, integration_id)
-    schedules.cancel(tenant_id, integration_id, operation)
+    sync.integrations.get(ref)
+    schedules.cancel(ref, operation)
     return Response(status_code=204)
 
 
@@ -234,15 +227,13 @@ class IntegrationStatus(BaseModel):
     response_model=IntegrationStatus,
     responses=COMMON,
 )
-def status(
-    tenant_id: TenantId, integration_id: IntegrationId, principal: Reader, sync: SyncDep, schedules: SchedulesDep
-) -> Any:
-    document = sync.integrations.get(tenant_id, integration_id).document
-    last_day = sync.usage.last_hours(tenant_id, integration_id, hours=24)
+def status(ref: Ref, principal: Reader, sync: SyncDep, schedules: SchedulesDep) -> Any:
+    document = sync.integrations.get(ref).document
+    last_day = sync.usage.last_hours(ref, hours=24)
     requests, errors = last_day.requests, last_day.errors
     oauth = sync.catalog.get(document.provider).auth.kind == "oauth2_code"
     reauth = any(c.type == "needs_reauth" for c in document.conditions)
-    last = sync.runs.latest(tenant_id, integration_id, limit=1)
+    last = sync.runs.latest(ref, limit=1)
     return IntegrationStatus(
         integration_id=document.id,
         lifecycle=document.status,
@@ -257,10 +248,10 @@ def status(
         if document.credentials.oauth_refresh_token_ref
         else "not_connected",
         last_sync=last[0] if last else None,
-        schedules=[_out(s) for s in schedules.for_integration(tenant_id, integration_id)],
+        schedules=[_out(s) for s in schedules.for_integration(ref)],
         requests_24h=requests,
         error_rate_24h=round(errors / requests, 4) if requests else None,
-        outbox=sync.outbox.counts(tenant_id, integration_id),
+        outbox=sync.outbox.counts(ref),
     )
 
 
@@ -282,14 +273,13 @@ class Refreshed(BaseModel):
     },
 )
 def refresh(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Admin,
     catalog: CatalogDep,
     integrations: IntegrationsDep,
     tokens: TokensDep,
 ) -> Any:
-    document = integrations.get(tenant_id, integration_id).document
+    document = integrations.get(ref).document
     if catalog.get(document.provider).auth.kind != "oauth2_code":
         raise NotFound("This integration has no OAuth grant.")
     tokens.invalidate(document)
@@ -305,13 +295,12 @@ def refresh(
     responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "The CSV file."}},
 )
 def download_export(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     exports: ExportsDep,
     file_name: Annotated[str, Path(pattern=r"^enrollments-[0-9]{13}-[0-9a-f]{8}\.csv$")],
 ) -> Any:
-    data = exports.get(f"{tenant_id}/{integration_id}/{file_name}")
+    data = exports.get(f"{ref.tenant_id}/{ref.integration_id}/{file_name}")
     return PlainTextResponse(
         data.decode("utf-8"), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{file_name}"'}
     )
@@ -340,8 +329,7 @@ class WebhookEventQueued(BaseModel):
     responses=WRITE,
 )
 def webhook_event(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Runner,
     integrations: IntegrationsDep,
     clock: ClockDep,
@@ -351,9 +339,14 @@ def webhook_event(
 ) -> Any:
     """For trusted relays (the platform's event bus, an operator replaying a missed delivery). Public provider
     deliveries go to the verified receivers of the next round, which enqueue the same message."""
-    integrations.get(tenant_id, integration_id)
+    integrations.get(ref)
     message = WebhookEvent(
-        tenant_id=tenant_id, integration_id=integration_id, id=body.id, type=body.type, received_at=clock(), data=body.data
+        tenant_id=ref.tenant_id,
+        integration_id=ref.integration_id,
+        id=body.id,
+        type=body.type,
+        received_at=clock(),
+        data=body.data,
     )
     queues.send(settings.queue_webhook_events, message.model_dump(mode="json"))
     return WebhookEventQueued(id=body.id)

@@ -14,10 +14,10 @@ from integrations.api.deps import (
     AuditDep,
     CatalogDep,
     ClockDep,
-    IntegrationId,
     IntegrationsDep,
     QuotaAlertsDep,
     QuotaHistoryDep,
+    Ref,
     SettingsDep,
     TenantId,
     TenantQuotaDep,
@@ -25,6 +25,7 @@ from integrations.api.deps import (
     UsageReader,
 )
 from integrations.api.problems import COMMON, P
+from integrations.documents.ref import IntegrationRef
 from integrations.usage.alerts import AlertSettings
 from integrations.usage.quota import QuotaHistory, QuotaReport
 from integrations.usage.report import UsageReport, usage_report
@@ -63,8 +64,7 @@ Days = Annotated[tuple[date, date], Depends(date_range)]  # (first, last) day as
     responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
 )
 def integration_usage(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: UsageReader,
     catalog: CatalogDep,
     integrations: IntegrationsDep,
@@ -73,10 +73,10 @@ def integration_usage(
     days: Days,
 ) -> Any:
     start, end = days
-    document = integrations.get(tenant_id, integration_id).document
+    document = integrations.get(ref).document
     return usage_report(
         document,
-        usage.daily(tenant_id, integration_id, start=start, end=end),
+        usage.daily(ref, start=start, end=end),
         spec=catalog.get(document.provider),
         start=start,
         end=end,
@@ -146,7 +146,7 @@ def tenant_usage(
     providers = {}
     for integration_id in per:
         try:
-            providers[integration_id] = documents.get(tenant_id, integration_id).document.provider
+            providers[integration_id] = documents.get(IntegrationRef(tenant_id, integration_id)).document.provider
         except NotFound:
             providers[integration_id] = ""
     rows = [

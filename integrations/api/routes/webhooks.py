@@ -21,15 +21,14 @@ from pydantic import BaseModel, Field
 
 from integrations.api.deps import (
     DeliveriesDep,
-    IntegrationId,
     IntegrationsDep,
     QueuesDep,
     Reader,
     ReceiverDep,
+    Ref,
     Runner,
     SettingsDep,
     SubscriptionsDep,
-    TenantId,
 )
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem
 from integrations.webhooks.deliveries import DeliveryStatus, WebhookDelivery
@@ -128,14 +127,13 @@ async def answer_challenge(
     responses=COMMON,
 )
 def get_subscription(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     integrations: IntegrationsDep,
     subscriptions: SubscriptionsDep,
 ) -> Any:
-    integrations.get(tenant_id, integration_id)
-    found = subscriptions.get(tenant_id, integration_id)
+    integrations.get(ref)
+    found = subscriptions.get(ref)
     if found is None:
         raise NotFound("This integration has no change subscription (not an active calendar that pulls events).")
     return found
@@ -154,8 +152,7 @@ class DeliveryPage(BaseModel):
     responses=PAGED,
 )
 def list_deliveries(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     principal: Reader,
     integrations: IntegrationsDep,
     deliveries: DeliveriesDep,
@@ -165,8 +162,8 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
-    integrations.get(tenant_id, integration_id)
-    items, nxt = deliveries.list(tenant_id, integration_id, status=status, size=limit, continuation=continuation)
+    integrations.get(ref)
+    items, nxt = deliveries.list(ref, status=status, size=limit, continuation=continuation)
     return DeliveryPage(items=items, next=nxt)
 
 
@@ -179,8 +176,7 @@ def list_deliveries(
     responses={**WRITE, 409: {**P, "description": "The delivery is not failed, or a replay of it is under way."}},
 )
 def replay_delivery(
-    tenant_id: TenantId,
-    integration_id: IntegrationId,
+    ref: Ref,
     delivery_id: DeliveryId,
     principal: Runner,
     integrations: IntegrationsDep,
@@ -188,8 +184,8 @@ def replay_delivery(
     queues: QueuesDep,
     settings: SettingsDep,
 ) -> Any:
-    integrations.get(tenant_id, integration_id)
-    delivery = deliveries.claim_replay(tenant_id, integration_id, delivery_id)
-    message = {"tenant_id": tenant_id, "integration_id": integration_id, "delivery_id": delivery.id}
+    integrations.get(ref)
+    delivery = deliveries.claim_replay(ref, delivery_id)
+    message = {"tenant_id": ref.tenant_id, "integration_id": ref.integration_id, "delivery_id": delivery.id}
     queues.send(settings.queue_webhook_deliveries, message)
     return delivery

@@ -1,0 +1,68 @@
+"""Typed rows: a table's columns declared once, as a pydantic model with the storage names as aliases.
+
+Stores build and read `Row` models instead of dicts: a misspelt column is a type error, not a silently empty
+value, and the partition/row keys are named fields. `Rows[R]` is the typed view of a `Table` (same ETag
+discipline, same error translation: it only maps rows to and from the entity dicts `Table` speaks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.tables import Table
+
+R = TypeVar("R", bound="Row")
+
+
+class Row(BaseModel):
+    """One table row. Subclasses add their columns as `name: type = Field(alias="ColumnName")`. Storage's own
+    metadata (Timestamp, odata fields) is ignored on the way in."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    partition: str = Field(alias="PartitionKey")
+    row: str = Field(alias="RowKey")
+
+    def entity(self) -> dict[str, Any]:
+        # None columns are left out: Table Storage has no null, and a MERGE must not blank a column it omits.
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class Rows(Generic[R]):
+    """A `Table` whose rows are `R`s."""
+
+    def __init__(self, table: Table, row: type[R]) -> None:
+        self.table = table
+        self._row = row
+
+    def of(self, entity: Mapping[str, Any]) -> R:
+        return self._row.model_validate(entity)
+
+    def insert(self, row: R) -> str:
+        return self.table.insert(row.entity())
+
+    def upsert(self, row: R) -> str:
+        return self.table.upsert(row.entity())
+
+    def replace(self, row: R, *, etag: str) -> str:
+        return self.table.replace(row.entity(), etag=etag)
+
+    def get(self, partition: str, row: str) -> tuple[R, str]:
+        entity, etag = self.table.get(partition, row)
+        return self.of(entity), etag
+
+    def find(self, partition: str, row: str) -> tuple[R, str] | None:
+        found = self.table.find(partition, row)
+        return None if found is None else (self.of(found[0]), found[1])
+
+    def query(self, flt: str, *, parameters: Mapping[str, Any] | None = None) -> Iterator[R]:
+        for entity in self.table.query(flt, parameters=parameters):
+            yield self.of(entity)
+
+    def page(
+        self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int, continuation: str | None = None
+    ) -> tuple[list[R], str | None]:
+        page = self.table.page(flt, parameters=parameters, size=size, continuation=continuation)
+        return [self.of(e) for e in page.items], page.continuation
