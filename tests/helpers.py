@@ -261,8 +261,8 @@ def mark_inflight(hub: Any, tenant: str, integration: str, *kinds: str) -> None:
 
     rows = hub.outbox._table.query("PartitionKey eq @pk", parameters={"pk": IntegrationRef(tenant, integration).partition})
     keys = [row["RowKey"].split("|", 1) for row in rows if row["RowKey"].split("|", 1)[0] in kinds]
-    records = [hub.outbox.get(tenant, integration, kind, key) for kind, key in keys]
-    hub.outbox.mark_many(tenant, integration, [(r, RecordState.inflight, None, "") for r in records])
+    records = [hub.outbox.get(IntegrationRef(tenant, integration), kind, key) for kind, key in keys]
+    hub.outbox.mark_many(IntegrationRef(tenant, integration), [(r, RecordState.inflight, None, "") for r in records])
 
 
 def run_sync(admin: ApiClient, path: str, operation: str, *, timeout: float = 60) -> dict[str, Any]:

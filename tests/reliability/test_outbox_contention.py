@@ -32,7 +32,7 @@ def _by_state(hub: Hub, tenant: str, integration: str) -> dict[str, int]:
     """The truth the counters must match: every record row of the partition, by state."""
     out = {s.value: 0 for s in RecordState}
     rows = hub.outbox._table.query(  # noqa: SLF001 - the test reads the rows themselves
-        "PartitionKey eq @pk and RowKey lt '~'", parameters={"pk": hub.outbox.partition(IntegrationRef(tenant, integration))}
+        "PartitionKey eq @pk and RowKey lt '~'", parameters={"pk": IntegrationRef(tenant, integration).partition}
     )
     for row in rows:
         out[row["State"]] += 1
@@ -41,7 +41,10 @@ def _by_state(hub: Hub, tenant: str, integration: str) -> dict[str, int]:
 
 def test_counts_match_the_records_through_concurrent_writes_and_marks(hub: Hub) -> None:
     tenant, integration = "fed-c", "int_c"
-    puts = [partial(hub.outbox.put, tenant, integration, "invoice", f"INV-{i}", {"key": f"INV-{i}"}) for i in range(40)]
+    puts = [
+        partial(hub.outbox.put, IntegrationRef(tenant, integration), "invoice", f"INV-{i}", {"key": f"INV-{i}"})
+        for i in range(40)
+    ]
     together(*puts[:20])
     together(*puts[20:], *puts[:10])  # new keys and replays at once
     assert (

@@ -72,7 +72,7 @@ def test_adams_exchange_end_to_end(admin: ApiClient, fakes: Fakes, hub: Hub, cap
     # Kept only until ADAMS has it: the delivered rows keep key, state and digest, not the whereabouts.
     integration = path.rsplit("/", 1)[1]
     rows = hub.outbox._table.query(
-        "PartitionKey eq @pk", parameters={"pk": hub.outbox.partition(IntegrationRef(admin.tenant, integration))}
+        "PartitionKey eq @pk", parameters={"pk": IntegrationRef(admin.tenant, integration).partition}
     )  # noqa: SLF001
     stored = [r for r in rows if r["RowKey"].startswith("whereabouts|")]
     assert len(stored) == 2 and all(r["State"] == "synced" and r["Payload"] == "{}" for r in stored), stored
