@@ -7,14 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.payments import (
-    PaymentAdapter,
-    PaymentRequest,
-    PaymentStatus,
-    ProviderPayment,
-    ProviderRefund,
-    decimal_amount,
-)
+from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, ProviderRefund, decimal_amount
 from integrations.documents.document import ValidationCheck
 
 STATUSES = {

@@ -8,13 +8,7 @@ unverified. PayPal's verifier asks PayPal (`remote`, the adapter's call); every 
 from __future__ import annotations
 
 from adapters.spec import WebhookSpec
-from adapters.webhook_verifiers.base import (
-    Handshake,
-    SignedDelivery,
-    VerifierFactory,
-    WebhookRejected,
-    WebhookVerifier,
-)
+from adapters.webhook_verifiers.base import Handshake, SignedDelivery, VerifierFactory, WebhookRejected, WebhookVerifier
 from adapters.webhook_verifiers.body_hmac import base64_body, hex_body
 from adapters.webhook_verifiers.espocrm import EspoSignature
 from adapters.webhook_verifiers.meta import MetaSignature

@@ -32,13 +32,7 @@ from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument
 from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository
-from integrations.webhooks.deliveries import (
-    DeliveryStatus,
-    WebhookDeliveries,
-    WebhookDelivery,
-    delivery_id,
-    kept_headers,
-)
+from integrations.webhooks.deliveries import DeliveryStatus, WebhookDeliveries, WebhookDelivery, delivery_id, kept_headers
 from shared.errors import NotFound, PayloadTooLarge
 from shared.memo import Memo
 from shared.queues import Queues

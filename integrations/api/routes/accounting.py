@@ -13,17 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
 from canonical.money import Expense, Invoice, Payment, Reimbursement
-from integrations.api.deps import (
-    CatalogDep,
-    IntakeDep,
-    LiveDep,
-    OutboxDep,
-    Reader,
-    Ref,
-    Runner,
-    SyncDep,
-    Writer,
-)
+from integrations.api.deps import CatalogDep, IntakeDep, LiveDep, OutboxDep, Reader, Ref, Runner, SyncDep, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
 from integrations.documents.document import AccountingIntegration

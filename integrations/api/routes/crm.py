@@ -11,15 +11,7 @@ import anyio
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from integrations.api.deps import (
-    ClockDep,
-    IfMatch,
-    LiveDep,
-    Reader,
-    Ref,
-    TenantUrlsDep,
-    Writer,
-)
+from integrations.api.deps import ClockDep, IfMatch, LiveDep, Reader, Ref, TenantUrlsDep, Writer
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.crm_mapping import FieldMapping, check_mapping

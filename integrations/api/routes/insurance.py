@@ -20,16 +20,7 @@ import anyio
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from integrations.api.deps import (
-    ExportsDep,
-    IntakeDep,
-    LicenceWriter,
-    LiveDep,
-    Reader,
-    Ref,
-    Writer,
-    any_of,
-)
+from integrations.api.deps import ExportsDep, IntakeDep, LicenceWriter, LiveDep, Reader, Ref, Writer, any_of
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses

@@ -28,12 +28,7 @@ from integrations.documents.document import Integration, ValidationResult
 from integrations.documents.families import FamilyName, IntegrationCreate
 from integrations.documents.lifecycle import Transition
 from integrations.repository import IntegrationRepository, ListFilter, Stored
-from integrations.service import (
-    create_integration,
-    list_integrations,
-    patch_integration,
-    transition_integration,
-)
+from integrations.service import create_integration, list_integrations, patch_integration, transition_integration
 from integrations.sync.registry import follow_reporting_schedule
 from integrations.sync.schedules import Schedules
 from integrations.validation import validate_integration

@@ -11,18 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from adapters.social import Post, post_of
-from integrations.api.deps import (
-    AdaptersDep,
-    AuditDep,
-    IntakeDep,
-    LiveDep,
-    Reader,
-    Ref,
-    Runner,
-    SocialDep,
-    SyncDep,
-    Writer,
-)
+from integrations.api.deps import AdaptersDep, AuditDep, IntakeDep, LiveDep, Reader, Ref, Runner, SocialDep, SyncDep, Writer
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
 from integrations.documents.common import LifecycleStatus
