@@ -9,14 +9,8 @@ import base64
 from collections.abc import Callable, Sequence
 
 from adapters.spec import WebhookSpec
-from adapters.webhook_verifiers.base import (
-    Handshake,
-    SignedDelivery,
-    WebhookRejected,
-    hmac_sha256,
-    matches_any,
-    required_header,
-)
+from adapters.webhook_verifiers import base
+from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
 Encoding = Callable[[bytes], str]
 
@@ -36,11 +30,13 @@ class BodyHmac:
         self._encode = encode
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
-        value = required_header(delivery, self._header).strip()
+        value = base.required_header(delivery, self._header).strip()
         if not value.startswith(self._prefix):
             raise WebhookRejected(f"the {self._header} header does not start with {self._prefix!r}")
         signature = value[len(self._prefix) :]
-        if not matches_any([signature], secrets, lambda secret: self._encode(hmac_sha256(secret.encode(), delivery.body))):
+        if not base.matches_any(
+            [signature], secrets, lambda secret: self._encode(base.hmac_sha256(secret.encode(), delivery.body))
+        ):
             raise WebhookRejected(f"the {self._header} signature does not match")
         return None
 

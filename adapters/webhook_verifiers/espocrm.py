@@ -8,14 +8,8 @@ import binascii
 from collections.abc import Sequence
 
 from adapters.spec import WebhookSpec
-from adapters.webhook_verifiers.base import (
-    Handshake,
-    SignedDelivery,
-    WebhookRejected,
-    hmac_sha256,
-    matches_any,
-    required_header,
-)
+from adapters.webhook_verifiers import base
+from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
 
 class EspoSignature:
@@ -24,12 +18,12 @@ class EspoSignature:
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         try:
-            decoded = base64.b64decode(required_header(delivery, self._header), validate=True).decode()
+            decoded = base64.b64decode(base.required_header(delivery, self._header), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise WebhookRejected(f"the {self._header} header is not base64") from None
         _webhook_id, sep, digest = decoded.rpartition(":")
         if not sep:
             raise WebhookRejected(f"the {self._header} header is not webhookId:signature")
-        if not matches_any([digest], secrets, lambda secret: hmac_sha256(secret.encode(), delivery.body).hex()):
+        if not base.matches_any([digest], secrets, lambda secret: base.hmac_sha256(secret.encode(), delivery.body).hex()):
             raise WebhookRejected(f"the {self._header} signature does not match")
         return None

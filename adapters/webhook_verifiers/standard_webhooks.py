@@ -10,15 +10,8 @@ import binascii
 from collections.abc import Sequence
 
 from adapters.spec import WebhookSpec
-from adapters.webhook_verifiers.base import (
-    Handshake,
-    SignedDelivery,
-    WebhookRejected,
-    hmac_sha256,
-    matches_any,
-    required_header,
-    within,
-)
+from adapters.webhook_verifiers import base
+from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
 DEFAULT_TOLERANCE_S = 300
 PREFIX = "whsec_"
@@ -34,7 +27,7 @@ def signing_key(secret: str) -> bytes:
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` value for one secret (what the hub's own deliveries carry)."""
     signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac_sha256(signing_key(secret), signed)).decode()
+    return "v1," + base64.b64encode(base.hmac_sha256(signing_key(secret), signed)).decode()
 
 
 class StandardSignature:
@@ -42,14 +35,14 @@ class StandardSignature:
         self._tolerance_s = spec.tolerance_s or DEFAULT_TOLERANCE_S
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
-        message_id = required_header(delivery, "webhook-id")
-        timestamp = required_header(delivery, "webhook-timestamp")
-        given = [part for part in required_header(delivery, "webhook-signature").split() if part.startswith("v1,")]
+        message_id = base.required_header(delivery, "webhook-id")
+        timestamp = base.required_header(delivery, "webhook-timestamp")
+        given = [part for part in base.required_header(delivery, "webhook-signature").split() if part.startswith("v1,")]
         try:
             at = int(timestamp)
         except ValueError:
             raise WebhookRejected("webhook-timestamp is not a number") from None
-        if not matches_any(given, secrets, lambda secret: sign(secret, message_id, at, delivery.body)):
+        if not base.matches_any(given, secrets, lambda secret: sign(secret, message_id, at, delivery.body)):
             raise WebhookRejected("no v1 signature matches")
-        within(timestamp, delivery, self._tolerance_s, DEFAULT_TOLERANCE_S)
+        base.within(timestamp, delivery, self._tolerance_s, DEFAULT_TOLERANCE_S)
         return None

@@ -8,15 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from adapters.spec import WebhookSpec
-from adapters.webhook_verifiers.base import (
-    Handshake,
-    SignedDelivery,
-    WebhookRejected,
-    hmac_sha256,
-    matches_any,
-    required_header,
-    within,
-)
+from adapters.webhook_verifiers import base
+from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
 DEFAULT_TOLERANCE_S = 300
 
@@ -27,13 +20,13 @@ class StripeSignature:
         self._tolerance_s = spec.tolerance_s or DEFAULT_TOLERANCE_S
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
-        pairs = [part.split("=", 1) for part in required_header(delivery, self._header).split(",") if "=" in part]
+        pairs = [part.split("=", 1) for part in base.required_header(delivery, self._header).split(",") if "=" in part]
         timestamp = next((value for key, value in pairs if key.strip() == "t"), None)
         signatures = [value.strip() for key, value in pairs if key.strip() == "v1"]
         if timestamp is None or not signatures:
             raise WebhookRejected(f"the {self._header} header has no timestamp or no v1 signature")
         signed = timestamp.strip().encode() + b"." + delivery.body
-        if not matches_any(signatures, secrets, lambda secret: hmac_sha256(secret.encode(), signed).hex()):
+        if not base.matches_any(signatures, secrets, lambda secret: base.hmac_sha256(secret.encode(), signed).hex()):
             raise WebhookRejected("no v1 signature matches the endpoint secret")
-        within(timestamp.strip(), delivery, self._tolerance_s, DEFAULT_TOLERANCE_S)
+        base.within(timestamp.strip(), delivery, self._tolerance_s, DEFAULT_TOLERANCE_S)
         return None

@@ -10,14 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.spec import WebhookSpec
-from adapters.webhook_verifiers.base import (
-    Handshake,
-    SignedDelivery,
-    WebhookRejected,
-    hmac_sha256,
-    matches_any,
-    required_header,
-)
+from adapters.webhook_verifiers import base
+from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
 DEFAULT_TOLERANCE_S = 600
 
@@ -36,11 +30,11 @@ class TwitchSignature:
         self._tolerance_s = spec.tolerance_s or DEFAULT_TOLERANCE_S
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
-        message_id = required_header(delivery, "Twitch-Eventsub-Message-Id")
-        timestamp = required_header(delivery, "Twitch-Eventsub-Message-Timestamp")
-        given = required_header(delivery, "Twitch-Eventsub-Message-Signature").removeprefix("sha256=")
+        message_id = base.required_header(delivery, "Twitch-Eventsub-Message-Id")
+        timestamp = base.required_header(delivery, "Twitch-Eventsub-Message-Timestamp")
+        given = base.required_header(delivery, "Twitch-Eventsub-Message-Signature").removeprefix("sha256=")
         signed = (message_id + timestamp).encode() + delivery.body
-        if not matches_any([given], secrets, lambda secret: hmac_sha256(secret.encode(), signed).hex()):
+        if not base.matches_any([given], secrets, lambda secret: base.hmac_sha256(secret.encode(), signed).hex()):
             raise WebhookRejected("the EventSub signature does not match")
         if abs(delivery.received_at - _epoch(timestamp)) > self._tolerance_s:
             raise WebhookRejected("the message timestamp is outside the tolerance")

@@ -69,12 +69,12 @@ class Intake:
         self, document: IntegrationDocument, kind: str, records: list[Any], *, updatable: bool = False
     ) -> OutboxResult:
         """Put each record (a pydantic model with `key`) into the outbox; the tally says what was new."""
-        tenant_id, integration_id = document.tenant_id, document.id
+        ref = document.ref
         tally = {"created": 0, "unchanged": 0, "replaced": 0}
         counts: dict[str, int] = {}
         for record in records:
             payload = record.model_dump(mode="json")
-            put = self.outbox.put(IntegrationRef(tenant_id, integration_id), kind, record.key, payload, updatable=updatable)
+            put = self.outbox.put(ref, kind, record.key, payload, updatable=updatable)
             tally[put.outcome] += 1
             counts = put.counts  # as of the last write: no second read
-        return OutboxResult(**tally, counts=counts or self.outbox.counts(IntegrationRef(tenant_id, integration_id)))
+        return OutboxResult(**tally, counts=counts or self.outbox.counts(ref))

@@ -113,20 +113,20 @@ class CallRunner:
     # --- the queue function's side --------------------------------------------------------------------------
     def process(self, body: bytes, *, dequeue_count: int) -> str:
         message = CallMessage.model_validate_json(body)
-        tenant, integration, key = message.tenant_id, message.integration_id, message.key
-        with self.leases.held(f"call-{tenant}-{integration}-{key}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-            call, etag = self.calls.get(IntegrationRef(tenant, integration), key)
+        ref, key = IntegrationRef(message.tenant_id, message.integration_id), message.key
+        with self.leases.held(ref.lease("call", key), ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
+            call, etag = self.calls.get(ref, key)
             if call.status in (CallStatus.succeeded, CallStatus.failed):
                 return f"duplicate: already {call.status}"
             try:
                 return self._attempt(call, etag)
             except Exception as exc:
                 final = permanent(exc) or dequeue_count >= self.max_attempts
-                failed = self.calls.attempt_failed(IntegrationRef(tenant, integration), key, exc, final=final)
+                failed = self.calls.attempt_failed(ref, key, exc, final=final)
                 if failed.status == CallStatus.failed:
                     self._settled(failed)
                 if final:
-                    log.warning("call %s on %s failed: %s", key, integration, failed.last_error)
+                    log.warning("call %s on %s failed: %s", key, ref.integration_id, failed.last_error)
                     return f"failed: {failed.last_error}"
                 raise  # transient: the queue tries again
 

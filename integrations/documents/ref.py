@@ -21,6 +21,11 @@ class IntegrationRef:
         spans them."""
         return f"{self.tenant_id}|{self.integration_id}"
 
+    def lease(self, purpose: str, *detail: str) -> str:
+        """The name of a lease on this integration (`<purpose>-<tenant>-<integration>[-<detail>…]`): the one
+        spelling every holder of the same lease must agree on."""
+        return "-".join((purpose, self.tenant_id, self.integration_id, *detail))
+
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.integration_id}"
 

@@ -89,7 +89,7 @@ def _run(msg: dict[str, Any], *, dequeue_count: int, ctx: RunContext) -> SyncRun
     run = ctx.runs.get(IntegrationRef(msg["tenant_id"], msg["integration_id"]), msg["run_id"])
     if run.status in TERMINAL:
         return run  # a replayed message: the run already ended
-    key = f"sync-{run.tenant_id}-{run.integration_id}"
+    key = run.ref.lease("sync")
     lease = ctx.leases.try_acquire(key, ttl_s=ctx.lease_s, owner=run.id)
     if lease is None:
         return _defer(ctx, msg, run, key)

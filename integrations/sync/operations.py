@@ -16,7 +16,6 @@ from canonical.messages import Message
 from canonical.recipes.engine import Mapper, RowRejected
 from canonical.recipes.recipe import shipped
 from integrations.documents.document import CrmIntegration, DataCollectionIntegration, IntegrationDocument
-from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.sync.adams import pull_test_results, submit_tues, sync_whereabouts
 from integrations.sync.calendar import pull_events, push_events
@@ -53,14 +52,14 @@ def push_invoices(adapter: can.InvoicePush, outbox: Outbox, document: Integratio
 
 def push_payments(adapter: can.PaymentPush, outbox: Outbox, document: IntegrationDocument, env: SyncEnv) -> Progress:
     """Payments settle invoices: each waits (pending, not attempted) until its invoice is delivered."""
-    tenant, integration = document.tenant_id, document.id
+    ref = document.ref
     refs: dict[str, InvoiceRef | None] = {}
 
     def invoice(payload: dict[str, Any]) -> InvoiceRef | None:
         key = payload["invoice_key"]
         if key not in refs:
             try:
-                record = outbox.get(IntegrationRef(tenant, integration), "invoice", key)
+                record = outbox.get(ref, "invoice", key)
             except NotFound:
                 record = None
             delivered = record is not None and record.state == RecordState.synced and record.external_id
@@ -189,13 +188,13 @@ def import_registrations(
     signpost re-reads) is skipped. Emit first, then remember:
     a crash in between re-emits with the same event id rather than losing a registration."""
     progress = Progress()
-    tenant, integration = document.tenant_id, document.id
+    ref = document.ref
     for asset in document.config.asset_uids:
-        newest = env.state.cursor(IntegrationRef(tenant, integration), f"kobo:{asset}")
+        newest = env.state.cursor(ref, f"kobo:{asset}")
         for page in adapter.submissions(asset, newest):
             env.heartbeat()
             taken = []
-            seen = env.state.seen_among(IntegrationRef(tenant, integration), f"kobo:{asset}", [str(x["_id"]) for x in page])
+            seen = env.state.seen_among(ref, f"kobo:{asset}", [str(x["_id"]) for x in page])
             for submission in page:
                 sid = str(submission["_id"])
                 if sid in seen:
@@ -204,8 +203,8 @@ def import_registrations(
                 env.emit(registration_event(document, asset, submission))
                 taken.append(sid)
                 newest = max(newest or "", submission.get("_submission_time") or "")
-            env.state.mark_seen(IntegrationRef(tenant, integration), f"kobo:{asset}", taken)
-            env.state.set_cursor(IntegrationRef(tenant, integration), f"kobo:{asset}", newest, signpost=env.started_at)
+            env.state.mark_seen(ref, f"kobo:{asset}", taken)
+            env.state.set_cursor(ref, f"kobo:{asset}", newest, signpost=env.started_at)
             progress.pulled += len(taken)
     return progress
 
@@ -218,11 +217,11 @@ def push_tags(adapter: can.TagFields, outbox: Outbox, document: CrmIntegration, 
     to the member's tag field in the CRM — read, append if absent, conditional update, re-read on a conflict.
     Append-if-absent makes a replay harmless. A record waits (unattempted) until its member is in the CRM."""
     assert env.mirror is not None
-    tenant, integration = document.tenant_id, document.id
+    ref = document.ref
     fields = {"event": document.config.event_tag_field, "course": document.config.course_tag_field}
 
     def member(payload: dict[str, Any]) -> str | None:
-        entry = env.mirror.get(IntegrationRef(tenant, integration), payload["member_key"])  # type: ignore[union-attr]
+        entry = env.mirror.get(ref, payload["member_key"])  # type: ignore[union-attr]
         return entry.external_id if entry else None
 
     def push(payload: dict[str, Any]) -> str:
@@ -302,15 +301,14 @@ def export_enrollments_csv(
     the records are marked delivered with the file's name, so a replayed run writes the same file again
     (overwrite) rather than a second one with the same rows."""
     progress = Progress()
-    tenant, integration = document.tenant_id, document.id
-    records = list(outbox.due(IntegrationRef(tenant, integration), "enrollment", max_attempts=MAX_RECORD_ATTEMPTS))
+    records = list(outbox.due(document.ref, "enrollment", max_attempts=MAX_RECORD_ATTEMPTS))
     if not records:
         return progress
     env.heartbeat()
-    name = f"{tenant}/{integration}/enrollments-{env.run_id}.csv"
+    name = f"{document.tenant_id}/{document.id}/enrollments-{env.run_id}.csv"
     assert env.write_file is not None
     env.write_file(name, enrollments_csv([r.payload for r in records]))
-    outbox.mark_many(IntegrationRef(tenant, integration), [(r, RecordState.synced, name, "") for r in records])
+    outbox.mark_many(document.ref, [(r, RecordState.synced, name, "") for r in records])
     progress.created = len(records)
     return progress
 

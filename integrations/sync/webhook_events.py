@@ -55,18 +55,18 @@ class Outcome:
 def process_webhook_event(sync: RunContext, payments: Payments, event: WebhookEvent) -> Outcome:
     """One integration's events are processed one at a time (a lease): the host runs a queue batch
     concurrently, and "seen already?" and "a pull already queued?" are check-then-act."""
-    tenant, integration = event.tenant_id, event.integration_id
+    ref = IntegrationRef(event.tenant_id, event.integration_id)
     seen_id = event.id.replace("|", "_")
-    with sync.leases.held(f"webhook-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-        if sync.sync_state.seen(IntegrationRef(tenant, integration), "webhook", seen_id):
+    with sync.leases.held(ref.lease("webhook"), ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
+        if sync.sync_state.seen(ref, "webhook", seen_id):
             return Outcome("duplicate", "already processed")
         try:
-            document = sync.integrations.get(IntegrationRef(tenant, integration)).document
+            document = sync.integrations.get(ref).document
         except NotFound:
             return Outcome("ignored", "no such integration")
         outcome = _act(sync, payments, document, event)
-        sync.sync_state.mark_seen(IntegrationRef(tenant, integration), "webhook", [seen_id])
-    log.info("webhook event %s (%s) for %s: %s %s", event.id, event.type, integration, outcome.action, outcome.detail)
+        sync.sync_state.mark_seen(ref, "webhook", [seen_id])
+    log.info("webhook event %s (%s) for %s: %s %s", event.id, event.type, ref.integration_id, outcome.action, outcome.detail)
     return outcome
 
 

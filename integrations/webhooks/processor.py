@@ -67,18 +67,16 @@ class DeliveryProcessing:
             raise
 
     def _process(self, message: DeliveryMessage) -> list[str]:
-        tenant, integration = message.tenant_id, message.integration_id
-        with self.sync.leases.held(
-            f"delivery-{tenant}-{integration}-{message.delivery_id}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S
-        ):
+        ref = IntegrationRef(message.tenant_id, message.integration_id)
+        with self.sync.leases.held(ref.lease("delivery", message.delivery_id), ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
             inline = base64.b64decode(message.body) if message.body is not None else None
             if message.delivery is not None and inline is not None:
                 self.deliveries.store(message.delivery, inline)  # the row, once (a provider's retry finds it)
-            delivery, etag = self.deliveries.get(IntegrationRef(tenant, integration), message.delivery_id)
+            delivery, etag = self.deliveries.get(ref, message.delivery_id)
             if delivery.status != DeliveryStatus.received:
                 return [f"duplicate: already {delivery.status}"]
             try:
-                document = self.sync.integrations.get(IntegrationRef(tenant, integration)).document
+                document = self.sync.integrations.get(ref).document
             except NotFound:
                 document = None
             if document is None or document.status != LifecycleStatus.active:
@@ -86,14 +84,14 @@ class DeliveryProcessing:
                 self.deliveries.dropped(delivery, etag, why)
                 return [why]
             outcomes = []
-            body = inline if inline is not None else self.deliveries.body(IntegrationRef(tenant, integration), delivery.id)
+            body = inline if inline is not None else self.deliveries.body(ref, delivery.id)
             for event in read_events(delivery, body):
                 outcome = self.handle(
                     self.sync,
                     self.payments,
                     WebhookEvent(
-                        tenant_id=tenant,
-                        integration_id=integration,
+                        tenant_id=ref.tenant_id,
+                        integration_id=ref.integration_id,
                         id=event.id[:200],
                         type=event.type[:200] or "notification",
                         received_at=delivery.received_at,
@@ -102,5 +100,5 @@ class DeliveryProcessing:
                 )
                 outcomes.append(f"{event.type}: {outcome.action} {outcome.detail}".strip())
             self.deliveries.processed(delivery, etag, outcomes)
-        log.info("webhook delivery %s for %s: %s", delivery.id, integration, json.dumps(outcomes))
+        log.info("webhook delivery %s for %s: %s", delivery.id, ref.integration_id, json.dumps(outcomes))
         return outcomes

@@ -125,9 +125,8 @@ class ChangeSubscriptions:
     def follow(self, document: IntegrationDocument) -> ChangeSubscription | None:
         if CAPABILITY not in self.catalog.get(document.provider).capabilities:
             return None  # most writes: no lease, no read
-        tenant, integration = document.tenant_id, document.id
-        with self.leases.held(f"watch-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-            current = self.get(IntegrationRef(tenant, integration))
+        with self.leases.held(document.ref.lease("watch"), ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
+            current = self.get(document.ref)
             if not self.wanted(document):
                 if current is not None:
                     self._remove(document, current)
@@ -216,15 +215,14 @@ class ChangeSubscriptions:
         return touched
 
     def _renew(self, sub: ChangeSubscription) -> bool:
-        tenant, integration = sub.tenant_id, sub.integration_id
-        with self.leases.held(f"watch-{tenant}-{integration}", ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
-            current = self.get(IntegrationRef(tenant, integration))
+        with self.leases.held(sub.ref.lease("watch"), ttl_s=EXCLUSIVE_S, wait_s=EXCLUSIVE_S):
+            current = self.get(sub.ref)
             if current is None:
                 return False
             try:
-                document = self.integrations.get(IntegrationRef(tenant, integration)).document
+                document = self.integrations.get(sub.ref).document
             except NotFound:
-                self.table.delete(IntegrationRef(tenant, integration).partition, ROW)
+                self.table.delete(sub.ref.partition, ROW)
                 return True
             if not self.wanted(document):
                 self._remove(document, current)
