@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 _MAX_MS = 10**13
@@ -31,9 +34,34 @@ class AuditEvent:
     reason: str
 
 
+class AuditRow(Row):
+    """`PartitionKey = <tenant>`, `RowKey = <inverted ms>-<random>`."""
+
+    at: datetime = Field(alias="At")
+    actor: str = Field(alias="Actor")
+    action: str = Field(alias="Action")
+    integration_id: str = Field(alias="IntegrationId")  # "" when the event is about no integration
+    target: str = Field(alias="Target")  # JSON: names, versions, slots — never a value
+    outcome: str = Field(alias="Outcome")
+    reason: str = Field(alias="Reason")
+
+    def event(self) -> AuditEvent:
+        return AuditEvent(
+            self.row,
+            self.at,
+            self.partition,
+            self.actor,
+            self.action,
+            self.integration_id or None,
+            json.loads(self.target),
+            self.outcome,
+            self.reason,
+        )
+
+
 class AuditLog:
     def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._rows = Rows(table, AuditRow)
         self._now = now
 
     def record(
@@ -49,18 +77,18 @@ class AuditLog:
     ) -> str:
         at = self._now()
         row = f"{_MAX_MS - int(at.timestamp() * 1000):013d}-{secrets.token_hex(4)}"
-        self._table.insert(
-            {
-                "PartitionKey": tenant_id,
-                "RowKey": row,
-                "At": at,
-                "Actor": actor,
-                "Action": action,
-                "IntegrationId": integration_id or "",
-                "Target": json.dumps(target or {}, sort_keys=True),
-                "Outcome": outcome,
-                "Reason": reason[:1000],
-            }
+        self._rows.insert(
+            AuditRow(
+                partition=tenant_id,
+                row=row,
+                at=at,
+                actor=actor,
+                action=action,
+                integration_id=integration_id or "",
+                target=json.dumps(target or {}, sort_keys=True),
+                outcome=outcome,
+                reason=reason[:1000],
+            )
         )
         return row
 
@@ -80,18 +108,5 @@ class AuditLog:
         if integration_id:
             clauses.append("IntegrationId eq @i")
             params["i"] = integration_id
-        page = self._table.page(" and ".join(clauses), parameters=params, size=size, continuation=continuation)
-        return [
-            AuditEvent(
-                e["RowKey"],
-                e["At"],
-                tenant_id,
-                e["Actor"],
-                e["Action"],
-                e["IntegrationId"] or None,
-                json.loads(e["Target"]),
-                e["Outcome"],
-                e["Reason"],
-            )
-            for e in page.items
-        ], page.continuation
+        rows, continuation = self._rows.page(" and ".join(clauses), parameters=params, size=size, continuation=continuation)
+        return [row.event() for row in rows], continuation

@@ -27,6 +27,7 @@ from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, Pro
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, ProviderError, ValidationFailed
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 TERMINAL = frozenset({PaymentStatus.succeeded, PaymentStatus.failed, PaymentStatus.canceled})
@@ -74,6 +75,25 @@ def _digest(request: PaymentRequest) -> str:
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
 
 
+class PaymentRow(Row):
+    """`PartitionKey = <tenant>|<integration>`, `RowKey = <payment key>`; the payment as JSON in `Body`. Beside
+    it: the request's digest (a reused key must match it), the provider's id (a callback that names only its own
+    id finds the row), the reference some providers refund against, and each in-flight refund's owner."""
+
+    digest: str = Field(alias="Digest")
+    body: str = Field(alias="Body")
+    provider_payment_id: str = Field("", alias="ProviderPaymentId")
+    refundable_ref: str = Field("", alias="RefundableRef")
+    refund_owners: str = Field("{}", alias="RefundOwners")  # JSON: refund key → {attempt, at}
+
+    def payment(self) -> GatewayPayment:
+        return GatewayPayment.model_validate_json(self.body)
+
+    def owners(self) -> dict[str, dict[str, str]]:
+        owners: dict[str, dict[str, str]] = json.loads(self.refund_owners or "{}")
+        return owners
+
+
 class Payments:
     """Rows `PartitionKey = <tenant>|<integration>`, `RowKey = <key>`; the provider's refundable reference is
     kept beside the public body (it is not part of the API)."""
@@ -86,45 +106,39 @@ class Payments:
         get_document: Callable[[IntegrationRef], Any],
         now: Callable[[], datetime],
     ) -> None:
-        self._table = table
+        self._rows = Rows(table, PaymentRow)
         self._adapter_for = adapter_for
         self._get_document = get_document
         self._now = now
 
     # --- storage ---------------------------------------------------------------------------------------------
-    def _load(self, ref: IntegrationRef, key: str) -> tuple[GatewayPayment, dict[str, Any], str]:
-        found = self._table.find(ref.partition, key)
+    def _load(self, ref: IntegrationRef, key: str) -> tuple[GatewayPayment, PaymentRow, str]:
+        found = self._rows.find(ref.partition, key)
         if not found:
             raise NotFound(f"No payment {key} on this integration.")
-        entity, etag = found
-        return GatewayPayment.model_validate_json(entity["Body"]), entity, etag
+        row, etag = found
+        return row.payment(), row, etag
 
-    def _save(self, tenant_id: str, payment: GatewayPayment, entity: dict[str, Any], etag: str, **extra: Any) -> str:
+    def _save(self, payment: GatewayPayment, row: PaymentRow, etag: str) -> str:
         payment.updated_at = self._now()
-        return self._table.replace(
-            # ProviderPaymentId: a column, so a provider's callback that names only its own id finds the row.
-            {**entity, **extra, "ProviderPaymentId": payment.provider_payment_id or "", "Body": payment.model_dump_json()},
-            etag=etag,
-        )
+        row.body, row.provider_payment_id = payment.model_dump_json(), payment.provider_payment_id or ""
+        return self._rows.replace(row, etag=etag)
 
     def key_for_provider_id(self, ref: IntegrationRef, provider_payment_id: str) -> str | None:
         """The platform's key of the payment the provider calls `provider_payment_id` (one integration's rows)."""
-        rows = self._table.query(
+        rows = self._rows.query(
             "PartitionKey eq @pk and ProviderPaymentId eq @id",
             parameters={"pk": ref.partition, "id": provider_payment_id},
         )
-        return next((str(row["RowKey"]) for row in rows), None)
+        return next((row.row for row in rows), None)
 
     def list(self, ref: IntegrationRef, *, size: int, continuation: str | None) -> tuple[list[GatewayPayment], str | None]:
         """Payments of one integration in key order, a page at a time."""
         self._get_document(ref)  # 404 for an unknown integration
-        page = self._table.page(
-            "PartitionKey eq @pk",
-            parameters={"pk": ref.partition},
-            size=size,
-            continuation=continuation,
+        rows, continuation = self._rows.page(
+            "PartitionKey eq @pk", parameters={"pk": ref.partition}, size=size, continuation=continuation
         )
-        return [GatewayPayment.model_validate_json(e["Body"]) for e in page.items], page.continuation
+        return [row.payment() for row in rows], continuation
 
     # --- operations ------------------------------------------------------------------------------------------
     def _payment_document(self, ref: IntegrationRef, capability: str) -> Any:
@@ -166,23 +180,22 @@ class Payments:
             created_at=now,
             updated_at=now,
         )
+        row = PaymentRow(partition=pk, row=request.key, digest=digest, body=payment.model_dump_json())
         try:
-            etag = self._table.insert(
-                {"PartitionKey": pk, "RowKey": request.key, "Digest": digest, "Body": payment.model_dump_json()}
-            )
-            entity = {"PartitionKey": pk, "RowKey": request.key, "Digest": digest}
+            etag = self._rows.insert(row)
             created = True
         except Conflict:
-            payment, entity, etag = self._load(ref, request.key)
-            if entity["Digest"] != digest:
+            payment, row, etag = self._load(ref, request.key)
+            if row.digest != digest:
                 raise Conflict(f"Payment {request.key} exists with different details; use a new key.") from None
             if payment.status != "creating":
                 return payment, False
             created = False  # an earlier attempt's outcome is unknown: ask again with the same idempotency key
         result = adapter.create_payment(request)
         self._apply(payment, result)
+        row.refundable_ref = result.refundable_ref or ""
         try:
-            self._save(ref.tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or "")
+            self._save(payment, row, etag)
         except PreconditionFailed:  # a concurrent identical request saved the same provider payment first
             return self._load(ref, request.key)[0], False
         return payment, created
@@ -196,16 +209,15 @@ class Payments:
         payment.client_token = result.client_token or payment.client_token
 
     def get(self, ref: IntegrationRef, key: str, *, refresh: bool) -> GatewayPayment:
-        payment, entity, etag = self._load(ref, key)
+        payment, row, etag = self._load(ref, key)
         if not refresh or not payment.provider_payment_id or PaymentStatus(payment.status) in TERMINAL:
             return payment
         document = self._get_document(ref)
         result = self._adapter_for(document).get_payment(payment.provider_payment_id)
         self._apply(payment, result)
+        row.refundable_ref = result.refundable_ref or row.refundable_ref
         try:
-            self._save(
-                ref.tenant_id, payment, entity, etag, RefundableRef=result.refundable_ref or entity.get("RefundableRef", "")
-            )
+            self._save(payment, row, etag)
         except PreconditionFailed:
             pass  # someone else saved a fresher view meanwhile; ours is still a correct answer
         return payment
@@ -215,7 +227,7 @@ class Payments:
     ) -> tuple[GatewayPayment, Refund, bool]:
         document = self._payment_document(ref, "refunds")
         self.get(ref, key, refresh=True)  # learn whether it was paid
-        payment, refund, entity, attempt = self._reserve(ref, key, refund_key, amount_minor, reason)
+        payment, refund, row, attempt = self._reserve(ref, key, refund_key, amount_minor, reason)
         if not attempt:  # settled by an earlier request: its outcome
             return payment, refund, False
 
@@ -224,7 +236,7 @@ class Payments:
             payment.provider_payment_id or "",
             PaymentStatus.succeeded,
             "",
-            refundable_ref=entity.get("RefundableRef") or None,
+            refundable_ref=row.refundable_ref or None,
         )
         settle = partial(self._settle, ref, key, refund_key, attempt)
         try:
@@ -253,20 +265,20 @@ class Payments:
 
     def _reserve(
         self, ref: IntegrationRef, key: str, refund_key: str, amount_minor: int | None, reason: str
-    ) -> tuple[GatewayPayment, Refund, dict[str, Any], str]:
+    ) -> tuple[GatewayPayment, Refund, PaymentRow, str]:
         """Reserve the refund's amount under the row's ETag and become the refund's owner: (payment, refund,
         entity, attempt). Only the owner's attempt may settle it. A refund still `creating` whose owner is alive
         is a duplicate in flight (409 in_progress); one whose owner crashed (its claim older than IN_FLIGHT) is
         taken over, and the provider is asked again with the same idempotency key."""
         for _ in range(5):
-            payment, entity, etag = self._load(ref, key)
-            owners: dict[str, dict[str, str]] = json.loads(entity.get("RefundOwners") or "{}")
+            payment, row, etag = self._load(ref, key)
+            owners = row.owners()
             now = self._now()
             if existing := next((r for r in payment.refunds if r.key == refund_key), None):
                 if amount_minor is not None and amount_minor != existing.amount_minor:
                     raise Conflict(f"Refund {refund_key} exists with another amount; use a new key.")
                 if existing.status != "creating":
-                    return payment, existing, entity, ""
+                    return payment, existing, row, ""
                 claim = owners.get(refund_key)
                 if claim and now - datetime.fromisoformat(claim["at"]) < IN_FLIGHT:
                     raise self._in_progress(refund_key)
@@ -295,12 +307,12 @@ class Payments:
                 payment.refunded_minor += amount
             attempt = uuid.uuid4().hex
             owners[refund_key] = {"attempt": attempt, "at": now.isoformat()}
+            row.refund_owners = json.dumps(owners)
             try:
-                self._save(ref.tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
+                self._save(payment, row, etag)
             except PreconditionFailed:
                 continue
-            entity["RefundOwners"] = json.dumps(owners)
-            return payment, refund, entity, attempt
+            return payment, refund, row, attempt
         raise Conflict("The payment is being changed by other requests; retry.", reason="busy")
 
     def _settle(
@@ -318,8 +330,8 @@ class Payments:
         may ask again at once. An attempt that is no longer the owner changes nothing: the refund was settled or
         taken over, and the newer owner's outcome rules (it asked with the same idempotency key)."""
         for _ in range(5):
-            payment, entity, etag = self._load(ref, key)
-            owners: dict[str, dict[str, str]] = json.loads(entity.get("RefundOwners") or "{}")
+            payment, row, etag = self._load(ref, key)
+            owners = row.owners()
             refund = next(r for r in payment.refunds if r.key == refund_key)
             if refund.status != "creating" or owners.get(refund_key, {}).get("attempt") != attempt:
                 return payment
@@ -328,8 +340,9 @@ class Payments:
                 refund.status, refund.provider_refund_id = status, provider_id
             if release:
                 payment.refunded_minor -= refund.amount_minor
+            row.refund_owners = json.dumps(owners)
             try:
-                self._save(ref.tenant_id, payment, entity, etag, RefundOwners=json.dumps(owners))
+                self._save(payment, row, etag)
                 return payment
             except PreconditionFailed:
                 continue

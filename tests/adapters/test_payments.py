@@ -162,7 +162,7 @@ def test_a_create_whose_outcome_was_lost_finds_the_first_payment(admin: ApiClien
     path = active_gateway(admin, fakes, "stripe")
     body = {"key": "P-LOST", "amount_minor": 1500, "currency": "SEK", "description": "Entry fee"}
     first = admin.post(f"{path}/payments", json=body).json()
-    table = hub.payments._table
+    table = hub.payments._rows.table
     entity, etag = table.get(f"{admin.tenant}|{first['integration_id']}", "P-LOST")
     lost = {**json.loads(entity["Body"]), "status": "creating", "provider_payment_id": None}
     table.replace({**entity, "Body": json.dumps(lost)}, etag=etag)
@@ -245,7 +245,7 @@ def test_a_crashed_refund_is_taken_over_with_the_same_provider_key(admin: ApiCli
     ).json()
     fakes.keyed.stripe_succeed(payment["provider_payment_id"])
     first = admin.post(f"{path}/payments/P-DEAD/refunds", json={"key": "R1", "amount_minor": 1000}).json()
-    table = hub.payments._table
+    table = hub.payments._rows.table
     pk = f"{admin.tenant}|{payment['integration_id']}"
     entity, etag = table.get(pk, "P-DEAD")
     body = json.loads(entity["Body"])
