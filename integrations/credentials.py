@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import Field
+
 from integrations.audit import AuditLog
 from integrations.documents.common import parse_secret_ref
 from integrations.documents.document import IntegrationDocument
@@ -22,6 +24,7 @@ from integrations.documents.ref import IntegrationRef
 from integrations.secret_names import integration_secret, may_use
 from shared.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from shared.redaction import REDACTOR
+from shared.rows import Row, Rows
 from shared.secrets.store import SecretNotFound, SecretStore
 from shared.tables import Table
 
@@ -49,6 +52,17 @@ class StoredCredential:
     previous_disabled_after: datetime | None
 
 
+class RotationRow(Row):
+    """A previous secret version still enabled during its rotation's overlap: `PartitionKey = "rotation"`,
+    `RowKey = <name>|<version>`; the timer disables it after `DisableAfter`."""
+
+    tenant: str = Field(alias="Tenant")
+    integration_id: str = Field(alias="IntegrationId")
+    name: str = Field(alias="Name")
+    version: str = Field(alias="Version")
+    disable_after: datetime = Field(alias="DisableAfter")
+
+
 VERSIONS = "*versions"  # cache key beside (name, version): the enabled versions of a name, newest first
 
 
@@ -64,7 +78,7 @@ class Credentials:
     ) -> None:
         self._store = store
         self._audit = audit
-        self._rotations = rotations
+        self._rotations = Rows(rotations, RotationRow)
         self._now = now
         self._ttl = cache_ttl_s
         self._cache: dict[tuple[str, str | None], tuple[float, str]] = {}
@@ -98,15 +112,15 @@ class Credentials:
         if previous:
             disable_after = self._now() + timedelta(seconds=overlap_s)
             self._rotations.upsert(
-                {
-                    "PartitionKey": "rotation",
-                    "RowKey": f"{name}|{previous.version}",
-                    "Tenant": ref.tenant_id,
-                    "IntegrationId": ref.integration_id,
-                    "Name": name,
-                    "Version": previous.version,
-                    "DisableAfter": disable_after,
-                }
+                RotationRow(
+                    partition="rotation",
+                    row=f"{name}|{previous.version}",
+                    tenant=ref.tenant_id,
+                    integration_id=ref.integration_id,
+                    name=name,
+                    version=previous.version,
+                    disable_after=disable_after,
+                )
             )
         with self._lock:
             self._cache.pop((name, None), None)
@@ -254,19 +268,19 @@ class Credentials:
             )
         ):
             try:
-                self._store.disable(row["Name"], row["Version"])  # idempotent: every instance's timer may get here
+                self._store.disable(row.name, row.version)  # idempotent: every instance's timer may get here
             except SecretNotFound:
                 pass
             try:  # the claim: of two instances' timers one records the disable
-                self._rotations.delete("rotation", row["RowKey"], etag=etag)
+                self._rotations.table.delete("rotation", row.row, etag=etag)
             except (NotFound, PreconditionFailed):
                 continue
             self._audit.record(
-                row["Tenant"],
+                row.tenant,
                 actor="hub:rotation",
                 action="secret.disable",
-                integration_id=row["IntegrationId"],
-                target={"name": row["Name"], "version": row["Version"]},
+                integration_id=row.integration_id,
+                target={"name": row.name, "version": row.version},
                 reason="overlap window ended",
             )
             done += 1

@@ -19,10 +19,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from pydantic import Field
+
 from integrations.audit import AuditLog
 from integrations.documents.document import IntegrationDocument
 from integrations.tokens import ProviderApp, TokenBroker
 from shared.errors import BadRequest, NotFound, PreconditionFailed, ProviderError
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 STATE_TTL_S = 600
@@ -61,6 +64,17 @@ class CompletedFlow:
     refresh_token_ref: str
 
 
+class StateRow(Row):
+    """A flow in progress (`PartitionKey = "state"`, `RowKey = <nonce>`), consumed by its callback."""
+
+    tenant: str = Field(alias="Tenant")
+    integration_id: str = Field(alias="IntegrationId")
+    verifier: str = Field(alias="Verifier")  # the PKCE verifier ("" without PKCE)
+    actor: str = Field(alias="Actor")
+    binding: str = Field(alias="Binding")  # a digest of the starter's cookie value, never the value
+    expires_at: int = Field(alias="ExpiresAt")  # unix seconds
+
+
 class OAuthFlows:
     def __init__(
         self,
@@ -72,7 +86,7 @@ class OAuthFlows:
         redirect_uri: str,
         now: Callable[[], datetime],
     ) -> None:
-        self._states = states
+        self._states = Rows(states, StateRow)
         self._key = signing_key.encode()
         self._broker = broker
         self._audit = audit
@@ -94,16 +108,16 @@ class OAuthFlows:
         verifier = secrets.token_urlsafe(48) if pkce else ""
         expires = int(time.time()) + STATE_TTL_S
         self._states.insert(
-            {
-                "PartitionKey": "state",
-                "RowKey": nonce,
-                "Tenant": document.tenant_id,
-                "IntegrationId": document.id,
-                "Verifier": verifier,
-                "Actor": actor,
-                "Binding": _digest(binding),
-                "ExpiresAt": expires,
-            }
+            StateRow(
+                partition="state",
+                row=nonce,
+                tenant=document.tenant_id,
+                integration_id=document.id,
+                verifier=verifier,
+                actor=actor,
+                binding=_digest(binding),
+                expires_at=expires,
+            )
         )
         payload = json.dumps(
             {"n": nonce, "t": document.tenant_id, "i": document.id, "exp": expires}, separators=(",", ":")
@@ -153,13 +167,13 @@ class OAuthFlows:
             row, etag = self._states.get("state", claims["n"])
         except NotFound:
             raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
-        if not binding or not hmac.compare_digest(str(row.get("Binding", "")), _digest(binding)):
+        if not binding or not hmac.compare_digest(row.binding, _digest(binding)):
             raise BadRequest("The OAuth state is invalid for this browser; start again.", reason="unbound")
         try:
-            self._states.delete("state", claims["n"], etag=etag)  # a claim: of two concurrent callbacks one wins
+            self._states.table.delete("state", claims["n"], etag=etag)  # a claim: of two concurrent callbacks one wins
         except (NotFound, PreconditionFailed):
             raise BadRequest("The OAuth state is invalid or was already used; start again.", reason="replayed") from None
-        return {**claims, "verifier": row["Verifier"], "actor": row["Actor"]}
+        return {**claims, "verifier": row.verifier, "actor": row.actor}
 
     def _long_lived(
         self, document: IntegrationDocument, app: ProviderApp, client_secret: str, short: dict[str, Any]

@@ -24,6 +24,7 @@ from integrations.documents.document import IntegrationDocument, SocialMediaInte
 from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shared.leases import LeaseBusy, Leases
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 LEASE_S = 30.0
@@ -68,6 +69,16 @@ def already_posted(adapter: can.SocialAutoPublish, account_id: str, token: str, 
     how an attempt that died after the provider answered is recognised (Graph and X take no idempotency key)."""
     wanted = adapter.shown_text(post)
     return next((post_id for post_id, text in adapter.recent_posts(account_id, token) if text == wanted), None)
+
+
+class PostRow(Row):
+    """A post's key: `Pending` from before the provider call until `Body` (the published post) replaces it."""
+
+    body: str | None = Field(None, alias="Body")
+    pending: bool | None = Field(None, alias="Pending")
+
+    def post(self) -> PostOut | None:
+        return PostOut.model_validate_json(self.body) if self.body else None
 
 
 @dataclass(frozen=True)
@@ -116,9 +127,13 @@ class SocialPages:
 
     # -- posts --------------------------------------------------------------------------------------------------
 
+    @property
+    def _posts(self) -> Rows[PostRow]:
+        return Rows(self.table, PostRow)
+
     def get(self, document: IntegrationDocument, key: str) -> PostOut | None:
-        found = self.table.find(document.ref.partition, f"post|{key}")
-        return PostOut.model_validate_json(found[0]["Body"]) if found and found[0].get("Body") else None
+        found = self._posts.find(document.ref.partition, f"post|{key}")
+        return found[0].post() if found else None
 
     def publish(
         self, document: IntegrationDocument, adapter: can.SocialAutoPublish, *, key: str, account_id: str, post: Post
@@ -129,20 +144,20 @@ class SocialPages:
         (Graph and X take no idempotency key) and published only when it is not there."""
         pk, rk = document.ref.partition, f"post|{key}"
         try:
-            with self.leases.held(f"social|{document.tenant_id}|{document.id}", ttl_s=LEASE_S, wait_s=LEASE_S / 2):
-                found = self.table.find(pk, rk)
-                if found is not None and found[0].get("Body"):
-                    return PostOut.model_validate_json(found[0]["Body"]), False
+            with self.leases.held(document.ref.lease("social"), ttl_s=LEASE_S, wait_s=LEASE_S / 2):
+                found = self._posts.find(pk, rk)
+                if found is not None and (published := found[0].post()) is not None:
+                    return published, False
                 token = adapter.account_token(account_id, "social.publish")
                 post_id = None
                 if found is None:
-                    self.table.insert({"PartitionKey": pk, "RowKey": rk, "Pending": True})
+                    self._posts.insert(PostRow(partition=pk, row=rk, pending=True))
                 else:  # a pending row: an earlier attempt may have been answered (scheduled posts included)
                     post_id = already_posted(adapter, account_id, token, post)
                 post_id = post_id or adapter.publish(account_id, token, post)
                 scheduled = datetime.fromtimestamp(post.scheduled_at, UTC) if post.scheduled_at else None
                 out = PostOut(key=key, account_id=account_id, post_id=post_id, scheduled_at=scheduled, created_at=self.now())
-                self.table.upsert({"PartitionKey": pk, "RowKey": rk, "Body": out.model_dump_json()})
+                self._posts.upsert(PostRow(partition=pk, row=rk, body=out.model_dump_json()))
                 return out, True
         except LeaseBusy:
             raise Conflict("Another post is being published for this integration; retry.", reason="in_progress") from None

@@ -6,7 +6,6 @@ the first one. Rows: `PartitionKey = <tenant>|<integration>`, `RowKey = "stream"
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from integrations.documents.document import IntegrationDocument
 from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict
 from shared.leases import LeaseBusy, Leases
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 LEASE_S = 60.0  # a creation is three provider calls; a crashed holder's lease frees itself
@@ -36,6 +36,18 @@ class BroadcastOut(BaseModel):
     stream_key: str = Field(description="Masked: the key itself is a secret (credentials/stream_key_ref).")
 
 
+class StreamRow(Row):
+    """The integration's one reusable live stream (`RowKey = "stream"`): its key is a secret, only its tail here."""
+
+    stream_id: str = Field(alias="StreamId")
+    ingestion: str = Field(alias="Ingestion")
+    tail: str = Field(alias="Tail")
+
+
+class BroadcastRow(Row):
+    body: str = Field(alias="Body")
+
+
 @dataclass(frozen=True)
 class Broadcasts:
     table: Table
@@ -44,8 +56,8 @@ class Broadcasts:
     leases: Leases
 
     def get(self, document: IntegrationDocument, key: str) -> BroadcastOut | None:
-        found = self.table.find(document.ref.partition, f"broadcast|{key}")
-        return BroadcastOut.model_validate_json(found[0]["Body"]) if found else None
+        found = Rows(self.table, BroadcastRow).find(document.ref.partition, f"broadcast|{key}")
+        return BroadcastOut.model_validate_json(found[0].body) if found else None
 
     def create(
         self,
@@ -60,7 +72,7 @@ class Broadcasts:
         """(the broadcast, whether this call created it). One creation per integration at a time, on every
         instance: two requests for one key make one broadcast, and the first broadcast makes the one stream."""
         try:
-            with self.leases.held(f"broadcasts|{document.tenant_id}|{document.id}", ttl_s=LEASE_S, wait_s=LEASE_S / 2):
+            with self.leases.held(document.ref.lease("broadcasts"), ttl_s=LEASE_S, wait_s=LEASE_S / 2):
                 return self._create(
                     document, adapter, key=key, title=title, scheduled_start=scheduled_start, privacy=privacy
                 )
@@ -80,27 +92,35 @@ class Broadcasts:
         if (existing := self.get(document, key)) is not None:
             return existing, False
         pk = document.ref.partition
-        stream = self.table.find(pk, "stream")
-        if stream is None or not document.credentials.stream_key_ref:
+        streams = Rows(self.table, StreamRow)
+        found = streams.find(pk, "stream")
+        if found is None or not document.credentials.stream_key_ref:
             created = adapter.create_stream(f"{document.display_name} (Integration Hub)")
             stored = self.credentials.put(
                 document.ref, "stream_key_ref", created.stream_name, actor="hub", reason="live stream"
             )
             self.set_secret_ref(document.ref, "stream_key_ref", stored.ref)
-            row = {"StreamId": created.id, "Ingestion": created.ingestion_address, "Tail": created.stream_name[-4:]}
-            self.table.upsert({"PartitionKey": pk, "RowKey": "stream", **row})
-            stream_id, ingestion, tail = created.id, created.ingestion_address, created.stream_name[-4:]
+            stream = StreamRow(
+                partition=pk,
+                row="stream",
+                stream_id=created.id,
+                ingestion=created.ingestion_address,
+                tail=created.stream_name[-4:],
+            )
+            streams.upsert(stream)
         else:
-            stream_id, ingestion, tail = stream[0]["StreamId"], stream[0]["Ingestion"], stream[0]["Tail"]
-        made = adapter.create_broadcast(title=title, scheduled_start=scheduled_start, privacy=privacy, stream_id=stream_id)
+            stream = found[0]
+        made = adapter.create_broadcast(
+            title=title, scheduled_start=scheduled_start, privacy=privacy, stream_id=stream.stream_id
+        )
         out = BroadcastOut(
             key=key,
             broadcast_id=made.id,
             watch_url=made.watch_url,
             scheduled_start=made.scheduled_start,
             privacy=made.privacy,
-            rtmp_url=ingestion,
-            stream_key="•" * 8 + tail,
+            rtmp_url=stream.ingestion,
+            stream_key="•" * 8 + stream.tail,
         )
-        self.table.insert({"PartitionKey": pk, "RowKey": f"broadcast|{key}", "Body": json.dumps(out.model_dump())})
+        Rows(self.table, BroadcastRow).insert(BroadcastRow(partition=pk, row=f"broadcast|{key}", body=out.model_dump_json()))
         return out, True

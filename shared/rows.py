@@ -61,6 +61,11 @@ class Rows(Generic[R]):
         for entity in self.table.query(flt, parameters=parameters):
             yield self.of(entity)
 
+    def query_versioned(self, flt: str, *, parameters: Mapping[str, Any] | None = None) -> Iterator[tuple[R, str]]:
+        """With each row's ETag, for a later conditional write (a claim)."""
+        for entity, etag in self.table.query_versioned(flt, parameters=parameters):
+            yield self.of(entity), etag
+
     def page(
         self, flt: str, *, parameters: Mapping[str, Any] | None = None, size: int, continuation: str | None = None
     ) -> tuple[list[R], str | None]:

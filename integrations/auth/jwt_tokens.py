@@ -21,11 +21,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from integrations.auth.principal import Principal, Scope, expand
 from integrations.secret_names import TENANT_MAX, TENANT_PATTERN, hub_secret
 from shared.errors import Unauthorized
+from shared.rows import Row, Rows
 from shared.secrets.store import SecretStore
 from shared.tables import Table
 
@@ -34,20 +35,30 @@ ISSUER = "integration-hub"
 _PK = "key"
 
 
+class KeyRow(Row):
+    """A signing key's public half (`PartitionKey = "key"`, `RowKey = <kid>`); the private key is a hub secret.
+    `current` signs; `previous` still verifies the tokens it signed until `RetireAfter`."""
+
+    state: Literal["current", "previous"] = Field(alias="State")
+    created_at: datetime = Field(alias="CreatedAt")
+    jwk: str = Field(alias="Jwk")
+    retire_after: datetime | None = Field(None, alias="RetireAfter")
+
+
 class SigningKeys:
     def __init__(self, table: Table, store: SecretStore, *, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._keys = Rows(table, KeyRow)
         self._store = store
         self._now = now
-        self._cache: tuple[float, list[dict[str, Any]]] | None = None
+        self._cache: tuple[float, list[KeyRow]] | None = None
         self._private: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _rows(self) -> list[dict[str, Any]]:
+    def _rows(self) -> list[KeyRow]:
         with self._lock:
             if self._cache and time.monotonic() - self._cache[0] < 30:
                 return self._cache[1]
-        rows = sorted(self._table.query("PartitionKey eq @p", parameters={"p": _PK}), key=lambda e: e["CreatedAt"])
+        rows = sorted(self._keys.query("PartitionKey eq @p", parameters={"p": _PK}), key=lambda r: r.created_at)
         with self._lock:
             self._cache = (time.monotonic(), rows)
         return rows
@@ -63,18 +74,11 @@ class SigningKeys:
         public = json.loads(ECAlgorithm.to_jwk(key.public_key()))
         now = self._now()
         for row in self._rows():
-            if row["State"] == "current":
-                row["State"], row["RetireAfter"] = "previous", now + timedelta(seconds=TOKEN_TTL_S + 60)
-                self._table.upsert(row)
-        self._table.insert(
-            {
-                "PartitionKey": _PK,
-                "RowKey": kid,
-                "State": "current",
-                "CreatedAt": now,
-                "Jwk": json.dumps({**public, "kid": kid, "alg": "ES256", "use": "sig"}),
-            }
-        )
+            if row.state == "current":
+                row.state, row.retire_after = "previous", now + timedelta(seconds=TOKEN_TTL_S + 60)
+                self._keys.upsert(row)
+        jwk = json.dumps({**public, "kid": kid, "alg": "ES256", "use": "sig"})
+        self._keys.insert(KeyRow(partition=_PK, row=kid, state="current", created_at=now, jwk=jwk))
         with self._lock:
             self._cache = None
         return kid
@@ -84,14 +88,14 @@ class SigningKeys:
         Read fresh: another instance may have rotated within the cache's 30 s."""
         with self._lock:
             self._cache = None
-        current = [r for r in self._rows() if r["State"] == "current"]
-        if current and self._now() - current[-1]["CreatedAt"] < period:
+        current = [r for r in self._rows() if r.state == "current"]
+        if current and self._now() - current[-1].created_at < period:
             return None
         return self.rotate()
 
     def current(self) -> tuple[str, Any]:
-        rows = [r for r in self._rows() if r["State"] == "current"]
-        kid = rows[-1]["RowKey"] if rows else self.rotate()
+        rows = [r for r in self._rows() if r.state == "current"]
+        kid = rows[-1].row if rows else self.rotate()
         if kid not in self._private:
             pem = self._store.get(hub_secret("jwt-signing", kid))
             self._private[kid] = serialization.load_pem_private_key(pem.encode(), None)
@@ -100,9 +104,9 @@ class SigningKeys:
     def jwks(self) -> dict[str, Any]:
         now = self._now()
         keys = [
-            json.loads(r["Jwk"])
+            json.loads(r.jwk)
             for r in self._rows()
-            if r["State"] == "current" or (r["State"] == "previous" and r.get("RetireAfter") and r["RetireAfter"] > now)
+            if r.state == "current" or (r.state == "previous" and r.retire_after is not None and r.retire_after > now)
         ]
         return {"keys": keys}
 

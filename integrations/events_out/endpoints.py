@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.memo import Memo
+from shared.rows import Row, Rows
 from shared.secrets.store import SecretStore
 from shared.tables import Table
 
@@ -63,6 +64,23 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+class EndpointRow(Row):
+    """`Body` the endpoint; `SecretVersions` the signing secret's versions that sign now (newest first)."""
+
+    body: str = Field(alias="Body")
+    secret_versions: str = Field("", alias="SecretVersions")
+
+    @classmethod
+    def of(cls, endpoint: EventEndpoint) -> EndpointRow:
+        versions = ",".join(endpoint._secret_versions)
+        return cls(partition=endpoint.tenant_id, row=endpoint.id, body=endpoint.model_dump_json(), secret_versions=versions)
+
+    def endpoint(self) -> EventEndpoint:
+        endpoint = EventEndpoint.model_validate_json(self.body)
+        endpoint._secret_versions = [v for v in self.secret_versions.split(",") if v]
+        return endpoint
+
+
 class EventEndpoints:
     def __init__(
         self,
@@ -72,7 +90,7 @@ class EventEndpoints:
         now: Callable[[], datetime],
         resolve: Callable[[str, str], str] | None = None,
     ) -> None:
-        self._table = table
+        self._rows = Rows(table, EndpointRow)
         self._store = store
         self._now = now
         # (tenant, `kv:<name>@<version>`) → the value, through the hub's one secret path (cached, audited).
@@ -84,23 +102,12 @@ class EventEndpoints:
         return f"{endpoint.tenant_id}--shared--evtep-{endpoint.id.removeprefix('ep_')}"
 
     def _write(self, endpoint: EventEndpoint, etag: str | None) -> str:
-        entity = {
-            "PartitionKey": endpoint.tenant_id,
-            "RowKey": endpoint.id,
-            "Body": endpoint.model_dump_json(),
-            "SecretVersions": ",".join(endpoint._secret_versions),
-        }
+        row = EndpointRow.of(endpoint)
         self._recent.forget(endpoint.tenant_id)  # before and after: a read racing the write is not remembered
         try:
-            return self._table.insert(entity) if etag is None else self._table.replace(entity, etag=etag)
+            return self._rows.insert(row) if etag is None else self._rows.replace(row, etag=etag)
         finally:
             self._recent.forget(endpoint.tenant_id)
-
-    @staticmethod
-    def _read(entity: dict[str, object]) -> EventEndpoint:
-        endpoint = EventEndpoint.model_validate_json(str(entity["Body"]))
-        endpoint._secret_versions = [v for v in str(entity.get("SecretVersions") or "").split(",") if v]
-        return endpoint
 
     def create(self, tenant_id: str, url: str, event_types: list[str], description: str) -> tuple[EventEndpoint, str]:
         """(the endpoint, its signing secret — shown this once)."""
@@ -119,10 +126,10 @@ class EventEndpoints:
         return endpoint, secret
 
     def _get(self, tenant_id: str, endpoint_id: str) -> tuple[EventEndpoint, str]:
-        found = self._table.find(tenant_id, endpoint_id)
+        found = self._rows.find(tenant_id, endpoint_id)
         if found is None:
             raise NotFound(f"No event endpoint {endpoint_id}.")
-        return self._read(found[0]), found[1]
+        return found[0].endpoint(), found[1]
 
     def get(self, tenant_id: str, endpoint_id: str) -> EventEndpoint:
         return self._get(tenant_id, endpoint_id)[0]
@@ -134,12 +141,12 @@ class EventEndpoints:
         return found
 
     def of_tenant(self, tenant_id: str) -> list[EventEndpoint]:
-        rows = self._table.query("PartitionKey eq @t", parameters={"t": tenant_id})
-        return sorted((self._read(e) for e in rows), key=lambda e: e.created_at)
+        rows = self._rows.query("PartitionKey eq @t", parameters={"t": tenant_id})
+        return sorted((row.endpoint() for row in rows), key=lambda e: e.created_at)
 
     def delete(self, tenant_id: str, endpoint_id: str) -> None:
         endpoint = self.get(tenant_id, endpoint_id)
-        self._table.delete(tenant_id, endpoint_id)
+        self._rows.table.delete(tenant_id, endpoint_id)
         self._recent.forget(tenant_id)
         self._store.delete(self.secret_name(endpoint))
 

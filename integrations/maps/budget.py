@@ -15,9 +15,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field
+
 from integrations.documents.document import IntegrationDocument, MappingIntegration
 from integrations.events import cloud_event
 from shared.errors import Conflict, PreconditionFailed, RateLimited
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 BLOCK_MAX = 25
@@ -29,9 +32,16 @@ def _next_month(now: datetime) -> datetime:
     return datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
 
 
+class BudgetRow(Row):
+    """`RowKey = budget|<YYYY-MM>`: the calls instances have reserved from the month's budget, in blocks."""
+
+    reserved: int = Field(alias="Reserved")
+    alerted: bool = Field(False, alias="Alerted")  # the threshold alert went out this month
+
+
 class MonthlyBudget:
     def __init__(self, table: Table, *, publish: Callable[[dict[str, Any]], None], now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._rows = Rows(table, BudgetRow)
         self._publish = publish
         self._now = now
         self._lock = threading.Lock()
@@ -51,9 +61,9 @@ class MonthlyBudget:
                 return
         pk, rk = document.ref.partition, f"budget|{month}"
         for _ in range(TRIES):
-            found = self._table.find(pk, rk)
-            reserved = int(found[0]["Reserved"]) if found else 0
-            alerted = bool(found[0].get("Alerted")) if found else False
+            found = self._rows.find(pk, rk)
+            reserved = found[0].reserved if found else 0
+            alerted = found[0].alerted if found else False
             left = budget - reserved
             if left <= 0:
                 raise RateLimited(
@@ -63,12 +73,12 @@ class MonthlyBudget:
                 )
             block = max(1, min(BLOCK_MAX, left // 8))
             crossing = not alerted and (reserved + block) * 100 >= ALERT_PCT * budget
-            entity = {"PartitionKey": pk, "RowKey": rk, "Reserved": reserved + block, "Alerted": alerted or crossing}
+            row = BudgetRow(partition=pk, row=rk, reserved=reserved + block, alerted=alerted or crossing)
             try:
                 if found is None:
-                    self._table.insert(entity)
+                    self._rows.insert(row)
                 else:
-                    self._table.replace(entity, etag=found[1])
+                    self._rows.replace(row, etag=found[1])
             except (Conflict, PreconditionFailed):
                 continue  # another instance took a block meanwhile: look again
             with self._lock:
@@ -81,8 +91,8 @@ class MonthlyBudget:
     def used(self, document: IntegrationDocument) -> int:
         """Calls taken from this month's budget by every instance (those held but not yet made included)."""
         month = self._now().strftime("%Y-%m")
-        found = self._table.find(document.ref.partition, f"budget|{month}")
-        return int(found[0]["Reserved"]) if found else 0
+        found = self._rows.find(document.ref.partition, f"budget|{month}")
+        return found[0].reserved if found else 0
 
     def _alert(self, document: IntegrationDocument, budget: int, reserved: int, month: str) -> None:
         self._publish(

@@ -19,6 +19,7 @@ from shared.egress import EgressRefused
 from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.http import Call, OutboundClient, Policy
 from shared.queues import Queues
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 log = logging.getLogger("hub.alerts")
@@ -28,6 +29,13 @@ _ROW = "alerts"
 class AlertSettings(BaseModel):
     webhook_url: str | None = Field(None, description="HTTPS URL receiving quota alerts as JSON (public hosts only).")
     threshold_pct: float = Field(80.0, ge=1, le=100, description="Alert when a period's usage crosses this %.")
+
+
+class AlertRow(Row):
+    """`PartitionKey = <tenant>`, `RowKey = "alerts"`: where quota alerts go and from which share of the quota."""
+
+    webhook_url: str = Field(alias="WebhookUrl")  # "" when the tenant set none
+    threshold_pct: float = Field(alias="ThresholdPct")
 
 
 @dataclass(frozen=True)
@@ -47,21 +55,17 @@ class QuotaAlerts:
                 self.outbound.egress.check_url(settings.webhook_url, schemes=("https",))
             except EgressRefused as exc:
                 raise ValidationFailed("The webhook URL is not allowed.", [FieldError("/webhook_url", str(exc))]) from None
-        self.table.upsert(
-            {
-                "PartitionKey": tenant_id,
-                "RowKey": _ROW,
-                "WebhookUrl": settings.webhook_url or "",
-                "ThresholdPct": settings.threshold_pct,
-            }
+        row = AlertRow(
+            partition=tenant_id, row=_ROW, webhook_url=settings.webhook_url or "", threshold_pct=settings.threshold_pct
         )
+        Rows(self.table, AlertRow).upsert(row)
         return settings
 
     def load(self, tenant_id: str) -> AlertSettings:
-        found = self.table.find(tenant_id, _ROW)
+        found = Rows(self.table, AlertRow).find(tenant_id, _ROW)
         if not found:
             return AlertSettings(threshold_pct=self.default_pct.get(tenant_id, 80.0))
-        return AlertSettings(webhook_url=found[0]["WebhookUrl"] or None, threshold_pct=found[0]["ThresholdPct"])
+        return AlertSettings(webhook_url=found[0].webhook_url or None, threshold_pct=found[0].threshold_pct)
 
     def deliver(self, tenant_id: str, event: dict[str, Any]) -> None:
         """Record the alert, publish it as a signed `quota.threshold` event (the tenant's event endpoints), and

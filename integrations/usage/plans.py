@@ -13,13 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import Field
+
 from integrations.audit import AuditLog
 from integrations.usage.quota import PLANS
 from shared.memo import Memo
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 PLAN_RECENT_S = 10.0
 _ROW = "plan"
+
+
+class PlanRow(Row):
+    """`PartitionKey = <tenant>`, `RowKey = "plan"`: the operator's choice, and who made it when."""
+
+    plan: str = Field(alias="Plan")
+    changed_by: str = Field(alias="ChangedBy")
+    changed_at: datetime = Field(alias="ChangedAt")
 
 
 @dataclass
@@ -38,8 +49,8 @@ class TenantPlans:
         return row or self.default_for(tenant_id)
 
     def _row(self, tenant_id: str) -> str | None:
-        found = self.table.find(tenant_id, _ROW)
-        return str(found[0]["Plan"]) if found else None
+        found = Rows(self.table, PlanRow).find(tenant_id, _ROW)
+        return found[0].plan if found else None
 
     def _read(self, tenant_id: str) -> str:
         return self._row(tenant_id) or self.default_for(tenant_id)
@@ -49,9 +60,8 @@ class TenantPlans:
         if plan not in PLANS:
             raise ValueError(f"unknown plan {plan}")
         before = self._read(tenant_id)
-        self.table.upsert(
-            {"PartitionKey": tenant_id, "RowKey": _ROW, "Plan": plan, "ChangedBy": actor, "ChangedAt": self.now()}
-        )
+        row = PlanRow(partition=tenant_id, row=_ROW, plan=plan, changed_by=actor, changed_at=self.now())
+        Rows(self.table, PlanRow).upsert(row)
         self._recent.forget(tenant_id)
         self.audit.record(tenant_id, actor=actor, action="plan.change", target={"from": before, "to": plan})
         return before, plan
