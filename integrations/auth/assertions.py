@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 import jwt
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from integrations.auth.api_keys import KEY_ID, ApiKeys
 from integrations.auth.principal import Principal
 from shared.errors import Conflict, Unauthorized
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -32,6 +33,12 @@ class AssertionClaims(BaseModel):
     aud: str | list[str]
     exp: int
     jti: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+class SeenAssertion(Row):
+    """A client assertion's `jti`, inserted once (`PartitionKey = <client id>`): a second insert is a replay."""
+
+    exp: int = Field(alias="Exp")  # when the assertion expires: rows past it can go
 
 
 def public_key(jwk: dict[str, Any]) -> Any:
@@ -82,7 +89,7 @@ def verify_assertion(assertion: str, *, keys: ApiKeys, seen: Table, audience: st
     if typed.exp - time.time() > MAX_LIFETIME_S:
         raise Unauthorized("Invalid client assertion.", reason="assertion_lifetime")
     try:
-        seen.insert({"PartitionKey": client_id, "RowKey": typed.jti, "Exp": typed.exp})
+        Rows(seen, SeenAssertion).insert(SeenAssertion(partition=client_id, row=typed.jti, exp=typed.exp))
     except Conflict:
         raise Unauthorized("Invalid client assertion.", reason="assertion_replayed") from None
     return principal

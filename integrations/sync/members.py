@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from adapters.capabilities import MemberRecords
 from adapters.crm import CursorExpired, RemoteMember, StaleMember
 from integrations.documents.common import SyncDirection
@@ -40,6 +42,7 @@ from integrations.sync.outbox import Outbox, OutboxRecord, RecordState
 from integrations.sync.progress import Heartbeat, Progress
 from integrations.sync.state import SyncState
 from shared.errors import ProviderError
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 MAX_RECORD_ATTEMPTS = 5
@@ -59,27 +62,16 @@ class MirrorEntry:
         return bool(self.sent.get(name, self.base.get(name, _MISSING)) != value)
 
 
-class MemberMirror:
-    """One row per member (`m|<key>`) and an index by CRM id (`x|<id>`), in the integration's partition.
-    Written only by the run holding the integration's sync lease. (The pull cursor lives in SyncState like
-    every pull's; `~cursor` here is where earlier versions kept it, read once when SyncState has none.)"""
+class MemberRow(Row):
+    """`m|<key>`: the member's agreed state, one JSON column (a full load deserialises far less than one
+    property per field)."""
 
-    def __init__(self, table: Table) -> None:
-        self._table = table
+    state: str = Field(alias="State")
 
-    @staticmethod
-    def _pk(ref: IntegrationRef) -> str:
-        return ref.partition
-
-    def get(self, ref: IntegrationRef, key: str) -> MirrorEntry | None:
-        found = self._table.find(self._pk(ref), f"m|{key}")
-        return self._entry(found[0]) if found else None
-
-    @staticmethod
-    def _entry(e: dict[str, Any]) -> MirrorEntry:
-        state = json.loads(e["State"])
+    def entry(self) -> MirrorEntry:
+        state = json.loads(self.state)
         return MirrorEntry(
-            key=e["RowKey"][2:],
+            key=self.row[2:],
             external_id=state.get("external_id"),
             base=state.get("base", {}),
             version=state.get("version"),
@@ -87,16 +79,38 @@ class MemberMirror:
             sent=state.get("sent", {}),
         )
 
+
+class IndexRow(Row):
+    """`x|<CRM id>`: which member a CRM record is."""
+
+    key: str = Field(alias="Key")
+
+
+class MemberMirror:
+    """One row per member (`m|<key>`) and an index by CRM id (`x|<id>`), in the integration's partition.
+    Written only by the run holding the integration's sync lease. (The pull cursor lives in SyncState like
+    every pull's; `~cursor` here is where earlier versions kept it, read once when SyncState has none.)"""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._members = Rows(table, MemberRow)
+        self._index = Rows(table, IndexRow)
+
+    def get(self, ref: IntegrationRef, key: str) -> MirrorEntry | None:
+        found = self._members.find(ref.partition, f"m|{key}")
+        return found[0].entry() if found else None
+
     def key_for(self, ref: IntegrationRef, external_id: str) -> str | None:
-        found = self._table.find(self._pk(ref), f"x|{external_id}")
-        return found[0]["Key"] if found else None
+        found = self._index.find(ref.partition, f"x|{external_id}")
+        return found[0].key if found else None
 
     def load(self, ref: IntegrationRef) -> tuple[dict[str, MirrorEntry], dict[str, str]]:
         """The whole mirror of one integration in one range read: (entries by key, key by CRM id). A full
         walk of the CRM uses it instead of two point reads per record (the index rows are not needed then)."""
-        pk = self._pk(ref)
-        rows = self._table.query("PartitionKey eq @pk and RowKey ge 'm|' and RowKey lt 'm|~'", parameters={"pk": pk})
-        entries = {entry.key: entry for entry in map(self._entry, rows)}
+        rows = self._members.query(
+            "PartitionKey eq @pk and RowKey ge 'm|' and RowKey lt 'm|~'", parameters={"pk": ref.partition}
+        )
+        entries = {entry.key: entry for entry in (row.entry() for row in rows)}
         return entries, {e.external_id: e.key for e in entries.values() if e.external_id}
 
     def save(self, ref: IntegrationRef, entry: MirrorEntry) -> None:
@@ -108,8 +122,7 @@ class MemberMirror:
             self._table.merge_many([row for e in entries[i : i + 50] for row in self._rows(ref, e)])
 
     def _rows(self, ref: IntegrationRef, entry: MirrorEntry) -> list[dict[str, Any]]:
-        pk = self._pk(ref)
-        # One JSON column rather than one property per field: a full load deserialises far less.
+        pk = ref.partition
         state = {
             "external_id": entry.external_id,
             "base": entry.base,
@@ -117,15 +130,13 @@ class MemberMirror:
             "changed_at": entry.changed_at,
             "sent": entry.sent,
         }
-        rows: list[dict[str, Any]] = [
-            {"PartitionKey": pk, "RowKey": f"m|{entry.key}", "State": json.dumps(state, sort_keys=True, default=str)}
-        ]
+        rows = [MemberRow(partition=pk, row=f"m|{entry.key}", state=json.dumps(state, sort_keys=True, default=str)).entity()]
         if entry.external_id:
-            rows.append({"PartitionKey": pk, "RowKey": f"x|{entry.external_id}", "Key": entry.key})
+            rows.append(IndexRow(partition=pk, row=f"x|{entry.external_id}", key=entry.key).entity())
         return rows
 
     def legacy_cursor(self, ref: IntegrationRef) -> str | None:
-        found = self._table.find(self._pk(ref), "~cursor")
+        found = self._table.find(ref.partition, "~cursor")
         return found[0]["Cursor"] if found else None
 
 

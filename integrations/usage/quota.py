@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from integrations.usage.counters import UsageCounters, tenant_rows
 from shared.errors import Conflict
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 
@@ -136,6 +137,12 @@ def quota_report(
     )
 
 
+class AlertSent(Row):
+    """`<period>|<day or month>|<threshold>`: this period's alert went out (inserted once: the claim)."""
+
+    pct: float = Field(alias="Pct")
+
+
 def alerts_due(report: QuotaReport, *, alerts: Table, today: date) -> list[dict[str, Any]]:
     """Alert events for periods past the threshold that have not alerted yet (claimed by insert)."""
     out = []
@@ -143,13 +150,8 @@ def alerts_due(report: QuotaReport, *, alerts: Table, today: date) -> list[dict[
         if usage.pct < report.alert_threshold_pct:
             continue
         try:
-            alerts.insert(
-                {
-                    "PartitionKey": report.tenant_id,
-                    "RowKey": f"{period}|{key}|{report.alert_threshold_pct:g}",
-                    "Pct": usage.pct,
-                }
-            )
+            row = f"{period}|{key}|{report.alert_threshold_pct:g}"
+            Rows(alerts, AlertSent).insert(AlertSent(partition=report.tenant_id, row=row, pct=usage.pct))
         except Conflict:
             continue  # already alerted this period
         out.append(
