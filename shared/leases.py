@@ -18,7 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import Field
+
 from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 # Each lease is its own partition (PartitionKey = key): Table Storage serves a partition from one server and
@@ -40,38 +43,43 @@ class LeaseBusy(Exception):
     pass
 
 
+class LeaseRow(Row):
+    owner: str = Field(alias="Owner")
+    expires_at: datetime = Field(alias="ExpiresAt")
+
+
 class Leases:
     def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._rows = Rows(table, LeaseRow)
         self._now = now
 
     def try_acquire(self, key: str, *, ttl_s: float, owner: str | None = None) -> Lease | None:
         owner = owner or secrets.token_hex(8)
         expires = self._now() + timedelta(seconds=ttl_s)
-        entity = {"PartitionKey": key, "RowKey": _ROW, "Owner": owner, "ExpiresAt": expires}
+        row = LeaseRow(partition=key, row=_ROW, owner=owner, expires_at=expires)
         try:
-            return Lease(key, owner, self._table.insert(entity), expires)
+            return Lease(key, owner, self._rows.insert(row), expires)
         except Conflict:
             pass
         try:
-            current, etag = self._table.get(key, _ROW)
+            current, etag = self._rows.get(key, _ROW)
         except NotFound:
             return None  # released in between: the caller simply tries again
-        if current["ExpiresAt"] > self._now():
+        if current.expires_at > self._now():
             return None
         try:
-            return Lease(key, owner, self._table.replace(entity, etag=etag), expires)
+            return Lease(key, owner, self._rows.replace(row, etag=etag), expires)
         except PreconditionFailed:
             return None
 
     def holder(self, key: str) -> Lease | None:
         """Who holds `key` and until when (None: free). An `expires_at` in the past is a stale lease: its holder
         stopped renewing (crashed), and the next `try_acquire` takes it over."""
-        found = self._table.find(key, _ROW)
+        found = self._rows.find(key, _ROW)
         if found is None:
             return None
-        entity, etag = found
-        return Lease(key, entity["Owner"], etag, entity["ExpiresAt"])
+        row, etag = found
+        return Lease(key, row.owner, etag, row.expires_at)
 
     def acquire(self, key: str, *, ttl_s: float, wait_s: float, poll_s: float = 0.05) -> Lease:
         deadline = time.monotonic() + wait_s
@@ -86,15 +94,15 @@ class Leases:
     def renew(self, lease: Lease, *, ttl_s: float) -> Lease:
         """Extend a held lease; LeaseBusy if it expired and somebody else took it."""
         expires = self._now() + timedelta(seconds=ttl_s)
-        entity = {"PartitionKey": lease.key, "RowKey": _ROW, "Owner": lease.owner, "ExpiresAt": expires}
+        row = LeaseRow(partition=lease.key, row=_ROW, owner=lease.owner, expires_at=expires)
         try:
-            return Lease(lease.key, lease.owner, self._table.replace(entity, etag=lease.etag), expires)
+            return Lease(lease.key, lease.owner, self._rows.replace(row, etag=lease.etag), expires)
         except (PreconditionFailed, NotFound):
             raise LeaseBusy(lease.key) from None
 
     def release(self, lease: Lease) -> None:
         try:
-            self._table.delete(lease.key, _ROW, etag=lease.etag)
+            self._rows.table.delete(lease.key, _ROW, etag=lease.etag)
         except (PreconditionFailed, NotFound):
             pass  # expired and taken over: nothing of ours to release
 

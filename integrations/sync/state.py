@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from pydantic import Field
+
 from integrations.documents.ref import IntegrationRef
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
@@ -37,47 +40,56 @@ def signposted(cursor: str | None, started_at: datetime | None) -> str | None:
     return start[: len(naive)] + (suffix.group(0) if suffix else "")  # truncating rounds down: never past the start
 
 
+class ValueRow(Row):
+    """`cursor|<name>` (where a pull resumes) or `known|<kind>|<id>` (what a pull last saw of an item)."""
+
+    value: str = Field(alias="Value")
+
+
+class SeenRow(Row):
+    """`seen|<kind>|<id>`: an item taken in once (its presence is the fact)."""
+
+
 class SyncState:
     def __init__(self, table: Table) -> None:
         self._table = table
-
-    @staticmethod
-    def _pk(ref: IntegrationRef) -> str:
-        return ref.partition
+        self._values = Rows(table, ValueRow)
+        self._seen = Rows(table, SeenRow)
 
     def cursor(self, ref: IntegrationRef, name: str) -> str | None:
-        found = self._table.find(self._pk(ref), f"cursor|{name}")
-        return found[0]["Value"] if found else None
+        found = self._values.find(ref.partition, f"cursor|{name}")
+        return found[0].value if found else None
 
     def set_cursor(self, ref: IntegrationRef, name: str, value: str | None, *, signpost: datetime | None = None) -> None:
         """Where the next pull of `name` resumes; a timestamp is held at `signpost` (the run's start)."""
         if value := signposted(value, signpost):
-            pk = self._pk(ref)
-            self._table.merge_many([{"PartitionKey": pk, "RowKey": f"cursor|{name}", "Value": value}])
+            self._table.merge_many([ValueRow(partition=ref.partition, row=f"cursor|{name}", value=value).entity()])
 
     def recall(self, ref: IntegrationRef, kind: str) -> dict[str, str]:
         """Everything known of a kind, id → value: one range read."""
-        rows = self._table.query(
+        rows = self._values.query(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": self._pk(ref), "lo": f"known|{kind}|", "hi": f"known|{kind}|~"},
-            select=["RowKey", "Value"],
+            parameters={"pk": ref.partition, "lo": f"known|{kind}|", "hi": f"known|{kind}|~"},
+            select=["Value"],
         )
-        return {r["RowKey"].split("|", 2)[2]: r["Value"] for r in rows}
+        return {r.row.split("|", 2)[2]: r.value for r in rows}
 
     def recall_among(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> dict[str, str]:
         """What is known of these ids only: a point read each (for the few items an incremental read brings)."""
-        pk, out = self._pk(ref), {}
+        out = {}
         for item_id in item_ids:
-            if found := self._table.find(pk, f"known|{kind}|{item_id}"):
-                out[item_id] = found[0]["Value"]
+            if found := self._values.find(ref.partition, f"known|{kind}|{item_id}"):
+                out[item_id] = found[0].value
         return out
 
     def remember(self, ref: IntegrationRef, kind: str, values: dict[str, str]) -> None:
-        pk = self._pk(ref)
-        self._table.merge_many([{"PartitionKey": pk, "RowKey": f"known|{kind}|{i}", "Value": v} for i, v in values.items()])
+        pk = ref.partition
+        self._table.merge_many(
+            [ValueRow(partition=pk, row=f"known|{kind}|{i}", value=v).entity() for i, v in values.items()]
+        )
 
     def forget(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> None:
-        self._table.delete_many(self._pk(ref), [f"known|{kind}|{i}" for i in item_ids])
+        self._table.delete_many(ref.partition, [f"known|{kind}|{i}" for i in item_ids])
 
     @staticmethod
     def _row(kind: str, item_id: str) -> str:
@@ -85,7 +97,7 @@ class SyncState:
         return f"seen|{kind}|{item_id.zfill(20) if item_id.isdigit() else item_id}"
 
     def seen(self, ref: IntegrationRef, kind: str, item_id: str) -> bool:
-        return self._table.find(self._pk(ref), self._row(kind, item_id)) is not None
+        return self._seen.find(ref.partition, self._row(kind, item_id)) is not None
 
     def seen_among(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> set[str]:
         """Which of a page's ids were taken in before: one range read when the ids are numeric (Kobo's are,
@@ -95,12 +107,12 @@ class SyncState:
         if not all(i.isdigit() for i in item_ids):
             return {i for i in item_ids if self.seen(ref, kind, i)}
         wanted = {self._row(kind, i): i for i in item_ids}
-        rows = self._table.query(
+        rows = self._seen.query(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey le @hi",
-            parameters={"pk": self._pk(ref), "lo": min(wanted), "hi": max(wanted)},
+            parameters={"pk": ref.partition, "lo": min(wanted), "hi": max(wanted)},
+            select=[],
         )
-        return {wanted[r["RowKey"]] for r in rows if r["RowKey"] in wanted}
+        return {wanted[r.row] for r in rows if r.row in wanted}
 
     def mark_seen(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> None:
-        pk = self._pk(ref)
-        self._table.merge_many([{"PartitionKey": pk, "RowKey": self._row(kind, i)} for i in item_ids])
+        self._table.merge_many([SeenRow(partition=ref.partition, row=self._row(kind, i)).entity() for i in item_ids])

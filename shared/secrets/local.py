@@ -10,13 +10,14 @@ import base64
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from pydantic import Field
 
 from shared.errors import NotFound
+from shared.rows import Row, Rows
 from shared.secrets.store import SecretNotFound, SecretVersion
 from shared.tables import Table
 
@@ -31,39 +32,49 @@ def fernet_for(key: str) -> Fernet:
         return Fernet(base64.urlsafe_b64encode(kdf.derive(key.encode())))
 
 
+class VersionRow(Row):
+    """One version of a secret (`PartitionKey = <name>`, `RowKey = <version>`): the value encrypted."""
+
+    value: str = Field(alias="Value")  # Fernet token, never the value
+    enabled: bool = Field(alias="Enabled")
+    created_at: datetime = Field(alias="CreatedAt")
+    seq: int = Field(0, alias="Seq")  # orders versions created within one clock tick
+
+
+class MetaRow(Row):
+    """`RowKey = ~meta`: the secret is soft-deleted (recoverable), as Key Vault's are."""
+
+    deleted: bool = Field(False, alias="Deleted")
+
+
 class LocalSecretStore:
     def __init__(self, table: Table, *, key: str, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._versions = Rows(table, VersionRow)
+        self._meta = Rows(table, MetaRow)
         self._fernet = fernet_for(key)
         self._now = now
 
-    def _rows(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self._table.query("PartitionKey eq @n", parameters={"n": name}) if e["RowKey"] != _META]
+    def _rows(self, name: str) -> list[VersionRow]:
+        rows = self._versions.query("PartitionKey eq @n and RowKey ne @meta", parameters={"n": name, "meta": _META})
+        return list(rows)
 
     def _deleted(self, name: str) -> bool:
-        meta = self._table.find(name, _META)
-        return bool(meta and meta[0].get("Deleted"))
+        meta = self._meta.find(name, _META)
+        return bool(meta and meta[0].deleted)
 
     def set(self, name: str, value: str, *, tags: dict[str, str] | None = None) -> SecretVersion:
         if self._deleted(name):
             raise SecretNotFound(f"secret {name} is deleted; recover it first")
         version = secrets.token_hex(16)
         at = self._now()
-        self._table.insert(
-            {
-                "PartitionKey": name,
-                "RowKey": version,
-                "Value": self._fernet.encrypt(value.encode()).decode(),
-                "Enabled": True,
-                "CreatedAt": at,
-                "Seq": len(self._rows(name)),
-            }
-        )
+        token = self._fernet.encrypt(value.encode()).decode()
+        seq = len(self._rows(name))
+        self._versions.insert(VersionRow(partition=name, row=version, value=token, enabled=True, created_at=at, seq=seq))
         return SecretVersion(name, version, at, True)
 
     def versions(self, name: str) -> list[SecretVersion]:
-        rows = sorted(self._rows(name), key=lambda e: (e["CreatedAt"], e.get("Seq", 0)), reverse=True)
-        return [SecretVersion(name, e["RowKey"], e["CreatedAt"], bool(e["Enabled"])) for e in rows]
+        rows = sorted(self._rows(name), key=lambda r: (r.created_at, r.seq), reverse=True)
+        return [SecretVersion(name, r.row, r.created_at, r.enabled) for r in rows]
 
     def get(self, name: str, version: str | None = None) -> str:
         if self._deleted(name):
@@ -74,23 +85,23 @@ class LocalSecretStore:
                 raise SecretNotFound(f"secret {name} was not found")
             version = current.version
         try:
-            entity, _ = self._table.get(name, version)
+            row, _ = self._versions.get(name, version)
         except NotFound:
             raise SecretNotFound(f"secret {name} version {version} was not found") from None
-        if not entity["Enabled"]:
+        if not row.enabled:
             raise SecretNotFound(f"secret {name} version {version} is disabled")
         try:
-            return self._fernet.decrypt(entity["Value"].encode()).decode()
+            return self._fernet.decrypt(row.value.encode()).decode()
         except InvalidToken:
             raise SecretNotFound(f"secret {name} cannot be decrypted with the configured key") from None
 
     def disable(self, name: str, version: str) -> None:
-        entity, etag = self._table.get(name, version)
-        entity["Enabled"] = False
-        self._table.replace(entity, etag=etag)
+        row, etag = self._versions.get(name, version)
+        row.enabled = False
+        self._versions.replace(row, etag=etag)
 
     def delete(self, name: str) -> None:
-        self._table.upsert({"PartitionKey": name, "RowKey": _META, "Deleted": True})
+        self._meta.upsert(MetaRow(partition=name, row=_META, deleted=True))
 
     def recover(self, name: str) -> None:
-        self._table.upsert({"PartitionKey": name, "RowKey": _META, "Deleted": False})
+        self._meta.upsert(MetaRow(partition=name, row=_META, deleted=False))
