@@ -35,7 +35,7 @@ ISSUER = "integration-hub"
 _PK = "key"
 
 
-class KeyRow(Row):
+class SigningKeyRow(Row):
     """A signing key's public half (`PartitionKey = "key"`, `RowKey = <kid>`); the private key is a hub secret.
     `current` signs; `previous` still verifies the tokens it signed until `RetireAfter`."""
 
@@ -47,14 +47,14 @@ class KeyRow(Row):
 
 class SigningKeys:
     def __init__(self, table: Table, store: SecretStore, *, now: Callable[[], datetime]) -> None:
-        self._keys = Rows(table, KeyRow)
+        self._keys = Rows(table, SigningKeyRow)
         self._store = store
         self._now = now
-        self._cache: tuple[float, list[KeyRow]] | None = None
+        self._cache: tuple[float, list[SigningKeyRow]] | None = None
         self._private: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _rows(self) -> list[KeyRow]:
+    def _rows(self) -> list[SigningKeyRow]:
         with self._lock:
             if self._cache and time.monotonic() - self._cache[0] < 30:
                 return self._cache[1]
@@ -78,7 +78,7 @@ class SigningKeys:
                 row.state, row.retire_after = "previous", now + timedelta(seconds=TOKEN_TTL_S + 60)
                 self._keys.upsert(row)
         jwk = json.dumps({**public, "kid": kid, "alg": "ES256", "use": "sig"})
-        self._keys.insert(KeyRow(partition=_PK, row=kid, state="current", created_at=now, jwk=jwk))
+        self._keys.insert(SigningKeyRow(partition=_PK, row=kid, state="current", created_at=now, jwk=jwk))
         with self._lock:
             self._cache = None
         return kid
