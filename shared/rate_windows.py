@@ -43,8 +43,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from pydantic import Field
+
 from shared.errors import Conflict, NotFound, PreconditionFailed, StorageUnavailable
 from shared.http import SlidingWindowLimiter, Window, window_span
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 log = logging.getLogger("hub.outbound")
@@ -103,6 +106,15 @@ def lease_size(window: Window) -> int:
     return max(1, window.requests // LEASE_FRACTION)
 
 
+class WindowRow(Row):
+    """One provider window shared by every instance: calls per time slot (JSON), the slots leased out to
+    instances and not yet spent, and a refusal's block."""
+
+    slots: str = Field("{}", alias="Slots")
+    blocked_until: float = Field(0.0, alias="BlockedUntil")
+    out: str = Field("{}", alias="Out")
+
+
 class SharedWindowLimiter:
     def __init__(
         self,
@@ -112,7 +124,7 @@ class SharedWindowLimiter:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._table = table
+        self._windows = Rows(table, WindowRow)
         self._local = local or SlidingWindowLimiter(sleep=sleep)
         self._clock = clock
         self._sleep = sleep
@@ -296,23 +308,23 @@ class SharedWindowLimiter:
         return hashlib.sha256(key.encode()).hexdigest()[:32], "window"
 
     def _read(self, key: str) -> _Row:
-        found = self._table.find(*self._address(key))
+        found = self._windows.find(*self._address(key))
         if found is None:
             return _Row()
-        entity, etag = found
-        slots = {int(b): int(n) for b, n in json.loads(entity.get("Slots") or "{}").items()}
-        out = {int(b): int(n) for b, n in json.loads(entity.get("Out") or "{}").items()}
-        return _Row(slots, float(entity.get("BlockedUntil") or 0.0), etag, out)
+        stored, etag = found
+        slots = {int(b): int(n) for b, n in json.loads(stored.slots).items()}
+        out = {int(b): int(n) for b, n in json.loads(stored.out).items()}
+        return _Row(slots, stored.blocked_until, etag, out)
 
     def _write(self, key: str, row: _Row) -> str:
         pk, rk = self._address(key)
-        entity = {
-            "PartitionKey": pk,
-            "RowKey": rk,
-            "Slots": json.dumps({str(b): n for b, n in sorted(row.slots.items())}, separators=(",", ":")),
-            "BlockedUntil": row.blocked_until,
-            "Out": json.dumps({str(b): n for b, n in sorted(row.out.items())}, separators=(",", ":")),
-        }
+        stored = WindowRow(
+            partition=pk,
+            row=rk,
+            slots=json.dumps({str(b): n for b, n in sorted(row.slots.items())}, separators=(",", ":")),
+            blocked_until=row.blocked_until,
+            out=json.dumps({str(b): n for b, n in sorted(row.out.items())}, separators=(",", ":")),
+        )
         if row.etag is None:
-            return self._table.insert(entity)
-        return self._table.replace(entity, etag=row.etag)
+            return self._windows.insert(stored)
+        return self._windows.replace(stored, etag=row.etag)

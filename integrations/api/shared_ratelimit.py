@@ -16,13 +16,23 @@ import threading
 import time
 from collections.abc import Callable
 
+from pydantic import Field
+
 from integrations.api.ratelimit import DEFAULT_POLICIES, MAX_CLIENTS, Decision, Policy, RateLimiter, endpoint_class, remember
 from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 LEASE = 10
 KNOWN_S = 10.0  # how long a client's resolved plan is used without asking again (the operator may change it)
 PROBES = "/api/health"
+
+
+class BucketRow(Row):
+    """A token bucket shared by every instance (`PartitionKey = <policy>|<client>`, `RowKey = "bucket"`)."""
+
+    tokens: float = Field(alias="Tokens")
+    at: float = Field(alias="At")  # when `tokens` was true (the limiter's clock, seconds)
 
 
 class SharedRateLimiter:
@@ -36,7 +46,7 @@ class SharedRateLimiter:
         max_clients: int = MAX_CLIENTS,
     ) -> None:
         self._max = max_clients
-        self._table = table
+        self._buckets = Rows(table, BucketRow)
         self.policies = policies or DEFAULT_POLICIES
         self._policies_for = policies_for
         self._clock = clock
@@ -111,7 +121,7 @@ class SharedRateLimiter:
         """Take up to `want` whole tokens from the shared row; returns (taken, tokens left)."""
         pk, rk = f"{key[0]}|{key[1]}", "bucket"  # a partition per bucket: buckets never contend for a server
         for _ in range(20):
-            found = self._table.find(pk, rk)
+            found = self._buckets.find(pk, rk)
             now = self._clock()
             if found is None:
                 tokens, etag = float(policy.burst), None
@@ -120,17 +130,17 @@ class SharedRateLimiter:
                 # Never refill backwards: another instance may have stamped the row a moment after this clock
                 # (a write landing between our clock and our read, or clocks apart). Computed from an earlier
                 # `now`, an empty bucket went negative, "took" a negative count and so handed tokens back.
-                now = max(now, float(row["At"]))
-                tokens = min(float(policy.burst), row["Tokens"] + (now - row["At"]) * policy.rate_per_s)
+                now = max(now, row.at)
+                tokens = min(float(policy.burst), row.tokens + (now - row.at) * policy.rate_per_s)
             taken = max(0, min(want, int(math.floor(tokens))))
             if taken == 0 and etag is not None:
                 return 0, tokens  # nothing to take: nothing to write
-            entity = {"PartitionKey": pk, "RowKey": rk, "Tokens": tokens - taken, "At": now}
+            bucket = BucketRow(partition=pk, row=rk, tokens=tokens - taken, at=now)
             try:
                 if etag is None:
-                    self._table.insert(entity)
+                    self._buckets.insert(bucket)
                 else:
-                    self._table.replace(entity, etag=etag)
+                    self._buckets.replace(bucket, etag=etag)
                 return taken, tokens - taken
             except (Conflict, PreconditionFailed, NotFound):
                 continue  # another instance took tokens at the same moment: read again
