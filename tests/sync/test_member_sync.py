@@ -12,6 +12,7 @@ import pytest
 import function_app
 from devfakes.launcher import Fakes
 from integrations.documents.ref import IntegrationRef
+from integrations.sync.operation import SyncEnv
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient, mark_inflight, take_events
 from tests.setups import active_dynamics, active_espo, crm_doc
@@ -59,6 +60,17 @@ class Dynamics:
         assert self.admin.post(f"{self.path}/syncs", json={"operation": "sync_members"}).status_code == 202
         self.worker.drain(timeout=60)
         return self.admin.get(f"{self.path}/syncs", params={"limit": 1}).json()["items"][0]
+
+
+def _run_env(hub: Hub, events: list[dict[str, Any]]) -> SyncEnv:
+    """What a run hands the member sync, for calling it directly (no queue, no lease)."""
+    return SyncEnv(
+        heartbeat=lambda progress=None: None,
+        mirror=hub.member_mirror,
+        emit=events.append,
+        state=hub.sync_state,
+        started_at=hub.now(),
+    )
 
 
 def test_bidirectional_member_sync_with_dynamics(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
@@ -158,7 +170,6 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
 ) -> None:
     """EspoCRM (seed 004): offset paging, versionNumber concurrency; a pull that dies on page 3 resumes from
     its checkpoint and emits each change once."""
-    from integrations.sync.operation import SyncEnv
     from integrations.sync.operations import sync_members
     from shared.errors import ProviderError
 
@@ -170,13 +181,7 @@ def test_espocrm_member_sync_resumes_after_an_outage_mid_pull(
 
     document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(
-        heartbeat=lambda progress=None: None,
-        mirror=hub.member_mirror,
-        emit=events.append,
-        state=hub.sync_state,
-        started_at=hub.now(),
-    )
+    env = _run_env(hub, events)
     progress = sync_members(hub.adapter_for(document), hub.outbox, document, env)
     assert progress.created == 12 and len(espo.espo_contacts) == 12
     assert {c["cHubMemberKey"] for c in espo.espo_contacts.values()} == {f"M-{i:04d}" for i in range(12)}
@@ -256,7 +261,6 @@ def test_a_new_member_version_during_a_run_is_not_lost(admin: ApiClient, fakes: 
 def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     """EspoCRM's optimistic concurrency: a PUT with a stale versionNumber answers 409; the hub re-reads,
     applies the rule and writes what still wins, and the CRM user's edit reaches the platform."""
-    from integrations.sync.operation import SyncEnv
     from integrations.sync.operations import sync_members
 
     espo = fakes.keyed
@@ -265,13 +269,7 @@ def test_espocrm_version_conflict_is_merged(admin: ApiClient, fakes: Fakes, hub:
     admin.post(f"{path}/outbox/members", json={"members": members(2, at=now)})
     document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     events: list[dict[str, Any]] = []
-    env = SyncEnv(
-        heartbeat=lambda progress=None: None,
-        mirror=hub.member_mirror,
-        emit=events.append,
-        state=hub.sync_state,
-        started_at=hub.now(),
-    )
+    env = _run_env(hub, events)
     sync_members(hub.adapter_for(document), hub.outbox, document, env)
     contact = next(c for c in espo.espo_contacts.values() if c["cHubMemberKey"] == "M-0001")
     espo.espo_edit_before_put[contact["id"]] = {"telephone1": "+4674444444"}
