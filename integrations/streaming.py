@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from adapters import capabilities as can
+from adapters.youtube import Broadcast
 from integrations.credentials import Credentials
 from integrations.documents.document import IntegrationDocument
 from integrations.documents.ref import IntegrationRef
@@ -71,23 +72,20 @@ class Broadcasts:
     ) -> tuple[BroadcastOut, bool]:
         """(the broadcast, whether this call created it). One creation per integration at a time, on every
         instance: two requests for one key make one broadcast, and the first broadcast makes the one stream."""
+
+        def broadcast(stream_id: str) -> Broadcast:
+            return adapter.create_broadcast(
+                title=title, scheduled_start=scheduled_start, privacy=privacy, stream_id=stream_id
+            )
+
         try:
             with self.leases.held(document.ref.lease("broadcasts"), ttl_s=LEASE_S, wait_s=LEASE_S / 2):
-                return self._create(
-                    document, adapter, key=key, title=title, scheduled_start=scheduled_start, privacy=privacy
-                )
+                return self._create(document, adapter, key, broadcast)
         except LeaseBusy:
             raise Conflict("Another broadcast is being created for this integration; retry.", reason="in_progress") from None
 
     def _create(
-        self,
-        document: IntegrationDocument,
-        adapter: can.Broadcasts,
-        *,
-        key: str,
-        title: str,
-        scheduled_start: str,
-        privacy: str,
+        self, document: IntegrationDocument, adapter: can.Broadcasts, key: str, broadcast: Callable[[str], Broadcast]
     ) -> tuple[BroadcastOut, bool]:
         if (existing := self.get(document, key)) is not None:
             return existing, False
@@ -110,9 +108,7 @@ class Broadcasts:
             streams.upsert(stream)
         else:
             stream = found[0]
-        made = adapter.create_broadcast(
-            title=title, scheduled_start=scheduled_start, privacy=privacy, stream_id=stream.stream_id
-        )
+        made = broadcast(stream.stream_id)
         out = BroadcastOut(
             key=key,
             broadcast_id=made.id,
