@@ -24,9 +24,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import Field
+
 from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, NotFound, PreconditionFailed
-from shared.tables import Entity, Table, Write
+from shared.rows import Row, Rows
+from shared.tables import Table, Write
 
 
 class RecordState(StrEnum):
@@ -44,6 +47,46 @@ TRANSACTION_MAX = 100
 DROPPED = "{}"  # a delivered record's payload, once dropped (the digest stays: replays are still recognised)
 
 
+class CounterRow(Row):
+    """A counter shard (`RowKey = ~counts|<n>`): the partition's records by state, one column per state."""
+
+    pending: int = 0
+    inflight: int = 0
+    synced: int = 0
+    failed: int = 0
+
+    def values(self) -> dict[str, int]:
+        return {s.value: int(getattr(self, s.value)) for s in RecordState}
+
+
+class RecordRow(Row):
+    """A record (`RowKey = <kind>|<key>`). Every column may be left out: a delivery outcome is a MERGE of the
+    columns it changes (payload and digest stay as they are), and a column left None is not written."""
+
+    payload: str | None = Field(None, alias="Payload")
+    digest: str | None = Field(None, alias="Digest")
+    state: RecordState | None = Field(None, alias="State")
+    external_id: str | None = Field(None, alias="ExternalId")
+    attempts: int | None = Field(None, alias="Attempts")
+    last_error: str | None = Field(None, alias="LastError")
+    updated_at: datetime | None = Field(None, alias="UpdatedAt")
+    provider_status: str | None = Field(None, alias="ProviderStatus")  # the provider's word after delivery
+    provider_reference: str | None = Field(None, alias="ProviderReference")  # from a reconciliation file
+
+    def record(self, etag: str = "") -> OutboxRecord:
+        kind, key = self.row.split("|", 1)
+        return OutboxRecord(
+            kind,
+            key,
+            json.loads(self.payload or DROPPED),
+            RecordState(self.state or RecordState.pending),
+            self.external_id or None,
+            int(self.attempts or 0),
+            self.last_error or "",
+            etag,
+        )
+
+
 @dataclass(frozen=True)
 class Put:
     outcome: str  # created, unchanged or replaced
@@ -55,7 +98,7 @@ class _Counts:
     reuses the shard row it last wrote, so marking a batch costs no extra read; a lost race reads again."""
 
     def __init__(self, table: Table, clock: Callable[[], float] = time.monotonic) -> None:
-        self._table = table
+        self._rows = Rows(table, CounterRow)
         self._clock = clock
         self._seen: dict[tuple[str, str], tuple[dict[str, int], str]] = {}
         self._read_at: dict[str, float] = {}  # when each partition's shards were last read whole
@@ -63,11 +106,11 @@ class _Counts:
 
     def read(self, pk: str) -> dict[str, tuple[dict[str, int], str]]:
         started = self._clock()
-        rows = self._table.query_versioned(
+        rows = self._rows.query_versioned(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
             parameters={"pk": pk, "lo": _COUNTS, "hi": _COUNTS + "~"},
         )
-        shards = {e["RowKey"]: ({s.value: int(e.get(s.value) or 0) for s in RecordState}, etag) for e, etag in rows}
+        shards = {row.row: (row.values(), etag) for row, etag in rows}
         with self._lock:
             for gone in [k for k in self._seen if k[0] == pk and k[1] not in shards]:
                 del self._seen[gone]
@@ -115,7 +158,8 @@ class _Counts:
                 base = self._seen.get((pk, rk))
             base = base or self.read(pk).get(rk)
         values, etag = base or ({s.value: 0 for s in RecordState}, None)
-        entity: Entity = {"PartitionKey": pk, "RowKey": rk, **{k: values.get(k, 0) + delta.get(k, 0) for k in values}}
+        row = CounterRow(partition=pk, row=rk, **{k: values.get(k, 0) + delta.get(k, 0) for k in values})
+        entity = row.entity()
         return Write("insert", entity) if etag is None else Write("update", entity, etag=etag, replace=True)
 
     def written(self, write: Write, etag: str | None) -> None:
@@ -156,6 +200,7 @@ def _digest(payload: dict[str, Any]) -> str:
 class Outbox:
     def __init__(self, table: Table, *, now: Callable[[], datetime], clock: Callable[[], float] = time.monotonic) -> None:
         self._table = table
+        self._records = Rows(table, RecordRow)
         self._now = now
         self._counts = _Counts(table, clock)
 
@@ -166,17 +211,17 @@ class Outbox:
         so the new one stays pending)."""
         pk, rk = ref.partition, f"{kind}|{key}"
         digest = _digest(payload)
-        entity = {
-            "PartitionKey": pk,
-            "RowKey": rk,
-            "Payload": json.dumps(payload),
-            "Digest": digest,
-            "State": RecordState.pending.value,
-            "ExternalId": "",
-            "Attempts": 0,
-            "LastError": "",
-            "UpdatedAt": self._now(),
-        }
+        entity = RecordRow(
+            partition=pk,
+            row=rk,
+            payload=json.dumps(payload),
+            digest=digest,
+            state=RecordState.pending,
+            external_id="",
+            attempts=0,
+            last_error="",
+            updated_at=self._now(),
+        ).entity()
         # Same-key writers race here (a client retrying while its first POST is still running, two platform
         # workers), and writers of other keys race for a counter shard: a lost race is not the client's
         # precondition, so read again and decide again; only after CONTENDED_TRIES losses is it a 409 the client
@@ -191,19 +236,19 @@ class Outbox:
                 return Put("created", self._counts.total(shards, new))
             except (Conflict, PreconditionFailed):
                 self._counts.lost(counted)  # the record exists, or another writer changed or created our shard
-            found = self._table.find(pk, rk)
+            found = self._records.find(pk, rk)
             if found is None:
                 continue  # the race was for the counter shard (or the record was deleted in between)
             current, etag = found
-            if current["Digest"] == digest:
+            if current.digest == digest:
                 return Put("unchanged", self._counts.total(shards))
-            if not updatable and current["State"] in (RecordState.synced.value, RecordState.inflight.value):
+            if not updatable and current.state in (RecordState.synced, RecordState.inflight):
                 raise Conflict(
                     f"{kind} {key} was already delivered; changes to delivered records need an update "
                     f"operation, not a new push."
                 ) from None
-            keep = {"ExternalId": current.get("ExternalId", "")} if updatable else {}
-            moved = _delta(current["State"], RecordState.pending.value)
+            keep = {"ExternalId": current.external_id or ""} if updatable else {}
+            moved = _delta(current.state.value if current.state else None, RecordState.pending.value)
             writes = [Write("update", {**entity, **keep}, etag=etag, replace=True)]
             if moved:
                 writes.append(self._counts.change(pk, moved, shards))
@@ -217,34 +262,21 @@ class Outbox:
         raise Conflict(f"{kind} {key} is being written by other requests at the same moment; retry.", reason="contended")
 
     def due(self, ref: IntegrationRef, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
-        for e, etag in self._table.query_versioned(
+        for row, etag in self._records.query_versioned(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State ne 'synced'",
             parameters={"pk": ref.partition, "lo": f"{kind}|", "hi": f"{kind}|~"},
         ):
-            record = self._record(e, etag)
+            record = row.record(etag)
             if record.attempts < max_attempts:
                 yield record
 
     def delivered(self, ref: IntegrationRef, kind: str) -> Iterator[OutboxRecord]:
         """Every record of `kind` the provider has (synced): one range read of the integration's partition."""
-        for e, etag in self._table.query_versioned(
+        for row, etag in self._records.query_versioned(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State eq 'synced'",
             parameters={"pk": ref.partition, "lo": f"{kind}|", "hi": f"{kind}|~"},
         ):
-            yield self._record(e, etag)
-
-    def _record(self, e: dict[str, Any], etag: str = "") -> OutboxRecord:
-        kind, key = e["RowKey"].split("|", 1)
-        return OutboxRecord(
-            kind,
-            key,
-            json.loads(e["Payload"]),
-            RecordState(e["State"]),
-            e["ExternalId"] or None,
-            int(e["Attempts"]),
-            e["LastError"],
-            etag,
-        )
+            yield row.record(etag)
 
     def mark_if_unchanged(
         self,
@@ -388,41 +420,29 @@ class Outbox:
         drop_payload: bool = False,
     ) -> dict[str, Any]:
         """The columns a delivery outcome changes (a MERGE leaves payload and digest alone)."""
-        entity: dict[str, Any] = {
-            "PartitionKey": pk,
-            "RowKey": f"{record.kind}|{record.key}",
-            "State": state.value,
-            "UpdatedAt": self._now(),
-            "LastError": error[:1000],
-        }
-        if external_id:
-            entity["ExternalId"] = external_id
-        if attempt:
-            entity["Attempts"] = record.attempts + 1
-        if drop_payload and state == RecordState.synced:
-            entity["Payload"] = DROPPED
-        return entity
+        return RecordRow(
+            partition=pk,
+            row=f"{record.kind}|{record.key}",
+            state=state,
+            updated_at=self._now(),
+            last_error=error[:1000],
+            external_id=external_id or None,
+            attempts=record.attempts + 1 if attempt else None,
+            payload=DROPPED if drop_payload and state == RecordState.synced else None,
+        ).entity()
 
     def set_external_id(self, ref: IntegrationRef, kind: str, key: str, external_id: str) -> None:
         """Record the provider's id on whatever version the row now holds (only deliveries write this column)."""
-        self._table.merge_many(
-            [
-                {
-                    "PartitionKey": ref.partition,
-                    "RowKey": f"{kind}|{key}",
-                    "ExternalId": external_id,
-                }
-            ]
-        )
+        self._table.merge_many([RecordRow(partition=ref.partition, row=f"{kind}|{key}", external_id=external_id).entity()])
 
     def requeue(self, ref: IntegrationRef, kind: str, key: str) -> bool:
         """Deliver a synced record's last version again (e.g. to restore fields the provider must not own)."""
         pk = ref.partition
-        found = self._table.find(pk, f"{kind}|{key}")
-        if not found or found[0]["State"] != RecordState.synced.value:
+        found = self._records.find(pk, f"{kind}|{key}")
+        if not found or found[0].state != RecordState.synced:
             return False
-        entity, etag = found
-        record = self._record(entity, etag)
+        row, etag = found
+        record = row.record(etag)
         return self.mark_if_unchanged(ref, record, RecordState.pending) is not None
 
     def counts(self, ref: IntegrationRef) -> dict[str, int]:
@@ -440,7 +460,7 @@ class Outbox:
         for _ in range(10):
             found = next(
                 iter(
-                    self._table.query_versioned(
+                    self._records.query_versioned(
                         flt, parameters={"pk": pk, "lo": f"{kind}|", "hi": f"{kind}|~", "id": external_id}
                     )
                 ),
@@ -448,12 +468,12 @@ class Outbox:
             )
             if found is None:
                 return None
-            entity, etag = found
-            key = str(entity["RowKey"]).split("|", 1)[1]
-            if rank(str(entity.get("ProviderStatus") or "")) >= rank(status):
+            row, etag = found
+            key = row.row.split("|", 1)[1]
+            if rank(row.provider_status or "") >= rank(status):
                 return key
             try:
-                self._table.merge({"PartitionKey": pk, "RowKey": entity["RowKey"], "ProviderStatus": status}, etag=etag)
+                self._table.merge(RecordRow(partition=pk, row=row.row, provider_status=status).entity(), etag=etag)
                 return key
             except PreconditionFailed:
                 continue
@@ -463,16 +483,16 @@ class Outbox:
         """A provider's reconciliation file says what became of a record (paid, rejected…): its own columns,
         merged without touching the payload or the delivery state (a concurrent mark sees a new ETag and
         reads again)."""
-        row = {"PartitionKey": ref.partition, "RowKey": f"{kind}|{key}"}
-        self._table.merge_many([{**row, "ProviderStatus": status, "ProviderReference": reference}])
+        row = RecordRow(partition=ref.partition, row=f"{kind}|{key}", provider_status=status, provider_reference=reference)
+        self._table.merge_many([row.entity()])
 
     def provider_status(self, ref: IntegrationRef, kind: str, key: str) -> str | None:
-        found = self._table.find(ref.partition, f"{kind}|{key}")
-        return (str(found[0].get("ProviderStatus") or "") or None) if found else None
+        found = self._records.find(ref.partition, f"{kind}|{key}")
+        return (found[0].provider_status or None) if found else None
 
     def get(self, ref: IntegrationRef, kind: str, key: str) -> OutboxRecord:
         try:
-            e, _ = self._table.get(ref.partition, f"{kind}|{key}")
+            row, _ = self._records.get(ref.partition, f"{kind}|{key}")
         except NotFound:
             raise NotFound(f"No {kind} {key} in the outbox.") from None
-        return self._record(e)
+        return row.record()
