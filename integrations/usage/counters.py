@@ -24,9 +24,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+
+from pydantic import Field
 
 from integrations.documents.ref import IntegrationRef
+from shared.rows import Row, Rows
 from shared.tables import Table
 
 log = logging.getLogger("hub.usage")
@@ -168,14 +170,14 @@ class UsageCounters:
                 dirty, self._dirty = self._dirty, set()
                 self._last_flush = time.monotonic()
                 rows = {key: (self._totals[key][0], replace(self._totals[key][1])) for key in dirty}
-            by_tenant: dict[str, list[dict[str, object]]] = defaultdict(list)
+            by_tenant: dict[str, list[UsageRow]] = defaultdict(list)
             for (tenant, row), (provider, t) in rows.items():
-                by_tenant[tenant].append({"PartitionKey": tenant, "RowKey": row, "Provider": provider, **_values(t)})
+                by_tenant[tenant].append(UsageRow.of(tenant, row, provider, t))
             try:
-                for tenant, entities in by_tenant.items():
-                    self._table.merge_many(entities)
-                    for e in entities:
-                        dirty.discard((tenant, str(e["RowKey"])))
+                for tenant, counted in by_tenant.items():
+                    self._table.merge_many([r.entity() for r in counted])
+                    for r in counted:
+                        dirty.discard((tenant, r.row))
             finally:
                 with self._lock:
                     self._dirty |= dirty  # what was not written goes with the next flush
@@ -196,12 +198,12 @@ class UsageCounters:
         self.flush()
         lo, hi = f"{ref.integration_id}|{start.isoformat()}", f"{ref.integration_id}|{end.isoformat()}|~"
         days: dict[str, DailyUsage] = {}
-        for e in self._table.query(
+        for r in Rows(self._table, UsageRow).query(
             "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": ref.tenant_id, "lo": lo, "hi": hi}
         ):
-            _, day, operation, _shard = e["RowKey"].split("|")
-            usage = days.setdefault(day, DailyUsage(date.fromisoformat(day), e.get("Provider", "")))
-            t = tally_of(e)
+            _, day, operation, _shard = r.row.split("|")
+            usage = days.setdefault(day, DailyUsage(date.fromisoformat(day), r.provider))
+            t = r.tally()
             usage.tally.add(t)
             usage.by_operation.setdefault(operation, Tally()).add(t)
         return [days[d] for d in sorted(days)]
@@ -221,46 +223,56 @@ class UsageCounters:
         lo = f"h|{ref.integration_id}|{(now - timedelta(hours=hours - 1)).strftime('%Y-%m-%dT%H')}"
         hi = f"h|{ref.integration_id}|{now.strftime('%Y-%m-%dT%H')}|~"
         total = Tally()
-        for e in self._table.query(
+        for r in Rows(self._table, UsageRow).query(
             "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": ref.tenant_id, "lo": lo, "hi": hi}
         ):
-            total.add(tally_of(e))
+            total.add(r.tally())
         return total
 
 
-def _values(t: Tally) -> dict[str, object]:
-    return {
-        "Requests": t.requests,
-        "Errors4xx": t.errors_4xx,
-        "Errors5xx": t.errors_5xx,
-        "ErrorsNetwork": t.errors_network,
-        "Throttled": t.throttled,
-        "LatencyMs": float(t.latency_ms),
-        "Units": t.units,
-    }
+class UsageRow(Row):
+    """One counter row: `<integration>|<day>|<operation>|<shard>` (daily) or `h|<integration>|<hour>|…`
+    (hourly), in the tenant's partition. Each instance writes its own shard, so writes never race."""
 
+    provider: str = Field("", alias="Provider")
+    requests: int = Field(0, alias="Requests")
+    errors_4xx: int = Field(0, alias="Errors4xx")
+    errors_5xx: int = Field(0, alias="Errors5xx")
+    errors_network: int = Field(0, alias="ErrorsNetwork")
+    throttled: int = Field(0, alias="Throttled")
+    latency_ms: float = Field(0.0, alias="LatencyMs")
+    units: int | None = Field(None, alias="Units")  # rows from before units: one a request
 
-def tally_of(entity: dict[str, Any]) -> Tally:
-    """A counter row's values as a Tally."""
-    return Tally(
-        int(entity.get("Requests", 0)),
-        int(entity.get("Errors4xx", 0)),
-        int(entity.get("Errors5xx", 0)),
-        int(entity.get("ErrorsNetwork", 0)),
-        int(entity.get("Throttled", 0)),
-        float(entity.get("LatencyMs", 0)),
-        int(entity.get("Units", entity.get("Requests", 0))),  # rows from before units: one a request
-    )
+    @classmethod
+    def of(cls, tenant: str, row: str, provider: str, t: Tally) -> UsageRow:
+        return cls(
+            partition=tenant,
+            row=row,
+            provider=provider,
+            requests=t.requests,
+            errors_4xx=t.errors_4xx,
+            errors_5xx=t.errors_5xx,
+            errors_network=t.errors_network,
+            throttled=t.throttled,
+            latency_ms=float(t.latency_ms),
+            units=t.units,
+        )
+
+    def tally(self) -> Tally:
+        units = self.requests if self.units is None else self.units
+        return Tally(
+            self.requests, self.errors_4xx, self.errors_5xx, self.errors_network, self.throttled, self.latency_ms, units
+        )
 
 
 def tenant_rows(table: Table, tenant_id: str, *, start: date, end: date) -> list[tuple[str, date, str, Tally]]:
     """Every counter row of a tenant in [start, end]: (subject, day, operation, tally), shards not summed."""
     out = []
-    for e in table.query("PartitionKey eq @t", parameters={"t": tenant_id}):
-        if e["RowKey"].startswith("h|"):
+    for r in Rows(table, UsageRow).query("PartitionKey eq @t", parameters={"t": tenant_id}):
+        if r.row.startswith("h|"):
             continue  # hourly rows repeat the daily ones
-        subject, day, operation, _shard = e["RowKey"].split("|")
+        subject, day, operation, _shard = r.row.split("|")
         d = date.fromisoformat(day)
         if start <= d <= end:
-            out.append((subject, d, operation, tally_of(e)))
+            out.append((subject, d, operation, r.tally()))
     return out
