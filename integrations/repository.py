@@ -14,11 +14,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field
 
 from integrations.documents.document import DOCUMENT_ADAPTER, IntegrationDocument
 from integrations.documents.ref import IntegrationRef
 from shared.errors import PayloadTooLarge
+from shared.rows import ChunkedRow, Row
 from shared.tables import Page, Table
 
 CHUNK = 30_000  # characters per string property (UTF-16 worst case stays under 64 KiB)
@@ -40,29 +43,45 @@ class ListFilter:
     status: str | None = None
 
 
+class DocumentRow(ChunkedRow):
+    """The document's JSON in `Body`, `Body1…BodyN`; beside it the columns a listing filters on."""
+
+    default_chunks: ClassVar[int] = 1
+
+    family: str = Field(alias="Family")
+    provider: str = Field(alias="Provider")
+    status: str = Field(alias="Status")
+    version: int = Field(alias="Version")
+
+    @staticmethod
+    def part_name(i: int) -> str:
+        return "Body" if i == 0 else f"Body{i}"
+
+
+class IndexRow(Row):
+    """`PartitionKey = <integration id>`, `RowKey = ""`: whose integration it is."""
+
+    tenant: str = Field(alias="Tenant")
+
+
 def to_entity(document: IntegrationDocument) -> dict[str, Any]:
     body = document.model_dump_json()
     if len(body) > MAX_DOCUMENT_CHARS:
         raise PayloadTooLarge(f"The document is {len(body)} characters; the limit is {MAX_DOCUMENT_CHARS}.")
-    entity: dict[str, Any] = {
-        "PartitionKey": document.tenant_id,
-        "RowKey": document.id,
-        "Family": document.family,
-        "Provider": document.provider,
-        "Status": str(document.status),
-        "Version": document.version,
-        "Chunks": 0,
-    }
-    chunks = [body[i : i + CHUNK] for i in range(0, len(body), CHUNK)] or [""]
-    entity["Chunks"] = len(chunks)
-    for i, part in enumerate(chunks):
-        entity["Body" if i == 0 else f"Body{i}"] = part
-    return entity
+    row = DocumentRow(
+        partition=document.tenant_id,
+        row=document.id,
+        family=document.family,
+        provider=document.provider,
+        status=str(document.status),
+        version=document.version,
+    )
+    row.put_parts([body[i : i + CHUNK] for i in range(0, len(body), CHUNK)] or [""])
+    return row.entity()
 
 
 def from_entity(entity: dict[str, Any]) -> Any:
-    parts = [entity["Body"]] + [entity[f"Body{i}"] for i in range(1, int(entity.get("Chunks", 1)))]
-    return DOCUMENT_ADAPTER.validate_python(json.loads("".join(parts)))
+    return DOCUMENT_ADAPTER.validate_python(json.loads("".join(DocumentRow.model_validate(entity).parts())))
 
 
 class IntegrationRepository:
@@ -79,14 +98,14 @@ class IntegrationRepository:
 
     def insert(self, document: IntegrationDocument) -> str:
         if self._index is not None:  # first: a document is never without its index row (ids are never reused)
-            self._index.upsert({"PartitionKey": document.id, "RowKey": "", "Tenant": document.tenant_id})
+            self._index.upsert(IndexRow(partition=document.id, row="", tenant=document.tenant_id).entity())
         etag = self._table.insert(to_entity(document))
         self._remember(Stored(document, etag))
         return etag
 
     def tenant_of(self, integration_id: str) -> str | None:
         found = self._index.find(integration_id, "") if self._index is not None else None
-        return str(found[0]["Tenant"]) if found else None
+        return IndexRow.model_validate(found[0]).tenant if found else None
 
     def get(self, ref: IntegrationRef) -> Stored:
         entity, etag = self._table.get(ref.tenant_id, ref.integration_id)

@@ -6,8 +6,8 @@ discipline, same error translation: it only maps rows to and from the entity dic
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,31 @@ class Row(BaseModel):
     def entity(self) -> dict[str, Any]:
         # None columns are left out: Table Storage has no null, and a MERGE must not blank a column it omits.
         return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class ChunkedRow(Row):
+    """A row carrying a value longer than one property holds (64 KiB), split over numbered columns beside its
+    declared ones: `Chunks` says how many, `part_name(i)` names each (a column set no static model lists, so
+    the parts are the model's extra fields)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    default_chunks: ClassVar[int] = 0  # what a row written without `Chunks` holds
+
+    chunks: int | None = Field(None, alias="Chunks")
+
+    @staticmethod
+    def part_name(i: int) -> str:
+        return f"Body{i}"
+
+    def put_parts(self, parts: Sequence[str | bytes]) -> None:
+        self.chunks = len(parts)
+        for i, part in enumerate(parts):
+            setattr(self, self.part_name(i), part)
+
+    def parts(self) -> list[Any]:
+        extra = self.model_extra or {}
+        count = self.default_chunks if self.chunks is None else self.chunks
+        return [extra[self.part_name(i)] for i in range(count)]
 
 
 class Rows(Generic[R]):

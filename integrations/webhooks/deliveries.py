@@ -16,13 +16,13 @@ import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
+from shared.rows import ChunkedRow, Rows
 from shared.tables import Page, Table
 
 CHUNK_BYTES = 60 * 1024
@@ -89,50 +89,54 @@ def delivery_id(provider: str, headers: Mapping[str, str], body: bytes, *, salt:
     return "whd_" + digest.hexdigest()[:32]
 
 
+class DeliveryRow(ChunkedRow):
+    """The delivery's record in `Meta` (its status also in `Status`, for a property filter); the raw body in
+    `Body0…BodyN` (binary properties), written once with the row and left alone by every later MERGE."""
+
+    status: DeliveryStatus = Field(alias="Status")
+    meta: str = Field(alias="Meta")
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery, body: bytes | None = None) -> DeliveryRow:
+        row = cls(partition=delivery.ref.partition, row=delivery.id, status=delivery.status, meta=delivery.model_dump_json())
+        if body is not None:
+            row.put_parts([body[i : i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)])
+        return row
+
+    def delivery(self) -> WebhookDelivery:
+        return WebhookDelivery.model_validate_json(self.meta)
+
+
 class WebhookDeliveries:
     def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._table = table
+        self._rows = Rows(table, DeliveryRow)
         self._now = now
-
-    @staticmethod
-    def _entity(delivery: WebhookDelivery, body: bytes | None = None) -> dict[str, Any]:
-        entity: dict[str, Any] = {
-            "PartitionKey": delivery.ref.partition,
-            "RowKey": delivery.id,
-            "Status": delivery.status.value,
-            "Meta": delivery.model_dump_json(),
-        }
-        if body is not None:
-            chunks = [body[i : i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)]
-            entity["Chunks"] = len(chunks)
-            entity.update({f"Body{i}": chunk for i, chunk in enumerate(chunks)})
-        return entity
 
     def store(self, delivery: WebhookDelivery, body: bytes) -> tuple[WebhookDelivery, bool]:
         """(the stored delivery, whether it is new). One insert: the row is whole or absent."""
         try:
-            self._table.insert(self._entity(delivery, body))
+            self._rows.insert(DeliveryRow.of(delivery, body))
             return delivery, True
         except Conflict:
             return self.get(delivery.ref, delivery.id)[0], False
 
-    def _find(self, ref: IntegrationRef, delivery: str) -> tuple[dict[str, Any], str]:
-        found = self._table.find(ref.partition, delivery)
+    def _find(self, ref: IntegrationRef, delivery: str) -> tuple[DeliveryRow, str]:
+        found = self._rows.find(ref.partition, delivery)
         if found is None:
             raise NotFound(f"No webhook delivery {delivery} on this integration.")
         return found
 
     def get(self, ref: IntegrationRef, delivery: str) -> tuple[WebhookDelivery, str]:
-        entity, etag = self._find(ref, delivery)
-        return WebhookDelivery.model_validate_json(entity["Meta"]), etag
+        row, etag = self._find(ref, delivery)
+        return row.delivery(), etag
 
     def body(self, ref: IntegrationRef, delivery: str) -> bytes:
-        entity, _ = self._find(ref, delivery)
-        return b"".join(bytes(entity[f"Body{i}"]) for i in range(int(entity.get("Chunks", 0))))
+        row, _ = self._find(ref, delivery)
+        return b"".join(bytes(part) for part in row.parts())
 
     def _update(self, delivery: WebhookDelivery, etag: str) -> str:
         # MERGE keeps the body properties; the ETag makes each transition one writer's.
-        return self._table.merge(self._entity(delivery), etag=etag)
+        return self._rows.table.merge(DeliveryRow.of(delivery).entity(), etag=etag)
 
     def processed(self, delivery: WebhookDelivery, etag: str, outcomes: list[str]) -> None:
         delivery.status, delivery.processed_at, delivery.outcomes = DeliveryStatus.processed, self._now(), outcomes
@@ -164,7 +168,8 @@ class WebhookDeliveries:
         if status is not None:
             flt += " and Status eq @status"
             params["status"] = status.value
-        page: Page = self._table.page(flt, parameters=params, size=size, continuation=continuation, select=["Meta"])
+        # Only `Meta`: the bodies stay on the server.
+        page: Page = self._rows.table.page(flt, parameters=params, size=size, continuation=continuation, select=["Meta"])
         return [WebhookDelivery.model_validate_json(e["Meta"]) for e in page.items], page.continuation
 
     def claim_replay(self, ref: IntegrationRef, delivery_id: str) -> WebhookDelivery:
