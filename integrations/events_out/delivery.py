@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,7 @@ from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.http import Call, OutboundClient, Policy
 from shared.queues import Queues
 from shared.redaction import REDACTOR
+from shared.rows import Row, Rows
 from shared.tables import Table, Write
 
 log = logging.getLogger("hub.events_out")
@@ -118,22 +119,23 @@ class EventSender:
         if not wanting:
             return 0
         fresh = [_Claimed(endpoint, self._new_delivery(endpoint, event)) for endpoint in wanting]
-        marker = {"PartitionKey": tenant, "RowKey": f"{MARKER}{fresh[0].delivery.message_id}"}
+        marker = MarkerRow(partition=tenant, row=f"{MARKER}{fresh[0].delivery.message_id}", state="running")
         # One marker row per event claims its fan-out: the first run writes each endpoint's row once, with its
         # first attempt's outcome. The same event again (emitted twice upstream, or this message redelivered)
         # finds the marker: done → nothing to send; a run still under way → this message waits for it;
         # a run that stopped (a crash) → the rows are claimed one by one, and only endpoints with no attempt
         # recorded are attempted (those the crash cut off before their row may get the webhook-id twice).
         now = self.now()
-        until = now + timedelta(seconds=TIMEOUT_S * (1 + len(wanting) // FANOUT_CONCURRENCY) + 30)
+        marker.until = now + timedelta(seconds=TIMEOUT_S * (1 + len(wanting) // FANOUT_CONCURRENCY) + 30)
+        markers = Rows(self.log_table, MarkerRow)
         try:
-            marker_etag = self.log_table.insert({**marker, "State": "running", "Until": until})
+            marker_etag = markers.insert(marker)
             claimed, first = fresh, True
         except Conflict:
-            row, marker_etag = self.log_table.get(marker["PartitionKey"], marker["RowKey"])
-            if row.get("State") == "done":
+            found, marker_etag = markers.get(marker.partition, marker.row)
+            if found.state == "done":
                 return 0
-            if row["Until"] > now:  # look again shortly: a run usually ends within a second
+            if found.until is not None and found.until > now:  # look again shortly: a run usually ends within a second
                 self.queues.send(self.fanout_queue, message, delay_s=FANOUT_RECHECK_S)
                 return 0
             claimed, first = self._claim(fresh), False
@@ -157,7 +159,7 @@ class EventSender:
         for c in written:
             self._follow_up(c.endpoint, c.delivery)
         with contextlib.suppress(PreconditionFailed):  # another run recovering the same event finished first
-            self.log_table.replace({**marker, "State": "done", "Until": until}, etag=marker_etag)
+            markers.replace(marker.model_copy(update={"state": "done"}), etag=marker_etag)
         return len(claimed)
 
     def _new_delivery(self, endpoint: EventEndpoint, event: dict[str, Any]) -> EventDelivery:
@@ -232,13 +234,7 @@ class EventSender:
 
     @staticmethod
     def _entity(delivery: EventDelivery) -> dict[str, Any]:
-        return {
-            "PartitionKey": delivery.tenant_id,
-            "RowKey": f"{delivery.endpoint_id}|{delivery.message_id}",
-            "State": delivery.state.value,
-            "CreatedAt": delivery.created_at,
-            "Body": delivery.model_dump_json(),
-        }
+        return LogRow.of(delivery).entity()
 
     def _enqueue(self, delivery: EventDelivery, *, delay_s: int) -> None:
         message = {
@@ -253,10 +249,10 @@ class EventSender:
 
     # --- delivering -----------------------------------------------------------------------------------------
     def _load(self, tenant_id: str, endpoint_id: str, msg: str) -> tuple[EventDelivery, str]:
-        found = self.log_table.find(tenant_id, f"{endpoint_id}|{msg}")
+        found = Rows(self.log_table, LogRow).find(tenant_id, f"{endpoint_id}|{msg}")
         if found is None:
             raise NotFound(f"No delivery {msg} to endpoint {endpoint_id}.")
-        return EventDelivery.model_validate_json(found[0]["Body"]), found[1]
+        return found[0].delivery(), found[1]
 
     def deliver(self, message: dict[str, Any]) -> DeliveryState:
         tenant, endpoint_id, msg = message["tenant_id"], message["endpoint_id"], message["message_id"]
@@ -328,8 +324,8 @@ class EventSender:
         """Sustained failure: no delivery succeeded since the endpoint was created or re-enabled."""
         since = endpoint.disabled_at or endpoint.created_at
         flt, params = _endpoint_range(endpoint.tenant_id, endpoint.id)
-        rows = self.log_table.query(f"{flt} and State eq 'succeeded'", parameters=params)
-        if any(EventDelivery.model_validate_json(r["Body"]).created_at >= since for r in rows):
+        rows = Rows(self.log_table, LogRow).query(f"{flt} and State eq 'succeeded'", parameters=params)
+        if any(r.created_at >= since for r in rows):
             return
         reason = f"every attempt of a delivery failed over {sum(RETRY_DELAYS_S) / 3600:.1f} h and none succeeded"
         disabled = self.endpoints.set_status(endpoint.tenant_id, endpoint.id, EndpointStatus.disabled, reason)
@@ -350,7 +346,7 @@ class EventSender:
         if state is not None:
             flt += " and State eq @state"
             params["state"] = state.value
-        items = [EventDelivery.model_validate_json(r["Body"]) for r in self.log_table.query(flt, parameters=params)]
+        items = [r.delivery() for r in Rows(self.log_table, LogRow).query(flt, parameters=params)]
         return sorted(items, key=lambda d: d.created_at)
 
     def replay(self, tenant_id: str, endpoint_id: str, msg: str) -> EventDelivery:
@@ -374,6 +370,35 @@ class EventSender:
                 self.replay(tenant_id, endpoint_id, delivery.message_id)
                 count += 1
         return count
+
+
+class MarkerRow(Row):
+    """`RowKey = <MARKER><message id>`: one event's fan-out claimed (`running` until `Until`, then `done`)."""
+
+    state: Literal["running", "done"] = Field(alias="State")
+    until: datetime | None = Field(None, alias="Until")
+
+
+class LogRow(Row):
+    """`RowKey = <endpoint>|<message id>`: one event's delivery to one endpoint, with every attempt (in `Body`);
+    its state and creation time also as columns, for the log's filters."""
+
+    state: DeliveryState = Field(alias="State")
+    created_at: datetime = Field(alias="CreatedAt")
+    body: str = Field(alias="Body")
+
+    @classmethod
+    def of(cls, delivery: EventDelivery) -> LogRow:
+        return cls(
+            partition=delivery.tenant_id,
+            row=f"{delivery.endpoint_id}|{delivery.message_id}",
+            state=delivery.state,
+            created_at=delivery.created_at,
+            body=delivery.model_dump_json(),
+        )
+
+    def delivery(self) -> EventDelivery:
+        return EventDelivery.model_validate_json(self.body)
 
 
 @dataclass
