@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 
 from pydantic import Field
@@ -245,24 +245,11 @@ class UsageRow(Row):
 
     @classmethod
     def of(cls, tenant: str, row: str, provider: str, t: Tally) -> UsageRow:
-        return cls(
-            partition=tenant,
-            row=row,
-            provider=provider,
-            requests=t.requests,
-            errors_4xx=t.errors_4xx,
-            errors_5xx=t.errors_5xx,
-            errors_network=t.errors_network,
-            throttled=t.throttled,
-            latency_ms=float(t.latency_ms),
-            units=t.units,
-        )
+        return cls(partition=tenant, row=row, provider=provider, **asdict(t))  # the same names, column by column
 
     def tally(self) -> Tally:
-        units = self.requests if self.units is None else self.units
-        return Tally(
-            self.requests, self.errors_4xx, self.errors_5xx, self.errors_network, self.throttled, self.latency_ms, units
-        )
+        counted = self.model_dump(include={f.name for f in fields(Tally)})
+        return Tally(**{**counted, "units": self.requests if self.units is None else self.units})
 
 
 def tenant_rows(table: Table, tenant_id: str, *, start: date, end: date) -> list[tuple[str, date, str, Tally]]:
