@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -127,7 +128,7 @@ class SocialPages:
 
     # -- posts --------------------------------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def _posts(self) -> Rows[PostRow]:
         return Rows(self.table, PostRow)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from pydantic import BaseModel, Field
 
@@ -56,8 +57,16 @@ class Broadcasts:
     set_secret_ref: Callable[[IntegrationRef, str, str], None]  # slot, secret reference
     leases: Leases
 
+    @cached_property
+    def _broadcasts(self) -> Rows[BroadcastRow]:
+        return Rows(self.table, BroadcastRow)
+
+    @cached_property
+    def _streams(self) -> Rows[StreamRow]:
+        return Rows(self.table, StreamRow)
+
     def get(self, document: IntegrationDocument, key: str) -> BroadcastOut | None:
-        found = Rows(self.table, BroadcastRow).find(document.ref.partition, f"broadcast|{key}")
+        found = self._broadcasts.find(document.ref.partition, f"broadcast|{key}")
         return BroadcastOut.model_validate_json(found[0].body) if found else None
 
     def create(
@@ -90,8 +99,7 @@ class Broadcasts:
         if (existing := self.get(document, key)) is not None:
             return existing, False
         pk = document.ref.partition
-        streams = Rows(self.table, StreamRow)
-        found = streams.find(pk, "stream")
+        found = self._streams.find(pk, "stream")
         if found is None or not document.credentials.stream_key_ref:
             created = adapter.create_stream(f"{document.display_name} (Integration Hub)")
             stored = self.credentials.put(
@@ -105,7 +113,7 @@ class Broadcasts:
                 ingestion=created.ingestion_address,
                 tail=created.stream_name[-4:],
             )
-            streams.upsert(stream)
+            self._streams.upsert(stream)
         else:
             stream = found[0]
         made = broadcast(stream.stream_id)
@@ -118,5 +126,5 @@ class Broadcasts:
             rtmp_url=stream.ingestion,
             stream_key="•" * 8 + stream.tail,
         )
-        Rows(self.table, BroadcastRow).insert(BroadcastRow(partition=pk, row=f"broadcast|{key}", body=out.model_dump_json()))
+        self._broadcasts.insert(BroadcastRow(partition=pk, row=f"broadcast|{key}", body=out.model_dump_json()))
         return out, True

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -102,6 +103,14 @@ class EventSender:
     now: Callable[[], datetime]
     ca_bundle: str | None = None
 
+    @cached_property
+    def _log(self) -> Rows[LogRow]:
+        return Rows(self.log_table, LogRow)
+
+    @cached_property
+    def _markers(self) -> Rows[MarkerRow]:
+        return Rows(self.log_table, MarkerRow)
+
     # --- emitting -------------------------------------------------------------------------------------------
     def publish(self, event: dict[str, Any]) -> None:
         self.queues.send(self.events_queue, event)
@@ -127,12 +136,11 @@ class EventSender:
         # recorded are attempted (those the crash cut off before their row may get the webhook-id twice).
         now = self.now()
         marker.until = now + timedelta(seconds=TIMEOUT_S * (1 + len(wanting) // FANOUT_CONCURRENCY) + 30)
-        markers = Rows(self.log_table, MarkerRow)
         try:
-            marker_etag = markers.insert(marker)
+            marker_etag = self._markers.insert(marker)
             claimed, first = fresh, True
         except Conflict:
-            found, marker_etag = markers.get(marker.partition, marker.row)
+            found, marker_etag = self._markers.get(marker.partition, marker.row)
             if found.state == "done":
                 return 0
             if found.until is not None and found.until > now:  # look again shortly: a run usually ends within a second
@@ -159,7 +167,7 @@ class EventSender:
         for c in written:
             self._follow_up(c.endpoint, c.delivery)
         with contextlib.suppress(PreconditionFailed):  # another run recovering the same event finished first
-            markers.replace(marker.model_copy(update={"state": "done"}), etag=marker_etag)
+            self._markers.replace(marker.model_copy(update={"state": "done"}), etag=marker_etag)
         return len(claimed)
 
     def _new_delivery(self, endpoint: EventEndpoint, event: dict[str, Any]) -> EventDelivery:
@@ -249,7 +257,7 @@ class EventSender:
 
     # --- delivering -----------------------------------------------------------------------------------------
     def _load(self, tenant_id: str, endpoint_id: str, msg: str) -> tuple[EventDelivery, str]:
-        found = Rows(self.log_table, LogRow).find(tenant_id, f"{endpoint_id}|{msg}")
+        found = self._log.find(tenant_id, f"{endpoint_id}|{msg}")
         if found is None:
             raise NotFound(f"No delivery {msg} to endpoint {endpoint_id}.")
         return found[0].delivery(), found[1]
@@ -324,7 +332,7 @@ class EventSender:
         """Sustained failure: no delivery succeeded since the endpoint was created or re-enabled."""
         since = endpoint.disabled_at or endpoint.created_at
         flt, params = _endpoint_range(endpoint.tenant_id, endpoint.id)
-        rows = Rows(self.log_table, LogRow).query(f"{flt} and State eq 'succeeded'", parameters=params)
+        rows = self._log.query(f"{flt} and State eq 'succeeded'", parameters=params)
         if any(r.created_at >= since for r in rows):
             return
         reason = f"every attempt of a delivery failed over {sum(RETRY_DELAYS_S) / 3600:.1f} h and none succeeded"
@@ -346,7 +354,7 @@ class EventSender:
         if state is not None:
             flt += " and State eq @state"
             params["state"] = state.value
-        items = [r.delivery() for r in Rows(self.log_table, LogRow).query(flt, parameters=params)]
+        items = [r.delivery() for r in self._log.query(flt, parameters=params)]
         return sorted(items, key=lambda d: d.created_at)
 
     def replay(self, tenant_id: str, endpoint_id: str, msg: str) -> EventDelivery:

@@ -63,11 +63,14 @@ class DefinitionRow(Row):
     time_zone: str = Field(alias="TimeZone")
     next_run_at: datetime = Field(alias="NextRunAt")
 
+    @staticmethod
+    def keys(ref: IntegrationRef, operation: str) -> tuple[str, str]:
+        return ref.tenant_id, f"{ref.integration_id}|{operation}"
+
     @classmethod
     def of(cls, ref: IntegrationRef, operation: str, cron: str, time_zone: str, at: datetime) -> DefinitionRow:
-        return cls(
-            partition=ref.tenant_id, row=f"{ref.integration_id}|{operation}", cron=cron, time_zone=time_zone, next_run_at=at
-        )
+        pk, rk = cls.keys(ref, operation)
+        return cls(partition=pk, row=rk, cron=cron, time_zone=time_zone, next_run_at=at)
 
     def schedule(self) -> Schedule:
         integration, operation = self.row.split("|", 1)
@@ -88,10 +91,6 @@ class Schedules:
         self._due = Rows(due, DueRow)
         self._now = now
 
-    @staticmethod
-    def _row(ref: IntegrationRef, operation: str) -> tuple[str, str]:
-        return ref.tenant_id, f"{ref.integration_id}|{operation}"
-
     def put(self, ref: IntegrationRef, operation: str, *, cron: str, time_zone: str) -> Schedule:
         check(cron, time_zone)
         self.cancel(ref, operation, missing_ok=True)
@@ -101,7 +100,7 @@ class Schedules:
         return Schedule(ref.tenant_id, ref.integration_id, operation, cron, time_zone, at)
 
     def get(self, ref: IntegrationRef, operation: str) -> Schedule | None:
-        found = self._defs.find(*self._row(ref, operation))
+        found = self._defs.find(*DefinitionRow.keys(ref, operation))
         return found[0].schedule() if found else None
 
     def for_integration(self, ref: IntegrationRef) -> list[Schedule]:
@@ -121,7 +120,7 @@ class Schedules:
             self._due.table.delete("due", DueRow.of(current.next_run_at, ref, operation).row)
         except NotFound:
             pass
-        self._defs.table.delete(*self._row(ref, operation))
+        self._defs.table.delete(*DefinitionRow.keys(ref, operation))
 
     def take_due(self) -> list[Schedule]:
         """Claim every due schedule (ETag-conditional delete) and re-arm it from now."""

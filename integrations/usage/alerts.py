@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -49,6 +50,10 @@ class QuotaAlerts:
     ca_bundle: str | None = None  # the receivers' CA bundle (tests); None: the system's
     publish: Callable[[dict[str, Any]], None] | None = None  # the hub's events: the feed and tenants' endpoints
 
+    @cached_property
+    def _rows(self) -> Rows[AlertRow]:
+        return Rows(self.table, AlertRow)
+
     def save(self, tenant_id: str, settings: AlertSettings) -> AlertSettings:
         if settings.webhook_url:
             try:
@@ -58,11 +63,11 @@ class QuotaAlerts:
         row = AlertRow(
             partition=tenant_id, row=_ROW, webhook_url=settings.webhook_url or "", threshold_pct=settings.threshold_pct
         )
-        Rows(self.table, AlertRow).upsert(row)
+        self._rows.upsert(row)
         return settings
 
     def load(self, tenant_id: str) -> AlertSettings:
-        found = Rows(self.table, AlertRow).find(tenant_id, _ROW)
+        found = self._rows.find(tenant_id, _ROW)
         if not found:
             return AlertSettings(threshold_pct=self.default_pct.get(tenant_id, 80.0))
         return AlertSettings(webhook_url=found[0].webhook_url or None, threshold_pct=found[0].threshold_pct)

@@ -85,6 +85,7 @@ def classify(status: int | None, units: int = 1) -> Tally:
 class UsageCounters:
     def __init__(self, table: Table, *, now: Callable[[], datetime], shard: str | None = None) -> None:
         self._table = table
+        self._rows = Rows(table, UsageRow)
         self._now = now
         self._shard = shard or secrets.token_hex(4)
         # This instance's running totals per shard row: rows of one shard have one writer (this object), so a
@@ -198,7 +199,7 @@ class UsageCounters:
         self.flush()
         lo, hi = f"{ref.integration_id}|{start.isoformat()}", f"{ref.integration_id}|{end.isoformat()}|~"
         days: dict[str, DailyUsage] = {}
-        for r in Rows(self._table, UsageRow).query(
+        for r in self._rows.query(
             "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": ref.tenant_id, "lo": lo, "hi": hi}
         ):
             _, day, operation, _shard = r.row.split("|")
@@ -223,7 +224,7 @@ class UsageCounters:
         lo = f"h|{ref.integration_id}|{(now - timedelta(hours=hours - 1)).strftime('%Y-%m-%dT%H')}"
         hi = f"h|{ref.integration_id}|{now.strftime('%Y-%m-%dT%H')}|~"
         total = Tally()
-        for r in Rows(self._table, UsageRow).query(
+        for r in self._rows.query(
             "PartitionKey eq @t and RowKey ge @lo and RowKey le @hi", parameters={"t": ref.tenant_id, "lo": lo, "hi": hi}
         ):
             total.add(r.tally())

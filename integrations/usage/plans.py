@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from pydantic import Field
 
@@ -40,6 +41,10 @@ class TenantPlans:
     audit: AuditLog
     now: Callable[[], datetime]
 
+    @cached_property
+    def _rows(self) -> Rows[PlanRow]:
+        return Rows(self.table, PlanRow)
+
     def __post_init__(self) -> None:
         self._recent: Memo[str] = Memo(PLAN_RECENT_S)
 
@@ -49,7 +54,7 @@ class TenantPlans:
         return row or self.default_for(tenant_id)
 
     def _row(self, tenant_id: str) -> str | None:
-        found = Rows(self.table, PlanRow).find(tenant_id, _ROW)
+        found = self._rows.find(tenant_id, _ROW)
         return found[0].plan if found else None
 
     def _read(self, tenant_id: str) -> str:
@@ -61,7 +66,7 @@ class TenantPlans:
             raise ValueError(f"unknown plan {plan}")
         before = self._read(tenant_id)
         row = PlanRow(partition=tenant_id, row=_ROW, plan=plan, changed_by=actor, changed_at=self.now())
-        Rows(self.table, PlanRow).upsert(row)
+        self._rows.upsert(row)
         self._recent.forget(tenant_id)
         self.audit.record(tenant_id, actor=actor, action="plan.change", target={"from": before, "to": plan})
         return before, plan

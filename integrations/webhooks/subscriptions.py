@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -110,7 +111,7 @@ class ChangeSubscriptions:
             return False
         return spec.webhook.subscribe == "while_active" or any(op.on_change for op in offered(document, spec.capabilities))
 
-    @property
+    @cached_property
     def _rows(self) -> Rows[SubscriptionRow]:
         return Rows(self.table, SubscriptionRow)
 

@@ -72,12 +72,12 @@ def test_inflight_records_are_looked_up_not_duplicated(admin: ApiClient, fakes: 
     document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     items = reimbursements(5, bad=4)
     for item in items:
-        hub.outbox.put(IntegrationRef(admin.tenant, document.id), "reimbursement", item["key"], item)
+        hub.outbox.put(document.ref, "reimbursement", item["key"], item)
     adapter = hub.adapter_for(document)
     # a crash after the ledger accepted RB-0000 but before we recorded it: the row stays inflight
     adapter.export_reimbursement(items[0])
-    record = hub.outbox.get(IntegrationRef(admin.tenant, document.id), "reimbursement", "RB-0000")
-    hub.outbox.mark_many(IntegrationRef(admin.tenant, document.id), [(record, RecordState.inflight, None, "")])
+    record = hub.outbox.get(document.ref, "reimbursement", "RB-0000")
+    hub.outbox.mark_many(document.ref, [(record, RecordState.inflight, None, "")])
     progress = export_reimbursements(
         adapter,
         hub.outbox,
