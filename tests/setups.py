@@ -170,17 +170,18 @@ def active_dynamics(admin: ApiClient, fake: Any, body: dict[str, Any]) -> tuple[
     return doc, path
 
 
+XLEDGER = {  # seed 002: Xledger exporting reimbursements, in draft
+    "family": "accounting",
+    "provider": "xledger",
+    "display_name": "Xledger",
+    "capabilities": {"invoice_sync": False, "reimbursement_export": True},
+    "config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"travel": "7140"}},
+}
+
+
 def active_xledger(admin: ApiClient) -> tuple[dict[str, Any], str]:
     """An active Xledger integration exporting reimbursements (seed 002) against the keyed fake: (document, path)."""
-    doc = admin.create(
-        {
-            "family": "accounting",
-            "provider": "xledger",
-            "display_name": "Xledger",
-            "capabilities": {"invoice_sync": False, "reimbursement_export": True},
-            "config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"travel": "7140"}},
-        }
-    )
+    doc = admin.create(XLEDGER)
     path = f"{admin.integrations}/{doc['id']}"
     admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
     assert admin.post(f"{path}:validate").json()["result"]["passed"]

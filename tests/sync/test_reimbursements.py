@@ -9,7 +9,7 @@ from devfakes.launcher import Fakes
 from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import FAST_QUEUES, ApiClient
-from tests.setups import active_xledger
+from tests.setups import XLEDGER, active_xledger
 from tools.runner import LocalRunner
 
 
@@ -59,15 +59,7 @@ def test_inflight_records_are_looked_up_not_duplicated(admin: ApiClient, fakes: 
     from integrations.sync.operations import export_reimbursements
     from integrations.sync.outbox import RecordState
 
-    doc = admin.create(
-        {
-            "family": "accounting",
-            "provider": "xledger",
-            "display_name": "Xledger",
-            "capabilities": {"invoice_sync": False, "reimbursement_export": True},
-            "config": {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"travel": "7140"}},
-        }
-    )
+    doc = admin.create(XLEDGER)
     admin.request("PUT", f"{admin.integrations}/{doc['id']}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
     document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
     items = reimbursements(5, bad=4)
