@@ -125,13 +125,3 @@ class _CountingTable:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)
-
-
-if __name__ == "__main__":
-    import logging
-
-    from tools import azurite
-
-    logging.disable(logging.WARNING)
-    with azurite.start(in_memory=True) as store:
-        print(run(store.connection_string))

@@ -91,13 +91,3 @@ def run(conn: str) -> dict[str, object]:
         "target": "≤ 1.3",
         "notes": "marker row, POSTs 8 at once, half the outcomes written while the rest post; receiver in its own process",
     }
-
-
-if __name__ == "__main__":
-    import logging
-
-    from tools import azurite
-
-    logging.disable(logging.WARNING)
-    with azurite.start(in_memory=True) as store:
-        print(run(store.connection_string))

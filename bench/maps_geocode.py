@@ -79,14 +79,3 @@ def run(conn: str) -> list[dict[str, object]]:
             "notes": "budget in blocks, rate window shared by instances, usage counted, result kept",
         },
     ]
-
-
-if __name__ == "__main__":
-    import logging
-
-    from tools import azurite
-
-    logging.disable(logging.WARNING)
-    with azurite.start(in_memory=True) as store:
-        for row in run(store.connection_string):
-            print(row)

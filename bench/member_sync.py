@@ -79,13 +79,3 @@ def run(conn: str) -> dict[str, object]:
         }
     finally:
         fakes.stop()
-
-
-if __name__ == "__main__":
-    import logging
-
-    from tools import azurite
-
-    logging.disable(logging.WARNING)
-    with azurite.start(in_memory=True) as store:
-        print(run(store.connection_string))

@@ -138,14 +138,3 @@ def _row(name: str, baseline: float, measured: float, target: str, unit: str) ->
         "target": target,
         "notes": "servers in their own processes",
     }
-
-
-if __name__ == "__main__":
-    import logging
-
-    from tools import azurite
-
-    logging.disable(logging.WARNING)
-    with azurite.start(in_memory=True) as store:
-        for row in run(store.connection_string):
-            print(row)

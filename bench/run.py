@@ -1,43 +1,41 @@
-"""`./hub bench`: every benchmark against one Azurite; prints a Markdown table of ratios (same-run baselines)."""
+"""`./hub bench [name …]`: the benchmarks (all, or the named ones: `./hub bench request_path`) against one
+Azurite; prints a Markdown table of ratios (same-run baselines)."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 from tools import azurite
 
+# In the README table's order.
+BENCHMARKS = (
+    "sync_push",
+    "outbound_overhead",
+    "secrets_and_tokens",
+    "api_auth_overhead",
+    "request_path",
+    "member_sync",
+    "calendar_pull",
+    "webhook_ingest",
+    "event_fanout",
+    "maps_geocode",
+    "recipe_import",
+)
 
-def main() -> int:
+
+def main(names: list[str]) -> int:
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
     logging.disable(logging.WARNING)
-    from bench import (
-        api_auth_overhead,
-        calendar_pull,
-        event_fanout,
-        maps_geocode,
-        member_sync,
-        outbound_overhead,
-        recipe_import,
-        request_path,
-        secrets_and_tokens,
-        sync_push,
-        webhook_ingest,
-    )
-
     rows: list[dict[str, object]] = []
     with azurite.start(in_memory=True) as store:
-        conn = store.connection_string
-        rows.append(sync_push.run(conn))
-        rows.append(outbound_overhead.run(conn))
-        rows += secrets_and_tokens.run(conn)
-        rows.append(api_auth_overhead.run(conn))
-        rows += request_path.run(conn)
-        rows.append(member_sync.run(conn))
-        rows += calendar_pull.run(conn)
-        rows += webhook_ingest.run(conn)
-        rows.append(event_fanout.run(conn))
-        rows += maps_geocode.run(conn)
-        rows += recipe_import.run(conn)
+        for name in [b for b in BENCHMARKS if b in names or not names]:
+            result = importlib.import_module(f"bench.{name}").run(store.connection_string)
+            rows += result if isinstance(result, list) else [result]
     print("| benchmark | baseline | measured | ratio | target | notes |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -46,4 +44,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

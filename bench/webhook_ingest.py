@@ -139,14 +139,3 @@ def run(conn: str) -> list[dict[str, object]]:
             "notes": "a provider's deliveries one at a time",
         },
     ]
-
-
-if __name__ == "__main__":
-    import logging
-
-    from tools import azurite
-
-    logging.disable(logging.WARNING)
-    with azurite.start(in_memory=True) as store:
-        for row in run(store.connection_string):
-            print(row)

@@ -27,7 +27,6 @@ from typing import Any
 
 import anyio
 import requests
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -274,18 +273,14 @@ class GoogleCalendarFake(CalendarFake):
             stored = self._change(event_id, {**event, "id": event_id, "status": event.get("status", "confirmed")})
         return JSONResponse(self._public(stored))
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/oauth/authorize", self.authorize),
-                Route("/oauth/token", self.token, methods=["POST"]),
-                Route("/calendar/v3/calendars/{cal}", self.calendar),
-                Route("/calendar/v3/calendars/{cal}/events", self.list_or_insert, methods=["GET", "POST"]),
-                Route("/calendar/v3/calendars/{cal}/events/watch", self.watch, methods=["POST"]),
-                Route("/calendar/v3/calendars/{cal}/events/{id}", self.one, methods=["GET", "PUT", "DELETE"]),
-                Route("/calendar/v3/channels/stop", self.stop, methods=["POST"]),
-            ]
-        )
+    def api_routes(self) -> list[Route]:
+        return [
+            Route("/calendar/v3/calendars/{cal}", self.calendar),
+            Route("/calendar/v3/calendars/{cal}/events", self.list_or_insert, methods=["GET", "POST"]),
+            Route("/calendar/v3/calendars/{cal}/events/watch", self.watch, methods=["POST"]),
+            Route("/calendar/v3/calendars/{cal}/events/{id}", self.one, methods=["GET", "PUT", "DELETE"]),
+            Route("/calendar/v3/channels/stop", self.stop, methods=["POST"]),
+        ]
 
 
 def _times(start: str, end: str) -> dict[str, Any]:
@@ -507,22 +502,18 @@ class GraphCalendarFake(CalendarFake):
             body["@odata.deltaLink"] = f"{base}?$deltatoken={token}"
         return JSONResponse(body)
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/oauth/authorize", self.authorize),
-                Route("/oauth/token", self.token, methods=["POST"]),
-                Route("/v1.0/me/calendar", self.calendar),
-                Route("/v1.0/me/calendars/{cal}", self.calendar),
-                Route("/v1.0/me/calendar/events", self.create, methods=["POST"]),
-                Route("/v1.0/me/calendars/{cal}/events", self.create, methods=["POST"]),
-                Route("/v1.0/me/events", self.find),
-                Route("/v1.0/me/events/{id}", self.one, methods=["PATCH", "DELETE"]),
-                Route("/v1.0/me/calendarView/delta", self.delta),
-                Route("/v1.0/subscriptions", self.subscribe, methods=["POST"]),
-                Route("/v1.0/subscriptions/{id}", self.subscription, methods=["PATCH", "DELETE"]),
-            ]
-        )
+    def api_routes(self) -> list[Route]:
+        return [
+            Route("/v1.0/me/calendar", self.calendar),
+            Route("/v1.0/me/calendars/{cal}", self.calendar),
+            Route("/v1.0/me/calendar/events", self.create, methods=["POST"]),
+            Route("/v1.0/me/calendars/{cal}/events", self.create, methods=["POST"]),
+            Route("/v1.0/me/events", self.find),
+            Route("/v1.0/me/events/{id}", self.one, methods=["PATCH", "DELETE"]),
+            Route("/v1.0/me/calendarView/delta", self.delta),
+            Route("/v1.0/subscriptions", self.subscribe, methods=["POST"]),
+            Route("/v1.0/subscriptions/{id}", self.subscription, methods=["PATCH", "DELETE"]),
+        ]
 
 
 def _graph_times(start: str, end: str) -> dict[str, Any]:

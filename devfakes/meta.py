@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -301,22 +300,18 @@ class MetaFake(OAuthAccountingFake):
             }
         return comment_id
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/oauth/authorize", self.authorize),
-                Route("/oauth/token", self.token, methods=["POST"]),
-                Route("/graph/me", self.me),
-                Route("/graph/me/accounts", self.accounts),
-                Route("/graph/{page_id:str}", self.page, methods=["GET"]),
-                Route("/graph/{page_id:str}/insights", self.insights),
-                Route("/graph/{post_id:str}/comments", self.post_comments),
-                Route("/graph/{page_id:str}/feed", self.recent, methods=["GET"]),
-                Route("/graph/{page_id:str}/scheduled_posts", self.recent, methods=["GET"]),
-                Route("/graph/{page_id:str}/media", self.recent, methods=["GET"]),
-                Route("/graph/{ig_id:str}/media", self.ig_media, methods=["POST"]),
-                Route("/graph/{ig_id:str}/media_publish", self.ig_publish, methods=["POST"]),
-                Route("/graph/{page_id:str}/{edge:str}", self.publish, methods=["POST"]),
-                Route("/graph/{comment_id:str}", self.comment, methods=["POST", "DELETE"]),
-            ]
-        )
+    def api_routes(self) -> list[Route]:
+        return [
+            Route("/graph/me", self.me),
+            Route("/graph/me/accounts", self.accounts),
+            Route("/graph/{page_id:str}", self.page, methods=["GET"]),
+            Route("/graph/{page_id:str}/insights", self.insights),
+            Route("/graph/{post_id:str}/comments", self.post_comments),
+            Route("/graph/{page_id:str}/feed", self.recent, methods=["GET"]),
+            Route("/graph/{page_id:str}/scheduled_posts", self.recent, methods=["GET"]),
+            Route("/graph/{page_id:str}/media", self.recent, methods=["GET"]),
+            Route("/graph/{ig_id:str}/media", self.ig_media, methods=["POST"]),
+            Route("/graph/{ig_id:str}/media_publish", self.ig_publish, methods=["POST"]),
+            Route("/graph/{page_id:str}/{edge:str}", self.publish, methods=["POST"]),
+            Route("/graph/{comment_id:str}", self.comment, methods=["POST", "DELETE"]),
+        ]

@@ -448,27 +448,28 @@ class OAuthAccountingFake:
         return JSONResponse({"Name": "Svenska Bouleförbundet", "CorporateIdentityNumber": "802000-0000"})
 
     def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/oauth/authorize", self.authorize),
-                Route("/oauth/token", self.token, methods=["POST"]),
-                Route("/xero/connections", self.xero_connections),
-                Route("/xero/api.xro/2.0/Organisation", self.xero_organisation),
-                Route("/xero/api.xro/2.0/Invoices", self.xero_invoices, methods=["GET", "POST"]),
-                Route("/qbo/v3/company/{realm}/invoice", self.qbo_invoice, methods=["POST"]),
-                Route("/qbo/v3/company/{realm}/query", self.qbo_query),
-                Route("/qbo/v3/company/{realm}/reports/TaxSummary", self.qbo_tax_summary),
-                Route("/visma/v2/customerinvoices", self.visma_invoices, methods=["GET", "POST"]),
-                Route("/xero/api.xro/2.0/Payments", self.xero_payments, methods=["GET", "PUT"]),
-                Route("/xero/api.xro/2.0/BankTransactions", self.xero_bank_transactions, methods=["GET", "PUT"]),
-                Route("/qbo/v3/company/{realm}/payment", self.qbo_payment, methods=["POST"]),
-                Route("/qbo/v3/company/{realm}/purchase", self.qbo_purchase, methods=["POST"]),
-                Route("/visma/v2/customerinvoices/{id}/payments", self.visma_invoice_payments, methods=["GET", "POST"]),
-                Route("/visma/v2/vouchers", self.visma_vouchers, methods=["GET", "POST"]),
-                Route("/qbo/v3/company/{realm}/companyinfo/{realm2}", self.qbo_companyinfo),
-                Route("/visma/v2/companysettings", self.visma_settings),
-            ]
-        )
+        """The authorization-code endpoints every OAuth fake serves, then its provider's API."""
+        oauth = [Route("/oauth/authorize", self.authorize), Route("/oauth/token", self.token, methods=["POST"])]
+        return Starlette(routes=[*oauth, *self.api_routes()])
+
+    def api_routes(self) -> list[Route]:
+        return [
+            Route("/xero/connections", self.xero_connections),
+            Route("/xero/api.xro/2.0/Organisation", self.xero_organisation),
+            Route("/xero/api.xro/2.0/Invoices", self.xero_invoices, methods=["GET", "POST"]),
+            Route("/qbo/v3/company/{realm}/invoice", self.qbo_invoice, methods=["POST"]),
+            Route("/qbo/v3/company/{realm}/query", self.qbo_query),
+            Route("/qbo/v3/company/{realm}/reports/TaxSummary", self.qbo_tax_summary),
+            Route("/visma/v2/customerinvoices", self.visma_invoices, methods=["GET", "POST"]),
+            Route("/xero/api.xro/2.0/Payments", self.xero_payments, methods=["GET", "PUT"]),
+            Route("/xero/api.xro/2.0/BankTransactions", self.xero_bank_transactions, methods=["GET", "PUT"]),
+            Route("/qbo/v3/company/{realm}/payment", self.qbo_payment, methods=["POST"]),
+            Route("/qbo/v3/company/{realm}/purchase", self.qbo_purchase, methods=["POST"]),
+            Route("/visma/v2/customerinvoices/{id}/payments", self.visma_invoice_payments, methods=["GET", "POST"]),
+            Route("/visma/v2/vouchers", self.visma_vouchers, methods=["GET", "POST"]),
+            Route("/qbo/v3/company/{realm}/companyinfo/{realm2}", self.qbo_companyinfo),
+            Route("/visma/v2/companysettings", self.visma_settings),
+        ]
 
 
 def urls(name: str, base: str) -> dict[str, str]:

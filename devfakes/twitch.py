@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -217,17 +216,13 @@ class TwitchFake(OAuthAccountingFake):
             sub["status"] = reason
         self._send(sub, "revocation", {})
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/oauth/authorize", self.authorize),
-                Route("/oauth/token", self.token, methods=["POST"]),
-                Route("/helix/users", self.users),
-                Route("/helix/streams/key", self.stream_key_route),
-                Route("/helix/schedule/segment", self.segment, methods=["POST"]),
-                Route("/helix/eventsub/subscriptions", self.eventsub, methods=["GET", "POST", "DELETE"]),
-            ]
-        )
+    def api_routes(self) -> list[Route]:
+        return [
+            Route("/helix/users", self.users),
+            Route("/helix/streams/key", self.stream_key_route),
+            Route("/helix/schedule/segment", self.segment, methods=["POST"]),
+            Route("/helix/eventsub/subscriptions", self.eventsub, methods=["GET", "POST", "DELETE"]),
+        ]
 
 
 def _stamp() -> str:

@@ -16,7 +16,6 @@ from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -203,18 +202,14 @@ class XFake(OAuthAccountingFake):
             }
         return reply_id
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/oauth/authorize", self.authorize),
-                Route("/oauth/token", self.token, methods=["POST"]),
-                Route("/2/users/me", self.me),
-                Route("/2/tweets", self.create_tweet, methods=["POST"]),
-                Route("/2/media/upload", self.upload, methods=["POST"]),
-                Route("/images/{name}", self.image),
-                Route("/2/users/{user_id}/tweets", self.timeline),
-                Route("/2/tweets/search/recent", self.search),
-                Route("/2/tweets/{tweet_id}", self.tweet, methods=["DELETE"]),
-                Route("/2/tweets/{tweet_id}/hidden", self.hide, methods=["PUT"]),
-            ]
-        )
+    def api_routes(self) -> list[Route]:
+        return [
+            Route("/2/users/me", self.me),
+            Route("/2/tweets", self.create_tweet, methods=["POST"]),
+            Route("/2/media/upload", self.upload, methods=["POST"]),
+            Route("/images/{name}", self.image),
+            Route("/2/users/{user_id}/tweets", self.timeline),
+            Route("/2/tweets/search/recent", self.search),
+            Route("/2/tweets/{tweet_id}", self.tweet, methods=["DELETE"]),
+            Route("/2/tweets/{tweet_id}/hidden", self.hide, methods=["PUT"]),
+        ]

@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -80,14 +79,10 @@ class YouTubeFake(OAuthAccountingFake):
             broadcast["boundStreamId"] = q["streamId"]
         return JSONResponse({"id": broadcast["id"], "contentDetails": {"boundStreamId": q["streamId"]}})
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/oauth/authorize", self.authorize),
-                Route("/oauth/token", self.token, methods=["POST"]),
-                Route("/youtube/v3/channels", self.channels),
-                Route("/youtube/v3/liveStreams", self.live_streams, methods=["POST"]),
-                Route("/youtube/v3/liveBroadcasts", self.live_broadcasts, methods=["POST"]),
-                Route("/youtube/v3/liveBroadcasts/bind", self.bind, methods=["POST"]),
-            ]
-        )
+    def api_routes(self) -> list[Route]:
+        return [
+            Route("/youtube/v3/channels", self.channels),
+            Route("/youtube/v3/liveStreams", self.live_streams, methods=["POST"]),
+            Route("/youtube/v3/liveBroadcasts", self.live_broadcasts, methods=["POST"]),
+            Route("/youtube/v3/liveBroadcasts/bind", self.bind, methods=["POST"]),
+        ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 GOOD = {
     "stripe": "sk_test_51GoodKeyForTheFake",
@@ -44,3 +47,24 @@ class KeyedBase:
     def _remember(self, request: Request, header: str, body: dict[str, Any]) -> None:
         if key := request.headers.get(header):
             self.request_ids[f"{request.url.path}|{key}"] = body
+
+
+Fake = TypeVar("Fake", bound=KeyedBase)
+Handler = Callable[[Fake, Request], Awaitable[Response]]
+
+
+def guarded(provider: str, refused: Callable[[Fake, Request], Response | None]) -> Callable[[Handler[Fake]], Handler[Fake]]:
+    """A provider endpoint: the call is counted, and a request the provider would refuse (its credentials) gets the
+    provider's own refusal before the handler runs."""
+
+    def decorate(handler: Handler[Fake]) -> Handler[Fake]:
+        @wraps(handler)
+        async def guarded_handler(fake: Fake, request: Request) -> Response:
+            fake._count(provider)
+            if (answer := refused(fake, request)) is not None:
+                return answer
+            return await handler(fake, request)
+
+        return guarded_handler
+
+    return decorate

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devfakes.keyed.base import GOOD, KeyedBase
+from devfakes.keyed.base import GOOD, KeyedBase, guarded
 
 
 @dataclass
@@ -31,10 +31,8 @@ class MollieFake(KeyedBase):
             return JSONResponse({"status": 401, "title": "Unauthorized Request", "detail": "Missing authentication"}, 401)
         return None
 
+    @guarded("ideal", _mollie_refused)
     async def mollie_payments(self, request: Request) -> Response:
-        self._count("ideal")
-        if refused := self._mollie_refused(request):
-            return refused
         with self.lock:
             if replay := self._replay(request, "idempotency-key"):
                 return JSONResponse(replay, status_code=201)
@@ -59,19 +57,15 @@ class MollieFake(KeyedBase):
             self._remember(request, "idempotency-key", payment)
         return JSONResponse(payment, status_code=201)
 
+    @guarded("ideal", _mollie_refused)
     async def mollie_payment(self, request: Request) -> Response:
-        self._count("ideal")
-        if refused := self._mollie_refused(request):
-            return refused
         payment = self.mollie_store.get(request.path_params["id"])
         if payment is None:
             return JSONResponse({"status": 404, "title": "Not Found", "detail": "No payment exists with token"}, 404)
         return JSONResponse(payment)
 
+    @guarded("ideal", _mollie_refused)
     async def mollie_refund(self, request: Request) -> Response:
-        self._count("ideal")
-        if refused := self._mollie_refused(request):
-            return refused
         with self.lock:
             if replay := self._replay(request, "idempotency-key"):
                 return JSONResponse(replay, status_code=201)

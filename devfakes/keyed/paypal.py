@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devfakes.keyed.base import GOOD, KeyedBase
+from devfakes.keyed.base import GOOD, KeyedBase, guarded
 
 PAYPAL_SIGNING_KEY = b"fake-paypal-certificate-key"  # stands in for PayPal's certificate
 
@@ -43,10 +43,8 @@ class PayPalFake(KeyedBase):
             return JSONResponse({"name": "AUTHENTICATION_FAILURE", "message": "Authentication failed"}, 401)
         return None
 
+    @guarded("paypal", _paypal_refused)
     async def paypal_orders_create(self, request: Request) -> Response:
-        self._count("paypal")
-        if refused := self._paypal_refused(request):
-            return refused
         with self.lock:
             if replay := self._replay(request, "paypal-request-id"):
                 return JSONResponse(replay, status_code=200)
@@ -62,19 +60,15 @@ class PayPalFake(KeyedBase):
             self._remember(request, "paypal-request-id", order)
         return JSONResponse(order, status_code=201)
 
+    @guarded("paypal", _paypal_refused)
     async def paypal_order(self, request: Request) -> Response:
-        self._count("paypal")
-        if refused := self._paypal_refused(request):
-            return refused
         order = self.paypal_orders.get(request.path_params["id"])
         if order is None:
             return JSONResponse({"name": "RESOURCE_NOT_FOUND"}, 404)
         return JSONResponse(order)
 
+    @guarded("paypal", _paypal_refused)
     async def paypal_capture(self, request: Request) -> Response:
-        self._count("paypal")
-        if refused := self._paypal_refused(request):
-            return refused
         with self.lock:
             if replay := self._replay(request, "paypal-request-id"):
                 return JSONResponse(replay, status_code=201)
@@ -87,10 +81,8 @@ class PayPalFake(KeyedBase):
             self._remember(request, "paypal-request-id", order)
         return JSONResponse(order, status_code=201)
 
+    @guarded("paypal", _paypal_refused)
     async def paypal_refund(self, request: Request) -> Response:
-        self._count("paypal")
-        if refused := self._paypal_refused(request):
-            return refused
         with self.lock:
             if replay := self._replay(request, "paypal-request-id"):
                 return JSONResponse(replay, status_code=201)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devfakes.keyed.base import GOOD, KeyedBase
+from devfakes.keyed.base import GOOD, KeyedBase, guarded
 
 RESTRICTED_PERMISSIONS = {"balance", "payment_intents"}  # no refunds, subscriptions, payouts
 
@@ -138,10 +138,8 @@ class StripeFake(KeyedBase):
                 self.stripe_idempotency[key] = (repr(sorted(form.items())), body)
         return JSONResponse(body)
 
+    @guarded("stripe", _stripe_key_ok)
     async def stripe_payment_intents(self, request: Request) -> Response:
-        self._count("stripe")
-        if refused := self._stripe_key_ok(request):
-            return refused
 
         def create(form: dict[str, Any]) -> dict[str, Any] | Response:
             if not str(form.get("amount", "")).isdigit() or int(form["amount"]) < 1:
@@ -176,10 +174,8 @@ class StripeFake(KeyedBase):
         intent = self._stripe_intent(request)
         return intent if isinstance(intent, Response) else JSONResponse(intent)
 
+    @guarded("stripe", _stripe_key_ok)
     async def stripe_refunds_create(self, request: Request) -> Response:
-        self._count("stripe")
-        if refused := self._stripe_key_ok(request):
-            return refused
 
         def create(form: dict[str, Any]) -> dict[str, Any] | Response:
             intent = self.stripe_intents.get(form.get("payment_intent", ""))

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devfakes.keyed.base import GOOD, KeyedBase
+from devfakes.keyed.base import GOOD, KeyedBase, guarded
 
 
 @dataclass
@@ -43,10 +43,8 @@ class TwilioFake(KeyedBase):
             )
         return None
 
+    @guarded("twilio", _twilio_refused)
     async def twilio_messages(self, request: Request) -> Response:
-        self._count("twilio")
-        if refused := self._twilio_refused(request):
-            return refused
         if request.method == "GET":
             q = request.query_params
             found = [m for m in self.twilio_sent if m["to"] == q.get("To")]
@@ -76,17 +74,6 @@ class TwilioFake(KeyedBase):
             return JSONResponse({"code": 20500, "message": "An internal server error has occurred", "status": 502}, 502)
         return JSONResponse(message, status_code=201)
 
+    @guarded("twilio", _twilio_refused)
     async def twilio(self, request: Request) -> Response:
-        self._count("twilio")
-        expected = base64.b64encode(f"{GOOD['twilio_sid']}:{GOOD['twilio']}".encode()).decode()
-        if request.headers.get("authorization") != f"Basic {expected}" or request.path_params["sid"] != GOOD["twilio_sid"]:
-            return JSONResponse(
-                {
-                    "code": 20003,
-                    "message": "Authenticate",
-                    "more_info": "https://www.twilio.com/docs/errors/20003",
-                    "status": 401,
-                },
-                status_code=401,
-            )
         return JSONResponse({"sid": GOOD["twilio_sid"], "status": "active", "type": "Trial"})

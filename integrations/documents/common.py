@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import StrEnum
 from typing import Annotated
 
@@ -40,6 +41,8 @@ class SecretRefParts:
     vault: str | None
 
 
+# Pure and asked on every secret access (a webhook's verification, each resolve): a hub holds few refs.
+@lru_cache(maxsize=4096)
 def parse_secret_ref(value: str) -> SecretRefParts:
     for pattern in (_SHORT_REF, _URL_REF):
         if m := pattern.match(value):

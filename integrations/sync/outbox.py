@@ -293,34 +293,39 @@ class Outbox:
         meanwhile (that version stays pending for the next run)."""
         pk = ref.partition
         entity = self._outcome(pk, record, state, external_id, error, attempt, drop_payload)
-        moved = _delta(record.state.value, state.value)
+        etags = self._transact_counted(
+            pk,
+            [Write("update", entity, etag=record.etag)],
+            _delta(record.state.value, state.value),
+            changed=lambda: self._changed(pk, record),
+            contended=f"{record.kind} {record.key}: its counter is contended; the run retries.",
+        )
+        return None if etags is None else self._as_marked(record, state, external_id, error, attempt, etags[0] or "")
+
+    def _transact_counted(
+        self, pk: str, writes: list[Write], moved: dict[str, int], *, changed: Callable[[], bool], contended: str
+    ) -> list[str | None] | None:
+        """`writes` in one transaction with the counter change `moved`, retried while only the counter shard lost
+        a race; None when a record itself moved on (`changed()`: its ETag check failed) and nothing was written."""
         for _ in range(CONTENDED_TRIES):
-            counted = self._counts.change(pk, moved) if moved else None
+            counted = self._counts.change(pk, moved) if any(moved.values()) else None
             try:
-                etags = self._table.transact([Write("update", entity, etag=record.etag), *([counted] if counted else [])])
+                etags = self._table.transact([*writes, *([counted] if counted else [])])
             except Conflict:
                 if counted is None:
                     raise
                 self._counts.lost(counted)  # another writer created our counter shard first: retry on it
                 continue
             except PreconditionFailed:
-                if counted is None or self._changed(pk, record):
+                if counted is not None:
+                    self._counts.lost(counted)
+                if counted is None or changed():
                     return None
-                self._counts.lost(counted)  # the counter shard moved on: the record is as we read it, retry
-                continue
+                continue  # only the counter shard moved on: the records are as we read them, retry
             if counted:
-                self._counts.written(counted, etags[1])
-            return OutboxRecord(
-                record.kind,
-                record.key,
-                record.payload,
-                state,
-                external_id or record.external_id,
-                entity.get("Attempts", record.attempts),
-                error,
-                etags[0] or "",
-            )
-        raise Conflict(f"{record.kind} {record.key}: its counter is contended; the run retries.", reason="contended")
+                self._counts.written(counted, etags[len(writes)])
+            return etags
+        raise Conflict(contended, reason="contended")
 
     def _changed(self, pk: str, record: OutboxRecord) -> bool:
         found = self._table.find(pk, f"{record.kind}|{record.key}")
@@ -353,31 +358,20 @@ class Outbox:
                 Write("update", self._outcome(pk, r, st, x, e, attempt, drop_payload), etag=r.etag or None)
                 for r, st, x, e in chunk
             ]
-            for _ in range(CONTENDED_TRIES):
-                counted = self._counts.change(pk, moved) if any(moved.values()) else None
-                try:
-                    etags = self._table.transact([*writes, *([counted] if counted else [])])
-                except Conflict:
-                    if counted is None:
-                        raise
-                    self._counts.lost(counted)  # another writer created our counter shard first: retry on it
-                    continue
-                except PreconditionFailed:
-                    if counted is not None:
-                        self._counts.lost(counted)
-                    if counted is not None and not self._any_changed(pk, chunk):
-                        continue  # only the counter shard moved on: retry the chunk
-                    marked += self._one_by_one(ref, chunk, attempt, drop_payload)
-                    break
-                if counted:
-                    self._counts.written(counted, etags[-1])
-                marked += [
-                    self._as_marked(record, state, external_id, error, attempt, etag or "")
-                    for (record, state, external_id, error), etag in zip(chunk, etags, strict=False)
-                ]
-                break
-            else:
-                raise Conflict("outbox counters are contended; the run retries.", reason="contended")
+            etags = self._transact_counted(
+                pk,
+                writes,
+                moved,
+                changed=lambda: self._any_changed(pk, chunk),  # noqa: B023 - called before the loop moves on
+                contended="outbox counters are contended; the run retries.",
+            )
+            if etags is None:
+                marked += self._one_by_one(ref, chunk, attempt, drop_payload)
+                continue
+            marked += [
+                self._as_marked(record, state, external_id, error, attempt, etag or "")
+                for (record, state, external_id, error), etag in zip(chunk, etags, strict=False)
+            ]
         return marked
 
     def _any_changed(self, pk: str, chunk: list[tuple[OutboxRecord, RecordState, str | None, str]]) -> bool:

@@ -32,10 +32,9 @@ from integrations.api.deps import (
 )
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem
 from integrations.webhooks.deliveries import DeliveryStatus, WebhookDelivery
-from integrations.webhooks.receiver import Inbound, Receiver, Unverified
+from integrations.webhooks.receiver import Inbound, Unverified
 from integrations.webhooks.subscriptions import ChangeSubscription
 from shared.errors import NotFound
-from shared.settings import Settings
 
 receivers = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["webhooks"])
@@ -57,7 +56,13 @@ RECEIVER_RESPONSES: Responses = {
 }
 
 
-async def _receive(request: Request, provider: str, integration_id: str, receiver: Receiver, settings: Settings) -> Response:
+async def receive_webhook(
+    request: Request,
+    provider: Provider,
+    integration_id: ReceiverIntegration,
+    receiver: ReceiverDep,
+    settings: SettingsDep,
+) -> Response:
     body = await request.body()  # the exact bytes the sender signed (the edge has bounded them)
     base = settings.public_base_url.rstrip("/")
     query = request.url.query
@@ -81,8 +86,11 @@ async def _receive(request: Request, provider: str, integration_id: str, receive
     return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
 
 
-@receivers.post(
+# One receiver for both methods: a delivery is a POST; Meta's hub.challenge and X's CRC check are GETs.
+receivers.add_api_route(
     "/{provider}/{integration_id}",
+    receive_webhook,
+    methods=["POST"],
     operation_id="receiveWebhook",
     summary="A provider's webhook delivery (authenticated by its signature; stored, then processed from a queue)",
     responses=RECEIVER_RESPONSES,
@@ -93,30 +101,14 @@ async def _receive(request: Request, provider: str, integration_id: str, receive
         }
     },
 )
-async def receive_webhook(
-    request: Request,
-    provider: Provider,
-    integration_id: ReceiverIntegration,
-    receiver: ReceiverDep,
-    settings: SettingsDep,
-) -> Response:
-    return await _receive(request, provider, integration_id, receiver, settings)
-
-
-@receivers.get(
+receivers.add_api_route(
     "/{provider}/{integration_id}",
+    receive_webhook,
+    methods=["GET"],
     operation_id="answerWebhookChallenge",
     summary="A provider's subscription check (Meta's hub.challenge, X's crc_token)",
     responses=RECEIVER_RESPONSES,
 )
-async def answer_challenge(
-    request: Request,
-    provider: Provider,
-    integration_id: ReceiverIntegration,
-    receiver: ReceiverDep,
-    settings: SettingsDep,
-) -> Response:
-    return await _receive(request, provider, integration_id, receiver, settings)
 
 
 @router.get(
