@@ -55,6 +55,8 @@ class Adapter(Generic[D]):
     document class (`AccountingAdapter(Adapter[AccountingIntegration])`), so `self.document.config` is that
     family's typed config."""
 
+    idempotency_key_max = 64  # the longest idempotency key the provider accepts
+
     def __init__(self, ctx: AdapterContext) -> None:
         self.ctx = ctx
         self.spec = ctx.spec
@@ -126,13 +128,19 @@ class Adapter(Generic[D]):
         """Scopes to ask for at consent: the catalog's defaults (providers add what enabled capabilities need)."""
         return list(self.spec.auth.scopes)
 
-    def provider_key(self, kind: str, record: str, *, limit: int = 64) -> str:
+    def provider_key(self, kind: str, record: str) -> str:
         """The idempotency key the provider sees for one of our records. Providers remember keys per account
         or app, and our record keys are only unique within an integration (two tenants, two integrations or two
         payments may each have a refund "R1"), so the key is scoped to (tenant, integration, kind, record) and
-        hashed to a fixed length every provider accepts (Intuit's requestid: 50)."""
+        hashed to a fixed length the provider accepts (`idempotency_key_max`)."""
         scope = "|".join((self.document.tenant_id, self.document.id, kind, record))
-        return f"{kind}-{hashlib.sha256(scope.encode()).hexdigest()}"[:limit]
+        return f"{kind}-{hashlib.sha256(scope.encode()).hexdigest()}"[: self.idempotency_key_max]
+
+    def write_once(self, method: str, path: str, operation: str, key: tuple[str, str], **body: Any) -> Any:
+        """A write the provider must make once, keyed `provider_key(*key)`: a retried create (after a timeout, a
+        crash, a redelivery) is the same create. `body` is the request's `json=` or `data=`; returns the JSON
+        answer."""
+        return self.request(method, path, operation=operation, idempotency_key=self.provider_key(*key), **body).json()
 
     def auth_headers(self, operation: str) -> dict[str, str]:
         kind = self.spec.auth.kind

@@ -54,13 +54,7 @@ class MollieAdapter(PaymentAdapter):
             "method": "ideal",
             "metadata": {"hub_key": request.key},
         }
-        data = self.request(
-            "POST",
-            "/payments",
-            operation="payments.create",
-            json=body,
-            idempotency_key=self.provider_key("pay", request.key),
-        ).json()
+        data = self.write_once("POST", "/payments", "payments.create", ("pay", request.key), json=body)
         return self._payment(data)
 
     def get_payment(self, provider_payment_id: str) -> ProviderPayment:
@@ -72,11 +66,7 @@ class MollieAdapter(PaymentAdapter):
             "description": reason[:140] or "Refund",
             "metadata": {"hub_key": key},
         }
-        data = self.request(
-            "POST",
-            f"/payments/{payment.refundable_ref}/refunds",
-            operation="payments.refund",
-            json=body,
-            idempotency_key=self.provider_key("ref", key),
-        ).json()
+        data = self.write_once(
+            "POST", f"/payments/{payment.refundable_ref}/refunds", "payments.refund", ("ref", key), json=body
+        )
         return ProviderRefund(provider_refund_id=data["id"], status=data["status"])

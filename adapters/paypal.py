@@ -49,13 +49,7 @@ class PayPalAdapter(PaymentAdapter):
         }
         if request.return_url:
             body["application_context"] = {"return_url": request.return_url, "cancel_url": request.return_url}
-        order = self.request(
-            "POST",
-            "/v2/checkout/orders",
-            operation="payments.create",
-            json=body,
-            idempotency_key=self.provider_key("pay", request.key),
-        ).json()
+        order = self.write_once("POST", "/v2/checkout/orders", "payments.create", ("pay", request.key), json=body)
         return self._payment(order)
 
     def verify_webhook_signature(self, question: dict[str, Any]) -> bool:
@@ -68,13 +62,13 @@ class PayPalAdapter(PaymentAdapter):
     def get_payment(self, provider_payment_id: str) -> ProviderPayment:
         order = self.request("GET", f"/v2/checkout/orders/{provider_payment_id}", operation="payments.get").json()
         if order["status"] == "APPROVED":  # the payer approved: capture now (idempotent per order)
-            order = self.request(
+            order = self.write_once(
                 "POST",
                 f"/v2/checkout/orders/{provider_payment_id}/capture",
-                operation="payments.capture",
+                "payments.capture",
+                ("cap", provider_payment_id),
                 json={},
-                idempotency_key=self.provider_key("cap", provider_payment_id),
-            ).json()
+            )
         return self._payment(order)
 
     def refund(self, payment: ProviderPayment, *, key: str, amount_minor: int, currency: str, reason: str) -> ProviderRefund:
@@ -82,11 +76,7 @@ class PayPalAdapter(PaymentAdapter):
             "amount": {"currency_code": currency, "value": decimal_amount(amount_minor, currency)},
             "note_to_payer": reason[:255] or "Refund",
         }
-        data = self.request(
-            "POST",
-            f"/v2/payments/captures/{payment.refundable_ref}/refund",
-            operation="payments.refund",
-            json=body,
-            idempotency_key=self.provider_key("ref", key),
-        ).json()
+        data = self.write_once(
+            "POST", f"/v2/payments/captures/{payment.refundable_ref}/refund", "payments.refund", ("ref", key), json=body
+        )
         return ProviderRefund(provider_refund_id=data["id"], status=data["status"])

@@ -12,10 +12,10 @@ from typing import Any
 
 from adapters.accounting import AccountingAdapter, Expense, Invoice, InvoiceRef, InvoiceStatus, Payment
 
-REQUEST_ID_MAX = 50  # Intuit documents requestid as at most 50 characters
-
 
 class QuickBooksAdapter(AccountingAdapter):
+    idempotency_key_max = 50  # Intuit documents requestid as at most 50 characters
+
     def invoice_body(self, invoice: Invoice) -> dict[str, Any]:
         lines = []
         for line in invoice.lines:
@@ -48,13 +48,9 @@ class QuickBooksAdapter(AccountingAdapter):
 
     def push_invoice(self, invoice: Invoice) -> str:
         self.check_fiscal_year(invoice)
-        data = self.request(
-            "POST",
-            "/invoice",
-            operation="sync.push_invoice",
-            json=self.invoice_body(invoice),
-            idempotency_key=self.provider_key("inv", invoice.key, limit=REQUEST_ID_MAX),
-        ).json()
+        data = self.write_once(
+            "POST", "/invoice", "sync.push_invoice", ("inv", invoice.key), json=self.invoice_body(invoice)
+        )
         return str(data["Invoice"]["Id"])
 
     def find_payment(self, payment: Payment, invoice: InvoiceRef) -> str | None:
@@ -71,13 +67,7 @@ class QuickBooksAdapter(AccountingAdapter):
             "PrivateNote": f"hub:{payment.key}",
             "Line": [{"Amount": payment.amount, "LinkedTxn": [{"TxnId": invoice.external_id, "TxnType": "Invoice"}]}],
         }
-        data = self.request(
-            "POST",
-            "/payment",
-            operation="sync.push_payment",
-            json=body,
-            idempotency_key=self.provider_key("pay", payment.key, limit=REQUEST_ID_MAX),
-        ).json()
+        data = self.write_once("POST", "/payment", "sync.push_payment", ("pay", payment.key), json=body)
         return str(data["Payment"]["Id"])
 
     def find_expense(self, expense: Expense) -> str | None:
@@ -104,13 +94,7 @@ class QuickBooksAdapter(AccountingAdapter):
                 }
             ],
         }
-        data = self.request(
-            "POST",
-            "/purchase",
-            operation="sync.push_expense",
-            json=body,
-            idempotency_key=self.provider_key("exp", expense.key, limit=REQUEST_ID_MAX),
-        ).json()
+        data = self.write_once("POST", "/purchase", "sync.push_expense", ("exp", expense.key), json=body)
         return str(data["Purchase"]["Id"])
 
     # --- the accounting pull: a query on Metadata.LastUpdatedTime, paged by STARTPOSITION/MAXRESULTS ------------

@@ -75,13 +75,7 @@ class StripeAdapter(PaymentAdapter):
             "metadata[hub_key]": request.key,
             "automatic_payment_methods[enabled]": "true",
         }
-        intent = self.request(
-            "POST",
-            "/payment_intents",
-            operation="payments.create",
-            data=form,
-            idempotency_key=self.provider_key("pay", request.key),
-        ).json()
+        intent = self.write_once("POST", "/payment_intents", "payments.create", ("pay", request.key), data=form)
         return self._payment(intent)
 
     def get_payment(self, provider_payment_id: str) -> ProviderPayment:

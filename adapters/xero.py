@@ -80,13 +80,7 @@ class XeroAdapter(AccountingAdapter):
     def push_invoice(self, invoice: Invoice) -> str:
         self.check_fiscal_year(invoice)
         body = self.invoice_body(invoice)
-        data = self.request(
-            "POST",
-            "/Invoices",
-            operation="sync.push_invoice",
-            json=body,
-            idempotency_key=self.provider_key("inv", invoice.key),
-        ).json()
+        data = self.write_once("POST", "/Invoices", "sync.push_invoice", ("inv", invoice.key), json=body)
         return str(data["Invoices"][0]["InvoiceID"])
 
     def _find(self, resource: str, key: str) -> dict[str, Any] | None:
@@ -111,13 +105,7 @@ class XeroAdapter(AccountingAdapter):
                 }
             ]
         }
-        data = self.request(
-            "PUT",
-            "/Payments",
-            operation="sync.push_payment",
-            json=body,
-            idempotency_key=self.provider_key("pay", payment.key),
-        ).json()
+        data = self.write_once("PUT", "/Payments", "sync.push_payment", ("pay", payment.key), json=body)
         return str(data["Payments"][0]["PaymentID"])
 
     def find_expense(self, expense: Expense) -> str | None:
@@ -148,13 +136,7 @@ class XeroAdapter(AccountingAdapter):
                 }
             ]
         }
-        data = self.request(
-            "PUT",
-            "/BankTransactions",
-            operation="sync.push_expense",
-            json=body,
-            idempotency_key=self.provider_key("exp", expense.key),
-        ).json()
+        data = self.write_once("PUT", "/BankTransactions", "sync.push_expense", ("exp", expense.key), json=body)
         return str(data["BankTransactions"][0]["BankTransactionID"])
 
     # --- the accounting pull: invoices changed since the cursor (`If-Modified-Since`, UTC), paged ---------------

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
+import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from devfakes.fortnox import FortnoxFake
 from devfakes.settings import make_settings
 from integrations.documents.document import AccountingIntegration, of_family
 from integrations.wiring import Hub, build_hub, set_hub
+
+Client = TypeVar("Client")
 
 
 def fresh_hub(conn: str, **overrides: object) -> Hub:
@@ -91,3 +96,30 @@ def alternating_medians(a: Callable[[], object], b: Callable[[], object], *, rou
             fn()
             out.append(time.perf_counter() - t)
     return statistics.median(sa), statistics.median(sb)
+
+
+def concurrent(
+    call: Callable[[Client, int], object], make_client: Callable[[], Client], seconds: float, *, clients: int
+) -> tuple[float, float]:
+    """(calls per second, p99 ms) of `clients` threads, each with its own client, calling as fast as they are
+    answered for `seconds`; `call` gets a number unique across the threads (a fresh key per call)."""
+    counter, latencies, lock = itertools.count(), [], threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        mine, session = [], make_client()
+        while time.monotonic() < stop:
+            n = next(counter)
+            t = time.perf_counter()
+            call(session, n)
+            mine.append((time.perf_counter() - t) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(latencies) / (time.monotonic() - started), statistics.quantiles(latencies, n=100)[98]

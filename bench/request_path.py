@@ -9,15 +9,13 @@ both servers in processes of their own (`bench/servers.py`), measured in the sam
 from __future__ import annotations
 
 import statistics
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
 
-from bench.common import fresh_hub, interleaved_p50
+from bench.common import concurrent, fresh_hub, interleaved_p50
 from bench.servers import spawn
 from devfakes.documents import fortnox
 from integrations.auth.principal import Scope
@@ -34,31 +32,20 @@ def server(kind: str, conn: str, prefix: str) -> Iterator[str]:
         yield base
 
 
-def concurrent(call: Callable[[requests.Session], requests.Response], seconds: float) -> tuple[float, float]:
+def load(call: Callable[[requests.Session], requests.Response], seconds: float) -> tuple[float, float]:
     """(requests per second, p99 ms) of CLIENTS threads calling as fast as they get answers for `seconds`."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
 
-    def client() -> None:
-        session, mine = requests.Session(), []
+    def warmed() -> requests.Session:
+        session = requests.Session()
         for _ in range(10):
             call(session)  # warm the connection
-        while time.monotonic() < stop:
-            t = time.perf_counter()
-            r = call(session)
-            mine.append((time.perf_counter() - t) * 1000)
-            assert r.status_code < 300, r.text
-        with lock:
-            latencies.extend(mine)
+        return session
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(latencies) / (time.monotonic() - started), statistics.quantiles(latencies, n=100)[98]
+    def checked(session: requests.Session, _: int) -> None:
+        r = call(session)
+        assert r.status_code < 300, r.text
+
+    return concurrent(checked, warmed, seconds, clients=CLIENTS)
 
 
 def interleaved_concurrent(
@@ -68,7 +55,7 @@ def interleaved_concurrent(
     results: dict[int, list[tuple[float, float]]] = {0: [], 1: []}
     for _ in range(ROUNDS):
         for i, call in enumerate((a, b)):
-            results[i].append(concurrent(call, BURST_S / ROUNDS * 2))
+            results[i].append(load(call, BURST_S / ROUNDS * 2))
     return tuple(  # type: ignore[return-value]
         (statistics.median(t for t, _ in r), statistics.median(p for _, p in r)) for r in (results[0], results[1])
     )

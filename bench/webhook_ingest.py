@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 import statistics
-import threading
 import time
-from collections.abc import Callable
 
 import requests
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient, QueueServiceClient
 
-from bench.common import fresh_hub
+from bench.common import concurrent, fresh_hub
 from bench.request_path import CLIENTS, server
 from integrations.documents.common import LifecycleStatus
 from integrations.service import create_integration, set_credential_ref
@@ -41,31 +38,6 @@ def _payload(n: int) -> bytes:
         "data": {"object": {"id": f"pi_{n:024d}", "object": "payment_intent", "metadata": {"hub_key": f"PAY-{n}"}}},
     }
     return json.dumps(event).encode()
-
-
-def _concurrent(
-    call: Callable[[object, int], None], make_client: Callable[[], object], seconds: float, clients: int = CLIENTS
-) -> tuple[float, float]:
-    counter, latencies, lock = itertools.count(), [], threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def client() -> None:
-        mine, session = [], make_client()
-        while time.monotonic() < stop:
-            n = next(counter)
-            t = time.perf_counter()
-            call(session, n)
-            mine.append((time.perf_counter() - t) * 1000)
-        with lock:
-            latencies.extend(mine)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(latencies) / (time.monotonic() - started), statistics.quantiles(latencies, n=100)[98]
 
 
 def run(conn: str) -> list[dict[str, object]]:
@@ -89,16 +61,16 @@ def run(conn: str) -> list[dict[str, object]]:
     with server("hub", conn, hub.settings.table_prefix) as h:
         url = f"{h}/api/v1/webhooks/stripe/{doc.id}"
 
-        def deliver(session: object, n: int) -> None:
+        def deliver(session: requests.Session, n: int) -> None:
             payload = _payload(n)
             t = str(int(time.time()))
             signature = hmac.new(WHSEC.encode(), t.encode() + b"." + payload, hashlib.sha256).hexdigest()
             headers = {"Stripe-Signature": f"t={t},v1={signature}", "Content-Type": "application/json"}
-            r = session.post(url, data=payload, headers=headers, timeout=30)  # type: ignore[attr-defined]
+            r = session.post(url, data=payload, headers=headers, timeout=30)
             assert r.status_code == 200, r.text
 
-        def send_raw(queue: object, n: int) -> None:
-            queue.send_message(_payload(n))  # type: ignore[attr-defined]
+        def send_raw(queue: QueueClient, n: int) -> None:
+            queue.send_message(_payload(n))
 
         def raw_client() -> QueueClient:  # encoded as the hub's queues are (host.json: base64)
             return QueueServiceClient.from_connection_string(conn).get_queue_client(
@@ -107,9 +79,9 @@ def run(conn: str) -> list[dict[str, object]]:
 
         hub_runs, raw_runs = [], []
         for _ in range(ROUNDS):
-            raw_runs.append(_concurrent(send_raw, raw_client, SECONDS / ROUNDS))
-            hub_runs.append(_concurrent(deliver, requests.Session, SECONDS / ROUNDS))
-        _, single_p99 = _concurrent(deliver, requests.Session, SECONDS / ROUNDS, clients=1)
+            raw_runs.append(concurrent(send_raw, raw_client, SECONDS / ROUNDS, clients=CLIENTS))
+            hub_runs.append(concurrent(deliver, requests.Session, SECONDS / ROUNDS, clients=CLIENTS))
+        _, single_p99 = concurrent(deliver, requests.Session, SECONDS / ROUNDS, clients=1)
     raw_rate, hub_rate = (statistics.median(r for r, _ in runs) for runs in (raw_runs, hub_runs))
     hub_p99 = statistics.median(p for _, p in hub_runs)
     raw_p99 = statistics.median(p for _, p in raw_runs)
