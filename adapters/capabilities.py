@@ -16,7 +16,7 @@ from adapters.calendar import CalendarEvent, EventPage, Watch
 from adapters.crm import ChangePage, RemoteMember
 from adapters.maps import MapImage, Place, Route
 from adapters.social import Comment, ManagedAccount, MetricDay, Post
-from adapters.youtube import Broadcast, LiveStream
+from adapters.streaming import Broadcast, LiveStream
 from canonical.events import CourseEnrollment
 from canonical.messages import Message
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.base import Adapter
 from adapters.calendar import Watch
-from adapters.youtube import Broadcast, LiveStream
+from adapters.streaming import Broadcast, LiveStream
 from integrations.documents.document import StreamingIntegration
 from shared.errors import ProviderError
 

@@ -6,27 +6,12 @@ usage count units, not requests. DVR, auto-start and recording follow the docume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Adapter
+from adapters.streaming import Broadcast, LiveStream
 from integrations.documents.document import StreamingIntegration
 from shared.errors import ProviderError
-
-
-@dataclass(frozen=True)
-class LiveStream:
-    id: str
-    ingestion_address: str
-    stream_name: str  # the stream key: a secret
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    id: str
-    watch_url: str
-    scheduled_start: str
-    privacy: str
 
 
 class YouTubeAdapter(Adapter[StreamingIntegration]):

@@ -13,7 +13,7 @@ from functools import cached_property
 from pydantic import BaseModel, Field
 
 from adapters import capabilities as can
-from adapters.youtube import Broadcast
+from adapters.streaming import Broadcast
 from integrations.credentials import Credentials
 from integrations.documents.document import IntegrationDocument
 from integrations.documents.ref import IntegrationRef
