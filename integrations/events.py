@@ -1,6 +1,7 @@
 """CloudEvents 1.0 (JSON) of what the hub saw happen: the one place their envelope is built.
 
-Every event's `source` is its integration, and its `id` is stable for the fact it reports (consumers dedupe on
+Every event's `source` is its integration (`/tenants/{t}/integrations/{i}`), or its tenant for a tenant-wide
+fact (an API key rotated, a quota alert: `/tenants/{t}`), and its `id` is stable for the fact it reports (consumers dedupe on
 it: delivery is at least once).
 """
 
@@ -32,16 +33,17 @@ def cloud_event(
     kind: str,
     *,
     id: str,
-    ref: IntegrationRef,
+    ref: IntegrationRef | str,
     subject: str,
     data: dict[str, Any],
     time: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON form of an event of type `dev.integration-hub.<kind>` (no `time` member when unknown)."""
+    """The JSON form of an event of type `dev.integration-hub.<kind>` (no `time` member when unknown) about the
+    integration `ref`, or about the tenant whose id `ref` is."""
     event = CloudEvent(
         type=TYPE_PREFIX + kind,
         id=id,
-        source=f"/tenants/{ref.tenant_id}/integrations/{ref.integration_id}",
+        source=f"/tenants/{ref}" if isinstance(ref, str) else f"/tenants/{ref.tenant_id}/integrations/{ref.integration_id}",
         subject=subject,
         time=time,
         data=data,

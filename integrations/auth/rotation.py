@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from integrations.auth.api_keys import ApiKeys, IssuedKey
 from integrations.auth.jwt_tokens import SigningKeys
-from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from shared import telemetry
 from shared.errors import NotFound
@@ -84,7 +83,7 @@ def rotate_due_api_keys(
                 cloud_event(
                     "api_key.rotated",
                     id=f"api-key-rotated:{key_id}:{successor.key_id}",
-                    ref=IntegrationRef(tenant_id, "-"),
+                    ref=tenant_id,
                     subject=f"api-keys/{key_id}",
                     data={
                         "key_id": key_id,

@@ -35,7 +35,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from adapters.webhook_verifiers.standard_webhooks import sign
-from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from integrations.events_out.endpoints import EndpointStatus, EventEndpoint, EventEndpoints
 from shared.egress import EgressRefused, blocked_reason
@@ -86,7 +85,7 @@ def message_id(event: dict[str, Any]) -> str:
 
 
 def tenant_of(event: dict[str, Any]) -> str | None:
-    source = str(event.get("source", ""))  # /tenants/{tenant}/integrations/{integration}
+    source = str(event.get("source", ""))  # /tenants/{tenant}[/integrations/{integration}]
     parts = source.split("/")
     return parts[2] if len(parts) > 2 and parts[1] == "tenants" else None
 
@@ -342,7 +341,7 @@ class EventSender:
             cloud_event(
                 "endpoint.disabled",
                 id=f"endpoint-disabled:{endpoint.id}:{disabled.disabled_at.isoformat() if disabled.disabled_at else ''}",
-                ref=IntegrationRef(endpoint.tenant_id, "-"),
+                ref=endpoint.tenant_id,
                 subject=f"event-endpoints/{endpoint.id}",
                 data={"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
             )

@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from integrations.documents.ref import IntegrationRef
 from integrations.events import cloud_event
 from shared.egress import EgressRefused
 from shared.errors import FieldError, NotFound, ValidationFailed
@@ -81,7 +80,7 @@ class QuotaAlerts:
                 cloud_event(
                     "quota.threshold",
                     id=f"quota:{tenant_id}:{event.get('period')}:{event.get('period_key')}:{event.get('threshold_pct')}",
-                    ref=IntegrationRef(tenant_id, "-"),
+                    ref=tenant_id,
                     subject=f"quota/{event.get('period')}/{event.get('period_key')}",
                     data={k: v for k, v in event.items() if k != "type"},
                 )

@@ -163,6 +163,7 @@ def test_a_key_with_a_rotation_period_is_rotated_by_the_timer_and_its_holder_pic
     assert successor_id and listed[successor_id]["rotation_days"] == 30 and len(listed) == 3  # + the admin's key
     (event,) = take_events(hub, "api_key.rotated")
     assert event["data"]["successor_key_id"] == successor_id and "hubk_" not in str(event)
+    assert event["source"] == f"/tenants/{admin.tenant}"  # a tenant-wide fact: no integration in its source
 
     assert admin.post(pickup).status_code == 403  # another key (even an admin one) cannot take it
     got = holder.post(pickup)
