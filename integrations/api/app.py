@@ -46,6 +46,7 @@ from integrations.api.routes import (
     usage,
     webhooks,
 )
+from integrations.api.routing import without_repeated_summaries
 from integrations.api_versions import HEADER as VERSION_HEADER
 from integrations.api_versions import VERSIONS
 from integrations.wiring import get_hub
@@ -182,7 +183,11 @@ def create_api(
         if app.openapi_schema is None:
             app.openapi_schema = exemplified(
                 _versioned(
-                    document_limits(_alternatives(_path_ordered(_public_marked(problems.document_problems(generate())))))
+                    document_limits(
+                        _alternatives(
+                            _path_ordered(_public_marked(problems.document_problems(without_repeated_summaries(generate()))))
+                        )
+                    )
                 )
             )
         return app.openapi_schema

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
@@ -16,13 +16,14 @@ from canonical.money import Expense, Invoice, Payment, Reimbursement
 from integrations.api.deps import CatalogDep, IntakeDep, LiveDep, OutboxDep, Reader, Ref, Runner, SyncDep, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.routing import api_router
 from integrations.documents.document import AccountingIntegration
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
 from integrations.vat import vat_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
 def require_mapped(document: AccountingIntegration, categories: list[tuple[str, str]]) -> None:
@@ -42,15 +43,9 @@ class InvoiceBatch(BaseModel):
     invoices: list[Invoice] = Field(min_length=1, max_length=500)
 
 
-@router.post(
-    "/outbox/invoices",
-    status_code=202,
-    operation_id="enqueueInvoices",
-    summary="Hand invoices to the hub for delivery by the next push_invoices run",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
+@router.post("/outbox/invoices", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
 def enqueue_invoices(ref: Ref, principal: Writer, intake: IntakeDep, body: InvoiceBatch) -> Any:
+    """Hand invoices to the hub for delivery by the next push_invoices run"""
     document = intake.open(AccountingIntegration, ref, "invoice", "/invoices", "takes no invoices")
     require_mapped(
         document,
@@ -84,15 +79,9 @@ def in_fiscal_year(document: AccountingIntegration, dates: list[tuple[str, date]
         raise ValidationFailed("Some records fall outside the configured fiscal year.", outside[:50])
 
 
-@router.post(
-    "/outbox/payments",
-    status_code=202,
-    operation_id="enqueuePayments",
-    summary="Hand received payments to the hub (delivered against their invoices by push_payments)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
+@router.post("/outbox/payments", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
 def enqueue_payments(ref: Ref, principal: Writer, intake: IntakeDep, body: PaymentRecordBatch) -> Any:
+    """Hand received payments to the hub (delivered against their invoices by push_payments)"""
     document = intake.open(AccountingIntegration, ref, "payment", "/", "does not take these records")
     require_mapped(document, [(f"/payments/{i}/account_category", p.account_category) for i, p in enumerate(body.payments)])
     in_fiscal_year(document, [(f"/payments/{i}/paid_on", p.paid_on) for i, p in enumerate(body.payments)])
@@ -109,15 +98,9 @@ def enqueue_payments(ref: Ref, principal: Writer, intake: IntakeDep, body: Payme
     return accepted(intake.store(document, "payment", body.payments))
 
 
-@router.post(
-    "/outbox/expenses",
-    status_code=202,
-    operation_id="enqueueExpenses",
-    summary="Hand expenses to the hub (booked by push_expenses)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
+@router.post("/outbox/expenses", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
 def enqueue_expenses(ref: Ref, principal: Writer, intake: IntakeDep, body: ExpenseBatch) -> Any:
+    """Hand expenses to the hub (booked by push_expenses)"""
     document = intake.open(AccountingIntegration, ref, "expense", "/", "does not take these records")
     mapped = [(f"/expenses/{i}/category", e.category) for i, e in enumerate(body.expenses)]
     mapped += [(f"/expenses/{i}/paid_from", e.paid_from) for i, e in enumerate(body.expenses)]
@@ -139,21 +122,9 @@ class ReimbursementExport(BaseModel):
     reimbursements: list[Reimbursement] = Field(min_length=1, max_length=500)
 
 
-@router.post(
-    "/reimbursements:export",
-    status_code=202,
-    operation_id="exportReimbursements",
-    summary="Export approved reimbursements to the ledger (seed 002's exportReimbursements)",
-    response_model=SyncRun,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
-def export_reimbursements(
-    ref: Ref,
-    principal: Runner,
-    intake: IntakeDep,
-    sync: SyncDep,
-    body: ReimbursementExport,
-) -> Any:
+@router.post("/reimbursements:export", status_code=202, response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]})
+def export_reimbursements(ref: Ref, principal: Runner, intake: IntakeDep, sync: SyncDep, body: ReimbursementExport) -> Any:
+    """Export approved reimbursements to the ledger (seed 002's exportReimbursements)"""
     document = intake.open(
         AccountingIntegration,
         ref,
@@ -186,13 +157,15 @@ class VatReport(BaseModel):
 
 @router.get(
     "/accounting/vat-report",
-    operation_id="getVatReport",
-    summary="The period's VAT report: the ledger's own where its API has one, else computed from the hub's deliveries",
     response_model=VatReport,
-    responses={**COMMON, 409: {**P, "description": "Not an active accounting integration with vat_reporting on."},
-               422: {**P, "description": "Invalid period."}, 502: {**P, "description": "The ledger refused or failed."}},
-)  # fmt: skip
-async def vat_report_route(
+    responses={
+        **COMMON,
+        409: {**P, "description": "Not an active accounting integration with vat_reporting on."},
+        422: {**P, "description": "Invalid period."},
+        502: {**P, "description": "The ledger refused or failed."},
+    },
+)
+async def get_vat_report(
     ref: Ref,
     principal: Reader,
     catalog: CatalogDep,
@@ -201,6 +174,7 @@ async def vat_report_route(
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
 ) -> Any:
+    """The period's VAT report: the ledger's own where its API has one, else computed from the hub's deliveries"""
     if end < start:
         raise ValidationFailed("The period ends before it starts.", [FieldError("query:to", "is before from")])
 

@@ -15,17 +15,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from adapters import capabilities as can
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.routing import api_router
 from integrations.documents.document import WadaAdamsIntegration
 from shared.errors import FieldError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["adams"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["adams"])
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Time = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 SUBSTANCE_CLASSES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "M1", "M2", "M3", "P1")
@@ -93,28 +94,18 @@ def _sports_known(document: WadaAdamsIntegration, codes: list[str], pointer: str
 
 
 @router.post(
-    "/outbox/adams-whereabouts",
-    status_code=202,
-    operation_id="enqueueWhereabouts",
-    summary="Hand athletes' whereabouts filings to ADAMS (a new version of a quarter updates the filing)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    "/outbox/adams-whereabouts", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
 )
 def enqueue_whereabouts(ref: Ref, principal: Writer, intake: IntakeDep, body: WhereaboutsBatch) -> Any:
+    """Hand athletes' whereabouts filings to ADAMS (a new version of a quarter updates the filing)"""
     document = intake.open(WadaAdamsIntegration, ref, "whereabouts", "/filings", "takes no whereabouts")
     _sports_known(document, [f.sport_code for f in body.filings], "filings")
     return accepted(intake.store(document, "whereabouts", body.filings, updatable=True))
 
 
-@router.post(
-    "/outbox/adams-tues",
-    status_code=202,
-    operation_id="enqueueTues",
-    summary="Hand TUE applications to ADAMS (submitted once each)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
+@router.post("/outbox/adams-tues", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
 def enqueue_tues(ref: Ref, principal: Writer, intake: IntakeDep, body: TueBatch) -> Any:
+    """Hand TUE applications to ADAMS (submitted once each)"""
     document = intake.open(WadaAdamsIntegration, ref, "tue", "/tues", "takes no TUE applications")
     _sports_known(document, [t.sport_code for t in body.tues], "tues")
     return accepted(intake.store(document, "tue", body.tues))
@@ -122,18 +113,18 @@ def enqueue_tues(ref: Ref, principal: Writer, intake: IntakeDep, body: TueBatch)
 
 @router.get(
     "/adams/tues/{key}",
-    operation_id="getTue",
-    summary="A TUE application's status in ADAMS",
     response_model=TueStatus,
-    responses={**COMMON, 409: {**P, "description": "Not an active ADAMS integration with TUE management on."},
-               502: {**P, "description": "ADAMS refused or failed."}},
-)  # fmt: skip
-async def tue(
-    ref: Ref,
-    principal: Reader,
-    live: LiveDep,
-    key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
+    responses={
+        **COMMON,
+        409: {**P, "description": "Not an active ADAMS integration with TUE management on."},
+        502: {**P, "description": "ADAMS refused or failed."},
+    },
+)
+async def get_tue(
+    ref: Ref, principal: Reader, live: LiveDep, key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 ) -> Any:
+    """A TUE application's status in ADAMS"""
+
     def ask(adapter: can.TueSubmissions) -> dict[str, Any] | None:
         return adapter.tue(key)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import AuditDep, Auditor, TenantId
 from integrations.api.problems import COMMON, P
+from integrations.api.routing import api_router
 
-router = APIRouter()
+router = api_router()
 
 
 class AuditEventOut(BaseModel):
@@ -35,8 +36,6 @@ class AuditPage(BaseModel):
 @router.get(
     "/api/v1/tenants/{tenant_id}/audit",
     tags=["audit"],
-    operation_id="listAuditEvents",
-    summary="The tenant's audit trail, newest first",
     response_model=AuditPage,
     responses={
         **COMMON,
@@ -44,7 +43,7 @@ class AuditPage(BaseModel):
         422: {**P, "description": "Invalid query parameter."},
     },
 )
-def audit(
+def list_audit_events(
     tenant_id: TenantId,
     principal: Auditor,
     log: AuditDep,
@@ -53,6 +52,7 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
+    """The tenant's audit trail, newest first"""
     events, nxt = log.query(tenant_id, action=action, integration_id=integration_id, size=limit, continuation=continuation)
     return AuditPage(
         items=[AuditEventOut(**{k: getattr(e, k) for k in AuditEventOut.model_fields}) for e in events], next=nxt

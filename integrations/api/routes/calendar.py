@@ -8,16 +8,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from integrations.api.deps import IntakeDep, Ref, Writer
 from integrations.api.intake import OutboxResult
 from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.api.routing import api_router
 from integrations.documents.common import Slug
 from integrations.documents.document import CalendarIntegration
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
 class CalendarEventIn(BaseModel):
@@ -59,12 +59,11 @@ class CalendarOutboxResult(OutboxResult):
 @router.post(
     "/outbox/calendar-events",
     status_code=202,
-    operation_id="enqueueCalendarEvents",
-    summary="Hand events to a calendar integration (written to the calendar by push_events)",
     response_model=CalendarOutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_calendar_events(ref: Ref, principal: Writer, intake: IntakeDep, body: CalendarEventBatch) -> Any:
+    """Hand events to a calendar integration (written to the calendar by push_events)"""
     document = intake.open(CalendarIntegration, ref, "calendar_event", "/events", "does not write events to the calendar")
     wanted = set(document.config.event_type_filter)
     taken = [e for e in body.events if not wanted or e.event_type in wanted]

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import CallRunnerDep, Reader, Ref, Runner
 from integrations.api.problems import COMMON, PAGED, WRITE, P
+from integrations.api.routing import api_router
 from integrations.calls.operations import CALLS
 from integrations.calls.store import CallStatus, OutboundCall
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["calls"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["calls"])
 KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,80}$"
 CallKey = Annotated[str, Path(pattern=KEY_PATTERN, description="The caller's key for the call.")]
 
@@ -43,8 +44,6 @@ class CallPage(BaseModel):
 
 @router.post(
     "/calls",
-    operation_id="requestCall",
-    summary="Ask for a provider call without waiting for it (queued, run once, its result kept)",
     status_code=202,
     response_model=OutboundCall,
     responses={
@@ -53,13 +52,8 @@ class CallPage(BaseModel):
         409: {**P, "description": "The key was used for another call, or the integration is not active."},
     },
 )
-def request_call(
-    ref: Ref,
-    principal: Runner,
-    runner: CallRunnerDep,
-    body: CallIn,
-    response: Response,
-) -> Any:
+def request_call(ref: Ref, principal: Runner, runner: CallRunnerDep, body: CallIn, response: Response) -> Any:
+    """Ask for a provider call without waiting for it (queued, run once, its result kept)"""
     call, new = runner.request(ref, body.key, body.operation, body.args)
     response.headers["Location"] = f"/api/v1/tenants/{ref.tenant_id}/integrations/{ref.integration_id}/calls/{call.key}"
     if not new:
@@ -67,13 +61,7 @@ def request_call(
     return call
 
 
-@router.get(
-    "/calls",
-    operation_id="listCalls",
-    summary="Calls made through this integration, with their outcome (status=failed: the dead letters)",
-    response_model=CallPage,
-    responses=PAGED,
-)
+@router.get("/calls", response_model=CallPage, responses=PAGED)
 def list_calls(
     ref: Ref,
     principal: Reader,
@@ -82,30 +70,25 @@ def list_calls(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
+    """Calls made through this integration, with their outcome (status=failed: the dead letters)"""
     runner.integrations.get(ref)
     items, nxt = runner.calls.list(ref, status=status, size=limit, continuation=continuation)
     return CallPage(items=items, next=nxt)
 
 
-@router.get(
-    "/calls/{key}",
-    operation_id="getCall",
-    summary="One call: queued, running, succeeded (with the provider's result) or failed (with why)",
-    response_model=OutboundCall,
-    responses=COMMON,
-)
+@router.get("/calls/{key}", response_model=OutboundCall, responses=COMMON)
 def get_call(ref: Ref, key: CallKey, principal: Reader, runner: CallRunnerDep) -> Any:
+    """One call: queued, running, succeeded (with the provider's result) or failed (with why)"""
     runner.integrations.get(ref)
     return runner.calls.get(ref, key)[0]
 
 
 @router.post(
     "/calls/{key}:replay",
-    operation_id="replayCall",
-    summary="Run a failed call again (once: a second replay is a 409)",
     status_code=202,
     response_model=OutboundCall,
     responses={**WRITE, 409: {**P, "description": "The call is not failed, or a replay of it is under way."}},
 )
 def replay_call(ref: Ref, key: CallKey, principal: Runner, runner: CallRunnerDep) -> Any:
+    """Run a failed call again (once: a second replay is a 409)"""
     return runner.replay(ref, key)

@@ -6,17 +6,18 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from integrations.api.deps import ApiVersionDep, Authenticated, ClientsAdmin, KeyAdmin, KeyAdminDep, SecretStoreDep, TenantId
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.routing import api_router
 from integrations.api_versions import LATEST, VERSIONS
 from integrations.auth import rotation
 from integrations.auth.principal import Principal, Scope, expand
 from shared.errors import FieldError, Forbidden, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/api-keys", tags=["api keys"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/api-keys", tags=["api keys"])
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="API key id (the part after `hubk_`).")]
 
 
@@ -92,15 +93,9 @@ def _manageable(principal: Principal, admin: KeyAdmin, tenant_id: str, key_id: s
     _within(principal, admin.keys.scopes_of(key_id, tenant_id=tenant_id), what=what)
 
 
-@router.post(
-    "",
-    status_code=201,
-    operation_id="createApiKey",
-    summary="Issue an API key (shown once)",
-    response_model=IssuedKeyOut,
-    responses=WRITE,
-)
-def create(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyCreate) -> Any:
+@router.post("", status_code=201, response_model=IssuedKeyOut, responses=WRITE)
+def create_api_key(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyCreate) -> Any:
+    """Issue an API key (shown once)"""
     _within(principal, body.scopes, what="Issuing a key")
     if body.expires_at and body.expires_at <= admin.now():
         raise ValidationFailed("The expiry is in the past.", [FieldError("/expires_at", "must be in the future")])
@@ -122,27 +117,21 @@ def create(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep, bod
     return IssuedKeyOut(key_id=issued.key_id, api_key=issued.secret, scopes=issued.scopes)
 
 
-@router.get(
-    "",
-    operation_id="listApiKeys",
-    summary="The tenant's API keys (never their secrets)",
-    response_model=list[KeyOut],
-    responses=COMMON,
-)
-def list_(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep) -> Any:
+@router.get("", response_model=list[KeyOut], responses=COMMON)
+def list_api_keys(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminDep) -> Any:
     # Listing shows no secrets, so it shows every key; `manageable` says which this caller may administer.
+    """The tenant's API keys (never their secrets)"""
     return [{**key, "manageable": not _beyond(principal, key["scopes"])} for key in admin.keys.list(tenant_id)]
 
 
 @router.post(
     "/{key_id}:rotate",
     status_code=201,
-    operation_id="rotateApiKey",
-    summary="Issue a successor; the old key works until the overlap ends",
     response_model=IssuedKeyOut,
     responses={**WRITE, 409: {**P, "description": "The key no longer works (expired, or its overlap has ended)."}},
 )
-def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyRotate) -> Any:
+def rotate_api_key(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyRotate) -> Any:
+    """Issue a successor; the old key works until the overlap ends"""
     _manageable(principal, admin, tenant_id, key_id, what="Rotating a key")
     issued = admin.keys.rotate(key_id, tenant_id=tenant_id, overlap_s=body.overlap_seconds)
     admin.audit.record(
@@ -156,8 +145,6 @@ def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: K
 
 @router.post(
     "/{key_id}:successor",
-    operation_id="pickUpApiKeySuccessor",
-    summary="The successor a scheduled rotation made for this key (once; authenticated with the key itself)",
     response_model=IssuedKeyOut,
     responses={
         **COMMON,
@@ -165,9 +152,10 @@ def rotate(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: K
         404: {**P, "description": "No successor is waiting (none was made yet, or it was picked up)."},
     },
 )
-def pick_up_successor(
+def pick_up_api_key_successor(
     tenant_id: TenantId, key_id: KeyId, principal: Authenticated, admin: KeyAdminDep, store: SecretStoreDep
 ) -> Any:
+    """The successor a scheduled rotation made for this key (once; authenticated with the key itself)"""
     if principal.kind != "api_key" or principal.client_id != key_id or principal.tenant_id != tenant_id:
         raise Forbidden("Only the key itself picks up its successor: call with that key.")
     secret = rotation.pick_up_successor(store, tenant_id, key_id)
@@ -182,14 +170,9 @@ def pick_up_successor(
     return IssuedKeyOut(key_id=successor_id, api_key=secret, scopes=scopes)
 
 
-@router.delete(
-    "/{key_id}",
-    status_code=204,
-    operation_id="revokeApiKey",
-    summary="Revoke an API key (effective on every instance within 30 s)",
-    responses=COMMON,
-)
-def revoke(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep) -> Response:
+@router.delete("/{key_id}", status_code=204, responses=COMMON)
+def revoke_api_key(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep) -> Response:
+    """Revoke an API key (effective on every instance within 30 s)"""
     _manageable(principal, admin, tenant_id, key_id, what="Revoking a key")
     admin.keys.revoke(key_id, tenant_id=tenant_id)
     admin.audit.record(tenant_id, actor=principal.actor, action="api_key.revoke", target={"key_id": key_id})
@@ -201,16 +184,11 @@ class KeyVersion(BaseModel):
     api_version: VersionName = Field(description="The version to pin the key to.", examples=[LATEST])
 
 
-@router.put(
-    "/{key_id}/api-version",
-    status_code=204,
-    operation_id="pinApiKeyVersion",
-    summary="Pin an API key to an API version (try it first per request with the Hub-Api-Version header)",
-    responses=WRITE,
-)
-def pin_version(
+@router.put("/{key_id}/api-version", status_code=204, responses=WRITE)
+def pin_api_key_version(
     tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyVersion
 ) -> Response:
+    """Pin an API key to an API version (try it first per request with the Hub-Api-Version header)"""
     _manageable(principal, admin, tenant_id, key_id, what="Moving a key's API version")
     admin.keys.pin(key_id, tenant_id=tenant_id, api_version=body.api_version)
     admin.audit.record(
@@ -229,16 +207,11 @@ class PublicKeys(BaseModel):
     )
 
 
-@router.put(
-    "/{key_id}/jwks",
-    status_code=204,
-    operation_id="registerClientKeys",
-    summary="Register the public keys of a client's signed M2M assertions (RFC 7523)",
-    responses=WRITE,
-)
-def register_keys(
+@router.put("/{key_id}/jwks", status_code=204, responses=WRITE)
+def register_client_keys(
     tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: PublicKeys
 ) -> Response:
+    """Register the public keys of a client's signed M2M assertions (RFC 7523)"""
     from integrations.auth.assertions import public_key
 
     _manageable(principal, admin, tenant_id, key_id, what="Registering keys on a key")
@@ -265,17 +238,12 @@ class Me(BaseModel):
     api_version: str = Field(description="The API version this request is answered with.")
 
 
-me_router = APIRouter(tags=["api-keys"])
+me_router = api_router(tags=["api-keys"])
 
 
-@me_router.get(
-    "/api/v1/me",
-    operation_id="whoAmI",
-    summary="Who this credential is: its tenant, scopes and API version (the console's first call after sign-in)",
-    response_model=Me,
-    responses={401: COMMON[401], 429: COMMON[429]},
-)
-def me(principal: Authenticated, version: ApiVersionDep) -> Any:
+@me_router.get("/api/v1/me", response_model=Me, responses={401: COMMON[401], 429: COMMON[429]})
+def who_am_i(principal: Authenticated, version: ApiVersionDep) -> Any:
+    """Who this credential is: its tenant, scopes and API version (the console's first call after sign-in)"""
     return Me(
         tenant_id=principal.tenant_id,
         actor=principal.actor,

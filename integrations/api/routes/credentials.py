@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import (
@@ -23,13 +23,14 @@ from integrations.api.deps import (
     SettingsDep,
 )
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.routing import api_router
 from integrations.auth.api_keys import ApiKeys
 from integrations.documents.common import CREDENTIAL_SLOTS
 from integrations.documents.ref import IntegrationRef
 from integrations.service import set_credential_ref
 from shared.errors import BadRequest, FieldError, Unauthorized, ValidationFailed
 
-router = APIRouter(tags=["credentials"])
+router = api_router(tags=["credentials"])
 Slot = Annotated[str, Path(description="Credential slot.", examples=["api_key_ref"])]
 
 
@@ -51,8 +52,6 @@ class StoredCredentialOut(BaseModel):
 
 @router.put(
     "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/credentials/{slot}",
-    operation_id="putCredential",
-    summary="Store a credential (write-only; a new version rotates it)",
     response_model=StoredCredentialOut,
     responses={**WRITE, **CONDITIONAL},
 )
@@ -65,6 +64,7 @@ def put_credential(
     clock: ClockDep,
     body: SecretIntake,
 ) -> Any:
+    """Store a credential (write-only; a new version rotates it)"""
     if slot not in CREDENTIAL_SLOTS:
         raise ValidationFailed(
             "Unknown credential slot.", [FieldError("path:slot", f"must be one of {', '.join(CREDENTIAL_SLOTS)}")]
@@ -94,7 +94,6 @@ class OAuthStart(BaseModel):
 @router.post(
     "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/oauth:start",
     operation_id="startOAuth",
-    summary="Start the provider's OAuth2 authorization-code flow",
     response_model=OAuthStart,
     responses={**COMMON, 400: {**P, "description": "Provider has no authorization-code flow."}},
 )
@@ -109,6 +108,7 @@ def start_oauth(
     settings: SettingsDep,
     response: Response,
 ) -> Any:
+    """Start the provider's OAuth2 authorization-code flow"""
     document = integrations.get(ref).document
     spec = catalog.get(document.provider)
     flow = oauth.start(
@@ -156,8 +156,6 @@ class OAuthDone(BaseModel):
 
 @router.get(
     "/api/v1/oauth/callback",
-    operation_id="oauthCallback",
-    summary="OAuth2 redirect target: verifies state, exchanges the code, stores the refresh token",
     response_model=OAuthDone,
     responses={
         400: {**P, "description": "Invalid, expired or replayed state; or the provider refused."},
@@ -179,6 +177,7 @@ def oauth_callback(
 ) -> Any:
     # No hub credential here: the signed single-use state, and the binding cookie of whoever started the flow,
     # authenticate this redirect.
+    """OAuth2 redirect target: verifies state, exchanges the code, stores the refresh token"""
     cookie = oauth.binding_cookie_of(state)
     claims = oauth.verify_state(state, binding=request.cookies.get(cookie) if cookie else None)
     _starter_still_allowed(api_keys, claims["actor"])

@@ -8,18 +8,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import ClockDep, IfMatch, LiveDep, Reader, Ref, TenantUrlsDep, Writer
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.api.routing import api_router
 from integrations.crm_mapping import FieldMapping, check_mapping
 from integrations.documents.ref import IntegrationRef
 from integrations.service import patch_integration
 from shared.errors import Conflict, NotFound
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/crm", tags=["crm"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/crm", tags=["crm"])
 ObjectName = Annotated[str, Path(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", description="A CRM object's name.")]
 CRM: Responses = {
     409: {**P, "description": "Not a CRM integration with a metadata-capable adapter."},
@@ -57,25 +58,19 @@ def _crm(live: LiveAdapters, ref: IntegrationRef) -> tuple[Any, Any]:
     return document, adapter
 
 
-@router.get(
-    "/objects",
-    operation_id="listCrmObjects",
-    summary="The CRM's objects (for the member and order object dropdowns)",
-    response_model=CrmObjects,
-    responses={**COMMON, **CRM},
-)
-def objects(ref: Ref, principal: Reader, live: LiveDep) -> Any:
+@router.get("/objects", response_model=CrmObjects, responses={**COMMON, **CRM})
+def list_crm_objects(ref: Ref, principal: Reader, live: LiveDep) -> Any:
+    """The CRM's objects (for the member and order object dropdowns)"""
     return CrmObjects(items=[CrmObjectOut(**vars(o)) for o in _crm(live, ref)[1].objects()])
 
 
 @router.get(
     "/objects/{object_name}/fields",
-    operation_id="listCrmFields",
-    summary="An object's fields (for the field-mapping dropdowns)",
     response_model=CrmFields,
     responses={**COMMON, **CRM, 422: {**P, "description": "Invalid object name."}},
 )
-def fields(ref: Ref, object_name: ObjectName, principal: Reader, live: LiveDep) -> Any:
+def list_crm_fields(ref: Ref, object_name: ObjectName, principal: Reader, live: LiveDep) -> Any:
+    """An object's fields (for the field-mapping dropdowns)"""
     _, adapter = _crm(live, ref)
     try:
         found = adapter.fields(object_name)
@@ -104,28 +99,17 @@ def _mapping_of(document: Any) -> FieldMapping:
     return FieldMapping.model_validate({k: getattr(document.config, k) for k in FieldMapping.model_fields})
 
 
-@router.get(
-    "/field-mapping",
-    operation_id="getCrmFieldMapping",
-    summary="The integration's field mapping (canonical member fields → CRM fields, objects and tags)",
-    response_model=FieldMapping,
-    responses={**COMMON, **CRM},
-)
-def get_field_mapping(ref: Ref, principal: Reader, live: LiveDep) -> Any:
+@router.get("/field-mapping", response_model=FieldMapping, responses={**COMMON, **CRM})
+def get_crm_field_mapping(ref: Ref, principal: Reader, live: LiveDep) -> Any:
+    """The integration's field mapping (canonical member fields → CRM fields, objects and tags)"""
     document = live.integrations.get(ref).document
     if document.family != "crm":
         raise Conflict(f"{document.provider} ({document.family}) has no CRM field mapping.", reason="no_crm_metadata")
     return _mapping_of(document)
 
 
-@router.put(
-    "/field-mapping",
-    operation_id="putCrmFieldMapping",
-    summary="Set the field mapping, checked against the CRM's live schema (unknown or read-only fields refused)",
-    response_model=FieldMappingResult,
-    responses={**WRITE, **CRM, **CONDITIONAL},
-)
-async def put_field_mapping(
+@router.put("/field-mapping", response_model=FieldMappingResult, responses={**WRITE, **CRM, **CONDITIONAL})
+async def put_crm_field_mapping(
     ref: Ref,
     principal: Writer,
     live: LiveDep,
@@ -136,6 +120,8 @@ async def put_field_mapping(
     if_match: IfMatch = None,
     dry_run: Annotated[bool, Query(description="Only check the mapping against the CRM.")] = False,
 ) -> Any:
+    """Set the field mapping, checked against the CRM's live schema (unknown or read-only fields refused)"""
+
     def apply() -> Any:  # the CRM's metadata and storage: on a worker thread
         document, adapter = _crm(live, ref)
         warnings = check_mapping(body, adapter.objects, adapter.fields)

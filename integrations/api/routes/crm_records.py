@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
@@ -13,12 +12,13 @@ from canonical.people import Member
 from integrations.api.deps import ApiVersionDep, IntakeDep, MemberWriter, Ref, Writer, any_of
 from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
 from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.api.routing import api_router
 from integrations.auth.principal import Scope
 from integrations.documents.document import CrmIntegration
 from integrations.documents.ref import IntegrationRef
 from shared.errors import FieldError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
 MemberValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
@@ -75,19 +75,12 @@ class MemberBatch(BaseModel):
 @router.post(
     "/outbox/members",
     status_code=202,
-    operation_id="enqueueMembers",
     openapi_extra=any_of(Scope.members_write, Scope.integrations_write),
-    summary="Hand the current state of members to the hub (delivered by the next sync_members run)",
     response_model=OutboxResult,
     responses=WRITE,
 )
-def enqueue_members(
-    ref: Ref,
-    principal: MemberWriter,
-    intake: IntakeDep,
-    body: MemberBatch,
-    version: ApiVersionDep,
-) -> Any:
+def enqueue_members(ref: Ref, principal: MemberWriter, intake: IntakeDep, body: MemberBatch, version: ApiVersionDep) -> Any:
+    """Hand the current state of members to the hub (delivered by the next sync_members run)"""
     document = intake.open(CrmIntegration, ref, "member", "/members", "takes no members")
     if version != "1.0":  # 1.0 took any mapped name (integrations/api_versions.py); its sunset ends that
         body = MemberBatch(members=[canonical_member(i, m) for i, m in enumerate(body.members)])
@@ -131,27 +124,17 @@ def _tags(intake: Intake, ref: IntegrationRef, body: TagBatch, tag_type: str, ca
     return accepted(intake.store(document, "tag", records))
 
 
-@router.post(
-    "/outbox/attendance",
-    status_code=202,
-    operation_id="enqueueAttendance",
-    summary="Event attendance/registration → the member's event tag field in the CRM (push_tags)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
+@router.post("/outbox/attendance", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
 def enqueue_attendance(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
+    """Event attendance/registration → the member's event tag field in the CRM (push_tags)"""
     return _tags(intake, ref, body, "event", "event_attendance")
 
 
 @router.post(
-    "/outbox/course-completions",
-    status_code=202,
-    operation_id="enqueueCourseCompletions",
-    summary="Completed courses → the member's course tag field in the CRM (push_tags)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    "/outbox/course-completions", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
 )
 def enqueue_course_completions(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
+    """Completed courses → the member's course tag field in the CRM (push_tags)"""
     return _tags(intake, ref, body, "course", "course_completion")
 
 
@@ -170,15 +153,9 @@ class OrderBatch(BaseModel):
     orders: list[OrderIn] = Field(min_length=1, max_length=1000)
 
 
-@router.post(
-    "/outbox/orders",
-    status_code=202,
-    operation_id="enqueueOrders",
-    summary="Orders/transactions → records of the CRM's order object (push_orders)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
+@router.post("/outbox/orders", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
 def enqueue_orders(ref: Ref, principal: Writer, intake: IntakeDep, body: OrderBatch) -> Any:
+    """Orders/transactions → records of the CRM's order object (push_orders)"""
     document = intake.open(CrmIntegration, ref, "order", "/orders", "takes no orders")
     if not document.config.order_object:
         raise ValidationFailed(

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from canonical.events import CourseEnrollment
 from integrations.api.deps import IntakeDep, Ref, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import WRITE
+from integrations.api.routing import api_router
 from integrations.documents.document import LmsIntegration
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
 class EnrollmentBatch(BaseModel):
@@ -22,14 +22,8 @@ class EnrollmentBatch(BaseModel):
     enrollments: list[CourseEnrollment] = Field(min_length=1, max_length=1000)
 
 
-@router.post(
-    "/outbox/enrollments",
-    status_code=202,
-    operation_id="enqueueEnrollments",
-    summary="Hand course enrollments to the hub (delivered by export_enrollments_csv)",
-    response_model=OutboxResult,
-    responses=WRITE,
-)
+@router.post("/outbox/enrollments", status_code=202, response_model=OutboxResult, responses=WRITE)
 def enqueue_enrollments(ref: Ref, principal: Writer, intake: IntakeDep, body: EnrollmentBatch) -> Any:
+    """Hand course enrollments to the hub (delivered by export_enrollments_csv)"""
     document = intake.open(LmsIntegration, ref, "enrollment", "/enrollments", "takes no enrollments")
     return accepted(intake.store(document, "enrollment", body.enrollments))

@@ -18,17 +18,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import Admin, EgressDep, EndpointsDep, Reader, SenderDep, TenantId
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.routing import api_router
 from integrations.events_out.delivery import DeliveryState, EventDelivery
 from integrations.events_out.endpoints import EndpointStatus, EventEndpoint
 from shared.egress import EgressPolicy, EgressRefused
 from shared.errors import FieldError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/event-endpoints", tags=["events"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/event-endpoints", tags=["events"])
 EndpointId = Annotated[str, Path(pattern=r"^ep_[0-9a-f]{24}$", description="Event endpoint id.")]
 MessageId = Annotated[str, Path(pattern=r"^msg_[0-9a-f]{24}$", description="A delivery's `webhook-id`.")]
 EVENT_TYPE = r"^[a-z_*]+(\.[a-z_*]+)*$"
@@ -70,17 +71,11 @@ def _checked_url(egress: EgressPolicy, url: str) -> str:
     return url
 
 
-@router.post(
-    "",
-    status_code=201,
-    operation_id="createEventEndpoint",
-    summary="Register an endpoint for the tenant's events (its signing secret is in this response only)",
-    response_model=EndpointCreated,
-    responses=WRITE,
-)
-def create_endpoint(
+@router.post("", status_code=201, response_model=EndpointCreated, responses=WRITE)
+def create_event_endpoint(
     tenant_id: TenantId, principal: Admin, endpoints: EndpointsDep, egress: EgressDep, body: EndpointIn
 ) -> Any:
+    """Register an endpoint for the tenant's events (its signing secret is in this response only)"""
     endpoint, secret = endpoints.create(tenant_id, _checked_url(egress, body.url), body.event_types, body.description)
     return EndpointCreated(endpoint=endpoint, secret=secret)
 
@@ -89,45 +84,33 @@ class EndpointList(BaseModel):
     items: list[EventEndpoint]
 
 
-@router.get(
-    "",
-    operation_id="listEventEndpoints",
-    summary="The tenant's event endpoints",
-    response_model=EndpointList,
-    responses=COMMON,
-)
-def list_endpoints(tenant_id: TenantId, principal: Reader, endpoints: EndpointsDep) -> Any:
+@router.get("", response_model=EndpointList, responses=COMMON)
+def list_event_endpoints(tenant_id: TenantId, principal: Reader, endpoints: EndpointsDep) -> Any:
+    """The tenant's event endpoints"""
     return EndpointList(items=endpoints.of_tenant(tenant_id))
 
 
-@router.delete(
-    "/{endpoint_id}", status_code=204, operation_id="deleteEventEndpoint", summary="Remove an endpoint", responses=COMMON
-)
-def delete_endpoint(tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, endpoints: EndpointsDep) -> Response:
+@router.delete("/{endpoint_id}", status_code=204, responses=COMMON)
+def delete_event_endpoint(
+    tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, endpoints: EndpointsDep
+) -> Response:
+    """Remove an endpoint"""
     endpoints.delete(tenant_id, endpoint_id)
     return Response(status_code=204)
 
 
-@router.post(
-    "/{endpoint_id}:rotate-secret",
-    operation_id="rotateEventEndpointSecret",
-    summary="A new signing secret (shown once); the old one keeps signing beside it for the overlap",
-    response_model=EndpointCreated,
-    responses=WRITE,
-)
-def rotate(tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, endpoints: EndpointsDep, body: RotateIn) -> Any:
+@router.post("/{endpoint_id}:rotate-secret", response_model=EndpointCreated, responses=WRITE)
+def rotate_event_endpoint_secret(
+    tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, endpoints: EndpointsDep, body: RotateIn
+) -> Any:
+    """A new signing secret (shown once); the old one keeps signing beside it for the overlap"""
     endpoint, secret = endpoints.rotate(tenant_id, endpoint_id, timedelta(seconds=body.overlap_seconds))
     return EndpointCreated(endpoint=endpoint, secret=secret)
 
 
-@router.post(
-    "/{endpoint_id}:enable",
-    operation_id="enableEventEndpoint",
-    summary="Re-enable an endpoint the hub disabled after sustained failure",
-    response_model=EventEndpoint,
-    responses=COMMON,
-)
-def enable(tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, endpoints: EndpointsDep) -> Any:
+@router.post("/{endpoint_id}:enable", response_model=EventEndpoint, responses=COMMON)
+def enable_event_endpoint(tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, endpoints: EndpointsDep) -> Any:
+    """Re-enable an endpoint the hub disabled after sustained failure"""
     return endpoints.set_status(tenant_id, endpoint_id, EndpointStatus.enabled, None)
 
 
@@ -137,12 +120,10 @@ class DeliveryList(BaseModel):
 
 @router.get(
     "/{endpoint_id}/deliveries",
-    operation_id="listEventDeliveries",
-    summary="The endpoint's delivery log: each event, its attempts and their answers",
     response_model=DeliveryList,
     responses={**COMMON, 422: {**P, "description": "Invalid query parameter."}},
 )
-def deliveries(
+def list_event_deliveries(
     tenant_id: TenantId,
     endpoint_id: EndpointId,
     principal: Reader,
@@ -150,6 +131,7 @@ def deliveries(
     sender: SenderDep,
     state: Annotated[DeliveryState | None, Query(description="Only deliveries in this state.")] = None,
 ) -> Any:
+    """The endpoint's delivery log: each event, its attempts and their answers"""
     endpoints.get(tenant_id, endpoint_id)
     return DeliveryList(items=sender.log(tenant_id, endpoint_id, state=state))
 
@@ -157,24 +139,19 @@ def deliveries(
 @router.post(
     "/{endpoint_id}/deliveries/{message_id}:replay",
     status_code=202,
-    operation_id="replayEventDelivery",
-    summary="Send one event to the endpoint again (a fresh schedule of attempts, the same webhook-id)",
     response_model=EventDelivery,
     responses={**WRITE, 409: {**P, "description": "The delivery changed meanwhile."}},
 )
-def replay_one(
+def replay_event_delivery(
     tenant_id: TenantId, endpoint_id: EndpointId, message_id: MessageId, principal: Admin, sender: SenderDep
 ) -> Any:
+    """Send one event to the endpoint again (a fresh schedule of attempts, the same webhook-id)"""
     return sender.replay(tenant_id, endpoint_id, message_id)
 
 
-@router.post(
-    "/{endpoint_id}:replay",
-    status_code=202,
-    operation_id="replayEventDeliveriesSince",
-    summary="Send every event delivered to the endpoint since a time again",
-    response_model=Replayed,
-    responses=WRITE,
-)
-def replay_since(tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, sender: SenderDep, body: ReplayIn) -> Any:
+@router.post("/{endpoint_id}:replay", status_code=202, response_model=Replayed, responses=WRITE)
+def replay_event_deliveries_since(
+    tenant_id: TenantId, endpoint_id: EndpointId, principal: Admin, sender: SenderDep, body: ReplayIn
+) -> Any:
+    """Send every event delivered to the endpoint since a time again"""
     return Replayed(replayed=sender.replay_since(tenant_id, endpoint_id, body.since))

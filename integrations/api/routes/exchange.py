@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from adapters.catalog import Catalog
@@ -22,6 +22,7 @@ from integrations.api.deps import (
     demand_for_model,
 )
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.routing import api_router
 from integrations.api.uploads import spool
 from integrations.documents.ref import IntegrationRef
 from integrations.imports.reconcile import export_csv, reconcile, records
@@ -29,7 +30,7 @@ from integrations.repository import IntegrationRepository
 from integrations.sync.operations import delivered_records
 from shared.errors import FieldError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["imports"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["imports"])
 Kind = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$", description="A record kind (invoice, payment, enrollment…).")]
 
 
@@ -42,14 +43,15 @@ def _kind(integrations: IntegrationRepository, catalog: Catalog, ref: Integratio
 
 @router.get(
     "/records/{kind}.csv",
-    operation_id="exportRecordsCsv",
-    summary="The integration's records of a kind as CSV, for a provider without an API (members need members:read)",
     response_class=Response,
     openapi_extra=DATA_READ,
-    responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "key, state, then the record's fields."},
-               422: {**P, "description": "A kind this integration does not deliver."}},
-)  # fmt: skip
-def export_records(
+    responses={
+        **COMMON,
+        200: {"content": {"text/csv": {}}, "description": "key, state, then the record's fields."},
+        422: {**P, "description": "A kind this integration does not deliver."},
+    },
+)
+def export_records_csv(
     ref: Ref,
     kind: Kind,
     principal: DataReader,
@@ -58,6 +60,7 @@ def export_records(
     outbox: OutboxDep,
     state: Annotated[Literal["pending", "delivered"], Query(description="Not yet delivered, or delivered.")] = "pending",
 ) -> Any:
+    """The integration's records of a kind as CSV, for a provider without an API (members need members:read)"""
     demand_for_model(principal, kind, write=False)
     _kind(integrations, catalog, ref, kind, "path:kind")
     body = export_csv(records(outbox, ref, kind, state))
@@ -85,8 +88,6 @@ class ReconciliationReport(BaseModel):
 
 @router.post(
     "/reconciliations",
-    operation_id="reconcileRecords",
-    summary="Apply a provider's reconciliation file (CSV: reference, status[, amount, currency, provider_reference])",
     response_model=ReconciliationReport,
     responses={**WRITE, 422: {**P, "description": "A kind this integration does not deliver, or an unreadable file."}},
 )
@@ -100,6 +101,7 @@ async def reconcile_records(
     record: Annotated[str, Query(pattern=r"^[a-z_]{1,40}$", description="The record kind the file reconciles.")],
     encoding: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Any:
+    """Apply a provider's reconciliation file (CSV: reference, status[, amount, currency, provider_reference])"""
     stream, _, _, charset, _ = await spool(request)
 
     def run() -> ReconciliationReport:

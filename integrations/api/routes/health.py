@@ -5,32 +5,29 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from integrations.api.deps import IntegrationsDep, QueuesDep, SecretStoreDep, SettingsDep
+from integrations.api.routing import api_router
 from integrations.repository import ListFilter
 
-router = APIRouter(prefix="/api/health", tags=["health"])
+router = api_router(prefix="/api/health", tags=["health"])
 
 
 READY_WITHIN_S = 1.5  # probes run side by side; one that has not answered by then is reported, not awaited
 _PROBES = ThreadPoolExecutor(max_workers=6, thread_name_prefix="ready")
 
 
-@router.get("", operation_id="health", summary="Liveness")
+@router.get("")
 async def health() -> dict[str, str]:
     # On the event loop, touching nothing: alive while storage hangs and every worker thread waits on it.
+    """Liveness"""
     return {"status": "ok"}
 
 
-@router.get(
-    "/ready",
-    operation_id="ready",
-    summary="Readiness: tables, queues and the secret store reachable",
-    responses={503: {"description": "A dependency is unreachable."}},
-)
+@router.get("/ready", responses={503: {"description": "A dependency is unreachable."}})
 def ready(integrations: IntegrationsDep, queues: QueuesDep, secret_store: SecretStoreDep, settings: SettingsDep) -> Any:
+    """Readiness: tables, queues and the secret store reachable"""
     checks: dict[str, str] = {}
     probes = {
         "tables": lambda: integrations.list("health-probe", ListFilter(), size=1, continuation=None),

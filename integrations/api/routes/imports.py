@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from canonical.recipes.recipe import shipped
@@ -29,13 +29,14 @@ from integrations.api.deps import (
     demand_for_model,
 )
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.routing import api_router
 from integrations.api.uploads import spool, spool_blob
 from integrations.imports.run import Upload, recipe_named
 from integrations.imports.store import ImportError_, ImportJob
 from shared.csv_cells import csv_bytes
 from shared.errors import FieldError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/imports", tags=["imports"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/imports", tags=["imports"])
 ImportId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$", description="Import id.")]
 ERRORS_SHOWN = 1000
 UPLOAD_URL_VALID = timedelta(hours=1)
@@ -53,8 +54,6 @@ class ImportErrors(BaseModel):
 @router.post(
     "",
     status_code=201,
-    operation_id="importFile",
-    summary="Import a file through a mapping recipe (multipart field `file`, or the raw CSV/JSON body)",
     response_model=ImportJob,
     openapi_extra=DATA_WRITE,
     responses={
@@ -62,10 +61,13 @@ class ImportErrors(BaseModel):
         200: {"model": ImportJob, "description": "The same file was imported before: its first import."},
         413: {**P, "description": "The file is larger than HUB_IMPORT_MAX_BYTES."},
         415: {**P, "description": "Not multipart/form-data, text/csv, application/json or application/octet-stream."},
-        422: {**P, "description": "Unknown recipe, a file that cannot be read as a whole (no header, missing "
-              "columns, unknown encoding), or a recipe whose records this integration does not take."},
+        422: {
+            **P,
+            "description": "Unknown recipe, a file that cannot be read as a whole (no header, missing "
+            "columns, unknown encoding), or a recipe whose records this integration does not take.",
+        },
     },
-)  # fmt: skip
+)
 async def import_file(
     request: Request,
     response: Response,
@@ -85,6 +87,7 @@ async def import_file(
         Query(max_length=300, description="A file uploaded through …/imports:upload-url (then the body is empty)."),
     ] = None,
 ) -> Any:
+    """Import a file through a mapping recipe (multipart field `file`, or the raw CSV/JSON body)"""
     demand_for_model(principal, recipe_named(recipe).model, write=True)
     if blob is None:
         stream, sha256, size, charset, uploaded_as = await spool(request)
@@ -109,42 +112,30 @@ class UploadUrl(BaseModel):
     headers: dict[str, str] = Field(description="Headers the PUT must carry.")
 
 
-@router.post(
-    ":upload-url",
-    operation_id="createImportUploadUrl",
-    summary="A short-lived URL to upload a large import file straight to Blob Storage",
-    response_model=UploadUrl,
-    openapi_extra=DATA_WRITE,
-    responses=COMMON,
-)
-def upload_url(
-    ref: Ref,
-    principal: DataWriter,
-    integrations: IntegrationsDep,
-    uploads: UploadsDep,
-) -> Any:
+@router.post(":upload-url", response_model=UploadUrl, openapi_extra=DATA_WRITE, responses=COMMON)
+def create_import_upload_url(ref: Ref, principal: DataWriter, integrations: IntegrationsDep, uploads: UploadsDep) -> Any:
+    """A short-lived URL to upload a large import file straight to Blob Storage"""
     integrations.get(ref)  # 404 for an integration the tenant does not have
     name = f"{ref.tenant_id}/{ref.integration_id}/{uuid.uuid4().hex}"
     url, expires = uploads.upload_url(name, valid_for=UPLOAD_URL_VALID)
     return UploadUrl(upload_url=url, blob=name, expires_at=expires, headers={"x-ms-blob-type": "BlockBlob"})
 
 
-@router.get("", operation_id="listImports", summary="Imports into this integration, newest first",
-            response_model=ImportList, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
+@router.get("", response_model=ImportList, responses=COMMON, openapi_extra=DATA_READ)
 def list_imports(ref: Ref, principal: DataReader, imports: ImportsDep) -> Any:
+    """Imports into this integration, newest first"""
     return ImportList(items=imports.recent(ref))
 
 
-@router.get("/{import_id}", operation_id="getImport", summary="An import, with its progress while it runs",
-            response_model=ImportJob, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
+@router.get("/{import_id}", response_model=ImportJob, responses=COMMON, openapi_extra=DATA_READ)
 def get_import(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+    """An import, with its progress while it runs"""
     return imports.get(ref, import_id)
 
 
-@router.get("/{import_id}/errors", operation_id="listImportErrors",
-            summary="An import's rejected cells (a member import's need members:read)",
-            response_model=ImportErrors, responses=COMMON, openapi_extra=DATA_READ)  # fmt: skip
-def import_errors(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+@router.get("/{import_id}/errors", response_model=ImportErrors, responses=COMMON, openapi_extra=DATA_READ)
+def list_import_errors(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+    """An import's rejected cells (a member import's need members:read)"""
     demand_for_model(principal, imports.get(ref, import_id).model, write=False)
     items: list[ImportError_] = []
     for error in imports.errors(ref, import_id):
@@ -156,13 +147,12 @@ def import_errors(ref: Ref, import_id: ImportId, principal: DataReader, imports:
 
 @router.get(
     "/{import_id}/errors.csv",
-    operation_id="downloadImportErrors",
-    summary="An import's error report as CSV (line, column, value, message; formula-safe; members:read for members)",
     response_class=Response,
     openapi_extra=DATA_READ,
     responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "The error report."}},
 )
-def import_errors_csv(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+def download_import_errors(ref: Ref, import_id: ImportId, principal: DataReader, imports: ImportsDep) -> Any:
+    """An import's error report as CSV (line, column, value, message; formula-safe; members:read for members)"""
     job = imports.get(ref, import_id)
     demand_for_model(principal, job.model, write=False)
     rows = ((e.line, e.column, e.value, e.message) for e in imports.errors(ref, import_id))
@@ -186,12 +176,12 @@ class RecipeList(BaseModel):
     items: list[RecipeSummary]
 
 
-recipes_router = APIRouter(tags=["imports"])
+recipes_router = api_router(tags=["imports"])
 
 
-@recipes_router.get("/api/v1/recipes", operation_id="listRecipes", summary="The mapping recipes imports can use",
-                    response_model=RecipeList, responses={401: COMMON[401], 429: COMMON[429]})  # fmt: skip
+@recipes_router.get("/api/v1/recipes", response_model=RecipeList, responses={401: COMMON[401], 429: COMMON[429]})
 def list_recipes(principal: Reader) -> Any:
+    """The mapping recipes imports can use"""
     return RecipeList(
         items=[
             RecipeSummary(

@@ -17,20 +17,21 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from integrations.api.deps import ExportsDep, IntakeDep, LicenceWriter, LiveDep, Reader, Ref, Writer, any_of
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.api.routing import api_router
 from integrations.auth.principal import Scope
 from integrations.documents.document import InsuranceIntegration
 from integrations.documents.ref import IntegrationRef
 from integrations.sync.insurance import SERVICES
 from shared.errors import FieldError, NotFound, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["insurance"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["insurance"])
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 KeyPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -108,27 +109,22 @@ def _group_known(document: InsuranceIntegration, records: list[EnrolmentIn]) -> 
 @router.post(
     "/outbox/insurance-enrolments",
     status_code=202,
-    operation_id="enqueueInsuranceEnrolments",
     openapi_extra=any_of(Scope.licences_write, Scope.integrations_write),
-    summary="Hand licence holders in for auto-enrolment (delivered once each by enrol_licence_holders)",
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
-def enqueue_enrolments(ref: Ref, principal: LicenceWriter, intake: IntakeDep, body: EnrolmentBatch) -> Any:
+def enqueue_insurance_enrolments(ref: Ref, principal: LicenceWriter, intake: IntakeDep, body: EnrolmentBatch) -> Any:
+    """Hand licence holders in for auto-enrolment (delivered once each by enrol_licence_holders)"""
     document = intake.open(InsuranceIntegration, ref, "insurance_enrolment", "/enrolments", "takes no enrolments")
     _group_known(document, body.enrolments)
     return accepted(intake.store(document, "insurance_enrolment", body.enrolments, updatable=True))
 
 
 @router.post(
-    "/outbox/insurance-claims",
-    status_code=202,
-    operation_id="enqueueInsuranceClaims",
-    summary="Hand claims in for submission (delivered once each by submit_claims)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    "/outbox/insurance-claims", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
 )
-def enqueue_claims(ref: Ref, principal: Writer, intake: IntakeDep, body: ClaimBatch) -> Any:
+def enqueue_insurance_claims(ref: Ref, principal: Writer, intake: IntakeDep, body: ClaimBatch) -> Any:
+    """Hand claims in for submission (delivered once each by submit_claims)"""
     document = intake.open(InsuranceIntegration, ref, "insurance_claim", "/claims", "takes no claims")
     return accepted(intake.store(document, "insurance_claim", body.claims, updatable=True))
 
@@ -137,14 +133,9 @@ def _insurer(live: LiveAdapters, ref: IntegrationRef, flag: str) -> Any:
     return live.active(ref, family="insurance", flag=flag)[1]
 
 
-@router.post(
-    "/insurance/quotes",
-    operation_id="quotePremium",
-    summary="The insurer's yearly premium for a licence category and age band",
-    response_model=Quote,
-    responses={**WRITE, **SERVICE},
-)
-async def quote(ref: Ref, principal: Writer, live: LiveDep, body: QuoteIn) -> Any:
+@router.post("/insurance/quotes", response_model=Quote, responses={**WRITE, **SERVICE})
+async def quote_premium(ref: Ref, principal: Writer, live: LiveDep, body: QuoteIn) -> Any:
+    """The insurer's yearly premium for a licence category and age band"""
     _, flag = SERVICES["quote_premium"]
 
     def ask() -> Any:
@@ -153,14 +144,9 @@ async def quote(ref: Ref, principal: Writer, live: LiveDep, body: QuoteIn) -> An
     return Quote(**(await anyio.to_thread.run_sync(ask)))
 
 
-@router.get(
-    "/insurance/claims/{claim_key}",
-    operation_id="getInsuranceClaim",
-    summary="A submitted claim's status at the insurer",
-    response_model=Claim,
-    responses={**COMMON, **SERVICE},
-)
-async def claim(ref: Ref, principal: Reader, live: LiveDep, claim_key: KeyPath) -> Any:
+@router.get("/insurance/claims/{claim_key}", response_model=Claim, responses={**COMMON, **SERVICE})
+async def get_insurance_claim(ref: Ref, principal: Reader, live: LiveDep, claim_key: KeyPath) -> Any:
+    """A submitted claim's status at the insurer"""
     found = await live.read(
         ref,
         family="insurance",
@@ -173,8 +159,6 @@ async def claim(ref: Ref, principal: Reader, live: LiveDep, claim_key: KeyPath) 
 
 @router.get(
     "/insurance/certificates/{licence_key}",
-    operation_id="getInsuranceCertificate",
-    summary="A licence holder's insurance certificate (the insurer's PDF, kept in Blob Storage)",
     response_class=Response,
     responses={
         **COMMON,
@@ -185,13 +169,10 @@ async def claim(ref: Ref, principal: Reader, live: LiveDep, claim_key: KeyPath) 
         },
     },
 )
-async def certificate(
-    ref: Ref,
-    principal: Reader,
-    live: LiveDep,
-    exports: ExportsDep,
-    licence_key: KeyPath,
+async def get_insurance_certificate(
+    ref: Ref, principal: Reader, live: LiveDep, exports: ExportsDep, licence_key: KeyPath
 ) -> Response:
+    """A licence holder's insurance certificate (the insurer's PDF, kept in Blob Storage)"""
     _, flag = SERVICES["certificates"]
 
     def fetch() -> bytes | None:

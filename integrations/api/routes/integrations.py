@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import (
@@ -23,6 +23,7 @@ from integrations.api.deps import (
     Writer,
 )
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Integration, ValidationResult
 from integrations.documents.families import FamilyName, IntegrationCreate
@@ -34,7 +35,7 @@ from integrations.sync.schedules import Schedules
 from integrations.validation import validate_integration
 from integrations.webhooks.subscriptions import ChangeSubscriptions
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
 
 
 class IntegrationPage(BaseModel):
@@ -66,14 +67,7 @@ EXAMPLE = {
 }
 
 
-@router.post(
-    "",
-    status_code=201,
-    operation_id="createIntegration",
-    summary="Create an integration (in draft)",
-    response_model=Integration,
-    responses=WRITE,
-)
+@router.post("", status_code=201, operation_id="createIntegration", response_model=Integration, responses=WRITE)
 def create(
     tenant_id: TenantId,
     principal: Writer,
@@ -85,6 +79,7 @@ def create(
     body: Annotated[IntegrationCreate, Body(examples=[EXAMPLE])],
 ) -> Any:
     # FastAPI validated the shape for the docs; the service validates again with tenant rules (secret namespace).
+    """Create an integration (in draft)"""
     stored = create_integration(
         tenant_id,
         body.model_dump(mode="json"),
@@ -100,7 +95,6 @@ def create(
 @router.get(
     "",
     operation_id="listIntegrations",
-    summary="List integrations",
     response_model=IntegrationPage,
     responses={
         **COMMON,
@@ -118,6 +112,7 @@ def list_(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
+    """List integrations"""
     items, nxt = list_integrations(
         tenant_id,
         ListFilter(family, provider, status.value if status else None),
@@ -128,14 +123,9 @@ def list_(
     return IntegrationPage(items=items, next=nxt)
 
 
-@router.get(
-    "/{integration_id}",
-    operation_id="getIntegration",
-    summary="Read one integration",
-    response_model=Integration,
-    responses=COMMON,
-)
-def get(ref: Ref, principal: Reader, integrations: IntegrationsDep) -> Any:
+@router.get("/{integration_id}", response_model=Integration, responses=COMMON)
+def get_integration(ref: Ref, principal: Reader, integrations: IntegrationsDep) -> Any:
+    """Read one integration"""
     stored = integrations.get(ref)
     # Read means validated (`from_entity`): serialised as it is, without FastAPI validating it against the
     # family union a second time (a sixth of this route's CPU on the most frequent call).
@@ -146,7 +136,6 @@ def get(ref: Ref, principal: Reader, integrations: IntegrationsDep) -> Any:
 @router.patch(
     "/{integration_id}",
     operation_id="patchIntegration",
-    summary="Change an integration (JSON Merge Patch, RFC 7396)",
     response_model=Integration,
     responses={**WRITE, **CONDITIONAL},
     openapi_extra={
@@ -173,6 +162,7 @@ async def patch(
     response: Response,
     if_match: IfMatch = None,
 ) -> Any:
+    """Change an integration (JSON Merge Patch, RFC 7396)"""
     from integrations.api.body import read_json
 
     body = await read_json(request)
@@ -195,18 +185,13 @@ async def patch(
 @router.post(
     "/{integration_id}:validate",
     operation_id="validateIntegration",
-    summary="Validate the current configuration (exercises credentials against the sandbox)",
     response_model=ValidationResponse,
     responses={**COMMON, 409: CONDITIONAL[409]},
 )
 def validate(
-    ref: Ref,
-    principal: Writer,
-    integrations: IntegrationsDep,
-    clock: ClockDep,
-    validator: ValidatorDep,
-    response: Response,
+    ref: Ref, principal: Writer, integrations: IntegrationsDep, clock: ClockDep, validator: ValidatorDep, response: Response
 ) -> Any:
+    """Validate the current configuration (exercises credentials against the sandbox)"""
     stored, result = validate_integration(ref, repo=integrations, validator=validator, actor=principal.actor, now=clock)
     response.headers["ETag"] = stored.etag
     return ValidationResponse(result=result, integration=stored.document)

@@ -16,13 +16,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import MapsDep, Reader, Ref
 from integrations.api.problems import COMMON, P, Responses
+from integrations.api.routing import api_router
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/maps", tags=["maps"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/maps", tags=["maps"])
 MAPS: Responses = {
     409: {**P, "description": "Not an active mapping integration, or this lookup's capability flag is off."},
     422: {**P, "description": "Invalid query parameter."},
@@ -71,47 +72,31 @@ def _places(found: Any) -> PlacesOut:
     return PlacesOut(items=[PlaceOut(**vars(p)) for p in found.places], cached=found.cached)
 
 
-@router.get(
-    "/geocode",
-    operation_id="geocodeAddress",
-    summary="Geocode an address (a venue's) to coordinates",
-    response_model=PlacesOut,
-    responses={**COMMON, **MAPS},
-)
-async def geocode(
+@router.get("/geocode", response_model=PlacesOut, responses={**COMMON, **MAPS})
+async def geocode_address(
     ref: Ref,
     principal: Reader,
     maps: MapsDep,
     address: Annotated[str, Query(min_length=1, max_length=300, examples=["Kungsholmsgatan 1, Stockholm"])],
     region: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2 bias.")] = None,
 ) -> Any:
+    """Geocode an address (a venue's) to coordinates"""
     return _places(await anyio.to_thread.run_sync(lambda: maps.geocode(ref, address, region=region)))
 
 
-@router.get(
-    "/places",
-    operation_id="searchPlaces",
-    summary="Search places (boule courts, clubs) by text",
-    response_model=PlacesOut,
-    responses={**COMMON, **MAPS},
-)
-async def places(
+@router.get("/places", response_model=PlacesOut, responses={**COMMON, **MAPS})
+async def search_places(
     ref: Ref,
     principal: Reader,
     maps: MapsDep,
     query: Annotated[str, Query(min_length=1, max_length=200, examples=["boulebana Stockholm"])],
 ) -> Any:
+    """Search places (boule courts, clubs) by text"""
     return _places(await anyio.to_thread.run_sync(lambda: maps.places(ref, query)))
 
 
-@router.get(
-    "/directions",
-    operation_id="getDirections",
-    summary="Directions between two points",
-    response_model=RoutesOut,
-    responses={**COMMON, **MAPS},
-)
-async def directions(
+@router.get("/directions", response_model=RoutesOut, responses={**COMMON, **MAPS})
+async def get_directions(
     ref: Ref,
     principal: Reader,
     maps: MapsDep,
@@ -119,14 +104,13 @@ async def directions(
     destination: LatLng,
     mode: Literal["driving", "walking", "cycling"] = "driving",
 ) -> Any:
+    """Directions between two points"""
     routes = await anyio.to_thread.run_sync(lambda: maps.directions(ref, origin, destination, mode))
     return RoutesOut(items=[RouteOut(**vars(r)) for r in routes])
 
 
 @router.get(
     "/static",
-    operation_id="getStaticMap",
-    summary="A static map image centred on a point",
     response_class=Response,
     responses={
         **COMMON,
@@ -134,7 +118,7 @@ async def directions(
         200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}, "description": "The map image."},
     },
 )
-async def static_map(
+async def get_static_map(
     ref: Ref,
     principal: Reader,
     maps: MapsDep,
@@ -143,24 +127,24 @@ async def static_map(
     width: Annotated[int, Query(ge=16, le=640)] = 400,
     height: Annotated[int, Query(ge=16, le=640)] = 300,
 ) -> Response:
+    """A static map image centred on a point"""
     image = await anyio.to_thread.run_sync(lambda: maps.static_map(ref, center, zoom, width, height))
     return Response(image.content, media_type=image.content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get(
     "/browser-key",
-    operation_id="getBrowserKey",
-    summary="The browser key, for an origin on the domain allowlist only",
     response_model=BrowserKey,
     responses={**COMMON, 409: MAPS[409], 422: MAPS[422], 403: {**P, "description": "The origin is not allowlisted."}},
 )
-async def browser_key(
+async def get_browser_key(
     ref: Ref,
     principal: Reader,
     maps: MapsDep,
     response: Response,
     origin: Annotated[str, Query(max_length=300, examples=["https://www.petanque.se"])],
 ) -> Any:
+    """The browser key, for an origin on the domain allowlist only"""
     key = await anyio.to_thread.run_sync(lambda: maps.browser_key(ref, origin))
     response.headers["Cache-Control"] = "no-store"
     return BrowserKey(origin=origin, key=key)

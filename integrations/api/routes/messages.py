@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from canonical.messages import Message
 from integrations.api.deps import IntakeDep, Reader, Ref, Runner, SyncDep
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE
+from integrations.api.routing import api_router
 from integrations.documents.document import MessagingIntegration
 from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
 from shared.errors import FieldError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 MessageKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's message id.")]
 
 
@@ -25,21 +26,9 @@ class MessageBatch(BaseModel):
     messages: list[Message] = Field(min_length=1, max_length=500)
 
 
-@router.post(
-    "/messages",
-    status_code=202,
-    operation_id="sendMessages",
-    summary="Send SMS/WhatsApp messages (queued; delivered once each by a send_messages run)",
-    response_model=SyncRun,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
-def send_messages(
-    ref: Ref,
-    principal: Runner,
-    intake: IntakeDep,
-    sync: SyncDep,
-    body: MessageBatch,
-) -> Any:
+@router.post("/messages", status_code=202, response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]})
+def send_messages(ref: Ref, principal: Runner, intake: IntakeDep, sync: SyncDep, body: MessageBatch) -> Any:
+    """Send SMS/WhatsApp messages (queued; delivered once each by a send_messages run)"""
     document = intake.open(MessagingIntegration, ref, "message", "/messages", "sends no messages")
     off = [
         FieldError(f"/messages/{i}/channel", f"the {m.channel} capability is off for this integration")
@@ -64,14 +53,9 @@ class MessageStatus(BaseModel):
     last_error: str = ""
 
 
-@router.get(
-    "/messages/{key}",
-    operation_id="getMessage",
-    summary="A message: sent yet, and what Twilio's status callbacks said about its delivery",
-    response_model=MessageStatus,
-    responses=COMMON,
-)
+@router.get("/messages/{key}", response_model=MessageStatus, responses=COMMON)
 def get_message(ref: Ref, key: MessageKey, principal: Reader, intake: IntakeDep) -> Any:
+    """A message: sent yet, and what Twilio's status callbacks said about its delivery"""
     intake.integrations.get(ref)
     record = intake.outbox.get(ref, "message", key)
     return MessageStatus(

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from canonical.catalog import MODELS, ModelEntry
 from canonical.history import changes
 from integrations.api.deps import Authenticated
 from integrations.api.problems import COMMON, Responses
+from integrations.api.routing import api_router
 from shared.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/models", tags=["models"])
+router = api_router(prefix="/api/v1/models", tags=["models"])
 ModelName = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$", description="A canonical model's name.", examples=["member"])]
 READ: Responses = {401: COMMON[401], 404: COMMON[404], 429: COMMON[429]}
 
@@ -93,8 +94,9 @@ def model_fields(entry: ModelEntry) -> list[ModelField]:
     return out
 
 
-@router.get("", operation_id="listModels", summary="The canonical data models", response_model=ModelList, responses=READ)
+@router.get("", response_model=ModelList, responses=READ)
 def list_models(principal: Authenticated) -> Any:
+    """The canonical data models"""
     return ModelList(
         items=[
             ModelSummary(
@@ -109,37 +111,22 @@ def list_models(principal: Authenticated) -> Any:
     )
 
 
-@router.get(
-    "/{name}",
-    operation_id="getModelSchema",
-    summary="A canonical model's JSON Schema (descriptions, examples, x-owner, x-unit on every field)",
-    response_model=dict[str, Any],
-    responses=READ,
-)
-def model_schema(name: ModelName, principal: Authenticated) -> Any:
+@router.get("/{name}", response_model=dict[str, Any], responses=READ)
+def get_model_schema(name: ModelName, principal: Authenticated) -> Any:
+    """A canonical model's JSON Schema (descriptions, examples, x-owner, x-unit on every field)"""
     entry = _entry(name)
     return {**entry.schema(), "x-model-version": entry.version}
 
 
-@router.get(
-    "/{name}/fields",
-    operation_id="listModelFields",
-    summary="A canonical model's fields (the platform side of a field mapping)",
-    response_model=ModelFields,
-    responses=READ,
-)
-def fields(name: ModelName, principal: Authenticated) -> Any:
+@router.get("/{name}/fields", response_model=ModelFields, responses=READ)
+def list_model_fields(name: ModelName, principal: Authenticated) -> Any:
+    """A canonical model's fields (the platform side of a field mapping)"""
     entry = _entry(name)
     return ModelFields(model=name, version=entry.version, items=model_fields(entry))
 
 
-@router.get(
-    "/{name}/changes",
-    operation_id="listModelChanges",
-    summary="A canonical model's field-level change history, generated from its releases",
-    response_model=ModelChanges,
-    responses=READ,
-)
-def model_changes(name: ModelName, principal: Authenticated) -> Any:
+@router.get("/{name}/changes", response_model=ModelChanges, responses=READ)
+def list_model_changes(name: ModelName, principal: Authenticated) -> Any:
+    """A canonical model's field-level change history, generated from its releases"""
     _entry(name)
     return ModelChanges(model=name, items=[ModelChange(**vars(c)) for c in changes(name)])

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.api.deps import TenantPlansDep, require
 from integrations.api.problems import COMMON, WRITE
+from integrations.api.routing import api_router
 from integrations.auth.principal import Principal, Scope
 from integrations.secret_names import OPERATOR_TENANT, TENANT_PATTERN
 from shared.errors import Forbidden
 
-router = APIRouter(prefix="/api/v1/operator", tags=["operator"])
+router = api_router(prefix="/api/v1/operator", tags=["operator"])
 
 # The path names the tenant `tenant`, not `tenant_id`: the operator's key belongs to its own tenant, and the
 # tenant check of `require` is for paths of the caller's own tenant.
@@ -42,20 +43,14 @@ class PlanChange(BaseModel):
     plan: PlanName = Field(description="Sizes the tenant's rate-limit buckets and its daily and monthly quota.")
 
 
-@router.get(
-    "/plans/{tenant}", operation_id="getTenantPlan", summary="A tenant's API plan", response_model=PlanOut, responses=COMMON
-)
-def get_plan(tenant: Tenant, principal: Operator, plans: TenantPlansDep) -> Any:
+@router.get("/plans/{tenant}", response_model=PlanOut, responses=COMMON)
+def get_tenant_plan(tenant: Tenant, principal: Operator, plans: TenantPlansDep) -> Any:
+    """A tenant's API plan"""
     return PlanOut.model_validate({"tenant_id": tenant, "plan": plans.plan_of(tenant)})
 
 
-@router.put(
-    "/plans/{tenant}",
-    operation_id="setTenantPlan",
-    summary="Change a tenant's API plan (in effect on every instance within 20 s; audited in its trail)",
-    response_model=PlanOut,
-    responses=WRITE,
-)
-def set_plan(tenant: Tenant, principal: Operator, plans: TenantPlansDep, body: PlanChange) -> Any:
+@router.put("/plans/{tenant}", response_model=PlanOut, responses=WRITE)
+def set_tenant_plan(tenant: Tenant, principal: Operator, plans: TenantPlansDep, body: PlanChange) -> Any:
+    """Change a tenant's API plan (in effect on every instance within 20 s; audited in its trail)"""
     plans.set(tenant, body.plan, actor=principal.actor)
     return PlanOut(tenant_id=tenant, plan=body.plan)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
 from integrations.api.deps import Payer, PaymentsDep, Reader, Ref
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses
+from integrations.api.routing import api_router
 from integrations.auth.principal import Principal, Scope
 from integrations.documents.common import Currency
 from integrations.payments import GatewayPayment, Refund
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments", tags=["payments"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/payments", tags=["payments"])
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
 PaymentKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's payment id.")]
 PROVIDER: Responses = {
@@ -39,18 +40,11 @@ class PaymentIn(BaseModel):
 @router.post(
     "",
     status_code=201,
-    operation_id="createPayment",
-    summary="Take a payment (idempotent by key)",
     response_model=GatewayPayment,
     responses={**WRITE, **PROVIDER, 200: {"model": GatewayPayment, "description": "The payment this key created before."}},
 )
-def create_payment(
-    ref: Ref,
-    principal: Payer,
-    payments: PaymentsDep,
-    body: PaymentIn,
-    response: Response,
-) -> Any:
+def create_payment(ref: Ref, principal: Payer, payments: PaymentsDep, body: PaymentIn, response: Response) -> Any:
+    """Take a payment (idempotent by key)"""
     request = PaymentRequest(
         key=body.key,
         amount_minor=body.amount_minor,
@@ -78,13 +72,7 @@ class PaymentPage(BaseModel):
     next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
 
 
-@router.get(
-    "",
-    operation_id="listPayments",
-    summary="Payments of this integration (stored state; refresh one to ask the provider)",
-    response_model=PaymentPage,
-    responses=PAGED,
-)
+@router.get("", response_model=PaymentPage, responses=PAGED)
 def list_payments(
     ref: Ref,
     principal: Reader,
@@ -92,24 +80,14 @@ def list_payments(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
+    """Payments of this integration (stored state; refresh one to ask the provider)"""
     items, nxt = payments.list(ref, size=limit, continuation=continuation)
     return PaymentPage(items=[for_reader(p, principal) for p in items], next=nxt)
 
 
-@router.get(
-    "/{key}",
-    operation_id="getPayment",
-    summary="A payment; refresh=true asks the provider for its current status",
-    response_model=GatewayPayment,
-    responses={**COMMON, 422: WRITE[422], 502: PROVIDER[502]},
-)
-def get_payment(
-    ref: Ref,
-    key: PaymentKey,
-    principal: Reader,
-    payments: PaymentsDep,
-    refresh: bool = False,
-) -> Any:
+@router.get("/{key}", response_model=GatewayPayment, responses={**COMMON, 422: WRITE[422], 502: PROVIDER[502]})
+def get_payment(ref: Ref, key: PaymentKey, principal: Reader, payments: PaymentsDep, refresh: bool = False) -> Any:
+    """A payment; refresh=true asks the provider for its current status"""
     return for_reader(payments.get(ref, key, refresh=refresh), principal)
 
 
@@ -128,19 +106,13 @@ class RefundOut(BaseModel):
 @router.post(
     "/{key}/refunds",
     status_code=201,
-    operation_id="refundPayment",
-    summary="Refund a succeeded payment, in full or in part (idempotent by refund key)",
     response_model=RefundOut,
     responses={**WRITE, **PROVIDER, 200: {"model": RefundOut, "description": "The refund this key made before."}},
 )
 def refund_payment(
-    ref: Ref,
-    key: PaymentKey,
-    principal: Payer,
-    payments: PaymentsDep,
-    body: RefundIn,
-    response: Response,
+    ref: Ref, key: PaymentKey, principal: Payer, payments: PaymentsDep, body: RefundIn, response: Response
 ) -> Any:
+    """Refund a succeeded payment, in full or in part (idempotent by refund key)"""
     payment, refund, created = payments.refund(
         ref, key, refund_key=body.key, amount_minor=body.amount_minor, reason=body.reason
     )

@@ -5,41 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from adapters.spec import ProviderSpec
 from integrations.api.deps import Authenticated, CatalogDep
 from integrations.api.problems import COMMON
+from integrations.api.routing import api_router
 from integrations.api_versions import HEADER, LATEST, VERSIONS
 from shared.errors import NotFound
 
-router = APIRouter()
+router = api_router()
 
 
 @router.get(
     "/api/v1/providers",
     tags=["providers"],
-    operation_id="listProviders",
-    summary="The provider catalog (what the portal's wizard offers)",
     response_model=list[ProviderSpec],
     responses={401: COMMON[401], 429: COMMON[429]},
 )
-def providers(
+def list_providers(
     principal: Authenticated, catalog: CatalogDep, family: Annotated[str | None, Query(max_length=40)] = None
 ) -> Any:
+    """The provider catalog (what the portal's wizard offers)"""
     return [s for s in catalog.all() if family is None or family in s.families]
 
 
 @router.get(
     "/api/v1/providers/{provider_id}",
     tags=["providers"],
-    operation_id="getProvider",
-    summary="One provider's catalog entry",
     response_model=ProviderSpec,
     responses={401: COMMON[401], 404: COMMON[404], 429: COMMON[429]},
 )
-def provider(provider_id: str, principal: Authenticated, catalog: CatalogDep) -> Any:
+def get_provider(provider_id: str, principal: Authenticated, catalog: CatalogDep) -> Any:
+    """One provider's catalog entry"""
     try:
         return catalog.get(provider_id)
     except NotFound:
@@ -61,14 +60,10 @@ class VersionList(BaseModel):
 
 
 @router.get(
-    "/api/v1/versions",
-    tags=["providers"],
-    operation_id="listApiVersions",
-    summary="The API's versions, their changes and sunsets (the deprecation cycle)",
-    response_model=VersionList,
-    responses={401: COMMON[401], 429: COMMON[429]},
+    "/api/v1/versions", tags=["providers"], response_model=VersionList, responses={401: COMMON[401], 429: COMMON[429]}
 )
-def versions(principal: Authenticated) -> Any:
+def list_api_versions(principal: Authenticated) -> Any:
+    """The API's versions, their changes and sunsets (the deprecation cycle)"""
     items = [
         VersionOut(name=v.name, released=v.released, deprecated=v.deprecated, sunset=v.sunset, changes=list(v.changes))
         for v in VERSIONS.values()

@@ -7,17 +7,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
 from integrations.api.intake import Intake, OutboxResult, accepted
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.routing import api_router
 from integrations.documents.document import GovSportsRegistryIntegration
 from integrations.documents.ref import IntegrationRef
 from shared.errors import FieldError, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 Bucket = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+-]{1,20}$")]
@@ -80,14 +81,10 @@ def _breakdowns_add_up(reports: list[MembershipReportIn]) -> None:
 
 
 @router.post(
-    "/outbox/membership-reports",
-    status_code=202,
-    operation_id="enqueueMembershipReports",
-    summary="Hand membership reports to a registry integration (delivered by report_memberships on its schedule)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    "/outbox/membership-reports", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
 )
 def enqueue_membership_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: MembershipReportBatch) -> Any:
+    """Hand membership reports to a registry integration (delivered by report_memberships on its schedule)"""
     document = intake.open(
         GovSportsRegistryIntegration,
         ref,
@@ -171,36 +168,30 @@ def _intake(intake: Intake, ref: IntegrationRef, kind: str, pointer: str, record
 @router.post(
     "/outbox/registry-grant-applications",
     status_code=202,
-    operation_id="enqueueGrantApplications",
-    summary="Hand grant applications to a registry integration (submitted once each)",
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_grant_applications(ref: Ref, principal: Writer, intake: IntakeDep, body: GrantApplications) -> Any:
+    """Hand grant applications to a registry integration (submitted once each)"""
     return _intake(intake, ref, "grant_application", "/applications", body.applications)
 
 
 @router.post(
-    "/outbox/registry-facilities",
-    status_code=202,
-    operation_id="enqueueFacilities",
-    summary="Hand facilities to register with the registry (a change updates the registration)",
-    response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    "/outbox/registry-facilities", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
 )
 def enqueue_facilities(ref: Ref, principal: Writer, intake: IntakeDep, body: Facilities) -> Any:
+    """Hand facilities to register with the registry (a change updates the registration)"""
     return _intake(intake, ref, "facility", "/facilities", body.facilities)
 
 
 @router.post(
     "/outbox/registry-event-reports",
     status_code=202,
-    operation_id="enqueueEventReports",
-    summary="Hand events and competitions to report to the registry (a correction revises the report)",
     response_model=OutboxResult,
     responses={**WRITE, 409: CONDITIONAL[409]},
 )
 def enqueue_event_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: EventReports) -> Any:
+    """Hand events and competitions to report to the registry (a correction revises the report)"""
     return _intake(intake, ref, "event_report", "/events", body.events)
 
 
@@ -211,18 +202,17 @@ class GrantStatus(BaseModel):
 
 @router.get(
     "/registry/grant-applications/{key}",
-    operation_id="getGrantApplication",
-    summary="A grant application's status at the registry",
     response_model=GrantStatus,
-    responses={**COMMON, 409: {**P, "description": "Not an active registry integration with grant applications on."},
-               502: {**P, "description": "The registry refused or failed."}},
-)  # fmt: skip
-async def grant_application(
-    ref: Ref,
-    principal: Reader,
-    live: LiveDep,
-    key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")],
+    responses={
+        **COMMON,
+        409: {**P, "description": "Not an active registry integration with grant applications on."},
+        502: {**P, "description": "The registry refused or failed."},
+    },
+)
+async def get_grant_application(
+    ref: Ref, principal: Reader, live: LiveDep, key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 ) -> Any:
+    """A grant application's status at the registry"""
     found = await live.read(
         ref,
         family="gov_sports_registry",

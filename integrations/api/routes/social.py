@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from adapters.social import Post, post_of
 from integrations.api.deps import AdaptersDep, AuditDep, IntakeDep, LiveDep, Reader, Ref, Runner, SocialDep, SyncDep, Writer
 from integrations.api.live import LiveAdapters
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument, SocialMediaIntegration
 from integrations.documents.ref import IntegrationRef
@@ -22,7 +23,7 @@ from integrations.sync.jobs import trigger_sync
 from integrations.sync.runs import SyncRun
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/social", tags=["social media"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/social", tags=["social media"])
 KEY = r"^[A-Za-z0-9._:-]{1,64}$"
 ACCOUNT = r"^[0-9]{1,30}$"
 COMMENT = r"^[0-9_]{1,64}$"
@@ -81,14 +82,10 @@ def _active(live: LiveAdapters, ref: IntegrationRef, capability: str) -> tuple[A
     return live.active(ref, family="social_media", flag=flag)
 
 
-@router.get(
-    "/accounts",
-    operation_id="listSocialAccounts",
-    summary="The pages the authorised user manages, and which are selected (never their tokens)",
-    response_model=list[AccountOut],
-    responses={**COMMON, **SOCIAL},
-)
-async def list_accounts(ref: Ref, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
+@router.get("/accounts", response_model=list[AccountOut], responses={**COMMON, **SOCIAL})
+async def list_social_accounts(ref: Ref, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
+    """The pages the authorised user manages, and which are selected (never their tokens)"""
+
     def ask() -> list[AccountOut]:
         document = live.integrations.get(ref).document
         _connected(document)
@@ -108,21 +105,12 @@ def _connected(document: IntegrationDocument) -> None:
         raise Conflict("Connect the account first (POST …:oauth:start).", reason="not_connected")
 
 
-@router.put(
-    "/accounts",
-    operation_id="selectSocialAccounts",
-    summary="Select the pages the hub manages (each page's token stored as a secret of its own)",
-    response_model=list[AccountOut],
-    responses={**WRITE, **SOCIAL},
-)
-async def select_accounts(
-    ref: Ref,
-    principal: Writer,
-    live: LiveDep,
-    social: SocialDep,
-    audit: AuditDep,
-    body: AccountsIn,
+@router.put("/accounts", response_model=list[AccountOut], responses={**WRITE, **SOCIAL})
+async def select_social_accounts(
+    ref: Ref, principal: Writer, live: LiveDep, social: SocialDep, audit: AuditDep, body: AccountsIn
 ) -> Any:
+    """Select the pages the hub manages (each page's token stored as a secret of its own)"""
+
     def select() -> list[AccountOut]:
         document = live.integrations.get(ref).document
         _connected(document)
@@ -137,19 +125,13 @@ async def select_accounts(
 @router.post(
     "/posts",
     status_code=201,
-    operation_id="publishSocialPost",
-    summary="Publish (once per key) a post on a selected page: text, a link or an image, now or scheduled",
     response_model=PostOut,
     responses={**WRITE, **SOCIAL, 200: {"description": "The post made for this key before.", "model": PostOut}},
 )
-async def publish(
-    ref: Ref,
-    principal: Writer,
-    live: LiveDep,
-    social: SocialDep,
-    body: PostIn,
-    response: Response,
+async def publish_social_post(
+    ref: Ref, principal: Writer, live: LiveDep, social: SocialDep, body: PostIn, response: Response
 ) -> Any:
+    """Publish (once per key) a post on a selected page: text, a link or an image, now or scheduled"""
     post = Post(
         message=body.message,
         link=str(body.link) if body.link else None,
@@ -167,28 +149,19 @@ async def publish(
     return out
 
 
-@router.get(
-    "/posts/{key}",
-    operation_id="getSocialPost",
-    summary="The post made for a key",
-    response_model=PostOut,
-    responses=COMMON,
-)
-def get_post(ref: Ref, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
+@router.get("/posts/{key}", response_model=PostOut, responses=COMMON)
+def get_social_post(ref: Ref, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
+    """The post made for a key"""
     found = social.get(live.integrations.get(ref).document, key)
     if found is None:
         raise NotFound(f"No post for {key}.")
     return found
 
 
-@router.get(
-    "/posts/{key}/comments",
-    operation_id="listSocialComments",
-    summary="The comments on the post made for a key (moderation)",
-    response_model=list[CommentOut],
-    responses={**COMMON, **SOCIAL},
-)
-async def comments(ref: Ref, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
+@router.get("/posts/{key}/comments", response_model=list[CommentOut], responses={**COMMON, **SOCIAL})
+async def list_social_comments(ref: Ref, key: PostKey, principal: Reader, live: LiveDep, social: SocialDep) -> Any:
+    """The comments on the post made for a key (moderation)"""
+
     def ask() -> list[CommentOut]:
         document, adapter = _active(live, ref, "moderate_comments")
         return social.comments(document, adapter, key)
@@ -196,14 +169,8 @@ async def comments(ref: Ref, key: PostKey, principal: Reader, live: LiveDep, soc
     return await anyio.to_thread.run_sync(ask)
 
 
-@router.post(
-    "/posts/{key}/comments/{comment_id}",
-    status_code=204,
-    operation_id="moderateSocialComment",
-    summary="Hide, show or delete a comment on the post made for a key (audited)",
-    responses={**WRITE, **SOCIAL},
-)
-async def moderate(
+@router.post("/posts/{key}/comments/{comment_id}", status_code=204, responses={**WRITE, **SOCIAL})
+async def moderate_social_comment(
     ref: Ref,
     key: PostKey,
     comment_id: Annotated[str, Path(pattern=COMMENT)],
@@ -213,6 +180,8 @@ async def moderate(
     audit: AuditDep,
     body: ModerationIn,
 ) -> Response:
+    """Hide, show or delete a comment on the post made for a key (audited)"""
+
     def act() -> None:
         document, adapter = _active(live, ref, "moderate_comments")
         social.moderate(document, adapter, key, comment_id, body.action)
@@ -225,12 +194,10 @@ async def moderate(
 
 @router.get(
     "/accounts/{account_id}/insights",
-    operation_id="getSocialInsights",
-    summary="A selected page's daily insights (impressions, engagements, fans) over a date range",
     response_model=list[MetricOut],
     responses={**COMMON, **SOCIAL, 422: {**P, "description": "Invalid date range."}},
 )
-async def insights(
+async def get_social_insights(
     ref: Ref,
     account_id: Annotated[str, Path(pattern=ACCOUNT)],
     principal: Reader,
@@ -239,6 +206,7 @@ async def insights(
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
 ) -> Any:
+    """A selected page's daily insights (impressions, engagements, fans) over a date range"""
     if end < start or (end - start).days >= MAX_INSIGHT_DAYS:
         raise ValidationFailed(
             "Invalid date range.", [FieldError("query:to", f"must be on or after from, within {MAX_INSIGHT_DAYS} days")]
@@ -265,22 +233,11 @@ class QueuedPosts(BaseModel):
     posts: list[QueuedPostIn] = Field(min_length=1, max_length=100)
 
 
-@router.post(
-    "/outbox",
-    status_code=202,
-    operation_id="queueSocialPosts",
-    summary="Hand posts for federation events to the hub: published once each by an auto_publish_posts run",
-    response_model=SyncRun,
-    responses={**WRITE, 409: CONDITIONAL[409]},
-)
-def queue_posts(
-    ref: Ref,
-    principal: Runner,
-    intake: IntakeDep,
-    sync: SyncDep,
-    adapters: AdaptersDep,
-    body: QueuedPosts,
+@router.post("/outbox", status_code=202, response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]})
+def queue_social_posts(
+    ref: Ref, principal: Runner, intake: IntakeDep, sync: SyncDep, adapters: AdaptersDep, body: QueuedPosts
 ) -> Any:
+    """Hand posts for federation events to the hub: published once each by an auto_publish_posts run"""
     document = intake.open(SocialMediaIntegration, ref, "social_post", "/posts", "publishes no posts automatically")
     selected = {a.account_id for a in document.config.accounts}
     adapter = adapters(document)

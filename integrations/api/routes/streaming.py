@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from integrations.api.deps import BroadcastsDep, IntegrationsDep, LiveDep, Reader, Ref, Writer
 from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.routing import api_router
 from integrations.streaming import SERVICES, BroadcastOut
 from shared.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/streaming", tags=["streaming"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/streaming", tags=["streaming"])
 KEY = r"^[A-Za-z0-9._:-]{1,64}$"
 
 
@@ -40,21 +41,18 @@ class BroadcastIn(BaseModel):
 @router.post(
     "/broadcasts",
     status_code=201,
-    operation_id="createBroadcast",
-    summary="Create (once per key) a broadcast for a federation event, bound to the integration's live stream",
     response_model=BroadcastOut,
-    responses={**WRITE, 200: {"description": "The broadcast made for this key before.", "model": BroadcastOut},
-               409: {**P, "description": "Not an active streaming integration with channel_management on."},
-               502: {**P, "description": "The provider refused or failed (quota included)."}},
-)  # fmt: skip
+    responses={
+        **WRITE,
+        200: {"description": "The broadcast made for this key before.", "model": BroadcastOut},
+        409: {**P, "description": "Not an active streaming integration with channel_management on."},
+        502: {**P, "description": "The provider refused or failed (quota included)."},
+    },
+)
 async def create_broadcast(
-    ref: Ref,
-    principal: Writer,
-    broadcasts: BroadcastsDep,
-    live: LiveDep,
-    body: BroadcastIn,
-    response: Response,
+    ref: Ref, principal: Writer, broadcasts: BroadcastsDep, live: LiveDep, body: BroadcastIn, response: Response
 ) -> Any:
+    """Create (once per key) a broadcast for a federation event, bound to the integration's live stream"""
     _, flag = SERVICES["create_broadcast"]
 
     def create() -> tuple[BroadcastOut, bool]:
@@ -70,13 +68,7 @@ async def create_broadcast(
     return out
 
 
-@router.get(
-    "/broadcasts/{key}",
-    operation_id="getBroadcast",
-    summary="The broadcast made for a federation event",
-    response_model=BroadcastOut,
-    responses=COMMON,
-)
+@router.get("/broadcasts/{key}", response_model=BroadcastOut, responses=COMMON)
 def get_broadcast(
     ref: Ref,
     principal: Reader,
@@ -84,6 +76,7 @@ def get_broadcast(
     integrations: IntegrationsDep,
     key: Annotated[str, Path(pattern=KEY)],
 ) -> Any:
+    """The broadcast made for a federation event"""
     document = integrations.get(ref).document
     found = broadcasts.get(document, key)
     if found is None:

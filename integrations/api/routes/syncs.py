@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -45,6 +45,7 @@ from integrations.api.deps import (
     TokensDep,
 )
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Condition, ValidationResult
 from integrations.documents.lifecycle import allowed_from
@@ -55,7 +56,7 @@ from integrations.sync.schedules import Schedule, check, next_run
 from integrations.sync.webhook_events import WebhookEvent
 from shared.errors import FieldError, NotFound, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["syncs"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["syncs"])
 # The enum documents every declared operation; which of them an integration is offered is checked per request
 # (a 422 naming its offered ones), so the schema's enum is not enforced here.
 NAMES: dict[str, JsonValue] = {"enum": list[JsonValue](OPERATIONS)}
@@ -70,20 +71,10 @@ class TriggerSync(BaseModel):
 
 
 @router.post(
-    "/syncs",
-    status_code=202,
-    operation_id="triggerSync",
-    summary="Run a sync now (queued)",
-    response_model=SyncRun,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    "/syncs", status_code=202, operation_id="triggerSync", response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]}
 )
-def trigger(
-    ref: Ref,
-    principal: Runner,
-    sync: SyncDep,
-    body: TriggerSync,
-    response: Response,
-) -> Any:
+def trigger(ref: Ref, principal: Runner, sync: SyncDep, body: TriggerSync, response: Response) -> Any:
+    """Run a sync now (queued)"""
     run = trigger_sync(sync, ref, body.operation, trigger="manual")
     response.headers["Location"] = f"/api/v1/tenants/{ref.tenant_id}/integrations/{ref.integration_id}/syncs/{run.id}"
     return run
@@ -93,25 +84,18 @@ class RunPage(BaseModel):
     items: list[SyncRun]
 
 
-@router.get(
-    "/syncs",
-    operation_id="listSyncRuns",
-    summary="Sync runs, newest first (limit=1: the last result)",
-    response_model=RunPage,
-    responses=COMMON,
-)
-def runs(ref: Ref, principal: Reader, sync: SyncDep, limit: int = 20) -> Any:
+@router.get("/syncs", response_model=RunPage, responses=COMMON)
+def list_sync_runs(ref: Ref, principal: Reader, sync: SyncDep, limit: int = 20) -> Any:
+    """Sync runs, newest first (limit=1: the last result)"""
     sync.integrations.get(ref)
     return RunPage(items=sync.runs.latest(ref, limit=max(1, min(limit, 100))))
 
 
-@router.get("/syncs/{run_id}", operation_id="getSyncRun", summary="One sync run", response_model=SyncRun, responses=COMMON)
-def run(
-    ref: Ref,
-    principal: Reader,
-    sync: SyncDep,
-    run_id: Annotated[str, Path(pattern=r"^[0-9]{13}-[0-9a-f]{8}$")],
+@router.get("/syncs/{run_id}", response_model=SyncRun, responses=COMMON)
+def get_sync_run(
+    ref: Ref, principal: Reader, sync: SyncDep, run_id: Annotated[str, Path(pattern=r"^[0-9]{13}-[0-9a-f]{8}$")]
 ) -> Any:
+    """One sync run"""
     return sync.runs.get(ref, run_id)
 
 
@@ -134,14 +118,9 @@ class CronPreview(BaseModel):
     next_runs: list[datetime] = Field(description="The next runs, in the time zone's offset (what the console previews).")
 
 
-@router.post(
-    "/syncs/schedules:preview",
-    operation_id="previewSchedule",
-    summary="The next runs a schedule would have (the same evaluator as the schedules themselves)",
-    response_model=CronPreview,
-    responses=WRITE,
-)
+@router.post("/syncs/schedules:preview", response_model=CronPreview, responses=WRITE)
 def preview_schedule(ref: Ref, principal: Reader, clock: ClockDep, body: ScheduleIn) -> Any:
+    """The next runs a schedule would have (the same evaluator as the schedules themselves)"""
     check(body.cron, body.time_zone)
     zone, at, runs = ZoneInfo(body.time_zone), clock(), []
     for _ in range(5):
@@ -154,21 +133,11 @@ def _out(s: Schedule) -> ScheduleOut:
     return ScheduleOut(operation=s.operation, cron=s.cron, time_zone=s.time_zone, next_run_at=s.next_run_at)
 
 
-@router.put(
-    "/syncs/schedules/{operation}",
-    operation_id="scheduleSync",
-    summary="Schedule a sync (e.g. nightly)",
-    response_model=ScheduleOut,
-    responses=WRITE,
-)
-def schedule(
-    ref: Ref,
-    operation: Operation,
-    principal: Admin,
-    sync: SyncDep,
-    schedules: SchedulesDep,
-    body: ScheduleIn,
+@router.put("/syncs/schedules/{operation}", response_model=ScheduleOut, responses=WRITE)
+def schedule_sync(
+    ref: Ref, operation: Operation, principal: Admin, sync: SyncDep, schedules: SchedulesDep, body: ScheduleIn
 ) -> Any:
+    """Schedule a sync (e.g. nightly)"""
     document = sync.integrations.get(ref).document
     if operation not in supported_operations(sync, document):
         raise ValidationFailed(
@@ -183,20 +152,11 @@ def schedule(
     return _out(schedules.put(ref, operation, cron=body.cron, time_zone=body.time_zone))
 
 
-@router.delete(
-    "/syncs/schedules/{operation}",
-    status_code=204,
-    operation_id="cancelScheduledSync",
-    summary="Cancel a scheduled sync",
-    responses=COMMON,
-)
-def cancel(
-    ref: Ref,
-    operation: Operation,
-    principal: Admin,
-    sync: SyncDep,
-    schedules: SchedulesDep,
+@router.delete("/syncs/schedules/{operation}", status_code=204, responses=COMMON)
+def cancel_scheduled_sync(
+    ref: Ref, operation: Operation, principal: Admin, sync: SyncDep, schedules: SchedulesDep
 ) -> Response:
+    """Cancel a scheduled sync"""
     sync.integrations.get(ref)
     schedules.cancel(ref, operation)
     return Response(status_code=204)
@@ -220,14 +180,9 @@ class IntegrationStatus(BaseModel):
     outbox: dict[str, int]
 
 
-@router.get(
-    "/status",
-    operation_id="getIntegrationStatus",
-    summary="Lifecycle, connection health, last sync, next runs, error rate",
-    response_model=IntegrationStatus,
-    responses=COMMON,
-)
-def status(ref: Ref, principal: Reader, sync: SyncDep, schedules: SchedulesDep) -> Any:
+@router.get("/status", response_model=IntegrationStatus, responses=COMMON)
+def get_integration_status(ref: Ref, principal: Reader, sync: SyncDep, schedules: SchedulesDep) -> Any:
+    """Lifecycle, connection health, last sync, next runs, error rate"""
     document = sync.integrations.get(ref).document
     last_day = sync.usage.last_hours(ref, hours=24)
     requests, errors = last_day.requests, last_day.errors
@@ -263,7 +218,6 @@ class Refreshed(BaseModel):
 @router.post(
     "/oauth:refresh",
     operation_id="refreshOAuthToken",
-    summary="Refresh the provider access token now",
     response_model=Refreshed,
     responses={
         409: {**P, "description": "A credential has no value in the secret store."},
@@ -272,13 +226,8 @@ class Refreshed(BaseModel):
         502: {**P, "description": "The provider refused (see needs_reauth)."},
     },
 )
-def refresh(
-    ref: Ref,
-    principal: Admin,
-    catalog: CatalogDep,
-    integrations: IntegrationsDep,
-    tokens: TokensDep,
-) -> Any:
+def refresh(ref: Ref, principal: Admin, catalog: CatalogDep, integrations: IntegrationsDep, tokens: TokensDep) -> Any:
+    """Refresh the provider access token now"""
     document = integrations.get(ref).document
     if catalog.get(document.provider).auth.kind != "oauth2_code":
         raise NotFound("This integration has no OAuth grant.")
@@ -289,8 +238,6 @@ def refresh(
 
 @router.get(
     "/exports/{file_name}",
-    operation_id="downloadExport",
-    summary="Download a CSV export file",
     response_class=PlainTextResponse,
     responses={**COMMON, 200: {"content": {"text/csv": {}}, "description": "The CSV file."}},
 )
@@ -300,6 +247,7 @@ def download_export(
     exports: ExportsDep,
     file_name: Annotated[str, Path(pattern=r"^enrollments-[0-9]{13}-[0-9a-f]{8}\.csv$")],
 ) -> Any:
+    """Download a CSV export file"""
     data = exports.get(f"{ref.tenant_id}/{ref.integration_id}/{file_name}")
     return PlainTextResponse(
         data.decode("utf-8"), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{file_name}"'}
@@ -323,12 +271,11 @@ class WebhookEventQueued(BaseModel):
 @router.post(
     "/webhook-events",
     status_code=202,
-    operation_id="processWebhookEvent",
     summary="Hand a provider event to the hub (queued; it triggers the read the event calls for)",
     response_model=WebhookEventQueued,
     responses=WRITE,
 )
-def webhook_event(
+def process_webhook_event(
     ref: Ref,
     principal: Runner,
     integrations: IntegrationsDep,

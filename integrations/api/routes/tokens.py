@@ -8,17 +8,18 @@ import base64
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from integrations.api.deps import IssuerDep, SigningDep, TokenIssuer
 from integrations.api.problems import P
+from integrations.api.routing import api_router
 from integrations.auth.assertions import ASSERTION_TYPE, verify_assertion
 from integrations.auth.jwt_tokens import SigningKeys, issue
 from integrations.auth.principal import Principal, Scope
 from shared.errors import Unauthorized
 
-router = APIRouter(tags=["oauth"])
+router = api_router(tags=["oauth"])
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -34,8 +35,6 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 
 @router.post(
     "/api/v1/oauth/token",
-    operation_id="issueToken",
-    summary="OAuth2 client credentials: a short-lived JWT for this API (RFC 6749 §4.4)",
     responses={
         200: {"description": "access_token, token_type, expires_in, scope"},
         400: {"description": "RFC 6749 error (invalid_request, unsupported_grant_type, invalid_scope)"},
@@ -63,7 +62,8 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
         }
     },
 )
-async def token(request: Request, issuer: IssuerDep) -> Any:
+async def issue_token(request: Request, issuer: IssuerDep) -> Any:
+    """OAuth2 client credentials: a short-lived JWT for this API (RFC 6749 §4.4)"""
     from urllib.parse import parse_qs
 
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
@@ -113,12 +113,8 @@ def _grant(signing: SigningKeys, principal: Principal, form: dict[str, str]) -> 
     )
 
 
-@router.get(
-    "/.well-known/jwks.json",
-    operation_id="jwks",
-    summary="Keys verifying the hub's access tokens",
-    responses={429: {**P, "description": "Rate limited."}},
-)
+@router.get("/.well-known/jwks.json", responses={429: {**P, "description": "Rate limited."}})
 def jwks(signing: SigningDep) -> Any:
+    """Keys verifying the hub's access tokens"""
     signing.current()  # make sure a key exists
     return JSONResponse(signing.jwks(), headers={"Cache-Control": "public, max-age=300"})

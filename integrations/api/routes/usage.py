@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 
 from integrations.api.deps import (
@@ -25,13 +25,14 @@ from integrations.api.deps import (
     UsageReader,
 )
 from integrations.api.problems import COMMON, P
+from integrations.api.routing import api_router
 from integrations.documents.ref import IntegrationRef
 from integrations.usage.alerts import AlertSettings
 from integrations.usage.quota import QuotaHistory, QuotaReport
 from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
-router = APIRouter()
+router = api_router()
 
 
 FromDate = Annotated[date | None, Query(alias="from", description="First day (UTC), default 29 days before `to`.")]
@@ -58,12 +59,10 @@ Days = Annotated[tuple[date, date], Depends(date_range)]  # (first, last) day as
 @router.get(
     "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/usage",
     tags=["usage"],
-    operation_id="getIntegrationUsage",
-    summary="Daily outbound usage and quota burn of one integration",
     response_model=UsageReport,
     responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
 )
-def integration_usage(
+def get_integration_usage(
     ref: Ref,
     principal: UsageReader,
     catalog: CatalogDep,
@@ -72,6 +71,7 @@ def integration_usage(
     usage: UsageDep,
     days: Days,
 ) -> Any:
+    """Daily outbound usage and quota burn of one integration"""
     start, end = days
     document = integrations.get(ref).document
     return usage_report(
@@ -84,28 +84,21 @@ def integration_usage(
     )
 
 
-@router.get(
-    "/api/v1/tenants/{tenant_id}/quota",
-    tags=["usage"],
-    operation_id="getQuota",
-    summary="API quota: today's and this month's requests against the plan, per client and endpoint class",
-    response_model=QuotaReport,
-    responses=COMMON,
-)
-def quota(tenant_id: TenantId, principal: UsageReader, tenant_quota: TenantQuotaDep) -> Any:
+@router.get("/api/v1/tenants/{tenant_id}/quota", tags=["usage"], response_model=QuotaReport, responses=COMMON)
+def get_quota(tenant_id: TenantId, principal: UsageReader, tenant_quota: TenantQuotaDep) -> Any:
     # Alerts are sent by the minute timer (integrations.minute_timer), not by a read.
+    """API quota: today's and this month's requests against the plan, per client and endpoint class"""
     return tenant_quota(tenant_id)
 
 
 @router.get(
     "/api/v1/tenants/{tenant_id}/quota/history",
     tags=["usage"],
-    operation_id="getQuotaHistory",
-    summary="API usage by day, per client and endpoint class, against the plan's daily limit (any period)",
     response_model=QuotaHistory,
     responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
 )
-def quota_history(tenant_id: TenantId, principal: UsageReader, history: QuotaHistoryDep, days: Days) -> Any:
+def get_quota_history(tenant_id: TenantId, principal: UsageReader, history: QuotaHistoryDep, days: Days) -> Any:
+    """API usage by day, per client and endpoint class, against the plan's daily limit (any period)"""
     return history(tenant_id, *days)
 
 
@@ -129,18 +122,13 @@ class TenantUsage(BaseModel):
 @router.get(
     "/api/v1/tenants/{tenant_id}/usage",
     tags=["usage"],
-    operation_id="getTenantUsage",
-    summary="Outbound usage of every integration of the tenant, totals per integration",
     response_model=TenantUsage,
     responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
 )
-def tenant_usage(
-    tenant_id: TenantId,
-    principal: UsageReader,
-    usage: UsageDep,
-    documents: IntegrationsDep,
-    days: Days,
+def get_tenant_usage(
+    tenant_id: TenantId, principal: UsageReader, usage: UsageDep, documents: IntegrationsDep, days: Days
 ) -> Any:
+    """Outbound usage of every integration of the tenant, totals per integration"""
     start, end = days
     per = usage.by_integration(tenant_id, start=start, end=end)
     providers = {}
@@ -166,8 +154,6 @@ def tenant_usage(
 @router.put(
     "/api/v1/tenants/{tenant_id}/settings/alerts",
     tags=["usage"],
-    operation_id="putAlertSettings",
-    summary="Quota alert threshold and webhook (HTTPS, public hosts only)",
     response_model=AlertSettings,
     responses={
         **COMMON,
@@ -179,6 +165,7 @@ def tenant_usage(
 def put_alert_settings(
     tenant_id: TenantId, principal: Admin, audit: AuditDep, quota_alerts: QuotaAlertsDep, body: AlertSettings
 ) -> Any:
+    """Quota alert threshold and webhook (HTTPS, public hosts only)"""
     saved = quota_alerts.save(tenant_id, body)
     audit.record(
         tenant_id,

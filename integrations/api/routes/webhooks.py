@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -31,13 +31,14 @@ from integrations.api.deps import (
     SubscriptionsDep,
 )
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem
+from integrations.api.routing import api_router
 from integrations.webhooks.deliveries import DeliveryStatus, WebhookDelivery
 from integrations.webhooks.receiver import Inbound, Unverified
 from integrations.webhooks.subscriptions import ChangeSubscription
 from shared.errors import NotFound
 
-receivers = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
-router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["webhooks"])
+receivers = api_router(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["webhooks"])
 
 Provider = Annotated[str, Path(max_length=40, description="The provider's catalog id (stripe, xero, twilio…).")]
 # Any id up to 64 characters: a malformed one is a 404 like an unknown one (the receiver says nothing more).
@@ -111,19 +112,11 @@ receivers.add_api_route(
 )
 
 
-@router.get(
-    "/webhook-subscription",
-    operation_id="getWebhookSubscription",
-    summary="The change subscription the hub keeps at the provider (calendars that pull: Google channel, Graph)",
-    response_model=ChangeSubscription,
-    responses=COMMON,
-)
-def get_subscription(
-    ref: Ref,
-    principal: Reader,
-    integrations: IntegrationsDep,
-    subscriptions: SubscriptionsDep,
+@router.get("/webhook-subscription", response_model=ChangeSubscription, responses=COMMON)
+def get_webhook_subscription(
+    ref: Ref, principal: Reader, integrations: IntegrationsDep, subscriptions: SubscriptionsDep
 ) -> Any:
+    """The change subscription the hub keeps at the provider (calendars that pull: Google channel, Graph)"""
     integrations.get(ref)
     found = subscriptions.get(ref)
     if found is None:
@@ -136,14 +129,8 @@ class DeliveryPage(BaseModel):
     next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
 
 
-@router.get(
-    "/webhook-deliveries",
-    operation_id="listWebhookDeliveries",
-    summary="Provider deliveries this integration received, with what processing made of them",
-    response_model=DeliveryPage,
-    responses=PAGED,
-)
-def list_deliveries(
+@router.get("/webhook-deliveries", response_model=DeliveryPage, responses=PAGED)
+def list_webhook_deliveries(
     ref: Ref,
     principal: Reader,
     integrations: IntegrationsDep,
@@ -154,6 +141,7 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     continuation: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
+    """Provider deliveries this integration received, with what processing made of them"""
     integrations.get(ref)
     items, nxt = deliveries.list(ref, status=status, size=limit, continuation=continuation)
     return DeliveryPage(items=items, next=nxt)
@@ -161,13 +149,11 @@ def list_deliveries(
 
 @router.post(
     "/webhook-deliveries/{delivery_id}:replay",
-    operation_id="replayWebhookDelivery",
-    summary="Process a failed delivery again (once: a second replay is a 409)",
     status_code=202,
     response_model=WebhookDelivery,
     responses={**WRITE, 409: {**P, "description": "The delivery is not failed, or a replay of it is under way."}},
 )
-def replay_delivery(
+def replay_webhook_delivery(
     ref: Ref,
     delivery_id: DeliveryId,
     principal: Runner,
@@ -176,6 +162,7 @@ def replay_delivery(
     queues: QueuesDep,
     settings: SettingsDep,
 ) -> Any:
+    """Process a failed delivery again (once: a second replay is a 409)"""
     integrations.get(ref)
     delivery = deliveries.claim_replay(ref, delivery_id)
     message = {"tenant_id": ref.tenant_id, "integration_id": ref.integration_id, "delivery_id": delivery.id}
