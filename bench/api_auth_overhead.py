@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from bench.common import fresh_hub, interleaved_p50
+from bench.common import fresh_hub, interleaved_p50, row
 from devfakes.documents import fortnox
 from devfakes.servers import serve
 from integrations.api.app import create_api
@@ -38,11 +38,6 @@ def run(conn: str) -> dict[str, object]:
         sa, sb = requests.Session(), requests.Session()
         sa.headers["Authorization"] = f"Bearer {key.secret}"
         base, auth = interleaved_p50(lambda: sb.get(b + path), lambda: sa.get(a + path), n=500)
-    return {
-        "bench": "GET integration: auth + rate limit vs neither (p50)",
-        "baseline": f"{base:.3f} ms",
-        "measured": f"{auth:.3f} ms",
-        "ratio": round(auth / base, 3),
-        "target": "≤ 1.15",
-        "notes": "",
-    }
+    return row(
+        "GET integration: auth + rate limit vs neither (p50)", f"{base:.3f} ms", f"{auth:.3f} ms", auth / base, "≤ 1.15"
+    )

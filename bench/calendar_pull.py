@@ -18,7 +18,7 @@ import time
 from typing import Any, cast
 
 from adapters.capabilities import EventChanges
-from bench.common import alternating_medians, fresh_hub
+from bench.common import alternating_medians, fresh_hub, row
 from devfakes.calendars import GoogleCalendarFake
 from devfakes.launcher import start_fakes
 from integrations.documents.document import CalendarIntegration, of_family
@@ -66,14 +66,14 @@ def run(conn: str) -> list[dict[str, object]]:
         pull_events(adapter, hub.outbox, doc, env)  # the first read takes every event in
         assert len(emitted) == N
         b, m = alternating_medians(bare, full_read, rounds=3)
-        full: dict[str, object] = {
-            "bench": f"calendar pull: full read of {N} unchanged events vs walking them bare",
-            "baseline": f"{b * 1000:.0f} ms",
-            "measured": f"{m * 1000:.0f} ms",
-            "ratio": f"{m / b:.2f}",
-            "target": "≤ 5.0",
-            "notes": "known keys and digests on Azurite",
-        }
+        full: dict[str, object] = row(
+            f"calendar pull: full read of {N} unchanged events vs walking them bare",
+            f"{b * 1000:.0f} ms",
+            f"{m * 1000:.0f} ms",
+            f"{m / b:.2f}",
+            "≤ 5.0",
+            "known keys and digests on Azurite",
+        )
         ids = list(fake.live())
 
         counting = _CountingTable(hub.sync_state._table)  # noqa: SLF001 - count what the pull reads
@@ -93,14 +93,14 @@ def run(conn: str) -> list[dict[str, object]]:
         others = {f"elsewhere{i:06d}": '{"key": null, "digest": "0", "start": ""}' for i in range(N * 9)}
         hub.sync_state.remember(doc.ref, "calendar", others)  # 10x the events known, none of them changed
         large = incremental()
-        scale: dict[str, object] = {
-            "bench": f"calendar pull: state rows read for 5 changes, {N * 10} events known vs {N}",
-            "baseline": f"{small} rows",
-            "measured": f"{large} rows",
-            "ratio": f"{large / small:.2f}",
-            "target": "= 1",
-            "notes": "point reads of the changed events and the cursor",
-        }
+        scale: dict[str, object] = row(
+            f"calendar pull: state rows read for 5 changes, {N * 10} events known vs {N}",
+            f"{small} rows",
+            f"{large} rows",
+            f"{large / small:.2f}",
+            "= 1",
+            "point reads of the changed events and the cursor",
+        )
         return [full, scale]
 
     finally:

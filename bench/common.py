@@ -123,3 +123,11 @@ def concurrent(
     for t in threads:
         t.join()
     return len(latencies) / (time.monotonic() - started), statistics.quantiles(latencies, n=100)[98]
+
+
+def row(
+    bench: str, baseline: str, measured: str, ratio: float | str, target: str, notes: str = "", *, digits: int = 3
+) -> dict[str, object]:
+    """One line of the README's benchmark table (`ratio`: measured over baseline, or "—" for an absolute target)."""
+    shown = round(ratio, digits) if isinstance(ratio, float | int) else ratio
+    return {"bench": bench, "baseline": baseline, "measured": measured, "ratio": shown, "target": target, "notes": notes}

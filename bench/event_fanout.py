@@ -21,7 +21,7 @@ import time
 import requests
 
 from adapters.webhook_verifiers.standard_webhooks import sign
-from bench.common import alternating_medians, fresh_hub
+from bench.common import alternating_medians, fresh_hub, row
 from bench.servers import spawn
 from devfakes.servers import loopback
 from devfakes.swish import SwishFake
@@ -83,11 +83,11 @@ def run(conn: str) -> dict[str, object]:
         bare_loop()
         measured, baseline = alternating_medians(hub_fan_out, bare_loop, rounds=ROUNDS)
         assert taken() == 2 * (ROUNDS + 1) * ENDPOINTS  # every POST of both arrived
-    return {
-        "bench": f"event fan-out to {ENDPOINTS} endpoints (HTTPS loopback) vs a bare signed requests.post loop",
-        "baseline": f"{baseline * 1000:.0f} ms",
-        "measured": f"{measured * 1000:.0f} ms",
-        "ratio": round(measured / baseline, 3),
-        "target": "≤ 1.3",
-        "notes": "marker row, POSTs 8 at once, half the outcomes written while the rest post; receiver in its own process",
-    }
+    return row(
+        f"event fan-out to {ENDPOINTS} endpoints (HTTPS loopback) vs a bare signed requests.post loop",
+        f"{baseline * 1000:.0f} ms",
+        f"{measured * 1000:.0f} ms",
+        measured / baseline,
+        "≤ 1.3",
+        "marker row, POSTs 8 at once, half the outcomes written while the rest post; receiver in its own process",
+    )

@@ -12,7 +12,7 @@ import uuid
 from typing import Any, cast
 
 from adapters.capabilities import MemberRecords
-from bench.common import alternating_medians, fresh_hub
+from bench.common import alternating_medians, fresh_hub, row
 from devfakes.launcher import start_fakes
 from integrations.documents.document import CrmIntegration, of_family
 from integrations.service import create_integration, set_credential_ref
@@ -49,9 +49,9 @@ def run(conn: str) -> dict[str, object]:
         set_credential_ref(doc.ref, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
         doc = of_family(hub.integrations.get(doc.ref).document, CrmIntegration)
         for i in range(N):
-            row = {"contactid": str(uuid.uuid4()), "firstname": f"A{i}", "lastname": "B", "emailaddress1": f"{i}@x.se"}
-            fake._stamp(row)  # noqa: SLF001 - seeding the fake CRM
-            fake.contacts[row["contactid"]] = row
+            contact = {"contactid": str(uuid.uuid4()), "firstname": f"A{i}", "lastname": "B", "emailaddress1": f"{i}@x.se"}
+            fake._stamp(contact)  # noqa: SLF001 - seeding the fake CRM
+            fake.contacts[contact["contactid"]] = contact
         adapter = cast(MemberRecords, hub.adapter_for(doc))
 
         def bare() -> None:
@@ -69,13 +69,13 @@ def run(conn: str) -> dict[str, object]:
             adapter, hub.outbox, hub.member_mirror, doc, emit=lambda e: None, heartbeat=_alive, state=hub.sync_state
         ).run()
         b, m = alternating_medians(bare, full_read, rounds=3)
-        return {
-            "bench": f"member sync: full read of {N} unchanged contacts vs reading them bare",
-            "baseline": f"{b * 1000:.0f} ms",
-            "measured": f"{m * 1000:.0f} ms",
-            "ratio": f"{m / b:.2f}",
-            "target": "≤ 4.0",
-            "notes": "mirror of the agreed values on Azurite",
-        }
+        return row(
+            f"member sync: full read of {N} unchanged contacts vs reading them bare",
+            f"{b * 1000:.0f} ms",
+            f"{m * 1000:.0f} ms",
+            f"{m / b:.2f}",
+            "≤ 4.0",
+            "mirror of the agreed values on Azurite",
+        )
     finally:
         fakes.stop()

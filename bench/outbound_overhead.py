@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bench.common import fresh_hub, interleaved_p50
+from bench.common import fresh_hub, interleaved_p50, row
 from devfakes.servers import loopback, serve
 from integrations.documents.ref import IntegrationRef
 from shared.http import Call, OutboundClient, Policy, Window
@@ -34,11 +34,4 @@ def run(conn: str) -> dict[str, object]:
         )
         raw, wrapped = interleaved_p50(lambda: bare.get(url), lambda: client.send(Call("GET", url), policy), n=1000)
         hub.usage.flush()
-    return {
-        "bench": "outbound client vs bare requests (p50)",
-        "baseline": f"{raw:.3f} ms",
-        "measured": f"{wrapped:.3f} ms",
-        "ratio": round(wrapped / raw, 3),
-        "target": "≤ 1.20",
-        "notes": "",
-    }
+    return row("outbound client vs bare requests (p50)", f"{raw:.3f} ms", f"{wrapped:.3f} ms", wrapped / raw, "≤ 1.20")

@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench.common import fresh_hub
+from bench.common import fresh_hub, row
 from canonical.people import Member
 from canonical.recipes.recipe import RECIPES, shipped
 from integrations.documents.ref import IntegrationRef
@@ -119,22 +119,22 @@ def run(conn: str) -> list[dict[str, object]]:
         rss_big, rss_small = _rss_of(conn, big), _rss_of(conn, small)
     ratio = plain_s / hub_s  # rows/s of the hub over rows/s of the plain loop
     return [
-        {
-            "bench": "import 100k rows through a recipe (rows/s)",
-            "baseline": f"{ROWS / plain_s:,.0f} rows/s (hand-mapped DictReader + pydantic)",
-            "measured": f"{ROWS / hub_s:,.0f} rows/s",
-            "ratio": f"{ratio:.2f}",
-            "target": "≥ 0.7",
-            "notes": "dry run: recipe, canonical validation, duplicate keys, progress saves",
-        },
-        {
-            "bench": "import peak RSS, 100k vs 10k rows",
-            "baseline": f"{rss_small / 1024:.0f} MiB (10k)",
-            "measured": f"{rss_big / 1024:.0f} MiB (100k)",
-            "ratio": f"{rss_big / rss_small:.2f}",
-            "target": "≤ 1.2",
-            "notes": "each in a fresh process; the file streams",
-        },
+        row(
+            "import 100k rows through a recipe (rows/s)",
+            f"{ROWS / plain_s:,.0f} rows/s (hand-mapped DictReader + pydantic)",
+            f"{ROWS / hub_s:,.0f} rows/s",
+            f"{ratio:.2f}",
+            "≥ 0.7",
+            "dry run: recipe, canonical validation, duplicate keys, progress saves",
+        ),
+        row(
+            "import peak RSS, 100k vs 10k rows",
+            f"{rss_small / 1024:.0f} MiB (10k)",
+            f"{rss_big / 1024:.0f} MiB (100k)",
+            f"{rss_big / rss_small:.2f}",
+            "≤ 1.2",
+            "each in a fresh process; the file streams",
+        ),
     ]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from bench.common import concurrent, fresh_hub, interleaved_p50
+from bench.common import concurrent, fresh_hub, interleaved_p50, row
 from bench.servers import spawn
 from devfakes.documents import fortnox
 from integrations.auth.principal import Scope
@@ -117,11 +117,11 @@ def _outbox(tenant: str, integration: str, h: str, b: str, auth: dict[str, str])
 
 
 def _row(name: str, baseline: float, measured: float, target: str, unit: str) -> dict[str, object]:
-    return {
-        "bench": name,
-        "baseline": f"{baseline:.3f} {unit}" if unit == "ms" else f"{baseline:.0f} {unit}",
-        "measured": f"{measured:.3f} {unit}" if unit == "ms" else f"{measured:.0f} {unit}",
-        "ratio": round(measured / baseline, 3),
-        "target": target,
-        "notes": "servers in their own processes",
-    }
+    return row(
+        name,
+        f"{baseline:.3f} {unit}" if unit == "ms" else f"{baseline:.0f} {unit}",
+        f"{measured:.3f} {unit}" if unit == "ms" else f"{measured:.0f} {unit}",
+        measured / baseline,
+        target,
+        "servers in their own processes",
+    )

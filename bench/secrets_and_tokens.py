@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bench.common import connected_fortnox, fresh_hub, interleaved_p50
+from bench.common import connected_fortnox, fresh_hub, interleaved_p50, row
 from devfakes.launcher import start_fakes
 from integrations.documents.ref import IntegrationRef
 
@@ -21,14 +21,15 @@ def run(conn: str) -> list[dict[str, object]]:
         n=300,
     )
     rows: list[dict[str, object]] = [
-        {
-            "bench": "secret resolution: warm cache vs raw SecretStore get (p50)",
-            "baseline": f"{raw:.3f} ms",
-            "measured": f"{warm:.4f} ms",
-            "ratio": round(warm / raw, 4),
-            "target": "≪ 1",
-            "notes": "local store on Azurite",
-        }
+        row(
+            "secret resolution: warm cache vs raw SecretStore get (p50)",
+            f"{raw:.3f} ms",
+            f"{warm:.4f} ms",
+            warm / raw,
+            "≪ 1",
+            "local store on Azurite",
+            digits=4,
+        )
     ]
     fakes = start_fakes()
     try:
@@ -51,14 +52,14 @@ def run(conn: str) -> list[dict[str, object]]:
             t.join()
         calls = fake.token_calls.count("refresh_token") - before
         rows.append(
-            {
-                "bench": "token refresh, 16 concurrent callers",
-                "baseline": "1 call (required)",
-                "measured": f"{calls} call(s)",
-                "ratio": calls,
-                "target": "= 1",
-                "notes": "token endpoint calls",
-            }
+            row(
+                "token refresh, 16 concurrent callers",
+                "1 call (required)",
+                f"{calls} call(s)",
+                calls,
+                "= 1",
+                "token endpoint calls",
+            )
         )
     finally:
         fakes.stop()

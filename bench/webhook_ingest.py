@@ -20,7 +20,7 @@ import time
 import requests
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient, QueueServiceClient
 
-from bench.common import concurrent, fresh_hub
+from bench.common import concurrent, fresh_hub, row
 from bench.request_path import CLIENTS, server
 from integrations.documents.common import LifecycleStatus
 from integrations.service import create_integration, set_credential_ref
@@ -86,28 +86,28 @@ def run(conn: str) -> list[dict[str, object]]:
     hub_p99 = statistics.median(p for _, p in hub_runs)
     raw_p99 = statistics.median(p for _, p in raw_runs)
     return [
-        {
-            "bench": f"webhook ingest (verify + store + enqueue), {CLIENTS} clients: throughput vs raw send_message",
-            "baseline": f"{raw_rate:.0f} msg/s",
-            "measured": f"{hub_rate:.0f} deliveries/s",
-            "ratio": round(hub_rate / raw_rate, 3),
-            "target": "≥ 0.6",
-            "notes": "receiver in its own process",
-        },
-        {
-            "bench": f"webhook ingest, {CLIENTS} clients: p99",
-            "baseline": f"{raw_p99:.1f} ms (raw send)",
-            "measured": f"{hub_p99:.1f} ms",
-            "ratio": round(hub_p99 / raw_p99, 3),
-            "target": "p99 < 100 ms",
-            "notes": "absolute target; the raw send's own p99 at this concurrency is most of it",
-        },
-        {
-            "bench": "webhook ingest, 1 client: p99",
-            "baseline": "—",
-            "measured": f"{single_p99:.1f} ms",
-            "ratio": "—",
-            "target": "p99 < 100 ms",
-            "notes": "a provider's deliveries one at a time",
-        },
+        row(
+            f"webhook ingest (verify + store + enqueue), {CLIENTS} clients: throughput vs raw send_message",
+            f"{raw_rate:.0f} msg/s",
+            f"{hub_rate:.0f} deliveries/s",
+            hub_rate / raw_rate,
+            "≥ 0.6",
+            "receiver in its own process",
+        ),
+        row(
+            f"webhook ingest, {CLIENTS} clients: p99",
+            f"{raw_p99:.1f} ms (raw send)",
+            f"{hub_p99:.1f} ms",
+            hub_p99 / raw_p99,
+            "p99 < 100 ms",
+            "absolute target; the raw send's own p99 at this concurrency is most of it",
+        ),
+        row(
+            "webhook ingest, 1 client: p99",
+            "—",
+            f"{single_p99:.1f} ms",
+            "—",
+            "p99 < 100 ms",
+            "a provider's deliveries one at a time",
+        ),
     ]
