@@ -88,3 +88,23 @@ def test_the_replacements_are_what_azure_core_calls() -> None:
     assert _helpers._prepare_multipart_body_helper is batch_wire.prepare_multipart_body  # type: ignore[attr-defined]
     assert _base._prepare_multipart_body_helper is batch_wire.prepare_multipart_body  # type: ignore[attr-defined]
     assert _http_response_impl._parts_helper is batch_wire._parts  # type: ignore[attr-defined]
+
+
+def test_response_headers_parse_the_same_without_compiling_a_boundary() -> None:
+    import http.client
+    import io
+    import re
+
+    import shared.tables  # noqa: F401  (installs it)
+
+    assert http.client.parse_headers is batch_wire.parse_http_headers
+    block = (
+        b"Cache-Control: no-cache\r\nContent-Type: multipart/mixed; boundary=batchresponse_3f1c0e4a\r\n"
+        b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nx-ms-version: 2019-02-02\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    original = batch_wire.email.parser.Parser(_class=http.client.HTTPMessage).parsestr(block.decode("iso-8859-1"))
+    re.purge()
+    parsed = batch_wire.parse_http_headers(io.BytesIO(block))
+    assert parsed.items() == original.items() and parsed.get_all("Set-Cookie") == ["a=1", "b=2"]
+    assert parsed.get_content_type() == "multipart/mixed" and parsed.get_boundary() == "batchresponse_3f1c0e4a"
+    assert not any("batchresponse" in str(key) for key in re._cache)  # type: ignore[attr-defined]  # no boundary regex
