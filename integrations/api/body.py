@@ -1,4 +1,5 @@
-"""Reading raw JSON bodies for routes that take free-form JSON (merge patches, secret values)."""
+"""Request bodies: the base of every body a route declares, and reading raw JSON for the routes that take
+free-form JSON (merge patches, secret values)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ import json
 from typing import Any
 
 from fastapi import Request
+from pydantic import BaseModel, ConfigDict
 
 from shared.errors import BadRequest
+
+
+class Body(BaseModel):
+    """An unknown field is a 422 that names it, never silently dropped: a misspelt optional field would otherwise
+    look accepted (and an unexpected one is where an inline secret would hide)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 async def read_json(request: Request) -> Any:

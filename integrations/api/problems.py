@@ -78,6 +78,19 @@ CONDITIONAL: Responses = {
     409: {**P, "description": "Not allowed in the current lifecycle state."},
     412: {**P, "description": "If-Match does not match the current ETag."},
 }
+STATEFUL_WRITE: Responses = {**WRITE, 409: CONDITIONAL[409]}  # a write the integration's lifecycle may refuse
+ANY_CREDENTIAL: Responses = {401: COMMON[401], 429: COMMON[429]}  # tenant-free reads: any valid credential
+
+
+def problems(*shared: Responses, own: dict[int, str | dict[str, Any]]) -> Responses:
+    """A route's response documentation: the shared sets, then its own answers — a text is a problem+json answer
+    with that description, a dict is taken as it is (a success with another media type, say)."""
+    out: Responses = {}
+    for responses in shared:
+        out.update(responses)
+    for status, doc in own.items():
+        out[status] = {**P, "description": doc} if isinstance(doc, str) else doc
+    return out
 
 
 def problem_body(

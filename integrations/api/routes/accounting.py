@@ -9,13 +9,14 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from adapters.accounting import outside_fiscal_year
 from canonical.money import Expense, Invoice, Payment, Reimbursement
+from integrations.api.body import Body
 from integrations.api.deps import CatalogDep, IntakeDep, LiveDep, OutboxDep, Reader, Ref, Runner, SyncDep, Writer
 from integrations.api.intake import OutboxResult, accepted
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, STATEFUL_WRITE, problems
 from integrations.api.routing import api_router
 from integrations.documents.document import AccountingIntegration
 from integrations.sync.jobs import trigger_sync
@@ -38,12 +39,11 @@ def require_mapped(document: AccountingIntegration, categories: list[tuple[str, 
         raise ValidationFailed("Some categories have no account in the chart of accounts.", errors[:50])
 
 
-class InvoiceBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InvoiceBatch(Body):
     invoices: list[Invoice] = Field(min_length=1, max_length=500)
 
 
-@router.post("/outbox/invoices", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/outbox/invoices", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_invoices(ref: Ref, principal: Writer, intake: IntakeDep, body: InvoiceBatch) -> Any:
     """Hand invoices to the hub for delivery by the next push_invoices run"""
     document = intake.open(AccountingIntegration, ref, "invoice", "/invoices", "takes no invoices")
@@ -63,13 +63,11 @@ Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
-class PaymentRecordBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PaymentRecordBatch(Body):
     payments: list[Payment] = Field(min_length=1, max_length=500)
 
 
-class ExpenseBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExpenseBatch(Body):
     expenses: list[Expense] = Field(min_length=1, max_length=500)
 
 
@@ -79,7 +77,7 @@ def in_fiscal_year(document: AccountingIntegration, dates: list[tuple[str, date]
         raise ValidationFailed("Some records fall outside the configured fiscal year.", outside[:50])
 
 
-@router.post("/outbox/payments", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/outbox/payments", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_payments(ref: Ref, principal: Writer, intake: IntakeDep, body: PaymentRecordBatch) -> Any:
     """Hand received payments to the hub (delivered against their invoices by push_payments)"""
     document = intake.open(AccountingIntegration, ref, "payment", "/", "does not take these records")
@@ -98,7 +96,7 @@ def enqueue_payments(ref: Ref, principal: Writer, intake: IntakeDep, body: Payme
     return accepted(intake.store(document, "payment", body.payments))
 
 
-@router.post("/outbox/expenses", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/outbox/expenses", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_expenses(ref: Ref, principal: Writer, intake: IntakeDep, body: ExpenseBatch) -> Any:
     """Hand expenses to the hub (booked by push_expenses)"""
     document = intake.open(AccountingIntegration, ref, "expense", "/", "does not take these records")
@@ -117,12 +115,11 @@ def enqueue_expenses(ref: Ref, principal: Writer, intake: IntakeDep, body: Expen
     return accepted(intake.store(document, "expense", body.expenses))
 
 
-class ReimbursementExport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReimbursementExport(Body):
     reimbursements: list[Reimbursement] = Field(min_length=1, max_length=500)
 
 
-@router.post("/reimbursements:export", status_code=202, response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/reimbursements:export", status_code=202, response_model=SyncRun, responses=STATEFUL_WRITE)
 def export_reimbursements(ref: Ref, principal: Runner, intake: IntakeDep, sync: SyncDep, body: ReimbursementExport) -> Any:
     """Export approved reimbursements to the ledger (seed 002's exportReimbursements)"""
     document = intake.open(
@@ -158,12 +155,14 @@ class VatReport(BaseModel):
 @router.get(
     "/accounting/vat-report",
     response_model=VatReport,
-    responses={
-        **COMMON,
-        409: {**P, "description": "Not an active accounting integration with vat_reporting on."},
-        422: {**P, "description": "Invalid period."},
-        502: {**P, "description": "The ledger refused or failed."},
-    },
+    responses=problems(
+        COMMON,
+        own={
+            409: "Not an active accounting integration with vat_reporting on.",
+            422: "Invalid period.",
+            502: "The ledger refused or failed.",
+        },
+    ),
 )
 async def get_vat_report(
     ref: Ref,

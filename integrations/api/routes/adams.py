@@ -16,12 +16,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from adapters import capabilities as can
+from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
 from integrations.api.intake import OutboxResult, accepted
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, STATEFUL_WRITE, problems
 from integrations.api.routing import api_router
 from integrations.documents.document import WadaAdamsIntegration
 from shared.errors import FieldError, ValidationFailed
@@ -32,16 +33,14 @@ Time = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]
 SUBSTANCE_CLASSES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "M1", "M2", "M3", "P1")
 
 
-class Slot(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Slot(Body):
     date: date
     start: Time
     end: Time
     location: Annotated[str, StringConstraints(min_length=1, max_length=300)]
 
 
-class WhereaboutsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WhereaboutsIn(Body):
     athlete_id: Id = Field(description="The athlete's ADAMS id (never a name).")
     quarter: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-Q[1-4]$")] = Field(examples=["2027-Q1"])
     sport_code: Id
@@ -59,13 +58,11 @@ class WhereaboutsIn(BaseModel):
         return self
 
 
-class WhereaboutsBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WhereaboutsBatch(Body):
     filings: list[WhereaboutsIn] = Field(min_length=1, max_length=200)
 
 
-class TueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TueIn(Body):
     key: Id = Field(description="The application's key: submitted once.")
     athlete_id: Id
     sport_code: Id
@@ -75,8 +72,7 @@ class TueIn(BaseModel):
     submitted_on: date
 
 
-class TueBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TueBatch(Body):
     tues: list[TueIn] = Field(min_length=1, max_length=100)
 
 
@@ -93,9 +89,7 @@ def _sports_known(document: WadaAdamsIntegration, codes: list[str], pointer: str
         raise ValidationFailed("Unknown sport codes.", errors[:50])
 
 
-@router.post(
-    "/outbox/adams-whereabouts", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
-)
+@router.post("/outbox/adams-whereabouts", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_whereabouts(ref: Ref, principal: Writer, intake: IntakeDep, body: WhereaboutsBatch) -> Any:
     """Hand athletes' whereabouts filings to ADAMS (a new version of a quarter updates the filing)"""
     document = intake.open(WadaAdamsIntegration, ref, "whereabouts", "/filings", "takes no whereabouts")
@@ -103,7 +97,7 @@ def enqueue_whereabouts(ref: Ref, principal: Writer, intake: IntakeDep, body: Wh
     return accepted(intake.store(document, "whereabouts", body.filings, updatable=True))
 
 
-@router.post("/outbox/adams-tues", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/outbox/adams-tues", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_tues(ref: Ref, principal: Writer, intake: IntakeDep, body: TueBatch) -> Any:
     """Hand TUE applications to ADAMS (submitted once each)"""
     document = intake.open(WadaAdamsIntegration, ref, "tue", "/tues", "takes no TUE applications")
@@ -114,11 +108,9 @@ def enqueue_tues(ref: Ref, principal: Writer, intake: IntakeDep, body: TueBatch)
 @router.get(
     "/adams/tues/{key}",
     response_model=TueStatus,
-    responses={
-        **COMMON,
-        409: {**P, "description": "Not an active ADAMS integration with TUE management on."},
-        502: {**P, "description": "ADAMS refused or failed."},
-    },
+    responses=problems(
+        COMMON, own={409: "Not an active ADAMS integration with TUE management on.", 502: "ADAMS refused or failed."}
+    ),
 )
 async def get_tue(
     ref: Ref, principal: Reader, live: LiveDep, key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]

@@ -9,7 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import AuditDep, Auditor, TenantId
-from integrations.api.problems import COMMON, P
+from integrations.api.problems import COMMON, problems
 from integrations.api.routing import api_router
 
 router = api_router()
@@ -37,11 +37,7 @@ class AuditPage(BaseModel):
     "/api/v1/tenants/{tenant_id}/audit",
     tags=["audit"],
     response_model=AuditPage,
-    responses={
-        **COMMON,
-        400: {**P, "description": "Malformed continuation token."},
-        422: {**P, "description": "Invalid query parameter."},
-    },
+    responses=problems(COMMON, own={400: "Malformed continuation token.", 422: "Invalid query parameter."}),
 )
 def list_audit_events(
     tenant_id: TenantId,

@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, Ref, Writer
 from integrations.api.intake import OutboxResult
-from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.api.problems import STATEFUL_WRITE
 from integrations.api.routing import api_router
 from integrations.documents.common import Slug
 from integrations.documents.document import CalendarIntegration
@@ -20,8 +21,7 @@ from integrations.documents.document import CalendarIntegration
 router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
-class CalendarEventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CalendarEventIn(Body):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
         description="The platform's event id; a later version with the same key updates the event."
     )
@@ -47,8 +47,7 @@ class CalendarEventIn(BaseModel):
         return self
 
 
-class CalendarEventBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CalendarEventBatch(Body):
     events: list[CalendarEventIn] = Field(min_length=1, max_length=500)
 
 
@@ -60,7 +59,7 @@ class CalendarOutboxResult(OutboxResult):
     "/outbox/calendar-events",
     status_code=202,
     response_model=CalendarOutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    responses=STATEFUL_WRITE,
 )
 def enqueue_calendar_events(ref: Ref, principal: Writer, intake: IntakeDep, body: CalendarEventBatch) -> Any:
     """Hand events to a calendar integration (written to the calendar by push_events)"""

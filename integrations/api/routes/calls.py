@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from integrations.api.body import Body
 from integrations.api.deps import CallRunnerDep, Reader, Ref, Runner
-from integrations.api.problems import COMMON, PAGED, WRITE, P
+from integrations.api.problems import COMMON, PAGED, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.calls.operations import CALLS
 from integrations.calls.store import CallStatus, OutboundCall
@@ -28,8 +29,7 @@ KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,80}$"
 CallKey = Annotated[str, Path(pattern=KEY_PATTERN, description="The caller's key for the call.")]
 
 
-class CallIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CallIn(Body):
     key: Annotated[str, StringConstraints(pattern=KEY_PATTERN)] = Field(
         description="Your id for this call: repeating the request with it is safe (the call runs once)."
     )
@@ -46,11 +46,13 @@ class CallPage(BaseModel):
     "/calls",
     status_code=202,
     response_model=OutboundCall,
-    responses={
-        **WRITE,
-        200: {"description": "The same key was accepted before: that call, as it stands.", "model": OutboundCall},
-        409: {**P, "description": "The key was used for another call, or the integration is not active."},
-    },
+    responses=problems(
+        WRITE,
+        own={
+            200: {"description": "The same key was accepted before: that call, as it stands.", "model": OutboundCall},
+            409: "The key was used for another call, or the integration is not active.",
+        },
+    ),
 )
 def request_call(ref: Ref, principal: Runner, runner: CallRunnerDep, body: CallIn, response: Response) -> Any:
     """Ask for a provider call without waiting for it (queued, run once, its result kept)"""
@@ -87,7 +89,7 @@ def get_call(ref: Ref, key: CallKey, principal: Reader, runner: CallRunnerDep) -
     "/calls/{key}:replay",
     status_code=202,
     response_model=OutboundCall,
-    responses={**WRITE, 409: {**P, "description": "The call is not failed, or a replay of it is under way."}},
+    responses=problems(WRITE, own={409: "The call is not failed, or a replay of it is under way."}),
 )
 def replay_call(ref: Ref, key: CallKey, principal: Runner, runner: CallRunnerDep) -> Any:
     """Run a failed call again (once: a second replay is a 409)"""

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
+from integrations.api.body import Body
 from integrations.api.deps import ApiVersionDep, Authenticated, ClientsAdmin, KeyAdmin, KeyAdminDep, SecretStoreDep, TenantId
-from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.problems import ANY_CREDENTIAL, COMMON, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.api_versions import LATEST, VERSIONS
 from integrations.auth import rotation
@@ -30,8 +31,7 @@ def _known_version(name: str) -> str:
 VersionName = Annotated[str, AfterValidator(_known_version), WithJsonSchema({"type": "string", "enum": list(VERSIONS)})]
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyCreate(Body):
     name: str = Field(min_length=1, max_length=100, description="What the key is for.", examples=["nightly member sync"])
     scopes: list[Scope] = Field(min_length=1, description="At most the caller's own scopes.")
     expires_at: datetime | None = Field(None, description="Optional hard expiry.")
@@ -52,8 +52,7 @@ class KeyCreate(BaseModel):
     )
 
 
-class KeyRotate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyRotate(Body):
     overlap_seconds: int = Field(86_400, ge=0, le=30 * 86_400, description="How long the old key keeps working.")
 
 
@@ -128,7 +127,7 @@ def list_api_keys(tenant_id: TenantId, principal: ClientsAdmin, admin: KeyAdminD
     "/{key_id}:rotate",
     status_code=201,
     response_model=IssuedKeyOut,
-    responses={**WRITE, 409: {**P, "description": "The key no longer works (expired, or its overlap has ended)."}},
+    responses=problems(WRITE, own={409: "The key no longer works (expired, or its overlap has ended)."}),
 )
 def rotate_api_key(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, admin: KeyAdminDep, body: KeyRotate) -> Any:
     """Issue a successor; the old key works until the overlap ends"""
@@ -146,11 +145,13 @@ def rotate_api_key(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, 
 @router.post(
     "/{key_id}:successor",
     response_model=IssuedKeyOut,
-    responses={
-        **COMMON,
-        403: {**P, "description": "Only the key itself picks up its successor."},
-        404: {**P, "description": "No successor is waiting (none was made yet, or it was picked up)."},
-    },
+    responses=problems(
+        COMMON,
+        own={
+            403: "Only the key itself picks up its successor.",
+            404: "No successor is waiting (none was made yet, or it was picked up).",
+        },
+    ),
 )
 def pick_up_api_key_successor(
     tenant_id: TenantId, key_id: KeyId, principal: Authenticated, admin: KeyAdminDep, store: SecretStoreDep
@@ -179,8 +180,7 @@ def revoke_api_key(tenant_id: TenantId, key_id: KeyId, principal: ClientsAdmin, 
     return Response(status_code=204)
 
 
-class KeyVersion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyVersion(Body):
     api_version: VersionName = Field(description="The version to pin the key to.", examples=[LATEST])
 
 
@@ -200,8 +200,7 @@ def pin_api_key_version(
     return Response(status_code=204)
 
 
-class PublicKeys(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PublicKeys(Body):
     keys: list[dict[str, Any]] = Field(
         min_length=1, max_length=5, description="Public JWKs (EC P-256 or RSA) the client signs assertions with."
     )
@@ -241,7 +240,7 @@ class Me(BaseModel):
 me_router = api_router(tags=["api-keys"])
 
 
-@me_router.get("/api/v1/me", response_model=Me, responses={401: COMMON[401], 429: COMMON[429]})
+@me_router.get("/api/v1/me", response_model=Me, responses=ANY_CREDENTIAL)
 def who_am_i(principal: Authenticated, version: ApiVersionDep) -> Any:
     """Who this credential is: its tenant, scopes and API version (the console's first call after sign-in)"""
     return Me(

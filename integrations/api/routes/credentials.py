@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from integrations.api.body import Body
 from integrations.api.deps import (
     AdaptersDep,
     Admin,
@@ -22,7 +23,7 @@ from integrations.api.deps import (
     Ref,
     SettingsDep,
 )
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.auth.api_keys import ApiKeys
 from integrations.documents.common import CREDENTIAL_SLOTS
@@ -34,8 +35,7 @@ router = api_router(tags=["credentials"])
 Slot = Annotated[str, Path(description="Credential slot.", examples=["api_key_ref"])]
 
 
-class SecretIntake(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SecretIntake(Body):
     value: str = Field(min_length=1, max_length=16_384, description="The secret. Stored in the SecretStore; never returned.")
     overlap_seconds: int = Field(
         86_400, ge=0, le=30 * 86_400, description="How long the previous version keeps working after this rotation."
@@ -95,7 +95,7 @@ class OAuthStart(BaseModel):
     "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/oauth:start",
     operation_id="startOAuth",
     response_model=OAuthStart,
-    responses={**COMMON, 400: {**P, "description": "Provider has no authorization-code flow."}},
+    responses=problems(COMMON, own={400: "Provider has no authorization-code flow."}),
 )
 def start_oauth(
     ref: Ref,
@@ -157,12 +157,14 @@ class OAuthDone(BaseModel):
 @router.get(
     "/api/v1/oauth/callback",
     response_model=OAuthDone,
-    responses={
-        400: {**P, "description": "Invalid, expired or replayed state; or the provider refused."},
-        422: {**P, "description": "Missing parameters."},
-        429: COMMON[429],
-        502: {**P, "description": "The provider's token endpoint failed."},
-    },
+    responses=problems(
+        own={
+            400: "Invalid, expired or replayed state; or the provider refused.",
+            422: "Missing parameters.",
+            429: COMMON[429],
+            502: "The provider's token endpoint failed.",
+        }
+    ),
 )
 def oauth_callback(
     request: Request,

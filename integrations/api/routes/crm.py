@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from integrations.api.deps import ClockDep, IfMatch, LiveDep, Reader, Ref, TenantUrlsDep, Writer
 from integrations.api.live import LiveAdapters
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses, problems
 from integrations.api.routing import api_router
 from integrations.crm_mapping import FieldMapping, check_mapping
 from integrations.documents.ref import IntegrationRef
@@ -67,7 +67,7 @@ def list_crm_objects(ref: Ref, principal: Reader, live: LiveDep) -> Any:
 @router.get(
     "/objects/{object_name}/fields",
     response_model=CrmFields,
-    responses={**COMMON, **CRM, 422: {**P, "description": "Invalid object name."}},
+    responses=problems(COMMON, CRM, own={422: "Invalid object name."}),
 )
 def list_crm_fields(ref: Ref, object_name: ObjectName, principal: Reader, live: LiveDep) -> Any:
     """An object's fields (for the field-mapping dropdowns)"""

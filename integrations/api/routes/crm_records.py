@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from canonical.people import Member
+from integrations.api.body import Body
 from integrations.api.deps import ApiVersionDep, IntakeDep, MemberWriter, Ref, Writer, any_of
 from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
-from integrations.api.problems import CONDITIONAL, WRITE
+from integrations.api.problems import STATEFUL_WRITE, WRITE
 from integrations.api.routing import api_router
 from integrations.auth.principal import Scope
 from integrations.documents.document import CrmIntegration
@@ -24,8 +25,7 @@ router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integratio
 MemberValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
 
 
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MemberIn(Body):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
         description="The platform's member id (kept at the CRM in member_key_field)."
     )
@@ -67,8 +67,7 @@ def canonical_member(index: int, member: MemberIn) -> MemberIn:
 MEMBER_FIELDS = frozenset(Member.model_fields) - {"member_id"}
 
 
-class MemberBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MemberBatch(Body):
     members: list[MemberIn] = Field(min_length=1, max_length=1000)
 
 
@@ -88,8 +87,7 @@ def enqueue_members(ref: Ref, principal: MemberWriter, intake: IntakeDep, body: 
     return accepted(intake.store(document, "member", body.members, updatable=True))
 
 
-class TagIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TagIn(Body):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
         description="The platform's id of this attendance or completion."
     )
@@ -101,8 +99,7 @@ class TagIn(BaseModel):
     )
 
 
-class TagBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TagBatch(Body):
     items: list[TagIn] = Field(min_length=1, max_length=1000)
 
 
@@ -124,22 +121,19 @@ def _tags(intake: Intake, ref: IntegrationRef, body: TagBatch, tag_type: str, ca
     return accepted(intake.store(document, "tag", records))
 
 
-@router.post("/outbox/attendance", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/outbox/attendance", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_attendance(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
     """Event attendance/registration → the member's event tag field in the CRM (push_tags)"""
     return _tags(intake, ref, body, "event", "event_attendance")
 
 
-@router.post(
-    "/outbox/course-completions", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
-)
+@router.post("/outbox/course-completions", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_course_completions(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
     """Completed courses → the member's course tag field in the CRM (push_tags)"""
     return _tags(intake, ref, body, "course", "course_completion")
 
 
-class OrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderIn(Body):
     key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,80}$")] = Field(
         description="The platform's order id (kept in the CRM's order_key_field)."
     )
@@ -148,12 +142,11 @@ class OrderIn(BaseModel):
     )
 
 
-class OrderBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderBatch(Body):
     orders: list[OrderIn] = Field(min_length=1, max_length=1000)
 
 
-@router.post("/outbox/orders", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/outbox/orders", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_orders(ref: Ref, principal: Writer, intake: IntakeDep, body: OrderBatch) -> Any:
     """Orders/transactions → records of the CRM's order object (push_orders)"""
     document = intake.open(CrmIntegration, ref, "order", "/orders", "takes no orders")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from canonical.events import CourseEnrollment
+from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, Ref, Writer
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.problems import WRITE
@@ -17,8 +18,7 @@ from integrations.documents.document import LmsIntegration
 router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}", tags=["records"])
 
 
-class EnrollmentBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EnrollmentBatch(Body):
     enrollments: list[CourseEnrollment] = Field(min_length=1, max_length=1000)
 
 

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from integrations.api.body import Body
 from integrations.api.deps import Admin, EgressDep, EndpointsDep, Reader, SenderDep, TenantId
-from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.problems import COMMON, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.events_out.delivery import DeliveryState, EventDelivery
 from integrations.events_out.endpoints import EndpointStatus, EventEndpoint
@@ -35,8 +36,7 @@ MessageId = Annotated[str, Path(pattern=r"^msg_[0-9a-f]{24}$", description="A de
 EVENT_TYPE = r"^[a-z_*]+(\.[a-z_*]+)*$"
 
 
-class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EndpointIn(Body):
     url: str = Field(max_length=2000, description="HTTPS, a public address (the egress policy applies).")
     event_types: list[Annotated[str, Field(pattern=EVENT_TYPE, max_length=100)]] = Field(
         default_factory=list, max_length=50, description="`payment.succeeded`, `sync.*`…; empty: every event."
@@ -49,13 +49,11 @@ class EndpointCreated(BaseModel):
     secret: str = Field(description="The signing secret (`whsec_…`): shown this once, never again.")
 
 
-class RotateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RotateIn(Body):
     overlap_seconds: int = Field(86400, ge=0, le=7 * 86400, description="How long the old secret keeps signing too.")
 
 
-class ReplayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReplayIn(Body):
     since: datetime = Field(description="Replay every delivery to this endpoint created at or after this time.")
 
 
@@ -121,7 +119,7 @@ class DeliveryList(BaseModel):
 @router.get(
     "/{endpoint_id}/deliveries",
     response_model=DeliveryList,
-    responses={**COMMON, 422: {**P, "description": "Invalid query parameter."}},
+    responses=problems(COMMON, own={422: "Invalid query parameter."}),
 )
 def list_event_deliveries(
     tenant_id: TenantId,
@@ -140,7 +138,7 @@ def list_event_deliveries(
     "/{endpoint_id}/deliveries/{message_id}:replay",
     status_code=202,
     response_model=EventDelivery,
-    responses={**WRITE, 409: {**P, "description": "The delivery changed meanwhile."}},
+    responses=problems(WRITE, own={409: "The delivery changed meanwhile."}),
 )
 def replay_event_delivery(
     tenant_id: TenantId, endpoint_id: EndpointId, message_id: MessageId, principal: Admin, sender: SenderDep

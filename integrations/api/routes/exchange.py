@@ -21,7 +21,7 @@ from integrations.api.deps import (
     Writer,
     demand_for_model,
 )
-from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.problems import COMMON, WRITE, P, problems
 from integrations.api.routing import api_router
 from integrations.api.uploads import spool
 from integrations.documents.ref import IntegrationRef
@@ -89,7 +89,7 @@ class ReconciliationReport(BaseModel):
 @router.post(
     "/reconciliations",
     response_model=ReconciliationReport,
-    responses={**WRITE, 422: {**P, "description": "A kind this integration does not deliver, or an unreadable file."}},
+    responses=problems(WRITE, own={422: "A kind this integration does not deliver, or an unreadable file."}),
 )
 async def reconcile_records(
     request: Request,

@@ -28,7 +28,7 @@ from integrations.api.deps import (
     UploadsDep,
     demand_for_model,
 )
-from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.problems import ANY_CREDENTIAL, COMMON, WRITE, P, problems
 from integrations.api.routing import api_router
 from integrations.api.uploads import spool, spool_blob
 from integrations.imports.run import Upload, recipe_named
@@ -56,17 +56,19 @@ class ImportErrors(BaseModel):
     status_code=201,
     response_model=ImportJob,
     openapi_extra=DATA_WRITE,
-    responses={
-        **WRITE,
-        200: {"model": ImportJob, "description": "The same file was imported before: its first import."},
-        413: {**P, "description": "The file is larger than HUB_IMPORT_MAX_BYTES."},
-        415: {**P, "description": "Not multipart/form-data, text/csv, application/json or application/octet-stream."},
-        422: {
-            **P,
-            "description": "Unknown recipe, a file that cannot be read as a whole (no header, missing "
-            "columns, unknown encoding), or a recipe whose records this integration does not take.",
+    responses=problems(
+        WRITE,
+        own={
+            200: {"model": ImportJob, "description": "The same file was imported before: its first import."},
+            413: "The file is larger than HUB_IMPORT_MAX_BYTES.",
+            415: "Not multipart/form-data, text/csv, application/json or application/octet-stream.",
+            422: {
+                **P,
+                "description": "Unknown recipe, a file that cannot be read as a whole (no header, missing "
+                "columns, unknown encoding), or a recipe whose records this integration does not take.",
+            },
         },
-    },
+    ),
 )
 async def import_file(
     request: Request,
@@ -179,7 +181,7 @@ class RecipeList(BaseModel):
 recipes_router = api_router(tags=["imports"])
 
 
-@recipes_router.get("/api/v1/recipes", response_model=RecipeList, responses={401: COMMON[401], 429: COMMON[429]})
+@recipes_router.get("/api/v1/recipes", response_model=RecipeList, responses=ANY_CREDENTIAL)
 def list_recipes(principal: Reader) -> Any:
     """The mapping recipes imports can use"""
     return RecipeList(

@@ -18,12 +18,13 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Path, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from integrations.api.body import Body
 from integrations.api.deps import ExportsDep, IntakeDep, LicenceWriter, LiveDep, Reader, Ref, Writer, any_of
 from integrations.api.intake import OutboxResult, accepted
 from integrations.api.live import LiveAdapters
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.api.problems import COMMON, STATEFUL_WRITE, WRITE, P, Responses
 from integrations.api.routing import api_router
 from integrations.auth.principal import Scope
 from integrations.documents.document import InsuranceIntegration
@@ -42,10 +43,9 @@ SERVICE: Responses = {
 }
 
 
-class EnrolmentIn(BaseModel):
+class EnrolmentIn(Body):
     """The minimum the insurer's contract needs: no address, contact or health data."""
 
-    model_config = ConfigDict(extra="forbid")
     key: Key = Field(description="The licence number: one enrolment per licence.", examples=["LIC-2026-000123"])
     first_name: Name
     last_name: Name
@@ -55,13 +55,11 @@ class EnrolmentIn(BaseModel):
     policy_group_id: Key | None = Field(None, description="One of config.policy_group_ids (default: the first).")
 
 
-class EnrolmentBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EnrolmentBatch(Body):
     enrolments: list[EnrolmentIn] = Field(min_length=1, max_length=500)
 
 
-class ClaimIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClaimIn(Body):
     key: Key = Field(description="The claim's key: submitted once.", examples=["CLM-2026-0042"])
     licence_key: Key
     occurred_on: date
@@ -71,13 +69,11 @@ class ClaimIn(BaseModel):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
 
 
-class ClaimBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClaimBatch(Body):
     claims: list[ClaimIn] = Field(min_length=1, max_length=100)
 
 
-class QuoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class QuoteIn(Body):
     licence_category: Key = Field(examples=["senior"])
     age_band: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}(-[0-9]{1,3}|\+)$")] = Field(examples=["18-64"])
     coverage_types: list[Coverage] = Field(min_length=1, max_length=6)
@@ -111,7 +107,7 @@ def _group_known(document: InsuranceIntegration, records: list[EnrolmentIn]) -> 
     status_code=202,
     openapi_extra=any_of(Scope.licences_write, Scope.integrations_write),
     response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    responses=STATEFUL_WRITE,
 )
 def enqueue_insurance_enrolments(ref: Ref, principal: LicenceWriter, intake: IntakeDep, body: EnrolmentBatch) -> Any:
     """Hand licence holders in for auto-enrolment (delivered once each by enrol_licence_holders)"""
@@ -120,9 +116,7 @@ def enqueue_insurance_enrolments(ref: Ref, principal: LicenceWriter, intake: Int
     return accepted(intake.store(document, "insurance_enrolment", body.enrolments, updatable=True))
 
 
-@router.post(
-    "/outbox/insurance-claims", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
-)
+@router.post("/outbox/insurance-claims", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_insurance_claims(ref: Ref, principal: Writer, intake: IntakeDep, body: ClaimBatch) -> Any:
     """Hand claims in for submission (delivered once each by submit_claims)"""
     document = intake.open(InsuranceIntegration, ref, "insurance_claim", "/claims", "takes no claims")

@@ -22,7 +22,7 @@ from integrations.api.deps import (
     ValidatorDep,
     Writer,
 )
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, CONDITIONAL, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Integration, ValidationResult
@@ -96,11 +96,7 @@ def create(
     "",
     operation_id="listIntegrations",
     response_model=IntegrationPage,
-    responses={
-        **COMMON,
-        400: {**P, "description": "Malformed continuation token."},
-        422: {**P, "description": "Invalid query parameter."},
-    },
+    responses=problems(COMMON, own={400: "Malformed continuation token.", 422: "Invalid query parameter."}),
 )
 def list_(
     tenant_id: TenantId,

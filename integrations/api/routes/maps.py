@@ -20,7 +20,7 @@ from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import MapsDep, Reader, Ref
-from integrations.api.problems import COMMON, P, Responses
+from integrations.api.problems import COMMON, P, Responses, problems
 from integrations.api.routing import api_router
 
 router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integration_id}/maps", tags=["maps"])
@@ -135,7 +135,7 @@ async def get_static_map(
 @router.get(
     "/browser-key",
     response_model=BrowserKey,
-    responses={**COMMON, 409: MAPS[409], 422: MAPS[422], 403: {**P, "description": "The origin is not allowlisted."}},
+    responses=problems(COMMON, own={409: MAPS[409], 422: MAPS[422], 403: "The origin is not allowlisted."}),
 )
 async def get_browser_key(
     ref: Ref,

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from canonical.messages import Message
+from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, Reader, Ref, Runner, SyncDep
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE
+from integrations.api.problems import COMMON, STATEFUL_WRITE
 from integrations.api.routing import api_router
 from integrations.documents.document import MessagingIntegration
 from integrations.sync.jobs import trigger_sync
@@ -21,12 +22,11 @@ router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integratio
 MessageKey = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,80}$", description="The platform's message id.")]
 
 
-class MessageBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MessageBatch(Body):
     messages: list[Message] = Field(min_length=1, max_length=500)
 
 
-@router.post("/messages", status_code=202, response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/messages", status_code=202, response_model=SyncRun, responses=STATEFUL_WRITE)
 def send_messages(ref: Ref, principal: Runner, intake: IntakeDep, sync: SyncDep, body: MessageBatch) -> Any:
     """Send SMS/WhatsApp messages (queued; delivered once each by a send_messages run)"""
     document = intake.open(MessagingIntegration, ref, "message", "/messages", "sends no messages")

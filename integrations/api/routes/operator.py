@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from integrations.api.body import Body
 from integrations.api.deps import TenantPlansDep, require
 from integrations.api.problems import COMMON, WRITE
 from integrations.api.routing import api_router
@@ -38,8 +39,7 @@ class PlanOut(BaseModel):
     plan: PlanName
 
 
-class PlanChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PlanChange(Body):
     plan: PlanName = Field(description="Sizes the tenant's rate-limit buckets and its daily and monthly quota.")
 
 

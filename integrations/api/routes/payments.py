@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Response
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
 
 from adapters.payments import PaymentRequest
+from integrations.api.body import Body
 from integrations.api.deps import Payer, PaymentsDep, Reader, Ref
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses
 from integrations.api.routing import api_router
@@ -25,8 +26,7 @@ PROVIDER: Responses = {
 }
 
 
-class PaymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PaymentIn(Body):
     key: Key = Field(description="The platform's payment id: repeats return the first payment, never a second charge.")
     amount_minor: int = Field(gt=0, le=10**12, description="Minor units of the currency (12.50 SEK → 1250).")
     currency: Currency
@@ -91,8 +91,7 @@ def get_payment(ref: Ref, key: PaymentKey, principal: Reader, payments: Payments
     return for_reader(payments.get(ref, key, refresh=refresh), principal)
 
 
-class RefundIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RefundIn(Body):
     key: Key = Field(description="The platform's refund id: repeats return the first refund.")
     amount_minor: int | None = Field(None, gt=0, description="Minor units; omit to refund what is left.")
     reason: Annotated[str, StringConstraints(max_length=200)] = Field("", examples=["requested_by_customer"])

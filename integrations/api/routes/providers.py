@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from adapters.spec import ProviderSpec
 from integrations.api.deps import Authenticated, CatalogDep
-from integrations.api.problems import COMMON
+from integrations.api.problems import ANY_CREDENTIAL, COMMON
 from integrations.api.routing import api_router
 from integrations.api_versions import HEADER, LATEST, VERSIONS
 from shared.errors import NotFound
@@ -22,7 +22,7 @@ router = api_router()
     "/api/v1/providers",
     tags=["providers"],
     response_model=list[ProviderSpec],
-    responses={401: COMMON[401], 429: COMMON[429]},
+    responses=ANY_CREDENTIAL,
 )
 def list_providers(
     principal: Authenticated, catalog: CatalogDep, family: Annotated[str | None, Query(max_length=40)] = None
@@ -59,9 +59,7 @@ class VersionList(BaseModel):
     items: list[VersionOut]
 
 
-@router.get(
-    "/api/v1/versions", tags=["providers"], response_model=VersionList, responses={401: COMMON[401], 429: COMMON[429]}
-)
+@router.get("/api/v1/versions", tags=["providers"], response_model=VersionList, responses=ANY_CREDENTIAL)
 def list_api_versions(principal: Authenticated) -> Any:
     """The API's versions, their changes and sunsets (the deprecation cycle)"""
     items = [

@@ -8,11 +8,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
 
+from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
 from integrations.api.intake import Intake, OutboxResult, accepted
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, STATEFUL_WRITE, problems
 from integrations.api.routing import api_router
 from integrations.documents.document import GovSportsRegistryIntegration
 from integrations.documents.ref import IntegrationRef
@@ -24,8 +25,7 @@ Count = Annotated[int, Field(ge=0, le=10_000_000)]
 Bucket = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+-]{1,20}$")]
 
 
-class ClubCount(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClubCount(Body):
     club_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,50}$")]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     members: Count
@@ -37,8 +37,7 @@ class ClubCount(BaseModel):
     )
 
 
-class MembershipReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MembershipReportIn(Body):
     period: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}(-(Q[1-4]|H[12]|0[1-9]|1[0-2]))?$")] = Field(
         description="The reporting period: a year, half-year, quarter or month.", examples=["2026", "2026-Q3"]
     )
@@ -63,8 +62,7 @@ class MembershipReportIn(BaseModel):
         return self
 
 
-class MembershipReportBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MembershipReportBatch(Body):
     reports: list[MembershipReportIn] = Field(min_length=1, max_length=12)
 
 
@@ -80,9 +78,7 @@ def _breakdowns_add_up(reports: list[MembershipReportIn]) -> None:
         raise ValidationFailed("Some breakdowns do not add up to the club's members.", errors[:50])
 
 
-@router.post(
-    "/outbox/membership-reports", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
-)
+@router.post("/outbox/membership-reports", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_membership_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: MembershipReportBatch) -> Any:
     """Hand membership reports to a registry integration (delivered by report_memberships on its schedule)"""
     document = intake.open(
@@ -106,8 +102,7 @@ Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 
 
-class GrantApplicationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GrantApplicationIn(Body):
     key: Key = Field(description="The application's key: one application per key.")
     programme: Text = Field(examples=["Idrottslyftet 2027"])
     purpose: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -116,8 +111,7 @@ class GrantApplicationIn(BaseModel):
     year: int = Field(ge=2000, le=2100)
 
 
-class FacilityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FacilityIn(Body):
     key: Key
     name: Text
     kind: Literal["boulodrome", "indoor_hall", "clubhouse"]
@@ -128,8 +122,7 @@ class FacilityIn(BaseModel):
     accessible: bool = False
 
 
-class EventReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EventReportIn(Body):
     key: Key
     title: Text
     starts_on: date
@@ -145,18 +138,15 @@ class EventReportIn(BaseModel):
         return self
 
 
-class GrantApplications(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GrantApplications(Body):
     applications: list[GrantApplicationIn] = Field(min_length=1, max_length=50)
 
 
-class Facilities(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Facilities(Body):
     facilities: list[FacilityIn] = Field(min_length=1, max_length=500)
 
 
-class EventReports(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EventReports(Body):
     events: list[EventReportIn] = Field(min_length=1, max_length=500)
 
 
@@ -169,16 +159,14 @@ def _intake(intake: Intake, ref: IntegrationRef, kind: str, pointer: str, record
     "/outbox/registry-grant-applications",
     status_code=202,
     response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    responses=STATEFUL_WRITE,
 )
 def enqueue_grant_applications(ref: Ref, principal: Writer, intake: IntakeDep, body: GrantApplications) -> Any:
     """Hand grant applications to a registry integration (submitted once each)"""
     return _intake(intake, ref, "grant_application", "/applications", body.applications)
 
 
-@router.post(
-    "/outbox/registry-facilities", status_code=202, response_model=OutboxResult, responses={**WRITE, 409: CONDITIONAL[409]}
-)
+@router.post("/outbox/registry-facilities", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
 def enqueue_facilities(ref: Ref, principal: Writer, intake: IntakeDep, body: Facilities) -> Any:
     """Hand facilities to register with the registry (a change updates the registration)"""
     return _intake(intake, ref, "facility", "/facilities", body.facilities)
@@ -188,7 +176,7 @@ def enqueue_facilities(ref: Ref, principal: Writer, intake: IntakeDep, body: Fac
     "/outbox/registry-event-reports",
     status_code=202,
     response_model=OutboxResult,
-    responses={**WRITE, 409: CONDITIONAL[409]},
+    responses=STATEFUL_WRITE,
 )
 def enqueue_event_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: EventReports) -> Any:
     """Hand events and competitions to report to the registry (a correction revises the report)"""
@@ -203,11 +191,10 @@ class GrantStatus(BaseModel):
 @router.get(
     "/registry/grant-applications/{key}",
     response_model=GrantStatus,
-    responses={
-        **COMMON,
-        409: {**P, "description": "Not an active registry integration with grant applications on."},
-        502: {**P, "description": "The registry refused or failed."},
-    },
+    responses=problems(
+        COMMON,
+        own={409: "Not an active registry integration with grant applications on.", 502: "The registry refused or failed."},
+    ),
 )
 async def get_grant_application(
     ref: Ref, principal: Reader, live: LiveDep, key: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]

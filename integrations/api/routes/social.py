@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Path, Query, Response
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, StringConstraints, field_validator, model_validator
 
 from adapters.social import Post, post_of
+from integrations.api.body import Body
 from integrations.api.deps import AdaptersDep, AuditDep, IntakeDep, LiveDep, Reader, Ref, Runner, SocialDep, SyncDep, Writer
 from integrations.api.live import LiveAdapters
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P, Responses
+from integrations.api.problems import COMMON, STATEFUL_WRITE, WRITE, P, Responses, problems
 from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import IntegrationDocument, SocialMediaIntegration
@@ -35,15 +36,13 @@ SOCIAL: Responses = {
 PostKey = Annotated[str, Path(pattern=KEY, description="The post's key (the platform's id for it).")]
 
 
-class AccountsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AccountsIn(Body):
     account_ids: list[Annotated[str, StringConstraints(pattern=ACCOUNT)]] = Field(
         min_length=1, max_length=50, description="The pages to keep (replaces the selection)."
     )
 
 
-class PostIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PostIn(Body):
     key: Annotated[str, StringConstraints(pattern=KEY)] = Field(
         description="One post per key: the same key again answers it."
     )
@@ -72,8 +71,7 @@ class PostIn(BaseModel):
         return self
 
 
-class ModerationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ModerationIn(Body):
     action: Literal["hide", "show", "delete"]
 
 
@@ -195,7 +193,7 @@ async def moderate_social_comment(
 @router.get(
     "/accounts/{account_id}/insights",
     response_model=list[MetricOut],
-    responses={**COMMON, **SOCIAL, 422: {**P, "description": "Invalid date range."}},
+    responses=problems(COMMON, SOCIAL, own={422: "Invalid date range."}),
 )
 async def get_social_insights(
     ref: Ref,
@@ -219,8 +217,7 @@ async def get_social_insights(
     return await anyio.to_thread.run_sync(ask)
 
 
-class QueuedPostIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class QueuedPostIn(Body):
     key: Annotated[str, StringConstraints(pattern=KEY)] = Field(description="The federation event's (or result's) key.")
     account_id: Annotated[str, StringConstraints(pattern=ACCOUNT)] = Field(description="A selected page or account.")
     message: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
@@ -228,12 +225,11 @@ class QueuedPostIn(BaseModel):
     image_url: AnyHttpUrl | None = None
 
 
-class QueuedPosts(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class QueuedPosts(Body):
     posts: list[QueuedPostIn] = Field(min_length=1, max_length=100)
 
 
-@router.post("/outbox", status_code=202, response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]})
+@router.post("/outbox", status_code=202, response_model=SyncRun, responses=STATEFUL_WRITE)
 def queue_social_posts(
     ref: Ref, principal: Runner, intake: IntakeDep, sync: SyncDep, adapters: AdaptersDep, body: QueuedPosts
 ) -> Any:

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Path, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
+from integrations.api.body import Body
 from integrations.api.deps import BroadcastsDep, IntegrationsDep, LiveDep, Reader, Ref, Writer
-from integrations.api.problems import COMMON, WRITE, P
+from integrations.api.problems import COMMON, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.streaming import SERVICES, BroadcastOut
 from shared.errors import NotFound
@@ -21,8 +22,7 @@ router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations/{integratio
 KEY = r"^[A-Za-z0-9._:-]{1,64}$"
 
 
-class BroadcastIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BroadcastIn(Body):
     key: Annotated[str, StringConstraints(pattern=KEY)] = Field(
         description="The federation event's key: one broadcast per key."
     )
@@ -42,12 +42,14 @@ class BroadcastIn(BaseModel):
     "/broadcasts",
     status_code=201,
     response_model=BroadcastOut,
-    responses={
-        **WRITE,
-        200: {"description": "The broadcast made for this key before.", "model": BroadcastOut},
-        409: {**P, "description": "Not an active streaming integration with channel_management on."},
-        502: {**P, "description": "The provider refused or failed (quota included)."},
-    },
+    responses=problems(
+        WRITE,
+        own={
+            200: {"description": "The broadcast made for this key before.", "model": BroadcastOut},
+            409: "Not an active streaming integration with channel_management on.",
+            502: "The provider refused or failed (quota included).",
+        },
+    ),
 )
 async def create_broadcast(
     ref: Ref, principal: Writer, broadcasts: BroadcastsDep, live: LiveDep, body: BroadcastIn, response: Response

@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Path, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue
 
+from integrations.api.body import Body
 from integrations.api.deps import (
     Admin,
     CatalogDep,
@@ -44,7 +45,7 @@ from integrations.api.deps import (
     SyncDep,
     TokensDep,
 )
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, P
+from integrations.api.problems import COMMON, STATEFUL_WRITE, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Condition, ValidationResult
@@ -65,14 +66,11 @@ Operation = Annotated[
 ]
 
 
-class TriggerSync(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TriggerSync(Body):
     operation: str = Field(pattern=r"^[a-z_]{3,40}$", examples=["push_invoices"], json_schema_extra=NAMES)
 
 
-@router.post(
-    "/syncs", status_code=202, operation_id="triggerSync", response_model=SyncRun, responses={**WRITE, 409: CONDITIONAL[409]}
-)
+@router.post("/syncs", status_code=202, operation_id="triggerSync", response_model=SyncRun, responses=STATEFUL_WRITE)
 def trigger(ref: Ref, principal: Runner, sync: SyncDep, body: TriggerSync, response: Response) -> Any:
     """Run a sync now (queued)"""
     run = trigger_sync(sync, ref, body.operation, trigger="manual")
@@ -99,8 +97,7 @@ def get_sync_run(
     return sync.runs.get(ref, run_id)
 
 
-class ScheduleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ScheduleIn(Body):
     cron: str = Field(description="cron (5 fields) or NCRONTAB (6 fields, seconds first).", examples=["0 0 2 * * *"])
     time_zone: str = Field("UTC", description="IANA time zone the cron is read in.", examples=["Europe/Stockholm"])
 
@@ -219,12 +216,14 @@ class Refreshed(BaseModel):
     "/oauth:refresh",
     operation_id="refreshOAuthToken",
     response_model=Refreshed,
-    responses={
-        409: {**P, "description": "A credential has no value in the secret store."},
-        **COMMON,
-        400: {**P, "description": "Not an OAuth integration."},
-        502: {**P, "description": "The provider refused (see needs_reauth)."},
-    },
+    responses=problems(
+        COMMON,
+        own={
+            409: "A credential has no value in the secret store.",
+            400: "Not an OAuth integration.",
+            502: "The provider refused (see needs_reauth).",
+        },
+    ),
 )
 def refresh(ref: Ref, principal: Admin, catalog: CatalogDep, integrations: IntegrationsDep, tokens: TokensDep) -> Any:
     """Refresh the provider access token now"""
@@ -254,8 +253,7 @@ def download_export(
     )
 
 
-class WebhookEventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WebhookEventIn(Body):
     id: str = Field(min_length=1, max_length=200, description="The provider's event id: processed once.")
     type: str = Field(min_length=1, max_length=200, examples=["calendar.events.changed"])
     data: dict[str, Any] = Field(

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from integrations.api.deps import IssuerDep, SigningDep, TokenIssuer
-from integrations.api.problems import P
+from integrations.api.problems import problems
 from integrations.api.routing import api_router
 from integrations.auth.assertions import ASSERTION_TYPE, verify_assertion
 from integrations.auth.jwt_tokens import SigningKeys, issue
@@ -35,13 +35,15 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 
 @router.post(
     "/api/v1/oauth/token",
-    responses={
-        200: {"description": "access_token, token_type, expires_in, scope"},
-        400: {"description": "RFC 6749 error (invalid_request, unsupported_grant_type, invalid_scope)"},
-        401: {"description": "invalid_client"},
-        415: {**P, "description": "Not form-encoded."},
-        429: {**P, "description": "Rate limited."},
-    },
+    responses=problems(
+        own={
+            200: {"description": "access_token, token_type, expires_in, scope"},
+            400: {"description": "RFC 6749 error (invalid_request, unsupported_grant_type, invalid_scope)"},
+            401: {"description": "invalid_client"},
+            415: "Not form-encoded.",
+            429: "Rate limited.",
+        }
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -113,7 +115,7 @@ def _grant(signing: SigningKeys, principal: Principal, form: dict[str, str]) -> 
     )
 
 
-@router.get("/.well-known/jwks.json", responses={429: {**P, "description": "Rate limited."}})
+@router.get("/.well-known/jwks.json", responses=problems(own={429: "Rate limited."}))
 def jwks(signing: SigningDep) -> Any:
     """Keys verifying the hub's access tokens"""
     signing.current()  # make sure a key exists

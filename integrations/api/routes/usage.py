@@ -24,7 +24,7 @@ from integrations.api.deps import (
     UsageDep,
     UsageReader,
 )
-from integrations.api.problems import COMMON, P
+from integrations.api.problems import COMMON, problems
 from integrations.api.routing import api_router
 from integrations.documents.ref import IntegrationRef
 from integrations.usage.alerts import AlertSettings
@@ -60,7 +60,7 @@ Days = Annotated[tuple[date, date], Depends(date_range)]  # (first, last) day as
     "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/usage",
     tags=["usage"],
     response_model=UsageReport,
-    responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
+    responses=problems(COMMON, own={422: "Invalid date range."}),
 )
 def get_integration_usage(
     ref: Ref,
@@ -95,7 +95,7 @@ def get_quota(tenant_id: TenantId, principal: UsageReader, tenant_quota: TenantQ
     "/api/v1/tenants/{tenant_id}/quota/history",
     tags=["usage"],
     response_model=QuotaHistory,
-    responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
+    responses=problems(COMMON, own={422: "Invalid date range."}),
 )
 def get_quota_history(tenant_id: TenantId, principal: UsageReader, history: QuotaHistoryDep, days: Days) -> Any:
     """API usage by day, per client and endpoint class, against the plan's daily limit (any period)"""
@@ -123,7 +123,7 @@ class TenantUsage(BaseModel):
     "/api/v1/tenants/{tenant_id}/usage",
     tags=["usage"],
     response_model=TenantUsage,
-    responses={**COMMON, 422: {**P, "description": "Invalid date range."}},
+    responses=problems(COMMON, own={422: "Invalid date range."}),
 )
 def get_tenant_usage(
     tenant_id: TenantId, principal: UsageReader, usage: UsageDep, documents: IntegrationsDep, days: Days
@@ -155,12 +155,9 @@ def get_tenant_usage(
     "/api/v1/tenants/{tenant_id}/settings/alerts",
     tags=["usage"],
     response_model=AlertSettings,
-    responses={
-        **COMMON,
-        422: {**P, "description": "Invalid threshold or a URL the SSRF guard refuses."},
-        400: {**P, "description": "Malformed JSON."},
-        415: {**P, "description": "Not JSON."},
-    },
+    responses=problems(
+        COMMON, own={422: "Invalid threshold or a URL the SSRF guard refuses.", 400: "Malformed JSON.", 415: "Not JSON."}
+    ),
 )
 def put_alert_settings(
     tenant_id: TenantId, principal: Admin, audit: AuditDep, quota_alerts: QuotaAlertsDep, body: AlertSettings

@@ -30,7 +30,7 @@ from integrations.api.deps import (
     SettingsDep,
     SubscriptionsDep,
 )
-from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem
+from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem, problems
 from integrations.api.routing import api_router
 from integrations.webhooks.deliveries import DeliveryStatus, WebhookDelivery
 from integrations.webhooks.receiver import Inbound, Unverified
@@ -151,7 +151,7 @@ def list_webhook_deliveries(
     "/webhook-deliveries/{delivery_id}:replay",
     status_code=202,
     response_model=WebhookDelivery,
-    responses={**WRITE, 409: {**P, "description": "The delivery is not failed, or a replay of it is under way."}},
+    responses=problems(WRITE, own={409: "The delivery is not failed, or a replay of it is under way."}),
 )
 def replay_webhook_delivery(
     ref: Ref,
