@@ -141,9 +141,19 @@ def create_api(
     docs.install(app)
     app.include_router(health.router)
     app.include_router(console.router)
-    # Matched in the order included: the providers' receivers first (the busiest path, and no other route's
-    # pattern can match /api/v1/webhooks/…), so a delivery is not tried against every tenant route before its own.
+    # Matched in the order included: the busiest paths first, so a request is not tried against every route
+    # before its own — the providers' receivers (no other route's pattern can match /api/v1/webhooks/…), then the
+    # platform's record intake (`…/outbox/<kind>` and the families' other write paths: literal paths no other
+    # router's pattern matches).
     app.include_router(webhooks.receivers)
+    app.include_router(accounting.router)
+    app.include_router(crm_records.router)
+    app.include_router(enrollments.router)
+    app.include_router(messages.router)
+    app.include_router(calendar.router)
+    app.include_router(registry.router)
+    app.include_router(insurance.router)
+    app.include_router(adams.router)
     app.include_router(integrations.router)
     app.include_router(credentials.router)
     app.include_router(audit.router)
@@ -155,17 +165,9 @@ def create_api(
     app.include_router(exchange.router)
     app.include_router(dead_letters.router)  # before syncs: /syncs/dead-letters is not a run id
     app.include_router(syncs.router)
-    app.include_router(accounting.router)
-    app.include_router(crm_records.router)
-    app.include_router(enrollments.router)
-    app.include_router(messages.router)
     app.include_router(calls.router)
-    app.include_router(calendar.router)
-    app.include_router(registry.router)
     app.include_router(crm.router)
     app.include_router(maps.router)
-    app.include_router(insurance.router)
-    app.include_router(adams.router)
     app.include_router(social.router)
     app.include_router(streaming.router)
     app.include_router(payments.router)
