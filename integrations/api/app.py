@@ -142,10 +142,11 @@ def create_api(
     app.include_router(health.router)
     app.include_router(console.router)
     # Matched in the order included: the busiest paths first, so a request is not tried against every route
-    # before its own — the providers' receivers (no other route's pattern can match /api/v1/webhooks/…), then the
-    # platform's record intake (`…/outbox/<kind>` and the families' other write paths: literal paths no other
-    # router's pattern matches).
+    # before its own — the providers' receivers (no other route's pattern can match /api/v1/webhooks/…), the
+    # integration documents themselves (a few routes, read by every client), then the platform's record intake
+    # (`…/outbox/<kind>` and the families' other write paths: literal paths no other router's pattern matches).
     app.include_router(webhooks.receivers)
+    app.include_router(integrations.router)
     app.include_router(accounting.router)
     app.include_router(crm_records.router)
     app.include_router(enrollments.router)
@@ -154,7 +155,6 @@ def create_api(
     app.include_router(registry.router)
     app.include_router(insurance.router)
     app.include_router(adams.router)
-    app.include_router(integrations.router)
     app.include_router(credentials.router)
     app.include_router(audit.router)
     app.include_router(usage.router)
