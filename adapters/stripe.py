@@ -85,8 +85,5 @@ class StripeAdapter(PaymentAdapter):
         form = {"payment_intent": payment.refundable_ref, "amount": amount_minor, "metadata[hub_key]": key}
         if reason in ("duplicate", "fraudulent", "requested_by_customer"):
             form["reason"] = reason
-        refund = self.request(
-            "POST", "/refunds", operation="payments.refund", data=form, idempotency_key=self.provider_key("ref", key)
-        )
-        body = refund.json()
+        body = self.write_once("POST", "/refunds", "payments.refund", ("ref", key), data=form)
         return ProviderRefund(provider_refund_id=body["id"], status=body["status"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter
@@ -41,5 +42,6 @@ def without_repeated_summaries(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def api_router(prefix: str = "", *, tags: list[str | Any] | None = None, **kwargs: Any) -> APIRouter:
+def api_router(prefix: str = "", *, tags: list[str | Enum] | None = None, **kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes are `DocumentedRoute`s."""
     return APIRouter(prefix=prefix, tags=tags, route_class=DocumentedRoute, **kwargs)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from pydantic import Field
@@ -362,7 +363,7 @@ class Outbox:
                 pk,
                 writes,
                 moved,
-                changed=lambda: self._any_changed(pk, chunk),  # noqa: B023 - called before the loop moves on
+                changed=partial(self._any_changed, pk, chunk),
                 contended="outbox counters are contended; the run retries.",
             )
             if etags is None:
