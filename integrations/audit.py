@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from shared.rows import Row, Rows
-from shared.tables import Table
+from shared.rows import ClockedStore, Row
 
 _MAX_MS = 10**13
 
@@ -59,10 +57,8 @@ class AuditRow(Row):
         )
 
 
-class AuditLog:
-    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._rows = Rows(table, AuditRow)
-        self._now = now
+class AuditLog(ClockedStore[AuditRow]):
+    row_type = AuditRow
 
     def record(
         self,

@@ -23,8 +23,7 @@ from pydantic import BaseModel, Field
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
-from shared.rows import Row, Rows
-from shared.tables import Table
+from shared.rows import ClockedStore, Row
 
 MAX_ATTEMPTS_KEPT = 20
 ERROR_LIMIT = 500
@@ -65,10 +64,8 @@ class LetterRow(Row):
         return DeadLetter.model_validate_json(self.body)
 
 
-class DeadLetters:
-    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._rows = Rows(table, LetterRow)
-        self._now = now
+class DeadLetters(ClockedStore[LetterRow]):
+    row_type = LetterRow
 
     def _write(self, letter: DeadLetter, *, etag: str | None) -> str:
         pk, rk = self._keys(letter.ref, letter.kind, letter.id)

@@ -6,7 +6,8 @@ discipline, same error translation: it only maps rows to and from the entity dic
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -101,3 +102,14 @@ class Rows(Generic[R]):
     ) -> tuple[list[R], str | None]:
         page = self.table.page(flt, parameters=parameters, size=size, continuation=continuation)
         return [self.of(e) for e in page.items], page.continuation
+
+
+class ClockedStore(Generic[R]):
+    """A store of one row type whose records are stamped by a clock it is given (tests pass a fixed one).
+    A subclass names its row type: `row_type = RunRow`."""
+
+    row_type: type[R]
+
+    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
+        self._rows = Rows(table, self.row_type)
+        self._now = now

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -24,8 +23,7 @@ from pydantic import BaseModel, Field
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
-from shared.rows import Row, Rows
-from shared.tables import Table
+from shared.rows import ClockedStore, Row
 
 ERROR_LIMIT = 500
 
@@ -69,10 +67,8 @@ def call_digest(operation: str, args: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([operation, args], sort_keys=True).encode()).hexdigest()[:32]
 
 
-class OutboundCalls:
-    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._rows = Rows(table, CallRow)
-        self._now = now
+class OutboundCalls(ClockedStore[CallRow]):
+    row_type = CallRow
 
     def add(self, ref: IntegrationRef, key: str, operation: str, args: dict[str, Any]) -> tuple[OutboundCall, bool]:
         """(the call, whether it is new). A key already used for another operation or other arguments is a 409."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,8 +12,7 @@ from pydantic import BaseModel, Field
 
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from integrations.events import cloud_event as event_of
-from shared.rows import Row, Rows
-from shared.tables import Table
+from shared.rows import ClockedStore, Row
 
 _MAX_MS = 10**13
 
@@ -64,10 +62,8 @@ class RunRow(Row):
         return SyncRun.model_validate_json(self.body)
 
 
-class SyncRuns:
-    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._rows = Rows(table, RunRow)
-        self._now = now
+class SyncRuns(ClockedStore[RunRow]):
+    row_type = RunRow
 
     def create(self, ref: IntegrationRef, operation: str, *, trigger: str) -> SyncRun:
         at = self._now()

@@ -13,7 +13,7 @@ most 64 KiB each (the receiver's body limit keeps a row well inside an entity's 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
-from shared.rows import ChunkedRow, Rows
-from shared.tables import Page, Table
+from shared.rows import ChunkedRow, ClockedStore
+from shared.tables import Page
 
 CHUNK_BYTES = 60 * 1024
 ERROR_LIMIT = 500
@@ -107,10 +107,8 @@ class DeliveryRow(ChunkedRow):
         return WebhookDelivery.model_validate_json(self.meta)
 
 
-class WebhookDeliveries:
-    def __init__(self, table: Table, *, now: Callable[[], datetime]) -> None:
-        self._rows = Rows(table, DeliveryRow)
-        self._now = now
+class WebhookDeliveries(ClockedStore[DeliveryRow]):
+    row_type = DeliveryRow
 
     def store(self, delivery: WebhookDelivery, body: bytes) -> tuple[WebhookDelivery, bool]:
         """(the stored delivery, whether it is new). One insert: the row is whole or absent."""
