@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from integrations.api.body import Body
 from integrations.api.deps import CallRunnerDep, Reader, Ref, Runner
+from integrations.api.paging import Page
 from integrations.api.problems import COMMON, PAGED, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.calls.operations import CALLS
@@ -37,9 +38,7 @@ class CallIn(Body):
     args: dict[str, Any] = Field(default_factory=dict, description="The operation's arguments.")
 
 
-class CallPage(BaseModel):
-    items: list[OutboundCall]
-    next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
+class CallPage(Page[OutboundCall]): ...
 
 
 @router.post(

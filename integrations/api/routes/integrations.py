@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Body, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from integrations.api.deps import (
     Admin,
@@ -22,6 +22,7 @@ from integrations.api.deps import (
     ValidatorDep,
     Writer,
 )
+from integrations.api.paging import Page
 from integrations.api.problems import COMMON, CONDITIONAL, WRITE, problems
 from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
@@ -38,9 +39,7 @@ from integrations.webhooks.subscriptions import ChangeSubscriptions
 router = api_router(prefix="/api/v1/tenants/{tenant_id}/integrations", tags=["integrations"])
 
 
-class IntegrationPage(BaseModel):
-    items: list[Integration]
-    next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
+class IntegrationPage(Page[Integration]): ...
 
 
 class ValidationResponse(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
 from adapters.payments import PaymentRequest
 from integrations.api.body import Body
 from integrations.api.deps import Payer, PaymentsDep, Reader, Ref
+from integrations.api.paging import Page
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses
 from integrations.api.routing import api_router
 from integrations.auth.principal import Principal, Scope
@@ -67,9 +68,7 @@ def for_reader(payment: GatewayPayment, principal: Principal) -> GatewayPayment:
     return payment if principal.can(Scope.payments_write) else payment.model_copy(update={"client_token": None})
 
 
-class PaymentPage(BaseModel):
-    items: list[GatewayPayment]
-    next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
+class PaymentPage(Page[GatewayPayment]): ...
 
 
 @router.get("", response_model=PaymentPage, responses=PAGED)

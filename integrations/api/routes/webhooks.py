@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
 from integrations.api.deps import (
     DeliveriesDep,
@@ -30,6 +29,7 @@ from integrations.api.deps import (
     SettingsDep,
     SubscriptionsDep,
 )
+from integrations.api.paging import Page
 from integrations.api.problems import COMMON, PAGED, WRITE, P, Responses, problem, problems
 from integrations.api.routing import api_router
 from integrations.webhooks.deliveries import DeliveryStatus, WebhookDelivery
@@ -124,9 +124,7 @@ def get_webhook_subscription(
     return found
 
 
-class DeliveryPage(BaseModel):
-    items: list[WebhookDelivery]
-    next: str | None = Field(None, description="Continuation token for the next page (pass as `continuation`).")
+class DeliveryPage(Page[WebhookDelivery]): ...
 
 
 @router.get("/webhook-deliveries", response_model=DeliveryPage, responses=PAGED)
