@@ -5,6 +5,7 @@ and multi-currency rules (minor units per ISO 4217, Swish SEK only, iDEAL EUR on
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
@@ -13,7 +14,7 @@ from devfakes.launcher import Fakes
 from integrations.auth.principal import Scope
 from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, together
 from tests.setups import CASES, active_gateway
 
 
@@ -132,25 +133,15 @@ def test_a_refused_refund_releases_its_reservation(admin: ApiClient, fakes: Fake
 
 
 def test_concurrent_refunds_never_exceed_what_was_paid(admin: ApiClient, fakes: Fakes) -> None:
-    import threading
-
     path = active_gateway(admin, fakes, "stripe")
     body = {"key": "P-CONC", "amount_minor": 45000, "currency": "SEK", "description": "Licens"}
     payment = admin.post(f"{path}/payments", json=body).json()
     fakes.keyed.stripe_succeed(payment["provider_payment_id"])
-    statuses: list[int] = []
-    barrier = threading.Barrier(8)
 
-    def refund(i: int) -> None:
-        barrier.wait()
-        r = admin.post(f"{path}/payments/P-CONC/refunds", json={"key": f"R-{i}", "amount_minor": 10000})
-        statuses.append(r.status_code)
+    def refund(i: int) -> int:
+        return admin.post(f"{path}/payments/P-CONC/refunds", json={"key": f"R-{i}", "amount_minor": 10000}).status_code
 
-    threads = [threading.Thread(target=refund, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = together(*(partial(refund, i) for i in range(8)))
     after = admin.get(f"{path}/payments/P-CONC").json()
     assert statuses.count(201) == 4 and set(statuses) <= {201, 409, 422}, statuses
     assert after["refunded_minor"] == 40000 and len(fakes.keyed.stripe_refunds) == 4
@@ -185,26 +176,17 @@ def test_payments_on_another_family_are_a_conflict(admin: ApiClient, fakes: Fake
 def test_same_key_refunds_in_flight_refund_once(admin: ApiClient, fakes: Fakes) -> None:
     """Eight copies of one refund (a client retrying a timed-out call) while the first is still at Stripe: the
     provider answers its in-flight 409 to the copies, which must not release the first one's reservation."""
-    import threading
-
     path = active_gateway(admin, fakes, "stripe")
     body = {"key": "P-SAME", "amount_minor": 45000, "currency": "SEK", "description": "Licens"}
     payment = admin.post(f"{path}/payments", json=body).json()
     fakes.keyed.stripe_succeed(payment["provider_payment_id"])
     fakes.keyed.stripe_write_delay_s = 0.5
-    answers: list[tuple[int, str]] = []
-    barrier = threading.Barrier(8)
 
-    def refund() -> None:
-        barrier.wait()
+    def refund() -> tuple[int, str]:
         r = admin.post(f"{path}/payments/P-SAME/refunds", json={"key": "R", "amount_minor": 6000})
-        answers.append((r.status_code, r.json().get("reason", "")))
+        return r.status_code, r.json().get("reason", "")
 
-    threads = [threading.Thread(target=refund) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = together(*[refund] * 8)
     fakes.keyed.stripe_write_delay_s = 0.0
     statuses = [s for s, _ in answers]
     assert statuses.count(201) == 1 and set(answers) - {(201, "")} <= {(409, "in_progress"), (200, "")}, answers

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import threading
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from devfakes.launcher import Fakes
 from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub, build_hub
 from shared.settings import Settings
-from tests.helpers import ApiClient, connect_fortnox
+from tests.helpers import ApiClient, connect_fortnox, together
 
 
 def _doc(hub: Hub, admin: ApiClient, doc_id: str) -> Any:
@@ -60,18 +59,7 @@ def test_sixteen_concurrent_callers_cause_one_refresh(admin: ApiClient, fakes: F
     fakes.fortnox.expire_access_tokens()
     hub.tokens.invalidate(doc)
     before = fakes.fortnox.token_calls.count("refresh_token")
-    tokens: list[str] = []
-    barrier = threading.Barrier(16)
-
-    def caller() -> None:
-        barrier.wait()
-        tokens.append(hub.tokens.access_token(doc, operation="test").token)
-
-    threads = [threading.Thread(target=caller) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    tokens = together(*[lambda: hub.tokens.access_token(doc, operation="test").token] * 16)
     assert fakes.fortnox.token_calls.count("refresh_token") - before == 1
     assert len(tokens) == 16 and len(set(tokens)) == 1
     # the rotated refresh token was persisted: the stored ref resolves to the grant's current one
@@ -82,19 +70,7 @@ def test_sixteen_concurrent_callers_cause_one_refresh(admin: ApiClient, fakes: F
 def _refresh_in_child(settings_json: str, tenant: str, doc_id: str, out: Any) -> None:
     hub = build_hub(Settings.model_validate_json(settings_json))
     doc = hub.integrations.get(IntegrationRef(tenant, doc_id)).document
-    got: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def caller() -> None:
-        barrier.wait()
-        got.append(hub.tokens.access_token(doc, operation="test").token)
-
-    threads = [threading.Thread(target=caller) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    out.put(got)
+    out.put(together(*[lambda: hub.tokens.access_token(doc, operation="test").token] * 8))
 
 
 def test_two_processes_share_one_refresh(admin: ApiClient, fakes: Fakes, hub: Hub, settings: Settings) -> None:
