@@ -5,13 +5,16 @@ each record is put once by its key (the tally says what was new, unchanged or re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Response
+from fastapi import APIRouter, Response
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, Field
 
 from adapters.catalog import Catalog
+from integrations.api.problems import STATEFUL_WRITE
 from integrations.documents.document import F, IntegrationDocument, of_family
 from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository
@@ -28,6 +31,19 @@ class OutboxResult(BaseModel):
         description="Records by state for this integration, as of this write (writes made on other instances in"
         " the last 2 s may be missing; `GET …/status` reads them fresh)."
     )
+
+
+def outbox_post(
+    router: APIRouter,
+    path: str,
+    *,
+    model: type[BaseModel] = OutboxResult,
+    responses: dict[int | str, dict[str, Any]] = STATEFUL_WRITE,
+    openapi_extra: dict[str, Any] | None = None,
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """`POST …/outbox/<records>`: every intake route answers 202 with what it took in, and 409 when the
+    integration is in no state to take records."""
+    return router.post(path, status_code=202, response_model=model, responses=responses, openapi_extra=openapi_extra)
 
 
 def accepted(result: OutboxResult) -> Response:

@@ -15,7 +15,7 @@ from adapters.accounting import outside_fiscal_year
 from canonical.money import Expense, Invoice, Payment, Reimbursement
 from integrations.api.body import Body
 from integrations.api.deps import CatalogDep, IntakeDep, LiveDep, OutboxDep, Reader, Ref, Runner, SyncDep, Writer
-from integrations.api.intake import OutboxResult, accepted
+from integrations.api.intake import accepted, outbox_post
 from integrations.api.problems import COMMON, STATEFUL_WRITE, problems
 from integrations.api.routing import api_router
 from integrations.documents.document import AccountingIntegration
@@ -43,7 +43,7 @@ class InvoiceBatch(Body):
     invoices: list[Invoice] = Field(min_length=1, max_length=500)
 
 
-@router.post("/outbox/invoices", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/invoices")
 def enqueue_invoices(ref: Ref, principal: Writer, intake: IntakeDep, body: InvoiceBatch) -> Any:
     """Hand invoices to the hub for delivery by the next push_invoices run"""
     document = intake.open(AccountingIntegration, ref, "invoice", "/invoices", "takes no invoices")
@@ -77,7 +77,7 @@ def in_fiscal_year(document: AccountingIntegration, dates: list[tuple[str, date]
         raise ValidationFailed("Some records fall outside the configured fiscal year.", outside[:50])
 
 
-@router.post("/outbox/payments", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/payments")
 def enqueue_payments(ref: Ref, principal: Writer, intake: IntakeDep, body: PaymentRecordBatch) -> Any:
     """Hand received payments to the hub (delivered against their invoices by push_payments)"""
     document = intake.open(AccountingIntegration, ref, "payment", "/", "does not take these records")
@@ -96,7 +96,7 @@ def enqueue_payments(ref: Ref, principal: Writer, intake: IntakeDep, body: Payme
     return accepted(intake.store(document, "payment", body.payments))
 
 
-@router.post("/outbox/expenses", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/expenses")
 def enqueue_expenses(ref: Ref, principal: Writer, intake: IntakeDep, body: ExpenseBatch) -> Any:
     """Hand expenses to the hub (booked by push_expenses)"""
     document = intake.open(AccountingIntegration, ref, "expense", "/", "does not take these records")

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from adapters import capabilities as can
 from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
-from integrations.api.intake import OutboxResult, accepted
-from integrations.api.problems import COMMON, STATEFUL_WRITE, problems
+from integrations.api.intake import accepted, outbox_post
+from integrations.api.problems import COMMON, problems
 from integrations.api.routing import api_router
 from integrations.documents.document import WadaAdamsIntegration
 from shared.errors import FieldError, ValidationFailed
@@ -89,7 +89,7 @@ def _sports_known(document: WadaAdamsIntegration, codes: list[str], pointer: str
         raise ValidationFailed("Unknown sport codes.", errors[:50])
 
 
-@router.post("/outbox/adams-whereabouts", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/adams-whereabouts")
 def enqueue_whereabouts(ref: Ref, principal: Writer, intake: IntakeDep, body: WhereaboutsBatch) -> Any:
     """Hand athletes' whereabouts filings to ADAMS (a new version of a quarter updates the filing)"""
     document = intake.open(WadaAdamsIntegration, ref, "whereabouts", "/filings", "takes no whereabouts")
@@ -97,7 +97,7 @@ def enqueue_whereabouts(ref: Ref, principal: Writer, intake: IntakeDep, body: Wh
     return accepted(intake.store(document, "whereabouts", body.filings, updatable=True))
 
 
-@router.post("/outbox/adams-tues", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/adams-tues")
 def enqueue_tues(ref: Ref, principal: Writer, intake: IntakeDep, body: TueBatch) -> Any:
     """Hand TUE applications to ADAMS (submitted once each)"""
     document = intake.open(WadaAdamsIntegration, ref, "tue", "/tues", "takes no TUE applications")

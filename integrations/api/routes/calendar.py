@@ -12,8 +12,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, Ref, Writer
-from integrations.api.intake import OutboxResult
-from integrations.api.problems import STATEFUL_WRITE
+from integrations.api.intake import OutboxResult, outbox_post
 from integrations.api.routing import api_router
 from integrations.documents.common import Slug
 from integrations.documents.document import CalendarIntegration
@@ -55,12 +54,7 @@ class CalendarOutboxResult(OutboxResult):
     filtered: int = Field(0, description="Events whose type the integration's event_type_filter leaves out (not taken).")
 
 
-@router.post(
-    "/outbox/calendar-events",
-    status_code=202,
-    response_model=CalendarOutboxResult,
-    responses=STATEFUL_WRITE,
-)
+@outbox_post(router, "/outbox/calendar-events", model=CalendarOutboxResult)
 def enqueue_calendar_events(ref: Ref, principal: Writer, intake: IntakeDep, body: CalendarEventBatch) -> Any:
     """Hand events to a calendar integration (written to the calendar by push_events)"""
     document = intake.open(CalendarIntegration, ref, "calendar_event", "/events", "does not write events to the calendar")

@@ -11,8 +11,8 @@ from pydantic import ValidationError as PydanticValidationError
 from canonical.people import Member
 from integrations.api.body import Body
 from integrations.api.deps import ApiVersionDep, IntakeDep, MemberWriter, Ref, Writer, any_of
-from integrations.api.intake import Intake, OutboxResult, accepted, require_fields_mapped
-from integrations.api.problems import STATEFUL_WRITE, WRITE
+from integrations.api.intake import Intake, accepted, outbox_post, require_fields_mapped
+from integrations.api.problems import WRITE
 from integrations.api.routing import api_router
 from integrations.auth.principal import Scope
 from integrations.documents.document import CrmIntegration
@@ -71,13 +71,7 @@ class MemberBatch(Body):
     members: list[MemberIn] = Field(min_length=1, max_length=1000)
 
 
-@router.post(
-    "/outbox/members",
-    status_code=202,
-    openapi_extra=any_of(Scope.members_write, Scope.integrations_write),
-    response_model=OutboxResult,
-    responses=WRITE,
-)
+@outbox_post(router, "/outbox/members", responses=WRITE, openapi_extra=any_of(Scope.members_write, Scope.integrations_write))
 def enqueue_members(ref: Ref, principal: MemberWriter, intake: IntakeDep, body: MemberBatch, version: ApiVersionDep) -> Any:
     """Hand the current state of members to the hub (delivered by the next sync_members run)"""
     document = intake.open(CrmIntegration, ref, "member", "/members", "takes no members")
@@ -121,13 +115,13 @@ def _tags(intake: Intake, ref: IntegrationRef, body: TagBatch, tag_type: str, ca
     return accepted(intake.store(document, "tag", records))
 
 
-@router.post("/outbox/attendance", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/attendance")
 def enqueue_attendance(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
     """Event attendance/registration → the member's event tag field in the CRM (push_tags)"""
     return _tags(intake, ref, body, "event", "event_attendance")
 
 
-@router.post("/outbox/course-completions", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/course-completions")
 def enqueue_course_completions(ref: Ref, principal: Writer, intake: IntakeDep, body: TagBatch) -> Any:
     """Completed courses → the member's course tag field in the CRM (push_tags)"""
     return _tags(intake, ref, body, "course", "course_completion")
@@ -146,7 +140,7 @@ class OrderBatch(Body):
     orders: list[OrderIn] = Field(min_length=1, max_length=1000)
 
 
-@router.post("/outbox/orders", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/orders")
 def enqueue_orders(ref: Ref, principal: Writer, intake: IntakeDep, body: OrderBatch) -> Any:
     """Orders/transactions → records of the CRM's order object (push_orders)"""
     document = intake.open(CrmIntegration, ref, "order", "/orders", "takes no orders")

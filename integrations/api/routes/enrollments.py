@@ -10,7 +10,7 @@ from pydantic import Field
 from canonical.events import CourseEnrollment
 from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, Ref, Writer
-from integrations.api.intake import OutboxResult, accepted
+from integrations.api.intake import accepted, outbox_post
 from integrations.api.problems import WRITE
 from integrations.api.routing import api_router
 from integrations.documents.document import LmsIntegration
@@ -22,7 +22,7 @@ class EnrollmentBatch(Body):
     enrollments: list[CourseEnrollment] = Field(min_length=1, max_length=1000)
 
 
-@router.post("/outbox/enrollments", status_code=202, response_model=OutboxResult, responses=WRITE)
+@outbox_post(router, "/outbox/enrollments", responses=WRITE)
 def enqueue_enrollments(ref: Ref, principal: Writer, intake: IntakeDep, body: EnrollmentBatch) -> Any:
     """Hand course enrollments to the hub (delivered by export_enrollments_csv)"""
     document = intake.open(LmsIntegration, ref, "enrollment", "/enrollments", "takes no enrollments")

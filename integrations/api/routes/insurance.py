@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from integrations.api.body import Body
 from integrations.api.deps import ExportsDep, IntakeDep, LicenceWriter, LiveDep, Reader, Ref, Writer, any_of
-from integrations.api.intake import OutboxResult, accepted
+from integrations.api.intake import accepted, outbox_post
 from integrations.api.live import LiveAdapters
-from integrations.api.problems import COMMON, STATEFUL_WRITE, WRITE, P, Responses
+from integrations.api.problems import COMMON, WRITE, P, Responses
 from integrations.api.routing import api_router
 from integrations.auth.principal import Scope
 from integrations.documents.document import InsuranceIntegration
@@ -102,13 +102,7 @@ def _group_known(document: InsuranceIntegration, records: list[EnrolmentIn]) -> 
         raise ValidationFailed("Unknown policy groups.", errors[:50])
 
 
-@router.post(
-    "/outbox/insurance-enrolments",
-    status_code=202,
-    openapi_extra=any_of(Scope.licences_write, Scope.integrations_write),
-    response_model=OutboxResult,
-    responses=STATEFUL_WRITE,
-)
+@outbox_post(router, "/outbox/insurance-enrolments", openapi_extra=any_of(Scope.licences_write, Scope.integrations_write))
 def enqueue_insurance_enrolments(ref: Ref, principal: LicenceWriter, intake: IntakeDep, body: EnrolmentBatch) -> Any:
     """Hand licence holders in for auto-enrolment (delivered once each by enrol_licence_holders)"""
     document = intake.open(InsuranceIntegration, ref, "insurance_enrolment", "/enrolments", "takes no enrolments")
@@ -116,7 +110,7 @@ def enqueue_insurance_enrolments(ref: Ref, principal: LicenceWriter, intake: Int
     return accepted(intake.store(document, "insurance_enrolment", body.enrolments, updatable=True))
 
 
-@router.post("/outbox/insurance-claims", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/insurance-claims")
 def enqueue_insurance_claims(ref: Ref, principal: Writer, intake: IntakeDep, body: ClaimBatch) -> Any:
     """Hand claims in for submission (delivered once each by submit_claims)"""
     document = intake.open(InsuranceIntegration, ref, "insurance_claim", "/claims", "takes no claims")

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field, StringConstraints, computed_field, model_
 
 from integrations.api.body import Body
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
-from integrations.api.intake import Intake, OutboxResult, accepted
-from integrations.api.problems import COMMON, STATEFUL_WRITE, problems
+from integrations.api.intake import Intake, accepted, outbox_post
+from integrations.api.problems import COMMON, problems
 from integrations.api.routing import api_router
 from integrations.documents.document import GovSportsRegistryIntegration
 from integrations.documents.ref import IntegrationRef
@@ -78,7 +78,7 @@ def _breakdowns_add_up(reports: list[MembershipReportIn]) -> None:
         raise ValidationFailed("Some breakdowns do not add up to the club's members.", errors[:50])
 
 
-@router.post("/outbox/membership-reports", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/membership-reports")
 def enqueue_membership_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: MembershipReportBatch) -> Any:
     """Hand membership reports to a registry integration (delivered by report_memberships on its schedule)"""
     document = intake.open(
@@ -155,29 +155,19 @@ def _intake(intake: Intake, ref: IntegrationRef, kind: str, pointer: str, record
     return accepted(intake.store(document, kind, records, updatable=True))
 
 
-@router.post(
-    "/outbox/registry-grant-applications",
-    status_code=202,
-    response_model=OutboxResult,
-    responses=STATEFUL_WRITE,
-)
+@outbox_post(router, "/outbox/registry-grant-applications")
 def enqueue_grant_applications(ref: Ref, principal: Writer, intake: IntakeDep, body: GrantApplications) -> Any:
     """Hand grant applications to a registry integration (submitted once each)"""
     return _intake(intake, ref, "grant_application", "/applications", body.applications)
 
 
-@router.post("/outbox/registry-facilities", status_code=202, response_model=OutboxResult, responses=STATEFUL_WRITE)
+@outbox_post(router, "/outbox/registry-facilities")
 def enqueue_facilities(ref: Ref, principal: Writer, intake: IntakeDep, body: Facilities) -> Any:
     """Hand facilities to register with the registry (a change updates the registration)"""
     return _intake(intake, ref, "facility", "/facilities", body.facilities)
 
 
-@router.post(
-    "/outbox/registry-event-reports",
-    status_code=202,
-    response_model=OutboxResult,
-    responses=STATEFUL_WRITE,
-)
+@outbox_post(router, "/outbox/registry-event-reports")
 def enqueue_event_reports(ref: Ref, principal: Writer, intake: IntakeDep, body: EventReports) -> Any:
     """Hand events and competitions to report to the registry (a correction revises the report)"""
     return _intake(intake, ref, "event_report", "/events", body.events)
