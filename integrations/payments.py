@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from adapters.payments import PaymentAdapter, PaymentRequest, PaymentStatus, ProviderPayment, decimal_amount
-from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import require_in_service
 from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, ProviderError, ValidationFailed
 from shared.rows import Row, Rows
@@ -145,10 +145,7 @@ class Payments:
         document = self._get_document(ref)
         if document.family != "payment_gateway":
             raise Conflict(f"This is a {document.family} integration, not a payment gateway.", reason="wrong_family")
-        if document.status != LifecycleStatus.active:
-            raise Conflict(f"Only active integrations take payments; this one is {document.status}.", reason="not_active")
-        if not getattr(document.capabilities, capability):
-            raise Conflict(f"The {capability} capability is off for this integration.", reason="capability_off")
+        require_in_service(document, capability, service="payments")
         return document
 
     def create(self, ref: IntegrationRef, request: PaymentRequest) -> tuple[GatewayPayment, bool]:

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 
 from adapters.base import Adapter
-from integrations.documents.common import LifecycleStatus
+from integrations.documents.document import require_in_service
 from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository
 from shared.errors import Conflict, NotFound
@@ -26,12 +26,7 @@ class LiveAdapters:
         document = self.integrations.get(ref).document
         if document.family != family:
             raise Conflict(f"{document.provider} ({document.family}) is not a {family} integration.", reason=f"not_{family}")
-        if document.status != LifecycleStatus.active:
-            raise Conflict(
-                f"The integration is {document.status.value}: this service needs an active one.", reason="not_active"
-            )
-        if not getattr(document.capabilities, flag):
-            raise Conflict(f"{flag} is switched off for this integration (capabilities.{flag}).", reason="capability_off")
+        require_in_service(document, flag, service="live reads")
         return document, self.adapter_for(document)
 
     async def read(

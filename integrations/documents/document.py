@@ -29,6 +29,7 @@ from integrations.documents.families import (
     WadaAdamsIntegrationCreate,
 )
 from integrations.documents.ref import IntegrationRef
+from shared.errors import Conflict
 
 
 class ValidationCheck(BaseModel):
@@ -229,6 +230,15 @@ def of_family(document: IntegrationDocument, family: type[F]) -> F:
     if not isinstance(document, family):
         raise TypeError(f"expected a {family.__name__}, got a {type(document).__name__}")
     return document
+
+
+def require_in_service(document: IntegrationDocument, flag: str, *, service: str) -> None:
+    """409 unless the integration is active and its capability `flag` is on: what every service that calls the
+    provider on a person's behalf (a payment, a lookup, a quote) checks first, each refusal naming what to fix."""
+    if document.status != LifecycleStatus.active:
+        raise Conflict(f"The integration is {document.status.value}: {service} need an active one.", reason="not_active")
+    if not getattr(document.capabilities, flag):
+        raise Conflict(f"{flag} is switched off for this integration (capabilities.{flag}).", reason="capability_off")
 
 
 CREATE_ADAPTER: TypeAdapter[Any] = TypeAdapter(IntegrationCreate)

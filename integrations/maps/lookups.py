@@ -22,7 +22,7 @@ from adapters.catalog import Catalog
 from adapters.maps import MapImage, Place, Route
 from integrations.credentials import Credentials
 from integrations.documents.common import LifecycleStatus
-from integrations.documents.document import IntegrationDocument
+from integrations.documents.document import IntegrationDocument, require_in_service
 from integrations.documents.ref import IntegrationRef
 from integrations.maps.budget import MonthlyBudget
 from integrations.repository import IntegrationRepository
@@ -69,10 +69,7 @@ class MapLookups:
         _, flag = LOOKUPS[lookup]
         if lookup not in self.catalog.get(document.provider).capabilities:
             raise Conflict(f"{document.provider} offers no {lookup}.", reason="not_offered")
-        if document.status != LifecycleStatus.active:
-            raise Conflict(f"The integration is {document.status.value}: lookups need an active one.", reason="not_active")
-        if not getattr(document.capabilities, flag):
-            raise Conflict(f"{flag} is switched off for this integration (capabilities.{flag}).", reason="capability_off")
+        require_in_service(document, flag, service="lookups")
         return document
 
     def _adapter(self, document: IntegrationDocument) -> Any:
