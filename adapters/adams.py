@@ -38,8 +38,10 @@ class AdamsAdapter(SignedAdapter[WadaAdamsIntegration]):
             self.ctx.audit(operation, {"method": call.method, "resource": urlsplit(call.url).path})
         return super().finish_call(call, operation)
 
+    partner = "ADAMS"
+
     def _refused(self, response: Any, what: str) -> ProviderError:
-        # Never the insurer's or ADAMS' text: it may quote the health data it refused.
+        # Never ADAMS' text: it may quote the health data it refused.
         return ProviderError(detail=f"{what}: ADAMS refused it ({response.status_code})", provider=self.spec.id)
 
     def validate(self) -> list[ValidationCheck]:
@@ -57,18 +59,13 @@ class AdamsAdapter(SignedAdapter[WadaAdamsIntegration]):
         body = {k: v for k, v in filing.items() if k != "key"}
         athlete, quarter = quote(filing["athlete_id"], safe=""), quote(filing["quarter"], safe="")
         path = f"{self._org}/athletes/{athlete}/whereabouts/{quarter}"
-        response = self.request("PUT", path, operation="sync.sync_whereabouts", json=body, expect=frozenset({422}))
-        if response.status_code == 422:
-            raise self._refused(response, f"whereabouts {filing['key']}")
-        return str(response.json()["filing_id"])
+        what = f"whereabouts of {filing['athlete_id']} for {filing['quarter']}"
+        return self.put_keyed(path, body, operation="sync.sync_whereabouts", what=what, id_field="filing_id")
 
     def put_tue(self, tue: dict[str, Any]) -> str:
         body = {**{k: v for k, v in tue.items() if k != "key"}, "tue_key": tue["key"]}
         path = f"{self._org}/tues/{quote(tue['key'], safe='')}"
-        response = self.request("PUT", path, operation="sync.submit_tues", json=body, expect=frozenset({422}))
-        if response.status_code == 422:
-            raise self._refused(response, f"TUE {tue['key']}")
-        return str(response.json()["tue_id"])
+        return self.put_keyed(path, body, operation="sync.submit_tues", what=f"TUE {tue['key']}", id_field="tue_id")
 
     def tue(self, key: str) -> dict[str, Any] | None:
         response = self.request(

@@ -54,6 +54,26 @@ class SignedAdapter(Adapter[D]):
         )
         return dataclasses.replace(call, url=url, params=None, json=None, data=body, headers=headers)
 
+    @property
+    def partner(self) -> str:
+        """Who refuses, in a refusal's words."""
+        raise NotImplementedError
+
+    def _refused(self, response: requests.Response, what: str) -> ProviderError:
+        # A 422's `errors` name the fields at fault; ADAMS overrides this (its text may quote health data).
+        problems = "; ".join(str(e) for e in response.json().get("errors", [])) if response.content else ""
+        return ProviderError(
+            detail=f"{what}: {self.partner} refused it ({problems or response.status_code})", provider=self.spec.id
+        )
+
+    def put_keyed(self, path: str, body: dict[str, Any], *, operation: str, what: str, id_field: str) -> str:
+        """PUT a record at its key's address: sending it again (a replay, a correction) updates the one record,
+        never makes a second. A 422 is the partner refusing the record itself; the answer's `id_field` its id."""
+        response = self.request("PUT", path, operation=operation, json=body, expect=frozenset({422}))
+        if response.status_code == 422:
+            raise self._refused(response, what)
+        return str(response.json()[id_field])
+
 
 class SignedRestAdapter(SignedAdapter[InsuranceIntegration | GovSportsRegistryIntegration]):
     # One adapter, two families (the signed REST contract is ours for both): each side reads its own config.
@@ -68,6 +88,10 @@ class SignedRestAdapter(SignedAdapter[InsuranceIntegration | GovSportsRegistryIn
         if not isinstance(self.document, GovSportsRegistryIntegration):
             raise TypeError(f"a {self.document.family} integration has no registry configuration")
         return self.document.config
+
+    @property
+    def partner(self) -> str:
+        return "the insurer" if isinstance(self.document, InsuranceIntegration) else "the registry"
 
     @property
     def base_url(self) -> str:
@@ -109,32 +133,16 @@ class SignedRestAdapter(SignedAdapter[InsuranceIntegration | GovSportsRegistryIn
         """PUT by period: sending a report again (a replay, or a correction) revises it; never a second one."""
         config = self._registry
         body = {**report, "federation_code": config.federation_code, "country_code": config.country_code}
-        response = self.request(
-            "PUT",
-            f"{self._federation}/membership-reports/{quote(report['period'], safe='')}",
-            operation="sync.report_memberships",
-            json=body,
-            expect=frozenset({422}),
-        )
-        if response.status_code == 422:
-            problems = "; ".join(str(e) for e in response.json().get("errors", []))
-            raise ProviderError(
-                detail=f"{report['period']}: the registry refused the report ({problems})", provider=self.spec.id
-            )
-        return str(response.json()["report_id"])
+        path = f"{self._federation}/membership-reports/{quote(report['period'], safe='')}"
+        what = f"membership report {report['period']}"
+        return self.put_keyed(path, body, operation="sync.report_memberships", what=what, id_field="report_id")
 
     # Filings other than membership reports: the registry's collection for each record kind (PUT by key).
     FILINGS = {"grant_application": "grant-applications", "facility": "facilities", "event_report": "event-reports"}
 
     def put_filing(self, kind: str, filing: dict[str, Any]) -> str:
         path = f"{self._federation}/{self.FILINGS[kind]}/{quote(filing['key'], safe='')}"
-        response = self.request("PUT", path, operation=f"sync.{kind}", json=filing, expect=frozenset({422}))
-        if response.status_code == 422:
-            problems = "; ".join(str(e) for e in response.json().get("errors", []))
-            raise ProviderError(
-                detail=f"{kind} {filing['key']}: the registry refused it ({problems})", provider=self.spec.id
-            )
-        return str(response.json()["id"])
+        return self.put_keyed(path, filing, operation=f"sync.{kind}", what=f"{kind} {filing['key']}", id_field="id")
 
     def filing(self, kind: str, key: str) -> dict[str, Any] | None:
         path = f"{self._federation}/{self.FILINGS[kind]}/{quote(key, safe='')}"
@@ -173,30 +181,19 @@ class SignedRestAdapter(SignedAdapter[InsuranceIntegration | GovSportsRegistryIn
             return [ValidationCheck(name="insurer.policy_groups", passed=False, detail="config.policy_group_ids is empty")]
         return [self.check_call(f"insurer.group.{g}", "GET", self._group(g)) for g in config.policy_group_ids]
 
-    def _refused(self, response: requests.Response, what: str) -> ProviderError:
-        problems = "; ".join(str(e) for e in response.json().get("errors", [])) if response.content else ""
-        return ProviderError(
-            detail=f"{what}: the insurer refused ({problems or response.status_code})", provider=self.spec.id
-        )
-
     def put_enrolment(self, enrolment: dict[str, Any]) -> str:
         """PUT by licence: enrolling again (a replay, or a change) changes the enrolment, never a second one."""
         group = enrolment.get("policy_group_id") or self._insurer.policy_group_ids[0]
         body = {k: v for k, v in enrolment.items() if k not in ("key", "policy_group_id")}
         body["licence_key"] = enrolment["key"]
         path = f"{self._group(group)}/enrolments/{quote(enrolment['key'], safe='')}"
-        response = self.request("PUT", path, operation="sync.enrol_licence_holders", json=body, expect=frozenset({422}))
-        if response.status_code == 422:
-            raise self._refused(response, f"enrolment {enrolment['key']}")
-        return str(response.json()["enrolment_id"])
+        what = f"enrolment {enrolment['key']}"
+        return self.put_keyed(path, body, operation="sync.enrol_licence_holders", what=what, id_field="enrolment_id")
 
     def put_claim(self, claim: dict[str, Any]) -> str:
         body = {**{k: v for k, v in claim.items() if k != "key"}, "claim_key": claim["key"]}
         path = f"{self._broker}/claims/{quote(claim['key'], safe='')}"
-        response = self.request("PUT", path, operation="sync.submit_claims", json=body, expect=frozenset({422}))
-        if response.status_code == 422:
-            raise self._refused(response, f"claim {claim['key']}")
-        return str(response.json()["claim_id"])
+        return self.put_keyed(path, body, operation="sync.submit_claims", what=f"claim {claim['key']}", id_field="claim_id")
 
     def claim(self, key: str) -> dict[str, Any] | None:
         path = f"{self._broker}/claims/{quote(key, safe='')}"
