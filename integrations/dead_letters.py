@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
-from shared.rows import ClockedStore, Row
+from shared.rows import ClockedStore, Row, in_partition
 
 MAX_ATTEMPTS_KEPT = 20
 ERROR_LIMIT = 500
@@ -123,15 +123,7 @@ class DeadLetters(ClockedStore[LetterRow]):
         raise Conflict(f"dead letter {rk} is too contended")
 
     def list(self, ref: IntegrationRef, *, kind: str, status: LetterStatus | None) -> list[DeadLetter]:
-        flt = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
-        params: dict[str, Any] = {
-            "pk": ref.partition,
-            "lo": f"{kind}|",
-            "hi": f"{kind}|~",
-        }
-        if status is not None:
-            flt += " and Status eq @status"
-            params["status"] = status.value
+        flt, params = in_partition(ref.partition, row_prefix=f"{kind}|", status=status and status.value)
         return [row.letter() for row in self._rows.query(flt, parameters=params)]
 
     def replay(self, ref: IntegrationRef, *, kind: str, message_id: str, action: Callable[[DeadLetter], str]) -> DeadLetter:

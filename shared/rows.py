@@ -56,6 +56,19 @@ class ChunkedRow(Row):
         return [extra[self.part_name(i)] for i in range(count)]
 
 
+def in_partition(partition: str, *, row_prefix: str | None = None, status: str | None = None) -> tuple[str, dict[str, Any]]:
+    """A filter and its parameters for a partition's rows: those whose RowKey starts `row_prefix`, in one
+    `Status`. Parameters, never values pasted in: a key may hold a quote."""
+    flt, params = "PartitionKey eq @pk", {"pk": partition}
+    if row_prefix is not None:
+        flt += " and RowKey ge @lo and RowKey lt @hi"
+        params |= {"lo": row_prefix, "hi": row_prefix + "~"}
+    if status is not None:
+        flt += " and Status eq @status"
+        params["status"] = status
+    return flt, params
+
+
 class Rows(Generic[R]):
     """A `Table` whose rows are `R`s."""
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
-from shared.rows import ClockedStore, Row
+from shared.rows import ClockedStore, Row, in_partition
 
 ERROR_LIMIT = 500
 
@@ -125,10 +125,7 @@ class OutboundCalls(ClockedStore[CallRow]):
     def list(
         self, ref: IntegrationRef, *, status: CallStatus | None, size: int, continuation: str | None
     ) -> tuple[list[OutboundCall], str | None]:
-        flt, params = "PartitionKey eq @pk", {"pk": ref.partition}
-        if status is not None:
-            flt += " and Status eq @status"
-            params["status"] = status.value
+        flt, params = in_partition(ref.partition, status=status and status.value)
         rows, continuation = self._rows.page(flt, parameters=params, size=size, continuation=continuation)
         return [row.call() for row in rows], continuation
 

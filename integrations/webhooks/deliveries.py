@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
-from shared.rows import ChunkedRow, ClockedStore
+from shared.rows import ChunkedRow, ClockedStore, in_partition
 from shared.tables import Page
 
 CHUNK_BYTES = 60 * 1024
@@ -162,10 +162,7 @@ class WebhookDeliveries(ClockedStore[DeliveryRow]):
     def list(
         self, ref: IntegrationRef, *, status: DeliveryStatus | None, size: int, continuation: str | None
     ) -> tuple[list[WebhookDelivery], str | None]:
-        flt, params = "PartitionKey eq @pk", {"pk": ref.partition}
-        if status is not None:
-            flt += " and Status eq @status"
-            params["status"] = status.value
+        flt, params = in_partition(ref.partition, status=status and status.value)
         # Only `Meta`: the bodies stay on the server.
         page: Page = self._rows.table.page(flt, parameters=params, size=size, continuation=continuation, select=["Meta"])
         return [WebhookDelivery.model_validate_json(e["Meta"]) for e in page.items], page.continuation
