@@ -23,6 +23,29 @@ EVENT_DELIVERIES_QUEUE = "%HUB_QUEUE_EVENT_DELIVERIES%"
 OUTBOUND_CALLS_QUEUE = "%HUB_QUEUE_OUTBOUND_CALLS%"
 
 
+Function = Callable[..., None]
+
+
+def queue_function(name: str, queue: str) -> Callable[[Function], Function]:
+    """Register a function the host runs for each message on `queue` (an app setting) of the hub's storage."""
+
+    def register(fn: Function) -> Function:
+        trigger = blueprint.queue_trigger(arg_name="message", queue_name=queue, connection="AzureWebJobsStorage")
+        return blueprint.function_name(name)(trigger(fn))  # type: ignore[no-any-return]
+
+    return register
+
+
+def timer_function(name: str, schedule: str) -> Callable[[Function], Function]:
+    """Register a function the host runs on `schedule` (an NCRONTAB app setting), one instance at a time."""
+
+    def register(fn: Function) -> Function:
+        trigger = blueprint.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=False, use_monitor=True)
+        return blueprint.function_name(name)(trigger(fn))  # type: ignore[no-any-return]
+
+    return register
+
+
 def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], object]) -> None:
     """Run a queue function's body; a failure is recorded as a dead-letter attempt (the host's poison queue
     keeps only the body) and re-raised, so the host retries it as before."""
@@ -51,8 +74,7 @@ def recorded(kind: str, message: func.QueueMessage, handle: Callable[[], object]
         raise
 
 
-@blueprint.function_name("timer_due_syncs")
-@blueprint.timer_trigger(arg_name="timer", schedule="%HUB_DUE_SYNCS_SCHEDULE%", run_on_startup=False, use_monitor=True)
+@timer_function("timer_due_syncs", "%HUB_DUE_SYNCS_SCHEDULE%")
 def timer_due_syncs(timer: func.TimerRequest) -> None:
     from integrations.minute_timer import enqueue_due_syncs
     from integrations.wiring import get_hub
@@ -62,8 +84,7 @@ def timer_due_syncs(timer: func.TimerRequest) -> None:
     log.info("due syncs enqueued: %d (past_due=%s)", count, timer.past_due)
 
 
-@blueprint.function_name("timer_key_rotation")
-@blueprint.timer_trigger(arg_name="timer", schedule="%HUB_KEY_ROTATION_SCHEDULE%", run_on_startup=False, use_monitor=True)
+@timer_function("timer_key_rotation", "%HUB_KEY_ROTATION_SCHEDULE%")
 def timer_key_rotation(timer: func.TimerRequest) -> None:
     from datetime import timedelta
 
@@ -77,8 +98,7 @@ def timer_key_rotation(timer: func.TimerRequest) -> None:
     log.info("key rotation: signing key %s, %d API keys (past_due=%s)", kid or "not due", len(successors), timer.past_due)
 
 
-@blueprint.function_name("timer_subscriptions")
-@blueprint.timer_trigger(arg_name="timer", schedule="%HUB_SUBSCRIPTIONS_SCHEDULE%", run_on_startup=False, use_monitor=True)
+@timer_function("timer_subscriptions", "%HUB_SUBSCRIPTIONS_SCHEDULE%")
 def timer_subscriptions(timer: func.TimerRequest) -> None:
     # Its own timer, not the minute one: renewals call providers, and a slow one must delay no sync.
     from integrations.wiring import get_hub
@@ -87,8 +107,7 @@ def timer_subscriptions(timer: func.TimerRequest) -> None:
     log.info("change subscriptions renewed or retried: %d (past_due=%s)", count, timer.past_due)
 
 
-@blueprint.function_name("queue_sync_jobs")
-@blueprint.queue_trigger(arg_name="message", queue_name=SYNC_JOBS_QUEUE, connection="AzureWebJobsStorage")
+@queue_function("queue_sync_jobs", SYNC_JOBS_QUEUE)
 def queue_sync_jobs(message: func.QueueMessage) -> None:
     from integrations.sync.jobs import run_job_message
     from integrations.wiring import get_hub
@@ -100,8 +119,7 @@ def queue_sync_jobs(message: func.QueueMessage) -> None:
     )
 
 
-@blueprint.function_name("queue_webhook_events")
-@blueprint.queue_trigger(arg_name="message", queue_name=WEBHOOK_EVENTS_QUEUE, connection="AzureWebJobsStorage")
+@queue_function("queue_webhook_events", WEBHOOK_EVENTS_QUEUE)
 def queue_webhook_events(message: func.QueueMessage) -> None:
     # A malformed message raises: it is retried, then kept in the poison queue (never dropped).
     from integrations.sync.webhook_events import WebhookEvent, process_webhook_event
@@ -116,8 +134,7 @@ def queue_webhook_events(message: func.QueueMessage) -> None:
     )
 
 
-@blueprint.function_name("queue_alert_webhooks")
-@blueprint.queue_trigger(arg_name="message", queue_name=ALERT_WEBHOOKS_QUEUE, connection="AzureWebJobsStorage")
+@queue_function("queue_alert_webhooks", ALERT_WEBHOOKS_QUEUE)
 def queue_alert_webhooks(message: func.QueueMessage) -> None:
     # Tenant webhooks are posted here, off the minute timer, so a slow receiver delays nobody's syncs.
     from integrations.wiring import get_hub
@@ -125,8 +142,7 @@ def queue_alert_webhooks(message: func.QueueMessage) -> None:
     recorded("alert_webhooks", message, lambda: get_hub().quota_alerts.post_webhook(json.loads(message.get_body())))
 
 
-@blueprint.function_name("queue_webhook_deliveries")
-@blueprint.queue_trigger(arg_name="message", queue_name=WEBHOOK_DELIVERIES_QUEUE, connection="AzureWebJobsStorage")
+@queue_function("queue_webhook_deliveries", WEBHOOK_DELIVERIES_QUEUE)
 def queue_webhook_deliveries(message: func.QueueMessage) -> None:
     # Not `recorded`: the delivery row is its own dead letter (attempts, last error, `failed` after the last).
     from integrations.wiring import get_hub
@@ -134,16 +150,14 @@ def queue_webhook_deliveries(message: func.QueueMessage) -> None:
     get_hub().delivery_processing.process(message.get_body(), dequeue_count=message.dequeue_count or 1)
 
 
-@blueprint.function_name("queue_event_fanout")
-@blueprint.queue_trigger(arg_name="message", queue_name=EVENT_FANOUT_QUEUE, connection="AzureWebJobsStorage")
+@queue_function("queue_event_fanout", EVENT_FANOUT_QUEUE)
 def queue_event_fanout(message: func.QueueMessage) -> None:
     from integrations.wiring import get_hub
 
     recorded("event_fanout", message, lambda: get_hub().event_sender.fan_out(json.loads(message.get_body())))
 
 
-@blueprint.function_name("queue_event_deliveries")
-@blueprint.queue_trigger(arg_name="message", queue_name=EVENT_DELIVERIES_QUEUE, connection="AzureWebJobsStorage")
+@queue_function("queue_event_deliveries", EVENT_DELIVERIES_QUEUE)
 def queue_event_deliveries(message: func.QueueMessage) -> None:
     # A failing endpoint does not fail the message: the sender re-queues it on its own schedule (hours apart).
     from integrations.wiring import get_hub
@@ -151,8 +165,7 @@ def queue_event_deliveries(message: func.QueueMessage) -> None:
     recorded("event_deliveries", message, lambda: get_hub().event_sender.deliver(json.loads(message.get_body())))
 
 
-@blueprint.function_name("queue_outbound_calls")
-@blueprint.queue_trigger(arg_name="message", queue_name=OUTBOUND_CALLS_QUEUE, connection="AzureWebJobsStorage")
+@queue_function("queue_outbound_calls", OUTBOUND_CALLS_QUEUE)
 def queue_outbound_calls(message: func.QueueMessage) -> None:
     # Not `recorded`: the call's row is its own dead letter (attempts, last error, `failed` after the last).
     from integrations.wiring import get_hub
