@@ -214,6 +214,15 @@ def connect_fortnox(admin: ApiClient, fake: Any, *, body: dict[str, Any] | None 
     return admin.get(path).json()
 
 
+def connect_active(admin: ApiClient, fake: Any, body: dict[str, Any]) -> str:
+    """Connected as `connect_fortnox` connects, validated against the fake and active: the integration's path."""
+    path = f"{admin.integrations}/{connect_fortnox(admin, fake, body=body)['id']}"
+    result = admin.post(f"{path}:validate").json()["result"]
+    assert result["passed"], result
+    assert admin.post(f"{path}:activate").status_code == 200
+    return path
+
+
 # Queue settings for tests: short visibility so a redelivery comes within seconds.
 FAST_QUEUES = QueueSettings(batch_size=4, visibility_timeout_s=3, max_dequeue_count=5, max_polling_interval_s=0.2)
 

@@ -12,7 +12,16 @@ import pytest
 import function_app
 from devfakes.launcher import Fakes
 from integrations.wiring import Hub
-from tests.helpers import FAST_QUEUES, ApiClient, connect_fortnox, fortnox, invoices, mark_inflight, run_sync, take_events
+from tests.helpers import (
+    FAST_QUEUES,
+    ApiClient,
+    connect_active,
+    fortnox,
+    invoices,
+    mark_inflight,
+    run_sync,
+    take_events,
+)
 from tools.runner import LocalRunner
 
 ACCOUNTS = {
@@ -35,20 +44,21 @@ def active(admin: ApiClient, fakes: Fakes, provider: str, direction: str = "push
         "chart_of_accounts": ACCOUNTS[provider],
         "default_vat_code": "OUTPUT2" if provider == "xero" else "TAX",
     }
+    return connect_active(admin, fake, _ledger(provider, fake, config))
+
+
+def _ledger(provider: str, fake: Any, config: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The create body of a Xero, QuickBooks or Visma integration whose app is the fake's."""
     if provider in ("xero", "quickbooks"):
         config["company_id"] = fake.company_id
-    body = {
+    return {
         "family": "accounting",
         "provider": provider,
         "display_name": provider,
         "oauth_client_id": fake.client_id,
         "config": config,
+        **fields,
     }
-    doc = connect_fortnox(admin, fake, body=body)
-    path = f"{admin.integrations}/{doc['id']}"
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
-    return path
 
 
 @pytest.mark.parametrize("provider", ["xero", "quickbooks", "visma"])
@@ -125,23 +135,9 @@ def active_ledger(admin: ApiClient, fakes: Fakes, provider: str, **flags: bool) 
         where = (lambda: fake.payments, lambda: fake.vouchers)
     else:
         fake = fakes.accounting[provider]
-        if provider in ("xero", "quickbooks"):
-            config["company_id"] = fake.company_id
-        body = {
-            "family": "accounting",
-            "provider": provider,
-            "display_name": provider,
-            "oauth_client_id": fake.client_id,
-            "capabilities": caps,
-            "config": config,
-        }
+        body = _ledger(provider, fake, config, capabilities=caps)
         where = (lambda: fake.payments, lambda: fake.expenses)
-    doc = connect_fortnox(admin, fake, body=body)
-    path = f"{admin.integrations}/{doc['id']}"
-    result = admin.post(f"{path}:validate").json()["result"]
-    assert result["passed"], result
-    assert admin.post(f"{path}:activate").status_code == 200
-    return path, where[0], where[1]
+    return connect_active(admin, fake, body), where[0], where[1]
 
 
 @pytest.mark.parametrize("provider", ["fortnox", "xero", "quickbooks", "visma"])

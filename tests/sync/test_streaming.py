@@ -13,7 +13,7 @@ import pytest
 from devfakes.launcher import Fakes
 from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
-from tests.helpers import ApiClient, connect_fortnox, together
+from tests.helpers import ApiClient, connect_active, together
 
 
 def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
@@ -28,11 +28,7 @@ def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
         "oauth_client_id": fake.client_id,
         "capabilities": {"channel_management": True, "dvr": True, "auto_record": True},
     }
-    doc = connect_fortnox(admin, fake, body=body)
-    path = f"{admin.integrations}/{doc['id']}"
-    result = admin.post(f"{path}:validate").json()["result"]
-    assert result["passed"], result
-    assert admin.post(f"{path}:activate").status_code == 200
+    path = connect_active(admin, fake, body)
 
     event = {"key": "SM-2027-F", "title": "SM i boule 2027 — final", "scheduled_start": "2027-06-13T14:00:00+02:00"}
     r = admin.post(f"{path}/streaming/broadcasts", json=event)
@@ -46,7 +42,7 @@ def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
     assert broadcast["boundStreamId"] == stream["id"] and broadcast["contentDetails"]["enableDvr"] is True
     assert broadcast["contentDetails"]["recordFromStart"] is True
 
-    document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, path.rsplit("/", 1)[1])).document
     assert document.credentials.stream_key_ref  # kept as a reference, resolvable by the hub only
     assert hub.credentials.resolve(document, "stream_key_ref", operation="test") == key
 
@@ -88,10 +84,7 @@ def test_twitch_schedules_a_segment_and_keeps_the_channel_key_secret(admin: ApiC
         "oauth_client_id": fake.client_id,
         "capabilities": {"channel_management": True},
     }
-    doc = connect_fortnox(admin, fake, body=body)
-    path = f"{admin.integrations}/{doc['id']}"
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
+    path = connect_active(admin, fake, body)
     event = {"key": "CUP-1", "title": "Svenska cupen, final", "scheduled_start": "2027-08-01T13:00:00+02:00"}
     r = admin.post(f"{path}/streaming/broadcasts", json=event)
     assert r.status_code == 201, r.text
@@ -100,5 +93,5 @@ def test_twitch_schedules_a_segment_and_keeps_the_channel_key_secret(admin: ApiC
     assert fake.stream_key not in r.text and made["stream_key"].endswith(fake.stream_key[-4:])
     (segment,) = fake.segments.values()
     assert segment["title"] == "Svenska cupen, final" and segment["start_time"].startswith("2027-08-01T11:00:00")
-    document = hub.integrations.get(IntegrationRef(admin.tenant, doc["id"])).document
+    document = hub.integrations.get(IntegrationRef(admin.tenant, path.rsplit("/", 1)[1])).document
     assert hub.credentials.resolve(document, "stream_key_ref", operation="test") == fake.stream_key

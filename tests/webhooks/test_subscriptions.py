@@ -7,6 +7,7 @@ channel, then the old one stopped; Graph: a PATCH of the expiry) and retries one
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from tests.setups import calendar_doc, connect
 from tools.runner import LocalRunner
 
 PROVIDERS = ["google_calendar", "outlook"]
+Calendar = tuple[str, Any, str]  # (provider, its fake, the integration's path)
 
 
 def drain() -> None:
@@ -31,16 +33,20 @@ def subscription(admin: ApiClient, path: str) -> dict[str, object]:
     return r.json()  # type: ignore[no-any-return]
 
 
+@pytest.fixture(params=PROVIDERS)
+def calendar(request: pytest.FixtureRequest, api: str, admin: ApiClient, fakes: Fakes) -> Calendar:
+    """An active calendar integration that pulls, at each provider in turn."""
+    return request.param, fakes.calendars[request.param], connect(admin, fakes, request.param)
+
+
 def secret_of(watch: dict[str, object]) -> object:
     return watch.get("token") or watch.get("clientState")
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 def test_activating_a_pulling_calendar_subscribes_and_changes_start_the_pull(
-    api: str, admin: ApiClient, fakes: Fakes, hub: Hub, provider: str
+    admin: ApiClient, fakes: Fakes, hub: Hub, calendar: Calendar
 ) -> None:
-    fake = fakes.calendars[provider]
-    path = connect(admin, fakes, provider)
+    provider, fake, path = calendar
     integration = path.rsplit("/", 1)[1]
 
     sub = subscription(admin, path)
@@ -62,12 +68,10 @@ def test_activating_a_pulling_calendar_subscribes_and_changes_start_the_pull(
     assert [(r["operation"], r["trigger"]) for r in runs] == [("pull_events", "webhook")], runs
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 def test_pause_stops_it_resume_opens_a_new_one_decommission_removes_it(
-    api: str, admin: ApiClient, fakes: Fakes, hub: Hub, provider: str
+    admin: ApiClient, fakes: Fakes, hub: Hub, calendar: Calendar
 ) -> None:
-    fake = fakes.calendars[provider]
-    path = connect(admin, fakes, provider)
+    provider, fake, path = calendar
     first = subscription(admin, path)["watch_id"]
 
     assert admin.post(f"{path}:pause").status_code == 200
@@ -92,10 +96,8 @@ def test_a_calendar_that_only_pushes_is_not_subscribed(api: str, admin: ApiClien
     assert fakes.calendars["google_calendar"].watches == {}
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_the_timer_renews_before_expiry(api: str, admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
-    fake = fakes.calendars[provider]
-    path = connect(admin, fakes, provider)
+def test_the_timer_renews_before_expiry(admin: ApiClient, fakes: Fakes, hub: Hub, calendar: Calendar) -> None:
+    provider, fake, path = calendar
     integration = path.rsplit("/", 1)[1]
     assert hub.subscriptions.renew_due() == 0  # a week away: nothing to do
 
