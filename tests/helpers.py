@@ -214,13 +214,28 @@ def connect_fortnox(admin: ApiClient, fake: Any, *, body: dict[str, Any] | None 
     return admin.get(path).json()
 
 
-def connect_active(admin: ApiClient, fake: Any, body: dict[str, Any]) -> str:
-    """Connected as `connect_fortnox` connects, validated against the fake and active: the integration's path."""
-    path = f"{admin.integrations}/{connect_fortnox(admin, fake, body=body)['id']}"
+def activate(admin: ApiClient, path: str) -> None:
+    """Validate the integration's current config (it must pass) and activate it."""
     result = admin.post(f"{path}:validate").json()["result"]
     assert result["passed"], result
     assert admin.post(f"{path}:activate").status_code == 200
+
+
+def connect_active(admin: ApiClient, fake: Any, body: dict[str, Any]) -> str:
+    """Connected as `connect_fortnox` connects, validated against the fake and active: the integration's path."""
+    path = f"{admin.integrations}/{connect_fortnox(admin, fake, body=body)['id']}"
+    activate(admin, path)
     return path
+
+
+def active_with_secret(admin: ApiClient, body: dict[str, Any], slot: str, value: str) -> tuple[dict[str, Any], str]:
+    """Created, its one secret stored in `slot`, validated and active: (the document as created, its path)."""
+    doc = admin.create(body)
+    path = f"{admin.integrations}/{doc['id']}"
+    r = admin.request("PUT", f"{path}/credentials/{slot}", json={"value": value})
+    assert r.status_code == 200, r.text
+    activate(admin, path)
+    return doc, path
 
 
 # Queue settings for tests: short visibility so a redelivery comes within seconds.

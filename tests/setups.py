@@ -10,7 +10,7 @@ from typing import Any
 from devfakes.calendars import CalendarFake
 from devfakes.keyed import GOOD
 from devfakes.launcher import Fakes
-from tests.helpers import ApiClient, connect_fortnox, every_family
+from tests.helpers import ApiClient, active_with_secret, connect_active, every_family
 
 
 @dataclass
@@ -80,13 +80,7 @@ def active_gateway(admin: ApiClient, fakes: Fakes, provider: str) -> str:
     doc = dict(case.doc)
     if provider == "swish":
         doc["config"] = {**doc["config"], "merchant_id": fakes.swish.payee_alias}
-    created = admin.create(doc)
-    path = f"{admin.integrations}/{created['id']}"
-    assert admin.request("PUT", f"{path}/credentials/{case.slot}", json={"value": case.secret(fakes)}).status_code == 200
-    result = admin.post(f"{path}:validate").json()["result"]
-    assert result["passed"], result
-    assert admin.post(f"{path}:activate").status_code == 200
-    return path
+    return active_with_secret(admin, doc, case.slot, case.secret(fakes))[1]
 
 
 def calendar_doc(provider: str, fake: CalendarFake, **config: Any) -> dict[str, Any]:
@@ -102,12 +96,22 @@ def calendar_doc(provider: str, fake: CalendarFake, **config: Any) -> dict[str, 
 
 def connect(admin: ApiClient, fakes: Fakes, provider: str, **config: Any) -> str:
     fake = fakes.calendars[provider]
-    doc = connect_fortnox(admin, fake, body=calendar_doc(provider, fake, **config))
-    path = f"{admin.integrations}/{doc['id']}"
-    result = admin.post(f"{path}:validate").json()["result"]
-    assert result["passed"], result
-    assert admin.post(f"{path}:activate").status_code == 200
-    return path
+    return connect_active(admin, fake, calendar_doc(provider, fake, **config))
+
+
+def ledger_doc(provider: str, fake: Any, config: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The create body of a Xero, QuickBooks or Visma integration whose app is the fake's (Xero and QuickBooks
+    name the fake's company unless `config` names another)."""
+    if provider in ("xero", "quickbooks"):
+        config.setdefault("company_id", fake.company_id)
+    return {
+        "family": "accounting",
+        "provider": provider,
+        "display_name": provider,
+        "oauth_client_id": fake.client_id,
+        "config": config,
+        **fields,
+    }
 
 
 FIELD_MAP = {
@@ -152,22 +156,12 @@ def espo(tenant: str, instance_url: str) -> dict:
 def active_espo(admin: ApiClient, **config: Any) -> tuple[dict[str, Any], str]:
     """An active EspoCRM member-sync integration against the keyed fake: (document, its path)."""
     body = crm_doc("espocrm", None, instance_url="https://crm.121.example", member_object="Contact", **config)
-    doc = admin.create(body)
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["espocrm"]})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
-    return doc, path
+    return active_with_secret(admin, body, "api_key_ref", GOOD["espocrm"])
 
 
 def active_dynamics(admin: ApiClient, fake: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """An active Dynamics 365 integration of `body` (a crm_doc) against the Dataverse fake: (document, path)."""
-    doc = admin.create(body)
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/oauth_client_secret_ref", json={"value": fake.client_secret})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
-    return doc, path
+    return active_with_secret(admin, body, "oauth_client_secret_ref", fake.client_secret)
 
 
 XLEDGER = {  # seed 002: Xledger exporting reimbursements, in draft
@@ -181,9 +175,4 @@ XLEDGER = {  # seed 002: Xledger exporting reimbursements, in draft
 
 def active_xledger(admin: ApiClient) -> tuple[dict[str, Any], str]:
     """An active Xledger integration exporting reimbursements (seed 002) against the keyed fake: (document, path)."""
-    doc = admin.create(XLEDGER)
-    path = f"{admin.integrations}/{doc['id']}"
-    admin.request("PUT", f"{path}/credentials/api_key_ref", json={"value": GOOD["xledger"]})
-    assert admin.post(f"{path}:validate").json()["result"]["passed"]
-    assert admin.post(f"{path}:activate").status_code == 200
-    return doc, path
+    return active_with_secret(admin, XLEDGER, "api_key_ref", GOOD["xledger"])

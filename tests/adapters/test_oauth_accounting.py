@@ -11,19 +11,12 @@ from devfakes.launcher import Fakes
 from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
 from tests.helpers import ApiClient, connect_fortnox
+from tests.setups import ledger_doc
 
 
 def body(provider: str, fake: Any, *, company_id: str | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {"fiscal_year": {"year": 2026}, "chart_of_accounts": {"license_fees": "200"}}
-    if provider in ("xero", "quickbooks"):
-        config["company_id"] = company_id or fake.company_id
-    return {
-        "family": "accounting",
-        "provider": provider,
-        "display_name": provider,
-        "oauth_client_id": fake.client_id,
-        "config": config,
-    }
+    return ledger_doc(provider, fake, config if company_id is None else {**config, "company_id": company_id})
 
 
 @pytest.mark.parametrize("provider", ["xero", "quickbooks", "visma"])

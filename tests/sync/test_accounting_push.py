@@ -22,6 +22,7 @@ from tests.helpers import (
     run_sync,
     take_events,
 )
+from tests.setups import ledger_doc
 from tools.runner import LocalRunner
 
 ACCOUNTS = {
@@ -44,21 +45,7 @@ def active(admin: ApiClient, fakes: Fakes, provider: str, direction: str = "push
         "chart_of_accounts": ACCOUNTS[provider],
         "default_vat_code": "OUTPUT2" if provider == "xero" else "TAX",
     }
-    return connect_active(admin, fake, _ledger(provider, fake, config))
-
-
-def _ledger(provider: str, fake: Any, config: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """The create body of a Xero, QuickBooks or Visma integration whose app is the fake's."""
-    if provider in ("xero", "quickbooks"):
-        config["company_id"] = fake.company_id
-    return {
-        "family": "accounting",
-        "provider": provider,
-        "display_name": provider,
-        "oauth_client_id": fake.client_id,
-        "config": config,
-        **fields,
-    }
+    return connect_active(admin, fake, ledger_doc(provider, fake, config))
 
 
 @pytest.mark.parametrize("provider", ["xero", "quickbooks", "visma"])
@@ -125,7 +112,7 @@ LEDGER = {
 }
 
 
-def active_ledger(admin: ApiClient, fakes: Fakes, provider: str, **flags: bool) -> tuple[str, Any, Any]:
+def activeledger_doc(admin: ApiClient, fakes: Fakes, provider: str, **flags: bool) -> tuple[str, Any, Any]:
     """An accounting integration with invoice, payment and expense sync; (path, payments, expenses) at the fake."""
     caps = {"invoice_sync": True, "payment_sync": True, "expense_sync": True, **flags}
     config: dict[str, Any] = {"fiscal_year": {"year": 2026}, "chart_of_accounts": LEDGER[provider]}
@@ -135,14 +122,14 @@ def active_ledger(admin: ApiClient, fakes: Fakes, provider: str, **flags: bool) 
         where = (lambda: fake.payments, lambda: fake.vouchers)
     else:
         fake = fakes.accounting[provider]
-        body = _ledger(provider, fake, config, capabilities=caps)
+        body = ledger_doc(provider, fake, config, capabilities=caps)
         where = (lambda: fake.payments, lambda: fake.expenses)
     return connect_active(admin, fake, body), where[0], where[1]
 
 
 @pytest.mark.parametrize("provider", ["fortnox", "xero", "quickbooks", "visma"])
 def test_payments_and_expenses(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
-    path, payments, expenses = active_ledger(admin, fakes, provider)
+    path, payments, expenses = activeledger_doc(admin, fakes, provider)
 
     def run(operation: str) -> dict[str, Any]:
         return run_sync(admin, path, operation)
@@ -186,7 +173,7 @@ def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hu
     """Accounting pull: invoices paid in the ledger come back as invoice.changed events, once per change,
     with MetaInformation paging; a push-only integration does not offer the pull."""
 
-    path, _, _ = active_ledger(admin, fakes, "fortnox")
+    path, _, _ = activeledger_doc(admin, fakes, "fortnox")
     r = admin.post(f"{path}/syncs", json={"operation": "pull_invoices"})
     assert r.status_code == 422 and "pull_invoices" not in r.json()["errors"][0]["message"]  # direction is push
     assert admin.post(f"{path}:pause").status_code == 200
@@ -211,7 +198,7 @@ def test_pull_invoice_state_from_fortnox(admin: ApiClient, fakes: Fakes, hub: Hu
 
 
 @pytest.mark.parametrize("provider", ["xero", "quickbooks", "visma"])
-def test_pull_invoice_state_from_every_ledger(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
+def test_pull_invoice_state_from_everyledger_doc(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
     """`bidirectional` means what it says for Xero, QuickBooks and Visma too: invoices paid in the ledger come
     back as invoice.changed events keyed by our invoice key, once per change, read from where the last pull
     left off (each ledger's own modified-since filter), paged the way the catalog says."""
@@ -242,7 +229,7 @@ def test_pull_invoice_state_from_every_ledger(admin: ApiClient, fakes: Fakes, hu
 def test_vat_report_from_the_ledger_or_computed(admin: ApiClient, fakes: Fakes, hub: Hub, provider: str) -> None:
     """QuickBooks has a VAT report (Tax Summary): the hub answers with it. Fortnox has none through its API: the
     hub computes net sales per VAT code from the invoices it delivered, and says so. Off by default."""
-    path, _, _ = active_ledger(admin, fakes, provider, vat_reporting=True)
+    path, _, _ = activeledger_doc(admin, fakes, provider, vat_reporting=True)
     batch = invoices(4)
     for i, invoice in enumerate(batch):
         invoice["invoice_date"] = "2026-10-0" + str(i + 1)
@@ -262,5 +249,5 @@ def test_vat_report_from_the_ledger_or_computed(admin: ApiClient, fakes: Fakes, 
 
     backwards = admin.get(f"{path}/accounting/vat-report", params={"from": "2026-10-03", "to": "2026-10-01"})
     assert backwards.status_code == 422
-    off, _, _ = active_ledger(admin, fakes, provider)
+    off, _, _ = activeledger_doc(admin, fakes, provider)
     assert admin.get(f"{off}/accounting/vat-report", params={"from": "2026-10-01", "to": "2026-10-03"}).status_code == 409
