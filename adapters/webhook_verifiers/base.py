@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from adapters.spec import WebhookSpec
 
@@ -86,3 +86,15 @@ def within(timestamp: str, delivery: SignedDelivery, tolerance_s: int | None, de
 
 
 VerifierFactory = Callable[[WebhookSpec], WebhookVerifier]
+
+
+class Scheme:
+    """What a scheme reads of its catalog entry: the header carrying the signature or token (the scheme's own
+    name for it unless the entry names another) and how old a signed timestamp may be."""
+
+    default_header: ClassVar[str | None] = None
+    default_tolerance_s: ClassVar[int] = 300
+
+    def __init__(self, spec: WebhookSpec) -> None:
+        self._header = spec.header or self.default_header
+        self._tolerance_s = spec.tolerance_s or self.default_tolerance_s

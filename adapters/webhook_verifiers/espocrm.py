@@ -7,14 +7,12 @@ import base64
 import binascii
 from collections.abc import Sequence
 
-from adapters.spec import WebhookSpec
 from adapters.webhook_verifiers import base
 from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
 
-class EspoSignature:
-    def __init__(self, spec: WebhookSpec) -> None:
-        self._header = spec.header or "Signature"
+class EspoSignature(base.Scheme):
+    default_header = "Signature"
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         try:

@@ -9,11 +9,9 @@ import base64
 import binascii
 from collections.abc import Sequence
 
-from adapters.spec import WebhookSpec
 from adapters.webhook_verifiers import base
 from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
-DEFAULT_TOLERANCE_S = 300
 PREFIX = "whsec_"
 
 
@@ -30,10 +28,7 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(base.hmac_sha256(signing_key(secret), signed)).decode()
 
 
-class StandardSignature:
-    def __init__(self, spec: WebhookSpec) -> None:
-        self._tolerance_s = spec.tolerance_s or DEFAULT_TOLERANCE_S
-
+class StandardSignature(base.Scheme):
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         message_id = base.required_header(delivery, "webhook-id")
         timestamp = base.required_header(delivery, "webhook-timestamp")
@@ -44,5 +39,5 @@ class StandardSignature:
             raise WebhookRejected("webhook-timestamp is not a number") from None
         if not base.matches_any(given, secrets, lambda secret: sign(secret, message_id, at, delivery.body)):
             raise WebhookRejected("no v1 signature matches")
-        base.within(timestamp, delivery, self._tolerance_s, DEFAULT_TOLERANCE_S)
+        base.within(timestamp, delivery, self._tolerance_s, self.default_tolerance_s)
         return None

@@ -7,17 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.spec import WebhookSpec
 from adapters.webhook_verifiers import base
 from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
 
-DEFAULT_TOLERANCE_S = 300
 
-
-class StripeSignature:
-    def __init__(self, spec: WebhookSpec) -> None:
-        self._header = spec.header or "Stripe-Signature"
-        self._tolerance_s = spec.tolerance_s or DEFAULT_TOLERANCE_S
+class StripeSignature(base.Scheme):
+    default_header = "Stripe-Signature"
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         pairs = [part.split("=", 1) for part in base.required_header(delivery, self._header).split(",") if "=" in part]
@@ -28,5 +23,5 @@ class StripeSignature:
         signed = timestamp.strip().encode() + b"." + delivery.body
         if not base.matches_any(signatures, secrets, lambda secret: base.hmac_sha256(secret.encode(), signed).hex()):
             raise WebhookRejected("no v1 signature matches the endpoint secret")
-        base.within(timestamp.strip(), delivery, self._tolerance_s, DEFAULT_TOLERANCE_S)
+        base.within(timestamp.strip(), delivery, self._tolerance_s, self.default_tolerance_s)
         return None

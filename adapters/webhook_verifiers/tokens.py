@@ -16,7 +16,7 @@ import hmac
 import json
 from collections.abc import Sequence
 
-from adapters.spec import WebhookSpec
+from adapters.webhook_verifiers import base
 from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected, required_header
 
 
@@ -29,9 +29,8 @@ def _known(value: str, secrets: Sequence[str]) -> bool:
     return found
 
 
-class GoogleChannelToken:
-    def __init__(self, spec: WebhookSpec) -> None:
-        self._header = spec.header or "X-Goog-Channel-Token"
+class GoogleChannelToken(base.Scheme):
+    default_header = "X-Goog-Channel-Token"
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         if not _known(required_header(delivery, self._header), secrets):
@@ -40,10 +39,7 @@ class GoogleChannelToken:
         return None
 
 
-class GraphClientState:
-    def __init__(self, spec: WebhookSpec) -> None:
-        pass
-
+class GraphClientState(base.Scheme):
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         token = delivery.query.get("validationToken")
         if token is not None:
@@ -58,10 +54,7 @@ class GraphClientState:
         return None
 
 
-class SharedSecret:
-    def __init__(self, spec: WebhookSpec) -> None:
-        pass
-
+class SharedSecret(base.Scheme):
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         token = delivery.query.get("token")
         if token is None:
@@ -77,9 +70,6 @@ class SharedSecret:
         return None
 
 
-class UnsignedPointer:
-    def __init__(self, spec: WebhookSpec) -> None:
-        pass
-
+class UnsignedPointer(base.Scheme):
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         return None  # nothing to check: the processor treats the body as a pointer and asks the provider

@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from adapters.spec import WebhookSpec
+from adapters.webhook_verifiers import base
 from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected, matches_any, required_header
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -33,9 +33,8 @@ def signature(secret: str, url: str, params: Sequence[tuple[str, str]]) -> str:
     return base64.b64encode(hmac.new(secret.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
-class TwilioSignature:
-    def __init__(self, spec: WebhookSpec) -> None:
-        self._header = spec.header or "X-Twilio-Signature"
+class TwilioSignature(base.Scheme):
+    default_header = "X-Twilio-Signature"
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         given = required_header(delivery, self._header)

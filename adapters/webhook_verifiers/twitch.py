@@ -9,11 +9,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from adapters.spec import WebhookSpec
 from adapters.webhook_verifiers import base
 from adapters.webhook_verifiers.base import Handshake, SignedDelivery, WebhookRejected
-
-DEFAULT_TOLERANCE_S = 600
 
 
 def _epoch(rfc3339: str) -> float:
@@ -25,9 +22,8 @@ def _epoch(rfc3339: str) -> float:
         raise WebhookRejected("the message timestamp is not RFC 3339") from None
 
 
-class TwitchSignature:
-    def __init__(self, spec: WebhookSpec) -> None:
-        self._tolerance_s = spec.tolerance_s or DEFAULT_TOLERANCE_S
+class TwitchSignature(base.Scheme):
+    default_tolerance_s = 600
 
     def verify(self, delivery: SignedDelivery, secrets: Sequence[str]) -> Handshake | None:
         message_id = base.required_header(delivery, "Twitch-Eventsub-Message-Id")

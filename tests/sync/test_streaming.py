@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -16,19 +17,23 @@ from integrations.wiring import Hub
 from tests.helpers import ApiClient, connect_active, together
 
 
+def _active(admin: ApiClient, fake: Any, provider: str, name: str, **capabilities: bool) -> str:
+    body = {
+        "family": "streaming",
+        "provider": provider,
+        "display_name": name,
+        "oauth_client_id": fake.client_id,
+        "capabilities": capabilities,
+    }
+    return connect_active(admin, fake, body)
+
+
 def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
     admin: ApiClient, fakes: Fakes, hub: Hub, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     fake = fakes.youtube
-    body = {
-        "family": "streaming",
-        "provider": "youtube",
-        "display_name": "SBF Live",
-        "oauth_client_id": fake.client_id,
-        "capabilities": {"channel_management": True, "dvr": True, "auto_record": True},
-    }
-    path = connect_active(admin, fake, body)
+    path = _active(admin, fake, "youtube", "SBF Live", channel_management=True, dvr=True, auto_record=True)
 
     event = {"key": "SM-2027-F", "title": "SM i boule 2027 — final", "scheduled_start": "2027-06-13T14:00:00+02:00"}
     r = admin.post(f"{path}/streaming/broadcasts", json=event)
@@ -77,14 +82,7 @@ def test_broadcasts_once_per_key_with_the_stream_key_kept_secret(
 
 def test_twitch_schedules_a_segment_and_keeps_the_channel_key_secret(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
     fake = fakes.twitch
-    body = {
-        "family": "streaming",
-        "provider": "twitch",
-        "display_name": "SBF på Twitch",
-        "oauth_client_id": fake.client_id,
-        "capabilities": {"channel_management": True},
-    }
-    path = connect_active(admin, fake, body)
+    path = _active(admin, fake, "twitch", "SBF på Twitch", channel_management=True)
     event = {"key": "CUP-1", "title": "Svenska cupen, final", "scheduled_start": "2027-08-01T13:00:00+02:00"}
     r = admin.post(f"{path}/streaming/broadcasts", json=event)
     assert r.status_code == 201, r.text
