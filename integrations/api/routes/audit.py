@@ -9,7 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from integrations.api.deps import AuditDep, Auditor, TenantId
-from integrations.api.problems import COMMON, problems
+from integrations.api.problems import PAGED
 from integrations.api.routing import api_router
 
 router = api_router()
@@ -37,7 +37,7 @@ class AuditPage(BaseModel):
     "/api/v1/tenants/{tenant_id}/audit",
     tags=["audit"],
     response_model=AuditPage,
-    responses=problems(COMMON, own={400: "Malformed continuation token.", 422: "Invalid query parameter."}),
+    responses=PAGED,
 )
 def list_audit_events(
     tenant_id: TenantId,

@@ -23,7 +23,7 @@ from integrations.api.deps import (
     Writer,
 )
 from integrations.api.paging import Page
-from integrations.api.problems import COMMON, CONDITIONAL, WRITE, problems
+from integrations.api.problems import COMMON, CONDITIONAL, PAGED, WRITE
 from integrations.api.routing import api_router
 from integrations.documents.common import LifecycleStatus
 from integrations.documents.document import Integration, ValidationResult
@@ -95,7 +95,7 @@ def create(
     "",
     operation_id="listIntegrations",
     response_model=IntegrationPage,
-    responses=problems(COMMON, own={400: "Malformed continuation token.", 422: "Invalid query parameter."}),
+    responses=PAGED,
 )
 def list_(
     tenant_id: TenantId,

@@ -33,6 +33,7 @@ from integrations.usage.report import UsageReport, usage_report
 from shared.errors import FieldError, NotFound, ValidationFailed
 
 router = api_router()
+DATE_RANGE = problems(COMMON, own={422: "Invalid date range."})  # what every report answers to bad dates
 
 
 FromDate = Annotated[date | None, Query(alias="from", description="First day (UTC), default 29 days before `to`.")]
@@ -60,7 +61,7 @@ Days = Annotated[tuple[date, date], Depends(date_range)]  # (first, last) day as
     "/api/v1/tenants/{tenant_id}/integrations/{integration_id}/usage",
     tags=["usage"],
     response_model=UsageReport,
-    responses=problems(COMMON, own={422: "Invalid date range."}),
+    responses=DATE_RANGE,
 )
 def get_integration_usage(
     ref: Ref,
@@ -95,7 +96,7 @@ def get_quota(tenant_id: TenantId, principal: UsageReader, tenant_quota: TenantQ
     "/api/v1/tenants/{tenant_id}/quota/history",
     tags=["usage"],
     response_model=QuotaHistory,
-    responses=problems(COMMON, own={422: "Invalid date range."}),
+    responses=DATE_RANGE,
 )
 def get_quota_history(tenant_id: TenantId, principal: UsageReader, history: QuotaHistoryDep, days: Days) -> Any:
     """API usage by day, per client and endpoint class, against the plan's daily limit (any period)"""
@@ -123,7 +124,7 @@ class TenantUsage(BaseModel):
     "/api/v1/tenants/{tenant_id}/usage",
     tags=["usage"],
     response_model=TenantUsage,
-    responses=problems(COMMON, own={422: "Invalid date range."}),
+    responses=DATE_RANGE,
 )
 def get_tenant_usage(
     tenant_id: TenantId, principal: UsageReader, usage: UsageDep, documents: IntegrationsDep, days: Days
