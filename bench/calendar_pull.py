@@ -18,11 +18,10 @@ import time
 from typing import Any, cast
 
 from adapters.capabilities import EventChanges
-from bench.common import alternating_medians, fresh_hub, row
+from bench.common import alternating_medians, fresh_hub, integration_with, row
 from devfakes.calendars import GoogleCalendarFake
 from devfakes.launcher import start_fakes
 from integrations.documents.document import CalendarIntegration, of_family
-from integrations.service import create_integration, set_credential_ref
 from integrations.sync.calendar import pull_events
 from integrations.sync.operation import SyncEnv
 from integrations.sync.state import SyncState
@@ -43,12 +42,9 @@ def run(conn: str) -> list[dict[str, object]]:
             "capabilities": {"push_events": True, "pull_events": True},
             "config": {"sync_direction": "bidirectional"},
         }
-        doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
         refresh = fake._issue(["https://www.googleapis.com/auth/calendar.events"])["refresh_token"]  # noqa: SLF001 - a consent
-        for slot, value in (("oauth_client_secret_ref", fake.client_secret), ("oauth_refresh_token_ref", refresh)):
-            stored = hub.credentials.put(doc.ref, slot, value, actor="bench")
-            set_credential_ref(doc.ref, slot, stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-        doc = of_family(hub.integrations.get(doc.ref).document, CalendarIntegration)
+        secrets = {"oauth_client_secret_ref": fake.client_secret, "oauth_refresh_token_ref": refresh}
+        doc = of_family(integration_with(hub, tenant, body, secrets), CalendarIntegration)
         for i in range(N):
             fake.user_add(f"Tävling {i}", f"2027-05-{1 + i % 28:02d}T09:00:00Z", f"2027-05-{1 + i % 28:02d}T17:00:00Z")
         adapter = cast(EventChanges, hub.adapter_for(doc))

@@ -6,12 +6,13 @@ import itertools
 import statistics
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from devfakes.fortnox import FortnoxFake
 from devfakes.settings import make_settings
-from integrations.documents.document import AccountingIntegration, of_family
+from integrations.documents.document import AccountingIntegration, IntegrationDocument, of_family
+from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub, build_hub, set_hub
 
 Client = TypeVar("Client")
@@ -50,22 +51,35 @@ def interleaved_p50(a: Callable[[], object], b: Callable[[], object], *, n: int,
     return statistics.median(sa), statistics.median(sb)
 
 
+def integration_with(hub: Hub, tenant: str, body: dict[str, Any], secrets: Mapping[str, str]) -> IntegrationDocument:
+    """Created through the service as the API creates it, each secret stored and referenced: the stored document."""
+    from integrations.service import create_integration, set_credential_ref
+
+    doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
+    for slot, value in secrets.items():
+        stored = hub.credentials.put(doc.ref, slot, value, actor="bench")
+        set_credential_ref(doc.ref, slot, stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+    return hub.integrations.get(doc.ref).document
+
+
+def activated(hub: Hub, ref: IntegrationRef) -> None:
+    """Validated against the provider (its fake) and active, as the API's two steps make it."""
+    from integrations.documents.lifecycle import Transition
+    from integrations.service import transition_integration
+    from integrations.validation import validate_integration
+
+    validate_integration(ref, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
+    transition_integration(ref, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now)
+
+
 def connected_fortnox(hub: Hub, fake: FortnoxFake, tenant: str) -> AccountingIntegration:
     """A Fortnox integration connected through the OAuth code exchange against the fake (no browser)."""
     from devfakes.documents import fortnox
     from integrations.credentials import secret_name
-    from integrations.service import create_integration, set_credential_ref
+    from integrations.service import set_credential_ref
 
-    doc = create_integration(
-        tenant,
-        fortnox(tenant, oauth_client_id=fake.client_id, credentials={}),
-        repo=hub.integrations,
-        actor="bench",
-        now=hub.now,
-    ).document
-    stored = hub.credentials.put(doc.ref, "oauth_client_secret_ref", fake.client_secret, actor="bench")
-    set_credential_ref(doc.ref, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-    doc = hub.integrations.get(doc.ref).document
+    body = fortnox(tenant, oauth_client_id=fake.client_id, credentials={})
+    doc = integration_with(hub, tenant, body, {"oauth_client_secret_ref": fake.client_secret})
     redirect = hub.oauth._redirect_uri  # noqa: SLF001 - the bench plays the browser
     code = fake.issue_code(["companyinformation", "invoice"], redirect)
     data = hub.tokens.exchange(

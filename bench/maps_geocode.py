@@ -13,12 +13,9 @@ import itertools
 
 import requests
 
-from bench.common import fresh_hub, interleaved_p50, row
+from bench.common import activated, fresh_hub, integration_with, interleaved_p50, row
 from devfakes.keyed import GOOD
 from devfakes.launcher import start_fakes
-from integrations.documents.lifecycle import Transition
-from integrations.service import create_integration, set_credential_ref, transition_integration
-from integrations.validation import validate_integration
 
 N = 300
 
@@ -35,13 +32,8 @@ def run(conn: str) -> list[dict[str, object]]:
             "capabilities": {"geocoding": True},
             "config": {"domain_allowlist": ["www.petanque.se"], "monthly_usage_budget": 1_000_000},
         }
-        doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
-        stored = hub.credentials.put(doc.ref, "api_key_ref", GOOD["google_maps"], actor="bench")
-        set_credential_ref(doc.ref, "api_key_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-        validate_integration(doc.ref, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
-        transition_integration(
-            doc.ref, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
-        )
+        doc = integration_with(hub, tenant, body, {"api_key_ref": GOOD["google_maps"]})
+        activated(hub, doc.ref)
         maps, session = hub.map_lookups, requests.Session()
         url = f"{fakes.provider_urls['google_maps']['base_url']}/geocode/json"
         fresh = (f"Boulevägen {n}, Stockholm" for n in itertools.count())

@@ -12,10 +12,9 @@ import uuid
 from typing import Any, cast
 
 from adapters.capabilities import MemberRecords
-from bench.common import alternating_medians, fresh_hub, row
+from bench.common import alternating_medians, fresh_hub, integration_with, row
 from devfakes.launcher import start_fakes
 from integrations.documents.document import CrmIntegration, of_family
-from integrations.service import create_integration, set_credential_ref
 from integrations.sync.members import MemberSync
 
 N = 600
@@ -44,10 +43,7 @@ def run(conn: str) -> dict[str, object]:
                 "sync_direction": "pull",
             },
         }
-        doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
-        stored = hub.credentials.put(doc.ref, "oauth_client_secret_ref", fake.client_secret, actor="bench")
-        set_credential_ref(doc.ref, "oauth_client_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
-        doc = of_family(hub.integrations.get(doc.ref).document, CrmIntegration)
+        doc = of_family(integration_with(hub, tenant, body, {"oauth_client_secret_ref": fake.client_secret}), CrmIntegration)
         for i in range(N):
             contact = {"contactid": str(uuid.uuid4()), "firstname": f"A{i}", "lastname": "B", "emailaddress1": f"{i}@x.se"}
             fake._stamp(contact)  # noqa: SLF001 - seeding the fake CRM

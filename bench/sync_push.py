@@ -6,12 +6,9 @@ from __future__ import annotations
 import math
 import time
 
-from bench.common import connected_fortnox, fresh_hub, row
+from bench.common import activated, connected_fortnox, fresh_hub, row
 from devfakes.launcher import start_fakes
-from integrations.documents.lifecycle import Transition
-from integrations.service import transition_integration
 from integrations.sync.jobs import run_job_message, trigger_sync
-from integrations.validation import validate_integration
 
 N = 142
 
@@ -27,10 +24,7 @@ def run(conn: str, *, window_s: float = 1.0) -> dict[str, object]:
         fake = fakes.fortnox
         tenant = "bench-fed"
         doc = connected_fortnox(hub, fake, tenant)
-        validate_integration(doc.ref, repo=hub.integrations, validator=hub.validator, actor="bench", now=hub.now)
-        transition_integration(
-            doc.ref, Transition.activate, repo=hub.integrations, if_match=None, actor="bench", now=hub.now
-        )
+        activated(hub, doc.ref)
         for i in range(N):
             hub.outbox.put(
                 doc.ref,

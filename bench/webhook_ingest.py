@@ -20,10 +20,9 @@ import time
 import requests
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient, QueueServiceClient
 
-from bench.common import concurrent, fresh_hub, row
+from bench.common import concurrent, fresh_hub, integration_with, row
 from bench.request_path import CLIENTS, server
 from integrations.documents.common import LifecycleStatus
-from integrations.service import create_integration, set_credential_ref
 
 SECONDS = 6.0
 ROUNDS = 3
@@ -50,9 +49,7 @@ def run(conn: str) -> list[dict[str, object]]:
         "capabilities": {"payments": True},
         "config": {"supported_currencies": ["SEK"], "default_currency": "SEK"},
     }
-    doc = create_integration(tenant, body, repo=hub.integrations, actor="bench", now=hub.now).document
-    stored = hub.credentials.put(doc.ref, "webhook_secret_ref", WHSEC, actor="bench")
-    set_credential_ref(doc.ref, "webhook_secret_ref", stored.ref, repo=hub.integrations, actor="bench", now=hub.now)
+    doc = integration_with(hub, tenant, body, {"webhook_secret_ref": WHSEC})
     current = hub.integrations.get(doc.ref)  # active without a provider round-trip: the bench's shortcut
     hub.integrations.replace(current.document.model_copy(update={"status": LifecycleStatus.active}), etag=current.etag)
     raw_queue = f"{hub.settings.table_prefix}-bench-raw"
