@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import re
 import secrets
@@ -31,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devfakes.oauth_accounting import OAuthAccountingFake
+from devfakes.oauth_accounting import Handler, OAuthAccountingFake
 from devfakes.servers import post_to_hub
 
 GOOGLE_ID = re.compile(r"^[a-v0-9]{5,1024}$")
@@ -47,6 +48,16 @@ def _untoken(value: str) -> dict[str, Any] | None:
         return parsed
     except ValueError:
         return None
+
+
+def gated(handler: Handler) -> Handler:
+    """Every calendar call passes `CalendarFake._gate` first: counted, authorised, failed on demand, throttled."""
+
+    @functools.wraps(handler)
+    async def checked(self: CalendarFake, request: Request) -> Response:
+        return denied if (denied := self._gate(request)) else await handler(self, request)
+
+    return checked
 
 
 @dataclass
@@ -149,9 +160,8 @@ class GoogleCalendarFake(CalendarFake):
                 with contextlib.suppress(requests.RequestException):  # undelivered: Google drops it
                     self._channel_message(channel, "exists")
 
+    @gated
     async def watch(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         if request.path_params["cal"] != self.calendar_id:
             return JSONResponse({"error": {"code": 404, "message": "Not Found"}}, status_code=404)
         body = await request.json()
@@ -182,9 +192,8 @@ class GoogleCalendarFake(CalendarFake):
         public = {k: channel[k] for k in ("kind", "id", "resourceId", "resourceUri", "token")}
         return JSONResponse({**public, "expiration": str(int(expiration))})
 
+    @gated
     async def stop(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         body = await request.json()
         with self.lock:
             channel = self.watches.get(str(body.get("id")))
@@ -193,16 +202,14 @@ class GoogleCalendarFake(CalendarFake):
             del self.watches[channel["id"]]
         return Response(status_code=204)
 
+    @gated
     async def calendar(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         if request.path_params["cal"] != self.calendar_id:
             return JSONResponse({"error": {"code": 404, "message": "Not Found"}}, status_code=404)
         return JSONResponse({"id": self.calendar_id, "summary": "Förbundets tävlingar", "timeZone": "Europe/Stockholm"})
 
+    @gated
     async def list_or_insert(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         if request.path_params["cal"] != self.calendar_id:
             return JSONResponse({"error": {"code": 404, "message": "Not Found"}}, status_code=404)
         if request.method == "POST":
@@ -251,9 +258,8 @@ class GoogleCalendarFake(CalendarFake):
             stored = self._change(event_id, {**event, "id": event_id, "status": "confirmed"})
         return JSONResponse(self._public(stored))
 
+    @gated
     async def one(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         event_id = request.path_params["id"]
         with self.lock:
             current = self.events.get(event_id)
@@ -340,9 +346,8 @@ class GraphCalendarFake(CalendarFake):
             return self._error(400, "InvalidRequest")  # "Subscription expiration can only be 10070 minutes…"
         return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
+    @gated
     async def subscribe(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         body = await request.json()
         url, state = str(body.get("notificationUrl") or ""), str(body.get("clientState") or "")
         if not url.startswith("https://") or not body.get("resource") or not body.get("changeType") or len(state) > 128:
@@ -375,9 +380,8 @@ class GraphCalendarFake(CalendarFake):
             self.watches[sub["id"]] = sub
         return JSONResponse({k: v for k, v in sub.items() if k != "clientState"} | {"clientState": state}, status_code=201)
 
+    @gated
     async def subscription(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         sub_id = request.path_params["id"]
         with self.lock:
             sub = self.watches.get(sub_id)
@@ -397,17 +401,15 @@ class GraphCalendarFake(CalendarFake):
     def _error(self, status: int, code: str) -> Response:
         return JSONResponse({"error": {"code": code, "message": code}}, status_code=status)
 
+    @gated
     async def calendar(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         cal = request.path_params.get("cal", self.calendar_ids[0])
         if cal not in self.calendar_ids:
             return self._error(404, "ErrorItemNotFound")
         return JSONResponse({"id": cal, "name": "Calendar", "canEdit": True})
 
+    @gated
     async def create(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         cal = request.path_params.get("cal", self.calendar_ids[0])
         if cal not in self.calendar_ids:
             return self._error(404, "ErrorItemNotFound")
@@ -424,9 +426,8 @@ class GraphCalendarFake(CalendarFake):
             stored = self._change(event_id, {**event, "id": event_id, "_calendar": cal})
         return JSONResponse(self._public(stored), status_code=201)
 
+    @gated
     async def find(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         match = KEY_FILTER.search(request.query_params.get("$filter", ""))
         if not match:
             return self._error(400, "ErrorInvalidUrlQueryFilter")
@@ -440,9 +441,8 @@ class GraphCalendarFake(CalendarFake):
             ]
         return JSONResponse({"value": rows})
 
+    @gated
     async def one(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         event_id = request.path_params["id"]
         with self.lock:
             current = self.live().get(event_id)
@@ -456,9 +456,8 @@ class GraphCalendarFake(CalendarFake):
             stored = self._change(event_id, {**current, **patch})
         return JSONResponse(self._public(stored))
 
+    @gated
     async def delta(self, request: Request) -> Response:
-        if denied := self._gate(request):
-            return denied
         q = request.query_params
         prefer = request.headers.get("prefer", "")
         size = int(m[1]) if (m := re.search(r"odata\.maxpagesize=(\d+)", prefer)) else 10

@@ -8,12 +8,13 @@ provider's 429 (Xero: Retry-After + X-Rate-Limit-Problem; Visma: ErrorCode 4010)
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -25,6 +26,36 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 Policy = Literal["grace", "rotating", "single_use"]
+
+
+UNAUTHORIZED: dict[str, dict[str, Any]] = {  # each provider's 401 body for a missing or dead access token
+    "xero": {"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"},
+    "quickbooks": {"fault": {"error": [{"message": "AuthenticationFailed"}], "type": "AUTHENTICATION"}},
+    "visma": {"ErrorCode": 4001, "ErrorMessage": "Unauthorized"},
+}
+FORBIDDEN_ORGANISATION = {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}  # Xero
+Handler = Callable[..., Awaitable[Response]]
+
+
+def authorized(provider: str, *, metered: bool = True, per_organisation: bool = True) -> Callable[[Handler], Handler]:
+    """The provider's checks before an API call: a live bearer token (its 401 otherwise), for a Xero call made
+    for one organisation the one it names (`xero-tenant-id`, else 403), then its per-minute limit unless the
+    call is free."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(self: OAuthAccountingFake, request: Request, *args: Any) -> Response:
+            if not self._bearer_ok(request):
+                return JSONResponse(UNAUTHORIZED[provider], status_code=401)
+            if provider == "xero" and per_organisation and request.headers.get("xero-tenant-id") != self.company_id:
+                return JSONResponse(FORBIDDEN_ORGANISATION, status_code=403)
+            if metered and (limited := self._throttle()):
+                return limited
+            return await handler(self, request, *args)
+
+        return checked
+
+    return wrap
 
 
 @dataclass
@@ -150,13 +181,8 @@ class OAuthAccountingFake:
     async def xero_bank_transactions(self, request: Request) -> Response:
         return await self._xero_resource(request, "BankTransactions", "BankTransactionID")
 
+    @authorized("xero")
     async def _xero_resource(self, request: Request, resource: str, id_field: str) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
-        if request.headers.get("xero-tenant-id") != self.company_id:
-            return JSONResponse({"Title": "Forbidden", "Status": 403}, status_code=403)
-        if limited := self._throttle():
-            return limited
         store = self.payments if resource == "Payments" else self.expenses
         if request.method == "GET":
             ref = request.query_params.get("where", "").removeprefix('Reference=="').removesuffix('"')
@@ -180,11 +206,8 @@ class OAuthAccountingFake:
     async def qbo_purchase(self, request: Request) -> Response:
         return await self._qbo_resource(request, "Purchase")
 
+    @authorized("quickbooks")
     async def _qbo_resource(self, request: Request, entity: str) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"fault": {"error": [{"message": "AuthenticationFailed"}]}}, status_code=401)
-        if limited := self._throttle():
-            return limited
         item = await request.json()
         store = self.payments if entity == "Payment" else self.expenses
         if entity == "Payment" and not all(
@@ -195,11 +218,8 @@ class OAuthAccountingFake:
         body = self._record(f"{entity}:{key}" if key else None, lambda n: {**item, "Id": str(500 + n)}, into=store)
         return JSONResponse({entity: body})
 
+    @authorized("visma")
     async def visma_invoice_payments(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
-        if limited := self._throttle():
-            return limited
         invoice_id = request.path_params["id"]
         if not self._known_invoice(invoice_id):
             return JSONResponse({"ErrorCode": 4004, "ErrorMessage": "Invoice not found"}, status_code=404)
@@ -210,11 +230,8 @@ class OAuthAccountingFake:
             self._record(None, lambda n: {**item, "InvoiceId": invoice_id, "Id": f"pay-{n}"}, into=self.payments), 201
         )
 
+    @authorized("visma")
     async def visma_vouchers(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
-        if limited := self._throttle():
-            return limited
         if request.method == "GET":
             day = request.query_params.get("$filter", "").removeprefix("VoucherDate eq ")
             return JSONResponse({"Data": [v for v in self.expenses if v["VoucherDate"] == day]})
@@ -284,9 +301,8 @@ class OAuthAccountingFake:
         return self.access.get(token, 0) > time.time()
 
     # Xero
+    @authorized("xero", metered=False, per_organisation=False)
     async def xero_connections(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
         return JSONResponse(
             [
                 {
@@ -298,27 +314,15 @@ class OAuthAccountingFake:
             ]
         )
 
+    @authorized("xero", metered=False)
     async def xero_organisation(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
-        if request.headers.get("xero-tenant-id") != self.company_id:
-            return JSONResponse(
-                {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}, status_code=403
-            )
         return JSONResponse(
             {"Organisations": [{"Name": "Svenska Bouleförbundet"}]},
             headers={"X-MinLimit-Remaining": "59", "X-DayLimit-Remaining": "4999"},
         )
 
+    @authorized("xero")
     async def xero_invoices(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status_code=401)
-        if request.headers.get("xero-tenant-id") != self.company_id:
-            return JSONResponse(
-                {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}, status_code=403
-            )
-        if limited := self._throttle():
-            return limited
         if request.method == "GET":
             where = request.query_params.get("where", "")
             if where.startswith("Reference=="):
@@ -343,13 +347,8 @@ class OAuthAccountingFake:
         shown = next(i for i in public if i["InvoiceID"] == body["InvoiceID"])
         return JSONResponse({"Invoices": [shown]}, headers={"X-MinLimit-Remaining": str(self.per_minute - len(self.window))})
 
+    @authorized("quickbooks")
     async def qbo_invoice(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse(
-                {"fault": {"error": [{"message": "AuthenticationFailed"}], "type": "AUTHENTICATION"}}, status_code=401
-            )
-        if limited := self._throttle():
-            return limited
         invoice = await request.json()
         if not invoice.get("Line") or not invoice.get("CustomerRef"):
             return JSONResponse(
@@ -361,11 +360,8 @@ class OAuthAccountingFake:
             {"Invoice": next(i for i in self._listing(None, 0, len(self.invoices)) if i["Id"] == body["Id"])}
         )
 
+    @authorized("visma")
     async def visma_invoices(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
-        if limited := self._throttle():
-            return limited
         if request.method == "GET":
             flt = request.query_params.get("$filter", "")
             if flt.startswith("YourReference eq"):
@@ -384,11 +380,8 @@ class OAuthAccountingFake:
         shown = next(i for i in self._listing(None, 0, len(self.invoices)) if i["Id"] == body["Id"])
         return JSONResponse(shown, status_code=201)
 
+    @authorized("quickbooks")
     async def qbo_query(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"fault": {"error": [{"message": "AuthenticationFailed"}]}}, status_code=401)
-        if limited := self._throttle():
-            return limited
         query = request.query_params.get("query", "")
         if not query.lower().startswith("select * from invoice"):
             return JSONResponse({"Fault": {"Error": [{"Message": "QueryParserError"}]}}, status_code=400)
@@ -399,10 +392,9 @@ class OAuthAccountingFake:
         items = self._listing(since, start - 1, size)
         return JSONResponse({"QueryResponse": {"Invoice": items, "startPosition": start, "maxResults": len(items)}})
 
+    @authorized("quickbooks", metered=False)
     async def qbo_tax_summary(self, request: Request) -> Response:
         """The Tax Summary report over the invoices it holds: net sales per tax code and 25 % VAT on them."""
-        if not self._bearer_ok(request):
-            return JSONResponse({"fault": {"error": [{"message": "AuthenticationFailed"}]}}, status_code=401)
         start, end = request.query_params.get("start_date", ""), request.query_params.get("end_date", "~")
         net: dict[str, float] = {}
         with self.lock:
@@ -442,9 +434,8 @@ class OAuthAccountingFake:
         return JSONResponse({"CompanyInfo": {"CompanyName": "Svenska Bouleförbundet"}})
 
     # Visma
+    @authorized("visma", metered=False)
     async def visma_settings(self, request: Request) -> Response:
-        if not self._bearer_ok(request):
-            return JSONResponse({"ErrorCode": 4001, "ErrorMessage": "Unauthorized"}, status_code=401)
         return JSONResponse({"Name": "Svenska Bouleförbundet", "CorporateIdentityNumber": "802000-0000"})
 
     def app(self) -> Starlette:
