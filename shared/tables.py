@@ -105,6 +105,18 @@ class Page:
     continuation: str | None
 
 
+def until_written(what: str, step: Callable[[], T], *, attempts: int = 10) -> T:
+    """Run `step` (read a row, change it, write it back with the read's ETag) until no other writer got in
+    between: a PreconditionFailed means one did, so read again. After `attempts` a 409 says `what` is too
+    contended to change now."""
+    for _ in range(attempts):
+        try:
+            return step()
+        except PreconditionFailed:
+            continue
+    raise Conflict(f"{what} is too contended; retry.")
+
+
 def _etag(entity: Mapping[str, Any]) -> str:
     return str(entity.metadata["etag"])  # type: ignore[attr-defined]
 

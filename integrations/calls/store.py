@@ -24,6 +24,7 @@ from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
 from shared.rows import ClockedStore, Row, in_partition
+from shared.tables import until_written
 
 ERROR_LIMIT = 500
 
@@ -109,18 +110,16 @@ class OutboundCalls(ClockedStore[CallRow]):
         return self._rows.replace(CallRow.of(call), etag=etag)
 
     def attempt_failed(self, ref: IntegrationRef, key: str, error: BaseException, *, final: bool) -> OutboundCall:
-        for _ in range(10):
+        def record() -> OutboundCall:
             call, etag = self.get(ref, key)
             if call.status in (CallStatus.succeeded, CallStatus.failed):
                 return call  # another attempt settled it meanwhile
             call.last_error = REDACTOR.error(error, ERROR_LIMIT)
             call.status = CallStatus.failed if final else CallStatus.running
-            try:
-                self.save(call, etag)
-                return call
-            except PreconditionFailed:
-                continue
-        raise Conflict(f"call {key} is too contended")
+            self.save(call, etag)
+            return call
+
+        return until_written(f"call {key}", record)
 
     def list(
         self, ref: IntegrationRef, *, status: CallStatus | None, size: int, continuation: str | None

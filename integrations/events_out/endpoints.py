@@ -18,11 +18,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.errors import NotFound
 from shared.memo import Memo
 from shared.rows import Row, Rows
 from shared.secrets.store import SecretStore
-from shared.tables import Table
+from shared.tables import Table, until_written
 
 DEFAULT_OVERLAP = timedelta(hours=24)
 
@@ -151,15 +151,13 @@ class EventEndpoints:
         self._store.delete(self.secret_name(endpoint))
 
     def _change(self, tenant_id: str, endpoint_id: str, change: Callable[[EventEndpoint], None]) -> EventEndpoint:
-        for _ in range(10):
+        def changed() -> EventEndpoint:
             endpoint, etag = self._get(tenant_id, endpoint_id)
             change(endpoint)
-            try:
-                self._write(endpoint, etag)
-                return endpoint
-            except PreconditionFailed:
-                continue
-        raise Conflict(f"Event endpoint {endpoint_id} is too contended; retry.")
+            self._write(endpoint, etag)
+            return endpoint
+
+        return until_written(f"Event endpoint {endpoint_id}", changed)
 
     def rotate(self, tenant_id: str, endpoint_id: str, overlap: timedelta = DEFAULT_OVERLAP) -> tuple[EventEndpoint, str]:
         """A new secret (shown once); the previous one keeps signing beside it for `overlap`."""

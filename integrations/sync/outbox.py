@@ -29,8 +29,8 @@ from pydantic import Field
 
 from integrations.documents.ref import IntegrationRef
 from shared.errors import Conflict, NotFound, PreconditionFailed
-from shared.rows import Row, Rows
-from shared.tables import Table, Write
+from shared.rows import Row, Rows, in_partition
+from shared.tables import Table, Write, until_written
 
 
 class RecordState(StrEnum):
@@ -450,29 +450,22 @@ class Outbox:
         """The provider's word on a delivered record (Twilio: sent, delivered, failed…) on the record that
         carries `external_id`, unless it already holds a later one (`rank`): callbacks arrive out of order.
         The record's key, or None when no record of this integration has that id."""
-        flt = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and ExternalId eq @id"
-        pk = ref.partition
-        for _ in range(10):
-            found = next(
-                iter(
-                    self._records.query_versioned(
-                        flt, parameters={"pk": pk, "lo": f"{kind}|", "hi": f"{kind}|~", "id": external_id}
-                    )
-                ),
-                None,
-            )
+        flt, params = in_partition(ref.partition, row_prefix=f"{kind}|")
+        flt, params = f"{flt} and ExternalId eq @id", {**params, "id": external_id}
+
+        def record() -> str | None:
+            found = next(iter(self._records.query_versioned(flt, parameters=params)), None)
             if found is None:
                 return None
             row, etag = found
             key = row.row.split("|", 1)[1]
-            if rank(row.provider_status or "") >= rank(status):
-                return key
-            try:
-                self._table.merge(RecordRow(partition=pk, row=row.row, provider_status=status).entity(), etag=etag)
-                return key
-            except PreconditionFailed:
-                continue
-        raise Conflict(f"{kind} {external_id} is too contended")
+            if rank(row.provider_status or "") < rank(status):
+                self._table.merge(
+                    RecordRow(partition=row.partition, row=row.row, provider_status=status).entity(), etag=etag
+                )
+            return key
+
+        return until_written(f"{kind} {external_id}", record)
 
     def reconcile(self, ref: IntegrationRef, kind: str, key: str, status: str, reference: str) -> None:
         """A provider's reconciliation file says what became of a record (paid, rejected…): its own columns,

@@ -23,7 +23,7 @@ from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.redaction import REDACTOR
 from shared.rows import ChunkedRow, ClockedStore, in_partition
-from shared.tables import Page
+from shared.tables import Page, until_written
 
 CHUNK_BYTES = 60 * 1024
 ERROR_LIMIT = 500
@@ -146,18 +146,15 @@ class WebhookDeliveries(ClockedStore[DeliveryRow]):
         self._update(delivery, etag)
 
     def attempt_failed(self, ref: IntegrationRef, delivery_id: str, error: BaseException, *, final: bool) -> None:
-        for _ in range(10):
+        def record() -> None:
             delivery, etag = self.get(ref, delivery_id)
             delivery.attempts += 1
             delivery.last_error = REDACTOR.error(error, ERROR_LIMIT)
             if final:
                 delivery.status = DeliveryStatus.failed
-            try:
-                self._update(delivery, etag)
-                return
-            except PreconditionFailed:
-                continue
-        raise Conflict(f"webhook delivery {delivery_id} is too contended")
+            self._update(delivery, etag)
+
+        until_written(f"webhook delivery {delivery_id}", record)
 
     def list(
         self, ref: IntegrationRef, *, status: DeliveryStatus | None, size: int, continuation: str | None
