@@ -4,10 +4,11 @@ free-form JSON (merge patches, secret values)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from shared.errors import BadRequest
 
@@ -17,6 +18,21 @@ class Body(BaseModel):
     look accepted (and an unexpected one is where an inline secret would hide)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+T = TypeVar("T")
+
+
+def distinct(key: Callable[[T], Hashable], message: str) -> AfterValidator:
+    """For a list field whose items must differ in `key`: a repeat is a 422 at the field, saying `message`."""
+
+    def check(items: list[T]) -> list[T]:
+        keys = [key(item) for item in items]
+        if len(keys) != len(set(keys)):
+            raise ValueError(message)
+        return items
+
+    return AfterValidator(check)
 
 
 async def read_json(request: Request) -> Any:

@@ -63,6 +63,10 @@ def test_adams_exchange_end_to_end(admin: ApiClient, fakes: Fakes, hub: Hub, cap
     assert r.status_code == 202 and r.json()["created"] == 2, r.text
     bad = admin.post(f"{path}/outbox/adams-whereabouts", json={"filings": [{**filing("A-1"), "diagnosis": "x"}]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/filings/0/diagnosis"
+    twice = filing("A-1")
+    twice["slots"] = twice["slots"] * 2  # two slots on one day
+    r = admin.post(f"{path}/outbox/adams-whereabouts", json={"filings": [twice]})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/filings/0/slots", r.text
     assert run_sync(admin, path, "sync_whereabouts")["created"] == 2
     assert adams.filings[(ORG, "A-1001", "2027-Q1")]["slots"][0]["location"] == secret_place
     moved = filing("A-1001", "Boulebanan, Kungsholmen")

@@ -162,6 +162,10 @@ def test_precise_reds_and_intake_errors(admin: ApiClient, fakes: Fakes, hub: Hub
     bad["clubs"][0]["by_gender"] = {"female": 70, "male": 49}
     r = admin.post(f"{path}/outbox/membership-reports", json={"reports": [bad]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/reports/0/clubs/0/by_gender", r.text
+    twice = report()
+    twice["clubs"] = twice["clubs"] * 2  # a club counted twice
+    r = admin.post(f"{path}/outbox/membership-reports", json={"reports": [twice]})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/reports/0/clubs", r.text
     r = admin.post(f"{path}/outbox/membership-reports", json={"reports": [report(period="2026-13")]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"].startswith("/reports/0/period"), r.text
 

@@ -16,10 +16,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from adapters import capabilities as can
-from integrations.api.body import Body
+from integrations.api.body import Body, distinct
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
 from integrations.api.intake import accepted, outbox_post
 from integrations.api.problems import COMMON, problems
@@ -44,18 +44,13 @@ class WhereaboutsIn(Body):
     athlete_id: Id = Field(description="The athlete's ADAMS id (never a name).")
     quarter: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-Q[1-4]$")] = Field(examples=["2027-Q1"])
     sport_code: Id
-    slots: list[Slot] = Field(min_length=1, max_length=92, description="One 60-minute slot a day, at most.")
+    slots: Annotated[list[Slot], distinct(lambda slot: slot.date, "one slot a day")] = Field(
+        min_length=1, max_length=92, description="One 60-minute slot a day, at most."
+    )
 
     @property
     def key(self) -> str:
         return f"{self.athlete_id}|{self.quarter}"
-
-    @model_validator(mode="after")
-    def _one_slot_a_day(self) -> WhereaboutsIn:
-        days = [s.date for s in self.slots]
-        if len(days) != len(set(days)):
-            raise ValueError("one slot a day")
-        return self
 
 
 class WhereaboutsBatch(Body):

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
 
-from integrations.api.body import Body
+from integrations.api.body import Body, distinct
 from integrations.api.deps import IntakeDep, LiveDep, Reader, Ref, Writer
 from integrations.api.intake import Intake, accepted, outbox_post
 from integrations.api.problems import COMMON, problems
@@ -42,7 +42,9 @@ class MembershipReportIn(Body):
         description="The reporting period: a year, half-year, quarter or month.", examples=["2026", "2026-Q3"]
     )
     as_of: date = Field(description="The day the counts were taken.")
-    clubs: list[ClubCount] = Field(min_length=1, max_length=5000)
+    clubs: Annotated[list[ClubCount], distinct(lambda club: club.club_id, "each club appears once per report")] = Field(
+        min_length=1, max_length=5000
+    )
 
     @property
     def key(self) -> str:
@@ -53,13 +55,6 @@ class MembershipReportIn(Body):
     def total_members(self) -> int:
         """Stored with the report: the registry checks the clubs against it."""
         return sum(c.members for c in self.clubs)
-
-    @model_validator(mode="after")
-    def _unique_clubs(self) -> MembershipReportIn:
-        ids = [c.club_id for c in self.clubs]
-        if len(ids) != len(set(ids)):
-            raise ValueError("each club appears once per report")
-        return self
 
 
 class MembershipReportBatch(Body):
