@@ -18,6 +18,12 @@ from shared.errors import FieldError
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MAX_ERRORS = 20
 
+# The raw bytes without which a body has nothing `value_errors` reports, so most bodies skip the parse and walk:
+# an escape that may decode to a control character (\b, \f, \u0000-\u001f, \u007f-\u009f), a DEL or C1
+# character as sent (U+0080-U+009F is C2 80-C2 9F in UTF-8), or a number that may not be finite (NaN, Infinity,
+# an exponent, or more digits than a float holds). Raw bytes below 0x20 in a string are not JSON (the route's 400).
+_SUSPECT = re.compile(rb"\\(?:[bf]|u00[0189][0-9a-fA-F]|u007[fF])|\x7f|\xc2[\x80-\x9f]|NaN|Infinity|[0-9][eE]|[0-9]{300}")
+
 
 class _NotFinite:
     """Stands in for `NaN`/`Infinity` while walking, so the error can name where it was."""
@@ -25,6 +31,12 @@ class _NotFinite:
 
 def depth_exceeds(body: bytes, limit: int) -> bool:
     """Whether JSON nests deeper than `limit` (brackets outside strings), without parsing."""
+    if body.count(b"[") + body.count(b"{") <= limit:  # counted in C: no walk can find more nesting than that
+        return False
+    return _nests_deeper(body, limit)
+
+
+def _nests_deeper(body: bytes, limit: int) -> bool:
     depth, in_string, escaped = 0, False, False
     for byte in body:
         if in_string:
@@ -52,6 +64,10 @@ def _pointer(path: list[str | int]) -> str:
 def value_errors(body: bytes) -> list[FieldError]:
     """Field-level errors for control characters and non-finite numbers; [] also for bodies that are not JSON
     (the route answers those with its own 400)."""
+    return _walked_errors(body) if _SUSPECT.search(body) else []
+
+
+def _walked_errors(body: bytes) -> list[FieldError]:
     try:
         data = json.loads(body, parse_constant=lambda _: _NotFinite())
     except (ValueError, UnicodeDecodeError, RecursionError):
