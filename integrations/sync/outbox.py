@@ -101,7 +101,9 @@ class _Counts:
     def __init__(self, table: Table, clock: Callable[[], float] = time.monotonic) -> None:
         self._rows = Rows(table, CounterRow)
         self._clock = clock
-        self._seen: dict[tuple[str, str], tuple[dict[str, int], str]] = {}
+        # partition → shard row → (values, etag) as this instance last read or wrote it; by partition, so a write
+        # touches its own partition's few shards, never a scan of every partition this instance has seen.
+        self._seen: dict[str, dict[str, tuple[dict[str, int], str]]] = {}
         self._read_at: dict[str, float] = {}  # when each partition's shards were last read whole
         self._lock = threading.Lock()
 
@@ -113,10 +115,7 @@ class _Counts:
         )
         shards = {row.row: (row.values(), etag) for row, etag in rows}
         with self._lock:
-            for gone in [k for k in self._seen if k[0] == pk and k[1] not in shards]:
-                del self._seen[gone]
-            for rk, seen in shards.items():
-                self._seen[(pk, rk)] = seen
+            self._seen[pk] = dict(shards)
             self._read_at[pk] = started
             if len(self._read_at) > 10_000:  # bounded: forget the oldest reads (they only save a read)
                 for old in sorted(self._read_at, key=self._read_at.__getitem__)[:1000]:
@@ -130,13 +129,12 @@ class _Counts:
         with self._lock:
             at = self._read_at.get(pk)
             if at is not None and self._clock() - at < RECENT_S:
-                return {rk: seen for (p, rk), seen in self._seen.items() if p == pk}
+                return dict(self._seen.get(pk, {}))
         return self.read(pk)
 
     def _forget(self, pk: str) -> None:
         self._read_at.pop(pk, None)
-        for key in [k for k in self._seen if k[0] == pk]:
-            del self._seen[key]
+        self._seen.pop(pk, None)
 
     @staticmethod
     def total(shards: dict[str, tuple[dict[str, int], str]], delta: dict[str, int] | None = None) -> dict[str, int]:
@@ -156,7 +154,7 @@ class _Counts:
             base = shards.get(rk)
         else:
             with self._lock:
-                base = self._seen.get((pk, rk))
+                base = self._seen.get(pk, {}).get(rk)
             base = base or self.read(pk).get(rk)
         values, etag = base or ({s.value: 0 for s in RecordState}, None)
         row = CounterRow(partition=pk, row=rk, **{k: values.get(k, 0) + delta.get(k, 0) for k in values})
@@ -164,12 +162,12 @@ class _Counts:
         return Write("insert", entity) if etag is None else Write("update", entity, etag=etag, replace=True)
 
     def written(self, write: Write, etag: str | None) -> None:
-        key = (write.entity["PartitionKey"], write.entity["RowKey"])
+        pk, rk = write.entity["PartitionKey"], write.entity["RowKey"]
         with self._lock:
             if etag:
-                self._seen[key] = ({s.value: int(write.entity[s.value]) for s in RecordState}, etag)
+                self._seen.setdefault(pk, {})[rk] = ({s.value: int(write.entity[s.value]) for s in RecordState}, etag)
             else:
-                self._seen.pop(key, None)
+                self._seen.get(pk, {}).pop(rk, None)
 
     def lost(self, write: Write) -> None:
         with self._lock:
