@@ -1,8 +1,9 @@
 """Webhook ingest against its floor, same run, same concurrency (8 clients):
 
-- measured: Stripe deliveries POSTed to the hub's receiver (its own process, the production API): index and
-  document read, signature verification with the secret, the delivery row insert, the queue send — each
-  delivery a distinct event, so every one is really stored;
+- measured: Stripe deliveries POSTed to the hub's receiver (its own process, the production API): the
+  integration looked up (from the receiver's short memory after the first), the signature verified with the
+  secret, and the delivery made durable in the queue message itself (one storage write) — each delivery a
+  distinct event, so every one is really stored;
 - baseline: the raw `QueueClient.send_message` of the same payload from the same 8 threads (no HTTP at all).
 
 Targets: throughput ≥ 0.6× the raw rate; p99 < 100 ms (reported at 8 clients, where the raw send's own p99 on
