@@ -38,13 +38,8 @@ class MollieAdapter(PaymentAdapter):
 
     @staticmethod
     def _payment(body: dict[str, Any]) -> ProviderPayment:
-        return ProviderPayment(
-            provider_payment_id=body["id"],
-            status=STATUSES.get(body["status"], PaymentStatus.pending),
-            provider_status=body["status"],
-            checkout_url=(body.get("_links", {}).get("checkout") or {}).get("href"),
-            refundable_ref=body["id"],
-        )
+        checkout = (body.get("_links", {}).get("checkout") or {}).get("href")
+        return ProviderPayment.said(body["id"], body["status"], STATUSES, checkout_url=checkout, refundable_ref=body["id"])
 
     def create_payment(self, request: PaymentRequest) -> ProviderPayment:
         body = {

@@ -5,6 +5,7 @@ derived from the platform's key, so a repeated request finds the first payment i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -60,6 +61,22 @@ class ProviderPayment:
     checkout_url: str | None = None  # redirect flows (Mollie, PayPal)
     client_token: str | None = None  # client-side flows (Stripe.js client secret, Swish m-commerce token)
     refundable_ref: str | None = None  # what a refund names (PayPal capture id, Swish payment reference)
+
+    @classmethod
+    def said(
+        cls,
+        payment_id: str,
+        said: str,
+        statuses: Mapping[str, PaymentStatus],
+        *,
+        checkout_url: str | None = None,
+        client_token: str | None = None,
+        refundable_ref: str | None = None,
+    ) -> ProviderPayment:
+        """The payment as the provider said it: its own status word kept, and mapped to ours (a word the hub
+        does not know yet is still pending: only a known final word settles a payment)."""
+        status = statuses.get(said, PaymentStatus.pending)
+        return cls(payment_id, status, said, checkout_url, client_token, refundable_ref)
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,8 @@ class PayPalAdapter(PaymentAdapter):
     def _payment(order: dict[str, Any]) -> ProviderPayment:
         link = next((x["href"] for x in order.get("links", []) if x.get("rel") in ("payer-action", "approve")), None)
         captures = [c for unit in order.get("purchase_units", []) for c in (unit.get("payments") or {}).get("captures", [])]
-        return ProviderPayment(
-            provider_payment_id=order["id"],
-            status=STATUSES.get(order["status"], PaymentStatus.pending),
-            provider_status=order["status"],
-            checkout_url=link,
-            refundable_ref=captures[0]["id"] if captures else None,
-        )
+        capture = captures[0]["id"] if captures else None
+        return ProviderPayment.said(order["id"], order["status"], STATUSES, checkout_url=link, refundable_ref=capture)
 
     def create_payment(self, request: PaymentRequest) -> ProviderPayment:
         body: dict[str, Any] = {

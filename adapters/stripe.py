@@ -59,12 +59,9 @@ class StripeAdapter(PaymentAdapter):
 
     @staticmethod
     def _payment(intent: dict[str, Any]) -> ProviderPayment:
-        return ProviderPayment(
-            provider_payment_id=intent["id"],
-            status=STATUSES.get(intent["status"], PaymentStatus.pending),
-            provider_status=intent["status"],
-            client_token=intent.get("client_secret"),
-            refundable_ref=intent["id"],
+        secret = intent.get("client_secret")
+        return ProviderPayment.said(
+            intent["id"], intent["status"], STATUSES, client_token=secret, refundable_ref=intent["id"]
         )
 
     def create_payment(self, request: PaymentRequest) -> ProviderPayment:

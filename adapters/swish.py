@@ -98,13 +98,8 @@ class SwishAdapter(PaymentAdapter):
 
     @staticmethod
     def _payment(body: dict[str, Any], token: str | None = None) -> ProviderPayment:
-        return ProviderPayment(
-            provider_payment_id=body["id"],
-            status=STATUSES.get(body["status"], PaymentStatus.pending),
-            provider_status=body["status"],
-            client_token=token,
-            refundable_ref=body.get("paymentReference"),
-        )
+        reference = body.get("paymentReference")
+        return ProviderPayment.said(body["id"], body["status"], STATUSES, client_token=token, refundable_ref=reference)
 
     def _callback(self) -> str:
         if not (self.ctx.callback_url or "").startswith("https://"):
