@@ -16,6 +16,7 @@ from devfakes.adams import AdamsFake
 from devfakes.launcher import Fakes
 from integrations.documents.ref import IntegrationRef
 from integrations.wiring import Hub
+from shared.errors import ProviderError
 from tests.helpers import FAST_QUEUES, ApiClient, run_sync, take_events
 from tools.runner import LocalRunner
 
@@ -50,6 +51,17 @@ def test_validation_is_green_or_precisely_red(admin: ApiClient, fakes: Fakes) ->
     stranger = admin.post(f"{connect(admin, fakes, known=False)}:validate").json()["result"]
     detail = next(c["detail"] for c in stranger["checks"] if c["name"] == "adams.organization")
     assert not stranger["passed"] and "401" in detail, stranger
+
+
+def test_a_filing_adams_refuses_is_a_provider_error_naming_it(admin: ApiClient, fakes: Fakes, hub: Hub) -> None:
+    """A 422 from ADAMS is a refusal of that record (the run counts it failed), named without ADAMS' own text; the
+    payload a run hands the adapter carries no `key`, so the name must not need one."""
+    path = connect(admin, fakes)
+    document = hub.integrations.get(IntegrationRef(admin.tenant, path.rsplit("/", 1)[1])).document
+    adapter: Any = hub.adapter_for(document)
+    with pytest.raises(ProviderError) as refused:
+        adapter.put_whereabouts({"athlete_id": "A-9", "quarter": "2027-Q1", "sport_code": "BOU", "slots": []})
+    assert refused.value.detail == "whereabouts of A-9 for 2027-Q1: ADAMS refused it (422)"
 
 
 def test_adams_exchange_end_to_end(admin: ApiClient, fakes: Fakes, hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
