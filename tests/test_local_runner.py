@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 import function_app
 from integrations.wiring import Hub
 from tools.runner import LocalRunner, QueueSettings
@@ -118,6 +120,23 @@ def test_azurite_dies_with_a_hub_killed_by_sigkill() -> None:
         time.sleep(0.1)
     os.kill(child, signal.SIGKILL)
     raise AssertionError("Azurite outlived the hub that started it")
+
+
+def test_azurite_takes_other_ports_when_one_it_chose_was_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ports are chosen free and bound by Azurite a moment later; a parallel test can take one in between (a
+    fresh-clone run failed so once): Azurite's EADDRINUSE exit is a retry on other ports, not a failure."""
+    import socket
+
+    from tools import azurite
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        chosen = iter([int(taken.getsockname()[1])])
+        real = azurite.free_port
+        monkeypatch.setattr(azurite, "free_port", lambda: next(chosen, None) or real())
+        with azurite.start(in_memory=True) as store:
+            assert f":{taken.getsockname()[1]}/" not in store.connection_string
 
 
 def test_the_public_base_url_follows_the_port_unless_set() -> None:

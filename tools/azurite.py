@@ -74,11 +74,23 @@ def _die_with_parent() -> None:
         pass
 
 
+START_ATTEMPTS = 3
+
+
+class ExitedEarly(RuntimeError):
+    """Azurite stopped before listening; `port_taken` when one of its ports was bound by someone else first."""
+
+    def __init__(self, code: int | None, stderr: str) -> None:
+        super().__init__(f"Azurite exited early with code {code}: {stderr.strip()[-500:]}")
+        self.port_taken = "EADDRINUSE" in stderr
+
+
 def _wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"Azurite exited early with code {proc.returncode}")
+            stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+            raise ExitedEarly(proc.returncode, stderr)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -96,6 +108,18 @@ def start(*, data_dir: Path | None = None, in_memory: bool = False, timeout: flo
         (ROOT / ".azurite").mkdir(exist_ok=True)
         data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / ".azurite"))
     data_dir.mkdir(parents=True, exist_ok=True)
+    # A port is free when chosen and bound by Azurite a moment later; a parallel test or process can take it in
+    # between (EADDRINUSE). That is worth another three ports, not a failed run.
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _start_on_free_ports(data_dir, in_memory=in_memory, owns=owns, timeout=timeout)
+        except ExitedEarly as exc:
+            if not exc.port_taken or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_on_free_ports(data_dir: Path, *, in_memory: bool, owns: bool, timeout: float) -> Azurite:
     ports = {"blob": free_port(), "queue": free_port(), "table": free_port()}
     args = [
         shutil.which("node") or "node",
