@@ -57,8 +57,8 @@ class ChunkedRow(Row):
 
 
 def in_partition(partition: str, *, row_prefix: str | None = None, status: str | None = None) -> tuple[str, dict[str, Any]]:
-    """A filter and its parameters for a partition's rows: those whose RowKey starts `row_prefix`, in one
-    `Status`. Parameters, never values pasted in: a key may hold a quote."""
+    """A filter and its parameters for a partition's rows: those whose RowKey starts with `row_prefix` and
+    whose `Status` is `status` (each when given). Parameters, never values pasted in: a key may hold a quote."""
     flt, params = "PartitionKey eq @pk", {"pk": partition}
     if row_prefix is not None:
         flt += " and RowKey ge @lo and RowKey lt @hi"

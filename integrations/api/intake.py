@@ -14,7 +14,7 @@ from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, Field
 
 from adapters.catalog import Catalog
-from integrations.api.problems import STATEFUL_WRITE
+from integrations.api.problems import STATEFUL_WRITE, Responses
 from integrations.documents.document import F, IntegrationDocument, of_family
 from integrations.documents.ref import IntegrationRef
 from integrations.repository import IntegrationRepository
@@ -38,7 +38,7 @@ def outbox_post(
     path: str,
     *,
     model: type[BaseModel] = OutboxResult,
-    responses: dict[int | str, dict[str, Any]] = STATEFUL_WRITE,
+    responses: Responses = STATEFUL_WRITE,
     openapi_extra: dict[str, Any] | None = None,
 ) -> Callable[[DecoratedCallable], DecoratedCallable]:
     """`POST …/outbox/<records>`: every intake route answers 202 with what it took in, and 409 when the
