@@ -109,10 +109,8 @@ class _Counts:
 
     def read(self, pk: str) -> dict[str, tuple[dict[str, int], str]]:
         started = self._clock()
-        rows = self._rows.query_versioned(
-            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": pk, "lo": _COUNTS, "hi": _COUNTS + "~"},
-        )
+        flt, params = in_partition(pk, row_prefix=_COUNTS)
+        rows = self._rows.query_versioned(flt, parameters=params)
         shards = {row.row: (row.values(), etag) for row, etag in rows}
         with self._lock:
             self._seen[pk] = dict(shards)
@@ -261,20 +259,16 @@ class Outbox:
         raise Conflict(f"{kind} {key} is being written by other requests at the same moment; retry.", reason="contended")
 
     def due(self, ref: IntegrationRef, kind: str, *, max_attempts: int) -> Iterator[OutboxRecord]:
-        for row, etag in self._records.query_versioned(
-            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State ne 'synced'",
-            parameters={"pk": ref.partition, "lo": f"{kind}|", "hi": f"{kind}|~"},
-        ):
+        flt, params = in_partition(ref.partition, row_prefix=f"{kind}|")
+        for row, etag in self._records.query_versioned(f"{flt} and State ne 'synced'", parameters=params):
             record = row.record(etag)
             if record.attempts < max_attempts:
                 yield record
 
     def delivered(self, ref: IntegrationRef, kind: str) -> Iterator[OutboxRecord]:
         """Every record of `kind` the provider has (synced): one range read of the integration's partition."""
-        for row, etag in self._records.query_versioned(
-            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi and State eq 'synced'",
-            parameters={"pk": ref.partition, "lo": f"{kind}|", "hi": f"{kind}|~"},
-        ):
+        flt, params = in_partition(ref.partition, row_prefix=f"{kind}|")
+        for row, etag in self._records.query_versioned(f"{flt} and State eq 'synced'", parameters=params):
             yield row.record(etag)
 
     def mark_if_unchanged(

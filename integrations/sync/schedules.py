@@ -19,7 +19,7 @@ from pydantic import Field
 
 from integrations.documents.ref import IntegrationRef, OfIntegration
 from shared.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
-from shared.rows import Row, Rows
+from shared.rows import Row, Rows, in_partition
 from shared.tables import Table
 
 _FMT = "%Y%m%dT%H%M%S"
@@ -104,10 +104,8 @@ class Schedules:
         return found[0].schedule() if found else None
 
     def for_integration(self, ref: IntegrationRef) -> list[Schedule]:
-        rows = self._defs.query(
-            "PartitionKey eq @t and RowKey ge @lo and RowKey lt @hi",
-            parameters={"t": ref.tenant_id, "lo": f"{ref.integration_id}|", "hi": f"{ref.integration_id}|~"},
-        )
+        flt, params = in_partition(ref.tenant_id, row_prefix=f"{ref.integration_id}|")
+        rows = self._defs.query(flt, parameters=params)
         return [row.schedule() for row in rows]
 
     def cancel(self, ref: IntegrationRef, operation: str, *, missing_ok: bool = False) -> None:

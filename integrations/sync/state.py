@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pydantic import Field
 
 from integrations.documents.ref import IntegrationRef
-from shared.rows import Row, Rows
+from shared.rows import Row, Rows, in_partition
 from shared.tables import Table
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
@@ -67,11 +67,8 @@ class SyncState:
 
     def recall(self, ref: IntegrationRef, kind: str) -> dict[str, str]:
         """Everything known of a kind, id → value: one range read."""
-        rows = self._values.query(
-            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": ref.partition, "lo": f"known|{kind}|", "hi": f"known|{kind}|~"},
-            select=["Value"],
-        )
+        flt, params = in_partition(ref.partition, row_prefix=f"known|{kind}|")
+        rows = self._values.query(flt, parameters=params, select=["Value"])
         return {r.row.split("|", 2)[2]: r.value for r in rows}
 
     def recall_among(self, ref: IntegrationRef, kind: str, item_ids: list[str]) -> dict[str, str]:
