@@ -75,13 +75,13 @@ def matches_any(given: Iterable[str], secrets: Sequence[str], expected: Callable
     return found
 
 
-def within(timestamp: str, delivery: SignedDelivery, tolerance_s: int | None, default_s: int) -> None:
+def within(timestamp: str, delivery: SignedDelivery, tolerance_s: int) -> None:
     """The signed timestamp (epoch seconds) is no further than the tolerance from the receipt, either way."""
     try:
         at = int(timestamp)
     except ValueError:
         raise WebhookRejected("the signed timestamp is not a number") from None
-    if abs(delivery.received_at - at) > (tolerance_s or default_s):
+    if abs(delivery.received_at - at) > tolerance_s:
         raise WebhookRejected("the signed timestamp is outside the tolerance")
 
 

@@ -39,5 +39,5 @@ class StandardSignature(base.Scheme):
             raise WebhookRejected("webhook-timestamp is not a number") from None
         if not base.matches_any(given, secrets, lambda secret: sign(secret, message_id, at, delivery.body)):
             raise WebhookRejected("no v1 signature matches")
-        base.within(timestamp, delivery, self._tolerance_s, self.default_tolerance_s)
+        base.within(timestamp, delivery, self._tolerance_s)
         return None

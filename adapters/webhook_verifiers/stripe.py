@@ -23,5 +23,5 @@ class StripeSignature(base.Scheme):
         signed = timestamp.strip().encode() + b"." + delivery.body
         if not base.matches_any(signatures, secrets, lambda secret: base.hmac_sha256(secret.encode(), signed).hex()):
             raise WebhookRejected("no v1 signature matches the endpoint secret")
-        base.within(timestamp.strip(), delivery, self._tolerance_s, self.default_tolerance_s)
+        base.within(timestamp.strip(), delivery, self._tolerance_s)
         return None
