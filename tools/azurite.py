@@ -110,13 +110,13 @@ def start(*, data_dir: Path | None = None, in_memory: bool = False, timeout: flo
     data_dir.mkdir(parents=True, exist_ok=True)
     # A port is free when chosen and bound by Azurite a moment later; a parallel test or process can take it in
     # between (EADDRINUSE). That is worth another three ports, not a failed run.
-    for attempt in range(1, START_ATTEMPTS + 1):
+    for _ in range(START_ATTEMPTS - 1):
         try:
             return _start_on_free_ports(data_dir, in_memory=in_memory, owns=owns, timeout=timeout)
         except ExitedEarly as exc:
-            if not exc.port_taken or attempt == START_ATTEMPTS:
+            if not exc.port_taken:
                 raise
-    raise AssertionError("unreachable")
+    return _start_on_free_ports(data_dir, in_memory=in_memory, owns=owns, timeout=timeout)
 
 
 def _start_on_free_ports(data_dir: Path, *, in_memory: bool, owns: bool, timeout: float) -> Azurite:
