@@ -27,7 +27,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared import batch_wire
 from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed, StorageUnavailable
@@ -115,6 +115,16 @@ def until_written(what: str, step: Callable[[], T], *, attempts: int = 10) -> T:
         except PreconditionFailed:
             continue
     raise Conflict(f"{what} is too contended; retry.")
+
+
+def _operation(write: Write) -> batch_wire.Operation:
+    """A Write as its changeset part: insert POSTs, REPLACE PUTs, MERGE PATCHes; a delete without an ETag is
+    unconditional (`*`), an update without one an upsert."""
+    if write.kind == "insert":
+        return batch_wire.Operation("POST", write.entity)
+    if write.kind == "delete":
+        return batch_wire.Operation("DELETE", write.entity, write.etag or "*")
+    return batch_wire.Operation("PUT" if write.replace else "PATCH", write.entity, write.etag)
 
 
 def _etag(entity: Mapping[str, Any]) -> str:
@@ -210,40 +220,28 @@ class Table:
         """Up to 100 writes to one partition, all or none (an entity group transaction): an insert whose row
         exists raises Conflict, a conditional write whose row changed raises PreconditionFailed. Returns each
         written row's new ETag."""
-        ops: list[Any] = []
-        for w in writes:
-            mode = UpdateMode.REPLACE if w.replace else UpdateMode.MERGE
-            condition = {"etag": w.etag, "match_condition": MatchConditions.IfNotModified} if w.etag else {}
-            if w.kind == "insert":
-                ops.append(("create", w.entity))
-            elif w.kind == "delete":
-                ops.append(("delete", w.entity, condition))
-            elif w.etag is None:
-                ops.append(("upsert", w.entity, {"mode": mode}))
-            else:
-                ops.append(("update", w.entity, {"mode": mode, **condition}))
         try:
-            results = self._client.submit_transaction(ops)
-        except TableTransactionError as exc:
-            if exc.status_code == 409:
+            return batch_wire.submit(self._client, [_operation(w) for w in writes])
+        except batch_wire.PartRefused as exc:
+            if exc.status == 409:
                 raise Conflict("The row exists already.") from exc
-            if exc.status_code == 412:
+            if exc.status == 412:
                 raise PreconditionFailed("The resource changed since it was read (ETag mismatch).") from exc
-            if exc.status_code == 404:
+            if exc.status == 404:
                 raise NotFound("The row was not found.") from exc
+            if exc.status in (500, 503):
+                raise StorageUnavailable() from exc
             raise
-        return [r.get("etag") for r in results]
 
     def merge_many(self, entities: list[Entity]) -> None:
         """Unconditional MERGE of up to 100 entities of one partition in one transaction (single-writer rows)."""
         for i in range(0, len(entities), 100):
-            self._client.submit_transaction([("upsert", e, {"mode": UpdateMode.MERGE}) for e in entities[i : i + 100]])
+            self.transact([Write("update", e) for e in entities[i : i + 100]])
 
     def delete_many(self, partition: str, rows: list[str]) -> None:
         """Unconditional delete of up to 100 rows of one partition per transaction (single-writer rows)."""
         for i in range(0, len(rows), 100):
-            chunk = rows[i : i + 100]
-            self._client.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": r}) for r in chunk])
+            self.transact([Write("delete", {"PartitionKey": partition, "RowKey": r}) for r in rows[i : i + 100]])
 
     def delete(self, partition: str, row: str, *, etag: str | None = None) -> None:
         """Delete one row, visibly: a missing row raises NotFound and, with `etag`, a changed one raises

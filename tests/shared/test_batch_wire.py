@@ -1,44 +1,124 @@
-"""The hand-written multipart wire format of Table transactions, held against azure-core's email-based one."""
+"""Table transactions written on the wire by hand, held against what the pinned azure-data-tables writes for the
+same operations and against what Azurite answers."""
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from email import message_from_bytes
 from typing import Any
 
-from azure.core.rest import HttpRequest
-from azure.core.utils import _pipeline_transport_rest_shared as azure_shared
+import pytest
+from azure.core import MatchConditions
+from azure.core.pipeline.transport import RequestsTransport
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared import batch_wire
+from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.tables import Table, Write
+
+ETAG = "W/\"datetime'2026-12-06T18%3A00%3A00Z'\""
+ODD = "a'b c%é"  # a quote (doubled in an address), a space and a percent sign (percent-encoded), non-ASCII
 
 
-def _transaction() -> HttpRequest:
-    """A batch shaped as azure-data-tables' `_batch_send` shapes it: one changeset of entity requests."""
-    inserts = [
-        HttpRequest(
-            "POST",
-            "http://127.0.0.1:10002/devstoreaccount1/t",
-            json={"PartitionKey": "p", "RowKey": "é|1", "Payload": '{"a": 1}'},
-        ),
-        HttpRequest(
-            "PUT",
-            "http://127.0.0.1:10002/devstoreaccount1/t(PartitionKey='p',RowKey='c')",
-            json={"n": 2},
-            headers={"If-Match": "W/\"datetime'2026-12-06T18%3A00%3A00Z'\""},
-        ),
+class _Spy(RequestsTransport):
+    """The real transport, keeping each `$batch` request's body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[bytes] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        if request.url.endswith("$batch"):
+            self.bodies.append(request.body if isinstance(request.body, bytes) else request.content)
+        return super().send(request, **kwargs)
+
+
+@pytest.fixture
+def spied(storage_connection: str) -> Iterator[tuple[TableClient, _Spy]]:
+    spy = _Spy()
+    service = TableServiceClient.from_connection_string(storage_connection, transport=spy)
+    client = service.create_table_if_not_exists(f"wire{secrets.token_hex(6)}")
+    yield client, spy
+    client.delete_table()
+
+
+def _parts(body: bytes) -> list[bytes]:
+    """The changeset's request parts, with what differs from run to run (dates, boundaries) taken out."""
+    batch = body.split(b"\r\n", 1)[0][2:].decode()
+    tree = batch_wire.parse_multipart(f"multipart/mixed; boundary={batch}", body)
+    assert isinstance(tree.payload, list)
+    [changeset] = tree.payload
+    assert isinstance(changeset.payload, list)
+    return [re.sub(rb"(?m)^(x-ms-date|Date): .*\r\n", b"", p.payload) for p in changeset.payload]  # type: ignore[arg-type]
+
+
+def test_each_part_is_what_the_sdk_writes_for_the_same_operation(spied: tuple[TableClient, _Spy]) -> None:
+    client, spy = spied
+    when = datetime(2026, 12, 6, 18, 0, tzinfo=UTC)
+    for row in ("u", "d", "c"):
+        client.create_entity({"PartitionKey": ODD, "RowKey": row})
+    sdk_etag = client.get_entity(ODD, "c").metadata["etag"]
+    inserted = {"PartitionKey": ODD, "RowKey": ODD, "Text": "x", "N": 7, "F": 1.5, "B": True, "When": when}
+    sdk = [
+        ("create", inserted),
+        ("update", {"PartitionKey": ODD, "RowKey": "c", "N": 2}, {"mode": UpdateMode.REPLACE, "etag": sdk_etag,
+                                                                    "match_condition": MatchConditions.IfNotModified}),
+        ("upsert", {"PartitionKey": ODD, "RowKey": "m", "N": 3}, {"mode": UpdateMode.MERGE}),
+        ("upsert", {"PartitionKey": ODD, "RowKey": "u", "N": 4}, {"mode": UpdateMode.REPLACE}),
+        ("delete", {"PartitionKey": ODD, "RowKey": "d"}),
+    ]  # fmt: skip
+    client.submit_transaction(sdk)  # type: ignore[arg-type]
+    client.delete_entity(ODD, ODD)
+    client.delete_entity(ODD, "m")
+    client.create_entity({"PartitionKey": ODD, "RowKey": "d"})
+    etag = client.get_entity(ODD, "c").metadata["etag"]
+    ours = [
+        Write("insert", inserted),
+        Write("update", {"PartitionKey": ODD, "RowKey": "c", "N": 2}, etag=etag, replace=True),
+        Write("update", {"PartitionKey": ODD, "RowKey": "m", "N": 3}),
+        Write("update", {"PartitionKey": ODD, "RowKey": "u", "N": 4}, replace=True),
+        Write("delete", {"PartitionKey": ODD, "RowKey": "d"}),
     ]
-    changeset = HttpRequest("POST", "")
-    changeset.set_multipart_mixed(*inserts, boundary="changeset_1")
-    batch = HttpRequest("POST", "http://127.0.0.1:10002/devstoreaccount1/$batch", headers={"Content-Type": "x"})
-    batch.set_multipart_mixed(changeset, boundary="batch_1")
-    return batch
+    Table(client).transact(ours)
+    theirs_parts, our_parts = _parts(spy.bodies[0]), _parts(spy.bodies[1])
+    # The one difference: the ETag each update was conditional on (the row changed between the two runs).
+    assert [p.replace(etag.encode(), b"E") for p in our_parts] == [p.replace(sdk_etag.encode(), b"E") for p in theirs_parts]
+    assert client.get_entity(ODD, ODD)["When"] == when and client.get_entity(ODD, "m")["N"] == 3
 
 
-def test_a_transaction_body_is_byte_for_byte_what_azure_core_writes() -> None:
-    ours, theirs = _transaction(), _transaction()
-    batch_wire.prepare_multipart_body(ours)
-    azure_shared._prepare_multipart_body_helper(theirs)
-    assert ours.content == theirs.content
-    assert ours.headers["Content-Type"] == theirs.headers["Content-Type"] == "multipart/mixed; boundary=batch_1"
+def test_each_written_row_gets_its_new_etag_in_order_and_a_delete_none(spied: tuple[TableClient, _Spy]) -> None:
+    client, _ = spied
+    table = Table(client)
+    first = table.insert({"PartitionKey": "p", "RowKey": "a", "N": 1})
+    etags = table.transact(
+        [
+            Write("update", {"PartitionKey": "p", "RowKey": "a", "N": 2}, etag=first, replace=True),
+            Write("insert", {"PartitionKey": "p", "RowKey": "b", "N": 1}),
+        ]
+    )
+    assert etags == [table.get("p", "a")[1], table.get("p", "b")[1]]
+    assert table.transact([Write("delete", {"PartitionKey": "p", "RowKey": "b"}, etag=etags[1])]) == [None]
+    assert table.find("p", "b") is None
+
+
+def test_a_refused_operation_refuses_the_whole_transaction_with_its_reason(spied: tuple[TableClient, _Spy]) -> None:
+    client, _ = spied
+    table = Table(client)
+    etag = table.insert({"PartitionKey": "p", "RowKey": "a", "N": 1})
+    table.replace({"PartitionKey": "p", "RowKey": "a", "N": 2}, etag=etag)
+    fresh = Write("insert", {"PartitionKey": "p", "RowKey": "new"})
+    with pytest.raises(Conflict):
+        table.transact([fresh, Write("insert", {"PartitionKey": "p", "RowKey": "a"})])
+    with pytest.raises(PreconditionFailed):
+        table.transact([fresh, Write("update", {"PartitionKey": "p", "RowKey": "a"}, etag=etag)])
+    with pytest.raises(NotFound):
+        table.transact([fresh, Write("delete", {"PartitionKey": "p", "RowKey": "gone"})])
+    assert table.find("p", "new") is None  # all or none
+    with pytest.raises(ValueError, match="one PartitionKey"):
+        table.transact([fresh, Write("insert", {"PartitionKey": "q", "RowKey": "x"})])
 
 
 ANSWER = (
@@ -56,10 +136,16 @@ ANSWER = (
 )
 
 
-def _tree(part: Any) -> Any:
+def _ours(part: batch_wire.Part) -> Any:
+    if isinstance(part.payload, list):
+        return (part.content_type, [_ours(p) for p in part.payload])
+    return (part.content_type, part.payload)
+
+
+def _theirs(part: Any) -> Any:
     payload = part.get_payload() if part.get_content_type().startswith("multipart/") else part.get_payload(decode=True)
     if isinstance(payload, list):
-        return (part.get_content_type(), [_tree(p) for p in payload])
+        return (part.get_content_type(), [_theirs(p) for p in payload])
     return (part.get_content_type(), payload)
 
 
@@ -67,8 +153,8 @@ def test_an_answer_parses_into_the_parts_the_email_parser_finds() -> None:
     content_type = "multipart/mixed; boundary=batchresponse_a"
     ours = batch_wire.parse_multipart(content_type, ANSWER)
     theirs = message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + ANSWER)
-    assert _tree(ours) == _tree(theirs)
-    [(_, [(_, first), (_, second)])] = [_tree(ours)[1][0]]
+    assert _ours(ours) == _theirs(theirs)
+    [(_, [(_, first), (_, second)])] = [_ours(ours)[1][0]]
     assert first.startswith(b"HTTP/1.1 204") and second.endswith(b'More"}}}')
 
 
@@ -76,24 +162,12 @@ def test_a_quoted_boundary_and_bare_line_feeds_are_read_too() -> None:
     body = b"--x\nContent-Type: application/http\n\nHTTP/1.1 204 No Content\n\n\n--x--\n"
     part = batch_wire.parse_multipart('multipart/mixed; boundary="x"', body)
     theirs = message_from_bytes(b'Content-Type: multipart/mixed; boundary="x"\n\n' + body)
-    assert _tree(part) == _tree(theirs)
-
-
-def test_the_replacements_are_what_azure_core_calls() -> None:
-    from azure.core.pipeline.transport import _base
-    from azure.core.rest import _helpers, _http_response_impl
-
-    import shared.tables  # noqa: F401  (installs them)
-
-    assert _helpers._prepare_multipart_body_helper is batch_wire.prepare_multipart_body  # type: ignore[attr-defined]
-    assert _base._prepare_multipart_body_helper is batch_wire.prepare_multipart_body  # type: ignore[attr-defined]
-    assert _http_response_impl._parts_helper is batch_wire._parts  # type: ignore[attr-defined]
+    assert _ours(part) == _theirs(theirs)
 
 
 def test_response_headers_parse_the_same_without_compiling_a_boundary() -> None:
     import http.client
     import io
-    import re
 
     import shared.tables  # noqa: F401  (installs it)
 
