@@ -9,6 +9,8 @@ and a third of a one-record outbox POST. The format itself is RFC 2046 multipart
 changeset, each part a request line, its headers and the entity's JSON. Each part is written as the SDK writes
 it (same request line, headers and body: `tests/shared/test_batch_wire.py` holds them against the pinned SDK's),
 and entities are typed by the SDK's own `_add_entity_properties`, so an entity is stored the same either way.
+This is Azure Table Storage's dialect (and Azurite's); the Cosmos DB Table API, which wants a MERGE sent as a
+POST, is not a store the hub uses.
 
 One more cost sits below azure-core: http.client reads every response's header block with the `email` parser,
 which, for a multipart Content-Type (every transaction's answer), goes on to compile a regular expression for the
