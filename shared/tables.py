@@ -1,4 +1,4 @@
-"""Azure Table Storage access: the only module that imports azure.data.tables.
+"""Azure Table Storage access: every table call the hub makes goes through here (transactions on the wire: `batch_wire`).
 
 Translates the SDK's errors into ours (NotFound / Conflict / PreconditionFailed, and StorageUnavailable for
 an outage) and makes every update conditional on an ETag unless the caller explicitly asks for an
