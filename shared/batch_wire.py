@@ -85,9 +85,10 @@ def submit(client: TableClient, operations: Sequence[Operation]) -> list[str | N
     # The client's own pipeline (auth, retries, tracing); streamed, as the SDK sends it: its content decoder
     # knows no multipart, and the answer is read whole just below.
     response = client._client.send_request(request, stream=True)  # noqa: SLF001
+    body = response.read()  # whole, before anything reads its text
     if response.status_code != 202:
         raise _decode_error(response)  # type: ignore[no-untyped-call]  # the SDK's error for a refused batch
-    answers = [_answer(part) for part in _leaves(parse_multipart(response.headers["content-type"], response.read()))]
+    answers = [_answer(part) for part in _leaves(parse_multipart(response.headers["content-type"], body))]
     for status, _, body in answers:
         if not 200 <= status < 300:
             code, message = _odata_error(body)

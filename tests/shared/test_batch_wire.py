@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
@@ -182,3 +183,12 @@ def test_response_headers_parse_the_same_without_compiling_a_boundary() -> None:
     assert parsed.items() == original.items() and parsed.get_all("Set-Cookie") == ["a=1", "b=2"]
     assert parsed.get_content_type() == "multipart/mixed" and parsed.get_boundary() == "batchresponse_3f1c0e4a"
     assert not any("batchresponse" in str(key) for key in re._cache)  # type: ignore[attr-defined]  # no boundary regex
+
+
+def test_a_refused_batch_raises_the_sdks_error_for_it(spied: tuple[TableClient, _Spy]) -> None:
+    """A batch the service refuses whole (here: over the 4 MiB a transaction may carry) is not a part's refusal."""
+    client, _ = spied
+    rows = [Write("insert", {"PartitionKey": "p", "RowKey": f"r{n}", "Body": "x" * 60_000}) for n in range(80)]
+    with pytest.raises(HttpResponseError) as refused:
+        Table(client).transact(rows)
+    assert refused.value.status_code == 413
