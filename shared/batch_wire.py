@@ -89,9 +89,9 @@ def submit(client: TableClient, operations: Sequence[Operation]) -> list[str | N
     if response.status_code != 202:
         raise _decode_error(response)  # type: ignore[no-untyped-call]  # the SDK's error for a refused batch
     answers = [_answer(part) for part in _leaves(parse_multipart(response.headers["content-type"], body))]
-    for status, _, body in answers:
+    for status, _, error in answers:
         if not 200 <= status < 300:
-            code, message = _odata_error(body)
+            code, message = _odata_error(error)
             raise PartRefused(status, code, message)
     return [headers.get("etag") for _, headers, _ in answers]
 
@@ -140,13 +140,18 @@ def _key(value: str) -> str:
 def _answer(part: bytes) -> tuple[int, dict[str, str], bytes]:
     """One `application/http` part of the answer: its status, headers (lower-cased names) and body."""
     head, body = _split_head(part)
-    status_line, *header_lines = head.decode("latin-1").splitlines()
+    status_line, _, fields = head.partition(b"\n")
+    return int(status_line.split()[1]), _headers(fields), body
+
+
+def _headers(block: bytes) -> dict[str, str]:
+    """A header block's fields, names lower-cased (a line without a colon is skipped)."""
     headers = {}
-    for line in header_lines:
+    for line in block.decode("latin-1").splitlines():
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
-    return int(status_line.split()[1]), headers, body
+    return headers
 
 
 def _odata_error(body: bytes) -> tuple[str, str]:
@@ -196,12 +201,7 @@ def parse_multipart(content_type: str, body: bytes) -> Part:
         elif piece.endswith(b"\n"):
             piece = piece[:-1]
         head, content = _split_head(piece)
-        headers = {}
-        for line in head.splitlines():
-            name, sep, value = line.decode("latin-1").partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        parts.append(parse_multipart(headers.get("content-type", "text/plain"), content))
+        parts.append(parse_multipart(_headers(head).get("content-type", "text/plain"), content))
     return Part(media, parts)
 
 

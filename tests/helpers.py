@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from azure.core.pipeline.transport import RequestsTransport
 
 from devfakes.documents import fortnox, ref  # noqa: F401 - re-exported for the tests
 from devfakes.servers import free_port, loopback, serve  # noqa: F401 - re-exported for the tests
@@ -349,3 +350,17 @@ def together(*calls: Callable[[], object]) -> list[object]:
     for t in threads:
         t.join()
     return results
+
+
+class RecordingTransport(RequestsTransport):
+    """The SDKs' real transport, keeping what each request sent (method, URL, headers, body): to hold a request
+    the hub writes by hand against the one the SDK writes for the same operation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str, dict[str, str], bytes]] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        body = request.body if isinstance(request.body, bytes) else request.content
+        self.sent.append((request.method, request.url, dict(request.headers), body))
+        return super().send(request, **kwargs)

@@ -13,33 +13,20 @@ from typing import Any
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
-from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared import batch_wire
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.tables import Table, Write
+from tests.helpers import RecordingTransport
 
-ETAG = "W/\"datetime'2026-12-06T18%3A00%3A00Z'\""
+Spied = tuple[TableClient, RecordingTransport]  # a table client and what it sent
 ODD = "a'b c%é"  # a quote (doubled in an address), a space and a percent sign (percent-encoded), non-ASCII
 
 
-class _Spy(RequestsTransport):
-    """The real transport, keeping each `$batch` request's body."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bodies: list[bytes] = []
-
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        if request.url.endswith("$batch"):
-            self.bodies.append(request.body if isinstance(request.body, bytes) else request.content)
-        return super().send(request, **kwargs)
-
-
 @pytest.fixture
-def spied(storage_connection: str) -> Iterator[tuple[TableClient, _Spy]]:
-    spy = _Spy()
+def spied(storage_connection: str) -> Iterator[Spied]:
+    spy = RecordingTransport()
     service = TableServiceClient.from_connection_string(storage_connection, transport=spy)
     client = service.create_table_if_not_exists(f"wire{secrets.token_hex(6)}")
     yield client, spy
@@ -56,7 +43,7 @@ def _parts(body: bytes) -> list[bytes]:
     return [re.sub(rb"(?m)^(x-ms-date|Date): .*\r\n", b"", p.payload) for p in changeset.payload]  # type: ignore[arg-type]
 
 
-def test_each_part_is_what_the_sdk_writes_for_the_same_operation(spied: tuple[TableClient, _Spy]) -> None:
+def test_each_part_is_what_the_sdk_writes_for_the_same_operation(spied: Spied) -> None:
     client, spy = spied
     when = datetime(2026, 12, 6, 18, 0, tzinfo=UTC)
     for row in ("u", "d", "c"):
@@ -84,13 +71,16 @@ def test_each_part_is_what_the_sdk_writes_for_the_same_operation(spied: tuple[Ta
         Write("delete", {"PartitionKey": ODD, "RowKey": "d"}),
     ]
     Table(client).transact(ours)
-    theirs_parts, our_parts = _parts(spy.bodies[0]), _parts(spy.bodies[1])
+    batches = [body for _, url, _, body in spy.sent if url.endswith("$batch")]
+    theirs_parts, our_parts = _parts(batches[0]), _parts(batches[1])
     # The one difference: the ETag each update was conditional on (the row changed between the two runs).
     assert [p.replace(etag.encode(), b"E") for p in our_parts] == [p.replace(sdk_etag.encode(), b"E") for p in theirs_parts]
     assert client.get_entity(ODD, ODD)["When"] == when and client.get_entity(ODD, "m")["N"] == 3
 
 
-def test_each_written_row_gets_its_new_etag_in_order_and_a_delete_none(spied: tuple[TableClient, _Spy]) -> None:
+def test_each_written_row_gets_its_new_etag_in_order_and_a_delete_none(
+    spied: Spied,
+) -> None:
     client, _ = spied
     table = Table(client)
     first = table.insert({"PartitionKey": "p", "RowKey": "a", "N": 1})
@@ -105,7 +95,9 @@ def test_each_written_row_gets_its_new_etag_in_order_and_a_delete_none(spied: tu
     assert table.find("p", "b") is None
 
 
-def test_a_refused_operation_refuses_the_whole_transaction_with_its_reason(spied: tuple[TableClient, _Spy]) -> None:
+def test_a_refused_operation_refuses_the_whole_transaction_with_its_reason(
+    spied: Spied,
+) -> None:
     client, _ = spied
     table = Table(client)
     etag = table.insert({"PartitionKey": "p", "RowKey": "a", "N": 1})
@@ -185,7 +177,7 @@ def test_response_headers_parse_the_same_without_compiling_a_boundary() -> None:
     assert not any("batchresponse" in str(key) for key in re._cache)  # type: ignore[attr-defined]  # no boundary regex
 
 
-def test_a_refused_batch_raises_the_sdks_error_for_it(spied: tuple[TableClient, _Spy]) -> None:
+def test_a_refused_batch_raises_the_sdks_error_for_it(spied: Spied) -> None:
     """A batch the service refuses whole (here: over the 4 MiB a transaction may carry) is not a part's refusal."""
     client, _ = spied
     rows = [Write("insert", {"PartitionKey": "p", "RowKey": f"r{n}", "Body": "x" * 60_000}) for n in range(80)]

@@ -6,33 +6,20 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient, QueueServiceClient
 
 from shared.queues import Queues, put_message
+from tests.helpers import RecordingTransport
 
-
-class _Spy(RequestsTransport):
-    """The real transport, keeping each message POST."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.posts: list[tuple[str, dict[str, str], bytes]] = []
-
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        if request.method == "POST":
-            body = request.body if isinstance(request.body, bytes) else request.content
-            self.posts.append((request.url, dict(request.headers), body))
-        return super().send(request, **kwargs)
+Spied = tuple[QueueClient, RecordingTransport]  # a queue client and what it sent
 
 
 @pytest.fixture
-def queue(storage_connection: str) -> Iterator[tuple[QueueClient, _Spy]]:
-    spy = _Spy()
+def queue(storage_connection: str) -> Iterator[Spied]:
+    spy = RecordingTransport()
     client = QueueServiceClient.from_connection_string(storage_connection, transport=spy).get_queue_client(
         f"wire-{secrets.token_hex(6)}",
         message_encode_policy=BinaryBase64EncodePolicy(),
@@ -43,13 +30,17 @@ def queue(storage_connection: str) -> Iterator[tuple[QueueClient, _Spy]]:
     client.delete_queue()
 
 
-def test_a_message_is_the_request_the_sdk_sends_and_reads_back_the_same(queue: tuple[QueueClient, _Spy]) -> None:
+def test_a_message_is_the_request_the_sdk_sends_and_reads_back_the_same(
+    queue: Spied,
+) -> None:
     client, spy = queue
     content = json.dumps({"a": "<&> é", "n": 1}).encode()
     for delay in (0, 30):
         client.send_message(content, visibility_timeout=delay or None)
         put_message(client, content, visibility_timeout=delay)
-    (sdk, ours, sdk_later, ours_later) = spy.posts
+    (sdk, ours, sdk_later, ours_later) = [
+        (url, headers, body) for method, url, headers, body in spy.sent if method == "POST"
+    ]
     wanted = ("content-type", "x-ms-version", "accept")
     for theirs, mine in ((sdk, ours), (sdk_later, ours_later)):
         assert mine[0] == theirs[0] and mine[2] == theirs[2]
@@ -61,7 +52,7 @@ def test_a_message_is_the_request_the_sdk_sends_and_reads_back_the_same(queue: t
     assert visible == [content, content]  # the two delayed ones are not visible yet
 
 
-def test_a_refused_message_raises_the_sdks_error(queue: tuple[QueueClient, _Spy], storage_connection: str) -> None:
+def test_a_refused_message_raises_the_sdks_error(queue: Spied, storage_connection: str) -> None:
     client, _ = queue
     with pytest.raises(HttpResponseError) as too_large:
         put_message(client, b"x" * 70_000)
