@@ -33,6 +33,11 @@ def spied(storage_connection: str) -> Iterator[Spied]:
     client.delete_table()
 
 
+@pytest.fixture
+def table(spied: Spied) -> Table:
+    return Table(spied[0])
+
+
 def _parts(body: bytes) -> list[bytes]:
     """The changeset's request parts, with what differs from run to run (dates, boundaries) taken out."""
     batch = body.split(b"\r\n", 1)[0][2:].decode()
@@ -78,11 +83,7 @@ def test_each_part_is_what_the_sdk_writes_for_the_same_operation(spied: Spied) -
     assert client.get_entity(ODD, ODD)["When"] == when and client.get_entity(ODD, "m")["N"] == 3
 
 
-def test_each_written_row_gets_its_new_etag_in_order_and_a_delete_none(
-    spied: Spied,
-) -> None:
-    client, _ = spied
-    table = Table(client)
+def test_each_written_row_gets_its_new_etag_in_order_and_a_delete_none(table: Table) -> None:
     first = table.insert({"PartitionKey": "p", "RowKey": "a", "N": 1})
     etags = table.transact(
         [
@@ -95,11 +96,7 @@ def test_each_written_row_gets_its_new_etag_in_order_and_a_delete_none(
     assert table.find("p", "b") is None
 
 
-def test_a_refused_operation_refuses_the_whole_transaction_with_its_reason(
-    spied: Spied,
-) -> None:
-    client, _ = spied
-    table = Table(client)
+def test_a_refused_operation_refuses_the_whole_transaction_with_its_reason(table: Table) -> None:
     etag = table.insert({"PartitionKey": "p", "RowKey": "a", "N": 1})
     table.replace({"PartitionKey": "p", "RowKey": "a", "N": 2}, etag=etag)
     fresh = Write("insert", {"PartitionKey": "p", "RowKey": "new"})
@@ -177,10 +174,9 @@ def test_response_headers_parse_the_same_without_compiling_a_boundary() -> None:
     assert not any("batchresponse" in str(key) for key in re._cache)  # type: ignore[attr-defined]  # no boundary regex
 
 
-def test_a_refused_batch_raises_the_sdks_error_for_it(spied: Spied) -> None:
+def test_a_refused_batch_raises_the_sdks_error_for_it(table: Table) -> None:
     """A batch the service refuses whole (here: over the 4 MiB a transaction may carry) is not a part's refusal."""
-    client, _ = spied
     rows = [Write("insert", {"PartitionKey": "p", "RowKey": f"r{n}", "Body": "x" * 60_000}) for n in range(80)]
     with pytest.raises(HttpResponseError) as refused:
-        Table(client).transact(rows)
+        table.transact(rows)
     assert refused.value.status_code == 413
